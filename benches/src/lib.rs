@@ -1,0 +1,1 @@
+//! Shared helpers for the ktrace benchmarks (the benches live in `benches/`).

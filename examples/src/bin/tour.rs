@@ -1,0 +1,2 @@
+//! The tour (written below).
+fn main() {}

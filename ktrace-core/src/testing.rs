@@ -1,0 +1,61 @@
+//! The skip helper every ktrace test uses.
+//!
+//! A live test that cannot run says why through [`skip`]. Under `KTRACE_REQUIRE_ALL=1` (set by CI)
+//! a skip fails the test unless its reason is [`Skip::KernelLacks`]: a kernel feature this kernel
+//! does not have (or refuses under lockdown). Such skips are appended to the file named by
+//! `KTRACE_SKIP_LOG` (one `test<TAB>feature<TAB>reason` line each) so the VM tier can prove that
+//! every one of them ran there.
+
+use std::io::Write;
+
+/// Why a test is not running.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Skip<'a> {
+    /// The running kernel lacks (or refuses) a feature; the VM tier runs the test instead.
+    KernelLacks {
+        /// Short feature name (`kprobes`, `function_graph`, `function`, `blk_relay`…).
+        feature: &'a str,
+        /// What was observed (`no kprobe_events file`, `EPERM (lockdown)`…).
+        why: &'a str,
+    },
+    /// Anything else: not root, a tool missing, no tracefs. Fails under `KTRACE_REQUIRE_ALL=1`.
+    Environment(&'a str),
+}
+
+/// True when `KTRACE_REQUIRE_ALL=1` is set.
+pub fn require_all() -> bool {
+    std::env::var("KTRACE_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Reports a skip of `test` and decides whether that is allowed.
+///
+/// Prints `SKIP <test>: <reason>` to stderr. Panics (failing the test) under `KTRACE_REQUIRE_ALL=1`
+/// when the reason is not [`Skip::KernelLacks`].
+pub fn skip(test: &str, reason: Skip<'_>) {
+    match reason {
+        Skip::KernelLacks { feature, why } => {
+            eprintln!("SKIP {test}: kernel lacks {feature}: {why}");
+            if let Ok(path) = std::env::var("KTRACE_SKIP_LOG")
+                && let Ok(mut f) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+            {
+                let _ = writeln!(f, "{test}\t{feature}\t{why}");
+            }
+        }
+        Skip::Environment(why) => {
+            eprintln!("SKIP {test}: {why}");
+            #[allow(
+                clippy::panic,
+                reason = "failing the test is the purpose under KTRACE_REQUIRE_ALL"
+            )]
+            if require_all() {
+                panic!(
+                    "{test} was skipped ({why}) but KTRACE_REQUIRE_ALL=1 says this machine must run it"
+                );
+            }
+        }
+    }
+}
