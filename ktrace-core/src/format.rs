@@ -111,6 +111,8 @@ impl Field {
                 }
                 rec.slice(off, len)
             }
+            // A flexible array member (`char buf[]`, size 0) runs to the end of the record.
+            _ if self.size == 0 => rec.slice(self.offset, rec.len().saturating_sub(self.offset)),
             _ => rec.slice(self.offset, self.size),
         }
     }
