@@ -1,1 +1,86 @@
-//! Shared helpers for the ktrace benchmarks (the benches live in `benches/`).
+//! Shared workloads for the ktrace benchmarks: the same code runs under criterion (`benches/`) and in
+//! the report binaries that print `RESULT` lines for the comparison scripts in `compare/`.
+
+use std::path::Path;
+
+use ktrace_core::{Endian, Field, FormatRegistry, PageItem, PageLayout, Pages, RawData};
+
+/// A large buffer of real captured pages (the raw_syscalls fixture repeated) and its formats.
+pub struct CorePages {
+    /// The pages, back to back.
+    pub buf: Vec<u8>,
+    /// Sub-buffer size.
+    pub page_size: usize,
+    /// Events in `buf`.
+    pub events: u64,
+    /// For each event id, the two fields decoded by [`decode_two_fields`].
+    pub two_fields: Vec<Option<(Field, Field)>>,
+}
+
+/// Loads the fixture pages and repeats them to about `target_bytes`.
+pub fn core_pages(target_bytes: usize) -> CorePages {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ktrace-core/tests/fixtures");
+    let one = std::fs::read(dir.join("raw_syscalls.raw")).expect("fixture raw_syscalls.raw");
+    let mut reg = FormatRegistry::new();
+    for ev in ["sys_enter", "sys_exit"] {
+        let t = std::fs::read_to_string(dir.join(format!("formats/raw_syscalls/{ev}/format")))
+            .expect("format");
+        reg.add_text("raw_syscalls", &t)
+            .expect("fixture format parses");
+    }
+    let mut two_fields = vec![None; 65536];
+    for f in reg.iter() {
+        let second = if f.name == "sys_enter" { "args" } else { "ret" };
+        if let (Ok(a), Ok(b), Some(slot)) = (
+            f.require("id"),
+            f.require(second),
+            two_fields.get_mut(f.id as usize),
+        ) {
+            *slot = Some((a.clone(), b.clone()));
+        }
+    }
+    let reps = (target_bytes / one.len()).max(1);
+    let buf = one.repeat(reps);
+    let mut c = CorePages {
+        buf,
+        page_size: 4096,
+        events: 0,
+        two_fields,
+    };
+    c.events = iterate(&c);
+    c
+}
+
+/// Walks every event header and timestamp; returns the event count.
+#[inline(never)]
+pub fn iterate(c: &CorePages) -> u64 {
+    let mut n = 0u64;
+    let mut ts = 0u64;
+    for item in Pages::new(&c.buf, c.page_size, PageLayout::LE64, 0) {
+        if let Ok(PageItem::Event(ev)) = item {
+            ts ^= ev.timestamp;
+            n += 1;
+        }
+    }
+    std::hint::black_box(ts);
+    n
+}
+
+/// Walks every event and decodes two fields of each (`id` and `args[0]` or `ret`); returns a checksum.
+#[inline(never)]
+pub fn decode_two_fields(c: &CorePages) -> u64 {
+    let e = Endian::Little;
+    let mut sum = 0u64;
+    for item in Pages::new(&c.buf, c.page_size, PageLayout::LE64, 0) {
+        if let Ok(PageItem::Event(ev)) = item {
+            let rec = RawData::Single(ev.data);
+            let Ok(id) = ev.id(e) else { continue };
+            if let Some(Some((a, b))) = c.two_fields.get(id as usize) {
+                sum = sum
+                    .wrapping_add(a.u64(rec, e).unwrap_or(0))
+                    .wrapping_add(b.u64(rec, e).unwrap_or(0));
+            }
+        }
+    }
+    sum
+}

@@ -334,20 +334,24 @@ impl<'a> PageItems<'a> {
 impl<'a> Iterator for PageItems<'a> {
     type Item = Result<PageItem<'a>>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(l) = self.pending_lost.take() {
+        if self.pending_lost.is_some()
+            && let Some(l) = self.pending_lost.take()
+        {
             return Some(Ok(PageItem::Lost(l)));
         }
         loop {
             let pos = self.pos;
-            if pos >= self.data.len() {
-                return None;
-            }
-            let hdr = match self.word(pos, "event header") {
-                Ok(h) => h,
-                Err(e) => return self.fail(e),
+            let rest = self.data.get(pos..).unwrap_or_default();
+            let Some((hb, body)) = rest.split_first_chunk::<4>() else {
+                if rest.is_empty() {
+                    return None;
+                }
+                let e = ParseError::truncated("event header", self.base + pos, 4, rest.len());
+                return self.fail(e);
             };
+            let hdr = self.endian.u32(*hb);
             let (type_len, delta) = match self.endian {
                 Endian::Little => (hdr & 31, (hdr >> 5) as u64),
                 Endian::Big => (hdr >> 27, (hdr & ((1 << 27) - 1)) as u64),
@@ -355,18 +359,17 @@ impl<'a> Iterator for PageItems<'a> {
             match type_len {
                 1..=TYPE_DATA_MAX => {
                     let len = type_len as usize * 4;
-                    let start = pos + 4;
-                    let Some(payload) = self.data.get(start..start + len) else {
-                        let avail = self.data.len().saturating_sub(start);
-                        return self.fail(ParseError::truncated(
+                    let Some((payload, _)) = body.split_at_checked(len) else {
+                        let e = ParseError::truncated(
                             "event payload",
-                            self.base + start,
+                            self.base + pos + 4,
                             len,
-                            avail,
-                        ));
+                            body.len(),
+                        );
+                        return self.fail(e);
                     };
                     self.ts = self.ts.wrapping_add(delta);
-                    self.pos = start + len;
+                    self.pos = pos + 4 + len;
                     return Some(Ok(PageItem::Event(RawEvent {
                         timestamp: self.ts,
                         cpu: self.cpu,
@@ -462,7 +465,7 @@ pub struct Pages<'a> {
     layout: PageLayout,
     cpu: u32,
     next_page: usize,
-    cur: Option<PageItems<'a>>,
+    cur: PageItems<'a>,
 }
 
 impl<'a> Pages<'a> {
@@ -474,7 +477,15 @@ impl<'a> Pages<'a> {
             layout,
             cpu,
             next_page: 0,
-            cur: None,
+            cur: PageItems {
+                data: &[],
+                pos: 0,
+                base: 0,
+                ts: 0,
+                endian: layout.endian,
+                cpu,
+                pending_lost: None,
+            },
         }
     }
 }
@@ -482,19 +493,16 @@ impl<'a> Pages<'a> {
 impl<'a> Iterator for Pages<'a> {
     type Item = Result<PageItem<'a>>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(cur) = &mut self.cur {
-                match cur.next() {
-                    Some(Err(e)) => {
-                        self.next_page = self.buf.len();
-                        self.cur = None;
-                        return Some(Err(e));
-                    }
-                    Some(ok) => return Some(ok),
-                    None => self.cur = None,
+            match self.cur.next() {
+                Some(Err(e)) => {
+                    self.next_page = self.buf.len();
+                    return Some(Err(e));
                 }
+                Some(ok) => return Some(ok),
+                None => {}
             }
             let start = self.next_page;
             if start >= self.buf.len() {
@@ -511,7 +519,7 @@ impl<'a> Iterator for Pages<'a> {
             };
             self.next_page = start + self.page_size;
             match Page::parse(bytes, &self.layout, self.cpu) {
-                Ok(p) => self.cur = Some(p.items()),
+                Ok(p) => self.cur = p.items(),
                 Err(e) => {
                     self.next_page = self.buf.len();
                     return Some(Err(offset_by(e, start)));
