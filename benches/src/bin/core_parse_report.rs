@@ -18,7 +18,7 @@ fn main() {
     let mut dst = vec![0u8; c.buf.len()];
     let mc = best_of(5, || {
         dst.copy_from_slice(&c.buf);
-        dst[0] as u64
+        dst.first().copied().unwrap_or(0) as u64
     });
     let ev = c.events as f64;
     println!("buffer: {} MiB, {} events", c.buf.len() >> 20, c.events);
