@@ -15,5 +15,10 @@ fn core_parse(cr: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, core_parse);
+#[allow(missing_docs, reason = "criterion_group! generates an undocumented function")]
+mod group {
+    use super::*;
+    criterion_group!(benches, core_parse);
+}
+use group::benches;
 criterion_main!(benches);
