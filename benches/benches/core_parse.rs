@@ -15,7 +15,10 @@ fn core_parse(cr: &mut Criterion) {
     g.finish();
 }
 
-#[allow(missing_docs, reason = "criterion_group! generates an undocumented function")]
+#[allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
 mod group {
     use super::*;
     criterion_group!(benches, core_parse);

@@ -1,6 +1,13 @@
 //! Decodes sub-buffers captured from a real kernel (see `fixtures/README.md`) and checks every event
 //! against the kernel's own text rendering (`per_cpu/cpu0/trace`) captured at the same time.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
