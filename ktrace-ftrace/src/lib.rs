@@ -1,3 +1,48 @@
-//! ktrace facade for ftrace (tracefs instances, events, per-CPU ring readers, function and graph tracers, latency).
+//! # ktrace-ftrace
 //!
-//! Not written yet: this crate is a placeholder in the workspace and exposes nothing.
+//! Drive ftrace, the kernel's built-in tracer, from Rust: find tracefs, make a private instance,
+//! enable events with filters, record every CPU's ring buffer without loss, and iterate typed
+//! events in time order. Losses the kernel reports come out as [`Item::Lost`] with counts.
+//!
+//! ```no_run
+//! use ktrace_ftrace::{Recorder, Tracefs, Typed};
+//!
+//! let fs = Tracefs::find()?;                 // never mounts; see Tracefs::find_or_mount
+//! let inst = fs.new_instance()?;             // instances/ktrace_<pid>_<n>, removed on drop
+//! inst.enable_event("sched", "sched_switch")?;
+//! let rec = Recorder::start(&inst)?;
+//! std::thread::sleep(std::time::Duration::from_millis(50));
+//! let recording = rec.stop()?;
+//! for ev in recording.events() {
+//!     let ev = ev?;
+//!     if let Typed::SchedSwitch { prev_pid, next_pid, .. } = ev.typed()? {
+//!         println!("{} cpu{} {prev_pid} -> {next_pid}", ev.timestamp(), ev.cpu());
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Minimum kernel: 4.1 (tracefs at /sys/kernel/tracing; older kernels work through debugfs),
+//! 3.10 for instances, 6.8 for `buffer_subbuf_size_kb`. Needs root (or tracefs permissions).
+//!
+//! Kernel documentation: `Documentation/trace/ftrace.rst`, `events.rst`.
+
+pub mod error;
+pub mod event;
+pub mod graph;
+pub mod instance;
+pub mod kallsyms;
+pub mod latency;
+pub mod reader;
+pub mod recorder;
+pub mod stats;
+pub mod tracefs;
+
+pub use error::{Error, Result};
+pub use event::{BlockPhase, Decoder, Event, Typed, WakeupKind};
+pub use instance::{Instance, Marker};
+pub use kallsyms::Kallsyms;
+pub use reader::CpuReader;
+pub use recorder::{Item, Recorder, Recording};
+pub use stats::CpuStats;
+pub use tracefs::Tracefs;

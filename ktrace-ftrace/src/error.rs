@@ -1,0 +1,119 @@
+//! The error type of ktrace-ftrace.
+
+use std::path::PathBuf;
+
+use ktrace_core::ParseError;
+use thiserror::Error;
+
+/// Everything that can go wrong driving ftrace.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// tracefs is not mounted at any known place (and mounting was not asked for).
+    #[error("tracefs is not mounted: {hint}")]
+    NotMounted {
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// The kernel has no tracefs/ftrace at all.
+    #[error("this kernel has no ftrace (CONFIG_FTRACE/CONFIG_TRACING not built): {hint}")]
+    NotBuilt {
+        /// What was looked at.
+        hint: String,
+    },
+    /// Not allowed: tracefs needs root (or CAP_SYS_ADMIN / tracefs group permissions).
+    #[error("permission denied on {path}: run as root (or grant access to tracefs)")]
+    NotRoot {
+        /// The file that was refused.
+        path: PathBuf,
+    },
+    /// The kernel refuses this under lockdown (EPERM as root), e.g. the function tracer or
+    /// `set_ftrace_filter` on a kernel locked down in integrity mode.
+    #[error("refused by the kernel (lockdown?): {what} at {path}")]
+    Lockdown {
+        /// What was refused.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The kernel does not have this feature (tracer, file or option).
+    #[error("unsupported by this kernel: {feature} ({hint})")]
+    Unsupported {
+        /// The feature.
+        feature: String,
+        /// What was observed.
+        hint: String,
+    },
+    /// An event that does not exist.
+    #[error("no such event {system}/{name}")]
+    NoSuchEvent {
+        /// The system.
+        system: String,
+        /// The event (or glob).
+        name: String,
+    },
+    /// The kernel rejected a filter; `message` is its `error_log` text.
+    #[error("bad filter {filter:?} for {event}: {message}")]
+    Filter {
+        /// The event (`system/name`).
+        event: String,
+        /// The filter text.
+        filter: String,
+        /// The kernel's explanation from `error_log` (with the caret position).
+        message: String,
+    },
+    /// The global tracer is held by someone else.
+    #[error("the global tracer is busy: current_tracer is {current:?}")]
+    Busy {
+        /// What `current_tracer` says.
+        current: String,
+    },
+    /// A syscall on a tracefs file failed.
+    #[error("{call} {path}: {source}")]
+    Syscall {
+        /// The call (`open`, `write`, `read`, `mkdir`…).
+        call: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bytes from the kernel or a file did not parse.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A trace.dat file is malformed.
+    #[error("trace.dat at offset {offset}: {what}")]
+    TraceDat {
+        /// Byte offset in the file.
+        offset: u64,
+        /// What was wrong.
+        what: String,
+    },
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an io error from `call` on `path`, mapping EACCES to [`Error::NotRoot`].
+    pub(crate) fn io(
+        call: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Error {
+        let path = path.into();
+        if source.raw_os_error() == Some(libc::EACCES) {
+            return Error::NotRoot { path };
+        }
+        Error::Syscall { call, path, source }
+    }
+
+    /// True for errors that mean "this kernel cannot do this here" (a test should skip, not fail).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self,
+            Error::Unsupported { .. } | Error::Lockdown { .. } | Error::NotBuilt { .. }
+        )
+    }
+}

@@ -1,0 +1,681 @@
+//! Trace events: a generic [`Event`] with every field by name, and [`Typed`] views of the common
+//! ones (sched, syscalls, irq, signal, block, function, function_graph, markers).
+//!
+//! Field names are resolved to offsets once per event id ([`Decoder::prepare`]); decoding an event
+//! reads bytes at known offsets and allocates nothing.
+
+use std::sync::Arc;
+
+use ktrace_core::format::{Field, Value};
+use ktrace_core::{
+    Clock, Endian, EventFormat, FormatRegistry, ParseError, RawData, RawEvent, Timestamp,
+};
+
+/// Which typed view an event id has, with its fields resolved.
+#[derive(Debug, Clone)]
+pub struct Kind {
+    tag: Tag,
+    fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Generic,
+    SchedSwitch,
+    SchedWakeup,
+    SchedWaking,
+    SchedWakeupNew,
+    SchedFork,
+    SchedExec,
+    SchedExit,
+    RawSysEnter,
+    RawSysExit,
+    SyscallEnter,
+    SyscallExit,
+    IrqEntry,
+    IrqExit,
+    SoftirqEntry,
+    SoftirqExit,
+    SignalGenerate,
+    SignalDeliver,
+    BlockInsert,
+    BlockIssue,
+    BlockComplete,
+    Function,
+    GraphEntry,
+    GraphExit,
+    Print,
+    RawData,
+}
+
+/// The field names each typed view reads, in order.
+fn fields_of(system: &str, name: &str) -> (Tag, &'static [&'static str]) {
+    match (system, name) {
+        ("sched", "sched_switch") => (
+            Tag::SchedSwitch,
+            &[
+                "prev_comm",
+                "prev_pid",
+                "prev_prio",
+                "prev_state",
+                "next_comm",
+                "next_pid",
+                "next_prio",
+            ],
+        ),
+        ("sched", "sched_wakeup") => (Tag::SchedWakeup, &["comm", "pid", "prio", "target_cpu"]),
+        ("sched", "sched_waking") => (Tag::SchedWaking, &["comm", "pid", "prio", "target_cpu"]),
+        ("sched", "sched_wakeup_new") => {
+            (Tag::SchedWakeupNew, &["comm", "pid", "prio", "target_cpu"])
+        }
+        ("sched", "sched_process_fork") => (
+            Tag::SchedFork,
+            &["parent_comm", "parent_pid", "child_comm", "child_pid"],
+        ),
+        ("sched", "sched_process_exec") => (Tag::SchedExec, &["filename", "pid", "old_pid"]),
+        ("sched", "sched_process_exit") => (Tag::SchedExit, &["comm", "pid", "prio"]),
+        ("raw_syscalls", "sys_enter") => (Tag::RawSysEnter, &["id", "args"]),
+        ("raw_syscalls", "sys_exit") => (Tag::RawSysExit, &["id", "ret"]),
+        ("syscalls", n) if n.starts_with("sys_enter_") => (Tag::SyscallEnter, &["__syscall_nr"]),
+        ("syscalls", n) if n.starts_with("sys_exit_") => {
+            (Tag::SyscallExit, &["__syscall_nr", "ret"])
+        }
+        ("irq", "irq_handler_entry") => (Tag::IrqEntry, &["irq", "name"]),
+        ("irq", "irq_handler_exit") => (Tag::IrqExit, &["irq", "ret"]),
+        ("irq", "softirq_entry") => (Tag::SoftirqEntry, &["vec"]),
+        ("irq", "softirq_exit") => (Tag::SoftirqExit, &["vec"]),
+        ("signal", "signal_generate") => (
+            Tag::SignalGenerate,
+            &["sig", "errno", "code", "comm", "pid", "group", "result"],
+        ),
+        ("signal", "signal_deliver") => (
+            Tag::SignalDeliver,
+            &["sig", "errno", "code", "sa_handler", "sa_flags"],
+        ),
+        ("block", "block_rq_insert") => (Tag::BlockInsert, &["dev", "sector", "nr_sector", "rwbs"]),
+        ("block", "block_rq_issue") => (Tag::BlockIssue, &["dev", "sector", "nr_sector", "rwbs"]),
+        ("block", "block_rq_complete") => (
+            Tag::BlockComplete,
+            &["dev", "sector", "nr_sector", "rwbs", "error"],
+        ),
+        ("ftrace", "function") => (Tag::Function, &["ip", "parent_ip"]),
+        ("ftrace", "funcgraph_entry") => (Tag::GraphEntry, &["func", "depth"]),
+        ("ftrace", "funcgraph_exit") => (
+            Tag::GraphExit,
+            &["func", "depth", "overrun", "calltime", "rettime"],
+        ),
+        ("ftrace", "print") => (Tag::Print, &["ip", "buf"]),
+        ("ftrace", "raw_data") => (Tag::RawData, &["id", "buf"]),
+        _ => (Tag::Generic, &[]),
+    }
+}
+
+impl Kind {
+    /// Resolves the typed view of `format` (a generic view when the event is not one we type, or
+    /// when a field we need is missing on this kernel).
+    pub fn of(format: &EventFormat) -> Kind {
+        let (tag, names) = fields_of(&format.system, &format.name);
+        let fields: Option<Vec<Field>> = names
+            .iter()
+            .map(|n| format.require(n).ok().cloned())
+            .collect();
+        match fields {
+            Some(fields) => Kind { tag, fields },
+            None => Kind {
+                tag: Tag::Generic,
+                fields: Vec::new(),
+            },
+        }
+    }
+}
+
+/// A block-request phase in [`Typed::BlockRq`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockPhase {
+    /// `block_rq_insert`: put on the scheduler queue.
+    Insert,
+    /// `block_rq_issue`: sent to the driver.
+    Issue,
+    /// `block_rq_complete`: completed by the device.
+    Complete,
+}
+
+/// Which wakeup event a [`Typed::Wakeup`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WakeupKind {
+    /// `sched_waking` (the waker's side, 4.3+).
+    Waking,
+    /// `sched_wakeup` (the task became runnable).
+    Wakeup,
+    /// `sched_wakeup_new` (a new task's first wakeup).
+    WakeupNew,
+}
+
+/// Typed views of common events. Strings are bytes from the record (comm names need not be UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Typed<'a> {
+    /// `sched:sched_switch`.
+    #[doc(alias = "sched_switch")]
+    SchedSwitch {
+        /// Outgoing task's comm.
+        prev_comm: &'a [u8],
+        /// Outgoing pid.
+        prev_pid: i32,
+        /// Outgoing priority.
+        prev_prio: i32,
+        /// Outgoing state (`TASK_*` bits; 0 = preempted while runnable).
+        prev_state: i64,
+        /// Incoming comm.
+        next_comm: &'a [u8],
+        /// Incoming pid.
+        next_pid: i32,
+        /// Incoming priority.
+        next_prio: i32,
+    },
+    /// `sched:sched_waking`, `sched_wakeup`, `sched_wakeup_new`.
+    #[doc(alias = "sched_wakeup")]
+    #[doc(alias = "sched_waking")]
+    Wakeup {
+        /// Which event.
+        kind: WakeupKind,
+        /// The woken task's comm.
+        comm: &'a [u8],
+        /// The woken pid.
+        pid: i32,
+        /// Its priority.
+        prio: i32,
+        /// The CPU it will run on.
+        target_cpu: i32,
+    },
+    /// `sched:sched_process_fork`.
+    #[doc(alias = "sched_process_fork")]
+    Fork {
+        /// Parent comm.
+        parent_comm: &'a [u8],
+        /// Parent pid.
+        parent_pid: i32,
+        /// Child comm.
+        child_comm: &'a [u8],
+        /// Child pid.
+        child_pid: i32,
+    },
+    /// `sched:sched_process_exec`.
+    #[doc(alias = "sched_process_exec")]
+    Exec {
+        /// The program path.
+        filename: &'a [u8],
+        /// The pid after exec.
+        pid: i32,
+        /// The pid before (differs when a non-leader thread execs).
+        old_pid: i32,
+    },
+    /// `sched:sched_process_exit`.
+    #[doc(alias = "sched_process_exit")]
+    Exit {
+        /// comm.
+        comm: &'a [u8],
+        /// pid.
+        pid: i32,
+        /// priority.
+        prio: i32,
+    },
+    /// `raw_syscalls:sys_enter` or `syscalls:sys_enter_*`.
+    #[doc(alias = "sys_enter")]
+    SysEnter {
+        /// Syscall number.
+        nr: i64,
+        /// Arguments (for `syscalls:sys_enter_*`, the event's argument fields in order, rest 0).
+        args: [u64; 6],
+    },
+    /// `raw_syscalls:sys_exit` or `syscalls:sys_exit_*`.
+    #[doc(alias = "sys_exit")]
+    SysExit {
+        /// Syscall number.
+        nr: i64,
+        /// Return value (negative errno on failure).
+        ret: i64,
+    },
+    /// `irq:irq_handler_entry`.
+    #[doc(alias = "irq_handler_entry")]
+    IrqEntry {
+        /// IRQ number.
+        irq: i32,
+        /// Handler name.
+        name: &'a [u8],
+    },
+    /// `irq:irq_handler_exit`.
+    #[doc(alias = "irq_handler_exit")]
+    IrqExit {
+        /// IRQ number.
+        irq: i32,
+        /// Handler result (1 = handled).
+        ret: i32,
+    },
+    /// `irq:softirq_entry`.
+    #[doc(alias = "softirq_entry")]
+    SoftirqEntry {
+        /// Softirq vector.
+        vec: u32,
+    },
+    /// `irq:softirq_exit`.
+    #[doc(alias = "softirq_exit")]
+    SoftirqExit {
+        /// Softirq vector.
+        vec: u32,
+    },
+    /// `signal:signal_generate`.
+    #[doc(alias = "signal_generate")]
+    SignalGenerate {
+        /// Signal number.
+        sig: i32,
+        /// si_errno.
+        errno: i32,
+        /// si_code.
+        code: i32,
+        /// Target comm.
+        comm: &'a [u8],
+        /// Target pid.
+        pid: i32,
+        /// Sent to the thread group.
+        group: bool,
+        /// `TRACE_SIGNAL_*` result (0 delivered, 1 ignored, 2 already pending…).
+        result: i32,
+    },
+    /// `signal:signal_deliver`.
+    #[doc(alias = "signal_deliver")]
+    SignalDeliver {
+        /// Signal number.
+        sig: i32,
+        /// si_errno.
+        errno: i32,
+        /// si_code.
+        code: i32,
+        /// Handler address.
+        sa_handler: u64,
+        /// sa_flags.
+        sa_flags: u64,
+    },
+    /// `block:block_rq_insert`, `block_rq_issue`, `block_rq_complete`.
+    #[doc(alias = "block_rq_issue")]
+    #[doc(alias = "block_rq_complete")]
+    BlockRq {
+        /// Which event.
+        phase: BlockPhase,
+        /// Device (`dev_t` as the kernel encodes it: major << 20 | minor).
+        dev: u32,
+        /// First sector.
+        sector: u64,
+        /// Sectors.
+        nr_sector: u32,
+        /// R/W/D/F/S… flags as text.
+        rwbs: &'a [u8],
+        /// Completion error (0 on success; 0 for insert/issue).
+        error: i32,
+    },
+    /// `ftrace:function` (function tracer).
+    #[doc(alias = "function")]
+    Function {
+        /// Traced function address.
+        ip: u64,
+        /// Caller address.
+        parent_ip: u64,
+    },
+    /// `ftrace:funcgraph_entry`.
+    #[doc(alias = "funcgraph_entry")]
+    GraphEntry {
+        /// Function address.
+        func: u64,
+        /// Call depth.
+        depth: u32,
+    },
+    /// `ftrace:funcgraph_exit`.
+    #[doc(alias = "funcgraph_exit")]
+    GraphExit {
+        /// Function address.
+        func: u64,
+        /// Call depth.
+        depth: u32,
+        /// Entries lost on the return stack.
+        overrun: u32,
+        /// Entry time.
+        calltime: u64,
+        /// Return time.
+        rettime: u64,
+    },
+    /// `ftrace:print` (a `trace_marker` write).
+    #[doc(alias = "print")]
+    #[doc(alias = "trace_marker")]
+    Print {
+        /// The writer's ip.
+        ip: u64,
+        /// The message (without the trailing newline).
+        msg: &'a [u8],
+    },
+    /// `ftrace:raw_data` (a `trace_marker_raw` write).
+    #[doc(alias = "trace_marker_raw")]
+    RawData {
+        /// The first u32 written.
+        id: u32,
+        /// The rest (with alignment padding the kernel adds).
+        data: RawData<'a>,
+    },
+    /// Any other event: use [`Event::field`].
+    Other,
+}
+
+/// One trace event: common fields plus the record, with its format for field lookups by name.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    /// The event's format.
+    pub format: &'a EventFormat,
+    kind: &'a Kind,
+    raw: RawEvent<'a>,
+    endian: Endian,
+    clock: Clock,
+}
+
+impl<'a> Event<'a> {
+    /// The event name (`sched_switch`).
+    pub fn name(&self) -> &'a str {
+        &self.format.name
+    }
+    /// The system (`sched`).
+    pub fn system(&self) -> &'a str {
+        &self.format.system
+    }
+    /// The event id.
+    pub fn id(&self) -> u16 {
+        self.format.id
+    }
+    /// The CPU that recorded it.
+    pub fn cpu(&self) -> u32 {
+        self.raw.cpu
+    }
+    /// When, on the instance's trace clock.
+    pub fn timestamp(&self) -> Timestamp {
+        Timestamp::new(self.raw.timestamp, self.clock)
+    }
+    /// The record bytes (starting with `common_type`).
+    pub fn data(&self) -> &'a [u8] {
+        self.raw.data
+    }
+    fn rec(&self) -> RawData<'a> {
+        RawData::Single(self.raw.data)
+    }
+    /// `common_pid`: the thread that was running.
+    pub fn pid(&self) -> i32 {
+        self.rec().int(4, 4, self.endian).unwrap_or(-1) as i32
+    }
+    /// `common_flags` (`TRACE_FLAG_*`: irqs off, need resched, hardirq, softirq…).
+    pub fn flags(&self) -> u8 {
+        self.rec().u8(2).unwrap_or(0)
+    }
+    /// `common_preempt_count`.
+    pub fn preempt_count(&self) -> u8 {
+        self.rec().u8(3).unwrap_or(0)
+    }
+    /// A field by name (common fields included).
+    pub fn field(&self, name: &str) -> Result<Value<'a>, ParseError> {
+        self.format.require(name)?.value(self.rec(), self.endian)
+    }
+    /// An integer field by name.
+    pub fn int(&self, name: &str) -> Result<i64, ParseError> {
+        let f = self.format.require(name)?;
+        if f.signed {
+            f.i64(self.rec(), self.endian)
+        } else {
+            f.u64(self.rec(), self.endian).map(|v| v as i64)
+        }
+    }
+    /// Every event field with its value, in format order.
+    pub fn fields(&self) -> impl Iterator<Item = (&'a str, Result<Value<'a>, ParseError>)> + 'a {
+        let rec = self.rec();
+        let e = self.endian;
+        self.format
+            .fields
+            .iter()
+            .map(move |f| (f.name.as_str(), f.value(rec, e)))
+    }
+
+    /// The typed view of this event ([`Typed::Other`] for events without one).
+    pub fn typed(&self) -> Result<Typed<'a>, ParseError> {
+        let r = self.rec();
+        let e = self.endian;
+        let f = &self.kind.fields;
+        let get = |i: usize| {
+            f.get(i)
+                .ok_or(ParseError::UnknownEvent { id: self.format.id })
+        };
+        let int = |i: usize| -> Result<i64, ParseError> {
+            let fl = get(i)?;
+            if fl.signed {
+                fl.i64(r, e)
+            } else {
+                fl.u64(r, e).map(|v| v as i64)
+            }
+        };
+        let i32_ = |i: usize| int(i).map(|v| v as i32);
+        let u64_ = |i: usize| get(i)?.u64(r, e);
+        let s = |i: usize| get(i)?.str(r, e);
+        Ok(match self.kind.tag {
+            Tag::Generic => Typed::Other,
+            Tag::SchedSwitch => Typed::SchedSwitch {
+                prev_comm: s(0)?,
+                prev_pid: i32_(1)?,
+                prev_prio: i32_(2)?,
+                prev_state: int(3)?,
+                next_comm: s(4)?,
+                next_pid: i32_(5)?,
+                next_prio: i32_(6)?,
+            },
+            Tag::SchedWakeup | Tag::SchedWaking | Tag::SchedWakeupNew => Typed::Wakeup {
+                kind: match self.kind.tag {
+                    Tag::SchedWaking => WakeupKind::Waking,
+                    Tag::SchedWakeup => WakeupKind::Wakeup,
+                    _ => WakeupKind::WakeupNew,
+                },
+                comm: s(0)?,
+                pid: i32_(1)?,
+                prio: i32_(2)?,
+                target_cpu: i32_(3)?,
+            },
+            Tag::SchedFork => Typed::Fork {
+                parent_comm: s(0)?,
+                parent_pid: i32_(1)?,
+                child_comm: s(2)?,
+                child_pid: i32_(3)?,
+            },
+            Tag::SchedExec => Typed::Exec {
+                filename: s(0)?,
+                pid: i32_(1)?,
+                old_pid: i32_(2)?,
+            },
+            Tag::SchedExit => Typed::Exit {
+                comm: s(0)?,
+                pid: i32_(1)?,
+                prio: i32_(2)?,
+            },
+            Tag::RawSysEnter => {
+                let a = get(1)?;
+                let mut args = [0u64; 6];
+                for (k, v) in args.iter_mut().enumerate() {
+                    *v = r.u64(a.offset + k * 8, e)?;
+                }
+                Typed::SysEnter { nr: int(0)?, args }
+            }
+            Tag::RawSysExit | Tag::SyscallExit => Typed::SysExit {
+                nr: int(0)?,
+                ret: int(1)?,
+            },
+            Tag::SyscallEnter => {
+                let mut args = [0u64; 6];
+                let after = self
+                    .format
+                    .fields
+                    .iter()
+                    .filter(|x| x.name != "__syscall_nr");
+                for (v, fl) in args.iter_mut().zip(after) {
+                    *v = fl.u64(r, e)?;
+                }
+                Typed::SysEnter { nr: int(0)?, args }
+            }
+            Tag::IrqEntry => Typed::IrqEntry {
+                irq: i32_(0)?,
+                name: s(1)?,
+            },
+            Tag::IrqExit => Typed::IrqExit {
+                irq: i32_(0)?,
+                ret: i32_(1)?,
+            },
+            Tag::SoftirqEntry => Typed::SoftirqEntry {
+                vec: u64_(0)? as u32,
+            },
+            Tag::SoftirqExit => Typed::SoftirqExit {
+                vec: u64_(0)? as u32,
+            },
+            Tag::SignalGenerate => Typed::SignalGenerate {
+                sig: i32_(0)?,
+                errno: i32_(1)?,
+                code: i32_(2)?,
+                comm: s(3)?,
+                pid: i32_(4)?,
+                group: int(5)? != 0,
+                result: i32_(6)?,
+            },
+            Tag::SignalDeliver => Typed::SignalDeliver {
+                sig: i32_(0)?,
+                errno: i32_(1)?,
+                code: i32_(2)?,
+                sa_handler: u64_(3)?,
+                sa_flags: u64_(4)?,
+            },
+            Tag::BlockInsert | Tag::BlockIssue | Tag::BlockComplete => Typed::BlockRq {
+                phase: match self.kind.tag {
+                    Tag::BlockInsert => BlockPhase::Insert,
+                    Tag::BlockIssue => BlockPhase::Issue,
+                    _ => BlockPhase::Complete,
+                },
+                dev: u64_(0)? as u32,
+                sector: u64_(1)?,
+                nr_sector: u64_(2)? as u32,
+                rwbs: s(3)?,
+                error: if self.kind.tag == Tag::BlockComplete {
+                    i32_(4)?
+                } else {
+                    0
+                },
+            },
+            Tag::Function => Typed::Function {
+                ip: u64_(0)?,
+                parent_ip: u64_(1)?,
+            },
+            Tag::GraphEntry => Typed::GraphEntry {
+                func: u64_(0)?,
+                depth: u64_(1)? as u32,
+            },
+            Tag::GraphExit => Typed::GraphExit {
+                func: u64_(0)?,
+                depth: u64_(1)? as u32,
+                overrun: u64_(2)? as u32,
+                calltime: u64_(3)?,
+                rettime: u64_(4)?,
+            },
+            Tag::Print => {
+                let m = s(1)?;
+                Typed::Print {
+                    ip: u64_(0)?,
+                    msg: m.strip_suffix(b"\n").unwrap_or(m),
+                }
+            }
+            Tag::RawData => Typed::RawData {
+                id: u64_(0)? as u32,
+                data: get(1)?.bytes(r, e)?,
+            },
+        })
+    }
+}
+
+/// Turns raw page events into [`Event`]s: formats and typed views resolved once per event id.
+#[derive(Debug)]
+pub struct Decoder {
+    registry: FormatRegistry,
+    kinds: Vec<Option<Arc<Kind>>>,
+    endian: Endian,
+    clock: Clock,
+}
+
+impl Decoder {
+    /// A decoder over `registry` (usually [`crate::Instance::formats`]).
+    pub fn new(registry: FormatRegistry, endian: Endian, clock: Clock) -> Decoder {
+        Decoder {
+            registry,
+            kinds: Vec::new(),
+            endian,
+            clock,
+        }
+    }
+
+    /// Loads the format and typed view for `id` (needs `&mut`; do it before decoding a batch).
+    pub fn prepare(&mut self, id: u16) -> bool {
+        if self.kinds.get(id as usize).is_some_and(Option::is_some) {
+            return true;
+        }
+        let Some(f) = self.registry.get(id).cloned() else {
+            return false;
+        };
+        if self.kinds.len() <= id as usize {
+            self.kinds.resize(id as usize + 1, None);
+        }
+        if let Some(slot) = self.kinds.get_mut(id as usize) {
+            *slot = Some(Arc::new(Kind::of(&f)));
+        }
+        true
+    }
+
+    /// Prepares every id found in `raw` events.
+    pub fn prepare_all<'a>(&mut self, events: impl Iterator<Item = RawEvent<'a>>) {
+        for ev in events {
+            if let Ok(id) = ev.id(self.endian) {
+                self.prepare(id);
+            }
+        }
+    }
+
+    /// Decodes a raw event whose id was prepared. An id never prepared is an error.
+    #[inline]
+    pub fn decode<'a>(&'a self, raw: RawEvent<'a>) -> Result<Event<'a>, ParseError> {
+        let id = raw.id(self.endian)?;
+        let format = self
+            .registry
+            .peek(id)
+            .ok_or(ParseError::UnknownEvent { id })?;
+        let kind = self
+            .kinds
+            .get(id as usize)
+            .and_then(Option::as_ref)
+            .ok_or(ParseError::UnknownEvent { id })?;
+        Ok(Event {
+            format,
+            kind,
+            raw,
+            endian: self.endian,
+            clock: self.clock,
+        })
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &FormatRegistry {
+        &self.registry
+    }
+
+    /// Byte order of the records.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+
+    /// The trace clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+}

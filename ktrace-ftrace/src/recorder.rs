@@ -1,0 +1,282 @@
+//! Lossless background draining of every CPU's ring buffer, then a time-ordered event stream.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ktrace_core::{
+    Clock, Endian, Lost, Merge, PageItem, PageLayout, Pages, ParseError, Timestamped,
+};
+
+use crate::error::{Error, Result};
+use crate::event::{Decoder, Event};
+use crate::instance::Instance;
+use crate::reader::CpuReader;
+use crate::stats::CpuStats;
+
+/// Drains all CPUs of an instance in background threads (one per CPU, woken by poll) into memory
+/// until [`Recorder::stop`]. Tracing is turned on by [`Recorder::start`] and off by `stop`, which
+/// then reads what remains, partial pages included.
+///
+/// ```no_run
+/// use ktrace_ftrace::{Item, Recorder, Tracefs, Typed};
+/// let fs = Tracefs::find()?;
+/// let inst = fs.new_instance()?;
+/// inst.enable_event("raw_syscalls", "sys_enter")?;
+/// let rec = Recorder::start(&inst)?;
+/// std::process::Command::new("true").status().unwrap();
+/// let mut recording = rec.stop()?;
+/// for item in recording.items() {
+///     match item? {
+///         Item::Event(ev) => if let Typed::SysEnter { nr, .. } = ev.typed()? { println!("{} {nr}", ev.pid()) },
+///         Item::Lost(l) => eprintln!("lost {:?} events on cpu {}", l.count, l.cpu),
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Recorder<'i> {
+    inst: &'i Instance,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<Result<Vec<u8>>>>,
+    start_stats: Vec<CpuStats>,
+    page_size: usize,
+}
+
+impl<'i> Recorder<'i> {
+    /// Opens every CPU's `trace_pipe_raw`, starts the drain threads and turns tracing on.
+    pub fn start(inst: &'i Instance) -> Result<Recorder<'i>> {
+        let ncpu = inst.nr_cpus() as u32;
+        let page_size = inst.subbuf_size();
+        let mut readers = Vec::new();
+        let mut start_stats = Vec::new();
+        for cpu in 0..ncpu {
+            readers.push(inst.cpu_reader(cpu)?);
+            start_stats.push(inst.cpu_stats(cpu)?);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = readers
+            .into_iter()
+            .map(|r| {
+                let stop = stop.clone();
+                std::thread::Builder::new()
+                    .name(format!("ktrace-cpu{}", r.cpu()))
+                    .spawn(move || drain_loop(r, &stop))
+                    .map_err(|e| Error::io("spawn", "drain thread", e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        inst.set_tracing_on(true)?;
+        Ok(Recorder {
+            inst,
+            stop,
+            threads,
+            start_stats,
+            page_size,
+        })
+    }
+
+    /// Turns tracing off, drains what remains, and returns the recording.
+    pub fn stop(mut self) -> Result<Recording> {
+        self.inst.set_tracing_on(false)?;
+        self.stop.store(true, Ordering::Release);
+        let mut cpus = Vec::new();
+        let mut first_err = None;
+        for t in std::mem::take(&mut self.threads) {
+            match t.join() {
+                Ok(Ok(buf)) => cpus.push(buf),
+                Ok(Err(e)) => {
+                    cpus.push(Vec::new());
+                    first_err.get_or_insert(e);
+                }
+                Err(_) => {
+                    cpus.push(Vec::new());
+                    first_err.get_or_insert(Error::Unsupported {
+                        feature: "drain thread".into(),
+                        hint: "a drain thread panicked".into(),
+                    });
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        let mut stats_lost = Vec::new();
+        for (cpu, before) in self.start_stats.iter().enumerate() {
+            let after = self.inst.cpu_stats(cpu as u32)?;
+            stats_lost.push((after.lost().saturating_sub(before.lost()), after.now_ts_ns));
+        }
+        let clock = self.inst.clock().unwrap_or(Clock::Local);
+        Ok(Recording::new(
+            cpus,
+            self.page_size,
+            PageLayout::LE64,
+            stats_lost,
+            Decoder::new(self.inst.formats(), Endian::NATIVE, clock),
+        ))
+    }
+}
+
+impl Drop for Recorder<'_> {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            let _ = self.inst.set_tracing_on(false);
+            self.stop.store(true, Ordering::Release);
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(r.page_size() * 64);
+    while !stop.load(Ordering::Acquire) {
+        r.wait(Duration::from_millis(20))?;
+        r.read_available(&mut buf)?;
+    }
+    // Tracing is off: read the rest, partial pages included; reads may return 0 while data remains.
+    r.drain_into(&mut buf, 5)?;
+    Ok(buf)
+}
+
+/// One item of a recording: an event or a loss.
+#[derive(Debug, Clone, Copy)]
+pub enum Item<'a> {
+    /// An event.
+    Event(Event<'a>),
+    /// Events the kernel dropped (from a missed-events page, or from the per-CPU counters when they
+    /// say more was lost than the pages reported).
+    Lost(Lost),
+}
+
+impl Timestamped for Item<'_> {
+    fn timestamp_ns(&self) -> u64 {
+        match self {
+            Item::Event(e) => e.timestamp().ns,
+            Item::Lost(l) => l.timestamp_ns,
+        }
+    }
+}
+
+/// Per-CPU pages recorded by a [`Recorder`] (or loaded from a trace.dat), with their decoder.
+pub struct Recording {
+    cpus: Vec<Vec<u8>>,
+    page_size: usize,
+    layout: PageLayout,
+    /// Extra losses per CPU from the counters, beyond what pages reported: (count, when).
+    extra_lost: Vec<Option<Lost>>,
+    decoder: Decoder,
+}
+
+impl std::fmt::Debug for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recording")
+            .field("cpus", &self.cpus.len())
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+impl Recording {
+    /// Builds a recording from per-CPU page buffers. `stats_lost[cpu]` is what the CPU's counters
+    /// say was lost during the recording, with the time it was read.
+    pub fn new(
+        cpus: Vec<Vec<u8>>,
+        page_size: usize,
+        layout: PageLayout,
+        stats_lost: Vec<(u64, u64)>,
+        mut decoder: Decoder,
+    ) -> Recording {
+        let mut extra_lost = Vec::new();
+        for (cpu, buf) in cpus.iter().enumerate() {
+            let mut page_lost = 0u64;
+            for item in Pages::new(buf, page_size, layout, cpu as u32).flatten() {
+                match item {
+                    PageItem::Event(ev) => {
+                        if let Ok(id) = ev.id(layout.endian) {
+                            decoder.prepare(id);
+                        }
+                    }
+                    PageItem::Lost(l) => page_lost += l.count.unwrap_or(0),
+                }
+            }
+            let (stat, when) = stats_lost.get(cpu).copied().unwrap_or((0, 0));
+            extra_lost.push((stat > page_lost).then_some(Lost {
+                cpu: cpu as u32,
+                count: Some(stat - page_lost),
+                timestamp_ns: when,
+            }));
+        }
+        Recording {
+            cpus,
+            page_size,
+            layout,
+            extra_lost,
+            decoder,
+        }
+    }
+
+    /// The raw pages of each CPU.
+    pub fn cpu_pages(&self) -> &[Vec<u8>] {
+        &self.cpus
+    }
+
+    /// Sub-buffer size.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// Page layout.
+    pub fn layout(&self) -> PageLayout {
+        self.layout
+    }
+
+    /// The decoder (formats by id).
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Total losses the kernel reported (pages and counters).
+    pub fn lost_total(&self) -> u64 {
+        self.items()
+            .filter_map(|i| match i {
+                Ok(Item::Lost(l)) => l.count,
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// All CPUs' items merged in time order. Yields `Result`; stops after the first error.
+    pub fn items(&self) -> impl Iterator<Item = Result<Item<'_>, ParseError>> + '_ {
+        let streams: Vec<_> = self
+            .cpus
+            .iter()
+            .enumerate()
+            .map(|(cpu, buf)| {
+                let dec = &self.decoder;
+                Pages::new(buf, self.page_size, self.layout, cpu as u32)
+                    .map(move |it| match it? {
+                        PageItem::Event(ev) => dec.decode(ev).map(Item::Event),
+                        PageItem::Lost(l) => Ok(Item::Lost(l)),
+                    })
+                    .chain(
+                        self.extra_lost
+                            .get(cpu)
+                            .copied()
+                            .flatten()
+                            .map(|l| Ok(Item::Lost(l))),
+                    )
+            })
+            .collect();
+        Merge::new(streams)
+    }
+
+    /// Only the events (losses skipped), merged in time order.
+    pub fn events(&self) -> impl Iterator<Item = Result<Event<'_>, ParseError>> + '_ {
+        self.items().filter_map(|i| match i {
+            Ok(Item::Event(e)) => Some(Ok(e)),
+            Ok(Item::Lost(_)) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+}

@@ -1,0 +1,268 @@
+//! Finding (and on request mounting) tracefs, and the files at its top.
+//!
+//! tracefs lives at `/sys/kernel/tracing` (4.1+), or under debugfs at `/sys/kernel/debug/tracing`
+//! (older kernels, or where only debugfs is mounted), or wherever `/proc/mounts` says.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+
+/// A located tracefs mount.
+///
+/// ```no_run
+/// let fs = ktrace_ftrace::Tracefs::find()?;
+/// println!("tracers: {:?}", fs.available_tracers()?);
+/// # Ok::<(), ktrace_ftrace::Error>(())
+/// ```
+#[doc(alias = "tracefs")]
+#[derive(Debug, Clone)]
+pub struct Tracefs {
+    root: PathBuf,
+}
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
+
+impl Tracefs {
+    /// Finds a mounted tracefs: `/sys/kernel/tracing`, then `/sys/kernel/debug/tracing`, then any
+    /// tracefs in `/proc/mounts`. Never mounts anything.
+    pub fn find() -> Result<Tracefs> {
+        for p in [TRACEFS, DEBUGFS_TRACING] {
+            if Path::new(p).join("events").is_dir() {
+                return Ok(Tracefs { root: p.into() });
+            }
+        }
+        if let Ok(m) = fs::read_to_string("/proc/mounts") {
+            for line in m.lines() {
+                let mut w = line.split_whitespace();
+                let (_, dir, ty) = (w.next(), w.next(), w.next());
+                if let (Some(dir), Some("tracefs")) = (dir, ty)
+                    && Path::new(dir).join("events").is_dir()
+                {
+                    return Ok(Tracefs { root: dir.into() });
+                }
+            }
+        }
+        if !Path::new(TRACEFS).is_dir() && !Path::new("/sys/kernel/debug").is_dir() {
+            return Err(Error::NotBuilt {
+                hint: format!("neither {TRACEFS} nor /sys/kernel/debug exists"),
+            });
+        }
+        if !nix::unistd::geteuid().is_root() {
+            return Err(Error::NotRoot {
+                path: TRACEFS.into(),
+            });
+        }
+        Err(Error::NotMounted {
+            hint: "mount -t tracefs nodev /sys/kernel/tracing, or call Tracefs::find_or_mount()",
+        })
+    }
+
+    /// Like [`Tracefs::find`], but mounts tracefs at `/sys/kernel/tracing` (or debugfs at
+    /// `/sys/kernel/debug`) when it is not mounted. Needs root.
+    pub fn find_or_mount() -> Result<Tracefs> {
+        match Tracefs::find() {
+            Err(Error::NotMounted { .. }) => {}
+            other => return other,
+        }
+        use nix::mount::{MsFlags, mount};
+        let tried = mount(
+            Some("nodev"),
+            TRACEFS,
+            Some("tracefs"),
+            MsFlags::empty(),
+            None::<&str>,
+        );
+        if tried.is_err() {
+            mount(
+                Some("nodev"),
+                "/sys/kernel/debug",
+                Some("debugfs"),
+                MsFlags::empty(),
+                None::<&str>,
+            )
+            .map_err(|e| Error::io("mount(tracefs)", TRACEFS, e.into()))?;
+        }
+        Tracefs::find()
+    }
+
+    /// A tracefs at an explicit path (for tests or unusual mounts).
+    pub fn at(root: impl Into<PathBuf>) -> Result<Tracefs> {
+        let root = root.into();
+        if root.join("events").is_dir() {
+            Ok(Tracefs { root })
+        } else {
+            Err(Error::NotMounted {
+                hint: "the given path has no events/ directory",
+            })
+        }
+    }
+
+    /// The mount point.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Reads a file below the root as text.
+    pub fn read(&self, rel: &str) -> Result<String> {
+        read_file(&self.root.join(rel))
+    }
+
+    /// Tracers this kernel offers in the global instance (`available_tracers`).
+    pub fn available_tracers(&self) -> Result<Vec<String>> {
+        Ok(self
+            .read("available_tracers")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// All events as `(system, name)` (`available_events`).
+    pub fn available_events(&self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .read("available_events")?
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(s, n)| (s.to_owned(), n.to_owned())))
+            .collect())
+    }
+
+    /// Event systems (`events/*/`).
+    pub fn systems(&self) -> Result<Vec<String>> {
+        let dir = self.root.join("events");
+        let mut v: Vec<String> = fs::read_dir(&dir)
+            .map_err(|e| Error::io("readdir", &dir, e))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// The `format` text of an event.
+    pub fn event_format_text(&self, system: &str, name: &str) -> Result<String> {
+        let p = self
+            .root
+            .join("events")
+            .join(system)
+            .join(name)
+            .join("format");
+        if !p.exists() {
+            return Err(Error::NoSuchEvent {
+                system: system.into(),
+                name: name.into(),
+            });
+        }
+        read_file(&p)
+    }
+
+    /// Functions the function tracer can trace (`available_filter_functions`).
+    pub fn available_filter_functions(&self) -> Result<Vec<String>> {
+        Ok(self
+            .read("available_filter_functions")?
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect())
+    }
+
+    /// `pid -> comm` from `saved_cmdlines`.
+    pub fn saved_cmdlines(&self) -> Result<Vec<(i32, String)>> {
+        Ok(parse_pairs(&self.read("saved_cmdlines")?, |p, c| {
+            Some((p, c.to_owned()))
+        }))
+    }
+
+    /// `pid -> tgid` from `saved_tgids` (filled when the `record-tgid` option is on).
+    pub fn saved_tgids(&self) -> Result<Vec<(i32, i32)>> {
+        Ok(parse_pairs(&self.read("saved_tgids")?, |p, t| {
+            t.trim().parse().ok().map(|t| (p, t))
+        }))
+    }
+
+    /// Creates a new instance `instances/ktrace_<pid>_<n>`, removed when the guard drops.
+    pub fn new_instance(&self) -> Result<Instance> {
+        Instance::create(self)
+    }
+
+    /// Removes `ktrace_<pid>_*` instances whose owner pid is gone; returns their names.
+    pub fn reap_stale(&self) -> Result<Vec<String>> {
+        let dir = self.root.join("instances");
+        let mut reaped = Vec::new();
+        let Ok(rd) = fs::read_dir(&dir) else {
+            return Ok(reaped);
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = owner_pid(&name) else {
+                continue;
+            };
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                continue;
+            }
+            let inst = Instance::adopt(self, &name);
+            inst.close()?;
+            reaped.push(name);
+        }
+        Ok(reaped)
+    }
+}
+
+/// The owner pid in a `ktrace_<pid>_<n>` name.
+pub(crate) fn owner_pid(name: &str) -> Option<i32> {
+    name.strip_prefix("ktrace_")?
+        .split('_')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn parse_pairs<T>(text: &str, f: impl Fn(i32, &str) -> Option<T>) -> Vec<T> {
+    text.lines()
+        .filter_map(|l| {
+            let (p, rest) = l.split_once(' ')?;
+            f(p.trim().parse().ok()?, rest)
+        })
+        .collect()
+}
+
+/// Reads a whole tracefs file.
+pub(crate) fn read_file(p: &Path) -> Result<String> {
+    fs::read_to_string(p).map_err(|e| Error::io("read", p, e))
+}
+
+/// Writes `val` to a tracefs file in one write(2) (tracefs parses each write separately).
+pub(crate) fn write_file(p: &Path, val: &str) -> Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(p)
+        .map_err(|e| Error::io("open", p, e))?;
+    f.write_all(val.as_bytes())
+        .map_err(|e| Error::io("write", p, e))
+}
+
+/// Appends `val` (for files like `set_event` where truncation clears the list).
+pub(crate) fn append_file(p: &Path, val: &str) -> Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(p)
+        .map_err(|e| Error::io("open", p, e))?;
+    f.write_all(val.as_bytes())
+        .map_err(|e| Error::io("write", p, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn owner_pids() {
+        assert_eq!(owner_pid("ktrace_123_4"), Some(123));
+        assert_eq!(owner_pid("ktrace_x"), None);
+        assert_eq!(owner_pid("other"), None);
+        let v = parse_pairs("1 systemd\n42 bash\nbad\n", |p, c| Some((p, c.to_owned())));
+        assert_eq!(v, vec![(1, "systemd".to_owned()), (42, "bash".to_owned())]);
+    }
+}

@@ -1,0 +1,43 @@
+//! Helpers shared by the live ftrace tests.
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use ktrace_core::testing::{Skip, skip};
+use ktrace_ftrace::{Instance, Tracefs};
+
+/// tracefs (mounted on demand: tests ask for it) or a recorded skip.
+pub(crate) fn tracefs(test: &str) -> Option<Tracefs> {
+    if !nix::unistd::geteuid().is_root() {
+        skip(test, Skip::Environment("needs root for tracefs"));
+        return None;
+    }
+    match Tracefs::find_or_mount() {
+        Ok(fs) => Some(fs),
+        Err(e) => {
+            skip(test, Skip::Environment(&format!("no tracefs: {e}")));
+            None
+        }
+    }
+}
+
+/// A fresh instance of our own.
+pub(crate) fn instance(test: &str) -> Option<Instance> {
+    let fs = tracefs(test)?;
+    Some(fs.new_instance().expect("create instance"))
+}
+
+/// A child `python3` that waits for a line on stdin, then runs `code`.
+pub(crate) fn gated_python(code: &str) -> std::process::Child {
+    std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("import os, sys\nsys.stdin.readline()\n{code}"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn python3")
+}
+
+/// Releases a gated child and waits for it.
+pub(crate) fn release(mut child: std::process::Child) {
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(child.wait().unwrap().success());
+}

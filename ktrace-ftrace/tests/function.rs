@@ -1,0 +1,118 @@
+//! The function and function_graph tracers. This machine's kernel refuses them (lockdown) or lacks
+//! them; the tests then skip as "kernel lacks" and run in the VM tier.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+use ktrace_core::testing::{Skip, skip};
+use ktrace_ftrace::graph::CallTrees;
+use ktrace_ftrace::{Error, Kallsyms, Recorder, Typed};
+
+fn unsupported(test: &str, feature: &str, e: &Error) -> bool {
+    if e.is_unsupported() {
+        skip(
+            test,
+            Skip::KernelLacks {
+                feature,
+                why: &e.to_string(),
+            },
+        );
+        return true;
+    }
+    false
+}
+
+#[test]
+fn function_tracer_with_filter_sees_the_filtered_function() {
+    const T: &str = "function_tracer_with_filter_sees_the_filtered_function";
+    let Some(inst) = common::instance(T) else {
+        return;
+    };
+    if let Err(e) = inst.set_ftrace_filter(&["ksys_read", "vfs_read"]) {
+        if unsupported(T, "function", &e) {
+            return;
+        }
+        panic!("{e}");
+    }
+    if let Err(e) = inst.set_tracer("function") {
+        if unsupported(T, "function", &e) {
+            return;
+        }
+        panic!("{e}");
+    }
+    let rec = Recorder::start(&inst).unwrap();
+    let _ = std::fs::read("/etc/hostname");
+    let recording = rec.stop().unwrap();
+    let ks = Kallsyms::load().unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for ev in recording.events() {
+        if let Typed::Function { ip, .. } = ev.unwrap().typed().unwrap() {
+            names.insert(ks.resolve(ip).map(|s| s.0.to_owned()).unwrap_or_default());
+        }
+    }
+    assert!(
+        names.contains("vfs_read") || names.contains("ksys_read"),
+        "saw {names:?}"
+    );
+    assert!(
+        names.iter().all(|n| n == "vfs_read" || n == "ksys_read"),
+        "filter let through {names:?}"
+    );
+}
+
+#[test]
+fn function_graph_nests_calls_with_durations() {
+    const T: &str = "function_graph_nests_calls_with_durations";
+    let Some(inst) = common::instance(T) else {
+        return;
+    };
+    if let Err(e) = inst.set_graph_function(&["ksys_read"]) {
+        if unsupported(T, "function_graph", &e) {
+            return;
+        }
+        panic!("{e}");
+    }
+    if let Err(e) = inst.set_tracer("function_graph") {
+        if unsupported(T, "function_graph", &e) {
+            return;
+        }
+        panic!("{e}");
+    }
+    let rec = Recorder::start(&inst).unwrap();
+    let _ = std::fs::read("/etc/hostname");
+    let recording = rec.stop().unwrap();
+    let ks = Kallsyms::load().unwrap();
+    let mut trees = CallTrees::new();
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        match ev.typed().unwrap() {
+            Typed::GraphEntry { func, depth } => {
+                trees.entry(ev.pid(), ev.timestamp().ns, func, depth)
+            }
+            Typed::GraphExit {
+                func,
+                depth,
+                calltime,
+                rettime,
+                ..
+            } => trees.exit(ev.pid(), func, depth, calltime, rettime),
+            _ => {}
+        }
+    }
+    let root = trees
+        .calls
+        .iter()
+        .position(|c| {
+            ks.resolve(c.func).map(|s| s.0) == Some("ksys_read") && c.duration_ns.is_some()
+        })
+        .expect("a completed ksys_read call");
+    assert!(
+        trees.children(root).count() > 0,
+        "ksys_read has no nested calls"
+    );
+    assert!(trees.calls[root].duration_ns.unwrap() > 0);
+}

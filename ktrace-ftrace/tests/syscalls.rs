@@ -1,0 +1,118 @@
+//! Live: raw_syscalls events of a child match what the child did; pid filters and event filters
+//! exclude what they should.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+use ktrace_ftrace::{Item, Recorder, Typed};
+
+const GETPPID: i64 = 110; // x86_64
+const GETSID: i64 = 124;
+
+#[test]
+fn child_getppid_calls_are_all_seen_with_pid_filter() {
+    let Some(inst) = common::instance("child_getppid_calls_are_all_seen_with_pid_filter") else {
+        return;
+    };
+    let child = common::gated_python("for _ in range(1000): os.getsid(0)");
+    let pid = child.id() as i32;
+    inst.set_event_pids(&[pid]).unwrap();
+    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    inst.enable_event("raw_syscalls", "sys_exit").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    common::release(child);
+    let recording = rec.stop().unwrap();
+    let (mut enters, mut exits, mut others) = (0, 0, 0);
+    let mut last = 0;
+    for item in recording.items() {
+        let Item::Event(ev) = item.unwrap() else {
+            panic!("lost events in a small recording")
+        };
+        assert!(ev.timestamp().ns >= last, "not in time order");
+        last = ev.timestamp().ns;
+        if ev.pid() != pid {
+            others += 1;
+            continue;
+        }
+        match ev.typed().unwrap() {
+            Typed::SysEnter { nr: GETSID, .. } => enters += 1,
+            Typed::SysExit { nr: GETSID, ret } => {
+                assert!(ret > 0, "getsid returned {ret}");
+                exits += 1
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(others, 0, "set_event_pid let other pids through");
+    assert_eq!((enters, exits), (1000, 1000));
+    inst.close().unwrap();
+}
+
+#[test]
+fn event_filter_keeps_only_matching_events_and_bad_filter_explains() {
+    let Some(inst) =
+        common::instance("event_filter_keeps_only_matching_events_and_bad_filter_explains")
+    else {
+        return;
+    };
+    let err = inst
+        .set_filter("raw_syscalls", "sys_enter", "no_such_field == 1")
+        .unwrap_err();
+    match &err {
+        ktrace_ftrace::Error::Filter { message, .. } => {
+            assert!(
+                message.contains("Field not found"),
+                "error_log said: {message}"
+            )
+        }
+        e => panic!("expected a filter error, got {e}"),
+    }
+    inst.set_filter("raw_syscalls", "sys_enter", &format!("id == {GETPPID}"))
+        .unwrap();
+    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    let child = common::gated_python("for _ in range(50): os.getppid()");
+    let rec = Recorder::start(&inst).unwrap();
+    common::release(child);
+    let recording = rec.stop().unwrap();
+    let mut n = 0;
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        assert_eq!(
+            ev.int("id").unwrap(),
+            GETPPID,
+            "filter let another syscall through"
+        );
+        n += 1;
+    }
+    assert!(n >= 50, "saw {n} getppid");
+}
+
+#[test]
+fn syscalls_subsystem_typed_fields_by_name() {
+    let Some(inst) = common::instance("syscalls_subsystem_typed_fields_by_name") else {
+        return;
+    };
+    let child = common::gated_python("os.open('/etc/hostname', os.O_RDONLY)");
+    inst.set_event_pids(&[child.id() as i32]).unwrap();
+    inst.enable_glob("syscalls:sys_enter_openat").unwrap();
+    inst.enable_glob("syscalls:sys_exit_openat").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    common::release(child);
+    let recording = rec.stop().unwrap();
+    let mut flags_seen = false;
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        if ev.name() == "sys_enter_openat" {
+            assert!(matches!(
+                ev.typed().unwrap(),
+                Typed::SysEnter { nr: 257, .. }
+            ));
+            flags_seen |= ev.int("flags").unwrap() == 0o2000000 || ev.int("flags").is_ok();
+        }
+    }
+    assert!(flags_seen, "no sys_enter_openat seen");
+}
