@@ -606,8 +606,14 @@ fn restore_file(p: &Path, old: &str) -> Result<()> {
         "current_tracer" => write_file(p, old.trim()),
         "trigger" => append_file(p, old),
         // Lists: clear, then write back each remembered line.
-        "set_event" | "set_event_pid" | "set_ftrace_filter" | "set_ftrace_notrace"
-        | "set_ftrace_pid" | "set_graph_function" | "set_graph_notrace" => {
+        "set_event"
+        | "set_event_pid"
+        | "set_event_notrace_pid"
+        | "set_ftrace_filter"
+        | "set_ftrace_notrace"
+        | "set_ftrace_pid"
+        | "set_graph_function"
+        | "set_graph_notrace" => {
             write_file(p, "")?;
             for l in old
                 .lines()

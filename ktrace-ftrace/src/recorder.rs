@@ -54,17 +54,34 @@ impl<'i> Recorder<'i> {
             readers.push(inst.cpu_reader(cpu)?);
             start_stats.push(inst.cpu_stats(cpu)?);
         }
+        // A fresh instance records from birth; hold it off until the drain threads are excluded.
+        inst.set_tracing_on(false)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let threads = readers
             .into_iter()
             .map(|r| {
                 let stop = stop.clone();
+                let tid_tx = tid_tx.clone();
                 std::thread::Builder::new()
                     .name(format!("ktrace-cpu{}", r.cpu()))
-                    .spawn(move || drain_loop(r, &stop))
+                    .spawn(move || {
+                        let _ = tid_tx.send(nix::unistd::gettid().as_raw());
+                        drain_loop(r, &stop)
+                    })
                     .map_err(|e| Error::io("spawn", "drain thread", e))
             })
             .collect::<Result<Vec<_>>>()?;
+        drop(tid_tx);
+        // The drain threads' own read(2)/poll(2) calls must not feed back into the trace.
+        let tids: Vec<String> = tid_rx
+            .iter()
+            .take(threads.len())
+            .map(|t| t.to_string())
+            .collect();
+        if inst.path().join("set_event_notrace_pid").exists() && !tids.is_empty() {
+            inst.write("set_event_notrace_pid", &tids.join(" "))?;
+        }
         inst.set_tracing_on(true)?;
         Ok(Recorder {
             inst,
