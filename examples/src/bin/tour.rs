@@ -105,7 +105,7 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let top: Vec<String> = per_event.iter().map(|(k, v)| format!("{k}={v}")).collect();
     r.ok("ftrace typed events", top.join(" "));
     let mut sc: Vec<_> = syscalls.into_iter().collect();
-    sc.sort_by(|a, b| b.1.cmp(&a.1));
+    sc.sort_by_key(|s| std::cmp::Reverse(s.1));
     let sc: Vec<String> = sc
         .iter()
         .take(5)
