@@ -4,7 +4,8 @@
 //! a skip fails the test unless its reason is [`Skip::KernelLacks`]: a kernel feature this kernel
 //! does not have (or refuses under lockdown). Such skips are appended to the file named by
 //! `KTRACE_SKIP_LOG` (one `test<TAB>feature<TAB>reason` line each) so the VM tier can prove that
-//! every one of them ran there.
+//! every one of them ran there. Inside the VM tier (`KTRACE_VM=1`) every skip fails: the VM kernel
+//! is there precisely to have what this one lacks.
 
 use std::io::Write;
 
@@ -28,6 +29,11 @@ pub fn require_all() -> bool {
     std::env::var("KTRACE_REQUIRE_ALL").is_ok_and(|v| v == "1")
 }
 
+/// True inside the VM tier (`KTRACE_VM=1`).
+pub fn in_vm() -> bool {
+    std::env::var("KTRACE_VM").is_ok_and(|v| v == "1")
+}
+
 /// Reports a skip of `test` and decides whether that is allowed.
 ///
 /// Prints `SKIP <test>: <reason>` to stderr. Panics (failing the test) under `KTRACE_REQUIRE_ALL=1`
@@ -36,6 +42,13 @@ pub fn skip(test: &str, reason: Skip<'_>) {
     match reason {
         Skip::KernelLacks { feature, why } => {
             eprintln!("SKIP {test}: kernel lacks {feature}: {why}");
+            #[allow(
+                clippy::panic,
+                reason = "failing the test is the purpose inside the VM tier"
+            )]
+            if in_vm() {
+                panic!("{test} skipped in the VM tier: kernel lacks {feature}: {why}");
+            }
             if let Ok(path) = std::env::var("KTRACE_SKIP_LOG")
                 && let Ok(mut f) = std::fs::OpenOptions::new()
                     .create(true)
