@@ -193,7 +193,12 @@ fn locate(exes: &[PathBuf], wanted: &[String]) -> Res<BTreeMap<String, PathBuf>>
     Ok(found)
 }
 
-fn initramfs(work: &Path, moddir: &Path, tests: &BTreeMap<String, PathBuf>) -> Res<PathBuf> {
+fn initramfs(
+    work: &Path,
+    moddir: &Path,
+    tests: &BTreeMap<String, PathBuf>,
+    extra: &Extra,
+) -> Res<PathBuf> {
     let root = work.join("initramfs");
     let _ = std::fs::remove_dir_all(&root);
     for d in [
@@ -230,6 +235,8 @@ fn initramfs(work: &Path, moddir: &Path, tests: &BTreeMap<String, PathBuf>) -> R
     }
     std::fs::write(root.join("tests.list"), list).map_err(|e| e.to_string())?;
     std::fs::write(root.join("etc/hostname"), "ktrace-vm\n").map_err(|e| e.to_string())?;
+    let env = extra.env.join(" ");
+    let init_extra = extra.init.join("\n");
     let init = format!(
         r#"#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -242,7 +249,8 @@ mount -t debugfs nodev /sys/kernel/debug
 mount -t tracefs nodev /sys/kernel/tracing
 for m in {modules}; do insmod $m || echo "KTRACE-VM-WARN insmod $m failed"; done
 echo "KTRACE-VM-KERNEL $(uname -r)"
-export KTRACE_VM=1 KTRACE_REQUIRE_ALL=1 RUST_BACKTRACE=1
+export KTRACE_VM=1 KTRACE_REQUIRE_ALL=1 RUST_BACKTRACE=1 {env}
+{init_extra}
 while read bin name; do
   echo "KTRACE-VM-BEGIN $name"
   /tests/$bin --exact "$name" --test-threads=1 --nocapture 2>&1
@@ -265,6 +273,13 @@ poweroff -f
         "cpio (install cpio)",
     )?;
     Ok(img)
+}
+
+/// Fault injection for the runner's own tests: extra guest environment and init commands.
+#[derive(Debug, Default)]
+struct Extra {
+    env: Vec<String>,
+    init: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -429,6 +444,7 @@ fn real_main() -> Res<()> {
     let mut from_skips = Vec::new();
     let mut timeout = Duration::from_secs(480);
     let mut require_skipped = false;
+    let mut extra = Extra::default();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--test" => wanted.push(args.next().ok_or("--test NAME")?),
@@ -450,6 +466,8 @@ fn real_main() -> Res<()> {
                 }
             }
             "--require-skipped" => require_skipped = true,
+            "--guest-env" => extra.env.push(args.next().ok_or("--guest-env K=V")?),
+            "--init-extra" => extra.init.push(args.next().ok_or("--init-extra CMD")?),
             "-h" | "--help" => {
                 println!(
                     "usage: vm [--skip-log FILE] [--test NAME]... [--timeout SECS] [--require-skipped]"
@@ -479,7 +497,7 @@ fn real_main() -> Res<()> {
     if !missing.is_empty() {
         return Err(format!("tests not found in any test binary: {missing:?}"));
     }
-    let initrd = initramfs(&cache, &moddir, &tests)?;
+    let initrd = initramfs(&cache, &moddir, &tests, &extra)?;
     eprintln!(
         "vm: {} tests packed in {:.1?}; booting",
         tests.len(),
