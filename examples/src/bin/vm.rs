@@ -162,9 +162,9 @@ fn build_tests() -> Res<Vec<PathBuf>> {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if v["reason"] == "compiler-artifact"
-            && v["profile"]["test"] == true
-            && let Some(exe) = v["executable"].as_str()
+        if v.get("reason").and_then(|r| r.as_str()) == Some("compiler-artifact")
+            && v.pointer("/profile/test").and_then(|t| t.as_bool()) == Some(true)
+            && let Some(exe) = v.get("executable").and_then(|e| e.as_str())
         {
             exes.push(PathBuf::from(exe));
         }
