@@ -218,7 +218,7 @@ impl Recording {
                 }
             }
             let (stat, when) = stats_lost.get(cpu).copied().unwrap_or((0, 0));
-            extra_lost.push((stat > page_lost).then_some(Lost {
+            extra_lost.push((stat > page_lost).then(|| Lost {
                 cpu: cpu as u32,
                 count: Some(stat - page_lost),
                 timestamp_ns: when,
@@ -295,5 +295,34 @@ impl Recording {
             Ok(Item::Lost(_)) => None,
             Err(e) => Some(Err(e)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ktrace_core::FormatRegistry;
+
+    /// A page with no events that says 42 events were missed before it.
+    fn missed_page(n: u64) -> Vec<u8> {
+        let mut p = vec![0u8; 4096];
+        p[..8].copy_from_slice(&100u64.to_le_bytes());
+        let commit: u64 = ktrace_core::page::RB_MISSED_EVENTS | ktrace_core::page::RB_MISSED_STORED;
+        p[8..16].copy_from_slice(&commit.to_le_bytes());
+        p[16..24].copy_from_slice(&n.to_le_bytes());
+        p
+    }
+
+    fn lost(stats: u64) -> Vec<Option<u64>> {
+        let dec = Decoder::new(FormatRegistry::new(), Endian::Little, Clock::Local);
+        let r = Recording::new(vec![missed_page(42)], 4096, PageLayout::LE64, vec![(stats, 900)], dec);
+        r.items().map(|i| if let Ok(Item::Lost(l)) = i { l.count } else { None }).collect()
+    }
+
+    #[test]
+    fn counters_add_only_what_pages_did_not_report() {
+        assert_eq!(lost(10), vec![Some(42)]);
+        assert_eq!(lost(42), vec![Some(42)]);
+        assert_eq!(lost(50), vec![Some(42), Some(8)]);
     }
 }
