@@ -315,8 +315,22 @@ mod tests {
 
     fn lost(stats: u64) -> Vec<Option<u64>> {
         let dec = Decoder::new(FormatRegistry::new(), Endian::Little, Clock::Local);
-        let r = Recording::new(vec![missed_page(42)], 4096, PageLayout::LE64, vec![(stats, 900)], dec);
-        r.items().map(|i| if let Ok(Item::Lost(l)) = i { l.count } else { None }).collect()
+        let r = Recording::new(
+            vec![missed_page(42)],
+            4096,
+            PageLayout::LE64,
+            vec![(stats, 900)],
+            dec,
+        );
+        r.items()
+            .map(|i| {
+                if let Ok(Item::Lost(l)) = i {
+                    l.count
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[test]
