@@ -693,12 +693,14 @@ pub(crate) fn formats_of(fs: &Tracefs) -> FormatRegistry {
                 for ev in fs::read_dir(sys.path()).into_iter().flatten().flatten() {
                     // Most events have an `id` file; some (ftrace/raw_data, ftrace/function…) only
                     // say their ID inside `format`.
-                    let id = fs::read_to_string(ev.path().join("id")).ok().or_else(|| {
-                        let f = fs::read_to_string(ev.path().join("format")).ok()?;
-                        f.lines()
-                            .find_map(|l| l.strip_prefix("ID:"))
-                            .map(str::to_owned)
-                    });
+                    let id = crate::tracefs::read_file(&ev.path().join("id"))
+                        .ok()
+                        .or_else(|| {
+                            let f = crate::tracefs::read_file(&ev.path().join("format")).ok()?;
+                            f.lines()
+                                .find_map(|l| l.strip_prefix("ID:"))
+                                .map(str::to_owned)
+                        });
                     if let Some(i) = id.and_then(|t| t.trim().parse::<u16>().ok()) {
                         m.insert(i, (sysname.clone(), ev.path().join("format")));
                     }
@@ -707,6 +709,6 @@ pub(crate) fn formats_of(fs: &Tracefs) -> FormatRegistry {
             m
         });
         let (sys, path) = idx.get(&id)?;
-        Some((sys.clone(), fs::read_to_string(path).ok()?))
+        Some((sys.clone(), crate::tracefs::read_file(path).ok()?))
     })
 }

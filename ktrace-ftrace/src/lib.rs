@@ -36,6 +36,7 @@ pub mod latency;
 pub mod reader;
 pub mod recorder;
 pub mod stats;
+pub mod tracedat;
 pub mod tracefs;
 
 pub use error::{Error, Result};
@@ -45,4 +46,5 @@ pub use kallsyms::Kallsyms;
 pub use reader::CpuReader;
 pub use recorder::{Item, Recorder, Recording};
 pub use stats::CpuStats;
+pub use tracedat::TraceDat;
 pub use tracefs::Tracefs;

@@ -229,8 +229,35 @@ fn parse_pairs<T>(text: &str, f: impl Fn(i32, &str) -> Option<T>) -> Vec<T> {
 }
 
 /// Reads a whole tracefs file.
+///
+/// The first read(2) asks for 64 KiB: some tracefs files (`events/header_page`, `header_event`)
+/// return their text only to a read at offset 0 and report EOF after, so the small probing first
+/// read that `std::fs::read_to_string` does on size-0 files would truncate them.
 pub(crate) fn read_file(p: &Path) -> Result<String> {
-    fs::read_to_string(p).map_err(|e| Error::io("read", p, e))
+    use std::io::Read;
+    let mut f = fs::File::open(p).map_err(|e| Error::io("open", p, e))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let dst = buf.get_mut(len..).unwrap_or_default();
+        match f.read(dst) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("read", p, e)),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|e| {
+        Error::io(
+            "read",
+            p,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })
 }
 
 /// Writes `val` to a tracefs file in one write(2) (tracefs parses each write separately).
