@@ -179,7 +179,8 @@ enum Compression {
 }
 
 fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(out_len);
+    // The size comes from the file: use it as a hint only, bounded.
+    let mut out = Vec::with_capacity(out_len.min(64 << 20));
     let r = match c {
         Compression::None => {
             out.extend_from_slice(data);
