@@ -36,6 +36,7 @@ pub mod latency;
 pub mod reader;
 pub mod recorder;
 pub mod stats;
+mod sys;
 pub mod tracedat;
 pub mod tracefs;
 

@@ -38,7 +38,7 @@ use crate::stats::CpuStats;
 pub struct Recorder<'i> {
     inst: &'i Instance,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<Result<Vec<u8>>>>,
+    threads: Vec<JoinHandle<Result<Vec<Vec<u8>>>>>,
     start_stats: Vec<CpuStats>,
     page_size: usize,
 }
@@ -123,7 +123,7 @@ impl<'i> Recorder<'i> {
             stats_lost.push((after.lost().saturating_sub(before.lost()), after.now_ts_ns));
         }
         let clock = self.inst.clock().unwrap_or(Clock::Local);
-        Ok(Recording::new(
+        Ok(Recording::from_chunks(
             cpus,
             self.page_size,
             PageLayout::LE64,
@@ -145,15 +145,51 @@ impl Drop for Recorder<'_> {
     }
 }
 
-fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(r.page_size() * 64);
-    while !stop.load(Ordering::Acquire) {
-        r.wait(Duration::from_millis(20))?;
-        r.read_available(&mut buf)?;
+/// Pages are kept in chunks of this many bytes (a multiple of any sub-buffer size), so a long
+/// recording never reallocates and copies what it already holds.
+const CHUNK: usize = 4 << 20;
+
+fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
+    let chunk = CHUNK.max(r.page_size()) / r.page_size() * r.page_size();
+    let mut chunks = Vec::new();
+    let mut buf = Vec::with_capacity(chunk);
+    let mut finishing = 0;
+    loop {
+        let done = stop.load(Ordering::Acquire);
+        if !done {
+            r.wait(Duration::from_millis(20))?;
+        }
+        loop {
+            if buf.len() + r.page_size() > chunk {
+                chunks.push(std::mem::replace(&mut buf, Vec::with_capacity(chunk)));
+            }
+            // While tracing runs, take only full pages (splice): a read(2) would copy the page being
+            // written event by event, racing the writer and slowing the traced tasks. At the end,
+            // read(2) flushes the partial pages.
+            let got = if done {
+                r.read_page_into(&mut buf)?
+            } else {
+                r.read_full_page_into(&mut buf)?
+            };
+            if !got {
+                break;
+            }
+            finishing = 0;
+        }
+        if done {
+            // Tracing is off: read the rest, partial pages included; a read may return 0 while
+            // data remains, so only several empty reads in a row mean empty.
+            finishing += 1;
+            if finishing >= 5 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
-    // Tracing is off: read the rest, partial pages included; reads may return 0 while data remains.
-    r.drain_into(&mut buf, 5)?;
-    Ok(buf)
+    if !buf.is_empty() {
+        chunks.push(buf);
+    }
+    Ok(chunks)
 }
 
 /// One item of a recording: an event or a loss.
@@ -177,7 +213,7 @@ impl Timestamped for Item<'_> {
 
 /// Per-CPU pages recorded by a [`Recorder`] (or loaded from a trace.dat), with their decoder.
 pub struct Recording {
-    cpus: Vec<Vec<u8>>,
+    cpus: Vec<Vec<Vec<u8>>>,
     page_size: usize,
     layout: PageLayout,
     /// Extra losses per CPU from the counters, beyond what pages reported: (count, when).
@@ -202,12 +238,27 @@ impl Recording {
         page_size: usize,
         layout: PageLayout,
         stats_lost: Vec<(u64, u64)>,
+        decoder: Decoder,
+    ) -> Recording {
+        let cpus = cpus.into_iter().map(|b| vec![b]).collect();
+        Recording::from_chunks(cpus, page_size, layout, stats_lost, decoder)
+    }
+
+    /// Like [`Recording::new`], with each CPU's pages in several buffers (each a whole number of pages).
+    pub fn from_chunks(
+        cpus: Vec<Vec<Vec<u8>>>,
+        page_size: usize,
+        layout: PageLayout,
+        stats_lost: Vec<(u64, u64)>,
         mut decoder: Decoder,
     ) -> Recording {
         let mut extra_lost = Vec::new();
-        for (cpu, buf) in cpus.iter().enumerate() {
+        for (cpu, chunks) in cpus.iter().enumerate() {
             let mut page_lost = 0u64;
-            for item in Pages::new(buf, page_size, layout, cpu as u32).flatten() {
+            let items = chunks
+                .iter()
+                .flat_map(|buf| Pages::new(buf, page_size, layout, cpu as u32));
+            for item in items.flatten() {
                 match item {
                     PageItem::Event(ev) => {
                         if let Ok(id) = ev.id(layout.endian) {
@@ -233,8 +284,8 @@ impl Recording {
         }
     }
 
-    /// The raw pages of each CPU.
-    pub fn cpu_pages(&self) -> &[Vec<u8>] {
+    /// The raw pages of each CPU, in chunks (each a whole number of pages).
+    pub fn cpu_chunks(&self) -> &[Vec<Vec<u8>>] {
         &self.cpus
     }
 
@@ -269,9 +320,12 @@ impl Recording {
             .cpus
             .iter()
             .enumerate()
-            .map(|(cpu, buf)| {
+            .map(|(cpu, chunks)| {
                 let dec = &self.decoder;
-                Pages::new(buf, self.page_size, self.layout, cpu as u32)
+                let (ps, layout) = (self.page_size, self.layout);
+                chunks
+                    .iter()
+                    .flat_map(move |buf| Pages::new(buf, ps, layout, cpu as u32))
                     .map(move |it| match it? {
                         PageItem::Event(ev) => dec.decode(ev).map(Item::Event),
                         PageItem::Lost(l) => Ok(Item::Lost(l)),

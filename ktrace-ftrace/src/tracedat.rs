@@ -720,10 +720,10 @@ pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
             formats.push(("ftrace".into(), t));
         }
     }
-    let ncpu = rec.cpu_pages().len();
+    let ncpu = rec.cpu_chunks().len();
     let mut cpus = BTreeMap::new();
-    for (i, d) in rec.cpu_pages().iter().enumerate() {
-        cpus.insert(i as u32, d.clone());
+    for (i, chunks) in rec.cpu_chunks().iter().enumerate() {
+        cpus.insert(i as u32, chunks.concat());
     }
     let clock = inst.read("trace_clock").ok();
     let cpu_stats = (0..ncpu)
