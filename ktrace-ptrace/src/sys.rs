@@ -1,0 +1,145 @@
+//! The ptrace(2), seccomp(2) and memory-reading calls. The only module with `unsafe`.
+#![allow(
+    unsafe_code,
+    reason = "ptrace requests without a nix wrapper and seccomp(2) need raw calls"
+)]
+
+use nix::unistd::Pid;
+
+use crate::info::{SYSCALL_INFO_SIZE, SyscallInfo};
+use crate::seccomp::SockFilter;
+
+const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+const PTRACE_LISTEN: libc::c_uint = 0x4208;
+
+/// PTRACE_GET_SYSCALL_INFO (5.3+). `Err(EIO)` on older kernels.
+pub(crate) fn syscall_info(pid: Pid) -> nix::Result<SyscallInfo> {
+    let mut buf = [0u8; SYSCALL_INFO_SIZE];
+    // SAFETY: the kernel writes at most `SYSCALL_INFO_SIZE` bytes (the size we pass) into `buf`.
+    let r = unsafe {
+        libc::ptrace(
+            PTRACE_GET_SYSCALL_INFO,
+            pid.as_raw(),
+            SYSCALL_INFO_SIZE as *mut libc::c_void,
+            buf.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(SyscallInfo::parse(
+        buf.get(..(r as usize).min(SYSCALL_INFO_SIZE))
+            .unwrap_or_default(),
+    ))
+}
+
+/// PTRACE_LISTEN: leave a group-stopped tracee stopped but let it be woken by SIGCONT.
+pub(crate) fn listen(pid: Pid) -> nix::Result<()> {
+    // SAFETY: PTRACE_LISTEN takes no pointers.
+    let r = unsafe { libc::ptrace(PTRACE_LISTEN, pid.as_raw(), 0usize, 0usize) };
+    if r < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// Installs a seccomp filter in the calling process (used in the child before exec).
+/// Async-signal-safe: only prctl(2) and seccomp(2).
+pub(crate) fn install_seccomp(prog: &[SockFilter]) -> std::io::Result<()> {
+    #[repr(C)]
+    struct SockFprog {
+        len: u16,
+        filter: *const SockFilter,
+    }
+    let fprog = SockFprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr(),
+    };
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies the program.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &fprog as *const SockFprog,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Stops the calling process with SIGSTOP (in the child before exec, so the parent can seize it).
+pub(crate) fn stop_self() -> std::io::Result<()> {
+    // SAFETY: raise(3) is async-signal-safe.
+    if unsafe { libc::raise(libc::SIGSTOP) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Reads tracee memory: process_vm_readv, falling back to /proc/PID/mem.
+pub(crate) fn read_mem(pid: Pid, addr: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+    use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len: buf.len(),
+    }];
+    match process_vm_readv(pid, &mut [std::io::IoSliceMut::new(buf)], &remote) {
+        Ok(n) => Ok(n),
+        Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::EPERM) => {
+            use std::os::unix::fs::FileExt;
+            let f = std::fs::File::open(format!("/proc/{pid}/mem"))?;
+            f.read_at(buf, addr)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Forks a child that installs the optional seccomp program, stops itself with SIGSTOP (so the
+/// parent can seize it before anything runs) and then execs `path` with `argv`. Everything the
+/// child needs is prepared before the fork; after it, the child makes only async-signal-safe calls.
+pub(crate) fn fork_exec_stopped(
+    path: &std::ffi::CStr,
+    argv: &[std::ffi::CString],
+    seccomp: Option<&[SockFilter]>,
+    stdout_null: bool,
+) -> std::io::Result<Pid> {
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let devnull = if stdout_null {
+        Some(std::fs::OpenOptions::new().write(true).open("/dev/null")?)
+    } else {
+        None
+    };
+    let devnull_fd = devnull.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
+    // SAFETY: fork(2) in a possibly multi-threaded process: the child only calls async-signal-safe
+    // functions (dup2, prctl, seccomp, raise, execv, _exit) on memory prepared before the fork.
+    match unsafe { nix::unistd::fork() }.map_err(std::io::Error::from)? {
+        nix::unistd::ForkResult::Parent { child } => Ok(child),
+        nix::unistd::ForkResult::Child => {
+            if let Some(fd) = devnull_fd {
+                // SAFETY: dup2 on valid fds.
+                unsafe { libc::dup2(fd, 1) };
+            }
+            if let Some(p) = seccomp
+                && install_seccomp(p).is_err()
+            {
+                // SAFETY: _exit is async-signal-safe.
+                unsafe { libc::_exit(126) };
+            }
+            let _ = stop_self();
+            // SAFETY: `path` and `ptrs` (NULL-terminated) point at CStrings that outlive the call.
+            unsafe {
+                libc::execv(path.as_ptr(), ptrs.as_ptr());
+                libc::_exit(127)
+            }
+        }
+    }
+}
