@@ -23,30 +23,19 @@ pub fn core_pages(target_bytes: usize) -> CorePages {
     let one = std::fs::read(dir.join("raw_syscalls.raw")).expect("fixture raw_syscalls.raw");
     let mut reg = FormatRegistry::new();
     for ev in ["sys_enter", "sys_exit"] {
-        let t = std::fs::read_to_string(dir.join(format!("formats/raw_syscalls/{ev}/format")))
-            .expect("format");
-        reg.add_text("raw_syscalls", &t)
-            .expect("fixture format parses");
+        let t = std::fs::read_to_string(dir.join(format!("formats/raw_syscalls/{ev}/format"))).expect("format");
+        reg.add_text("raw_syscalls", &t).expect("fixture format parses");
     }
     let mut two_fields = vec![None; 65536];
     for f in reg.iter() {
         let second = if f.name == "sys_enter" { "args" } else { "ret" };
-        if let (Ok(a), Ok(b), Some(slot)) = (
-            f.require("id"),
-            f.require(second),
-            two_fields.get_mut(f.id as usize),
-        ) {
+        if let (Ok(a), Ok(b), Some(slot)) = (f.require("id"), f.require(second), two_fields.get_mut(f.id as usize)) {
             *slot = Some((a.clone(), b.clone()));
         }
     }
     let reps = (target_bytes / one.len()).max(1);
     let buf = one.repeat(reps);
-    let mut c = CorePages {
-        buf,
-        page_size: 4096,
-        events: 0,
-        two_fields,
-    };
+    let mut c = CorePages { buf, page_size: 4096, events: 0, two_fields };
     c.events = iterate(&c);
     c
 }
@@ -76,9 +65,7 @@ pub fn decode_two_fields(c: &CorePages) -> u64 {
             let rec = RawData::Single(ev.data);
             let Ok(id) = ev.id(e) else { continue };
             if let Some(Some((a, b))) = c.two_fields.get(id as usize) {
-                sum = sum
-                    .wrapping_add(a.u64(rec, e).unwrap_or(0))
-                    .wrapping_add(b.u64(rec, e).unwrap_or(0));
+                sum = sum.wrapping_add(a.u64(rec, e).unwrap_or(0)).wrapping_add(b.u64(rec, e).unwrap_or(0));
             }
         }
     }

@@ -9,9 +9,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum ParseError {
     /// The input ended before a value could be read.
-    #[error(
-        "truncated at offset {offset}: wanted {wanted} bytes for {what}, {available} available"
-    )]
+    #[error("truncated at offset {offset}: wanted {wanted} bytes for {what}, {available} available")]
     Truncated {
         /// Byte offset (in the record, page or text) where the read started.
         offset: usize,
@@ -64,37 +62,17 @@ pub enum ParseError {
 
 impl ParseError {
     /// Shorthand for a [`ParseError::Truncated`].
-    pub(crate) fn truncated(
-        what: &'static str,
-        offset: usize,
-        wanted: usize,
-        available: usize,
-    ) -> Self {
-        ParseError::Truncated {
-            offset,
-            wanted,
-            available,
-            what,
-        }
+    pub(crate) fn truncated(what: &'static str, offset: usize, wanted: usize, available: usize) -> Self {
+        ParseError::Truncated { offset, wanted, available, what }
     }
 
     /// Shorthand for a [`ParseError::Text`] error, shortening the found text.
-    pub(crate) fn text(
-        what: &'static str,
-        line: usize,
-        expected: &'static str,
-        found: &str,
-    ) -> Self {
+    pub(crate) fn text(what: &'static str, line: usize, expected: &'static str, found: &str) -> Self {
         let mut end = found.len().min(80);
         while !found.is_char_boundary(end) {
             end -= 1;
         }
-        ParseError::Text {
-            what,
-            line,
-            expected,
-            found: found.get(..end).unwrap_or("").to_owned(),
-        }
+        ParseError::Text { what, line, expected, found: found.get(..end).unwrap_or("").to_owned() }
     }
 }
 

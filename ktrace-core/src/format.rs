@@ -121,10 +121,7 @@ impl Field {
     pub fn str<'a>(&self, rec: RawData<'a>, e: Endian) -> Result<&'a [u8]> {
         let b = self.bytes(rec, e)?;
         match b.as_slice() {
-            Some(s) => Ok(s
-                .iter()
-                .position(|&c| c == 0)
-                .map_or(s, |n| s.get(..n).unwrap_or_default())),
+            Some(s) => Ok(s.iter().position(|&c| c == 0).map_or(s, |n| s.get(..n).unwrap_or_default())),
             None => Err(ParseError::BadValue {
                 offset: self.offset,
                 what: "string field",
@@ -139,9 +136,9 @@ impl Field {
         Ok(match self.kind {
             FieldKind::Int if self.signed => Value::Signed(self.i64(rec, e)?),
             FieldKind::Int | FieldKind::Pointer => Value::Unsigned(self.u64(rec, e)?),
-            FieldKind::CharArray
-            | FieldKind::DataLoc { string: true, .. }
-            | FieldKind::RelLoc { string: true, .. } => Value::Str(self.str(rec, e)?),
+            FieldKind::CharArray | FieldKind::DataLoc { string: true, .. } | FieldKind::RelLoc { string: true, .. } => {
+                Value::Str(self.str(rec, e)?)
+            }
             FieldKind::Array { .. } | FieldKind::DataLoc { .. } | FieldKind::RelLoc { .. } => {
                 Value::Array(self.bytes(rec, e)?)
             }
@@ -182,12 +179,7 @@ pub struct CommonFields {
 
 impl Default for CommonFields {
     fn default() -> Self {
-        CommonFields {
-            type_offset: 0,
-            flags_offset: 2,
-            preempt_offset: 3,
-            pid_offset: 4,
-        }
+        CommonFields { type_offset: 0, flags_offset: 2, preempt_offset: 3, pid_offset: 4 }
     }
 }
 
@@ -209,10 +201,7 @@ impl EventFormat {
                 name = Some(v.trim().to_owned());
             } else if let Some(v) = line.strip_prefix("ID:") {
                 let v = v.trim();
-                id = Some(
-                    v.parse::<u16>()
-                        .map_err(|_| ParseError::text(WHAT, n, "an ID from 0 to 65535", v))?,
-                );
+                id = Some(v.parse::<u16>().map_err(|_| ParseError::text(WHAT, n, "an ID from 0 to 65535", v))?);
             } else if line == "format:" {
                 in_fields = true;
             } else if let Some(v) = line.strip_prefix("print fmt:") {
@@ -232,12 +221,7 @@ impl EventFormat {
                 print_fmt.push('\n');
                 print_fmt.push_str(raw_line);
             } else {
-                return Err(ParseError::text(
-                    WHAT,
-                    n,
-                    "name:, ID:, format:, field: or print fmt:",
-                    line,
-                ));
+                return Err(ParseError::text(WHAT, n, "name:, ID:, format:, field: or print fmt:", line));
             }
         }
         Ok(EventFormat {
@@ -261,10 +245,7 @@ impl EventFormat {
             .iter()
             .chain(&self.common_fields)
             .find(|f| f.name == name)
-            .ok_or_else(|| ParseError::NoField {
-                event: self.name.clone(),
-                field: name.to_owned(),
-            })
+            .ok_or_else(|| ParseError::NoField { event: self.name.clone(), field: name.to_owned() })
     }
 
     /// The offsets of the common fields (they are the same for every event of a kernel).
@@ -294,9 +275,7 @@ pub(crate) fn parse_field_line(line: &str, n: usize, what: &'static str) -> Resu
         if part.is_empty() {
             continue;
         }
-        let (k, v) = part
-            .split_once(':')
-            .ok_or_else(|| ParseError::text(what, n, "key:value", part))?;
+        let (k, v) = part.split_once(':').ok_or_else(|| ParseError::text(what, n, "key:value", part))?;
         match k.trim() {
             "field" | "field special" => decl = Some(v.trim()),
             "offset" => offset = Some(parse_num(v, n, what)?),
@@ -308,23 +287,14 @@ pub(crate) fn parse_field_line(line: &str, n: usize, what: &'static str) -> Resu
     let decl = decl.ok_or_else(|| ParseError::text(what, n, "field:", line))?;
     let offset = offset.ok_or_else(|| ParseError::text(what, n, "offset:", line))?;
     let size = size.ok_or_else(|| ParseError::text(what, n, "size:", line))?;
-    let (type_name, name, array) =
-        split_decl(decl).ok_or_else(|| ParseError::text(what, n, "TYPE NAME", decl))?;
+    let (type_name, name, array) = split_decl(decl).ok_or_else(|| ParseError::text(what, n, "TYPE NAME", decl))?;
     let kind = classify(&type_name, array, size);
-    Ok(Field {
-        name: name.to_owned(),
-        type_name,
-        offset,
-        size,
-        signed,
-        kind,
-    })
+    Ok(Field { name: name.to_owned(), type_name, offset, size, signed, kind })
 }
 
 fn parse_num(v: &str, n: usize, what: &'static str) -> Result<usize> {
     let v = v.trim();
-    v.parse::<usize>()
-        .map_err(|_| ParseError::text(what, n, "a decimal number", v))
+    v.parse::<usize>().map_err(|_| ParseError::text(what, n, "a decimal number", v))
 }
 
 /// Splits `unsigned long args[6]` into (`unsigned long[6]`-ish type, `args`, Some("6")).
@@ -374,10 +344,7 @@ fn classify(ty: &str, array: Option<&str>, size: usize) -> FieldKind {
         return FieldKind::RelLoc { string, elem_size };
     }
     if let Some(a) = array {
-        let base = ty
-            .get(..ty.len().saturating_sub(a.len() + 2))
-            .unwrap_or(ty)
-            .trim();
+        let base = ty.get(..ty.len().saturating_sub(a.len() + 2)).unwrap_or(ty).trim();
         let (string, _) = elem(base);
         if string {
             return FieldKind::CharArray;
@@ -410,9 +377,7 @@ pub struct FormatRegistry {
 
 impl std::fmt::Debug for FormatRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FormatRegistry")
-            .field("known", &self.by_id.iter().flatten().count())
-            .finish()
+        f.debug_struct("FormatRegistry").field("known", &self.by_id.iter().flatten().count()).finish()
     }
 }
 
@@ -425,22 +390,12 @@ impl Default for FormatRegistry {
 impl FormatRegistry {
     /// An empty registry with no loader.
     pub fn new() -> FormatRegistry {
-        FormatRegistry {
-            by_id: Vec::new(),
-            tried: Vec::new(),
-            loader: None,
-        }
+        FormatRegistry { by_id: Vec::new(), tried: Vec::new(), loader: None }
     }
 
     /// A registry that asks `loader(id)` for `(system, format text)` the first time an id is seen.
-    pub fn with_loader(
-        loader: impl FnMut(u16) -> Option<(String, String)> + Send + 'static,
-    ) -> FormatRegistry {
-        FormatRegistry {
-            by_id: Vec::new(),
-            tried: Vec::new(),
-            loader: Some(Box::new(loader)),
-        }
+    pub fn with_loader(loader: impl FnMut(u16) -> Option<(String, String)> + Send + 'static) -> FormatRegistry {
+        FormatRegistry { by_id: Vec::new(), tried: Vec::new(), loader: Some(Box::new(loader)) }
     }
 
     /// Parses and adds a format; returns it.
@@ -481,10 +436,7 @@ impl FormatRegistry {
 
     /// Finds a loaded format by system and name.
     pub fn by_name(&self, system: &str, name: &str) -> Option<&Arc<EventFormat>> {
-        self.by_id
-            .iter()
-            .flatten()
-            .find(|f| f.name == name && (system.is_empty() || f.system == system))
+        self.by_id.iter().flatten().find(|f| f.name == name && (system.is_empty() || f.system == system))
     }
 
     /// All loaded formats.
@@ -538,27 +490,9 @@ mod tests {
     fn dynamic_and_arrays() {
         let text = "name: x\nID: 7\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\n\tfield:__data_loc char[] name;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;\n\tfield:__rel_loc u8[] blob;\toffset:64;\tsize:4;\tsigned:0;\n\tfield:void * ptr;\toffset:68;\tsize:8;\tsigned:0;\n\nprint fmt: \"\"\n";
         let f = EventFormat::parse("s", text).unwrap();
-        assert_eq!(
-            f.field("name").unwrap().kind,
-            FieldKind::DataLoc {
-                string: true,
-                elem_size: 1
-            }
-        );
-        assert_eq!(
-            f.field("args").unwrap().kind,
-            FieldKind::Array {
-                count: 6,
-                elem_size: 8
-            }
-        );
-        assert_eq!(
-            f.field("blob").unwrap().kind,
-            FieldKind::RelLoc {
-                string: false,
-                elem_size: 1
-            }
-        );
+        assert_eq!(f.field("name").unwrap().kind, FieldKind::DataLoc { string: true, elem_size: 1 });
+        assert_eq!(f.field("args").unwrap().kind, FieldKind::Array { count: 6, elem_size: 8 });
+        assert_eq!(f.field("blob").unwrap().kind, FieldKind::RelLoc { string: false, elem_size: 1 });
         assert_eq!(f.field("ptr").unwrap().kind, FieldKind::Pointer);
         // A record: name at 76 len 3 ("hi\0"), blob rel_loc 2 bytes at 68+? (end of field = 68 + off)
         let mut rec = vec![0u8; 84];
@@ -569,34 +503,19 @@ mod tests {
         rec[79..81].copy_from_slice(&[0xaa, 0xbb]);
         let r = RawData::Single(&rec);
         let e = Endian::Little;
-        assert_eq!(
-            f.field("name").unwrap().value(r, e).unwrap(),
-            Value::Str(b"hi")
-        );
+        assert_eq!(f.field("name").unwrap().value(r, e).unwrap(), Value::Str(b"hi"));
         assert_eq!(f.field("args").unwrap().u64(r, e).unwrap(), 42);
-        assert_eq!(
-            f.field("blob").unwrap().value(r, e).unwrap(),
-            Value::Array(RawData::Single(&[0xaa, 0xbb]))
-        );
+        assert_eq!(f.field("blob").unwrap().value(r, e).unwrap(), Value::Array(RawData::Single(&[0xaa, 0xbb])));
         // A data_loc pointing past the end is an error, not a panic.
         rec[8..12].copy_from_slice(&((300u32 << 16) | 76).to_le_bytes());
-        assert!(
-            f.field("name")
-                .unwrap()
-                .str(RawData::Single(&rec), e)
-                .is_err()
-        );
+        assert!(f.field("name").unwrap().str(RawData::Single(&rec), e).is_err());
     }
 
     #[test]
     fn bad_text_is_an_error_with_a_line() {
         let e = EventFormat::parse("s", "name: a\nID: 99999\n").unwrap_err();
         assert!(matches!(e, ParseError::Text { line: 2, .. }), "{e}");
-        let e = EventFormat::parse(
-            "s",
-            "name: a\nID: 1\nformat:\n\tfield:int;\toffset:0;\tsize:4;\n",
-        )
-        .unwrap_err();
+        let e = EventFormat::parse("s", "name: a\nID: 1\nformat:\n\tfield:int;\toffset:0;\tsize:4;\n").unwrap_err();
         assert!(matches!(e, ParseError::Text { line: 4, .. }), "{e}");
         assert!(EventFormat::parse("s", "ID: 1\n").is_err());
     }

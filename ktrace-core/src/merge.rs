@@ -107,21 +107,8 @@ mod tests {
         let a = vec![Ok::<_, ()>(E(1, 0)), Ok(E(3, 0)), Ok(E(3, 0)), Ok(E(9, 0))];
         let b = vec![Ok(E(0, 1)), Ok(E(3, 1)), Ok(E(10, 1))];
         let c: Vec<Result<E, ()>> = vec![];
-        let got: Vec<_> = Merge::new(vec![a.into_iter(), b.into_iter(), c.into_iter()])
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                E(0, 1),
-                E(1, 0),
-                E(3, 0),
-                E(3, 0),
-                E(3, 1),
-                E(9, 0),
-                E(10, 1)
-            ]
-        );
+        let got: Vec<_> = Merge::new(vec![a.into_iter(), b.into_iter(), c.into_iter()]).map(Result::unwrap).collect();
+        assert_eq!(got, vec![E(0, 1), E(1, 0), E(3, 0), E(3, 0), E(3, 1), E(9, 0), E(10, 1)]);
     }
 
     #[test]

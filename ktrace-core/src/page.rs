@@ -56,13 +56,8 @@ impl Default for PageLayout {
 
 impl PageLayout {
     /// The layout of a 64-bit little-endian kernel (x86_64, arm64).
-    pub const LE64: PageLayout = PageLayout {
-        timestamp_offset: 0,
-        commit_offset: 8,
-        commit_size: 8,
-        data_offset: 16,
-        endian: Endian::Little,
-    };
+    pub const LE64: PageLayout =
+        PageLayout { timestamp_offset: 0, commit_offset: 8, commit_size: 8, data_offset: 16, endian: Endian::Little };
 
     /// Parses the text of `events/header_page`.
     ///
@@ -96,8 +91,7 @@ impl PageLayout {
             ts.ok_or_else(|| ParseError::text("header_page", 0, "a timestamp field", ""))?;
         let (commit_offset, commit_size) =
             commit.ok_or_else(|| ParseError::text("header_page", 0, "a commit field", ""))?;
-        let data_offset =
-            data.ok_or_else(|| ParseError::text("header_page", 0, "a data field", ""))?;
+        let data_offset = data.ok_or_else(|| ParseError::text("header_page", 0, "a data field", ""))?;
         if ts_size != 8 {
             return Err(ParseError::BadValue {
                 offset: timestamp_offset,
@@ -122,13 +116,7 @@ impl PageLayout {
                 found: data_offset as u64,
             });
         }
-        Ok(PageLayout {
-            timestamp_offset,
-            commit_offset,
-            commit_size,
-            data_offset,
-            endian,
-        })
+        Ok(PageLayout { timestamp_offset, commit_offset, commit_size, data_offset, endian })
     }
 }
 
@@ -149,9 +137,7 @@ pub fn check_header_event(text: &str) -> Result<()> {
     for (key, val) in want {
         let found = text.lines().enumerate().find(|(_, l)| {
             let l = l.trim();
-            l.starts_with(key)
-                && l.get(key.len()..)
-                    .is_some_and(|r| r.starts_with([' ', ':', '\t']))
+            l.starts_with(key) && l.get(key.len()..).is_some_and(|r| r.starts_with([' ', ':', '\t']))
         });
         match found {
             Some((i, l)) => {
@@ -260,14 +246,7 @@ impl<'a> Page<'a> {
         } else {
             None
         };
-        Ok(Page {
-            bytes,
-            layout: *layout,
-            cpu,
-            timestamp,
-            size,
-            missed,
-        })
+        Ok(Page { bytes, layout: *layout, cpu, timestamp, size, missed })
     }
 
     /// True when the page holds no data.
@@ -278,10 +257,7 @@ impl<'a> Page<'a> {
     /// The items of the page: a [`PageItem::Lost`] first when the page says events were missed,
     /// then the events in order.
     pub fn items(&self) -> PageItems<'a> {
-        let data = self
-            .bytes
-            .get(self.layout.data_offset..self.layout.data_offset + self.size)
-            .unwrap_or_default();
+        let data = self.bytes.get(self.layout.data_offset..self.layout.data_offset + self.size).unwrap_or_default();
         PageItems {
             data,
             pos: 0,
@@ -289,11 +265,7 @@ impl<'a> Page<'a> {
             ts: self.timestamp,
             endian: self.layout.endian,
             cpu: self.cpu,
-            pending_lost: self.missed.map(|count| Lost {
-                cpu: self.cpu,
-                count,
-                timestamp_ns: self.timestamp,
-            }),
+            pending_lost: self.missed.map(|count| Lost { cpu: self.cpu, count, timestamp_ns: self.timestamp }),
         }
     }
 }
@@ -315,12 +287,7 @@ impl<'a> PageItems<'a> {
     fn word(&self, off: usize, what: &'static str) -> Result<u32> {
         match self.data.get(off..off + 4) {
             Some(&[a, b, c, d]) => Ok(self.endian.u32([a, b, c, d])),
-            _ => Err(ParseError::truncated(
-                what,
-                self.base + off,
-                4,
-                self.data.len().saturating_sub(off),
-            )),
+            _ => Err(ParseError::truncated(what, self.base + off, 4, self.data.len().saturating_sub(off))),
         }
     }
 
@@ -360,12 +327,7 @@ impl<'a> Iterator for PageItems<'a> {
                 1..=TYPE_DATA_MAX => {
                     let len = type_len as usize * 4;
                     let Some((payload, _)) = body.split_at_checked(len) else {
-                        let e = ParseError::truncated(
-                            "event payload",
-                            self.base + pos + 4,
-                            len,
-                            body.len(),
-                        );
+                        let e = ParseError::truncated("event payload", self.base + pos + 4, len, body.len());
                         return self.fail(e);
                     };
                     self.ts = self.ts.wrapping_add(delta);
@@ -392,17 +354,9 @@ impl<'a> Iterator for PageItems<'a> {
                     }
                     let plen = (len - 4 + 3) & !3;
                     let start = pos + 8;
-                    let Some(payload) = start
-                        .checked_add(plen)
-                        .and_then(|end| self.data.get(start..end))
-                    else {
+                    let Some(payload) = start.checked_add(plen).and_then(|end| self.data.get(start..end)) else {
                         let avail = self.data.len().saturating_sub(start);
-                        return self.fail(ParseError::truncated(
-                            "event payload",
-                            self.base + start,
-                            plen,
-                            avail,
-                        ));
+                        return self.fail(ParseError::truncated("event payload", self.base + start, plen, avail));
                     };
                     self.ts = self.ts.wrapping_add(delta);
                     self.pos = start + plen;
@@ -477,15 +431,7 @@ impl<'a> Pages<'a> {
             layout,
             cpu,
             next_page: 0,
-            cur: PageItems {
-                data: &[],
-                pos: 0,
-                base: 0,
-                ts: 0,
-                endian: layout.endian,
-                cpu,
-                pending_lost: None,
-            },
+            cur: PageItems { data: &[], pos: 0, base: 0, ts: 0, endian: layout.endian, cpu, pending_lost: None },
         }
     }
 }
@@ -510,12 +456,7 @@ impl<'a> Iterator for Pages<'a> {
             }
             let Some(bytes) = self.buf.get(start..start + self.page_size) else {
                 self.next_page = self.buf.len();
-                return Some(Err(ParseError::truncated(
-                    "page",
-                    start,
-                    self.page_size,
-                    self.buf.len() - start,
-                )));
+                return Some(Err(ParseError::truncated("page", start, self.page_size, self.buf.len() - start)));
             };
             self.next_page = start + self.page_size;
             match Page::parse(bytes, &self.layout, self.cpu) {
@@ -532,28 +473,12 @@ impl<'a> Iterator for Pages<'a> {
 /// Shifts the offset in an error by `base` (errors inside a page name page-relative offsets).
 fn offset_by(e: ParseError, base: usize) -> ParseError {
     match e {
-        ParseError::Truncated {
-            offset,
-            wanted,
-            available,
-            what,
-        } => ParseError::Truncated {
-            offset: offset + base,
-            wanted,
-            available,
-            what,
-        },
-        ParseError::BadValue {
-            offset,
-            what,
-            expected,
-            found,
-        } => ParseError::BadValue {
-            offset: offset + base,
-            what,
-            expected,
-            found,
-        },
+        ParseError::Truncated { offset, wanted, available, what } => {
+            ParseError::Truncated { offset: offset + base, wanted, available, what }
+        }
+        ParseError::BadValue { offset, what, expected, found } => {
+            ParseError::BadValue { offset: offset + base, what, expected, found }
+        }
         other => other,
     }
 }
@@ -618,11 +543,7 @@ pub(crate) mod tests {
     }
 
     fn events(page: &[u8]) -> Vec<PageItem<'_>> {
-        Page::parse(page, &PageLayout::LE64, 0)
-            .unwrap()
-            .items()
-            .collect::<Result<Vec<_>>>()
-            .unwrap()
+        Page::parse(page, &PageLayout::LE64, 0).unwrap().items().collect::<Result<Vec<_>>>().unwrap()
     }
 
     #[test]
@@ -650,29 +571,11 @@ pub(crate) mod tests {
 
     #[test]
     fn missed_events_become_lost() {
-        let page = PageBuilder::new(50, 4096)
-            .event(1, &[1, 0])
-            .finish(RB_MISSED_EVENTS | RB_MISSED_STORED, Some(42));
+        let page = PageBuilder::new(50, 4096).event(1, &[1, 0]).finish(RB_MISSED_EVENTS | RB_MISSED_STORED, Some(42));
         let ev = events(&page);
-        assert_eq!(
-            ev[0],
-            PageItem::Lost(Lost {
-                cpu: 0,
-                count: Some(42),
-                timestamp_ns: 50
-            })
-        );
-        let page = PageBuilder::new(50, 4096)
-            .event(1, &[1, 0])
-            .finish(RB_MISSED_EVENTS, None);
-        assert_eq!(
-            events(&page)[0],
-            PageItem::Lost(Lost {
-                cpu: 0,
-                count: None,
-                timestamp_ns: 50
-            })
-        );
+        assert_eq!(ev[0], PageItem::Lost(Lost { cpu: 0, count: Some(42), timestamp_ns: 50 }));
+        let page = PageBuilder::new(50, 4096).event(1, &[1, 0]).finish(RB_MISSED_EVENTS, None);
+        assert_eq!(events(&page)[0], PageItem::Lost(Lost { cpu: 0, count: None, timestamp_ns: 50 }));
     }
 
     #[test]
@@ -688,39 +591,15 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_pages_give_errors_with_offsets() {
-        let mut page = PageBuilder::new(0, 64)
-            .event(1, &[1, 0, 0, 0])
-            .finish(0, None);
+        let mut page = PageBuilder::new(0, 64).event(1, &[1, 0, 0, 0]).finish(0, None);
         page[8] = 60; // commit larger than the page
         let e = Page::parse(&page, &PageLayout::LE64, 0).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ParseError::BadValue {
-                    what: "page commit size",
-                    ..
-                }
-            ),
-            "{e}"
-        );
-        let mut page = PageBuilder::new(0, 64)
-            .event(1, &[1, 0, 0, 0])
-            .finish(0, None);
+        assert!(matches!(e, ParseError::BadValue { what: "page commit size", .. }), "{e}");
+        let mut page = PageBuilder::new(0, 64).event(1, &[1, 0, 0, 0]).finish(0, None);
         page[16] = 5 | (1 << 5); // type_len 5 = 20 bytes, only 4 in the commit
-        let r: Vec<_> = Page::parse(&page, &PageLayout::LE64, 0)
-            .unwrap()
-            .items()
-            .collect();
+        let r: Vec<_> = Page::parse(&page, &PageLayout::LE64, 0).unwrap().items().collect();
         assert_eq!(r.len(), 1);
-        assert_eq!(
-            r[0],
-            Err(ParseError::Truncated {
-                offset: 20,
-                wanted: 20,
-                available: 4,
-                what: "event payload"
-            })
-        );
+        assert_eq!(r[0], Err(ParseError::Truncated { offset: 20, wanted: 20, available: 4, what: "event payload" }));
         assert!(Page::parse(&page[..10], &PageLayout::LE64, 0).is_err());
     }
 
@@ -741,23 +620,9 @@ pub(crate) mod tests {
         p[8..12].copy_from_slice(&8u32.to_be_bytes());
         p[12..16].copy_from_slice(&((1u32 << 27) | 7).to_be_bytes()); // type_len 1, delta 7
         p[16..20].copy_from_slice(&[0, 9, 0, 0]);
-        let layout = PageLayout {
-            commit_size: 4,
-            data_offset: 12,
-            endian: Endian::Big,
-            ..PageLayout::LE64
-        };
-        let items: Vec<_> = Page::parse(&p, &layout, 1)
-            .unwrap()
-            .items()
-            .collect::<Result<_>>()
-            .unwrap();
-        let PageItem::Event(e) = items[0] else {
-            panic!()
-        };
-        assert_eq!(
-            (e.timestamp, e.id(Endian::Big).unwrap(), e.cpu),
-            (107, 9, 1)
-        );
+        let layout = PageLayout { commit_size: 4, data_offset: 12, endian: Endian::Big, ..PageLayout::LE64 };
+        let items: Vec<_> = Page::parse(&p, &layout, 1).unwrap().items().collect::<Result<_>>().unwrap();
+        let PageItem::Event(e) = items[0] else { panic!() };
+        assert_eq!((e.timestamp, e.id(Endian::Big).unwrap(), e.cpu), (107, 9, 1));
     }
 }

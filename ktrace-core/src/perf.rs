@@ -64,9 +64,7 @@ pub struct PerfRecord<'a> {
 impl<'a> PerfRecord<'a> {
     /// The record's body after the 8-byte header.
     pub fn body(&self) -> RawData<'a> {
-        self.data
-            .slice(8, self.data.len().saturating_sub(8))
-            .unwrap_or(RawData::Single(&[]))
+        self.data.slice(8, self.data.len().saturating_sub(8)).unwrap_or(RawData::Single(&[]))
     }
 }
 
@@ -115,8 +113,7 @@ impl<'a> Iterator for PerfRing<'a> {
         let start = (self.tail % size) as usize;
         let whole = ring_range(self.data, start, avail as usize);
         let hdr = whole.array::<8>(0, "perf_event_header").and_then(|b| {
-            PerfEventHeader::read_from_bytes(&b)
-                .map_err(|_| ParseError::truncated("perf_event_header", start, 8, 0))
+            PerfEventHeader::read_from_bytes(&b).map_err(|_| ParseError::truncated("perf_event_header", start, 8, 0))
         });
         let hdr = match hdr {
             Ok(h) => h,
@@ -136,12 +133,7 @@ impl<'a> Iterator for PerfRing<'a> {
             }));
         }
         let data = whole.slice(0, len).unwrap_or(RawData::Single(&[]));
-        let rec = PerfRecord {
-            kind: PerfRecordType(hdr.type_.get()),
-            misc: hdr.misc.get(),
-            position: self.tail,
-            data,
-        };
+        let rec = PerfRecord { kind: PerfRecordType(hdr.type_.get()), misc: hdr.misc.get(), position: self.tail, data };
         self.tail += len as u64;
         Some(Ok(rec))
     }
@@ -183,9 +175,7 @@ mod tests {
         for (i, x) in a.iter().chain(b.iter()).enumerate() {
             ring[(48 + i) % 64] = *x;
         }
-        let recs: Vec<_> = PerfRing::new(&ring, 48, 48 + 56)
-            .collect::<Result<_>>()
-            .unwrap();
+        let recs: Vec<_> = PerfRing::new(&ring, 48, 48 + 56).collect::<Result<_>>().unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].kind, PerfRecordType::SAMPLE);
         assert!(matches!(recs[0].data, RawData::Split(x, y) if x.len() == 16 && y.len() == 16));
@@ -200,13 +190,7 @@ mod tests {
         ring.resize(32, 0);
         ring[6] = 4; // size 4 < 8
         let r: Vec<_> = PerfRing::new(&ring, 0, 16).collect();
-        assert!(matches!(
-            r[..],
-            [Err(ParseError::BadValue {
-                what: "perf_event_header.size",
-                ..
-            })]
-        ));
+        assert!(matches!(r[..], [Err(ParseError::BadValue { what: "perf_event_header.size", .. })]));
         assert!(PerfRing::new(&ring, 0, 100).next().unwrap().is_err());
         assert_eq!(PerfRecordType(999).name(), None);
     }

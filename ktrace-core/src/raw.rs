@@ -17,11 +17,7 @@ pub enum Endian {
 
 impl Endian {
     /// The byte order of the machine this code runs on.
-    pub const NATIVE: Endian = if cfg!(target_endian = "big") {
-        Endian::Big
-    } else {
-        Endian::Little
-    };
+    pub const NATIVE: Endian = if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
 
     #[inline]
     pub(crate) fn u16(self, b: [u8; 2]) -> u16 {
@@ -48,23 +44,14 @@ impl Endian {
 
 /// Reads a fixed-size array at `off` from a slice, or says what was missing.
 #[inline]
-pub(crate) fn array_at<const N: usize>(
-    buf: &[u8],
-    off: usize,
-    what: &'static str,
-) -> Result<[u8; N]> {
+pub(crate) fn array_at<const N: usize>(buf: &[u8], off: usize, what: &'static str) -> Result<[u8; N]> {
     match off.checked_add(N).and_then(|end| buf.get(off..end)) {
         Some(s) => {
             let mut a = [0u8; N];
             a.copy_from_slice(s);
             Ok(a)
         }
-        None => Err(ParseError::truncated(
-            what,
-            off,
-            N,
-            buf.len().saturating_sub(off),
-        )),
+        None => Err(ParseError::truncated(what, off, N, buf.len().saturating_sub(off))),
     }
 }
 
@@ -141,16 +128,13 @@ impl<'a> RawData<'a> {
             }
             RawData::Split(a, b) => {
                 let first = a.len().saturating_sub(off).min(n);
-                if let (Some(dst), Some(src)) = (
-                    out.get_mut(..first),
-                    a.get(off.min(a.len())..off.min(a.len()) + first),
-                ) {
+                if let (Some(dst), Some(src)) =
+                    (out.get_mut(..first), a.get(off.min(a.len())..off.min(a.len()) + first))
+                {
                     dst.copy_from_slice(src);
                 }
                 let boff = off.saturating_sub(a.len());
-                if let (Some(dst), Some(src)) =
-                    (out.get_mut(first..), b.get(boff..boff + (n - first)))
-                {
+                if let (Some(dst), Some(src)) = (out.get_mut(first..), b.get(boff..boff + (n - first))) {
                     dst.copy_from_slice(src);
                 }
             }
@@ -210,12 +194,7 @@ impl<'a> RawData<'a> {
         let end = match off.checked_add(len) {
             Some(e) if e <= total => e,
             _ => {
-                return Err(ParseError::truncated(
-                    "sub-slice",
-                    off,
-                    len,
-                    total.saturating_sub(off),
-                ));
+                return Err(ParseError::truncated("sub-slice", off, len, total.saturating_sub(off)));
             }
         };
         Ok(match *self {
@@ -227,10 +206,7 @@ impl<'a> RawData<'a> {
                 } else if off >= al {
                     RawData::Single(b.get(off - al..end - al).unwrap_or_default())
                 } else {
-                    RawData::Split(
-                        a.get(off..).unwrap_or_default(),
-                        b.get(..end - al).unwrap_or_default(),
-                    )
+                    RawData::Split(a.get(off..).unwrap_or_default(), b.get(..end - al).unwrap_or_default())
                 }
             }
         })
@@ -248,10 +224,7 @@ impl<'a> RawData<'a> {
         let avail = (len - off).min(max);
         let part = self.slice(off, avail)?;
         match part.as_slice() {
-            Some(s) => Ok(s
-                .iter()
-                .position(|&c| c == 0)
-                .map_or(s, |n| s.get(..n).unwrap_or_default())),
+            Some(s) => Ok(s.iter().position(|&c| c == 0).map_or(s, |n| s.get(..n).unwrap_or_default())),
             None => Err(ParseError::BadValue {
                 offset: off,
                 what: "C string",
@@ -287,15 +260,7 @@ mod tests {
         assert_eq!(r.u16(0, Endian::Big).unwrap(), 0x0102);
         assert_eq!(r.u64(1, Endian::Little).unwrap(), 0x0908070605040302);
         let e = r.u64(2, Endian::Little).unwrap_err();
-        assert_eq!(
-            e,
-            ParseError::Truncated {
-                offset: 2,
-                wanted: 8,
-                available: 7,
-                what: "u64"
-            }
-        );
+        assert_eq!(e, ParseError::Truncated { offset: 2, wanted: 8, available: 7, what: "u64" });
         assert!(r.u8(usize::MAX).is_err());
     }
 

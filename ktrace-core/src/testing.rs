@@ -42,32 +42,21 @@ pub fn skip(test: &str, reason: Skip<'_>) {
     match reason {
         Skip::KernelLacks { feature, why } => {
             eprintln!("SKIP {test}: kernel lacks {feature}: {why}");
-            #[allow(
-                clippy::panic,
-                reason = "failing the test is the purpose inside the VM tier"
-            )]
+            #[allow(clippy::panic, reason = "failing the test is the purpose inside the VM tier")]
             if in_vm() {
                 panic!("{test} skipped in the VM tier: kernel lacks {feature}: {why}");
             }
             if let Ok(path) = std::env::var("KTRACE_SKIP_LOG")
-                && let Ok(mut f) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
+                && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path)
             {
                 let _ = writeln!(f, "{test}\t{feature}\t{why}");
             }
         }
         Skip::Environment(why) => {
             eprintln!("SKIP {test}: {why}");
-            #[allow(
-                clippy::panic,
-                reason = "failing the test is the purpose under KTRACE_REQUIRE_ALL"
-            )]
+            #[allow(clippy::panic, reason = "failing the test is the purpose under KTRACE_REQUIRE_ALL")]
             if require_all() {
-                panic!(
-                    "{test} was skipped ({why}) but KTRACE_REQUIRE_ALL=1 says this machine must run it"
-                );
+                panic!("{test} was skipped ({why}) but KTRACE_REQUIRE_ALL=1 says this machine must run it");
             }
         }
     }

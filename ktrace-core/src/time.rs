@@ -104,10 +104,7 @@ impl Ord for ClockOrd {
 impl Timestamp {
     /// A timestamp of `ns` on `clock`.
     pub const fn new(ns: u64, clock: Clock) -> Timestamp {
-        Timestamp {
-            ns,
-            clock: ClockOrd(clock),
-        }
+        Timestamp { ns, clock: ClockOrd(clock) }
     }
     /// The clock this timestamp was taken on.
     pub fn clock(&self) -> Clock {
@@ -118,12 +115,7 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// Seconds with microseconds, as `trace-cmd report` prints them (`12345.678901`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{:06}",
-            self.ns / 1_000_000_000,
-            (self.ns % 1_000_000_000) / 1000
-        )
+        write!(f, "{}.{:06}", self.ns / 1_000_000_000, (self.ns % 1_000_000_000) / 1000)
     }
 }
 
@@ -138,18 +130,9 @@ mod tests {
     use super::*;
     #[test]
     fn clock_names() {
-        assert_eq!(
-            Clock::from_trace_clock_file("[local] global counter\n"),
-            Some(Clock::Local)
-        );
-        assert_eq!(
-            Clock::from_trace_clock_file("local global [mono]"),
-            Some(Clock::Mono)
-        );
+        assert_eq!(Clock::from_trace_clock_file("[local] global counter\n"), Some(Clock::Local));
+        assert_eq!(Clock::from_trace_clock_file("local global [mono]"), Some(Clock::Mono));
         assert_eq!(Clock::from_name("x86-tsc").name(), "x86-tsc");
-        assert_eq!(
-            Timestamp::new(12_345_678_901_234, Clock::Local).to_string(),
-            "12345.678901"
-        );
+        assert_eq!(Timestamp::new(12_345_678_901_234, Clock::Local).to_string(), "12345.678901");
     }
 }

@@ -1,12 +1,7 @@
 //! Decodes sub-buffers captured from a real kernel (see `fixtures/README.md`) and checks every event
 //! against the kernel's own text rendering (`per_cpu/cpu0/trace`) captured at the same time.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,8 +20,7 @@ fn registry() -> FormatRegistry {
         let sys = sys.unwrap();
         for ev in std::fs::read_dir(sys.path()).unwrap() {
             let text = std::fs::read_to_string(ev.unwrap().path().join("format")).unwrap();
-            reg.add_text(&sys.file_name().to_string_lossy(), &text)
-                .unwrap();
+            reg.add_text(&sys.file_name().to_string_lossy(), &text).unwrap();
         }
     }
     reg
@@ -34,20 +28,12 @@ fn registry() -> FormatRegistry {
 
 fn layout() -> PageLayout {
     check_header_event(&std::fs::read_to_string(dir().join("header_event")).unwrap()).unwrap();
-    PageLayout::from_header_page(
-        &std::fs::read_to_string(dir().join("header_page")).unwrap(),
-        Endian::Little,
-    )
-    .unwrap()
+    PageLayout::from_header_page(&std::fs::read_to_string(dir().join("header_page")).unwrap(), Endian::Little).unwrap()
 }
 
 fn page_size(name: &str) -> usize {
     let meta = std::fs::read_to_string(dir().join(format!("{name}.meta"))).unwrap();
-    meta.lines()
-        .find_map(|l| l.strip_prefix("page_size="))
-        .unwrap()
-        .parse()
-        .unwrap()
+    meta.lines().find_map(|l| l.strip_prefix("page_size=")).unwrap().parse().unwrap()
 }
 
 /// One line of the kernel's text: (pid, cpu, timestamp as printed, the event's text).
@@ -78,16 +64,11 @@ fn render(reg: &FormatRegistry, data: &[u8]) -> String {
     let f = reg.peek(id).unwrap();
     let num = |n: &str| f.require(n).unwrap().i64(rec, e).unwrap();
     let unum = |n: &str| f.require(n).unwrap().u64(rec, e).unwrap();
-    let s =
-        |n: &str| String::from_utf8_lossy(f.require(n).unwrap().str(rec, e).unwrap()).into_owned();
+    let s = |n: &str| String::from_utf8_lossy(f.require(n).unwrap().str(rec, e).unwrap()).into_owned();
     match f.name.as_str() {
         "sys_enter" => {
-            let Value::Array(args) = f.require("args").unwrap().value(rec, e).unwrap() else {
-                panic!()
-            };
-            let a: Vec<String> = (0..6)
-                .map(|i| format!("{:x}", args.u64(i * 8, e).unwrap()))
-                .collect();
+            let Value::Array(args) = f.require("args").unwrap().value(rec, e).unwrap() else { panic!() };
+            let a: Vec<String> = (0..6).map(|i| format!("{:x}", args.u64(i * 8, e).unwrap())).collect();
             format!("sys_enter: NR {} ({})", num("id"), a.join(", "))
         }
         "sys_exit" => format!("sys_exit: NR {} = {}", num("id"), num("ret")),
@@ -144,11 +125,7 @@ fn decode(name: &str) -> Decoded {
     for item in Pages::new(&raw, page_size(name), layout(), 0) {
         match item.unwrap() {
             PageItem::Event(ev) => {
-                assert!(
-                    ev.timestamp >= last,
-                    "timestamps go backwards at page offset {}",
-                    ev.offset
-                );
+                assert!(ev.timestamp >= last, "timestamps go backwards at page offset {}", ev.offset);
                 last = ev.timestamp;
                 let pid = RawData::Single(ev.data).int(4, 4, Endian::Little).unwrap() as i32;
                 // The kernel's text rounds to the nearest microsecond (ns2usecs adds 500).
@@ -163,16 +140,9 @@ fn decode(name: &str) -> Decoded {
 
 fn check_against_kernel_text(name: &str) -> Decoded {
     let d = decode(name);
-    let want: Vec<_> = text_events(name)
-        .into_iter()
-        .map(|(p, c, t, e)| (p, c, t, normalize_text(&e)))
-        .collect();
+    let want: Vec<_> = text_events(name).into_iter().map(|(p, c, t, e)| (p, c, t, normalize_text(&e))).collect();
     assert!(!want.is_empty(), "{name}: fixture text has no events");
-    assert_eq!(
-        d.lines.len(),
-        want.len(),
-        "{name}: event count differs from the kernel's text"
-    );
+    assert_eq!(d.lines.len(), want.len(), "{name}: event count differs from the kernel's text");
     for (i, (got, want)) in d.lines.iter().zip(&want).enumerate() {
         assert_eq!(got, want, "{name}: event {i} differs");
     }
@@ -183,41 +153,23 @@ fn check_against_kernel_text(name: &str) -> Decoded {
 fn raw_syscalls_match_kernel_text() {
     let d = check_against_kernel_text("raw_syscalls");
     assert!(d.lost.is_empty());
-    assert!(
-        d.lines.iter().any(|l| l.3.starts_with("sys_enter: NR 59 ")),
-        "no execve in the capture"
-    );
+    assert!(d.lines.iter().any(|l| l.3.starts_with("sys_enter: NR 59 ")), "no execve in the capture");
 }
 
 #[test]
 fn sched_switch_match_kernel_text() {
     let d = check_against_kernel_text("sched_switch");
-    assert!(
-        d.lines
-            .iter()
-            .filter(|l| l.3.starts_with("sched_switch"))
-            .count()
-            > 5
-    );
+    assert!(d.lines.iter().filter(|l| l.3.starts_with("sched_switch")).count() > 5);
 }
 
 #[test]
 fn trace_marker_strings_match_kernel_text() {
     let d = check_against_kernel_text("trace_marker");
     for i in 0..20 {
-        let want = format!(
-            "tracing_mark_write: ktrace fixture marker {i} {}",
-            "x".repeat(i * 7)
-        );
-        assert!(
-            d.lines.iter().any(|l| l.3 == want.trim_end()),
-            "marker {i} missing"
-        );
+        let want = format!("tracing_mark_write: ktrace fixture marker {i} {}", "x".repeat(i * 7));
+        assert!(d.lines.iter().any(|l| l.3 == want.trim_end()), "marker {i} missing");
     }
-    assert_eq!(
-        d.lines.iter().filter(|l| l.3.starts_with("# 6b7")).count(),
-        5
-    );
+    assert_eq!(d.lines.iter().filter(|l| l.3.starts_with("# 6b7")).count(), 5);
 }
 
 #[test]

@@ -2,19 +2,12 @@
 //!
 //! Runs in CI in a few seconds. The cargo-fuzz targets in `fuzz/` explore the same parsers without a bound.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use std::path::Path;
 
 use ktrace_core::page::check_header_event;
-use ktrace_core::{
-    Endian, EventFormat, FormatRegistry, PageItem, PageLayout, Pages, PerfRing, RawData,
-};
+use ktrace_core::{Endian, EventFormat, FormatRegistry, PageItem, PageLayout, Pages, PerfRing, RawData};
 
 /// xorshift64*: deterministic, so a failure reproduces from the printed iteration.
 struct Rng(u64);
@@ -92,12 +85,7 @@ fn mutated_pages_never_panic() {
     let (reg, _) = registry();
     let mut rng = Rng(0x6b74_7261_6365);
     let mut total = 0;
-    for (name, page) in [
-        ("raw_syscalls", 4096),
-        ("trace_marker", 4096),
-        ("missed_events", 4096),
-        ("subbuf_8k", 8192),
-    ] {
+    for (name, page) in [("raw_syscalls", 4096), ("trace_marker", 4096), ("missed_events", 4096), ("subbuf_8k", 8192)] {
         let orig = std::fs::read(fixtures().join(format!("{name}.raw"))).unwrap();
         assert!(decode_all(&reg, &orig, page) > 0);
         for _ in 0..1500 {
@@ -119,11 +107,7 @@ fn mutated_format_texts_never_panic() {
         std::fs::read_to_string(fixtures().join("header_event")).unwrap(),
     ];
     for i in 0..4000 {
-        let base = if i % 10 == 0 {
-            &headers[i % 20 / 10]
-        } else {
-            &texts[i % texts.len()]
-        };
+        let base = if i % 10 == 0 { &headers[i % 20 / 10] } else { &texts[i % texts.len()] };
         let mut m = base.clone().into_bytes();
         mutate(&mut rng, &mut m);
         let s = String::from_utf8_lossy(&m);

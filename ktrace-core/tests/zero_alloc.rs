@@ -1,11 +1,6 @@
 //! Proves the hot path is zero-copy: iterating and decoding pages of real events allocates nothing.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -20,10 +15,7 @@ thread_local! {
 }
 
 // SAFETY: forwards to the system allocator; the counter only touches const-initialized thread locals.
-#[allow(
-    unsafe_code,
-    reason = "a global allocator is an unsafe trait; this one only counts"
-)]
+#[allow(unsafe_code, reason = "a global allocator is an unsafe trait; this one only counts")]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         if COUNTING.with(Cell::get) {
@@ -47,22 +39,11 @@ fn iterating_and_decoding_pages_allocates_nothing() {
     let raw = std::fs::read(dir.join("raw_syscalls.raw")).unwrap();
     let mut reg = FormatRegistry::new();
     for ev in ["sys_enter", "sys_exit"] {
-        let t =
-            std::fs::read_to_string(dir.join(format!("formats/raw_syscalls/{ev}/format"))).unwrap();
+        let t = std::fs::read_to_string(dir.join(format!("formats/raw_syscalls/{ev}/format"))).unwrap();
         reg.add_text("raw_syscalls", &t).unwrap();
     }
-    let id_field = reg
-        .by_name("raw_syscalls", "sys_enter")
-        .unwrap()
-        .require("id")
-        .unwrap()
-        .clone();
-    let pid_field = reg
-        .by_name("raw_syscalls", "sys_enter")
-        .unwrap()
-        .require("common_pid")
-        .unwrap()
-        .clone();
+    let id_field = reg.by_name("raw_syscalls", "sys_enter").unwrap().require("id").unwrap().clone();
+    let pid_field = reg.by_name("raw_syscalls", "sys_enter").unwrap().require("common_pid").unwrap().clone();
 
     COUNTING.with(|c| c.set(true));
     let mut n = 0u64;
@@ -72,16 +53,11 @@ fn iterating_and_decoding_pages_allocates_nothing() {
             let rec = RawData::Single(ev.data);
             let id = ev.id(Endian::Little).unwrap();
             assert!(reg.peek(id).is_some());
-            sum += id_field.i64(rec, Endian::Little).unwrap()
-                + pid_field.i64(rec, Endian::Little).unwrap();
+            sum += id_field.i64(rec, Endian::Little).unwrap() + pid_field.i64(rec, Endian::Little).unwrap();
             n += 1;
         }
     }
     COUNTING.with(|c| c.set(false));
     assert!(n > 500 && sum != 0);
-    assert_eq!(
-        ALLOCS.with(Cell::get),
-        0,
-        "the page walk and field decoding allocated"
-    );
+    assert_eq!(ALLOCS.with(Cell::get), 0, "the page walk and field decoding allocated");
 }

@@ -97,11 +97,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Wraps an io error from `call` on `path`, mapping EACCES to [`Error::NotRoot`].
-    pub(crate) fn io(
-        call: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Error {
+    pub(crate) fn io(call: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         let path = path.into();
         if source.raw_os_error() == Some(libc::EACCES) {
             return Error::NotRoot { path };
@@ -111,9 +107,6 @@ impl Error {
 
     /// True for errors that mean "this kernel cannot do this here" (a test should skip, not fail).
     pub fn is_unsupported(&self) -> bool {
-        matches!(
-            self,
-            Error::Unsupported { .. } | Error::Lockdown { .. } | Error::NotBuilt { .. }
-        )
+        matches!(self, Error::Unsupported { .. } | Error::Lockdown { .. } | Error::NotBuilt { .. })
     }
 }

@@ -7,9 +7,7 @@
 use std::sync::Arc;
 
 use ktrace_core::format::{Field, Value};
-use ktrace_core::{
-    Clock, Endian, EventFormat, FormatRegistry, ParseError, RawData, RawEvent, Timestamp,
-};
+use ktrace_core::{Clock, Endian, EventFormat, FormatRegistry, ParseError, RawData, RawEvent, Timestamp};
 
 /// Which typed view an event id has, with its fields resolved.
 #[derive(Debug, Clone)]
@@ -53,57 +51,32 @@ fn fields_of(system: &str, name: &str) -> (Tag, &'static [&'static str]) {
     match (system, name) {
         ("sched", "sched_switch") => (
             Tag::SchedSwitch,
-            &[
-                "prev_comm",
-                "prev_pid",
-                "prev_prio",
-                "prev_state",
-                "next_comm",
-                "next_pid",
-                "next_prio",
-            ],
+            &["prev_comm", "prev_pid", "prev_prio", "prev_state", "next_comm", "next_pid", "next_prio"],
         ),
         ("sched", "sched_wakeup") => (Tag::SchedWakeup, &["comm", "pid", "prio", "target_cpu"]),
         ("sched", "sched_waking") => (Tag::SchedWaking, &["comm", "pid", "prio", "target_cpu"]),
-        ("sched", "sched_wakeup_new") => {
-            (Tag::SchedWakeupNew, &["comm", "pid", "prio", "target_cpu"])
-        }
-        ("sched", "sched_process_fork") => (
-            Tag::SchedFork,
-            &["parent_comm", "parent_pid", "child_comm", "child_pid"],
-        ),
+        ("sched", "sched_wakeup_new") => (Tag::SchedWakeupNew, &["comm", "pid", "prio", "target_cpu"]),
+        ("sched", "sched_process_fork") => (Tag::SchedFork, &["parent_comm", "parent_pid", "child_comm", "child_pid"]),
         ("sched", "sched_process_exec") => (Tag::SchedExec, &["filename", "pid", "old_pid"]),
         ("sched", "sched_process_exit") => (Tag::SchedExit, &["comm", "pid", "prio"]),
         ("raw_syscalls", "sys_enter") => (Tag::RawSysEnter, &["id", "args"]),
         ("raw_syscalls", "sys_exit") => (Tag::RawSysExit, &["id", "ret"]),
         ("syscalls", n) if n.starts_with("sys_enter_") => (Tag::SyscallEnter, &["__syscall_nr"]),
-        ("syscalls", n) if n.starts_with("sys_exit_") => {
-            (Tag::SyscallExit, &["__syscall_nr", "ret"])
-        }
+        ("syscalls", n) if n.starts_with("sys_exit_") => (Tag::SyscallExit, &["__syscall_nr", "ret"]),
         ("irq", "irq_handler_entry") => (Tag::IrqEntry, &["irq", "name"]),
         ("irq", "irq_handler_exit") => (Tag::IrqExit, &["irq", "ret"]),
         ("irq", "softirq_entry") => (Tag::SoftirqEntry, &["vec"]),
         ("irq", "softirq_exit") => (Tag::SoftirqExit, &["vec"]),
-        ("signal", "signal_generate") => (
-            Tag::SignalGenerate,
-            &["sig", "errno", "code", "comm", "pid", "group", "result"],
-        ),
-        ("signal", "signal_deliver") => (
-            Tag::SignalDeliver,
-            &["sig", "errno", "code", "sa_handler", "sa_flags"],
-        ),
+        ("signal", "signal_generate") => {
+            (Tag::SignalGenerate, &["sig", "errno", "code", "comm", "pid", "group", "result"])
+        }
+        ("signal", "signal_deliver") => (Tag::SignalDeliver, &["sig", "errno", "code", "sa_handler", "sa_flags"]),
         ("block", "block_rq_insert") => (Tag::BlockInsert, &["dev", "sector", "nr_sector", "rwbs"]),
         ("block", "block_rq_issue") => (Tag::BlockIssue, &["dev", "sector", "nr_sector", "rwbs"]),
-        ("block", "block_rq_complete") => (
-            Tag::BlockComplete,
-            &["dev", "sector", "nr_sector", "rwbs", "error"],
-        ),
+        ("block", "block_rq_complete") => (Tag::BlockComplete, &["dev", "sector", "nr_sector", "rwbs", "error"]),
         ("ftrace", "function") => (Tag::Function, &["ip", "parent_ip"]),
         ("ftrace", "funcgraph_entry") => (Tag::GraphEntry, &["func", "depth"]),
-        ("ftrace", "funcgraph_exit") => (
-            Tag::GraphExit,
-            &["func", "depth", "overrun", "calltime", "rettime"],
-        ),
+        ("ftrace", "funcgraph_exit") => (Tag::GraphExit, &["func", "depth", "overrun", "calltime", "rettime"]),
         ("ftrace", "print") => (Tag::Print, &["ip", "buf"]),
         ("ftrace", "raw_data") => (Tag::RawData, &["id", "buf"]),
         _ => (Tag::Generic, &[]),
@@ -115,16 +88,10 @@ impl Kind {
     /// when a field we need is missing on this kernel).
     pub fn of(format: &EventFormat) -> Kind {
         let (tag, names) = fields_of(&format.system, &format.name);
-        let fields: Option<Vec<Field>> = names
-            .iter()
-            .map(|n| format.require(n).ok().cloned())
-            .collect();
+        let fields: Option<Vec<Field>> = names.iter().map(|n| format.require(n).ok().cloned()).collect();
         match fields {
             Some(fields) => Kind { tag, fields },
-            None => Kind {
-                tag: Tag::Generic,
-                fields: Vec::new(),
-            },
+            None => Kind { tag: Tag::Generic, fields: Vec::new() },
         }
     }
 }
@@ -422,20 +389,13 @@ impl<'a> Event<'a> {
     /// An integer field by name.
     pub fn int(&self, name: &str) -> Result<i64, ParseError> {
         let f = self.format.require(name)?;
-        if f.signed {
-            f.i64(self.rec(), self.endian)
-        } else {
-            f.u64(self.rec(), self.endian).map(|v| v as i64)
-        }
+        if f.signed { f.i64(self.rec(), self.endian) } else { f.u64(self.rec(), self.endian).map(|v| v as i64) }
     }
     /// Every event field with its value, in format order.
     pub fn fields(&self) -> impl Iterator<Item = (&'a str, Result<Value<'a>, ParseError>)> + 'a {
         let rec = self.rec();
         let e = self.endian;
-        self.format
-            .fields
-            .iter()
-            .map(move |f| (f.name.as_str(), f.value(rec, e)))
+        self.format.fields.iter().map(move |f| (f.name.as_str(), f.value(rec, e)))
     }
 
     /// The typed view of this event ([`Typed::Other`] for events without one).
@@ -443,17 +403,10 @@ impl<'a> Event<'a> {
         let r = self.rec();
         let e = self.endian;
         let f = &self.kind.fields;
-        let get = |i: usize| {
-            f.get(i)
-                .ok_or(ParseError::UnknownEvent { id: self.format.id })
-        };
+        let get = |i: usize| f.get(i).ok_or(ParseError::UnknownEvent { id: self.format.id });
         let int = |i: usize| -> Result<i64, ParseError> {
             let fl = get(i)?;
-            if fl.signed {
-                fl.i64(r, e)
-            } else {
-                fl.u64(r, e).map(|v| v as i64)
-            }
+            if fl.signed { fl.i64(r, e) } else { fl.u64(r, e).map(|v| v as i64) }
         };
         let i32_ = |i: usize| int(i).map(|v| v as i32);
         let u64_ = |i: usize| get(i)?.u64(r, e);
@@ -480,22 +433,11 @@ impl<'a> Event<'a> {
                 prio: i32_(2)?,
                 target_cpu: i32_(3)?,
             },
-            Tag::SchedFork => Typed::Fork {
-                parent_comm: s(0)?,
-                parent_pid: i32_(1)?,
-                child_comm: s(2)?,
-                child_pid: i32_(3)?,
-            },
-            Tag::SchedExec => Typed::Exec {
-                filename: s(0)?,
-                pid: i32_(1)?,
-                old_pid: i32_(2)?,
-            },
-            Tag::SchedExit => Typed::Exit {
-                comm: s(0)?,
-                pid: i32_(1)?,
-                prio: i32_(2)?,
-            },
+            Tag::SchedFork => {
+                Typed::Fork { parent_comm: s(0)?, parent_pid: i32_(1)?, child_comm: s(2)?, child_pid: i32_(3)? }
+            }
+            Tag::SchedExec => Typed::Exec { filename: s(0)?, pid: i32_(1)?, old_pid: i32_(2)? },
+            Tag::SchedExit => Typed::Exit { comm: s(0)?, pid: i32_(1)?, prio: i32_(2)? },
             Tag::RawSysEnter => {
                 let a = get(1)?;
                 let mut args = [0u64; 6];
@@ -504,36 +446,19 @@ impl<'a> Event<'a> {
                 }
                 Typed::SysEnter { nr: int(0)?, args }
             }
-            Tag::RawSysExit | Tag::SyscallExit => Typed::SysExit {
-                nr: int(0)?,
-                ret: int(1)?,
-            },
+            Tag::RawSysExit | Tag::SyscallExit => Typed::SysExit { nr: int(0)?, ret: int(1)? },
             Tag::SyscallEnter => {
                 let mut args = [0u64; 6];
-                let after = self
-                    .format
-                    .fields
-                    .iter()
-                    .filter(|x| x.name != "__syscall_nr");
+                let after = self.format.fields.iter().filter(|x| x.name != "__syscall_nr");
                 for (v, fl) in args.iter_mut().zip(after) {
                     *v = fl.u64(r, e)?;
                 }
                 Typed::SysEnter { nr: int(0)?, args }
             }
-            Tag::IrqEntry => Typed::IrqEntry {
-                irq: i32_(0)?,
-                name: s(1)?,
-            },
-            Tag::IrqExit => Typed::IrqExit {
-                irq: i32_(0)?,
-                ret: i32_(1)?,
-            },
-            Tag::SoftirqEntry => Typed::SoftirqEntry {
-                vec: u64_(0)? as u32,
-            },
-            Tag::SoftirqExit => Typed::SoftirqExit {
-                vec: u64_(0)? as u32,
-            },
+            Tag::IrqEntry => Typed::IrqEntry { irq: i32_(0)?, name: s(1)? },
+            Tag::IrqExit => Typed::IrqExit { irq: i32_(0)?, ret: i32_(1)? },
+            Tag::SoftirqEntry => Typed::SoftirqEntry { vec: u64_(0)? as u32 },
+            Tag::SoftirqExit => Typed::SoftirqExit { vec: u64_(0)? as u32 },
             Tag::SignalGenerate => Typed::SignalGenerate {
                 sig: i32_(0)?,
                 errno: i32_(1)?,
@@ -560,20 +485,10 @@ impl<'a> Event<'a> {
                 sector: u64_(1)?,
                 nr_sector: u64_(2)? as u32,
                 rwbs: s(3)?,
-                error: if self.kind.tag == Tag::BlockComplete {
-                    i32_(4)?
-                } else {
-                    0
-                },
+                error: if self.kind.tag == Tag::BlockComplete { i32_(4)? } else { 0 },
             },
-            Tag::Function => Typed::Function {
-                ip: u64_(0)?,
-                parent_ip: u64_(1)?,
-            },
-            Tag::GraphEntry => Typed::GraphEntry {
-                func: u64_(0)?,
-                depth: u64_(1)? as u32,
-            },
+            Tag::Function => Typed::Function { ip: u64_(0)?, parent_ip: u64_(1)? },
+            Tag::GraphEntry => Typed::GraphEntry { func: u64_(0)?, depth: u64_(1)? as u32 },
             Tag::GraphExit => Typed::GraphExit {
                 func: u64_(0)?,
                 depth: u64_(1)? as u32,
@@ -583,15 +498,9 @@ impl<'a> Event<'a> {
             },
             Tag::Print => {
                 let m = s(1)?;
-                Typed::Print {
-                    ip: u64_(0)?,
-                    msg: m.strip_suffix(b"\n").unwrap_or(m),
-                }
+                Typed::Print { ip: u64_(0)?, msg: m.strip_suffix(b"\n").unwrap_or(m) }
             }
-            Tag::RawData => Typed::RawData {
-                id: u64_(0)? as u32,
-                data: get(1)?.bytes(r, e)?,
-            },
+            Tag::RawData => Typed::RawData { id: u64_(0)? as u32, data: get(1)?.bytes(r, e)? },
         })
     }
 }
@@ -608,12 +517,7 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder over `registry` (usually [`crate::Instance::formats`]).
     pub fn new(registry: FormatRegistry, endian: Endian, clock: Clock) -> Decoder {
-        Decoder {
-            registry,
-            kinds: Vec::new(),
-            endian,
-            clock,
-        }
+        Decoder { registry, kinds: Vec::new(), endian, clock }
     }
 
     /// Loads the format and typed view for `id` (needs `&mut`; do it before decoding a batch).
@@ -646,22 +550,9 @@ impl Decoder {
     #[inline]
     pub fn decode<'a>(&'a self, raw: RawEvent<'a>) -> Result<Event<'a>, ParseError> {
         let id = raw.id(self.endian)?;
-        let format = self
-            .registry
-            .peek(id)
-            .ok_or(ParseError::UnknownEvent { id })?;
-        let kind = self
-            .kinds
-            .get(id as usize)
-            .and_then(Option::as_ref)
-            .ok_or(ParseError::UnknownEvent { id })?;
-        Ok(Event {
-            format,
-            kind,
-            raw,
-            endian: self.endian,
-            clock: self.clock,
-        })
+        let format = self.registry.peek(id).ok_or(ParseError::UnknownEvent { id })?;
+        let kind = self.kinds.get(id as usize).and_then(Option::as_ref).ok_or(ParseError::UnknownEvent { id })?;
+        Ok(Event { format, kind, raw, endian: self.endian, clock: self.clock })
     }
 
     /// The registry.

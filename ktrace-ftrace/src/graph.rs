@@ -51,14 +51,7 @@ impl CallTrees {
             }
         }
         let parent = stack.last().copied();
-        self.calls.push(Call {
-            pid,
-            func,
-            depth,
-            entry_ns: ts,
-            duration_ns: None,
-            parent,
-        });
+        self.calls.push(Call { pid, func, depth, entry_ns: ts, duration_ns: None, parent });
         stack.push(self.calls.len() - 1);
     }
 
@@ -83,10 +76,7 @@ impl CallTrees {
 
     /// Children of call `i`.
     pub fn children(&self, i: usize) -> impl Iterator<Item = (usize, &Call)> {
-        self.calls
-            .iter()
-            .enumerate()
-            .filter(move |(_, c)| c.parent == Some(i))
+        self.calls.iter().enumerate().filter(move |(_, c)| c.parent == Some(i))
     }
 
     /// Total and count of durations per function address.
@@ -120,10 +110,7 @@ mod tests {
         t.exit(2, 0xf, 0, 1, 2); // no entry
         assert_eq!(t.calls.len(), 4);
         assert_eq!(t.calls[0].duration_ns, Some(20));
-        assert_eq!(
-            t.children(0).map(|(_, c)| c.func).collect::<Vec<_>>(),
-            vec![0xb, 0xc]
-        );
+        assert_eq!(t.children(0).map(|(_, c)| c.func).collect::<Vec<_>>(), vec![0xb, 0xc]);
         assert_eq!(t.calls[3].duration_ns, Some(1));
         assert_eq!(t.unmatched_exits, 1);
         assert_eq!(t.totals()[&0xa], (21, 2));

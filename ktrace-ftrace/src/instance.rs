@@ -139,14 +139,7 @@ impl Instance {
 
     fn event_dir(&self, system: &str, name: &str) -> Result<PathBuf> {
         let d = self.dir.join("events").join(system).join(name);
-        if d.is_dir() {
-            Ok(d)
-        } else {
-            Err(Error::NoSuchEvent {
-                system: system.into(),
-                name: name.into(),
-            })
-        }
+        if d.is_dir() { Ok(d) } else { Err(Error::NoSuchEvent { system: system.into(), name: name.into() }) }
     }
 
     /// Enables one event (`events/<system>/<name>/enable`).
@@ -165,10 +158,7 @@ impl Instance {
     pub fn enable_system(&self, system: &str) -> Result<()> {
         let d = self.dir.join("events").join(system);
         if !d.is_dir() {
-            return Err(Error::NoSuchEvent {
-                system: system.into(),
-                name: "*".into(),
-            });
+            return Err(Error::NoSuchEvent { system: system.into(), name: "*".into() });
         }
         self.write_event_file(&d.join("enable"), "1")
     }
@@ -182,10 +172,7 @@ impl Instance {
         append_file(&p, pattern).map_err(|e| match e {
             Error::Syscall { source, .. } if source.raw_os_error() == Some(libc::EINVAL) => {
                 let (s, n) = pattern.split_once(':').unwrap_or(("*", pattern));
-                Error::NoSuchEvent {
-                    system: s.into(),
-                    name: n.into(),
-                }
+                Error::NoSuchEvent { system: s.into(), name: n.into() }
             }
             e => e,
         })
@@ -208,19 +195,13 @@ impl Instance {
         let d = self.event_dir(system, name)?;
         let p = d.join("trigger");
         if !p.exists() {
-            return Err(Error::Unsupported {
-                feature: "event triggers".into(),
-                hint: "no trigger file".into(),
-            });
+            return Err(Error::Unsupported { feature: "event triggers".into(), hint: "no trigger file".into() });
         }
         self.write_checked(&p, trigger, &format!("{system}/{name}"))?;
         // Triggers are removed with a `!` prefix, not by truncation: remember that.
         let mut r = self.restore.lock().unwrap_or_else(|e| e.into_inner());
         r.retain(|(q, _)| q != &p);
-        r.push((
-            p,
-            format!("!{}", trigger.split_whitespace().next().unwrap_or(trigger)),
-        ));
+        r.push((p, format!("!{}", trigger.split_whitespace().next().unwrap_or(trigger))));
         Ok(())
     }
 
@@ -230,20 +211,9 @@ impl Instance {
         self.remember(p)?;
         match write_file(p, val) {
             Err(Error::Syscall { source, .. }) if source.raw_os_error() == Some(libc::EINVAL) => {
-                let log = self
-                    .read("error_log")
-                    .or_else(|_| self.fs.read("error_log"))
-                    .unwrap_or_default();
-                let msg = if log.trim().is_empty() {
-                    "invalid (no error_log entry)".to_owned()
-                } else {
-                    log
-                };
-                Err(Error::Filter {
-                    event: what.into(),
-                    filter: val.into(),
-                    message: msg.trim_end().into(),
-                })
+                let log = self.read("error_log").or_else(|_| self.fs.read("error_log")).unwrap_or_default();
+                let msg = if log.trim().is_empty() { "invalid (no error_log entry)".to_owned() } else { log };
+                Err(Error::Filter { event: what.into(), filter: val.into(), message: msg.trim_end().into() })
             }
             other => other,
         }
@@ -263,38 +233,22 @@ impl Instance {
 
     /// Function filters (`set_ftrace_filter`): globs like `vfs_*`, `:mod:ext4`. Refused under lockdown.
     pub fn set_ftrace_filter(&self, patterns: &[&str]) -> Result<()> {
-        self.lockdown_write(
-            "set_ftrace_filter",
-            &patterns.join(" "),
-            "set_ftrace_filter",
-        )
+        self.lockdown_write("set_ftrace_filter", &patterns.join(" "), "set_ftrace_filter")
     }
 
     /// Functions not to trace (`set_ftrace_notrace`). Refused under lockdown.
     pub fn set_ftrace_notrace(&self, patterns: &[&str]) -> Result<()> {
-        self.lockdown_write(
-            "set_ftrace_notrace",
-            &patterns.join(" "),
-            "set_ftrace_notrace",
-        )
+        self.lockdown_write("set_ftrace_notrace", &patterns.join(" "), "set_ftrace_notrace")
     }
 
     /// function_graph: trace only calls below these functions (`set_graph_function`).
     pub fn set_graph_function(&self, patterns: &[&str]) -> Result<()> {
-        self.lockdown_write(
-            "set_graph_function",
-            &patterns.join(" "),
-            "set_graph_function",
-        )
+        self.lockdown_write("set_graph_function", &patterns.join(" "), "set_graph_function")
     }
 
     /// function_graph: do not trace below these functions (`set_graph_notrace`).
     pub fn set_graph_notrace(&self, patterns: &[&str]) -> Result<()> {
-        self.lockdown_write(
-            "set_graph_notrace",
-            &patterns.join(" "),
-            "set_graph_notrace",
-        )
+        self.lockdown_write("set_graph_notrace", &patterns.join(" "), "set_graph_notrace")
     }
 
     /// function_graph: depth limit (`max_graph_depth`, global file), 0 = unlimited.
@@ -302,10 +256,7 @@ impl Instance {
     pub fn set_max_graph_depth(&self, depth: u32) -> Result<()> {
         let p = self.fs.root().join("max_graph_depth");
         if !p.exists() {
-            return Err(Error::Unsupported {
-                feature: "function_graph".into(),
-                hint: "no max_graph_depth".into(),
-            });
+            return Err(Error::Unsupported { feature: "function_graph".into(), hint: "no max_graph_depth".into() });
         }
         self.remember(&p)?;
         write_file(&p, &depth.to_string())
@@ -314,10 +265,7 @@ impl Instance {
     fn lockdown_write(&self, rel: &str, val: &str, what: &'static str) -> Result<()> {
         let p = self.dir.join(rel);
         if !p.exists() {
-            return Err(Error::Unsupported {
-                feature: what.into(),
-                hint: format!("no {rel} file"),
-            });
+            return Err(Error::Unsupported { feature: what.into(), hint: format!("no {rel} file") });
         }
         self.remember(&p)?;
         write_file(&p, val).map_err(|e| lockdown(e, what))
@@ -325,11 +273,7 @@ impl Instance {
 
     /// Tracers this instance offers.
     pub fn available_tracers(&self) -> Result<Vec<String>> {
-        Ok(self
-            .read("available_tracers")?
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect())
+        Ok(self.read("available_tracers")?.split_whitespace().map(str::to_owned).collect())
     }
 
     /// Sets `current_tracer` (`nop`, `function`, `function_graph`, `blk`, `wakeup`…).
@@ -347,12 +291,7 @@ impl Instance {
         }
         let p = self.dir.join("current_tracer");
         let cur = read_file(&p)?.trim().to_owned();
-        let ours = self
-            .restore
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|(q, _)| q == &p);
+        let ours = self.restore.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(q, _)| q == &p);
         if !self.owned && cur != "nop" && cur != tracer && !ours {
             return Err(Error::Busy { current: cur });
         }
@@ -371,10 +310,7 @@ impl Instance {
     pub fn set_option(&self, name: &str, on: bool) -> Result<()> {
         let p = self.dir.join("options").join(name);
         if !p.exists() {
-            return Err(Error::Unsupported {
-                feature: format!("trace option {name}"),
-                hint: "no such option".into(),
-            });
+            return Err(Error::Unsupported { feature: format!("trace option {name}"), hint: "no such option".into() });
         }
         self.remember(&p)?;
         write_file(&p, if on { "1" } else { "0" }).map_err(|e| lockdown(e, "trace option"))
@@ -404,20 +340,14 @@ impl Instance {
     pub fn buffer_size_kb(&self) -> Result<u64> {
         let t = self.read("buffer_size_kb")?;
         let v = t.split_whitespace().next().unwrap_or("");
-        v.parse().map_err(|_| Error::Unsupported {
-            feature: "buffer_size_kb".into(),
-            hint: t.clone(),
-        })
+        v.parse().map_err(|_| Error::Unsupported { feature: "buffer_size_kb".into(), hint: t.clone() })
     }
 
     /// Sub-buffer (page) size in KiB (`buffer_subbuf_size_kb`, 6.8+).
     #[doc(alias = "buffer_subbuf_size_kb")]
     pub fn set_subbuf_size_kb(&self, kb: u64) -> Result<()> {
         if !self.dir.join("buffer_subbuf_size_kb").exists() {
-            return Err(Error::Unsupported {
-                feature: "buffer_subbuf_size_kb".into(),
-                hint: "kernel < 6.8".into(),
-            });
+            return Err(Error::Unsupported { feature: "buffer_subbuf_size_kb".into(), hint: "kernel < 6.8".into() });
         }
         self.write("buffer_subbuf_size_kb", &kb.to_string())
     }
@@ -439,10 +369,7 @@ impl Instance {
     /// The selected trace clock.
     pub fn clock(&self) -> Result<Clock> {
         let t = self.read("trace_clock")?;
-        Clock::from_trace_clock_file(&t).ok_or_else(|| Error::Unsupported {
-            feature: "trace_clock".into(),
-            hint: t,
-        })
+        Clock::from_trace_clock_file(&t).ok_or_else(|| Error::Unsupported { feature: "trace_clock".into(), hint: t })
     }
 
     /// Turns recording on or off (`tracing_on`).
@@ -485,10 +412,7 @@ impl Instance {
     #[doc(alias = "trace_marker_raw")]
     pub fn write_marker_raw(&self, id: u32, data: &[u8]) -> Result<()> {
         let p = self.dir.join("trace_marker_raw");
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .open(&p)
-            .map_err(|e| Error::io("open", &p, e))?;
+        let mut f = fs::OpenOptions::new().write(true).open(&p).map_err(|e| Error::io("open", &p, e))?;
         let mut buf = Vec::with_capacity(4 + data.len());
         buf.extend_from_slice(&id.to_ne_bytes());
         buf.extend_from_slice(data);
@@ -498,39 +422,26 @@ impl Instance {
     /// An open `trace_marker` for repeated writes without reopening.
     pub fn marker(&self) -> Result<Marker> {
         let p = self.dir.join("trace_marker");
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .open(&p)
-            .map_err(|e| Error::io("open", &p, e))?;
+        let file = fs::OpenOptions::new().write(true).open(&p).map_err(|e| Error::io("open", &p, e))?;
         Ok(Marker { file, path: p })
     }
 
     /// Number of per-CPU buffers (`per_cpu/cpuN`).
     pub fn nr_cpus(&self) -> usize {
         fs::read_dir(self.dir.join("per_cpu"))
-            .map(|rd| {
-                rd.flatten()
-                    .filter(|e| e.file_name().to_string_lossy().starts_with("cpu"))
-                    .count()
-            })
+            .map(|rd| rd.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("cpu")).count())
             .unwrap_or(0)
     }
 
     /// The per-CPU statistics (`per_cpu/cpuN/stats`).
     #[doc(alias = "stats")]
     pub fn cpu_stats(&self, cpu: u32) -> Result<CpuStats> {
-        Ok(CpuStats::parse(
-            &self.read(&format!("per_cpu/cpu{cpu}/stats"))?,
-        ))
+        Ok(CpuStats::parse(&self.read(&format!("per_cpu/cpu{cpu}/stats"))?))
     }
 
     /// A reader of `per_cpu/cpuN/trace_pipe_raw`.
     pub fn cpu_reader(&self, cpu: u32) -> Result<CpuReader> {
-        CpuReader::open(
-            &self.dir.join(format!("per_cpu/cpu{cpu}/trace_pipe_raw")),
-            cpu,
-            self.subbuf_size(),
-        )
+        CpuReader::open(&self.dir.join(format!("per_cpu/cpu{cpu}/trace_pipe_raw")), cpu, self.subbuf_size())
     }
 
     /// Empties the ring buffer (writes to `trace`).
@@ -582,8 +493,7 @@ impl Instance {
                 }
             }
         } else {
-            let restore =
-                std::mem::take(&mut *self.restore.lock().unwrap_or_else(|e| e.into_inner()));
+            let restore = std::mem::take(&mut *self.restore.lock().unwrap_or_else(|e| e.into_inner()));
             for (p, old) in restore.into_iter().rev() {
                 keep(restore_file(&p, &old));
             }
@@ -594,10 +504,7 @@ impl Instance {
 
 /// Writes back a remembered value, translating file-specific syntax.
 fn restore_file(p: &Path, old: &str) -> Result<()> {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match name.as_str() {
         "trace_clock" => match Clock::from_trace_clock_file(old) {
             Some(c) => write_file(p, c.name()),
@@ -615,22 +522,12 @@ fn restore_file(p: &Path, old: &str) -> Result<()> {
         | "set_graph_function"
         | "set_graph_notrace" => {
             write_file(p, "")?;
-            for l in old
-                .lines()
-                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            {
+            for l in old.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
                 append_file(p, l)?;
             }
             Ok(())
         }
-        "filter" => write_file(
-            p,
-            if old.trim() == "none" {
-                "0"
-            } else {
-                old.trim()
-            },
-        ),
+        "filter" => write_file(p, if old.trim() == "none" { "0" } else { old.trim() }),
         "buffer_size_kb" => write_file(p, old.split_whitespace().next().unwrap_or("")),
         _ => write_file(p, old.trim()),
     }
@@ -652,9 +549,7 @@ pub struct Marker {
 impl Marker {
     /// Writes one annotation (one write(2), one event).
     pub fn write(&mut self, msg: &[u8]) -> Result<()> {
-        self.file
-            .write_all(msg)
-            .map_err(|e| Error::io("write", &self.path, e))
+        self.file.write_all(msg).map_err(|e| Error::io("write", &self.path, e))
     }
 }
 
@@ -668,17 +563,11 @@ pub(crate) fn lockdown(e: Error, what: &'static str) -> Error {
 }
 
 fn join(pids: &[i32]) -> String {
-    pids.iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+    pids.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" ")
 }
 
 fn page_size() -> usize {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .map_or(4096, |v| v as usize)
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |v| v as usize)
 }
 
 /// A registry over a tracefs: on the first unknown id, it indexes every `events/*/*/id` once.
@@ -693,14 +582,10 @@ pub(crate) fn formats_of(fs: &Tracefs) -> FormatRegistry {
                 for ev in fs::read_dir(sys.path()).into_iter().flatten().flatten() {
                     // Most events have an `id` file; some (ftrace/raw_data, ftrace/function…) only
                     // say their ID inside `format`.
-                    let id = crate::tracefs::read_file(&ev.path().join("id"))
-                        .ok()
-                        .or_else(|| {
-                            let f = crate::tracefs::read_file(&ev.path().join("format")).ok()?;
-                            f.lines()
-                                .find_map(|l| l.strip_prefix("ID:"))
-                                .map(str::to_owned)
-                        });
+                    let id = crate::tracefs::read_file(&ev.path().join("id")).ok().or_else(|| {
+                        let f = crate::tracefs::read_file(&ev.path().join("format")).ok()?;
+                        f.lines().find_map(|l| l.strip_prefix("ID:")).map(str::to_owned)
+                    });
                     if let Some(i) = id.and_then(|t| t.trim().parse::<u16>().ok()) {
                         m.insert(i, (sysname.clone(), ev.path().join("format")));
                     }

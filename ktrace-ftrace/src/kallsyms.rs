@@ -12,8 +12,7 @@ pub struct Kallsyms {
 impl Kallsyms {
     /// Reads `/proc/kallsyms` (addresses are zero unless root or `kptr_restrict` allows).
     pub fn load() -> Result<Kallsyms> {
-        let t = std::fs::read_to_string("/proc/kallsyms")
-            .map_err(|e| Error::io("read", "/proc/kallsyms", e))?;
+        let t = std::fs::read_to_string("/proc/kallsyms").map_err(|e| Error::io("read", "/proc/kallsyms", e))?;
         Ok(Kallsyms::parse(&t))
     }
 
@@ -29,9 +28,7 @@ impl Kallsyms {
                     return None;
                 }
                 let name = w.next()?;
-                let module = w
-                    .next()
-                    .map(|m| m.trim_matches(|c| c == '[' || c == ']').into());
+                let module = w.next().map(|m| m.trim_matches(|c| c == '[' || c == ']').into());
                 (addr != 0).then(|| (addr, name.into(), module))
             })
             .collect();
@@ -72,10 +69,7 @@ mod tests {
         );
         assert_eq!(k.len(), 3);
         assert_eq!(k.resolve(0xffffffff81000104), Some(("foo", 4, None)));
-        assert_eq!(
-            k.resolve(0xffffffffc0000010),
-            Some(("bar", 0x10, Some("mymod")))
-        );
+        assert_eq!(k.resolve(0xffffffffc0000010), Some(("bar", 0x10, Some("mymod"))));
         assert_eq!(k.resolve(1), None);
         assert_eq!(k.address_of("foo"), Some(0xffffffff81000100));
     }

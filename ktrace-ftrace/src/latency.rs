@@ -20,12 +20,7 @@ pub struct Log2Hist {
 
 impl Default for Log2Hist {
     fn default() -> Self {
-        Log2Hist {
-            buckets: [0; 65],
-            count: 0,
-            sum: 0,
-            max: 0,
-        }
+        Log2Hist { buckets: [0; 65], count: 0, sum: 0, max: 0 }
     }
 }
 
@@ -46,11 +41,7 @@ impl Log2Hist {
     }
     /// Mean (0 when empty).
     pub fn mean(&self) -> u64 {
-        if self.count == 0 {
-            0
-        } else {
-            (self.sum / self.count as u128) as u64
-        }
+        if self.count == 0 { 0 } else { (self.sum / self.count as u128) as u64 }
     }
     /// Largest value.
     pub fn max(&self) -> u64 {
@@ -58,15 +49,11 @@ impl Log2Hist {
     }
     /// Non-empty buckets as `(low, high_exclusive, count)`.
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
-        self.buckets
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(k, c)| {
-                let lo = if k == 0 { 0 } else { 1u64 << (k - 1) };
-                let hi = if k >= 64 { u64::MAX } else { 1u64 << k };
-                (lo, hi, *c)
-            })
+        self.buckets.iter().enumerate().filter(|(_, c)| **c > 0).map(|(k, c)| {
+            let lo = if k == 0 { 0 } else { 1u64 << (k - 1) };
+            let hi = if k >= 64 { u64::MAX } else { 1u64 << k };
+            (lo, hi, *c)
+        })
     }
     /// Merges another histogram in.
     pub fn merge(&mut self, o: &Log2Hist) {
@@ -85,19 +72,11 @@ impl fmt::Display for Log2Hist {
         let peak = self.buckets.iter().copied().max().unwrap_or(0).max(1);
         let first = self.buckets.iter().position(|&c| c > 0).unwrap_or(0);
         let last = self.buckets.iter().rposition(|&c| c > 0).unwrap_or(0);
-        writeln!(
-            f,
-            "{:>20} : {:<8} |{:<40}|",
-            "value", "count", "distribution"
-        )?;
+        writeln!(f, "{:>20} : {:<8} |{:<40}|", "value", "count", "distribution")?;
         for k in first..=last {
             let c = self.buckets.get(k).copied().unwrap_or(0);
             let lo = if k == 0 { 0 } else { 1u64 << (k - 1) };
-            let hi = if k == 0 {
-                1
-            } else {
-                (1u64 << (k - 1)).saturating_mul(2) - 1
-            };
+            let hi = if k == 0 { 1 } else { (1u64 << (k - 1)).saturating_mul(2) - 1 };
             let bar = "*".repeat((c * 40 / peak) as usize);
             writeln!(f, "{lo:>9} -> {hi:<8} : {c:<8} |{bar:<40}|")?;
         }
@@ -135,12 +114,7 @@ impl WakeupLatency {
                     self.pending.entry(pid).or_insert(ts);
                 }
             }
-            Typed::SchedSwitch {
-                prev_pid,
-                prev_state,
-                next_pid,
-                ..
-            } => {
+            Typed::SchedSwitch { prev_pid, prev_state, next_pid, .. } => {
                 // A preempted task (state 0, still runnable) waits again from now.
                 if prev_state == 0 && prev_pid != 0 {
                     self.pending.insert(prev_pid, ts);
@@ -159,12 +133,7 @@ impl WakeupLatency {
 /// The kernel's latency tracers (`irqsoff`, `preemptoff`, `preemptirqsoff`, `wakeup`, `wakeup_rt`,
 /// `wakeup_dl`): their max latency in µs after a run. Needs CONFIG_IRQSOFF_TRACER etc.
 #[doc(alias = "tracing_max_latency")]
-pub fn run_latency_tracer(
-    inst: &Instance,
-    tracer: &str,
-    thresh_us: Option<u64>,
-    work: impl FnOnce(),
-) -> Result<u64> {
+pub fn run_latency_tracer(inst: &Instance, tracer: &str, thresh_us: Option<u64>, work: impl FnOnce()) -> Result<u64> {
     inst.set_tracer(tracer)?;
     if let Some(t) = thresh_us {
         inst.write("tracing_thresh", &t.to_string())?;
@@ -175,10 +144,7 @@ pub fn run_latency_tracer(
     inst.set_tracing_on(false)?;
     let v = inst.read("tracing_max_latency")?;
     inst.set_tracer("nop")?;
-    v.trim().parse().map_err(|_| Error::Unsupported {
-        feature: "tracing_max_latency".into(),
-        hint: v,
-    })
+    v.trim().parse().map_err(|_| Error::Unsupported { feature: "tracing_max_latency".into(), hint: v })
 }
 
 #[cfg(test)]
@@ -203,13 +169,7 @@ mod tests {
     #[test]
     fn wakeup_to_switch() {
         let mut w = WakeupLatency::new();
-        let wake = Typed::Wakeup {
-            kind: WakeupKind::Waking,
-            comm: b"a",
-            pid: 5,
-            prio: 120,
-            target_cpu: 0,
-        };
+        let wake = Typed::Wakeup { kind: WakeupKind::Waking, comm: b"a", pid: 5, prio: 120, target_cpu: 0 };
         let sw = |p, s, n| Typed::SchedSwitch {
             prev_comm: b"x",
             prev_pid: p,

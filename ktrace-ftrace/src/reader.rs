@@ -47,13 +47,7 @@ impl CpuReader {
             .custom_flags(libc::O_NONBLOCK)
             .open(path)
             .map_err(|e| Error::io("open", path, e))?;
-        Ok(CpuReader {
-            file,
-            path: path.into(),
-            cpu,
-            page_size,
-            pipe: None,
-        })
+        Ok(CpuReader { file, path: path.into(), cpu, page_size, pipe: None })
     }
 
     /// The CPU.
@@ -69,8 +63,7 @@ impl CpuReader {
     /// Waits up to `timeout` for the buffer to reach its `buffer_percent` watermark; true if readable.
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
         let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
-        let ms = PollTimeout::try_from(timeout.as_millis().min(i32::MAX as u128) as i32)
-            .unwrap_or(PollTimeout::MAX);
+        let ms = PollTimeout::try_from(timeout.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
         match poll(&mut fds, ms) {
             Ok(n) => Ok(n > 0),
             Err(nix::errno::Errno::EINTR) => Ok(false),
@@ -104,8 +97,7 @@ impl CpuReader {
     pub fn read_full_page_into(&mut self, out: &mut Vec<u8>) -> Result<bool> {
         use nix::fcntl::{SpliceFFlags, splice};
         if self.pipe.is_none() {
-            let (r, w) =
-                nix::unistd::pipe().map_err(|e| Error::io("pipe", &self.path, e.into()))?;
+            let (r, w) = nix::unistd::pipe().map_err(|e| Error::io("pipe", &self.path, e.into()))?;
             let _ = nix::fcntl::fcntl(
                 std::os::fd::AsRawFd::as_raw_fd(&w),
                 nix::fcntl::FcntlArg::F_SETPIPE_SZ(self.page_size.max(4096) as i32),
@@ -135,11 +127,7 @@ impl CpuReader {
         }
         if out.len() - start != self.page_size {
             out.truncate(start);
-            return Err(Error::io(
-                "read(pipe)",
-                &self.path,
-                std::io::Error::other("short page from the splice pipe"),
-            ));
+            return Err(Error::io("read(pipe)", &self.path, std::io::Error::other("short page from the splice pipe")));
         }
         Ok(true)
     }

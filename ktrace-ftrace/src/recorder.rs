@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ktrace_core::{
-    Clock, Endian, Lost, Merge, PageItem, PageLayout, Pages, ParseError, Timestamped,
-};
+use ktrace_core::{Clock, Endian, Lost, Merge, PageItem, PageLayout, Pages, ParseError, Timestamped};
 
 use crate::error::{Error, Result};
 use crate::event::{Decoder, Event};
@@ -74,22 +72,12 @@ impl<'i> Recorder<'i> {
             .collect::<Result<Vec<_>>>()?;
         drop(tid_tx);
         // The drain threads' own read(2)/poll(2) calls must not feed back into the trace.
-        let tids: Vec<String> = tid_rx
-            .iter()
-            .take(threads.len())
-            .map(|t| t.to_string())
-            .collect();
+        let tids: Vec<String> = tid_rx.iter().take(threads.len()).map(|t| t.to_string()).collect();
         if inst.path().join("set_event_notrace_pid").exists() && !tids.is_empty() {
             inst.write("set_event_notrace_pid", &tids.join(" "))?;
         }
         inst.set_tracing_on(true)?;
-        Ok(Recorder {
-            inst,
-            stop,
-            threads,
-            start_stats,
-            page_size,
-        })
+        Ok(Recorder { inst, stop, threads, start_stats, page_size })
     }
 
     /// Turns tracing off, drains what remains, and returns the recording.
@@ -166,11 +154,7 @@ fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
             // While tracing runs, take only full pages (splice): a read(2) would copy the page being
             // written event by event, racing the writer and slowing the traced tasks. At the end,
             // read(2) flushes the partial pages.
-            let got = if done {
-                r.read_page_into(&mut buf)?
-            } else {
-                r.read_full_page_into(&mut buf)?
-            };
+            let got = if done { r.read_page_into(&mut buf)? } else { r.read_full_page_into(&mut buf)? };
             if !got {
                 break;
             }
@@ -223,10 +207,7 @@ pub struct Recording {
 
 impl std::fmt::Debug for Recording {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recording")
-            .field("cpus", &self.cpus.len())
-            .field("page_size", &self.page_size)
-            .finish()
+        f.debug_struct("Recording").field("cpus", &self.cpus.len()).field("page_size", &self.page_size).finish()
     }
 }
 
@@ -255,9 +236,7 @@ impl Recording {
         let mut extra_lost = Vec::new();
         for (cpu, chunks) in cpus.iter().enumerate() {
             let mut page_lost = 0u64;
-            let items = chunks
-                .iter()
-                .flat_map(|buf| Pages::new(buf, page_size, layout, cpu as u32));
+            let items = chunks.iter().flat_map(|buf| Pages::new(buf, page_size, layout, cpu as u32));
             for item in items.flatten() {
                 match item {
                     PageItem::Event(ev) => {
@@ -275,13 +254,7 @@ impl Recording {
                 timestamp_ns: when,
             }));
         }
-        Recording {
-            cpus,
-            page_size,
-            layout,
-            extra_lost,
-            decoder,
-        }
+        Recording { cpus, page_size, layout, extra_lost, decoder }
     }
 
     /// The raw pages of each CPU, in chunks (each a whole number of pages).
@@ -330,13 +303,7 @@ impl Recording {
                         PageItem::Event(ev) => dec.decode(ev).map(Item::Event),
                         PageItem::Lost(l) => Ok(Item::Lost(l)),
                     })
-                    .chain(
-                        self.extra_lost
-                            .get(cpu)
-                            .copied()
-                            .flatten()
-                            .map(|l| Ok(Item::Lost(l))),
-                    )
+                    .chain(self.extra_lost.get(cpu).copied().flatten().map(|l| Ok(Item::Lost(l))))
             })
             .collect();
         Merge::new(streams)
@@ -369,22 +336,8 @@ mod tests {
 
     fn lost(stats: u64) -> Vec<Option<u64>> {
         let dec = Decoder::new(FormatRegistry::new(), Endian::Little, Clock::Local);
-        let r = Recording::new(
-            vec![missed_page(42)],
-            4096,
-            PageLayout::LE64,
-            vec![(stats, 900)],
-            dec,
-        );
-        r.items()
-            .map(|i| {
-                if let Ok(Item::Lost(l)) = i {
-                    l.count
-                } else {
-                    None
-                }
-            })
-            .collect()
+        let r = Recording::new(vec![missed_page(42)], 4096, PageLayout::LE64, vec![(stats, 900)], dec);
+        r.items().map(|i| if let Ok(Item::Lost(l)) = i { l.count } else { None }).collect()
     }
 
     #[test]

@@ -34,10 +34,7 @@ impl CpuStats {
             let n = || v.parse::<u64>().unwrap_or(0);
             let ts = || {
                 let (sec, frac) = v.split_once('.').unwrap_or((v, "0"));
-                let us: u64 = format!("{frac:0<6}")
-                    .get(..6)
-                    .and_then(|f| f.parse().ok())
-                    .unwrap_or(0);
+                let us: u64 = format!("{frac:0<6}").get(..6).and_then(|f| f.parse().ok()).unwrap_or(0);
                 sec.trim().parse::<u64>().unwrap_or(0) * 1_000_000_000 + us * 1000
             };
             match k.trim() {
@@ -68,16 +65,7 @@ mod tests {
     fn parses_stats() {
         let t = "entries: 5\noverrun: 2\ncommit overrun: 0\nbytes: 100\noldest event ts:     1.500000\nnow ts:   612.854677\ndropped events: 3\nread events: 7\n";
         let s = CpuStats::parse(t);
-        assert_eq!(
-            (
-                s.entries,
-                s.overrun,
-                s.dropped_events,
-                s.read_events,
-                s.lost()
-            ),
-            (5, 2, 3, 7, 5)
-        );
+        assert_eq!((s.entries, s.overrun, s.dropped_events, s.read_events, s.lost()), (5, 2, 3, 7, 5));
         assert_eq!(s.oldest_event_ts_ns, 1_500_000_000);
         assert_eq!(s.now_ts_ns, 612_854_677_000);
     }

@@ -1,8 +1,5 @@
 //! The few raw syscalls ktrace-ftrace makes itself (everything else goes through `std::fs`).
-#![allow(
-    unsafe_code,
-    reason = "reading into a Vec's spare capacity needs a raw read(2)"
-)]
+#![allow(unsafe_code, reason = "reading into a Vec's spare capacity needs a raw read(2)")]
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -14,9 +11,7 @@ pub(crate) fn read_append(f: &File, out: &mut Vec<u8>, len: usize) -> std::io::R
     out.reserve(len);
     let spare = out.spare_capacity_mut();
     let Some(dst) = spare.get_mut(..len) else {
-        return Err(std::io::Error::other(
-            "reserve() left too little spare capacity",
-        ));
+        return Err(std::io::Error::other("reserve() left too little spare capacity"));
     };
     // SAFETY: `dst` is `len` bytes of writable memory owned by `out`; read(2) writes at most `len`
     // bytes into it and nothing else reads it concurrently.

@@ -72,22 +72,12 @@ struct Cur<'a> {
 
 impl<'a> Cur<'a> {
     fn err(&self, what: impl Into<String>) -> Error {
-        Error::TraceDat {
-            offset: self.pos as u64,
-            what: what.into(),
-        }
+        Error::TraceDat { offset: self.pos as u64, what: what.into() }
     }
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let s = self
-            .pos
-            .checked_add(n)
-            .and_then(|end| self.b.get(self.pos..end))
-            .ok_or_else(|| {
-                self.err(format!(
-                    "truncated: wanted {n} bytes for {what}, {} left",
-                    self.b.len().saturating_sub(self.pos)
-                ))
-            })?;
+        let s = self.pos.checked_add(n).and_then(|end| self.b.get(self.pos..end)).ok_or_else(|| {
+            self.err(format!("truncated: wanted {n} bytes for {what}, {} left", self.b.len().saturating_sub(self.pos)))
+        })?;
         self.pos += n;
         Ok(s)
     }
@@ -120,10 +110,7 @@ impl<'a> Cur<'a> {
     }
     fn cstr(&mut self, what: &str) -> Result<String> {
         let rest = self.b.get(self.pos..).unwrap_or_default();
-        let n = rest
-            .iter()
-            .position(|&c| c == 0)
-            .ok_or_else(|| self.err(format!("unterminated string for {what}")))?;
+        let n = rest.iter().position(|&c| c == 0).ok_or_else(|| self.err(format!("unterminated string for {what}")))?;
         let s = String::from_utf8_lossy(rest.get(..n).unwrap_or_default()).into_owned();
         self.pos += n + 1;
         Ok(s)
@@ -148,11 +135,7 @@ impl<'a> Cur<'a> {
             .ok()
             .filter(|&p| p <= self.b.len())
             .ok_or_else(|| self.err(format!("offset {pos} beyond the file")))?;
-        Ok(Cur {
-            b: self.b,
-            pos: p,
-            e: self.e,
-        })
+        Ok(Cur { b: self.b, pos: p, e: self.e })
     }
 }
 
@@ -188,36 +171,22 @@ fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Ve
         }
         Compression::Zstd => ruzstd::decoding::StreamingDecoder::new(data)
             .map_err(|e| e.to_string())
-            .and_then(|mut d| {
-                d.read_to_end(&mut out)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }),
-        Compression::Zlib => flate2::read::ZlibDecoder::new(data)
-            .read_to_end(&mut out)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+            .and_then(|mut d| d.read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())),
+        Compression::Zlib => {
+            flate2::read::ZlibDecoder::new(data).read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())
+        }
     };
-    r.map_err(|e| Error::TraceDat {
-        offset: at,
-        what: format!("decompression failed: {e}"),
-    })?;
+    r.map_err(|e| Error::TraceDat { offset: at, what: format!("decompression failed: {e}") })?;
     Ok(out)
 }
 
 impl TraceDat {
     /// Parses a whole trace.dat file.
     pub fn parse(b: &[u8]) -> Result<TraceDat> {
-        let mut c = Cur {
-            b,
-            pos: 0,
-            e: Endian::Little,
-        };
+        let mut c = Cur { b, pos: 0, e: Endian::Little };
         c.expect(MAGIC, "the trace.dat magic")?;
         let ver = c.cstr("version")?;
-        let version: u32 = ver
-            .parse()
-            .map_err(|_| c.err(format!("bad version {ver:?}")))?;
+        let version: u32 = ver.parse().map_err(|_| c.err(format!("bad version {ver:?}")))?;
         let endian = match c.arr::<1>("endianness")? {
             [0] => Endian::Little,
             [1] => Endian::Big,
@@ -226,20 +195,12 @@ impl TraceDat {
         c.e = endian;
         let [long_size] = c.arr::<1>("long size")?;
         let page_size = c.u32("page size")?;
-        let mut t = TraceDat {
-            version,
-            endian,
-            long_size,
-            page_size,
-            ..Default::default()
-        };
+        let mut t = TraceDat { version, endian, long_size, page_size, ..Default::default() };
         match version {
             6 => t.parse_v6(&mut c)?,
             7 => t.parse_v7(&mut c)?,
             v => {
-                return Err(c.err(format!(
-                    "unsupported trace.dat version {v} (6 and 7 are read)"
-                )));
+                return Err(c.err(format!("unsupported trace.dat version {v} (6 and 7 are read)")));
             }
         }
         Ok(t)
@@ -300,11 +261,7 @@ impl TraceDat {
         self.printk(c)?;
         self.cmdlines(c)?;
         let ncpus = c.u32("cpu count")?;
-        let mut top = Buffer {
-            page_size: self.page_size as usize,
-            clock: "local".into(),
-            ..Default::default()
-        };
+        let mut top = Buffer { page_size: self.page_size as usize, clock: "local".into(), ..Default::default() };
         loop {
             let at = c.pos;
             let kind = c.take(10, "section marker")?;
@@ -324,8 +281,7 @@ impl TraceDat {
                         let off = c.u64("cpu data offset")?;
                         let size = c.u64("cpu data size")?;
                         let mut d = c.at(off)?;
-                        top.cpus
-                            .insert(cpu, d.take(size as usize, "cpu data")?.to_vec());
+                        top.cpus.insert(cpu, d.take(size as usize, "cpu data")?.to_vec());
                     }
                     break;
                 }
@@ -347,31 +303,19 @@ impl TraceDat {
     }
 
     fn option_v6(&mut self, id: u16, data: &[u8], c: &Cur<'_>) -> Result<()> {
-        let text = || {
-            String::from_utf8_lossy(data)
-                .trim_end_matches('\0')
-                .to_owned()
-        };
+        let text = || String::from_utf8_lossy(data).trim_end_matches('\0').to_owned();
         match id {
             opt::TRACECLOCK => self.trace_clock = Some(text()),
             opt::CPUSTAT => self.cpu_stats.push(text()),
             opt::BUFFER => {
                 // v6: <u64 offset of a flyrecord area for this instance><name\0>; CPU data follows
                 // there as in the top buffer. Keep the name; the data layout is the same.
-                let mut o = Cur {
-                    b: data,
-                    pos: 0,
-                    e: c.e,
-                };
+                let mut o = Cur { b: data, pos: 0, e: c.e };
                 let off = o.u64("buffer offset")?;
                 let name = o.cstr("buffer name")?;
                 let mut d = c.at(off)?;
-                let mut buf = Buffer {
-                    name,
-                    page_size: self.page_size as usize,
-                    clock: "local".into(),
-                    ..Default::default()
-                };
+                let mut buf =
+                    Buffer { name, page_size: self.page_size as usize, clock: "local".into(), ..Default::default() };
                 // Per CPU: offset, size (as many as the file's CPU count; read until data runs out).
                 let ncpus = self.cpu_stats.len().max(1);
                 for cpu in 0..ncpus as u32 {
@@ -379,8 +323,7 @@ impl TraceDat {
                         break;
                     };
                     let mut dd = c.at(o2)?;
-                    buf.cpus
-                        .insert(cpu, dd.take(sz as usize, "cpu data")?.to_vec());
+                    buf.cpus.insert(cpu, dd.take(sz as usize, "cpu data")?.to_vec());
                 }
                 self.buffers.push(buf);
             }
@@ -408,20 +351,12 @@ impl TraceDat {
                 return Err(c.err("more than 1000 options sections (a loop?)"));
             }
             let data = self.section_v7(c, next, comp, SECTION_OPTIONS)?;
-            let mut o = Cur {
-                b: &data,
-                pos: 0,
-                e: c.e,
-            };
+            let mut o = Cur { b: &data, pos: 0, e: c.e };
             loop {
                 let id = o.u16("option id")?;
                 let size = o.u32("option size")?;
                 let d = o.take(size as usize, "option data")?;
-                let mut od = Cur {
-                    b: d,
-                    pos: 0,
-                    e: c.e,
-                };
+                let mut od = Cur { b: d, pos: 0, e: c.e };
                 match id {
                     opt::DONE => {
                         next = od.u64("next options offset").unwrap_or(0);
@@ -437,23 +372,16 @@ impl TraceDat {
                     }
                     opt::BUFFER => buffers.push((0, d.to_vec())),
                     opt::TRACECLOCK => {
-                        self.trace_clock =
-                            Some(String::from_utf8_lossy(d).trim_end_matches('\0').into())
+                        self.trace_clock = Some(String::from_utf8_lossy(d).trim_end_matches('\0').into())
                     }
-                    opt::CPUSTAT => self
-                        .cpu_stats
-                        .push(String::from_utf8_lossy(d).trim_end_matches('\0').into()),
+                    opt::CPUSTAT => self.cpu_stats.push(String::from_utf8_lossy(d).trim_end_matches('\0').into()),
                     _ => {}
                 }
             }
         }
         for (id, off) in &sections {
             let data = self.section_v7(c, *off, comp, *id)?;
-            let mut s = Cur {
-                b: &data,
-                pos: 0,
-                e: c.e,
-            };
+            let mut s = Cur { b: &data, pos: 0, e: c.e };
             match *id {
                 opt::HEADER_INFO => self.header_info(&mut s)?,
                 opt::FTRACE_EVENTS => self.ftrace_events(&mut s)?,
@@ -465,11 +393,7 @@ impl TraceDat {
             }
         }
         for (_, d) in buffers {
-            let mut o = Cur {
-                b: &d,
-                pos: 0,
-                e: c.e,
-            };
+            let mut o = Cur { b: &d, pos: 0, e: c.e };
             let sec_off = o.u64("buffer section offset")?;
             let name = o.cstr("buffer name")?;
             let clock = o.cstr("buffer clock")?;
@@ -479,12 +403,7 @@ impl TraceDat {
             let mut h = c.at(sec_off)?;
             let _sid = h.u16("section id")?;
             let flags = h.u16("section flags")?;
-            let mut buf = Buffer {
-                name,
-                clock,
-                page_size,
-                cpus: BTreeMap::new(),
-            };
+            let mut buf = Buffer { name, clock, page_size, cpus: BTreeMap::new() };
             for _ in 0..ncpu {
                 let cpu = o.u32("cpu id")?;
                 let off = o.u64("cpu data offset")?;
@@ -520,10 +439,7 @@ impl TraceDat {
         let mut s = c.at(off)?;
         let id = s.u16("section id")?;
         if id != want {
-            return Err(Error::TraceDat {
-                offset: off,
-                what: format!("expected section {want}, found {id}"),
-            });
+            return Err(Error::TraceDat { offset: off, what: format!("expected section {want}, found {id}") });
         }
         let flags = s.u16("section flags")?;
         let _desc = s.u32("section description")?;
@@ -546,10 +462,7 @@ impl TraceDat {
 
     /// A [`Recording`] of buffer `i`.
     pub fn recording_of(&self, i: usize) -> Result<Recording> {
-        let buf = self.buffers.get(i).ok_or_else(|| Error::TraceDat {
-            offset: 0,
-            what: format!("no buffer {i}"),
-        })?;
+        let buf = self.buffers.get(i).ok_or_else(|| Error::TraceDat { offset: 0, what: format!("no buffer {i}") })?;
         let layout = PageLayout::from_header_page(&self.header_page, self.endian)?;
         let mut reg = FormatRegistry::new();
         for (sys, text) in &self.formats {
@@ -564,13 +477,7 @@ impl TraceDat {
             }
         }
         let dec = Decoder::new(reg, self.endian, Clock::from_name(&buf.clock));
-        Ok(Recording::new(
-            cpus,
-            buf.page_size.max(layout.data_offset + 8),
-            layout,
-            Vec::new(),
-            dec,
-        ))
+        Ok(Recording::new(cpus, buf.page_size.max(layout.data_offset + 8), layout, Vec::new(), dec))
     }
 
     /// `pid -> comm` from the saved cmdlines.
@@ -588,25 +495,13 @@ impl TraceDat {
     pub fn write_v6(&self, w: &mut impl Write) -> std::io::Result<()> {
         let e = self.endian;
         let u16b = |v: u16| {
-            if e == Endian::Big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
+            if e == Endian::Big { v.to_be_bytes() } else { v.to_le_bytes() }
         };
         let u32b = |v: u32| {
-            if e == Endian::Big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
+            if e == Endian::Big { v.to_be_bytes() } else { v.to_le_bytes() }
         };
         let u64b = |v: u64| {
-            if e == Endian::Big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
+            if e == Endian::Big { v.to_be_bytes() } else { v.to_le_bytes() }
         };
         let mut h: Vec<u8> = Vec::new();
         h.extend_from_slice(MAGIC);
@@ -650,10 +545,7 @@ impl TraceDat {
         let ncpu = top.cpus.keys().next_back().map_or(0, |&c| c + 1);
         h.extend_from_slice(&u32b(ncpu));
         h.extend_from_slice(b"options  \0");
-        let clock = self
-            .trace_clock
-            .clone()
-            .unwrap_or_else(|| format!("[{}]", top.clock));
+        let clock = self.trace_clock.clone().unwrap_or_else(|| format!("[{}]", top.clock));
         let mut ct = clock.into_bytes();
         ct.push(0);
         h.extend_from_slice(&u16b(opt::TRACECLOCK));
@@ -709,10 +601,7 @@ pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
         }
     }
     let ftrace_dir = fs.root().join("events/ftrace");
-    for e in std::fs::read_dir(&ftrace_dir)
-        .map_err(|e| Error::io("readdir", &ftrace_dir, e))?
-        .flatten()
-    {
+    for e in std::fs::read_dir(&ftrace_dir).map_err(|e| Error::io("readdir", &ftrace_dir, e))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if !seen.contains(&("ftrace".to_owned(), name.clone()))
             && let Ok(t) = crate::tracefs::read_file(&e.path().join("format"))
@@ -727,11 +616,7 @@ pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
     }
     let clock = inst.read("trace_clock").ok();
     let cpu_stats = (0..ncpu)
-        .filter_map(|c| {
-            inst.read(&format!("per_cpu/cpu{c}/stats"))
-                .ok()
-                .map(|s| format!("CPU: {c}\n{s}"))
-        })
+        .filter_map(|c| inst.read(&format!("per_cpu/cpu{c}/stats")).ok().map(|s| format!("CPU: {c}\n{s}")))
         .collect();
     Ok(TraceDat {
         version: 6,
@@ -781,12 +666,7 @@ mod tests {
             header_event: "x".into(),
             formats: vec![("demo".into(), fmt.into())],
             cmdlines: "1 init\n".into(),
-            buffers: vec![Buffer {
-                name: String::new(),
-                clock: "local".into(),
-                page_size: 4096,
-                cpus,
-            }],
+            buffers: vec![Buffer { name: String::new(), clock: "local".into(), page_size: 4096, cpus }],
             ..Default::default()
         };
         let mut out = Vec::new();
@@ -802,9 +682,6 @@ mod tests {
         for cut in (0..out.len()).step_by(97) {
             let _ = TraceDat::parse(&out[..cut]);
         }
-        assert!(matches!(
-            TraceDat::parse(b"\x17\x08\x44tracing9\0"),
-            Err(Error::TraceDat { .. })
-        ));
+        assert!(matches!(TraceDat::parse(b"\x17\x08\x44tracing9\0"), Err(Error::TraceDat { .. })));
     }
 }

@@ -47,18 +47,12 @@ impl Tracefs {
             }
         }
         if !Path::new(TRACEFS).is_dir() && !Path::new("/sys/kernel/debug").is_dir() {
-            return Err(Error::NotBuilt {
-                hint: format!("neither {TRACEFS} nor /sys/kernel/debug exists"),
-            });
+            return Err(Error::NotBuilt { hint: format!("neither {TRACEFS} nor /sys/kernel/debug exists") });
         }
         if !nix::unistd::geteuid().is_root() {
-            return Err(Error::NotRoot {
-                path: TRACEFS.into(),
-            });
+            return Err(Error::NotRoot { path: TRACEFS.into() });
         }
-        Err(Error::NotMounted {
-            hint: "mount -t tracefs nodev /sys/kernel/tracing, or call Tracefs::find_or_mount()",
-        })
+        Err(Error::NotMounted { hint: "mount -t tracefs nodev /sys/kernel/tracing, or call Tracefs::find_or_mount()" })
     }
 
     /// Like [`Tracefs::find`], but mounts tracefs at `/sys/kernel/tracing` (or debugfs at
@@ -69,22 +63,10 @@ impl Tracefs {
             other => return other,
         }
         use nix::mount::{MsFlags, mount};
-        let tried = mount(
-            Some("nodev"),
-            TRACEFS,
-            Some("tracefs"),
-            MsFlags::empty(),
-            None::<&str>,
-        );
+        let tried = mount(Some("nodev"), TRACEFS, Some("tracefs"), MsFlags::empty(), None::<&str>);
         if tried.is_err() {
-            mount(
-                Some("nodev"),
-                "/sys/kernel/debug",
-                Some("debugfs"),
-                MsFlags::empty(),
-                None::<&str>,
-            )
-            .map_err(|e| Error::io("mount(tracefs)", TRACEFS, e.into()))?;
+            mount(Some("nodev"), "/sys/kernel/debug", Some("debugfs"), MsFlags::empty(), None::<&str>)
+                .map_err(|e| Error::io("mount(tracefs)", TRACEFS, e.into()))?;
         }
         Tracefs::find()
     }
@@ -95,9 +77,7 @@ impl Tracefs {
         if root.join("events").is_dir() {
             Ok(Tracefs { root })
         } else {
-            Err(Error::NotMounted {
-                hint: "the given path has no events/ directory",
-            })
+            Err(Error::NotMounted { hint: "the given path has no events/ directory" })
         }
     }
 
@@ -113,11 +93,7 @@ impl Tracefs {
 
     /// Tracers this kernel offers in the global instance (`available_tracers`).
     pub fn available_tracers(&self) -> Result<Vec<String>> {
-        Ok(self
-            .read("available_tracers")?
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect())
+        Ok(self.read("available_tracers")?.split_whitespace().map(str::to_owned).collect())
     }
 
     /// All events as `(system, name)` (`available_events`).
@@ -144,17 +120,9 @@ impl Tracefs {
 
     /// The `format` text of an event.
     pub fn event_format_text(&self, system: &str, name: &str) -> Result<String> {
-        let p = self
-            .root
-            .join("events")
-            .join(system)
-            .join(name)
-            .join("format");
+        let p = self.root.join("events").join(system).join(name).join("format");
         if !p.exists() {
-            return Err(Error::NoSuchEvent {
-                system: system.into(),
-                name: name.into(),
-            });
+            return Err(Error::NoSuchEvent { system: system.into(), name: name.into() });
         }
         read_file(&p)
     }
@@ -170,16 +138,12 @@ impl Tracefs {
 
     /// `pid -> comm` from `saved_cmdlines`.
     pub fn saved_cmdlines(&self) -> Result<Vec<(i32, String)>> {
-        Ok(parse_pairs(&self.read("saved_cmdlines")?, |p, c| {
-            Some((p, c.to_owned()))
-        }))
+        Ok(parse_pairs(&self.read("saved_cmdlines")?, |p, c| Some((p, c.to_owned()))))
     }
 
     /// `pid -> tgid` from `saved_tgids` (filled when the `record-tgid` option is on).
     pub fn saved_tgids(&self) -> Result<Vec<(i32, i32)>> {
-        Ok(parse_pairs(&self.read("saved_tgids")?, |p, t| {
-            t.trim().parse().ok().map(|t| (p, t))
-        }))
+        Ok(parse_pairs(&self.read("saved_tgids")?, |p, t| t.trim().parse().ok().map(|t| (p, t))))
     }
 
     /// Creates a new instance `instances/ktrace_<pid>_<n>`, removed when the guard drops.
@@ -212,11 +176,7 @@ impl Tracefs {
 
 /// The owner pid in a `ktrace_<pid>_<n>` name.
 pub(crate) fn owner_pid(name: &str) -> Option<i32> {
-    name.strip_prefix("ktrace_")?
-        .split('_')
-        .next()?
-        .parse()
-        .ok()
+    name.strip_prefix("ktrace_")?.split('_').next()?.parse().ok()
 }
 
 fn parse_pairs<T>(text: &str, f: impl Fn(i32, &str) -> Option<T>) -> Vec<T> {
@@ -251,34 +211,19 @@ pub(crate) fn read_file(p: &Path) -> Result<String> {
         }
     }
     buf.truncate(len);
-    String::from_utf8(buf).map_err(|e| {
-        Error::io(
-            "read",
-            p,
-            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        )
-    })
+    String::from_utf8(buf).map_err(|e| Error::io("read", p, std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 /// Writes `val` to a tracefs file in one write(2) (tracefs parses each write separately).
 pub(crate) fn write_file(p: &Path, val: &str) -> Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(p)
-        .map_err(|e| Error::io("open", p, e))?;
-    f.write_all(val.as_bytes())
-        .map_err(|e| Error::io("write", p, e))
+    let mut f = fs::OpenOptions::new().write(true).truncate(true).open(p).map_err(|e| Error::io("open", p, e))?;
+    f.write_all(val.as_bytes()).map_err(|e| Error::io("write", p, e))
 }
 
 /// Appends `val` (for files like `set_event` where truncation clears the list).
 pub(crate) fn append_file(p: &Path, val: &str) -> Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .append(true)
-        .open(p)
-        .map_err(|e| Error::io("open", p, e))?;
-    f.write_all(val.as_bytes())
-        .map_err(|e| Error::io("write", p, e))
+    let mut f = fs::OpenOptions::new().append(true).open(p).map_err(|e| Error::io("open", p, e))?;
+    f.write_all(val.as_bytes()).map_err(|e| Error::io("write", p, e))
 }
 
 #[cfg(test)]

@@ -1,11 +1,6 @@
 //! The function and function_graph tracers. This machine's kernel refuses them (lockdown) or lacks
 //! them; the tests then skip as "kernel lacks" and run in the VM tier.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
 use ktrace_core::testing::{Skip, skip};
@@ -14,13 +9,7 @@ use ktrace_ftrace::{Error, Instance, Kallsyms, Recorder, Typed};
 
 fn unsupported(test: &str, feature: &str, e: &Error) -> bool {
     if e.is_unsupported() {
-        skip(
-            test,
-            Skip::KernelLacks {
-                feature,
-                why: &e.to_string(),
-            },
-        );
+        skip(test, Skip::KernelLacks { feature, why: &e.to_string() });
         return true;
     }
     false
@@ -54,14 +43,8 @@ fn function_tracer_with_filter_sees_the_filtered_function() {
             names.insert(ks.resolve(ip).map(|s| s.0.to_owned()).unwrap_or_default());
         }
     }
-    assert!(
-        names.contains("vfs_read") || names.contains("ksys_read"),
-        "saw {names:?}"
-    );
-    assert!(
-        names.iter().all(|n| n == "vfs_read" || n == "ksys_read"),
-        "filter let through {names:?}"
-    );
+    assert!(names.contains("vfs_read") || names.contains("ksys_read"), "saw {names:?}");
+    assert!(names.iter().all(|n| n == "vfs_read" || n == "ksys_read"), "filter let through {names:?}");
 }
 
 #[test]
@@ -71,30 +54,14 @@ fn function_graph_nests_calls_with_durations() {
     // Kernels before 6.6 offer function_graph only in the top-level instance; use it (its guard
     // restores every setting) when our own instance cannot.
     let own = fs.new_instance().unwrap();
-    let inst = if own
-        .available_tracers()
-        .unwrap()
-        .iter()
-        .any(|t| t == "function_graph")
-    {
+    let inst = if own.available_tracers().unwrap().iter().any(|t| t == "function_graph") {
         own
-    } else if fs
-        .available_tracers()
-        .unwrap()
-        .iter()
-        .any(|t| t == "function_graph")
-    {
+    } else if fs.available_tracers().unwrap().iter().any(|t| t == "function_graph") {
         drop(own);
         Instance::global(&fs)
     } else {
         let why = format!("available_tracers: {:?}", fs.available_tracers().unwrap());
-        skip(
-            T,
-            Skip::KernelLacks {
-                feature: "function_graph",
-                why: &why,
-            },
-        );
+        skip(T, Skip::KernelLacks { feature: "function_graph", why: &why });
         return;
     };
     if let Err(e) = inst.set_graph_function(&["ksys_read"]) {
@@ -117,39 +84,22 @@ fn function_graph_nests_calls_with_durations() {
     for ev in recording.events() {
         let ev = ev.unwrap();
         match ev.typed().unwrap() {
-            Typed::GraphEntry { func, depth } => {
-                trees.entry(ev.pid(), ev.timestamp().ns, func, depth)
+            Typed::GraphEntry { func, depth } => trees.entry(ev.pid(), ev.timestamp().ns, func, depth),
+            Typed::GraphExit { func, depth, calltime, rettime, .. } => {
+                trees.exit(ev.pid(), func, depth, calltime, rettime)
             }
-            Typed::GraphExit {
-                func,
-                depth,
-                calltime,
-                rettime,
-                ..
-            } => trees.exit(ev.pid(), func, depth, calltime, rettime),
             _ => {}
         }
     }
     let root = trees
         .calls
         .iter()
-        .position(|c| {
-            ks.resolve(c.func).map(|s| s.0) == Some("ksys_read") && c.duration_ns.is_some()
-        })
+        .position(|c| ks.resolve(c.func).map(|s| s.0) == Some("ksys_read") && c.duration_ns.is_some())
         .expect("a completed ksys_read call");
-    let children: Vec<_> = trees
-        .children(root)
-        .filter_map(|(_, c)| ks.resolve(c.func).map(|s| s.0.to_owned()))
-        .collect();
-    assert!(
-        children.iter().any(|c| c == "vfs_read"),
-        "ksys_read children: {children:?}"
-    );
+    let children: Vec<_> =
+        trees.children(root).filter_map(|(_, c)| ks.resolve(c.func).map(|s| s.0.to_owned())).collect();
+    assert!(children.iter().any(|c| c == "vfs_read"), "ksys_read children: {children:?}");
     assert!(trees.calls[root].duration_ns.unwrap() > 0);
     inst.close().unwrap();
-    assert_eq!(
-        fs.read("current_tracer").unwrap().trim(),
-        "nop",
-        "the guard did not restore the tracer"
-    );
+    assert_eq!(fs.read("current_tracer").unwrap().trim(), "nop", "the guard did not restore the tracer");
 }

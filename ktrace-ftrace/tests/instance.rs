@@ -1,11 +1,6 @@
 //! Live: instance guards leave tracefs exactly as they found it, even after a panic; settings
 //! round-trip; stale instances are reaped; missed events surface as Lost with counts.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
 use std::collections::BTreeMap;
@@ -17,14 +12,7 @@ use ktrace_ftrace::{Item, Tracefs};
 /// The global settings a stray instance or guard could disturb.
 fn global_state(fs: &Tracefs) -> BTreeMap<&'static str, String> {
     let mut m = BTreeMap::new();
-    for f in [
-        "current_tracer",
-        "set_event",
-        "set_event_pid",
-        "tracing_on",
-        "trace_clock",
-        "buffer_size_kb",
-    ] {
+    for f in ["current_tracer", "set_event", "set_event_pid", "tracing_on", "trace_clock", "buffer_size_kb"] {
         m.insert(f, fs.read(f).unwrap_or_default());
     }
     m
@@ -49,16 +37,12 @@ fn guard_removes_instance_even_after_panic() {
     let name = {
         let inst = fs.new_instance().unwrap();
         inst.enable_event("sched", "sched_switch").unwrap();
-        inst.set_filter("sched", "sched_switch", "prev_pid != 0")
-            .unwrap();
+        inst.set_filter("sched", "sched_switch", "prev_pid != 0").unwrap();
         inst.set_buffer_size_kb(512).unwrap();
         assert!(inst.path().is_dir());
         inst.name().to_owned()
     };
-    assert!(
-        !fs.root().join("instances").join(&name).exists(),
-        "instance left behind after drop"
-    );
+    assert!(!fs.root().join("instances").join(&name).exists(), "instance left behind after drop");
     let fs2 = fs.clone();
     let r = std::panic::catch_unwind(move || {
         let inst = fs2.new_instance().unwrap();
@@ -69,10 +53,7 @@ fn guard_removes_instance_even_after_panic() {
     });
     assert!(r.is_err());
     let n = std::fs::read_to_string("/tmp/ktrace_panic_instance").unwrap();
-    assert!(
-        !fs.root().join("instances").join(n.trim()).exists(),
-        "instance left behind after panic"
-    );
+    assert!(!fs.root().join("instances").join(n.trim()).exists(), "instance left behind after panic");
     assert_eq!(global_state(&fs), before, "global tracefs state changed");
 }
 
@@ -83,40 +64,24 @@ fn settings_round_trip() {
     };
     inst.set_buffer_size_kb(256).unwrap();
     let kb = inst.buffer_size_kb().unwrap();
-    assert!(
-        (256..=272).contains(&kb),
-        "buffer_size_kb {kb} (the kernel rounds up to whole sub-buffers)"
-    );
+    assert!((256..=272).contains(&kb), "buffer_size_kb {kb} (the kernel rounds up to whole sub-buffers)");
     inst.set_clock(Clock::Mono).unwrap();
     assert_eq!(inst.clock().unwrap(), Clock::Mono);
     inst.set_option("event-fork", true).unwrap();
     assert!(inst.option("event-fork").unwrap());
     inst.set_cpumask(&[0]).unwrap();
-    assert_eq!(
-        u64::from_str_radix(inst.read("tracing_cpumask").unwrap().trim(), 16).unwrap(),
-        1
-    );
+    assert_eq!(u64::from_str_radix(inst.read("tracing_cpumask").unwrap().trim(), 16).unwrap(), 1);
     if Path::new(&inst.path().join("buffer_subbuf_size_kb")).exists() {
         inst.set_subbuf_size_kb(8).unwrap();
         assert_eq!(inst.subbuf_size(), 8192);
     }
     inst.set_tracing_on(false).unwrap();
     assert!(!inst.tracing_on().unwrap());
-    assert!(
-        inst.available_tracers()
-            .unwrap()
-            .contains(&"nop".to_owned())
-    );
+    assert!(inst.available_tracers().unwrap().contains(&"nop".to_owned()));
     let st = inst.cpu_stats(0).unwrap();
     assert_eq!(st.entries, 0);
-    assert!(matches!(
-        inst.set_tracer("no_such_tracer"),
-        Err(ktrace_ftrace::Error::Unsupported { .. })
-    ));
-    assert!(matches!(
-        inst.enable_event("sched", "nope"),
-        Err(ktrace_ftrace::Error::NoSuchEvent { .. })
-    ));
+    assert!(matches!(inst.set_tracer("no_such_tracer"), Err(ktrace_ftrace::Error::Unsupported { .. })));
+    assert!(matches!(inst.enable_event("sched", "nope"), Err(ktrace_ftrace::Error::NoSuchEvent { .. })));
 }
 
 #[test]
@@ -146,13 +111,7 @@ fn overwritten_events_surface_as_lost_with_counts() {
     inst.set_tracing_on(true).unwrap();
     // Flood with no reader, pinned to CPU 0.
     let st = std::process::Command::new("taskset")
-        .args([
-            "-c",
-            "0",
-            "python3",
-            "-c",
-            "import os\nfor _ in range(20000): os.getppid()",
-        ])
+        .args(["-c", "0", "python3", "-c", "import os\nfor _ in range(20000): os.getppid()"])
         .status()
         .unwrap();
     assert!(st.success());
@@ -163,8 +122,7 @@ fn overwritten_events_surface_as_lost_with_counts() {
     let mut buf = Vec::new();
     r.drain_into(&mut buf, 5).unwrap();
     drop(r);
-    let mut dec =
-        ktrace_ftrace::Decoder::new(inst.formats(), ktrace_core::Endian::NATIVE, Clock::Local);
+    let mut dec = ktrace_ftrace::Decoder::new(inst.formats(), ktrace_core::Endian::NATIVE, Clock::Local);
     let pages = ktrace_core::Pages::new(&buf, inst.subbuf_size(), ktrace_core::PageLayout::LE64, 0);
     dec.prepare_all(pages.clone().filter_map(|i| match i {
         Ok(ktrace_core::PageItem::Event(e)) => Some(e),
@@ -177,18 +135,6 @@ fn overwritten_events_surface_as_lost_with_counts() {
         vec![(overrun, 0)],
         dec,
     );
-    let lost: u64 = rec
-        .items()
-        .filter_map(|i| {
-            if let Ok(Item::Lost(l)) = i {
-                l.count
-            } else {
-                None
-            }
-        })
-        .sum();
-    assert_eq!(
-        lost, overrun,
-        "losses reported ({lost}) differ from the kernel's overrun counter ({overrun})"
-    );
+    let lost: u64 = rec.items().filter_map(|i| if let Ok(Item::Lost(l)) = i { l.count } else { None }).sum();
+    assert_eq!(lost, overrun, "losses reported ({lost}) differ from the kernel's overrun counter ({overrun})");
 }

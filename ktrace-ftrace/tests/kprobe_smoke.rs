@@ -1,12 +1,7 @@
 //! VM-tier smoke test (this machine's kernel has no kprobes): a kprobe on `do_sys_openat2` with a
 //! string fetch arg, created through tracefs `kprobe_events`, records the path a process opens.
 //! The probe-manager crate (ktrace-kprobe) builds on the same mechanism.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
 use std::io::Write;
@@ -31,13 +26,7 @@ fn kprobe_on_do_sys_openat2_fetches_the_path() {
     let Some(fs) = common::tracefs(T) else { return };
     let kpe = fs.root().join("kprobe_events");
     if !kpe.exists() {
-        skip(
-            T,
-            Skip::KernelLacks {
-                feature: "kprobes",
-                why: "no kprobe_events file (CONFIG_KPROBE_EVENTS)",
-            },
-        );
+        skip(T, Skip::KernelLacks { feature: "kprobes", why: "no kprobe_events file (CONFIG_KPROBE_EVENTS)" });
         return;
     }
     let group = format!("ktrace_{}", std::process::id());
@@ -60,9 +49,6 @@ fn kprobe_on_do_sys_openat2_fetches_the_path() {
             paths.push(String::from_utf8_lossy(p).into_owned());
         }
     }
-    assert!(
-        paths.contains(&path),
-        "kprobe hits did not include {path}: {paths:?}"
-    );
+    assert!(paths.contains(&path), "kprobe hits did not include {path}: {paths:?}");
     drop(inst);
 }

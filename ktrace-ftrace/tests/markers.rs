@@ -1,10 +1,5 @@
 //! Live: trace_marker and trace_marker_raw writes come back byte for byte.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
 use ktrace_ftrace::{Recorder, Typed};
@@ -15,15 +10,13 @@ fn markers_round_trip() {
         return;
     };
     let rec = Recorder::start(&inst).unwrap();
-    let msgs: Vec<Vec<u8>> = (0..200)
-        .map(|i| format!("ktrace marker {i} {}", "y".repeat(i % 90)).into_bytes())
-        .collect();
+    let msgs: Vec<Vec<u8>> =
+        (0..200).map(|i| format!("ktrace marker {i} {}", "y".repeat(i % 90)).into_bytes()).collect();
     let mut m = inst.marker().unwrap();
     for msg in &msgs {
         m.write(msg).unwrap();
     }
-    inst.write_marker_raw(0x6b74, &[1, 2, 3, 4, 5, 6, 7, 8])
-        .unwrap();
+    inst.write_marker_raw(0x6b74, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
     let recording = rec.stop().unwrap();
     let mut got = Vec::new();
     let mut raw = None;

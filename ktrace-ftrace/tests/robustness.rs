@@ -1,10 +1,5 @@
 //! Bounded mutation test of the trace.dat reader: thousands of corrupted files, no panics.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,12 +28,7 @@ fn sample() -> Vec<u8> {
         formats,
         cmdlines: "1 init\n".into(),
         trace_clock: Some("[local] global".into()),
-        buffers: vec![Buffer {
-            name: String::new(),
-            clock: "local".into(),
-            page_size: 4096,
-            cpus,
-        }],
+        buffers: vec![Buffer { name: String::new(), clock: "local".into(), page_size: 4096, cpus }],
         ..Default::default()
     };
     let mut out = Vec::new();

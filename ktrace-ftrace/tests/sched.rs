@@ -1,11 +1,6 @@
 //! Live: a pinned ping-pong between two threads shows up as sched_switch pairs and wakeups;
 //! wakeup latency is measured from the same trace.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
 use std::io::{Read, Write};
@@ -67,16 +62,9 @@ fn pinned_ping_pong_switches_and_wakeups() {
             _ => {}
         }
     }
-    assert!(
-        to_pong >= ROUNDS && to_ping >= ROUNDS - 1,
-        "switches: to pong {to_pong}, to ping {to_ping}"
-    );
+    assert!(to_pong >= ROUNDS && to_ping >= ROUNDS - 1, "switches: to pong {to_pong}, to ping {to_ping}");
     assert!(wakes >= 2 * ROUNDS - 2, "wakeups {wakes}");
     let h = &lat.per_task[&pong_tid];
-    assert!(
-        h.count() >= ROUNDS as u64 - 1,
-        "latencies for pong: {}",
-        h.count()
-    );
+    assert!(h.count() >= ROUNDS as u64 - 1, "latencies for pong: {}", h.count());
     assert!(h.max() < 1_000_000_000);
 }

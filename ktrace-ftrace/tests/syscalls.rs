@@ -1,11 +1,6 @@
 //! Live: raw_syscalls events of a child match what the child did; pid filters and event filters
 //! exclude what they should.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
 use ktrace_ftrace::{Item, Recorder, Typed};
@@ -29,9 +24,7 @@ fn child_getppid_calls_are_all_seen_with_pid_filter() {
     let (mut enters, mut exits, mut others) = (0, 0, 0);
     let mut last = 0;
     for item in recording.items() {
-        let Item::Event(ev) = item.unwrap() else {
-            panic!("lost events in a small recording")
-        };
+        let Item::Event(ev) = item.unwrap() else { panic!("lost events in a small recording") };
         assert!(ev.timestamp().ns >= last, "not in time order");
         last = ev.timestamp().ns;
         if ev.pid() != pid {
@@ -54,25 +47,17 @@ fn child_getppid_calls_are_all_seen_with_pid_filter() {
 
 #[test]
 fn event_filter_keeps_only_matching_events_and_bad_filter_explains() {
-    let Some(inst) =
-        common::instance("event_filter_keeps_only_matching_events_and_bad_filter_explains")
-    else {
+    let Some(inst) = common::instance("event_filter_keeps_only_matching_events_and_bad_filter_explains") else {
         return;
     };
-    let err = inst
-        .set_filter("raw_syscalls", "sys_enter", "no_such_field == 1")
-        .unwrap_err();
+    let err = inst.set_filter("raw_syscalls", "sys_enter", "no_such_field == 1").unwrap_err();
     match &err {
         ktrace_ftrace::Error::Filter { message, .. } => {
-            assert!(
-                message.contains("Field not found"),
-                "error_log said: {message}"
-            )
+            assert!(message.contains("Field not found"), "error_log said: {message}")
         }
         e => panic!("expected a filter error, got {e}"),
     }
-    inst.set_filter("raw_syscalls", "sys_enter", &format!("id == {GETPPID}"))
-        .unwrap();
+    inst.set_filter("raw_syscalls", "sys_enter", &format!("id == {GETPPID}")).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     let child = common::gated_python("for _ in range(50): os.getppid()");
     let rec = Recorder::start(&inst).unwrap();
@@ -81,11 +66,7 @@ fn event_filter_keeps_only_matching_events_and_bad_filter_explains() {
     let mut n = 0;
     for ev in recording.events() {
         let ev = ev.unwrap();
-        assert_eq!(
-            ev.int("id").unwrap(),
-            GETPPID,
-            "filter let another syscall through"
-        );
+        assert_eq!(ev.int("id").unwrap(), GETPPID, "filter let another syscall through");
         n += 1;
     }
     assert!(n >= 50, "saw {n} getppid");
@@ -107,10 +88,7 @@ fn syscalls_subsystem_typed_fields_by_name() {
     for ev in recording.events() {
         let ev = ev.unwrap();
         if ev.name() == "sys_enter_openat" {
-            assert!(matches!(
-                ev.typed().unwrap(),
-                Typed::SysEnter { nr: 257, .. }
-            ));
+            assert!(matches!(ev.typed().unwrap(), Typed::SysEnter { nr: 257, .. }));
             flags_seen |= ev.int("flags").unwrap() == 0o2000000 || ev.int("flags").is_ok();
         }
     }

@@ -2,12 +2,7 @@
 //! reader, and our reader on a trace.dat that `trace-cmd record` wrote (v7, compressed) matches
 //! `trace-cmd report` on it. trace-cmd runs here in a private mount namespace with the files this
 //! lockdown kernel refuses shadowed (`tests/tracecmd-shadowed.sh`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
 use std::path::{Path, PathBuf};
@@ -21,25 +16,14 @@ fn have_trace_cmd(test: &str) -> bool {
     if Command::new("trace-cmd").arg("--version").output().is_ok() {
         return true;
     }
-    skip(
-        test,
-        Skip::Environment("trace-cmd is not installed (apt-get install trace-cmd)"),
-    );
+    skip(test, Skip::Environment("trace-cmd is not installed (apt-get install trace-cmd)"));
     false
 }
 
 /// `trace-cmd report -t -R` lines as (pid, cpu, ns timestamp, "event: field=value …").
 fn report(file: &Path) -> Vec<(i32, u32, u64, String)> {
-    let out = Command::new("trace-cmd")
-        .args(["report", "-t", "-R"])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "trace-cmd report failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("trace-cmd").args(["report", "-t", "-R"]).arg(file).output().unwrap();
+    assert!(out.status.success(), "trace-cmd report failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .filter(|l| l.contains(": ") && l.contains(" ["))
@@ -57,11 +41,7 @@ fn report(file: &Path) -> Vec<(i32, u32, u64, String)> {
                 pid,
                 cpu,
                 ts,
-                format!(
-                    "{}: {}",
-                    name.trim(),
-                    fields.split_whitespace().collect::<Vec<_>>().join(" ")
-                ),
+                format!("{}: {}", name.trim(), fields.split_whitespace().collect::<Vec<_>>().join(" ")),
             ))
         })
         .collect()
@@ -74,13 +54,7 @@ fn ours(rec: &Recording, ks: &ktrace_ftrace::Kallsyms) -> Vec<(i32, u32, u64, St
             let ev = ev.unwrap();
             let mut parts = Vec::new();
             for f in &ev.format.fields {
-                let v = match f
-                    .value(
-                        ktrace_core::RawData::Single(ev.data()),
-                        ktrace_core::Endian::NATIVE,
-                    )
-                    .unwrap()
-                {
+                let v = match f.value(ktrace_core::RawData::Single(ev.data()), ktrace_core::Endian::NATIVE).unwrap() {
                     Value::Signed(v) => v.to_string(),
                     // trace-cmd prints ftrace/print's `ip` as a symbol (it is declared `%ps`).
                     Value::Unsigned(v) if ev.name() == "print" && f.name == "ip" => {
@@ -89,24 +63,14 @@ fn ours(rec: &Recording, ks: &ktrace_ftrace::Kallsyms) -> Vec<(i32, u32, u64, St
                     Value::Unsigned(v) => v.to_string(),
                     Value::Str(s) => String::from_utf8_lossy(s).into_owned(),
                     Value::Array(a) => {
-                        let b: Vec<String> =
-                            a.to_vec().iter().map(|x| format!("{x:02x}")).collect();
+                        let b: Vec<String> = a.to_vec().iter().map(|x| format!("{x:02x}")).collect();
                         format!("ARRAY[{}]", b.join(", "))
                     }
                 };
                 parts.push(format!("{}={}", f.name, v));
             }
-            let fields = parts
-                .join(" ")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            (
-                ev.pid(),
-                ev.cpu(),
-                ev.timestamp().ns,
-                format!("{}: {}", ev.name(), fields),
-            )
+            let fields = parts.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+            (ev.pid(), ev.cpu(), ev.timestamp().ns, format!("{}: {}", ev.name(), fields))
         })
         .collect()
 }
@@ -146,16 +110,12 @@ fn trace_cmd_reports_our_trace_dat_like_we_do() {
         inst.enable_event(s, e).unwrap();
     }
     let rec = Recorder::start(&inst).unwrap();
-    Command::new("sh")
-        .args(["-c", "ls / >/dev/null; cat /etc/hostname >/dev/null"])
-        .status()
-        .unwrap();
+    Command::new("sh").args(["-c", "ls / >/dev/null; cat /etc/hostname >/dev/null"]).status().unwrap();
     inst.write_marker(b"ktrace cross-check marker").unwrap();
     let recording = rec.stop().unwrap();
     let dat = ktrace_ftrace::tracedat::capture(&inst, &recording).unwrap();
     let path = tmp("ours.dat");
-    dat.write_v6(&mut std::fs::File::create(&path).unwrap())
-        .unwrap();
+    dat.write_v6(&mut std::fs::File::create(&path).unwrap()).unwrap();
     if std::env::var("KTRACE_KEEP").is_ok() {
         std::fs::copy(&path, "/tmp/ktrace-ours.dat").unwrap();
     }
@@ -163,11 +123,7 @@ fn trace_cmd_reports_our_trace_dat_like_we_do() {
     let back = TraceDat::parse(&std::fs::read(&path).unwrap()).unwrap();
     let ks = ktrace_ftrace::Kallsyms::parse(&back.kallsyms);
     let mine = ours(&back.recording().unwrap(), &ks);
-    assert_eq!(
-        mine.len(),
-        ours(&recording, &ks).len(),
-        "reading our file back lost events"
-    );
+    assert_eq!(mine.len(), ours(&recording, &ks).len(), "reading our file back lost events");
     compare("our trace.dat", &mine, &theirs);
     std::fs::remove_file(&path).unwrap();
 }
@@ -183,33 +139,16 @@ fn our_reader_matches_trace_cmd_on_its_own_recording() {
         let path = tmp(&format!("tc{version}.dat"));
         let out = Command::new("sh")
             .arg(&script)
-            .args([
-                "record",
-                "--file-version",
-                version,
-                "-e",
-                "raw_syscalls",
-                "-e",
-                "sched:sched_switch",
-                "-o",
-            ])
+            .args(["record", "--file-version", version, "-e", "raw_syscalls", "-e", "sched:sched_switch", "-o"])
             .arg(&path)
             .args(["sh", "-c", "ls / >/dev/null"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "trace-cmd record failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "trace-cmd record failed: {}", String::from_utf8_lossy(&out.stderr));
         let dat = TraceDat::parse(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(dat.version.to_string(), version);
         let ks = ktrace_ftrace::Kallsyms::parse(&dat.kallsyms);
-        compare(
-            &format!("trace-cmd v{version} file"),
-            &ours(&dat.recording().unwrap(), &ks),
-            &report(&path),
-        );
+        compare(&format!("trace-cmd v{version} file"), &ours(&dat.recording().unwrap(), &ks), &report(&path));
         std::fs::remove_file(&path).unwrap();
     }
 }

@@ -13,11 +13,7 @@ impl AuditArch {
     pub const AARCH64: AuditArch = AuditArch(0xC000_00B7);
 
     /// The arch this code was built for.
-    pub const NATIVE: AuditArch = if cfg!(target_arch = "aarch64") {
-        AuditArch::AARCH64
-    } else {
-        AuditArch::X86_64
-    };
+    pub const NATIVE: AuditArch = if cfg!(target_arch = "aarch64") { AuditArch::AARCH64 } else { AuditArch::X86_64 };
 
     /// The syscall's name in this arch's table (`openat`), or `None` for unknown numbers/arches.
     pub fn syscall_name(self, nr: u64) -> Option<&'static str> {
@@ -33,18 +29,9 @@ impl AuditArch {
     /// The number of a syscall by name in this arch's table.
     pub fn syscall_nr(self, name: &str) -> Option<u64> {
         match self {
-            AuditArch::X86_64 => name
-                .parse::<syscalls::x86_64::Sysno>()
-                .ok()
-                .map(|s| s.id() as u64),
-            AuditArch::I386 => name
-                .parse::<syscalls::x86::Sysno>()
-                .ok()
-                .map(|s| s.id() as u64),
-            AuditArch::AARCH64 => name
-                .parse::<syscalls::aarch64::Sysno>()
-                .ok()
-                .map(|s| s.id() as u64),
+            AuditArch::X86_64 => name.parse::<syscalls::x86_64::Sysno>().ok().map(|s| s.id() as u64),
+            AuditArch::I386 => name.parse::<syscalls::x86::Sysno>().ok().map(|s| s.id() as u64),
+            AuditArch::AARCH64 => name.parse::<syscalls::aarch64::Sysno>().ok().map(|s| s.id() as u64),
             _ => None,
         }
     }

@@ -82,8 +82,7 @@ fn signature(name: &str) -> &'static [Arg] {
         "nanosleep" => &[Timespec, Ptr],
         "clock_nanosleep" => &[Int, Hex, Timespec, Ptr],
         "pipe" | "pipe2" => &[Ptr, Hex],
-        "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid"
-        | "sched_yield" => &[],
+        "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield" => &[],
         "getsid" | "getpgid" => &[Int],
         _ => &[Hex, Hex, Hex, Hex, Hex, Hex],
     }
@@ -215,8 +214,7 @@ fn open_flags(out: &mut String, v: u64) {
 }
 
 fn signal_name(sig: i32) -> String {
-    nix::sys::signal::Signal::try_from(sig)
-        .map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned())
+    nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned())
 }
 
 /// The errno name for a positive errno (`ENOENT`).
@@ -275,12 +273,7 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
         Mode => {
             let _ = write!(out, "{v:#o}");
         }
-        Prot => flags(
-            out,
-            v,
-            table!(PROT_READ, PROT_WRITE, PROT_EXEC),
-            "PROT_NONE",
-        ),
+        Prot => flags(out, v, table!(PROT_READ, PROT_WRITE, PROT_EXEC), "PROT_NONE"),
         MapFlags => flags(
             out,
             v,
@@ -330,9 +323,7 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
         Argv => {
             out.push('[');
             for i in 0..32u64 {
-                let Some(p) = read_bytes(pid, v + 8 * i, 8)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_ne_bytes)
+                let Some(p) = read_bytes(pid, v + 8 * i, 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)
                 else {
                     break;
                 };
@@ -375,10 +366,7 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
                 _ => arg(out, pid, Ptr, v, args, ret),
             }
         }
-        Timespec => match read_bytes(pid, v, 16)
-            .as_deref()
-            .and_then(|b| b.split_first_chunk::<8>())
-        {
+        Timespec => match read_bytes(pid, v, 16).as_deref().and_then(|b| b.split_first_chunk::<8>()) {
             Some((sec, rest)) if rest.len() == 8 => {
                 let s = i64::from_ne_bytes(*sec);
                 let ns = i64::from_ne_bytes(rest.try_into().unwrap_or_default());
@@ -392,26 +380,24 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
 /// Renders `name(args…)`; with `ret`, adds ` = ret` (or ` = -1 ENOENT (…)`) as strace does.
 pub fn format_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> String {
     let mut out = String::with_capacity(64);
+    write_call(&mut out, pid, name, args, ret);
+    out
+}
+
+/// Like [`format_call`], appending to `out` (reuse one buffer to render without allocating).
+pub fn write_call(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
     out.push_str(name);
     out.push('(');
     for (i, kind) in signature(name).iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        arg(
-            &mut out,
-            pid,
-            *kind,
-            args.get(i).copied().unwrap_or(0),
-            args,
-            ret,
-        );
+        arg(out, pid, *kind, args.get(i).copied().unwrap_or(0), args, ret);
     }
     out.push(')');
     if let Some(r) = ret {
-        format_ret(&mut out, name, r);
+        format_ret(out, name, r);
     }
-    out
 }
 
 /// Appends ` = value` (hex for mmap/brk, `-1 ERRNO (message)` for errors).
@@ -432,10 +418,7 @@ mod tests {
     #[test]
     fn flags_and_quotes() {
         let mut s = String::new();
-        open_flags(
-            &mut s,
-            (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64,
-        );
+        open_flags(&mut s, (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64);
         assert_eq!(s, "O_WRONLY|O_CREAT|O_CLOEXEC");
         let mut s = String::new();
         open_flags(&mut s, 0);

@@ -56,9 +56,7 @@ pub enum SyscallInfo {
 }
 
 fn u64_at(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u64::from_ne_bytes)
+    b.get(off..off + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_ne_bytes)
 }
 
 impl SyscallInfo {
@@ -76,11 +74,7 @@ impl SyscallInfo {
             a
         };
         match h.op {
-            1 => SyscallInfo::Entry {
-                arch,
-                nr: u64_at(buf, 24),
-                args: args(24),
-            },
+            1 => SyscallInfo::Entry { arch, nr: u64_at(buf, 24), args: args(24) },
             2 => SyscallInfo::Exit {
                 arch,
                 rval: u64_at(buf, 24) as i64,
@@ -90,10 +84,7 @@ impl SyscallInfo {
                 arch,
                 nr: u64_at(buf, 24),
                 args: args(24),
-                ret_data: buf
-                    .get(80..84)
-                    .and_then(|s| s.try_into().ok())
-                    .map_or(0, u32::from_ne_bytes),
+                ret_data: buf.get(80..84).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes),
             },
             _ => SyscallInfo::None,
         }
@@ -110,27 +101,15 @@ mod tests {
         b[4..8].copy_from_slice(&AuditArch::X86_64.0.to_ne_bytes());
         b[24..32].copy_from_slice(&257u64.to_ne_bytes());
         b[32..40].copy_from_slice(&(-100i64 as u64).to_ne_bytes());
-        let SyscallInfo::Entry { arch, nr, args } = SyscallInfo::parse(&b) else {
-            panic!()
-        };
+        let SyscallInfo::Entry { arch, nr, args } = SyscallInfo::parse(&b) else { panic!() };
         assert_eq!((arch, nr, args[0] as i64), (AuditArch::X86_64, 257, -100));
         b[0] = 2;
         b[24..32].copy_from_slice(&(-2i64 as u64).to_ne_bytes());
         b[32] = 1;
-        assert_eq!(
-            SyscallInfo::parse(&b),
-            SyscallInfo::Exit {
-                arch: AuditArch::X86_64,
-                rval: -2,
-                is_error: true
-            }
-        );
+        assert_eq!(SyscallInfo::parse(&b), SyscallInfo::Exit { arch: AuditArch::X86_64, rval: -2, is_error: true });
         b[0] = 3;
         b[80..84].copy_from_slice(&7u32.to_ne_bytes());
-        assert!(matches!(
-            SyscallInfo::parse(&b),
-            SyscallInfo::Seccomp { ret_data: 7, .. }
-        ));
+        assert!(matches!(SyscallInfo::parse(&b), SyscallInfo::Seccomp { ret_data: 7, .. }));
         assert_eq!(SyscallInfo::parse(&b[..10]), SyscallInfo::None);
     }
 }

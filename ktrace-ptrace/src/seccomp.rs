@@ -34,47 +34,17 @@ pub const RET_TRACE: u32 = 0x7ff0_0000;
 pub fn trace_only(arch: AuditArch, nrs: &[u64]) -> Vec<SockFilter> {
     let n = nrs.len().min(250);
     let mut p = Vec::with_capacity(n + 5);
-    p.push(SockFilter {
-        code: BPF_LD_W_ABS,
-        jt: 0,
-        jf: 0,
-        k: OFF_ARCH,
-    });
+    p.push(SockFilter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: OFF_ARCH });
     // arch mismatch: jump to the final ALLOW.
-    p.push(SockFilter {
-        code: BPF_JEQ_K,
-        jt: 0,
-        jf: (n + 2) as u8,
-        k: arch.0,
-    });
-    p.push(SockFilter {
-        code: BPF_LD_W_ABS,
-        jt: 0,
-        jf: 0,
-        k: OFF_NR,
-    });
+    p.push(SockFilter { code: BPF_JEQ_K, jt: 0, jf: (n + 2) as u8, k: arch.0 });
+    p.push(SockFilter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: OFF_NR });
     for (i, &nr) in nrs.iter().take(n).enumerate() {
         // match: jump to TRACE (after the remaining compares and the ALLOW).
         let to_trace = (n - i) as u8;
-        p.push(SockFilter {
-            code: BPF_JEQ_K,
-            jt: to_trace,
-            jf: 0,
-            k: nr as u32,
-        });
+        p.push(SockFilter { code: BPF_JEQ_K, jt: to_trace, jf: 0, k: nr as u32 });
     }
-    p.push(SockFilter {
-        code: BPF_RET_K,
-        jt: 0,
-        jf: 0,
-        k: RET_ALLOW,
-    });
-    p.push(SockFilter {
-        code: BPF_RET_K,
-        jt: 0,
-        jf: 0,
-        k: RET_TRACE,
-    });
+    p.push(SockFilter { code: BPF_RET_K, jt: 0, jf: 0, k: RET_ALLOW });
+    p.push(SockFilter { code: BPF_RET_K, jt: 0, jf: 0, k: RET_TRACE });
     p
 }
 
@@ -87,11 +57,7 @@ pub fn simulate(p: &[SockFilter], arch: u32, nr: u32) -> Option<u32> {
         match ins.code {
             BPF_LD_W_ABS => acc = if ins.k == OFF_ARCH { arch } else { nr },
             BPF_JEQ_K => {
-                pc += if acc == ins.k {
-                    ins.jt as usize
-                } else {
-                    ins.jf as usize
-                };
+                pc += if acc == ins.k { ins.jt as usize } else { ins.jf as usize };
             }
             BPF_RET_K => return Some(ins.k),
             _ => return None,

@@ -1,8 +1,5 @@
 //! The ptrace(2), seccomp(2) and memory-reading calls. The only module with `unsafe`.
-#![allow(
-    unsafe_code,
-    reason = "ptrace requests without a nix wrapper and seccomp(2) need raw calls"
-)]
+#![allow(unsafe_code, reason = "ptrace requests without a nix wrapper and seccomp(2) need raw calls")]
 
 use nix::unistd::Pid;
 
@@ -17,31 +14,19 @@ pub(crate) fn syscall_info(pid: Pid) -> nix::Result<SyscallInfo> {
     let mut buf = [0u8; SYSCALL_INFO_SIZE];
     // SAFETY: the kernel writes at most `SYSCALL_INFO_SIZE` bytes (the size we pass) into `buf`.
     let r = unsafe {
-        libc::ptrace(
-            PTRACE_GET_SYSCALL_INFO,
-            pid.as_raw(),
-            SYSCALL_INFO_SIZE as *mut libc::c_void,
-            buf.as_mut_ptr(),
-        )
+        libc::ptrace(PTRACE_GET_SYSCALL_INFO, pid.as_raw(), SYSCALL_INFO_SIZE as *mut libc::c_void, buf.as_mut_ptr())
     };
     if r < 0 {
         return Err(nix::errno::Errno::last());
     }
-    Ok(SyscallInfo::parse(
-        buf.get(..(r as usize).min(SYSCALL_INFO_SIZE))
-            .unwrap_or_default(),
-    ))
+    Ok(SyscallInfo::parse(buf.get(..(r as usize).min(SYSCALL_INFO_SIZE)).unwrap_or_default()))
 }
 
 /// PTRACE_LISTEN: leave a group-stopped tracee stopped but let it be woken by SIGCONT.
 pub(crate) fn listen(pid: Pid) -> nix::Result<()> {
     // SAFETY: PTRACE_LISTEN takes no pointers.
     let r = unsafe { libc::ptrace(PTRACE_LISTEN, pid.as_raw(), 0usize, 0usize) };
-    if r < 0 {
-        Err(nix::errno::Errno::last())
-    } else {
-        Ok(())
-    }
+    if r < 0 { Err(nix::errno::Errno::last()) } else { Ok(()) }
 }
 
 /// Installs a seccomp filter in the calling process (used in the child before exec).
@@ -52,23 +37,13 @@ pub(crate) fn install_seccomp(prog: &[SockFilter]) -> std::io::Result<()> {
         len: u16,
         filter: *const SockFilter,
     }
-    let fprog = SockFprog {
-        len: prog.len() as u16,
-        filter: prog.as_ptr(),
-    };
+    let fprog = SockFprog { len: prog.len() as u16, filter: prog.as_ptr() };
     // SAFETY: prctl with integer arguments.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies the program.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            0,
-            &fprog as *const SockFprog,
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &fprog as *const SockFprog) };
     if r != 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -87,10 +62,7 @@ pub(crate) fn stop_self() -> std::io::Result<()> {
 /// Reads tracee memory: process_vm_readv, falling back to /proc/PID/mem.
 pub(crate) fn read_mem(pid: Pid, addr: u64, buf: &mut [u8]) -> std::io::Result<usize> {
     use nix::sys::uio::{RemoteIoVec, process_vm_readv};
-    let remote = [RemoteIoVec {
-        base: addr as usize,
-        len: buf.len(),
-    }];
+    let remote = [RemoteIoVec { base: addr as usize, len: buf.len() }];
     match process_vm_readv(pid, &mut [std::io::IoSliceMut::new(buf)], &remote) {
         Ok(n) => Ok(n),
         Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::EPERM) => {
@@ -110,14 +82,19 @@ pub(crate) fn fork_exec_stopped(
     argv: &[std::ffi::CString],
     seccomp: Option<&[SockFilter]>,
     stdout_null: bool,
+    cpu: Option<usize>,
 ) -> std::io::Result<Pid> {
+    let cpuset = match cpu {
+        Some(c) => {
+            let mut set = nix::sched::CpuSet::new();
+            set.set(c).map_err(std::io::Error::from)?;
+            Some(set)
+        }
+        None => None,
+    };
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
-    let devnull = if stdout_null {
-        Some(std::fs::OpenOptions::new().write(true).open("/dev/null")?)
-    } else {
-        None
-    };
+    let devnull = if stdout_null { Some(std::fs::OpenOptions::new().write(true).open("/dev/null")?) } else { None };
     let devnull_fd = devnull.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
     // SAFETY: fork(2) in a possibly multi-threaded process: the child only calls async-signal-safe
     // functions (dup2, prctl, seccomp, raise, execv, _exit) on memory prepared before the fork.
@@ -134,6 +111,9 @@ pub(crate) fn fork_exec_stopped(
                 // SAFETY: _exit is async-signal-safe.
                 unsafe { libc::_exit(126) };
             }
+            if let Some(set) = &cpuset {
+                let _ = nix::sched::sched_setaffinity(Pid::from_raw(0), set);
+            }
             let _ = stop_self();
             // SAFETY: `path` and `ptrs` (NULL-terminated) point at CStrings that outlive the call.
             unsafe {
@@ -142,4 +122,18 @@ pub(crate) fn fork_exec_stopped(
             }
         }
     }
+}
+
+/// The CPU the calling thread runs on now.
+pub(crate) fn current_cpu() -> Option<usize> {
+    // SAFETY: sched_getcpu has no arguments.
+    let c = unsafe { libc::sched_getcpu() };
+    usize::try_from(c).ok()
+}
+
+/// Pins the calling thread to `cpu`.
+pub(crate) fn pin_self(cpu: usize) -> std::io::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu).map_err(std::io::Error::from)?;
+    nix::sched::sched_setaffinity(Pid::from_raw(0), &set).map_err(std::io::Error::from)
 }

@@ -1,12 +1,7 @@
 //! Cross-check with strace: for the same program, the per-process sequences of syscalls, their
 //! return values (exact where deterministic: fds, byte counts, errors) and path arguments match
 //! `strace -f -qq`. Differences in notation are normalized here, explicitly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -15,37 +10,15 @@ use ktrace_core::testing::{Skip, skip};
 use ktrace_ptrace::{Event, TraceCommand};
 
 /// Syscalls whose return value is the same run to run (others: only success vs errno).
-const EXACT: &[&str] = &[
-    "openat",
-    "open",
-    "read",
-    "write",
-    "close",
-    "pread64",
-    "access",
-    "faccessat2",
-    "dup2",
-    "lseek",
-];
+const EXACT: &[&str] =
+    &["openat", "open", "read", "write", "close", "pread64", "access", "faccessat2", "dup2", "lseek"];
 /// Syscalls whose first quoted argument (a path) is compared.
-const PATHS: &[&str] = &[
-    "openat",
-    "open",
-    "access",
-    "execve",
-    "newfstatat",
-    "stat",
-    "readlink",
-    "faccessat2",
-];
+const PATHS: &[&str] = &["openat", "open", "access", "execve", "newfstatat", "stat", "readlink", "faccessat2"];
 
 /// When a SIGCHLD lands is timing: its handler's rt_sigreturn and the wait4 calls around it differ
 /// run to run (under strace too), as do calls a signal interrupted. They are left out on both sides.
 fn timing_dependent(s: &str) -> bool {
-    s.starts_with("rt_sigreturn")
-        || s.starts_with("wait4")
-        || s.ends_with("EINTR")
-        || s.ends_with("ERESTARTSYS")
+    s.starts_with("rt_sigreturn") || s.starts_with("wait4") || s.ends_with("EINTR") || s.ends_with("ERESTARTSYS")
 }
 
 fn norm(name: &str, ret: &str, path: Option<&str>) -> String {
@@ -99,9 +72,7 @@ fn strace(cmd: &[&str]) -> Vec<Vec<String>> {
             let name = r.split_whitespace().next().unwrap().to_owned();
             let (_, path) = pending.remove(&pid).unwrap_or((name.clone(), None));
             let ret = r.rsplit_once(" = ").map_or("?", |x| x.1);
-            per.entry(pid)
-                .or_default()
-                .push(norm(&name, ret, path.as_deref()));
+            per.entry(pid).or_default().push(norm(&name, ret, path.as_deref()));
             continue;
         }
         let Some(open) = rest.find('(') else { continue };
@@ -111,65 +82,46 @@ fn strace(cmd: &[&str]) -> Vec<Vec<String>> {
             continue;
         }
         let ret = rest.rsplit_once(" = ").map_or("?", |x| x.1);
-        per.entry(pid)
-            .or_default()
-            .push(norm(&name, ret, first_quoted(rest)));
+        per.entry(pid).or_default().push(norm(&name, ret, first_quoted(rest)));
     }
     for (pid, (name, path)) in pending {
-        per.entry(pid)
-            .or_default()
-            .push(norm(&name, "?", path.as_deref()));
+        per.entry(pid).or_default().push(norm(&name, "?", path.as_deref()));
     }
-    let mut v: Vec<Vec<String>> = per
-        .into_values()
-        .map(|seq| seq.into_iter().filter(|s| !timing_dependent(s)).collect())
-        .collect();
+    let mut v: Vec<Vec<String>> =
+        per.into_values().map(|seq| seq.into_iter().filter(|s| !timing_dependent(s)).collect()).collect();
     v.sort();
     v
 }
 
 /// Per-pid sequences from our tracer, rendered by our strace-like Display.
 fn ours(cmd: &[&str]) -> Vec<Vec<String>> {
-    let mut t = TraceCommand::new(cmd[0])
-        .args(&cmd[1..])
-        .stdout_null()
-        .spawn()
-        .unwrap();
+    let mut t = TraceCommand::new(cmd[0]).args(&cmd[1..]).stdout_null().spawn().unwrap();
     let mut per: BTreeMap<i32, Vec<String>> = BTreeMap::new();
     while let Some(ev) = t.next_event().unwrap() {
         match ev {
             Event::SyscallEnter { pid, arch, nr, .. }
                 if matches!(arch.syscall_name(nr), Some("exit" | "exit_group")) =>
             {
-                per.entry(pid)
-                    .or_default()
-                    .push(norm(arch.syscall_name(nr).unwrap(), "?", None));
+                per.entry(pid).or_default().push(norm(arch.syscall_name(nr).unwrap(), "?", None));
             }
             Event::SyscallExit { pid, arch, nr, .. } => {
                 let line = t.describe(&ev);
                 let name = arch.syscall_name(nr).unwrap_or("?");
                 let ret = line.rsplit_once(" = ").map_or("?", |x| x.1);
-                per.entry(pid)
-                    .or_default()
-                    .push(norm(name, ret, first_quoted(&line)));
+                per.entry(pid).or_default().push(norm(name, ret, first_quoted(&line)));
             }
             _ => {}
         }
     }
-    let mut v: Vec<Vec<String>> = per
-        .into_values()
-        .map(|seq| seq.into_iter().filter(|s| !timing_dependent(s)).collect())
-        .collect();
+    let mut v: Vec<Vec<String>> =
+        per.into_values().map(|seq| seq.into_iter().filter(|s| !timing_dependent(s)).collect()).collect();
     v.sort();
     v
 }
 
 fn compare(cmd: &[&str]) {
     if Command::new("strace").arg("-V").output().is_err() {
-        skip(
-            "strace_compare",
-            Skip::Environment("strace is not installed (apt-get install strace)"),
-        );
+        skip("strace_compare", Skip::Environment("strace is not installed (apt-get install strace)"));
         return;
     }
     let a = ours(cmd);
@@ -190,18 +142,10 @@ fn cat_matches_strace() {
 
 #[test]
 fn shell_pipeline_matches_strace() {
-    compare(&[
-        "sh",
-        "-c",
-        "ls / >/dev/null; cat /etc/hostname | cat >/dev/null; exit 3",
-    ]);
+    compare(&["sh", "-c", "ls / >/dev/null; cat /etc/hostname | cat >/dev/null; exit 3"]);
 }
 
 #[test]
 fn python_matches_strace() {
-    compare(&[
-        "/usr/bin/python3",
-        "-c",
-        "import os; os.listdir('/etc'); open('/etc/hostname').read()",
-    ]);
+    compare(&["/usr/bin/python3", "-c", "import os; os.listdir('/etc'); open('/etc/hostname').read()"]);
 }

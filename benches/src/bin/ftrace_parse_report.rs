@@ -8,9 +8,7 @@ use ktrace_core::{Endian, RawData};
 use ktrace_ftrace::TraceDat;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .ok_or("usage: ftrace_parse_report TRACE.DAT")?;
+    let path = std::env::args().nth(1).ok_or("usage: ftrace_parse_report TRACE.DAT")?;
     let bytes = std::fs::read(&path)?;
     let t0 = Instant::now();
     let dat = TraceDat::parse(&bytes)?;
@@ -20,9 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for ev in rec.events() {
         let ev = ev?;
         for f in &ev.format.fields {
-            if let Ok(ktrace_core::Value::Unsigned(v)) =
-                f.value(RawData::Single(ev.data()), Endian::NATIVE)
-            {
+            if let Ok(ktrace_core::Value::Unsigned(v)) = f.value(RawData::Single(ev.data()), Endian::NATIVE) {
                 sum = sum.wrapping_add(v);
             }
         }
@@ -31,21 +27,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ours = t0.elapsed().as_secs_f64();
     std::hint::black_box(sum);
     let t1 = Instant::now();
-    let st = Command::new("trace-cmd")
-        .arg("report")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
+    let st = Command::new("trace-cmd").arg("report").arg(&path).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
     let theirs = t1.elapsed().as_secs_f64();
     if !st.success() {
         return Err("trace-cmd report failed".into());
     }
     println!("{n} events; ktrace {ours:.3} s, trace-cmd report {theirs:.3} s");
-    println!(
-        "RESULT ftrace-parse ktrace_evps={:.0} tracecmd_evps={:.0}",
-        n as f64 / ours,
-        n as f64 / theirs
-    );
+    println!("RESULT ftrace-parse ktrace_evps={:.0} tracecmd_evps={:.0}", n as f64 / ours, n as f64 / theirs);
     Ok(())
 }

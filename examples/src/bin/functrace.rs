@@ -33,9 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     let pats: Vec<&str> = patterns.iter().map(String::as_str).collect();
-    let setup = inst
-        .set_ftrace_filter(&pats)
-        .and_then(|_| inst.set_tracer("function"));
+    let setup = inst.set_ftrace_filter(&pats).and_then(|_| inst.set_tracer("function"));
     if let Err(e @ (Error::Lockdown { .. } | Error::Unsupported { .. })) = setup {
         eprintln!("functrace: this kernel cannot run the function tracer here: {e}");
         // exit() skips destructors: remove the instance first.
@@ -54,22 +52,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let recording = rec.stop()?;
     let ks = Kallsyms::load()?;
-    let sym = |a: u64| {
-        ks.resolve(a)
-            .map_or(format!("{a:#x}"), |(n, off, _)| format!("{n}+{off:#x}"))
-    };
+    let sym = |a: u64| ks.resolve(a).map_or(format!("{a:#x}"), |(n, off, _)| format!("{n}+{off:#x}"));
     for ev in recording.events() {
         let ev = ev?;
         match ev.typed()? {
             Typed::Function { ip, parent_ip } => {
-                println!(
-                    "{} [{:03}] {:>7} {} <- {}",
-                    ev.timestamp(),
-                    ev.cpu(),
-                    ev.pid(),
-                    sym(ip),
-                    sym(parent_ip)
-                )
+                println!("{} [{:03}] {:>7} {} <- {}", ev.timestamp(), ev.cpu(), ev.pid(), sym(ip), sym(parent_ip))
             }
             _ if ev.name() == "kernel_stack" => println!("{:>30} (stack)", ""),
             _ => {}

@@ -11,8 +11,7 @@ use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut follow, mut seccomp, mut only, mut out, mut pid) =
-        (false, false, None::<Vec<String>>, None, None);
+    let (mut follow, mut seccomp, mut only, mut out, mut pid) = (false, false, None::<Vec<String>>, None, None);
     let mut i = 0;
     while let Some(a) = args.get(i) {
         match a.as_str() {
@@ -21,12 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "-e" => {
                 i += 1;
                 let v = args.get(i).ok_or("-e trace=LIST")?;
-                only = Some(
-                    v.trim_start_matches("trace=")
-                        .split(',')
-                        .map(str::to_owned)
-                        .collect(),
-                );
+                only = Some(v.trim_start_matches("trace=").split(',').map(str::to_owned).collect());
             }
             "-o" => {
                 i += 1;
@@ -34,11 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "-p" => {
                 i += 1;
-                pid = Some(
-                    args.get(i)
-                        .and_then(|p| p.parse::<i32>().ok())
-                        .ok_or("-p PID")?,
-                );
+                pid = Some(args.get(i).and_then(|p| p.parse::<i32>().ok()).ok_or("-p PID")?);
             }
             _ => break,
         }
@@ -49,26 +39,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(f) => Box::new(std::io::BufWriter::new(std::fs::File::create(f)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stderr())),
     };
-    let nrs: Option<Vec<u64>> = only.as_ref().map(|l| {
-        l.iter()
-            .filter_map(|n| AuditArch::NATIVE.syscall_nr(n))
-            .collect()
-    });
-    let mut t: Tracer =
-        match (pid, cmd.split_first()) {
-            (Some(p), _) => Tracer::attach(p)?,
-            (None, Some((prog, rest))) => {
-                let mut c = TraceCommand::new(prog).args(rest).follow_forks(follow);
-                if seccomp && let Some(n) = &nrs {
-                    c = c.seccomp_filter(n);
-                }
-                c.spawn()?
+    let nrs: Option<Vec<u64>> =
+        only.as_ref().map(|l| l.iter().filter_map(|n| AuditArch::NATIVE.syscall_nr(n)).collect());
+    let mut t: Tracer = match (pid, cmd.split_first()) {
+        (Some(p), _) => Tracer::attach(p)?,
+        (None, Some((prog, rest))) => {
+            let mut c = TraceCommand::new(prog).args(rest).follow_forks(follow);
+            if seccomp && let Some(n) = &nrs {
+                c = c.seccomp_filter(n);
             }
-            (None, None) => return Err(
-                "usage: mini-strace [-f] [-e trace=LIST] [--seccomp] [-o FILE] (-p PID | CMD...)"
-                    .into(),
-            ),
-        };
+            c.spawn()?
+        }
+        (None, None) => {
+            return Err("usage: mini-strace [-f] [-e trace=LIST] [--seccomp] [-o FILE] (-p PID | CMD...)".into());
+        }
+    };
     let multi = follow || pid.is_some();
     while let Some(ev) = t.next_event()? {
         let pid = match ev {
@@ -86,17 +71,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Event::SyscallExit { pid, arch, nr, .. } => {
                 if let Some(l) = &only
-                    && !arch
-                        .syscall_name(nr)
-                        .is_some_and(|n| l.iter().any(|x| x == n))
+                    && !arch.syscall_name(nr).is_some_and(|n| l.iter().any(|x| x == n))
                 {
                     continue;
                 }
                 pid
             }
-            Event::Signal { pid, .. } | Event::Exited { pid, .. } | Event::Killed { pid, .. } => {
-                pid
-            }
+            Event::Signal { pid, .. } | Event::Exited { pid, .. } | Event::Killed { pid, .. } => pid,
             _ => continue,
         };
         let line = t.describe(&ev);

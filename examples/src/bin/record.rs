@@ -20,22 +20,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match a.as_str() {
             "-e" => events.push(it.next().ok_or("-e EVENT")?.clone()),
             "-o" => out = it.next().ok_or("-o FILE")?.clone(),
-            "-b" => {
-                kb = Some(
-                    it.next()
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .ok_or("-b KB")?,
-                )
-            }
+            "-b" => kb = Some(it.next().and_then(|s| s.parse::<u64>().ok()).ok_or("-b KB")?),
             "-d" => secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?,
             "--" => cmd = it.by_ref().cloned().collect(),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
     if events.is_empty() {
-        return Err(
-            "usage: record -e SYSTEM[:EVENT] ... [-o FILE] [-b KB] [-d SECS | -- CMD...]".into(),
-        );
+        return Err("usage: record -e SYSTEM[:EVENT] ... [-o FILE] [-b KB] [-d SECS | -- CMD...]".into());
     }
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
@@ -60,9 +52,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(&out)?);
     dat.write_v6(&mut f)?;
     let n = recording.events().count();
-    eprintln!(
-        "record: {n} events, {} lost, written to {out}",
-        recording.lost_total()
-    );
+    eprintln!("record: {n} events, {} lost, written to {out}", recording.lost_total());
     Ok(())
 }

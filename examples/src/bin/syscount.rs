@@ -22,10 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(a) = args.get(i) {
         match a.as_str() {
             "-d" => {
-                secs = args
-                    .get(i + 1)
-                    .and_then(|s| s.parse().ok())
-                    .ok_or("-d SECONDS")?;
+                secs = args.get(i + 1).and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?;
                 i += 1;
             }
             "--" => {
@@ -33,10 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 break;
             }
             other => {
-                return Err(format!(
-                    "unknown argument {other}; usage: syscount [-d SECS] [-- CMD...]"
-                )
-                .into());
+                return Err(format!("unknown argument {other}; usage: syscount [-d SECS] [-- CMD...]").into());
             }
         }
         i += 1;
@@ -89,10 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     p.sort_by_key(|x| std::cmp::Reverse(x.1));
     println!("\n{:<8} {:<16} {:>10}", "PID", "COMM", "COUNT");
     for (pid, c) in p.iter().take(10) {
-        println!(
-            "{pid:<8} {:<16} {c:>10}",
-            comms.get(pid).map_or("?", String::as_str)
-        );
+        println!("{pid:<8} {:<16} {c:>10}", comms.get(pid).map_or("?", String::as_str));
     }
     println!("\nlost events: {}", recording.lost_total());
     Ok(())

@@ -39,10 +39,7 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let fs = Tracefs::find_or_mount()?;
     let reaped = fs.reap_stale()?;
     if !reaped.is_empty() {
-        r.ok(
-            "ftrace reaper",
-            format!("removed stale instances {reaped:?}"),
-        );
+        r.ok("ftrace reaper", format!("removed stale instances {reaped:?}"));
     }
     let inst = fs.new_instance()?;
     inst.set_buffer_size_kb(4096)?;
@@ -84,51 +81,25 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
                 lat.feed(ev.timestamp().ns, &t);
                 match t {
                     Typed::SysEnter { nr, .. } => *syscalls.entry(nr).or_default() += 1,
-                    Typed::Exec { filename, .. } => {
-                        execs.push(String::from_utf8_lossy(filename).into_owned())
-                    }
-                    Typed::Print { msg, .. } => {
-                        markers.push(String::from_utf8_lossy(msg).into_owned())
-                    }
+                    Typed::Exec { filename, .. } => execs.push(String::from_utf8_lossy(filename).into_owned()),
+                    Typed::Print { msg, .. } => markers.push(String::from_utf8_lossy(msg).into_owned()),
                     _ => {}
                 }
             }
         }
     }
-    r.ok(
-        "ftrace recorder",
-        format!(
-            "{n} events from {} CPUs in {elapsed:.2?}, {lost} lost",
-            inst.nr_cpus()
-        ),
-    );
+    r.ok("ftrace recorder", format!("{n} events from {} CPUs in {elapsed:.2?}, {lost} lost", inst.nr_cpus()));
     let top: Vec<String> = per_event.iter().map(|(k, v)| format!("{k}={v}")).collect();
     r.ok("ftrace typed events", top.join(" "));
     let mut sc: Vec<_> = syscalls.into_iter().collect();
     sc.sort_by_key(|s| std::cmp::Reverse(s.1));
-    let sc: Vec<String> = sc
-        .iter()
-        .take(5)
-        .map(|(nr, c)| format!("nr{nr}×{c}"))
-        .collect();
+    let sc: Vec<String> = sc.iter().take(5).map(|(nr, c)| format!("nr{nr}×{c}")).collect();
     r.ok("ftrace syscalls", format!("top: {}", sc.join(" ")));
-    r.ok(
-        "ftrace exec",
-        format!(
-            "{} execs: {:?}",
-            execs.len(),
-            execs.iter().take(3).collect::<Vec<_>>()
-        ),
-    );
+    r.ok("ftrace exec", format!("{} execs: {:?}", execs.len(), execs.iter().take(3).collect::<Vec<_>>()));
     r.ok("trace_marker", format!("{markers:?}"));
     r.ok(
         "wakeup latency",
-        format!(
-            "{} wakeups, mean {} ns, max {} ns",
-            lat.all.count(),
-            lat.all.mean(),
-            lat.all.max()
-        ),
+        format!("{} wakeups, mean {} ns, max {} ns", lat.all.count(), lat.all.mean(), lat.all.max()),
     );
 
     // Function and graph tracers: this kernel may refuse or lack them.
@@ -155,15 +126,10 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    let mut r = Report {
-        lines: Vec::new(),
-        skipped: Vec::new(),
-    };
+    let mut r = Report { lines: Vec::new(), skipped: Vec::new() };
     println!(
         "ktrace tour on Linux {}",
-        std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .unwrap_or_default()
-            .trim()
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()
     );
     if let Err(e) = ftrace_part(&mut r) {
         r.skip("ftrace", e.to_string());
@@ -179,13 +145,5 @@ fn main() {
     for l in &r.lines {
         println!("{l}");
     }
-    println!(
-        "skipped {}: {}",
-        r.skipped.len(),
-        r.skipped
-            .iter()
-            .map(|s| s.0.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    println!("skipped {}: {}", r.skipped.len(), r.skipped.iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(", "));
 }

@@ -48,9 +48,7 @@ const TARGET: &str = "x86_64-unknown-linux-gnu";
 type Res<T> = Result<T, String>;
 
 fn run(cmd: &mut Command, what: &str) -> Res<String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{what}: cannot run {:?}: {e}", cmd.get_program()))?;
+    let out = cmd.output().map_err(|e| format!("{what}: cannot run {:?}: {e}", cmd.get_program()))?;
     if !out.status.success() {
         return Err(format!(
             "{what} failed ({}):\n{}{}",
@@ -65,26 +63,13 @@ fn run(cmd: &mut Command, what: &str) -> Res<String> {
 /// Downloads and unpacks the newest Debian 6.1 cloud kernel; returns (vmlinuz, modules dir).
 fn kernel(cache: &Path) -> Res<(PathBuf, PathBuf)> {
     let list = run(
-        Command::new("apt-cache").args([
-            "search",
-            "--names-only",
-            r"^linux-image-6\.1\.0-[0-9]+-cloud-amd64$",
-        ]),
+        Command::new("apt-cache").args(["search", "--names-only", r"^linux-image-6\.1\.0-[0-9]+-cloud-amd64$"]),
         "apt-cache search for the VM kernel",
     )?;
     let mut pkgs: Vec<(u32, String)> = list
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter_map(|p| {
-            Some((
-                p.strip_prefix("linux-image-6.1.0-")?
-                    .split('-')
-                    .next()?
-                    .parse()
-                    .ok()?,
-                p.to_owned(),
-            ))
-        })
+        .filter_map(|p| Some((p.strip_prefix("linux-image-6.1.0-")?.split('-').next()?.parse().ok()?, p.to_owned())))
         .collect();
     pkgs.sort();
     let (_, pkg) = pkgs.pop().ok_or(
@@ -95,26 +80,14 @@ fn kernel(cache: &Path) -> Res<(PathBuf, PathBuf)> {
     if !done.exists() {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         eprintln!("vm: downloading {pkg}");
-        run(
-            Command::new("apt-get")
-                .arg("download")
-                .arg(&pkg)
-                .current_dir(&dir),
-            "apt-get download",
-        )?;
+        run(Command::new("apt-get").arg("download").arg(&pkg).current_dir(&dir), "apt-get download")?;
         let deb = std::fs::read_dir(&dir)
             .map_err(|e| e.to_string())?
             .flatten()
             .map(|e| e.path())
             .find(|p| p.extension().is_some_and(|x| x == "deb"))
             .ok_or(format!("apt-get download {pkg} left no .deb"))?;
-        run(
-            Command::new("dpkg")
-                .arg("-x")
-                .arg(&deb)
-                .arg(dir.join("root")),
-            "dpkg -x",
-        )?;
+        run(Command::new("dpkg").arg("-x").arg(&deb).arg(dir.join("root")), "dpkg -x")?;
         let _ = std::fs::remove_file(&deb);
         std::fs::write(&done, "").map_err(|e| e.to_string())?;
     }
@@ -123,10 +96,7 @@ fn kernel(cache: &Path) -> Res<(PathBuf, PathBuf)> {
         .map_err(|e| format!("{}: {e}", boot.display()))?
         .flatten()
         .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-        })
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
         .ok_or("the kernel package has no vmlinuz")?;
     let moddir = std::fs::read_dir(dir.join("root/lib/modules"))
         .map_err(|e| e.to_string())?
@@ -142,14 +112,7 @@ fn kernel(cache: &Path) -> Res<(PathBuf, PathBuf)> {
 fn build_tests() -> Res<Vec<PathBuf>> {
     eprintln!("vm: building static test binaries");
     let out = Command::new("cargo")
-        .args([
-            "test",
-            "--workspace",
-            "--no-run",
-            "--message-format=json",
-            "--target",
-            TARGET,
-        ])
+        .args(["test", "--workspace", "--no-run", "--message-format=json", "--target", TARGET])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .stderr(Stdio::inherit())
         .output()
@@ -176,10 +139,7 @@ fn build_tests() -> Res<Vec<PathBuf>> {
 fn locate(exes: &[PathBuf], wanted: &[String]) -> Res<BTreeMap<String, PathBuf>> {
     let mut found = BTreeMap::new();
     for exe in exes {
-        let list = run(
-            Command::new(exe).args(["--list", "--format", "terse"]),
-            "listing tests",
-        )?;
+        let list = run(Command::new(exe).args(["--list", "--format", "terse"]), "listing tests")?;
         for l in list.lines() {
             let Some(name) = l.strip_suffix(": test") else {
                 continue;
@@ -193,17 +153,10 @@ fn locate(exes: &[PathBuf], wanted: &[String]) -> Res<BTreeMap<String, PathBuf>>
     Ok(found)
 }
 
-fn initramfs(
-    work: &Path,
-    moddir: &Path,
-    tests: &BTreeMap<String, PathBuf>,
-    extra: &Extra,
-) -> Res<PathBuf> {
+fn initramfs(work: &Path, moddir: &Path, tests: &BTreeMap<String, PathBuf>, extra: &Extra) -> Res<PathBuf> {
     let root = work.join("initramfs");
     let _ = std::fs::remove_dir_all(&root);
-    for d in [
-        "bin", "tests", "modules", "etc", "proc", "sys", "dev", "tmp",
-    ] {
+    for d in ["bin", "tests", "modules", "etc", "proc", "sys", "dev", "tmp"] {
         std::fs::create_dir_all(root.join(d)).map_err(|e| e.to_string())?;
     }
     std::fs::copy("/bin/busybox", root.join("bin/busybox"))
@@ -211,22 +164,13 @@ fn initramfs(
     let mut modules = String::new();
     for m in MODULES {
         let src = moddir.join(m);
-        let name = Path::new(m)
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        std::fs::copy(&src, root.join("modules").join(&name))
-            .map_err(|e| format!("{}: {e}", src.display()))?;
+        let name = Path::new(m).file_name().unwrap_or_default().to_string_lossy().into_owned();
+        std::fs::copy(&src, root.join("modules").join(&name)).map_err(|e| format!("{}: {e}", src.display()))?;
         modules.push_str(&format!("/modules/{name} "));
     }
     let mut list = String::new();
     for (name, exe) in tests {
-        let base = exe
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let base = exe.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let dst = root.join("tests").join(&base);
         if !dst.exists() {
             run(Command::new("strip").arg("-o").arg(&dst).arg(exe), "strip")?;
@@ -291,12 +235,7 @@ struct Outcome {
     kernel: String,
 }
 
-fn boot(
-    work: &Path,
-    vmlinuz: &Path,
-    initrd: &Path,
-    timeout: Duration,
-) -> Res<(Outcome, Vec<String>)> {
+fn boot(work: &Path, vmlinuz: &Path, initrd: &Path, timeout: Duration) -> Res<(Outcome, Vec<String>)> {
     let disk = work.join("disk.img");
     if !disk.exists() {
         let f = std::fs::File::create(&disk).map_err(|e| e.to_string())?;
@@ -304,26 +243,12 @@ fn boot(
     }
     let qemu = std::env::var("KTRACE_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
     let mut child = Command::new(&qemu)
-        .args([
-            "-accel",
-            "tcg",
-            "-cpu",
-            "max",
-            "-m",
-            "1024",
-            "-smp",
-            "2",
-            "-nographic",
-            "-no-reboot",
-        ])
+        .args(["-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "2", "-nographic", "-no-reboot"])
         .arg("-kernel")
         .arg(vmlinuz)
         .arg("-initrd")
         .arg(initrd)
-        .args([
-            "-append",
-            "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init",
-        ])
+        .args(["-append", "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init"])
         .arg("-drive")
         .arg(format!("file={},if=virtio,format=raw", disk.display()))
         .stdin(Stdio::null())
@@ -375,14 +300,7 @@ fn boot(
                 } else if let Some(r) = l.strip_prefix("KTRACE-VM-RESULT ") {
                     let mut w = r.split_whitespace();
                     if let (Some(n), Some(rc)) = (w.next(), w.next().and_then(|x| x.parse().ok())) {
-                        eprintln!(
-                            "vm: {n}: {}",
-                            if rc == 0 {
-                                "ok".to_owned()
-                            } else {
-                                format!("FAILED (exit {rc})")
-                            }
-                        );
+                        eprintln!("vm: {n}: {}", if rc == 0 { "ok".to_owned() } else { format!("FAILED (exit {rc})") });
                         o.results.insert(n.to_owned(), rc);
                     }
                     current = None;
@@ -418,14 +336,7 @@ fn boot(
     if o.kernel.is_empty() && !o.done {
         return Err(format!(
             "the guest never started /init (qemu {status}); console:\n{}",
-            console
-                .iter()
-                .rev()
-                .take(40)
-                .rev()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
+            console.iter().rev().take(40).rev().cloned().collect::<Vec<_>>().join("\n")
         ));
     }
     Ok((o, console))
@@ -449,11 +360,7 @@ fn real_main() -> Res<()> {
         match a.as_str() {
             "--test" => wanted.push(args.next().ok_or("--test NAME")?),
             "--timeout" => {
-                timeout = Duration::from_secs(
-                    args.next()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or("--timeout SECS")?,
-                )
+                timeout = Duration::from_secs(args.next().and_then(|s| s.parse().ok()).ok_or("--timeout SECS")?)
             }
             "--skip-log" => {
                 let p = args.next().ok_or("--skip-log FILE")?;
@@ -469,9 +376,7 @@ fn real_main() -> Res<()> {
             "--guest-env" => extra.env.push(args.next().ok_or("--guest-env K=V")?),
             "--init-extra" => extra.init.push(args.next().ok_or("--init-extra CMD")?),
             "-h" | "--help" => {
-                println!(
-                    "usage: vm [--skip-log FILE] [--test NAME]... [--timeout SECS] [--require-skipped]"
-                );
+                println!("usage: vm [--skip-log FILE] [--test NAME]... [--timeout SECS] [--require-skipped]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}")),
@@ -483,12 +388,9 @@ fn real_main() -> Res<()> {
     wanted.sort();
     wanted.dedup();
 
-    let cache =
-        PathBuf::from(std::env::var("KTRACE_VM_CACHE").unwrap_or_else(|_| ".vm-cache".into()));
+    let cache = PathBuf::from(std::env::var("KTRACE_VM_CACHE").unwrap_or_else(|_| ".vm-cache".into()));
     std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-    let cache = cache
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", cache.display()))?;
+    let cache = cache.canonicalize().map_err(|e| format!("{}: {e}", cache.display()))?;
     let t0 = Instant::now();
     let (vmlinuz, moddir) = kernel(&cache)?;
     let exes = build_tests()?;
@@ -498,11 +400,7 @@ fn real_main() -> Res<()> {
         return Err(format!("tests not found in any test binary: {missing:?}"));
     }
     let initrd = initramfs(&cache, &moddir, &tests, &extra)?;
-    eprintln!(
-        "vm: {} tests packed in {:.1?}; booting",
-        tests.len(),
-        t0.elapsed()
-    );
+    eprintln!("vm: {} tests packed in {:.1?}; booting", tests.len(), t0.elapsed());
     let (o, console) = boot(&cache, &vmlinuz, &initrd, timeout)?;
     let mut failures = Vec::new();
     for name in tests.keys() {
@@ -528,9 +426,7 @@ fn real_main() -> Res<()> {
     if require_skipped {
         for s in &from_skips {
             if o.results.get(s) != Some(&0) {
-                failures.push(format!(
-                    "{s} was skipped on this machine and did not pass in the VM either"
-                ));
+                failures.push(format!("{s} was skipped on this machine and did not pass in the VM either"));
             }
         }
     }
@@ -543,9 +439,5 @@ fn real_main() -> Res<()> {
         o.kernel,
         t0.elapsed()
     );
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("\n\n"))
-    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("\n\n")) }
 }

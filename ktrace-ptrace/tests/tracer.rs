@@ -1,0 +1,188 @@
+//! Live: threads, fork+exec chains, signals to self and others, group-stops, a tracee blocked in
+//! read, seccomp-filtered stops, fault injection, attach errors, detach leaving nothing stopped.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use std::collections::HashSet;
+
+use ktrace_ptrace::{AuditArch, Error, Event, ForkKind, Inject, TraceCommand, Tracer};
+
+const PY: &str = "/usr/bin/python3";
+
+fn collect(mut t: Tracer) -> Vec<Event> {
+    let mut v = Vec::new();
+    while let Some(e) = t.next_event().unwrap() {
+        v.push(e);
+    }
+    v
+}
+
+fn name(ev: &Event) -> Option<&'static str> {
+    match ev {
+        Event::SyscallExit { arch, nr, .. } | Event::SyscallEnter { arch, nr, .. } => arch.syscall_name(*nr),
+        _ => None,
+    }
+}
+
+#[test]
+fn threads_are_followed() {
+    let code = "import threading, os\nts=[threading.Thread(target=lambda: os.getsid(0)) for _ in range(3)]\n[t.start() for t in ts]\n[t.join() for t in ts]";
+    let evs = collect(TraceCommand::new(PY).args(["-c", code]).spawn().unwrap());
+    let clones = evs.iter().filter(|e| matches!(e, Event::Fork { kind: ForkKind::Clone, .. })).count();
+    assert!(clones >= 3, "clones: {clones}");
+    let tids: HashSet<i32> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::SyscallExit { pid, .. } if name(e) == Some("getsid") => Some(*pid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tids.len(), 3, "getsid from {tids:?}");
+}
+
+#[test]
+fn fork_exec_chain() {
+    let evs = collect(
+        TraceCommand::new("sh").args(["-c", "/bin/true; exec /bin/cat /etc/hostname"]).stdout_null().spawn().unwrap(),
+    );
+    let execs = evs.iter().filter(|e| matches!(e, Event::Exec { .. })).count();
+    assert_eq!(execs, 3, "sh, true, cat");
+    assert!(
+        evs.iter().any(|e| matches!(e, Event::Fork { kind: ForkKind::Fork | ForkKind::Clone | ForkKind::Vfork, .. }))
+    );
+    let exits: Vec<i32> =
+        evs.iter().filter_map(|e| if let Event::Exited { code, .. } = e { Some(*code) } else { None }).collect();
+    assert_eq!(exits, vec![0, 0]);
+}
+
+#[test]
+fn signals_to_self_and_death_by_signal() {
+    let code = "import signal, os\nsignal.signal(signal.SIGUSR1, lambda *a: None)\nos.kill(os.getpid(), signal.SIGUSR1)\nos.kill(os.getpid(), signal.SIGKILL)";
+    let t = TraceCommand::new(PY).args(["-c", code]).spawn().unwrap();
+    let evs = collect(t);
+    let usr1 = evs.iter().find_map(|e| match e {
+        Event::Signal { pid, info } if info.signo == libc::SIGUSR1 => Some((*pid, info.sender_pid, info.code)),
+        _ => None,
+    });
+    let (pid, sender, code) = usr1.expect("SIGUSR1 delivery");
+    assert_eq!(pid, sender);
+    assert_eq!(code, libc::SI_USER);
+    assert!(evs.iter().any(|e| matches!(e, Event::Killed { signo: libc::SIGKILL, .. })));
+}
+
+#[test]
+fn segfault_reports_fault_address_and_core() {
+    let t = TraceCommand::new(PY).args(["-c", "import ctypes; ctypes.string_at(8)"]).spawn().unwrap();
+    let evs = collect(t);
+    let fault = evs.iter().find_map(|e| match e {
+        Event::Signal { info, .. } if info.signo == libc::SIGSEGV => Some(info.fault_addr),
+        _ => None,
+    });
+    assert_eq!(fault, Some(8));
+    assert!(evs.iter().any(|e| matches!(e, Event::Killed { signo: libc::SIGSEGV, .. })));
+}
+
+#[test]
+fn group_stop_then_continue() {
+    let code = "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)\nos.getsid(0)";
+    let mut t = TraceCommand::new(PY).args(["-c", code]).spawn().unwrap();
+    let mut stopped = false;
+    let mut after = false;
+    while let Some(e) = t.next_event().unwrap() {
+        match e {
+            Event::GroupStop { pid, signo } => {
+                assert_eq!(signo, libc::SIGSTOP);
+                stopped = true;
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGCONT).unwrap();
+            }
+            _ if stopped && name(&e) == Some("getsid") => after = true,
+            _ => {}
+        }
+    }
+    assert!(stopped && after, "stopped {stopped}, ran after SIGCONT {after}");
+}
+
+fn proc_state(pid: u32) -> char {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    s[s.rfind(')').unwrap() + 2..].chars().next().unwrap()
+}
+
+#[test]
+fn attach_to_reader_blocked_in_read_then_detach_leaves_it_running() {
+    let mut child = std::process::Command::new("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let pid = child.id() as i32;
+    let mut t = Tracer::attach(pid).unwrap();
+    let first = t.next_event().unwrap().unwrap();
+    assert_eq!(first, Event::Attached { pid });
+    // A second tracer cannot attach.
+    assert!(matches!(Tracer::attach(pid), Err(Error::AlreadyTraced { .. })));
+    drop(t);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let st = proc_state(child.id());
+    assert!(st == 'S' || st == 'R', "tracee left in state {st}");
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn attach_errors() {
+    assert!(matches!(Tracer::attach(0x3fff_ffff), Err(Error::NoSuchProcess { .. })));
+}
+
+#[test]
+fn seccomp_filter_stops_only_for_chosen_syscalls() {
+    let openat = AuditArch::NATIVE.syscall_nr("openat").unwrap();
+    let t = TraceCommand::new("cat").arg("/etc/hostname").stdout_null().seccomp_filter(&[openat]).spawn().unwrap();
+    let mut t = t;
+    let mut names = HashSet::new();
+    let mut paths = Vec::new();
+    while let Some(e) = t.next_event().unwrap() {
+        if let Some(n) = name(&e) {
+            names.insert(n);
+            if matches!(e, Event::SyscallExit { .. }) {
+                paths.push(t.describe(&e));
+            }
+        }
+    }
+    assert!(names.iter().all(|n| *n == "openat" || *n == "execve"), "stops for {names:?}");
+    assert!(paths.iter().any(|p| p.contains("\"/etc/hostname\"") && p.ends_with("= 3")), "{paths:?}");
+}
+
+#[test]
+fn injected_errno_fails_the_syscall() {
+    let openat = AuditArch::NATIVE.syscall_nr("openat").unwrap();
+    // Fail every openat after the dynamic loader's: cat's open of the file sees ENOENT.
+    let mut t = TraceCommand::new("/bin/cat")
+        .arg("/etc/hostname")
+        .stdout_null()
+        .inject(Inject { nr: openat, errno: Some(libc::EACCES) })
+        .spawn()
+        .unwrap();
+    let mut failed = 0;
+    let mut code = None;
+    while let Some(e) = t.next_event().unwrap() {
+        match e {
+            Event::SyscallExit { ret, .. } if name(&e) == Some("openat") => {
+                assert_eq!(ret, -(libc::EACCES as i64));
+                failed += 1;
+            }
+            Event::Exited { code: c, .. } => code = Some(c),
+            _ => {}
+        }
+    }
+    assert!(failed >= 1);
+    assert_ne!(code, Some(0), "cat should fail when every openat fails");
+}
+
+#[test]
+fn kill_on_drop_kills_the_spawned_command() {
+    let mut t = TraceCommand::new("sleep").arg("30").spawn().unwrap();
+    let Some(Event::Attached { pid }) = t.next_event().unwrap() else { panic!() };
+    drop(t);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || proc_state(pid as u32) == 'Z');
+}
