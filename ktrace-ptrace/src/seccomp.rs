@@ -36,7 +36,7 @@ pub fn trace_only(arch: AuditArch, nrs: &[u64]) -> Vec<SockFilter> {
     let mut p = Vec::with_capacity(n + 5);
     p.push(SockFilter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: OFF_ARCH });
     // arch mismatch: jump to the final ALLOW.
-    p.push(SockFilter { code: BPF_JEQ_K, jt: 0, jf: (n + 2) as u8, k: arch.0 });
+    p.push(SockFilter { code: BPF_JEQ_K, jt: 0, jf: (n + 1) as u8, k: arch.0 });
     p.push(SockFilter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: OFF_NR });
     for (i, &nr) in nrs.iter().take(n).enumerate() {
         // match: jump to TRACE (after the remaining compares and the ALLOW).
