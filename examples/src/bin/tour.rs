@@ -125,6 +125,58 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+fn ptrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
+    use ktrace_ptrace::{AuditArch, Event, Inject, TraceCommand};
+    let mut t = TraceCommand::new("/bin/sh")
+        .args(["-c", "cat /etc/hostname >/dev/null; ls / >/dev/null; kill -USR1 $$ 2>/dev/null; exit 0"])
+        .stdout_null()
+        .same_cpu(true)
+        .spawn()?;
+    let (mut calls, mut forks, mut execs, mut signals, mut example) = (0, 0, 0, 0, String::new());
+    while let Some(ev) = t.next_event()? {
+        match ev {
+            Event::SyscallExit { arch, nr, .. } => {
+                calls += 1;
+                if example.is_empty() && arch.syscall_name(nr) == Some("openat") {
+                    let d = t.describe(&ev);
+                    if d.contains("/etc/hostname") {
+                        example = d;
+                    }
+                }
+            }
+            Event::Fork { .. } => forks += 1,
+            Event::Exec { .. } => execs += 1,
+            Event::Signal { .. } => signals += 1,
+            _ => {}
+        }
+    }
+    r.ok("ptrace", format!("{calls} syscalls, {forks} forks, {execs} execs, {signals} signals; {example}"));
+    let openat = AuditArch::NATIVE.syscall_nr("openat").ok_or("no openat")?;
+    let mut t = TraceCommand::new("/bin/cat").arg("/etc/hostname").stdout_null().seccomp_filter(&[openat]).spawn()?;
+    let mut stops = 0;
+    while let Some(ev) = t.next_event()? {
+        stops += matches!(ev, Event::SyscallExit { .. }) as u32;
+    }
+    r.ok("ptrace seccomp filter", format!("cat stopped only for openat: {stops} stops"));
+    let mut t = TraceCommand::new("/bin/cat")
+        .arg("/etc/hostname")
+        .stdout_null()
+        .inject(Inject { nr: openat, errno: Some(libc_enoent()) })
+        .spawn()?;
+    let mut code = 0;
+    while let Some(ev) = t.next_event()? {
+        if let Event::Exited { code: c, .. } = ev {
+            code = c;
+        }
+    }
+    r.ok("ptrace fault injection", format!("every openat failed with ENOENT: cat exited {code}"));
+    Ok(())
+}
+
+fn libc_enoent() -> i32 {
+    2
+}
+
 fn main() {
     let mut r = Report { lines: Vec::new(), skipped: Vec::new() };
     println!(
@@ -134,8 +186,10 @@ fn main() {
     if let Err(e) = ftrace_part(&mut r) {
         r.skip("ftrace", e.to_string());
     }
+    if let Err(e) = ptrace_part(&mut r) {
+        r.skip("ptrace", e.to_string());
+    }
     for (facility, why) in [
-        ("ptrace", "ktrace-ptrace is not written yet"),
         ("kprobes/uprobes", "ktrace-kprobe is not written yet"),
         ("blktrace", "ktrace-blk is not written yet"),
         ("sampling", "ktrace-sample is not written yet"),
