@@ -1,3 +1,38 @@
-//! ktrace facade for dynamic probes: kprobes, uprobes, USDT.
+//! # ktrace-kprobe
 //!
-//! Not written yet: this crate is a placeholder in the workspace and exposes nothing.
+//! Dynamic probes: kprobes and kretprobes on kernel functions, uprobes and uretprobes on functions
+//! of programs and libraries (found by ELF symbol), and USDT (`sys/sdt.h`) probe sites, as typed
+//! definitions ([`ProbeDef`]) that render to and parse from the kernel's syntax, created through
+//! tracefs by a guard ([`Probes`]) that removes them on drop. Hits arrive as ftrace events (read
+//! them with a `ktrace_ftrace::Instance` and `Recorder`), fetch args decoded by name.
+//!
+//! ```no_run
+//! use ktrace_ftrace::{Recorder, Tracefs};
+//! use ktrace_kprobe::{ArgType, FetchArg, Probes};
+//! let fs = Tracefs::find()?;
+//! let mut probes = Probes::new(&fs);
+//! probes.kprobe("open", "do_sys_openat2", &[FetchArg::new("path", "+0(%si)", Some(ArgType::String))], false)?;
+//! let inst = fs.new_instance()?;
+//! inst.enable_event(probes.group(), "open")?;
+//! let rec = Recorder::start(&inst)?;
+//! let _ = std::fs::read("/etc/hostname");
+//! for ev in rec.stop()?.events() {
+//!     println!("{:?}", ev?.field("path"));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Kernel interfaces: `kprobe_events` (2.6.33+), `uprobe_events` (3.5+), `ustring` (5.5+),
+//! `ref_ctr_offset` for USDT semaphores (4.20+), `error_log` (5.4+). Docs:
+//! `Documentation/trace/kprobetrace.rst`, `uprobetracer.rst`.
+
+pub mod agg;
+pub mod elf;
+pub mod error;
+pub mod probe;
+pub mod probes;
+pub mod usdt;
+
+pub use error::{Error, Result};
+pub use probe::{ArgType, FetchArg, ProbeDef, Target};
+pub use probes::{Probes, reap_stale};

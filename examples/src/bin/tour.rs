@@ -5,6 +5,8 @@
 //! cargo run --release -p ktrace-examples --bin tour
 //! ```
 
+#![allow(unsafe_code, reason = "the tour's uprobe target is a no_mangle function")]
+
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Instant;
@@ -173,6 +175,76 @@ fn ptrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The tour's own uprobe target.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn ktrace_tour_probe_target(n: u64) -> u64 {
+    std::hint::black_box(n) + 1
+}
+
+fn probe_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
+    use ktrace_kprobe::{ArgType, FetchArg, Probes};
+    let fs = Tracefs::find_or_mount()?;
+    let reaped = ktrace_kprobe::reap_stale(&fs)?;
+    if !reaped.is_empty() {
+        r.ok("probe reaper", format!("removed stale probes {reaped:?}"));
+    }
+    let exe = std::fs::read_link("/proc/self/exe")?.display().to_string();
+    let mut probes = Probes::new(&fs);
+    probes.uprobe(
+        "tour",
+        &exe,
+        "ktrace_tour_probe_target",
+        &[FetchArg::new("n", "%di", Some(ArgType::U(64)))],
+        false,
+    )?;
+    probes.uprobe(
+        "tour_ret",
+        &exe,
+        "ktrace_tour_probe_target",
+        &[FetchArg::new("rv", "$retval", Some(ArgType::U(64)))],
+        true,
+    )?;
+    let inst = fs.new_instance()?;
+    inst.enable_event(probes.group(), "tour")?;
+    inst.enable_event(probes.group(), "tour_ret")?;
+    let rec = Recorder::start(&inst)?;
+    let mut sum = 0;
+    for i in 0..100 {
+        sum += ktrace_tour_probe_target(i);
+    }
+    let recording = rec.stop()?;
+    let mut lat = ktrace_kprobe::agg::EntryReturn::default();
+    let (mut hits, mut nsum) = (0, 0i64);
+    for ev in recording.events() {
+        let ev = ev?;
+        match ev.name() {
+            "tour" => {
+                hits += 1;
+                nsum += ev.int("n")?;
+                lat.entry(ev.pid(), ev.timestamp().ns);
+            }
+            "tour_ret" => lat.ret(ev.pid(), ev.timestamp().ns),
+            _ => {}
+        }
+    }
+    r.ok(
+        "uprobes",
+        format!(
+            "{hits} hits of 100 calls (args sum {nsum}, returns sum {sum}); entry->return mean {} ns",
+            lat.hist.mean()
+        ),
+    );
+    drop(inst);
+    probes.close()?;
+    let mut k = Probes::with_group(&fs, &format!("ktrace_{}_k", std::process::id()));
+    match k.kprobe("open", "do_sys_openat2", &[], false) {
+        Ok(()) => r.ok("kprobes", "available".into()),
+        Err(e) => r.skip("kprobes", e.to_string()),
+    }
+    Ok(())
+}
+
 fn libc_enoent() -> i32 {
     2
 }
@@ -189,11 +261,12 @@ fn main() {
     if let Err(e) = ptrace_part(&mut r) {
         r.skip("ptrace", e.to_string());
     }
-    for (facility, why) in [
-        ("kprobes/uprobes", "ktrace-kprobe is not written yet"),
-        ("blktrace", "ktrace-blk is not written yet"),
-        ("sampling", "ktrace-sample is not written yet"),
-    ] {
+    if let Err(e) = probe_part(&mut r) {
+        r.skip("uprobes", e.to_string());
+    }
+    for (facility, why) in
+        [("blktrace", "ktrace-blk is not written yet"), ("sampling", "ktrace-sample is not written yet")]
+    {
         r.skip(facility, why.into());
     }
     for l in &r.lines {

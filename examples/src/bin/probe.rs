@@ -1,0 +1,90 @@
+//! `probe`: creates a probe from a spec on the command line and prints its hits (like `perf probe`
+//! + `perf script`, or a one-line bpftrace).
+//!
+//! ```sh
+//! probe 'u:/bin/bash:readline'                         # uprobe by symbol
+//! probe 'r:/bin/bash:readline rv=$retval:ustring'      # uretprobe
+//! probe 'k:do_sys_openat2 path=+0(%si):string'         # kprobe
+//! probe 'kr:do_sys_openat2 fd=$retval:s64'             # kretprobe
+//! probe -d 5 SPEC…                                     # for 5 seconds (default: until Ctrl-C, 10 s)
+//! ```
+
+use std::time::Duration;
+
+use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_kprobe::{ArgType, FetchArg, Probes};
+
+fn args_of(words: &[&str]) -> Vec<FetchArg> {
+    words
+        .iter()
+        .filter_map(|w| {
+            let (n, spec) = w.split_once('=')?;
+            let (f, t) = match spec.rsplit_once(':') {
+                Some((f, t)) => (f, parse_type(t)),
+                None => (spec, None),
+            };
+            Some(FetchArg::new(n, f, t))
+        })
+        .collect()
+}
+
+fn parse_type(t: &str) -> Option<ArgType> {
+    let line = format!("p:g/e x a=1:{t}");
+    ktrace_kprobe::ProbeDef::parse(&line).ok()?.args.first()?.ty
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut secs = 10.0;
+    let mut specs = Vec::new();
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        if a == "-d" {
+            secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?;
+        } else {
+            specs.push(a.clone());
+        }
+    }
+    if specs.is_empty() {
+        return Err("usage: probe [-d SECS] 'u:/path:symbol [name=fetch:type…]' | 'k:symbol …' | 'r:…' | 'kr:…'".into());
+    }
+    let fs = Tracefs::find_or_mount()?;
+    let removed = ktrace_kprobe::reap_stale(&fs)?;
+    if !removed.is_empty() {
+        eprintln!("probe: removed stale probes {removed:?}");
+    }
+    let mut probes = Probes::new(&fs);
+    let mut events = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let words: Vec<&str> = spec.split_whitespace().collect();
+        let (head, rest) = words.split_first().ok_or("empty spec")?;
+        let (kind, place) = head.split_once(':').ok_or("spec: TYPE:PLACE")?;
+        let ev = format!("p{i}");
+        let args = args_of(rest);
+        match kind {
+            "u" | "r" => {
+                let (path, sym) = place.rsplit_once(':').ok_or("u:/path:symbol")?;
+                probes.uprobe(&ev, path, sym, &args, kind == "r")?;
+            }
+            "k" | "kr" => probes.kprobe(&ev, place, &args, kind == "kr")?,
+            other => return Err(format!("unknown probe type {other} (u, r, k, kr)").into()),
+        }
+        events.push(ev);
+    }
+    let inst = fs.new_instance()?;
+    for e in &events {
+        inst.enable_event(probes.group(), e)?;
+    }
+    let rec = Recorder::start(&inst)?;
+    eprintln!("probe: tracing {} probe(s) for {secs} s", events.len());
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    let recording = rec.stop()?;
+    for ev in recording.events() {
+        let ev = ev?;
+        let fields: Vec<String> = ev.fields().map(|(n, v)| format!("{n}={v:?}")).collect();
+        println!("{} [{:03}] {:>7} {}: {}", ev.timestamp(), ev.cpu(), ev.pid(), ev.name(), fields.join(" "));
+    }
+    drop(inst);
+    probes.close()?;
+    Ok(())
+}

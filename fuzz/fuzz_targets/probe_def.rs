@@ -1,0 +1,12 @@
+//! Fuzzes the probe-definition parser and checks render/parse round-trips.
+#![no_main]
+use ktrace_kprobe::ProbeDef;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let s = String::from_utf8_lossy(data);
+    if let Ok(p) = ProbeDef::parse(&s) {
+        let again = ProbeDef::parse(&p.to_string());
+        assert!(again.is_ok());
+    }
+});

@@ -1,0 +1,83 @@
+//! The error type of ktrace-kprobe.
+
+use thiserror::Error;
+
+/// Everything that can go wrong with probes.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A definition line did not parse.
+    #[error("bad probe definition {line:?}: expected {what}")]
+    BadDefinition {
+        /// The line.
+        line: String,
+        /// What was expected.
+        what: String,
+    },
+    /// The kernel rejected a definition; `log` is its `error_log` entry (position and reason).
+    #[error("the kernel rejected {def:?}: {log}")]
+    Rejected {
+        /// The definition.
+        def: String,
+        /// The kernel's explanation.
+        log: String,
+    },
+    /// No such symbol in the binary (or in the kernel).
+    #[error("no symbol {symbol:?} in {path}")]
+    NoSymbol {
+        /// The symbol.
+        symbol: String,
+        /// Where it was looked for.
+        path: String,
+    },
+    /// The file is not an ELF binary we can read.
+    #[error("{path} is not a readable ELF file: {why}")]
+    NotElf {
+        /// The file.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// The binary has no symbol tables at all (stripped).
+    #[error("{path} is stripped (no .symtab or .dynsym)")]
+    Stripped {
+        /// The file.
+        path: String,
+    },
+    /// This kernel lacks the probe type.
+    #[error("unsupported by this kernel: {feature} ({hint})")]
+    Unsupported {
+        /// What.
+        feature: String,
+        /// What was observed.
+        hint: String,
+    },
+    /// An ftrace-side error.
+    #[error(transparent)]
+    Ftrace(#[from] ktrace_ftrace::Error),
+    /// I/O on a tracefs file.
+    #[error("{call} {path}: {source}")]
+    Io {
+        /// The call.
+        call: &'static str,
+        /// The path.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// True when the kernel cannot do this here (skip, don't fail).
+    pub fn is_unsupported(&self) -> bool {
+        match self {
+            Error::Unsupported { .. } => true,
+            Error::Ftrace(e) => e.is_unsupported(),
+            _ => false,
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,253 @@
+//! Probe definitions in the kernel's syntax (`Documentation/trace/kprobetrace.rst`,
+//! `uprobetracer.rst`): render to and parse from `kprobe_events` / `uprobe_events` lines.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// Where a probe sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// A kernel function (+offset): `p:…  do_sys_openat2+0`.
+    Kprobe {
+        /// Symbol.
+        symbol: String,
+        /// Byte offset into it.
+        offset: u64,
+    },
+    /// A kernel address.
+    KprobeAddr(u64),
+    /// The return of a kernel function (`r[MAXACTIVE]:… symbol`).
+    Kretprobe {
+        /// Symbol.
+        symbol: String,
+        /// Concurrent instances to track (0 = kernel default).
+        maxactive: u32,
+    },
+    /// A file offset in an executable or library (`p:… /bin/bash:0x1234`), with an optional
+    /// reference-counter (semaphore) offset for USDT (`(0x…)`, 4.20+).
+    Uprobe {
+        /// The binary.
+        path: String,
+        /// File offset.
+        offset: u64,
+        /// Semaphore file offset.
+        ref_ctr: Option<u64>,
+    },
+    /// The return of a function in a binary.
+    Uretprobe {
+        /// The binary.
+        path: String,
+        /// File offset of the function.
+        offset: u64,
+    },
+}
+
+/// A fetch argument type (`:u32`, `:string`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArgType {
+    /// `u8`…`u64`.
+    U(u8),
+    /// `s8`…`s64`.
+    S(u8),
+    /// `x8`…`x64` (hex).
+    X(u8),
+    /// `string` (kernel memory).
+    String,
+    /// `ustring` (user memory, 5.5+).
+    UString,
+    /// `symbol` (address shown as symbol+offset).
+    Symbol,
+}
+
+impl ArgType {
+    fn render(self) -> String {
+        match self {
+            ArgType::U(b) => format!("u{b}"),
+            ArgType::S(b) => format!("s{b}"),
+            ArgType::X(b) => format!("x{b}"),
+            ArgType::String => "string".into(),
+            ArgType::UString => "ustring".into(),
+            ArgType::Symbol => "symbol".into(),
+        }
+    }
+    fn parse(s: &str) -> Option<ArgType> {
+        let bits = |r: &str| r.parse::<u8>().ok().filter(|b| matches!(b, 8 | 16 | 32 | 64));
+        match s {
+            "string" => Some(ArgType::String),
+            "ustring" => Some(ArgType::UString),
+            "symbol" => Some(ArgType::Symbol),
+            _ => match s.split_at_checked(1)? {
+                ("u", r) => bits(r).map(ArgType::U),
+                ("s", r) => bits(r).map(ArgType::S),
+                ("x", r) => bits(r).map(ArgType::X),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// One fetch argument: `NAME=FETCHSPEC[:TYPE]`, the fetch spec kept as the kernel writes it
+/// (`%di`, `$arg1`, `$retval`, `$stack2`, `$comm`, `+8(%si)`, `@sym`, `+0(+8(%di))`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchArg {
+    /// Field name in the event.
+    pub name: String,
+    /// The fetch spec.
+    pub fetch: String,
+    /// The type, when given.
+    pub ty: Option<ArgType>,
+}
+
+impl FetchArg {
+    /// A fetch argument.
+    pub fn new(name: &str, fetch: &str, ty: Option<ArgType>) -> FetchArg {
+        FetchArg { name: name.into(), fetch: fetch.into(), ty }
+    }
+
+    /// `FETCH[:TYPE]` as the kernel writes it after `NAME=`.
+    pub fn to_string_spec(&self) -> String {
+        match self.ty {
+            Some(t) => format!("{}:{}", self.fetch, t.render()),
+            None => self.fetch.clone(),
+        }
+    }
+}
+
+/// A probe definition: group/event name, target and fetch arguments.
+///
+/// ```
+/// use ktrace_kprobe::{ArgType, FetchArg, ProbeDef, Target};
+/// let p = ProbeDef::new("ktrace_1", "open", Target::Kprobe { symbol: "do_sys_openat2".into(), offset: 0 })
+///     .arg(FetchArg::new("path", "+0(%si)", Some(ArgType::String)));
+/// assert_eq!(p.to_string(), "p:ktrace_1/open do_sys_openat2 path=+0(%si):string");
+/// assert_eq!(ProbeDef::parse(&p.to_string()).unwrap(), p);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeDef {
+    /// Group (the events/ directory).
+    pub group: String,
+    /// Event name.
+    pub event: String,
+    /// Where.
+    pub target: Target,
+    /// What to record.
+    pub args: Vec<FetchArg>,
+}
+
+impl ProbeDef {
+    /// A probe with no fetch arguments.
+    pub fn new(group: &str, event: &str, target: Target) -> ProbeDef {
+        ProbeDef { group: group.into(), event: event.into(), target, args: Vec::new() }
+    }
+    /// Adds a fetch argument.
+    pub fn arg(mut self, a: FetchArg) -> Self {
+        self.args.push(a);
+        self
+    }
+    /// Whether this is a uprobe/uretprobe (goes to `uprobe_events`).
+    pub fn is_uprobe(&self) -> bool {
+        matches!(self.target, Target::Uprobe { .. } | Target::Uretprobe { .. })
+    }
+
+    /// Parses a definition line as written to, or read back from, `kprobe_events`/`uprobe_events`.
+    pub fn parse(line: &str) -> Result<ProbeDef> {
+        let bad = |what: &str| Error::BadDefinition { line: line.to_owned(), what: what.to_owned() };
+        let mut words = line.split_whitespace();
+        let head = words.next().ok_or_else(|| bad("empty line"))?;
+        let (kind, name) = head.split_once(':').ok_or_else(|| bad("TYPE:GROUP/EVENT"))?;
+        let (group, event) = name.split_once('/').ok_or_else(|| bad("GROUP/EVENT"))?;
+        let place = words.next().ok_or_else(|| bad("a probe location"))?;
+        let (ptype, maxactive) = kind.split_at_checked(1).ok_or_else(|| bad("p or r"))?;
+        let is_file = place.starts_with('/');
+        let target = if is_file {
+            let (path, rest) = place.rsplit_once(':').ok_or_else(|| bad("PATH:OFFSET"))?;
+            let (off, ref_ctr) = match rest.split_once('(') {
+                Some((o, r)) => (o, Some(parse_u64(r.trim_end_matches(')')).ok_or_else(|| bad("ref_ctr offset"))?)),
+                None => (rest, None),
+            };
+            let offset = parse_u64(off).ok_or_else(|| bad("file offset"))?;
+            match ptype {
+                "p" => Target::Uprobe { path: path.into(), offset, ref_ctr },
+                "r" => Target::Uretprobe { path: path.into(), offset },
+                _ => return Err(bad("p or r")),
+            }
+        } else if ptype == "r" {
+            let (sym, _) = place.split_once('+').unwrap_or((place, "0"));
+            Target::Kretprobe { symbol: sym.into(), maxactive: maxactive.parse().unwrap_or(0) }
+        } else if ptype == "p" {
+            match parse_u64(place) {
+                Some(a) if place.starts_with("0x") => Target::KprobeAddr(a),
+                _ => {
+                    let (sym, off) = place.split_once('+').unwrap_or((place, "0"));
+                    Target::Kprobe { symbol: sym.into(), offset: parse_u64(off).ok_or_else(|| bad("offset"))? }
+                }
+            }
+        } else {
+            return Err(bad("p or r"));
+        };
+        let mut args = Vec::new();
+        for w in words {
+            let (n, spec) = w.split_once('=').ok_or_else(|| bad("NAME=FETCH"))?;
+            // A type suffix is the text after the last ':' when it names a type.
+            let (fetch, ty) = match spec.rsplit_once(':') {
+                Some((f, t)) if ArgType::parse(t).is_some() => (f, ArgType::parse(t)),
+                _ => (spec, None),
+            };
+            args.push(FetchArg::new(n, fetch, ty));
+        }
+        Ok(ProbeDef { group: group.into(), event: event.into(), target, args })
+    }
+}
+
+fn parse_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+impl fmt::Display for ProbeDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = format!("{}/{}", self.group, self.event);
+        match &self.target {
+            Target::Kprobe { symbol, offset: 0 } => write!(f, "p:{n} {symbol}")?,
+            Target::Kprobe { symbol, offset } => write!(f, "p:{n} {symbol}+{offset}")?,
+            Target::KprobeAddr(a) => write!(f, "p:{n} {a:#x}")?,
+            Target::Kretprobe { symbol, maxactive: 0 } => write!(f, "r:{n} {symbol}")?,
+            Target::Kretprobe { symbol, maxactive } => write!(f, "r{maxactive}:{n} {symbol}")?,
+            Target::Uprobe { path, offset, ref_ctr: None } => write!(f, "p:{n} {path}:{offset:#x}")?,
+            Target::Uprobe { path, offset, ref_ctr: Some(r) } => write!(f, "p:{n} {path}:{offset:#x}({r:#x})")?,
+            Target::Uretprobe { path, offset } => write!(f, "r:{n} {path}:{offset:#x}")?,
+        }
+        for a in &self.args {
+            write!(f, " {}={}", a.name, a.to_string_spec())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn round_trips() {
+        for line in [
+            "p:ktrace_1/open do_sys_openat2 path=+0(%si):string dfd=%di:s32",
+            "r16:ktrace_1/open_ret do_sys_openat2 ret=$retval:s64",
+            "p:g/e 0xffffffff81000000",
+            "p:g/u /bin/bash:0x1234 a=%di:u64 s=+0(%si):ustring",
+            "p:g/usdt /usr/lib/x.so:0x10(0x2040) arg1=%di:s32",
+            "r:g/ur /bin/bash:0x1234 rv=$retval:x64",
+            "p:g/k vfs_read+4 c=$comm",
+        ] {
+            let p = ProbeDef::parse(line).unwrap();
+            assert_eq!(p.to_string(), line);
+        }
+        assert!(ProbeDef::parse("x").is_err());
+        assert!(ProbeDef::parse("q:g/e foo").is_err());
+        assert!(ProbeDef::parse("p:g/e /bin/x:zz").is_err());
+    }
+}

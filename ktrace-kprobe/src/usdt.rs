@@ -1,0 +1,163 @@
+//! USDT probes (SystemTap SDT, `sys/sdt.h`, used by DTRACE_PROBE in many programs): the
+//! `.note.stapsdt` notes, their argument specs translated to uprobe fetch args.
+
+use crate::elf::Binary;
+use crate::error::Result;
+use crate::probe::{ArgType, FetchArg};
+
+/// One USDT probe site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsdtProbe {
+    /// Provider (`libc`, `python`…).
+    pub provider: String,
+    /// Probe name.
+    pub name: String,
+    /// The site's link-time address (adjusted for prelink via `.stapsdt.base`).
+    pub pc: u64,
+    /// Semaphore address (0 when none).
+    pub semaphore: u64,
+    /// The argument spec, e.g. `-4@%edi 8@%rax 4@-20(%rbp)`.
+    pub args: String,
+}
+
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    b.get(off..off + 4)?.try_into().ok().map(u32::from_le_bytes)
+}
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    b.get(off..off + 8)?.try_into().ok().map(u64::from_le_bytes)
+}
+fn cstr(b: &[u8], off: usize) -> Option<(String, usize)> {
+    let rest = b.get(off..)?;
+    let n = rest.iter().position(|&c| c == 0)?;
+    Some((String::from_utf8_lossy(rest.get(..n)?).into_owned(), off + n + 1))
+}
+
+/// Parses `.note.stapsdt` section bytes (64-bit little-endian). Malformed notes end the list.
+pub fn parse_notes(data: &[u8], base_note: Option<u64>, base_actual: Option<u64>) -> Vec<UsdtProbe> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while let (Some(namesz), Some(descsz), Some(ty)) = (u32_at(data, pos), u32_at(data, pos + 4), u32_at(data, pos + 8))
+    {
+        let name_off = pos + 12;
+        let desc_off = name_off + (namesz as usize).div_ceil(4) * 4;
+        let next = desc_off + (descsz as usize).div_ceil(4) * 4;
+        if next > data.len() || next <= pos {
+            break;
+        }
+        let owner = data.get(name_off..name_off + namesz.saturating_sub(1) as usize);
+        if ty == 3 && owner == Some(b"stapsdt".as_slice()) {
+            let desc = data.get(desc_off..desc_off + descsz as usize).unwrap_or_default();
+            if let (Some(pc), Some(base), Some(sem)) = (u64_at(desc, 0), u64_at(desc, 8), u64_at(desc, 16))
+                && let Some((provider, o)) = cstr(desc, 24)
+                && let Some((name, o)) = cstr(desc, o)
+                && let Some((args, _)) = cstr(desc, o)
+            {
+                let adjust = match (base_actual, base_note.or(Some(base))) {
+                    (Some(actual), Some(b)) => actual.wrapping_sub(b),
+                    _ => 0,
+                };
+                out.push(UsdtProbe {
+                    provider,
+                    name,
+                    pc: pc.wrapping_add(adjust),
+                    semaphore: if sem == 0 { 0 } else { sem.wrapping_add(adjust) },
+                    args,
+                });
+            }
+        }
+        pos = next;
+    }
+    out
+}
+
+/// The USDT probes of a binary.
+pub fn probes(bin: &Binary) -> Result<Vec<UsdtProbe>> {
+    let Some((_, notes)) = bin.section(".note.stapsdt")? else { return Ok(Vec::new()) };
+    let base = bin.section(".stapsdt.base")?.map(|(a, _)| a);
+    Ok(parse_notes(&notes, None, base))
+}
+
+/// Translates one SDT argument (`-4@%edi`, `8@-20(%rbp)`, `4@$42`) to a uprobe fetch arg.
+pub fn translate_arg(name: &str, spec: &str) -> Option<FetchArg> {
+    let (size, loc) = spec.split_once('@')?;
+    let size: i32 = size.parse().ok()?;
+    let bits = (size.unsigned_abs() * 8) as u8;
+    let ty = if size < 0 { ArgType::S(bits) } else { ArgType::U(bits) };
+    let fetch = if let Some(imm) = loc.strip_prefix('$') {
+        format!("\\{imm}")
+    } else if let Some(open) = loc.find('(') {
+        let off = loc.get(..open)?;
+        let reg = reg(loc.get(open + 1..)?.trim_end_matches(')'))?;
+        let off = if off.is_empty() { "0" } else { off };
+        let off = if off.starts_with('-') { off.to_owned() } else { format!("+{off}") };
+        format!("{off}({reg})")
+    } else {
+        reg(loc)?.to_owned()
+    };
+    Some(FetchArg::new(name, &fetch, Some(ty)))
+}
+
+/// x86_64 register names as uprobes spell them.
+fn reg(r: &str) -> Option<&'static str> {
+    Some(match r.trim_start_matches('%') {
+        "rax" | "eax" | "ax" | "al" => "%ax",
+        "rbx" | "ebx" | "bx" | "bl" => "%bx",
+        "rcx" | "ecx" | "cx" | "cl" => "%cx",
+        "rdx" | "edx" | "dx" | "dl" => "%dx",
+        "rsi" | "esi" | "si" | "sil" => "%si",
+        "rdi" | "edi" | "di" | "dil" => "%di",
+        "rbp" | "ebp" | "bp" | "bpl" => "%bp",
+        "rsp" | "esp" | "sp" | "spl" => "%sp",
+        "rip" => "%ip",
+        "r8" | "r8d" | "r8w" | "r8b" => "%r8",
+        "r9" | "r9d" | "r9w" | "r9b" => "%r9",
+        "r10" | "r10d" | "r10w" | "r10b" => "%r10",
+        "r11" | "r11d" | "r11w" | "r11b" => "%r11",
+        "r12" | "r12d" | "r12w" | "r12b" => "%r12",
+        "r13" | "r13d" | "r13w" | "r13b" => "%r13",
+        "r14" | "r14d" | "r14w" | "r14b" => "%r14",
+        "r15" | "r15d" | "r15w" | "r15b" => "%r15",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn translates_args() {
+        assert_eq!(translate_arg("arg1", "-4@%edi").unwrap().to_string_spec(), "%di:s32");
+        assert_eq!(translate_arg("arg2", "8@-20(%rbp)").unwrap().to_string_spec(), "-20(%bp):u64");
+        assert_eq!(translate_arg("arg3", "8@8(%rsp)").unwrap().to_string_spec(), "+8(%sp):u64");
+        assert_eq!(translate_arg("a", "4@$42").unwrap().to_string_spec(), "\\42:u32");
+        assert!(translate_arg("a", "4@%xmm0").is_none());
+        assert!(translate_arg("a", "junk").is_none());
+    }
+
+    #[test]
+    fn parses_a_note_and_survives_garbage() {
+        let mut desc = Vec::new();
+        desc.extend_from_slice(&0x1130u64.to_le_bytes());
+        desc.extend_from_slice(&0x2000u64.to_le_bytes());
+        desc.extend_from_slice(&0u64.to_le_bytes());
+        desc.extend_from_slice(b"prov\0hello\0-4@%edi\0");
+        let mut n = Vec::new();
+        n.extend_from_slice(&8u32.to_le_bytes());
+        n.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+        n.extend_from_slice(&3u32.to_le_bytes());
+        n.extend_from_slice(b"stapsdt\0");
+        n.extend_from_slice(&desc);
+        while n.len() % 4 != 0 {
+            n.push(0);
+        }
+        let p = parse_notes(&n, None, Some(0x2010));
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].provider.as_str(), p[0].name.as_str(), p[0].pc), ("prov", "hello", 0x1140));
+        for cut in 0..n.len() {
+            let _ = parse_notes(&n[..cut], None, None);
+        }
+        let mut bad = n.clone();
+        bad[4] = 0xff;
+        let _ = parse_notes(&bad, None, None);
+    }
+}

@@ -1,0 +1,61 @@
+//! VM tier (this machine's kernel has no kprobes): kprobe and kretprobe on `do_sys_openat2` (path
+//! string, returned fd) and an entry->return latency histogram.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use ktrace_core::format::Value;
+use ktrace_core::testing::{Skip, skip};
+use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_kprobe::agg::EntryReturn;
+use ktrace_kprobe::{ArgType, FetchArg, Probes};
+
+#[test]
+fn kprobe_and_kretprobe_on_do_sys_openat2() {
+    const T: &str = "kprobe_and_kretprobe_on_do_sys_openat2";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let fs = Tracefs::find_or_mount().unwrap();
+    let mut probes = Probes::new(&fs);
+    let args = [FetchArg::new("path", "+0(%si)", Some(ArgType::String))];
+    match probes.kprobe("open", "do_sys_openat2", &args, false) {
+        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "kprobes", why: &e.to_string() }),
+        r => r.unwrap(),
+    }
+    probes.kprobe("open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true).unwrap();
+    let inst = fs.new_instance().unwrap();
+    // set_event_pid filters by task (thread) id: this test thread makes the calls.
+    inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
+    inst.enable_event(probes.group(), "open").unwrap();
+    inst.enable_event(probes.group(), "open_ret").unwrap();
+    let path = format!("/tmp/ktrace-kprobe-{}", std::process::id());
+    std::fs::write(&path, b"x").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
+    let recording = rec.stop().unwrap();
+    let mut lat = EntryReturn::default();
+    let (mut saw_path, mut saw_fd) = (false, false);
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        match ev.name() {
+            "open" => {
+                lat.entry(ev.pid(), ev.timestamp().ns);
+                if let Value::Str(p) = ev.field("path").unwrap() {
+                    saw_path |= p == path.as_bytes();
+                }
+            }
+            "open_ret" => {
+                lat.ret(ev.pid(), ev.timestamp().ns);
+                saw_fd |= ev.int("fd").unwrap() == fd;
+            }
+            _ => {}
+        }
+    }
+    assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
+    assert!(lat.hist.count() >= 1);
+    drop(inst);
+    probes.close().unwrap();
+    let left = std::fs::read_to_string(fs.root().join("kprobe_events")).unwrap();
+    assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
+    std::fs::remove_file(&path).unwrap();
+}
