@@ -1,0 +1,169 @@
+//! Path 2: the ftrace `blk` tracer (`current_tracer=blk`, `/sys/block/<dev>/trace/*`) with the
+//! `bin` option, so `trace_pipe` yields blktrace records blkparse can read. The kernel offers `blk`
+//! only in the top-level instance: this guard takes the global tracer, refuses with
+//! [`ktrace_ftrace::Error::Busy`] when someone else holds it, and restores everything on drop.
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ktrace_ftrace::{Instance, Tracefs};
+
+use crate::error::{Error, Result};
+
+/// What to trace on the device (`/sys/block/<dev>/trace/*`).
+#[derive(Debug, Clone, Default)]
+pub struct BlkFilter {
+    /// `act_mask`: categories by name (`read,write,queue,issue,complete…`); all when `None`.
+    pub act_mask: Option<String>,
+    /// Only this pid.
+    pub pid: Option<u32>,
+    /// LBA range.
+    pub lba: Option<(u64, u64)>,
+}
+
+/// A running blk-tracer session on one device.
+#[derive(Debug)]
+pub struct BlkTracer {
+    global: Option<Instance>,
+    trace_dir: PathBuf,
+    restore: Vec<(PathBuf, String)>,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<std::io::Result<Vec<u8>>>>,
+}
+
+impl BlkTracer {
+    /// Starts tracing block device `dev` (`loop0`, `vda`…).
+    pub fn start(fs: &Tracefs, dev: &str, filter: &BlkFilter) -> Result<BlkTracer> {
+        let trace_dir = PathBuf::from(format!("/sys/block/{dev}/trace"));
+        if !trace_dir.is_dir() {
+            return Err(Error::Unsupported {
+                feature: "block tracing (CONFIG_BLK_DEV_IO_TRACE)".into(),
+                hint: format!("no {}", trace_dir.display()),
+            });
+        }
+        let global = Instance::global(fs);
+        let cur = global.tracer()?;
+        if cur != "nop" {
+            return Err(ktrace_ftrace::Error::Busy { current: cur }.into());
+        }
+        let mut t = BlkTracer {
+            global: None,
+            trace_dir,
+            restore: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            reader: None,
+        };
+        global.set_option("bin", true)?;
+        global.set_tracer("blk")?;
+        global.clear()?;
+        t.global = Some(global);
+        if let Some(mask) = &filter.act_mask {
+            t.set("act_mask", mask)?;
+        }
+        if let Some(p) = filter.pid {
+            t.set("pid", &p.to_string())?;
+        }
+        if let Some((a, b)) = filter.lba {
+            t.set("start_lba", &a.to_string())?;
+            t.set("end_lba", &b.to_string())?;
+        }
+        let pipe = fs.root().join("trace_pipe");
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&pipe)
+            .map_err(|e| Error::io("open", &pipe, e))?;
+        let stop = t.stop.clone();
+        t.reader = Some(std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; 1 << 16];
+            let mut idle_after_stop = 0;
+            loop {
+                match f.read(&mut buf) {
+                    Ok(n) if n > 0 => {
+                        out.extend_from_slice(buf.get(..n).unwrap_or_default());
+                        idle_after_stop = 0;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+                if stop.load(Ordering::Acquire) {
+                    idle_after_stop += 1;
+                    if idle_after_stop > 5 {
+                        return Ok(out);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }));
+        t.set("enable", "1")?;
+        Ok(t)
+    }
+
+    fn set(&mut self, file: &str, val: &str) -> Result<()> {
+        let p = self.trace_dir.join(file);
+        let old = std::fs::read_to_string(&p).map_err(|e| Error::io("read", &p, e))?;
+        if !self.restore.iter().any(|(q, _)| q == &p) {
+            self.restore.push((p.clone(), old.trim().to_owned()));
+        }
+        std::fs::write(&p, val).map_err(|e| Error::io("write", &p, e))
+    }
+
+    /// Stops tracing and returns the raw `trace_pipe` bytes (read them with
+    /// [`crate::FtraceBinRecords`]).
+    pub fn stop(mut self) -> Result<Vec<u8>> {
+        let data = self.finish()?;
+        Ok(data)
+    }
+
+    fn finish(&mut self) -> Result<Vec<u8>> {
+        let mut first: Option<Error> = None;
+        // Disable the device first so no new records come, then drain.
+        let enable = self.trace_dir.join("enable");
+        if let Err(e) = std::fs::write(&enable, "0") {
+            first.get_or_insert(Error::io("write", &enable, e));
+        }
+        self.stop.store(true, Ordering::Release);
+        let data = match self.reader.take().map(JoinHandle::join) {
+            Some(Ok(Ok(d))) => d,
+            Some(Ok(Err(e))) => {
+                first.get_or_insert(Error::io("read", "trace_pipe", e));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for (p, old) in std::mem::take(&mut self.restore).into_iter().rev() {
+            if p.ends_with("enable") {
+                continue;
+            }
+            if let Err(e) = std::fs::write(&p, &old) {
+                first.get_or_insert(Error::io("write", &p, e));
+            }
+        }
+        if let Some(g) = self.global.take()
+            && let Err(e) = g.close()
+        {
+            first.get_or_insert(e.into());
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(data),
+        }
+    }
+}
+
+impl Drop for BlkTracer {
+    fn drop(&mut self) {
+        if self.global.is_some() || self.reader.is_some() {
+            let _ = self.finish();
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The error type of ktrace-blk.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything that can go wrong tracing block devices.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A syscall or ioctl failed.
+    #[error("{call} {path}: {source}")]
+    Syscall {
+        /// The call.
+        call: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kernel cannot do this here (e.g. relay files refused under lockdown).
+    #[error("unsupported by this kernel: {feature} ({hint})")]
+    Unsupported {
+        /// What.
+        feature: String,
+        /// What was observed.
+        hint: String,
+    },
+    /// Records did not parse.
+    #[error(transparent)]
+    Parse(#[from] ktrace_core::ParseError),
+    /// ftrace-side error (tracer busy, tracefs missing…).
+    #[error(transparent)]
+    Ftrace(#[from] ktrace_ftrace::Error),
+}
+
+impl Error {
+    pub(crate) fn io(call: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Syscall { call, path: path.into(), source }
+    }
+    /// True when the kernel cannot do this here.
+    pub fn is_unsupported(&self) -> bool {
+        match self {
+            Error::Unsupported { .. } => true,
+            Error::Ftrace(e) => e.is_unsupported(),
+            _ => false,
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,366 @@
+//! `struct blk_io_trace` records (blktrace_api.h, version 7): parsing, typed actions, streams.
+
+use bitflags::bitflags;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+use ktrace_core::{ParseError, Timestamped};
+
+/// `BLK_IO_TRACE_MAGIC`.
+pub const MAGIC: u32 = 0x6561_7400;
+/// The record version this parser reads.
+pub const VERSION: u8 = 0x07;
+
+/// `struct blk_io_trace` (48 bytes, native byte order of the traced machine).
+#[doc(alias = "blk_io_trace")]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct BlkIoTraceRaw {
+    magic: [u8; 4],
+    sequence: [u8; 4],
+    time: [u8; 8],
+    sector: [u8; 8],
+    bytes: [u8; 4],
+    action: [u8; 4],
+    pid: [u8; 4],
+    device: [u8; 4],
+    cpu: [u8; 4],
+    error: [u8; 2],
+    pdu_len: [u8; 2],
+}
+const _: () = assert!(size_of::<BlkIoTraceRaw>() == 48);
+
+bitflags! {
+    /// `BLK_TC_*` categories (the action's top 16 bits). Unknown bits are kept.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct Category: u16 {
+        /// BLK_TC_READ
+        const READ = 1 << 0;
+        /// BLK_TC_WRITE
+        const WRITE = 1 << 1;
+        /// BLK_TC_FLUSH
+        const FLUSH = 1 << 2;
+        /// BLK_TC_SYNC
+        const SYNC = 1 << 3;
+        /// BLK_TC_QUEUE
+        const QUEUE = 1 << 4;
+        /// BLK_TC_REQUEUE
+        const REQUEUE = 1 << 5;
+        /// BLK_TC_ISSUE
+        const ISSUE = 1 << 6;
+        /// BLK_TC_COMPLETE
+        const COMPLETE = 1 << 7;
+        /// BLK_TC_FS
+        const FS = 1 << 8;
+        /// BLK_TC_PC
+        const PC = 1 << 9;
+        /// BLK_TC_NOTIFY
+        const NOTIFY = 1 << 10;
+        /// BLK_TC_AHEAD
+        const AHEAD = 1 << 11;
+        /// BLK_TC_META
+        const META = 1 << 12;
+        /// BLK_TC_DISCARD
+        const DISCARD = 1 << 13;
+        /// BLK_TC_DRV_DATA
+        const DRV_DATA = 1 << 14;
+        /// BLK_TC_FUA
+        const FUA = 1 << 15;
+        const _ = !0;
+    }
+}
+
+/// `__BLK_TA_*` action codes (low 16 bits); for notify records, `__BLK_TN_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Action(pub u16);
+
+macro_rules! actions {
+    ($($name:ident = $v:expr => $letter:expr),* $(,)?) => {
+        impl Action {
+            $(#[doc = concat!("`__BLK_TA_", stringify!($name), "`")] pub const $name: Action = Action($v);)*
+            /// blkparse's one-letter code (`Q`, `G`, `I`, `D`, `C`, `M`, `F`…), `?` if unknown.
+            pub fn letter(self) -> &'static str {
+                match self.0 & 0xff { $($v => $letter,)* _ => "?" }
+            }
+        }
+    };
+}
+actions! {
+    QUEUE = 1 => "Q", BACKMERGE = 2 => "M", FRONTMERGE = 3 => "F", GETRQ = 4 => "G", SLEEPRQ = 5 => "S",
+    REQUEUE = 6 => "R", ISSUE = 7 => "D", COMPLETE = 8 => "C", PLUG = 9 => "P", UNPLUG_IO = 10 => "U",
+    UNPLUG_TIMER = 11 => "UT", INSERT = 12 => "I", SPLIT = 13 => "X", BOUNCE = 14 => "B", REMAP = 15 => "A",
+    ABORT = 16 => "K", DRV_DATA = 17 => "DD",
+}
+
+/// One record and its payload, borrowed from the buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct BlkRecord<'a> {
+    raw: &'a BlkIoTraceRaw,
+    /// The payload (`pdu_len` bytes): a process name, a message, remap data, a PC command…
+    pub pdu: &'a [u8],
+    /// Byte offset of the record in its buffer.
+    pub offset: usize,
+}
+
+fn u32n(b: [u8; 4]) -> u32 {
+    u32::from_ne_bytes(b)
+}
+
+impl<'a> BlkRecord<'a> {
+    /// Sequence number (per CPU; 0 from the ftrace `blk` tracer).
+    pub fn sequence(&self) -> u32 {
+        u32n(self.raw.sequence)
+    }
+    /// Time in ns since tracing started (or on the trace clock for the ftrace path).
+    pub fn time(&self) -> u64 {
+        u64::from_ne_bytes(self.raw.time)
+    }
+    /// First sector.
+    pub fn sector(&self) -> u64 {
+        u64::from_ne_bytes(self.raw.sector)
+    }
+    /// Bytes.
+    pub fn bytes(&self) -> u32 {
+        u32n(self.raw.bytes)
+    }
+    /// The action code.
+    pub fn action(&self) -> Action {
+        Action((u32n(self.raw.action) & 0xffff) as u16)
+    }
+    /// The categories.
+    pub fn category(&self) -> Category {
+        Category::from_bits_retain((u32n(self.raw.action) >> 16) as u16)
+    }
+    /// Task id.
+    pub fn pid(&self) -> u32 {
+        u32n(self.raw.pid)
+    }
+    /// Device (`dev_t` in the kernel encoding: major << 20 | minor).
+    pub fn device(&self) -> u32 {
+        u32n(self.raw.device)
+    }
+    /// (major, minor).
+    pub fn dev_major_minor(&self) -> (u32, u32) {
+        (self.device() >> 20, self.device() & 0xfffff)
+    }
+    /// CPU.
+    pub fn cpu(&self) -> u32 {
+        u32n(self.raw.cpu)
+    }
+    /// Completion error.
+    pub fn error(&self) -> i16 {
+        i16::from_ne_bytes(self.raw.error)
+    }
+    /// True for notify records (process name, timestamp, message).
+    pub fn is_notify(&self) -> bool {
+        self.category().contains(Category::NOTIFY)
+    }
+    /// blkparse's RWBS text (`WS`, `R`, `FWFS`, `N`…).
+    pub fn rwbs(&self) -> String {
+        let c = self.category();
+        let mut s = String::new();
+        if c.contains(Category::FLUSH) {
+            s.push('F');
+        }
+        if c.contains(Category::DISCARD) {
+            s.push('D');
+        } else if c.contains(Category::WRITE) {
+            s.push('W');
+        } else if self.bytes() != 0 {
+            s.push('R');
+        } else {
+            s.push('N');
+        }
+        if c.contains(Category::FUA) {
+            s.push('F');
+        }
+        if c.contains(Category::AHEAD) {
+            s.push('A');
+        }
+        if c.contains(Category::SYNC) {
+            s.push('S');
+        }
+        if c.contains(Category::META) {
+            s.push('M');
+        }
+        s
+    }
+    /// The raw header.
+    pub fn raw(&self) -> &'a BlkIoTraceRaw {
+        self.raw
+    }
+    /// Total bytes of the record (48 + pdu).
+    pub fn len(&self) -> usize {
+        48 + self.pdu.len()
+    }
+    /// Never empty (a header is 48 bytes).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Timestamped for BlkRecord<'_> {
+    fn timestamp_ns(&self) -> u64 {
+        self.time()
+    }
+}
+
+/// Parses one record at `off` of `buf`.
+pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
+    let rest = buf.get(off..).unwrap_or_default();
+    let (raw, tail) = BlkIoTraceRaw::ref_from_prefix(rest).map_err(|_| ParseError::Truncated {
+        offset: off,
+        wanted: 48,
+        available: rest.len(),
+        what: "blk_io_trace",
+    })?;
+    let magic = u32n(raw.magic);
+    if magic & 0xffff_ff00 != MAGIC {
+        return Err(ParseError::BadValue {
+            offset: off,
+            what: "blk_io_trace magic",
+            expected: "0x656174xx",
+            found: magic as u64,
+        });
+    }
+    if (magic & 0xff) as u8 != VERSION {
+        return Err(ParseError::BadValue {
+            offset: off,
+            what: "blk_io_trace version",
+            expected: "7",
+            found: (magic & 0xff) as u64,
+        });
+    }
+    let plen = u16::from_ne_bytes(raw.pdu_len) as usize;
+    let pdu = tail.get(..plen).ok_or(ParseError::Truncated {
+        offset: off + 48,
+        wanted: plen,
+        available: tail.len(),
+        what: "blk_io_trace pdu",
+    })?;
+    Ok(BlkRecord { raw, pdu, offset: off })
+}
+
+/// Records of a blktrace stream (a relay file or a `<dev>.blktrace.<cpu>` file). Yields `Result`;
+/// stops after the first error.
+#[derive(Debug, Clone)]
+pub struct Records<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Records<'a> {
+    /// Records of `buf`.
+    pub fn new(buf: &'a [u8]) -> Records<'a> {
+        Records { buf, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<BlkRecord<'a>, ParseError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        match parse_at(self.buf, self.pos) {
+            Ok(r) => {
+                self.pos += r.len();
+                Some(Ok(r))
+            }
+            Err(e) => {
+                self.pos = self.buf.len();
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// The ftrace `blk` tracer's binary output (`trace_pipe` with the `bin` option): each record is
+/// prefixed by 16 bytes (pid u32, cpu u32, ts u64) that blkparse does not expect.
+#[derive(Debug, Clone)]
+pub struct FtraceBinRecords<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> FtraceBinRecords<'a> {
+    /// Records of `buf`.
+    pub fn new(buf: &'a [u8]) -> FtraceBinRecords<'a> {
+        FtraceBinRecords { buf, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for FtraceBinRecords<'a> {
+    type Item = Result<BlkRecord<'a>, ParseError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        match parse_at(self.buf, self.pos + 16) {
+            Ok(r) => {
+                self.pos += 16 + r.len();
+                Some(Ok(r))
+            }
+            Err(e) => {
+                self.pos = self.buf.len();
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Splits records into per-CPU blktrace files' contents (`<dev>.blktrace.<cpu>`), as blkparse reads.
+pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::collections::BTreeMap<u32, Vec<u8>> {
+    let mut out: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
+    for r in recs {
+        let v = out.entry(r.cpu()).or_default();
+        v.extend_from_slice(r.raw.as_bytes());
+        v.extend_from_slice(r.pdu);
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn rec(seq: u32, time: u64, sector: u64, bytes: u32, act: u32, cpu: u32, pdu: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&(MAGIC | VERSION as u32).to_ne_bytes());
+        v.extend_from_slice(&seq.to_ne_bytes());
+        v.extend_from_slice(&time.to_ne_bytes());
+        v.extend_from_slice(&sector.to_ne_bytes());
+        v.extend_from_slice(&bytes.to_ne_bytes());
+        v.extend_from_slice(&act.to_ne_bytes());
+        v.extend_from_slice(&42u32.to_ne_bytes());
+        v.extend_from_slice(&((7u32 << 20) | 3).to_ne_bytes());
+        v.extend_from_slice(&cpu.to_ne_bytes());
+        v.extend_from_slice(&0u16.to_ne_bytes());
+        v.extend_from_slice(&(pdu.len() as u16).to_ne_bytes());
+        v.extend_from_slice(pdu);
+        v
+    }
+
+    #[test]
+    fn parses_and_rejects() {
+        let q = (Action::QUEUE.0 as u32) | ((Category::QUEUE | Category::WRITE | Category::SYNC).bits() as u32) << 16;
+        let mut buf = rec(1, 100, 8, 4096, q, 0, &[]);
+        buf.extend(rec(2, 200, 0, 0, (Category::NOTIFY.bits() as u32) << 16, 0, b"bash\0"));
+        let v: Vec<_> = Records::new(&buf).collect::<Result<_, _>>().unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(
+            (v[0].action(), v[0].rwbs().as_str(), v[0].sector(), v[0].dev_major_minor()),
+            (Action::QUEUE, "WS", 8, (7, 3))
+        );
+        assert_eq!(v[0].action().letter(), "Q");
+        assert!(v[1].is_notify());
+        assert_eq!(v[1].pdu, b"bash\0");
+        let mut bad = buf.clone();
+        bad[0] ^= 0xff;
+        assert!(matches!(Records::new(&bad).next(), Some(Err(ParseError::BadValue { offset: 0, .. }))));
+        for cut in 0..buf.len() {
+            let _ = Records::new(&buf[..cut]).count();
+        }
+        let files = per_cpu_files(v.into_iter());
+        assert_eq!(files[&0], buf);
+    }
+}

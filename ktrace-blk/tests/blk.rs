@@ -1,0 +1,226 @@
+//! Live: direct IO of known size and count on a loop device the test attaches itself, seen queued,
+//! issued and completed with the right sector and size through the ftrace blk tracer (path 2) and
+//! block tracepoints (path 3); blkparse and btt on our files agree with our reader. Path 1 (relay
+//! files) runs in the VM tier.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::process::Command;
+use std::sync::Mutex;
+
+use ktrace_blk::btt::Btt;
+use ktrace_blk::relay::RelayTrace;
+use ktrace_blk::{Action, BlkFilter, BlkRecord, BlkTracer, Category, FtraceBinRecords, LoopDevice, Records};
+use ktrace_core::testing::{Skip, skip};
+use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
+
+/// The blk tracer is global: tests that use it take turns.
+static GLOBAL_TRACER: Mutex<()> = Mutex::new(());
+
+const WRITES: u64 = 16;
+const READS: u64 = 8;
+
+fn root(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    skip(test, Skip::Environment("needs root"));
+    false
+}
+
+/// 4 KiB writes at offsets 0, 8 KiB, 16 KiB… then 4 KiB reads of the first ones, all O_DIRECT.
+fn workload(dev: &std::path::Path) {
+    let mut raw = vec![0u8; 3 * 4096];
+    let off = raw.as_ptr().align_offset(4096);
+    let buf = &mut raw[off..off + 4096];
+    buf.fill(0xa5);
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_DIRECT).open(dev).unwrap();
+    for i in 0..WRITES {
+        f.seek(SeekFrom::Start(i * 8192)).unwrap();
+        f.write_all(buf).unwrap();
+    }
+    for i in 0..READS {
+        f.seek(SeekFrom::Start(i * 8192)).unwrap();
+        f.read_exact(buf).unwrap();
+    }
+}
+
+/// (action letter, sector, bytes) of Q/D/C records, as a set per kind.
+fn check_ios<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) {
+    let mut seen: BTreeMap<(&str, u64, bool), u32> = BTreeMap::new();
+    for r in recs {
+        if r.is_notify() || !matches!(r.action(), Action::QUEUE | Action::ISSUE | Action::COMPLETE) {
+            continue;
+        }
+        assert_eq!(r.bytes(), 4096, "record {:?} at sector {}", r.action(), r.sector());
+        *seen.entry((r.action().letter(), r.sector(), r.category().contains(Category::WRITE))).or_default() += 1;
+    }
+    for l in ["Q", "D", "C"] {
+        for i in 0..WRITES {
+            assert_eq!(seen.get(&(l, i * 16, true)), Some(&1), "write {i}: {l} missing");
+        }
+        for i in 0..READS {
+            assert_eq!(seen.get(&(l, i * 16, false)), Some(&1), "read {i}: {l} missing");
+        }
+    }
+}
+
+/// blkparse's lines as (letter, sector, blocks) triples for Q/D/C.
+fn blkparse(base: &std::path::Path) -> Vec<(String, u64, u64)> {
+    let out = Command::new("blkparse").arg("-i").arg(base).args(["-q", "-f", "%a %S %n\n"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (a, s, n) = (w.next()?, w.next()?.parse().ok()?, w.next()?.parse().ok()?);
+            matches!(a, "Q" | "D" | "C").then(|| (a.to_owned(), s, n))
+        })
+        .collect()
+}
+
+/// btt's average Q2C and D2C in seconds.
+fn btt_avgs(base: &std::path::Path, dir: &std::path::Path) -> (f64, f64) {
+    let bin = dir.join("dump.bin");
+    let st = Command::new("blkparse").arg("-i").arg(base).arg("-d").arg(&bin).args(["-O"]).status().unwrap();
+    assert!(st.success());
+    let out = Command::new("btt").arg("-i").arg(&bin).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let avg = |name: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("btt has no {name}: {text}"));
+        line.split_whitespace().nth(2).unwrap().parse().unwrap()
+    };
+    (avg("Q2C"), avg("D2C"))
+}
+
+#[test]
+fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
+    const T: &str = "ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree";
+    if !root(T) {
+        return;
+    }
+    let _g = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    let fs = Tracefs::find_or_mount().unwrap();
+    let dev = LoopDevice::create_temp(64 << 20).unwrap();
+    let t = match BlkTracer::start(&fs, &dev.name(), &BlkFilter::default()) {
+        Err(e) if e.is_unsupported() => {
+            return skip(T, Skip::KernelLacks { feature: "blk tracer", why: &e.to_string() });
+        }
+        r => r.unwrap(),
+    };
+    workload(dev.path());
+    let data = t.stop().unwrap();
+    assert_eq!(fs.read("current_tracer").unwrap().trim(), "nop", "tracer not restored");
+    let recs: Vec<BlkRecord> = FtraceBinRecords::new(&data).collect::<Result<_, _>>().unwrap();
+    check_ios(recs.iter().copied());
+
+    // Our per-CPU files, as blktrace writes them: blkparse and btt read them.
+    let dir = std::env::temp_dir().join(format!("ktrace-blk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join(dev.name());
+    for (cpu, bytes) in ktrace_blk::record::per_cpu_files(recs.iter().copied()) {
+        std::fs::write(dir.join(format!("{}.blktrace.{cpu}", dev.name())), &bytes).unwrap();
+        // Reading our file back gives the same records.
+        assert_eq!(Records::new(&bytes).count(), recs.iter().filter(|r| r.cpu() == cpu).count());
+    }
+    if Command::new("blkparse").arg("-v").output().is_err() {
+        return skip(T, Skip::Environment("blkparse is not installed (apt-get install blktrace)"));
+    }
+    let mut theirs = blkparse(&base);
+    let mut ours: Vec<(String, u64, u64)> = recs
+        .iter()
+        .filter(|r| !r.is_notify() && matches!(r.action(), Action::QUEUE | Action::ISSUE | Action::COMPLETE))
+        .map(|r| (r.action().letter().to_owned(), r.sector(), r.bytes() as u64 / 512))
+        .collect();
+    theirs.sort();
+    ours.sort();
+    assert_eq!(ours, theirs, "blkparse disagrees with our reader");
+
+    let mut btt = Btt::new();
+    let mut sorted = recs.clone();
+    sorted.sort_by_key(|r| r.time());
+    for r in &sorted {
+        btt.feed(r);
+    }
+    let (q2c, d2c) = btt_avgs(&base, &dir);
+    let close = |a: f64, b: f64| (a - b).abs() <= b.abs() * 0.01 + 2e-6;
+    assert!(close(btt.q2c().avg / 1e9, q2c), "Q2C ours {} btt {q2c}", btt.q2c().avg / 1e9);
+    assert!(close(btt.d2c().avg / 1e9, d2c), "D2C ours {} btt {d2c}", btt.d2c().avg / 1e9);
+    assert_eq!(btt.q2c().n, WRITES + READS);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn block_tracepoints_see_every_io() {
+    const T: &str = "block_tracepoints_see_every_io";
+    if !root(T) {
+        return;
+    }
+    let fs = Tracefs::find_or_mount().unwrap();
+    let dev = LoopDevice::create_temp(64 << 20).unwrap();
+    let (maj, min) = dev.major_minor().unwrap();
+    let inst = fs.new_instance().unwrap();
+    inst.enable_event("block", "block_rq_issue").unwrap();
+    inst.enable_event("block", "block_rq_complete").unwrap();
+    inst.set_filter("block", "block_rq_issue", &format!("dev == {}", (maj << 20) | min)).unwrap();
+    inst.set_filter("block", "block_rq_complete", &format!("dev == {}", (maj << 20) | min)).unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    workload(dev.path());
+    let recording = rec.stop().unwrap();
+    let mut seen: BTreeMap<(u8, u64, bool), u32> = BTreeMap::new();
+    for ev in recording.events() {
+        if let Typed::BlockRq { phase, sector, nr_sector, rwbs, dev: d, .. } = ev.unwrap().typed().unwrap() {
+            assert_eq!(d, (maj << 20) | min);
+            assert_eq!(nr_sector, 8);
+            let p = match phase {
+                BlockPhase::Issue => 0,
+                BlockPhase::Complete => 1,
+                BlockPhase::Insert => 2,
+            };
+            *seen.entry((p, sector, rwbs.contains(&b'W'))).or_default() += 1;
+        }
+    }
+    for p in [0u8, 1] {
+        for i in 0..WRITES {
+            assert_eq!(seen.get(&(p, i * 16, true)), Some(&1), "write {i} phase {p}");
+        }
+        for i in 0..READS {
+            assert_eq!(seen.get(&(p, i * 16, false)), Some(&1), "read {i} phase {p}");
+        }
+    }
+}
+
+#[test]
+fn classic_blktrace_relay_sees_every_io() {
+    const T: &str = "classic_blktrace_relay_sees_every_io";
+    if !root(T) {
+        return;
+    }
+    // In the VM tier /dev/vda is a scratch virtio disk; here a loop device.
+    let vda = std::path::Path::new("/dev/vda");
+    let lo;
+    let dev_path = if ktrace_core::testing::in_vm() && vda.exists() {
+        vda.to_owned()
+    } else {
+        lo = LoopDevice::create_temp(64 << 20).unwrap();
+        lo.path().to_owned()
+    };
+    let t = match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 8) {
+        Err(e) if e.is_unsupported() => {
+            return skip(T, Skip::KernelLacks { feature: "blk_relay", why: &e.to_string() });
+        }
+        r => r.unwrap(),
+    };
+    workload(&dev_path);
+    let (per_cpu, dropped) = t.stop().unwrap();
+    assert_eq!(dropped, 0);
+    let mut all = Vec::new();
+    for buf in &per_cpu {
+        for r in Records::new(buf) {
+            all.push(r.unwrap());
+        }
+    }
+    check_ios(all.into_iter());
+}
