@@ -245,6 +245,60 @@ fn probe_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+fn blk_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::{Seek, SeekFrom, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let fs = Tracefs::find_or_mount()?;
+    let dev = ktrace_blk::LoopDevice::create_temp(32 << 20)?;
+    let io = |path: &std::path::Path| -> std::io::Result<()> {
+        let mut raw = vec![0u8; 3 * 4096];
+        let off = raw.as_ptr().align_offset(4096);
+        let buf = raw.get_mut(off..off + 4096).ok_or(std::io::Error::other("align"))?;
+        let mut f = std::fs::OpenOptions::new().write(true).custom_flags(0o40000).open(path)?; // O_DIRECT
+        for i in 0..32u64 {
+            f.seek(SeekFrom::Start(i * 65536))?;
+            f.write_all(buf)?;
+        }
+        Ok(())
+    };
+    match ktrace_blk::BlkTracer::start(&fs, &dev.name(), &ktrace_blk::BlkFilter::default()) {
+        Ok(t) => {
+            io(dev.path())?;
+            let data = t.stop()?;
+            let mut btt = ktrace_blk::btt::Btt::new();
+            let mut n = 0;
+            for rec in ktrace_blk::FtraceBinRecords::new(&data) {
+                btt.feed(&rec?);
+                n += 1;
+            }
+            let (q2c, d2c) = (btt.q2c(), btt.d2c());
+            r.ok(
+                "blk tracer + btt",
+                format!(
+                    "{n} records, {} IOs on {}: Q2C avg {:.0} ns, D2C avg {:.0} ns p95 {} ns",
+                    q2c.n,
+                    dev.name(),
+                    q2c.avg,
+                    d2c.avg,
+                    d2c.p95
+                ),
+            );
+        }
+        Err(e) => r.skip("blk tracer", e.to_string()),
+    }
+    match ktrace_blk::relay::RelayTrace::start(dev.path(), 0xffff, 1 << 16, 4) {
+        Ok(t) => {
+            io(dev.path())?;
+            let (cpus, dropped) = t.stop()?;
+            let n: usize = cpus.iter().map(|c| ktrace_blk::Records::new(c).count()).sum();
+            r.ok("blktrace (relay)", format!("{n} records, {dropped} dropped"));
+        }
+        Err(e) => r.skip("blktrace (relay)", e.to_string()),
+    }
+    dev.close()?;
+    Ok(())
+}
+
 fn libc_enoent() -> i32 {
     2
 }
@@ -264,11 +318,10 @@ fn main() {
     if let Err(e) = probe_part(&mut r) {
         r.skip("uprobes", e.to_string());
     }
-    for (facility, why) in
-        [("blktrace", "ktrace-blk is not written yet"), ("sampling", "ktrace-sample is not written yet")]
-    {
-        r.skip(facility, why.into());
+    if let Err(e) = blk_part(&mut r) {
+        r.skip("block tracing", e.to_string());
     }
+    r.skip("sampling", "ktrace-sample is not written yet".into());
     for l in &r.lines {
         println!("{l}");
     }

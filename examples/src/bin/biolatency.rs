@@ -1,0 +1,109 @@
+//! `biolatency`: block IO latency (issue -> complete) histograms per device, from the block
+//! tracepoints (works everywhere, like bcc's biolatency), or with `--blk` from the ftrace blk tracer
+//! with btt's full breakdown; `--blkparse` prints records as blkparse does.
+//!
+//! ```sh
+//! biolatency [-d SECONDS] [--blk DEV [--blkparse]]
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use ktrace_blk::btt::Btt;
+use ktrace_blk::{BlkFilter, BlkTracer, FtraceBinRecords};
+use ktrace_ftrace::latency::Log2Hist;
+use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut secs = 1.0;
+    let mut blk_dev = None;
+    let mut text = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-d" => secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?,
+            "--blk" => blk_dev = Some(it.next().ok_or("--blk DEV")?.clone()),
+            "--blkparse" => text = true,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let fs = Tracefs::find_or_mount()?;
+    if let Some(dev) = blk_dev {
+        let t = BlkTracer::start(&fs, &dev, &BlkFilter::default())?;
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        let data = t.stop()?;
+        let mut btt = Btt::new();
+        let mut recs: Vec<_> = FtraceBinRecords::new(&data).collect::<Result<_, _>>()?;
+        recs.sort_by_key(|r| r.time());
+        let t0 = recs.first().map_or(0, |r| r.time());
+        for r in &recs {
+            if text && !r.is_notify() {
+                let (ma, mi) = r.dev_major_minor();
+                let t = r.time() - t0;
+                println!(
+                    "{ma:>3},{mi:<3} {:>2} {:>12}.{:09} {:>6} {:>2} {:>4} {} + {}",
+                    r.cpu(),
+                    t / 1_000_000_000,
+                    t % 1_000_000_000,
+                    r.pid(),
+                    r.action().letter(),
+                    r.rwbs(),
+                    r.sector(),
+                    r.bytes() / 512
+                );
+            }
+            btt.feed(r);
+        }
+        for (name, s) in [
+            ("Q2G", btt.q2g()),
+            ("G2I", btt.g2i()),
+            ("I2D", btt.i2d()),
+            ("D2C", btt.d2c()),
+            ("Q2C", btt.q2c()),
+            ("Q2M", btt.q2m()),
+        ] {
+            if s.n > 0 {
+                println!(
+                    "{name}  n={:<6} min={:<8} avg={:<10.0} p95={:<8} max={} (ns)",
+                    s.n, s.min, s.avg, s.p95, s.max
+                );
+            }
+        }
+        println!("merge ratio {:.2}", btt.merge_ratio());
+        print!("{}", btt.d2c_hist());
+        return Ok(());
+    }
+    let inst = fs.new_instance()?;
+    inst.enable_event("block", "block_rq_issue")?;
+    inst.enable_event("block", "block_rq_complete")?;
+    let rec = Recorder::start(&inst)?;
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    let recording = rec.stop()?;
+    let mut issued: HashMap<(u32, u64), u64> = HashMap::new();
+    let mut hist: BTreeMap<u32, Log2Hist> = BTreeMap::new();
+    for ev in recording.events() {
+        let ev = ev?;
+        if let Typed::BlockRq { phase, dev, sector, .. } = ev.typed()? {
+            match phase {
+                BlockPhase::Issue => {
+                    issued.insert((dev, sector), ev.timestamp().ns);
+                }
+                BlockPhase::Complete => {
+                    if let Some(t) = issued.remove(&(dev, sector)) {
+                        hist.entry(dev).or_default().record(ev.timestamp().ns.saturating_sub(t));
+                    }
+                }
+                BlockPhase::Insert => {}
+            }
+        }
+    }
+    for (dev, h) in &hist {
+        println!("device {},{}: {} IOs, mean {} ns", dev >> 20, dev & 0xfffff, h.count(), h.mean());
+        print!("{h}");
+    }
+    if hist.is_empty() {
+        println!("no block IO completed in {secs} s");
+    }
+    Ok(())
+}
