@@ -299,6 +299,48 @@ fn blk_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
+    use ktrace_sample::counters::{Counters, Ev};
+    use ktrace_sample::procfs::SystemStat;
+    let before = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
+    let mut top = ktrace_sample::top::ProcessSampler::new(false);
+    top.refresh();
+    let mut child = std::process::Command::new("/bin/sh")
+        .args(["-c", "read x; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()?;
+    let mut c = Counters::task(child.id() as i32, &[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], true)?;
+    c.enable()?;
+    {
+        use std::io::Write;
+        child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;
+    }
+    top.refresh();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    top.refresh();
+    let cpu = top.get(child.id() as i32).map_or(0.0, |row| row.cpu_percent);
+    child.wait()?;
+    let counts: Vec<String> = c.read()?.iter().map(|x| format!("{}={}", x.ev.name(), x.scaled())).collect();
+    r.ok("perf counters", format!("shell loop: {}", counts.join(" ")));
+    r.ok("top sampler", format!("{} processes; the shell loop at {cpu:.0}% CPU", top.rows.len()));
+    let after = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
+    r.ok("/proc/stat", format!("{} context switches during the tour part", after.ctxt - before.ctxt));
+    match Counters::task(std::process::id() as i32, &[Ev::Cycles], false) {
+        Ok(_) => r.ok("hardware counters", "PMU available".into()),
+        Err(e) => r.skip("hardware counters", e.to_string()),
+    }
+    let w = ktrace_sample::inotify::Watcher::new()?;
+    let dir = std::env::temp_dir().join(format!("ktrace-tour-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    w.watch(&dir, ktrace_sample::inotify::Mask::IN_CREATE | ktrace_sample::inotify::Mask::IN_DELETE)?;
+    std::fs::write(dir.join("x"), b"x")?;
+    std::fs::remove_file(dir.join("x"))?;
+    let n = w.read()?.len();
+    std::fs::remove_dir(&dir)?;
+    r.ok("inotify", format!("{n} events for a create and a delete"));
+    Ok(())
+}
+
 fn libc_enoent() -> i32 {
     2
 }
@@ -321,7 +363,10 @@ fn main() {
     if let Err(e) = blk_part(&mut r) {
         r.skip("block tracing", e.to_string());
     }
-    r.skip("sampling", "ktrace-sample is not written yet".into());
+    if let Err(e) = sample_part(&mut r) {
+        r.skip("sampling", e.to_string());
+    }
+    r.skip("perf sampling profiles, taskstats, BootChart", "not written yet".into());
     for l in &r.lines {
         println!("{l}");
     }

@@ -1,0 +1,37 @@
+//! The error type of ktrace-sample.
+
+use thiserror::Error;
+
+/// Everything that can go wrong sampling.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A syscall failed.
+    #[error("{call} {path}: {source}")]
+    Syscall {
+        /// The call.
+        call: &'static str,
+        /// The path or object.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kernel or machine cannot do this (no PMU for hardware events…).
+    #[error("unsupported: {feature} ({hint})")]
+    Unsupported {
+        /// What.
+        feature: String,
+        /// What was observed.
+        hint: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(call: &'static str, path: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Syscall { call, path: path.into(), source }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

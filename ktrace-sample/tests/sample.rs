@@ -1,0 +1,138 @@
+//! Live: a spinning child at ~100% CPU in the process sampler; counters over a known workload
+//! (task-clock of a child that spins, context switches of a ping-pong, page faults of touched
+//! memory); hardware events give a clear Unsupported where there is no PMU; /proc statistics parse
+//! on this kernel; inotify sees created/modified/deleted files and reports overflow.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use std::io::Write;
+use std::time::Duration;
+
+use ktrace_sample::counters::{CounterGroup, Counters, Ev};
+use ktrace_sample::inotify::{FsEvent, Mask, Watcher};
+use ktrace_sample::procfs::{self, SystemStat};
+use ktrace_sample::top::ProcessSampler;
+
+fn spinner(secs: f64) -> std::process::Child {
+    std::process::Command::new("/usr/bin/python3")
+        .args(["-c", &format!("import time\nt=time.time()\nwhile time.time()-t < {secs}: pass")])
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn process_sampler_sees_a_spinning_child_near_100_percent() {
+    let mut child = spinner(2.0);
+    let pid = child.id() as i32;
+    let mut s = ProcessSampler::new(true);
+    s.refresh();
+    std::thread::sleep(Duration::from_millis(800));
+    s.refresh();
+    let row = s.get(pid).expect("child in the table").clone();
+    child.wait().unwrap();
+    assert!(row.cpu_percent > 60.0 && row.cpu_percent < 130.0, "cpu% {}", row.cpu_percent);
+    assert_eq!(row.stat.state, 'R');
+    assert!(row.stat.rss > 0);
+    assert!(s.rows.len() > 10);
+}
+
+#[test]
+fn task_counters_over_a_known_workload() {
+    // Gate the child so counters are attached before it runs.
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import sys, time\nsys.stdin.readline()\nt=time.time()\nwhile time.time()-t < 0.5: pass\nx = bytearray(64 << 20)\nfor i in range(0, len(x), 4096): x[i] = 1"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut c = Counters::task(child.id() as i32, &[Ev::TaskClock, Ev::PageFaults, Ev::ContextSwitches], true).unwrap();
+    c.enable().unwrap();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    child.wait().unwrap();
+    let r = c.read().unwrap();
+    let task_clock = r[0].scaled();
+    let faults = r[1].scaled();
+    assert!(task_clock > 400_000_000, "task-clock {task_clock} ns");
+    assert!(faults > 64 * 256 / 2, "page faults {faults} for 64 MiB touched");
+    assert!(r[0].enabled_ns >= r[0].running_ns);
+}
+
+#[test]
+fn counter_group_reads_members_together() {
+    let mut g = CounterGroup::new(&[Ev::TaskClock, Ev::PageFaults]).unwrap();
+    g.enable().unwrap();
+    let v: Vec<u8> = vec![1; 8 << 20];
+    std::hint::black_box(&v);
+    g.disable().unwrap();
+    let r = g.read().unwrap();
+    assert!(r[0].count > 0 && r[1].count > 1000, "{r:?}");
+    assert_eq!(r[0].enabled_ns, r[1].enabled_ns, "a group shares its times");
+}
+
+#[test]
+fn hardware_events_without_a_pmu_are_unsupported() {
+    match Counters::task(std::process::id() as i32, &[Ev::Cycles], false) {
+        Ok(mut c) => {
+            c.enable().unwrap();
+            assert!(c.read().is_ok()); // a machine with a PMU
+        }
+        Err(ktrace_sample::Error::Unsupported { .. }) => {}
+        Err(e) => panic!("expected Unsupported, got {e}"),
+    }
+}
+
+#[test]
+fn proc_statistics_parse_on_this_kernel() {
+    let s = SystemStat::parse(&std::fs::read_to_string("/proc/stat").unwrap());
+    assert_eq!(s.cpus.len(), std::thread::available_parallelism().unwrap().get());
+    assert!(s.ctxt > 0 && s.btime > 1_600_000_000);
+    let me = procfs::PidStat::parse(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
+    assert_eq!(me.pid, std::process::id() as i32);
+    let mem = procfs::key_values(&std::fs::read_to_string("/proc/meminfo").unwrap());
+    assert!(mem["MemTotal"] > 1 << 20);
+    assert!(procfs::key_values(&std::fs::read_to_string("/proc/vmstat").unwrap()).contains_key("pgfault"));
+    assert!(!procfs::diskstats(&std::fs::read_to_string("/proc/diskstats").unwrap()).is_empty());
+    if let Ok(t) = std::fs::read_to_string("/proc/pressure/cpu") {
+        assert!(procfs::Pressure::parse(&t).some.total_us > 0);
+    }
+    assert!(procfs::schedstat(&std::fs::read_to_string("/proc/self/schedstat").unwrap()).unwrap().0 > 0);
+}
+
+#[test]
+fn inotify_sees_create_modify_delete_and_overflow() {
+    let dir = std::env::temp_dir().join(format!("ktrace-inotify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let w = Watcher::new().unwrap();
+    w.watch(&dir, Mask::IN_CREATE | Mask::IN_MODIFY | Mask::IN_DELETE).unwrap();
+    let f = dir.join("a.txt");
+    std::fs::write(&f, b"1").unwrap();
+    std::fs::write(&f, b"2").unwrap();
+    std::fs::remove_file(&f).unwrap();
+    let kinds: Vec<Mask> = w
+        .read()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e {
+            FsEvent::Event { mask, name, .. } if name.as_deref() == Some(std::ffi::OsStr::new("a.txt")) => Some(mask),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds.first(), Some(&Mask::IN_CREATE));
+    assert!(kinds.contains(&Mask::IN_MODIFY));
+    assert_eq!(kinds.last(), Some(&Mask::IN_DELETE));
+    // Overflow the queue (max_queued_events) without reading.
+    let max: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events").unwrap().trim().parse().unwrap();
+    let g = dir.join("b");
+    for _ in 0..max / 2 + 10 {
+        std::fs::File::create(&g).unwrap();
+        std::fs::remove_file(&g).unwrap();
+    }
+    let mut lost = false;
+    loop {
+        let evs = w.read().unwrap();
+        if evs.is_empty() {
+            break;
+        }
+        lost |= evs.contains(&FsEvent::Lost);
+    }
+    assert!(lost, "no IN_Q_OVERFLOW after {} events", max + 20);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
