@@ -30,6 +30,7 @@
 
 pub mod error;
 pub mod format;
+pub mod kallsyms;
 pub mod lost;
 pub mod merge;
 pub mod page;
@@ -40,6 +41,7 @@ pub mod time;
 
 pub use error::{ParseError, Result};
 pub use format::{EventFormat, Field, FieldKind, FormatRegistry, Value};
+pub use kallsyms::Kallsyms;
 pub use lost::Lost;
 pub use merge::Merge;
 pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};

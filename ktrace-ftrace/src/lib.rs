@@ -31,7 +31,6 @@ pub mod error;
 pub mod event;
 pub mod graph;
 pub mod instance;
-pub mod kallsyms;
 pub mod latency;
 pub mod reader;
 pub mod recorder;
@@ -43,7 +42,12 @@ pub mod tracefs;
 pub use error::{Error, Result};
 pub use event::{BlockPhase, Decoder, Event, Typed, WakeupKind};
 pub use instance::{Instance, Marker};
-pub use kallsyms::Kallsyms;
+pub use ktrace_core::Kallsyms;
+
+/// Reads `/proc/kallsyms` (addresses are zero unless root or `kptr_restrict` allows).
+pub fn load_kallsyms() -> Result<Kallsyms> {
+    Ok(Kallsyms::parse(&tracefs::read_file(std::path::Path::new("/proc/kallsyms"))?))
+}
 pub use reader::CpuReader;
 pub use recorder::{Item, Recorder, Recording};
 pub use stats::CpuStats;

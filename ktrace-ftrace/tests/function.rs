@@ -36,7 +36,7 @@ fn function_tracer_with_filter_sees_the_filtered_function() {
     let rec = Recorder::start(&inst).unwrap();
     let _ = std::fs::read("/etc/hostname");
     let recording = rec.stop().unwrap();
-    let ks = Kallsyms::load().unwrap();
+    let ks = ktrace_ftrace::load_kallsyms().unwrap();
     let mut names = std::collections::BTreeSet::new();
     for ev in recording.events() {
         if let Typed::Function { ip, .. } = ev.unwrap().typed().unwrap() {
@@ -79,7 +79,7 @@ fn function_graph_nests_calls_with_durations() {
     let rec = Recorder::start(&inst).unwrap();
     let _ = std::fs::read("/etc/hostname");
     let recording = rec.stop().unwrap();
-    let ks = Kallsyms::load().unwrap();
+    let ks = ktrace_ftrace::load_kallsyms().unwrap();
     let mut trees = CallTrees::new();
     for ev in recording.events() {
         let ev = ev.unwrap();

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ktrace_ftrace::{Error, Kallsyms, Recorder, Tracefs, Typed};
+use ktrace_ftrace::{Error, Recorder, Tracefs, Typed};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::sleep(Duration::from_secs_f64(secs));
     }
     let recording = rec.stop()?;
-    let ks = Kallsyms::load()?;
+    let ks = ktrace_ftrace::load_kallsyms()?;
     let sym = |a: u64| ks.resolve(a).map_or(format!("{a:#x}"), |(n, off, _)| format!("{n}+{off:#x}"));
     for ev in recording.events() {
         let ev = ev?;

@@ -1,6 +1,5 @@
-//! Kernel symbols from `/proc/kallsyms`, for resolving function-tracer and stack addresses.
-
-use crate::error::{Error, Result};
+//! Kernel symbol tables in `/proc/kallsyms` text form, for resolving function-tracer addresses,
+//! stack traces and sampled kernel IPs. The facades read the file; this module only parses text.
 
 /// A sorted kernel symbol table.
 #[doc(alias = "kallsyms")]
@@ -10,12 +9,6 @@ pub struct Kallsyms {
 }
 
 impl Kallsyms {
-    /// Reads `/proc/kallsyms` (addresses are zero unless root or `kptr_restrict` allows).
-    pub fn load() -> Result<Kallsyms> {
-        let t = std::fs::read_to_string("/proc/kallsyms").map_err(|e| Error::io("read", "/proc/kallsyms", e))?;
-        Ok(Kallsyms::parse(&t))
-    }
-
     /// Parses kallsyms text (`ADDR TYPE NAME [MODULE]` lines); malformed lines are skipped.
     pub fn parse(text: &str) -> Kallsyms {
         let mut syms: Vec<_> = text
