@@ -5,7 +5,7 @@
 mod common;
 use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::graph::CallTrees;
-use ktrace_ftrace::{Error, Instance, Kallsyms, Recorder, Typed};
+use ktrace_ftrace::{Error, Instance, Recorder, Typed};
 
 fn unsupported(test: &str, feature: &str, e: &Error) -> bool {
     if e.is_unsupported() {
