@@ -24,6 +24,8 @@ pub mod counters;
 pub mod error;
 pub mod inotify;
 pub mod procfs;
+pub mod profile;
+pub mod symbolize;
 pub mod top;
 
 pub use error::{Error, Result};

@@ -1,0 +1,110 @@
+//! Symbolization of sampled addresses: kernel addresses through kallsyms text, user addresses
+//! through the ELF symbols (`.symtab`/`.dynsym`, via `object`) of the files mapped at them, names
+//! demangled (Rust; C++ names are shown mangled).
+
+use std::collections::HashMap;
+
+use ktrace_core::Kallsyms;
+use object::{Object, ObjectSegment, ObjectSymbol};
+
+/// A file mapping of a process (from PERF_RECORD_MMAP/MMAP2 or /proc/PID/maps).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// Start address.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// File offset of `start`.
+    pub pgoff: u64,
+    /// The file.
+    pub path: String,
+}
+
+#[derive(Debug, Default)]
+struct ElfSyms {
+    /// (vaddr, size, name), sorted by vaddr.
+    syms: Vec<(u64, u64, String)>,
+    /// (file offset, vaddr, file size) of loadable segments.
+    segs: Vec<(u64, u64, u64)>,
+}
+
+impl ElfSyms {
+    fn load(path: &str) -> Option<ElfSyms> {
+        let data = std::fs::read(path).ok()?;
+        let f = object::File::parse(&*data).ok()?;
+        let mut syms: Vec<(u64, u64, String)> = f
+            .symbols()
+            .chain(f.dynamic_symbols())
+            .filter(|s| s.kind() == object::SymbolKind::Text && s.address() != 0)
+            .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_owned())))
+            .collect();
+        syms.sort();
+        syms.dedup_by_key(|s| s.0);
+        let segs = f
+            .segments()
+            .map(|s| {
+                let (off, size) = s.file_range();
+                (off, s.address(), size)
+            })
+            .collect();
+        Some(ElfSyms { syms, segs })
+    }
+
+    fn lookup(&self, file_off: u64) -> Option<&str> {
+        let (off, vaddr, _) = self.segs.iter().find(|(o, _, sz)| file_off >= *o && file_off < o + sz)?;
+        let va = file_off - off + vaddr;
+        let i = self.syms.partition_point(|s| s.0 <= va).checked_sub(1)?;
+        let (a, size, name) = self.syms.get(i)?;
+        (*size == 0 || va < a + size).then_some(name.as_str())
+    }
+}
+
+/// Resolves addresses of many processes, caching each file's symbols once.
+#[derive(Debug, Default)]
+pub struct Symbolizer {
+    kallsyms: Kallsyms,
+    maps: HashMap<i32, Vec<Mapping>>,
+    files: HashMap<String, Option<ElfSyms>>,
+}
+
+impl Symbolizer {
+    /// A symbolizer with kernel symbols from `kallsyms` text (empty text: kernel frames unresolved).
+    pub fn new(kallsyms_text: &str) -> Symbolizer {
+        Symbolizer { kallsyms: Kallsyms::parse(kallsyms_text), ..Default::default() }
+    }
+
+    /// Adds a mapping of `pid`.
+    pub fn add_mapping(&mut self, pid: i32, m: Mapping) {
+        self.maps.entry(pid).or_default().push(m);
+    }
+
+    /// Adds the file mappings of a live process from /proc/PID/maps.
+    pub fn add_proc_maps(&mut self, pid: i32) {
+        let Ok(t) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else { return };
+        for l in t.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let (Some(range), Some(off), Some(path)) = (w.first(), w.get(2), w.get(5)) else { continue };
+            if !path.starts_with('/') {
+                continue;
+            }
+            let Some((a, b)) = range.split_once('-') else { continue };
+            let (Ok(start), Ok(end), Ok(pgoff)) =
+                (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16), u64::from_str_radix(off, 16))
+            else {
+                continue;
+            };
+            self.add_mapping(pid, Mapping { start, end, pgoff, path: (*path).to_owned() });
+        }
+    }
+
+    /// The function name at `addr` in `pid` (kernel addresses need no pid), demangled.
+    pub fn resolve(&mut self, pid: i32, addr: u64) -> Option<String> {
+        if addr >= 0xffff_8000_0000_0000 {
+            return self.kallsyms.resolve(addr).map(|(n, _, _)| n.to_owned());
+        }
+        let m = self.maps.get(&pid)?.iter().rev().find(|m| addr >= m.start && addr < m.end)?.clone();
+        let syms = self.files.entry(m.path.clone()).or_insert_with(|| ElfSyms::load(&m.path)).as_ref()?;
+        let name = syms.lookup(addr - m.start + m.pgoff)?;
+        Some(format!("{:#}", rustc_demangle::demangle(name)))
+    }
+}

@@ -1,0 +1,127 @@
+//! Live: a CPU-bound child profiled at a known frequency gives the expected sample count (±10% of
+//! frequency × its CPU time) and its hot function on top after symbolization; `perf record` +
+//! `perf report` on the same program agree on the top symbol; the flame graph SVG names it.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use ktrace_core::testing::{Skip, skip};
+use ktrace_sample::counters::{Counters, Ev};
+use ktrace_sample::profile::{Profiler, flamegraph};
+
+const SRC: &str = r#"
+#include <stdio.h>
+__attribute__((noinline)) unsigned long ktrace_hot(unsigned long n) {
+    unsigned long x = 0;
+    for (unsigned long i = 0; i < n; i++) x = x * 6364136223846793005UL + i;
+    return x;
+}
+int main(void) {
+    char line[8];
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    unsigned long r = 0;
+    for (unsigned long k = 0; k < 600; k++) r += ktrace_hot(1000000 + k);
+    printf("%lu\n", r);
+    return 0;
+}
+"#;
+
+fn build(test: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ktrace-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hot.c"), SRC).unwrap();
+    let bin = dir.join("hot");
+    match Command::new("gcc")
+        .args(["-O1", "-g", "-fno-omit-frame-pointer", "-o"])
+        .arg(&bin)
+        .arg(dir.join("hot.c"))
+        .status()
+    {
+        Ok(s) if s.success() => Some(bin),
+        _ => {
+            skip(test, Skip::Environment("gcc is needed to build the profiled program"));
+            None
+        }
+    }
+}
+
+#[test]
+fn profile_counts_samples_and_finds_the_hot_function() {
+    const T: &str = "profile_counts_samples_and_finds_the_hot_function";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let Some(bin) = build(T) else { return };
+    const FREQ: u64 = 997;
+    let mut child = Command::new(&bin).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let pid = child.id() as i32;
+    let mut prof = Profiler::task(pid, FREQ).unwrap();
+    let mut clock = Counters::task(pid, &[Ev::TaskClock], true).unwrap();
+    clock.enable().unwrap();
+    // Its mappings exist already (it is blocked in fgets): read them before it can exit.
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    while child.try_wait().unwrap().is_none() {
+        prof.poll();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let cpu_ns = clock.read().unwrap()[0].scaled();
+    let profile = prof.finish();
+    let expected = FREQ as f64 * cpu_ns as f64 / 1e9;
+    let got = profile.samples.len() as f64;
+    assert!((got - expected).abs() <= expected * 0.10, "{got} samples, expected {expected:.0} (±10%)");
+    assert_eq!(profile.lost, 0);
+
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    let mut sym = profile.symbolizer(&kallsyms);
+    for l in maps.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if let (Some(r), Some(off), Some(p)) = (w.first(), w.get(2), w.get(5))
+            && p.starts_with('/')
+            && let Some((a, b)) = r.split_once('-')
+        {
+            sym.add_mapping(
+                pid,
+                ktrace_sample::symbolize::Mapping {
+                    start: u64::from_str_radix(a, 16).unwrap(),
+                    end: u64::from_str_radix(b, 16).unwrap(),
+                    pgoff: u64::from_str_radix(off, 16).unwrap(),
+                    path: (*p).to_owned(),
+                },
+            );
+        }
+    }
+    let top = profile.top_symbols(&mut sym);
+    assert_eq!(top[0].0, "ktrace_hot", "top: {:?}", &top[..top.len().min(5)]);
+    assert!(top[0].1 as f64 > got * 0.8);
+
+    let folded = profile.folded(&mut sym);
+    // Leaf frames need no frame pointer, so the caller above the leaf may be missing: check the
+    // comm and the leaf.
+    assert!(folded.keys().any(|k| k.starts_with("hot;") && k.ends_with(";ktrace_hot")), "{folded:?}");
+    let mut svg = Vec::new();
+    flamegraph(&folded, "hot", &mut svg).unwrap();
+    let svg = String::from_utf8(svg).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("ktrace_hot"));
+
+    // perf agrees on the top symbol.
+    if Command::new("perf").arg("--version").output().is_err() {
+        return skip(T, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    }
+    let data = bin.with_extension("perf.data");
+    let rec = Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo go | perf record -q -F {FREQ} -g -o {} {} >/dev/null 2>&1", data.display(), bin.display()))
+        .status()
+        .unwrap();
+    assert!(rec.success());
+    let rep = Command::new("perf")
+        .args(["report", "--stdio", "--no-children", "--sort", "sym", "-q", "-i"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&rep.stdout);
+    let first = text.lines().find(|l| l.contains('%')).unwrap_or("");
+    assert!(first.contains("ktrace_hot"), "perf report's top: {first}");
+}
