@@ -26,6 +26,7 @@ pub mod inotify;
 pub mod procfs;
 pub mod profile;
 pub mod symbolize;
+pub mod taskstats;
 pub mod top;
 
 pub use error::{Error, Result};

@@ -136,3 +136,35 @@ fn inotify_sees_create_modify_delete_and_overflow() {
     assert!(lost, "no IN_Q_OVERFLOW after {} events", max + 20);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn taskstats_shows_a_childs_cpu_and_blkio_delays() {
+    use ktrace_sample::taskstats::{DelayAcctGuard, query};
+    let _g = DelayAcctGuard::enable().unwrap();
+    let dir = std::env::temp_dir().join(format!("ktrace-ts-{}", std::process::id()));
+    // Work: spin, then synchronous writes that wait for the disk; then wait to be queried.
+    let code = format!(
+        "import os, sys, time\nt=time.time()\nwhile time.time()-t < 0.3: pass\nfd=os.open('{}', os.O_WRONLY|os.O_CREAT|os.O_SYNC)\nfor i in range(64): os.write(fd, b'x'*65536)\nos.close(fd)\nsys.stdout.write('done\\n'); sys.stdout.flush()\nsys.stdin.readline()",
+        dir.display()
+    );
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", &code])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
+    // Per task: delays and accounting (comm, IO); per thread group: delay sums only.
+    let t = query(child.id(), false).unwrap();
+    let g = query(child.id(), true).unwrap();
+    assert!(g.cpu.count >= t.cpu.count && g.cpu.count > 0);
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_file(&dir);
+    assert!(t.version >= 8, "version {}", t.version);
+    assert!(t.cpu.count > 0 && t.cpu_run_real_ns > 250_000_000, "{t:?}");
+    assert!(t.write_char >= 64 * 65536, "{t:?}");
+    assert!(t.blkio.count > 0 || t.write_bytes > 0, "no block IO seen: {t:?}");
+    assert_eq!(t.comm, "python3");
+}
