@@ -516,13 +516,15 @@ fn restore_file(p: &Path, old: &str) -> Result<()> {
         "set_event"
         | "set_event_pid"
         | "set_event_notrace_pid"
+        | "set_ftrace_notrace_pid"
         | "set_ftrace_filter"
         | "set_ftrace_notrace"
         | "set_ftrace_pid"
         | "set_graph_function"
         | "set_graph_notrace" => {
             write_file(p, "")?;
-            for l in old.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            // Empty pid lists read back as "no pid"; filter lists as "#### all functions enabled ####".
+            for l in old.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty() && l.trim() != "no pid") {
                 append_file(p, l)?;
             }
             Ok(())

@@ -76,6 +76,12 @@ impl<'i> Recorder<'i> {
         if inst.path().join("set_event_notrace_pid").exists() && !tids.is_empty() {
             inst.write("set_event_notrace_pid", &tids.join(" "))?;
         }
+        // Likewise for the function tracers: the threads' read(2) would be traced and feed back
+        // (function_graph under ksys_read grows the buffer as fast as it is drained). Refused under
+        // lockdown, where the function tracers are refused too.
+        if inst.path().join("set_ftrace_notrace_pid").exists() && !tids.is_empty() {
+            let _ = inst.write("set_ftrace_notrace_pid", &tids.join(" "));
+        }
         inst.set_tracing_on(true)?;
         Ok(Recorder { inst, stop, threads, start_stats, page_size })
     }
@@ -147,7 +153,8 @@ fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
         if !done {
             r.wait(Duration::from_millis(20))?;
         }
-        loop {
+        // At most this many pages per wakeup, so a stop request is seen even under a flood.
+        for _ in 0..1024 {
             if buf.len() + r.page_size() > chunk {
                 chunks.push(std::mem::replace(&mut buf, Vec::with_capacity(chunk)));
             }

@@ -243,7 +243,9 @@ fn boot(work: &Path, vmlinuz: &Path, initrd: &Path, timeout: Duration) -> Res<(O
     }
     let qemu = std::env::var("KTRACE_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
     let mut child = Command::new(&qemu)
-        .args(["-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "2", "-nographic", "-no-reboot"])
+        // Single-threaded TCG: with multi-threaded TCG the guest's ftrace code patching (text_poke
+        // across CPUs) has double-faulted the 6.1 guest under function_graph.
+        .args(["-accel", "tcg,thread=single", "-cpu", "max", "-m", "1024", "-smp", "2", "-nographic", "-no-reboot"])
         .arg("-kernel")
         .arg(vmlinuz)
         .arg("-initrd")
