@@ -32,6 +32,12 @@ pub enum Error {
         /// The pid.
         pid: i32,
     },
+    /// The process is a zombie: it has exited and waits to be reaped; there is nothing to trace.
+    #[error("pid {pid} is a zombie (exited, not yet reaped)")]
+    Zombie {
+        /// The pid.
+        pid: i32,
+    },
     /// The process is already traced (or we may not trace it).
     #[error("pid {pid} is already traced or not ours to trace (EPERM)")]
     AlreadyTraced {

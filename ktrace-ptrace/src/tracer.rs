@@ -352,6 +352,11 @@ impl Tracer {
             | Options::PTRACE_O_TRACECLONE
             | Options::PTRACE_O_TRACEFORK
             | Options::PTRACE_O_TRACEVFORK;
+        if let Ok(st) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            && st.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'))
+        {
+            return Err(Error::Zombie { pid });
+        }
         let dir = format!("/proc/{pid}/task");
         let tids: Vec<i32> = std::fs::read_dir(&dir)
             .map_err(|_| Error::NoSuchProcess { pid })?
@@ -495,8 +500,11 @@ impl Tracer {
             }
             WaitStatus::PtraceEvent(p, sig, ev) => {
                 let pid = p.as_raw();
+                // A new task's first stop can arrive before its parent's fork/clone event: a task
+                // we have never seen is new too (else its SIGSTOP-stop would pass for a group-stop).
+                let unknown = !self.tracees.contains_key(&pid);
                 self.tracees.entry(pid).or_default();
-                let tr_new = self.tracees.get(&pid).is_some_and(|t| t.new);
+                let tr_new = unknown || self.tracees.get(&pid).is_some_and(|t| t.new);
                 let mut resume = def;
                 let out = match ev {
                     e if e == PtraceEvent::PTRACE_EVENT_FORK as i32

@@ -186,3 +186,65 @@ fn kill_on_drop_kills_the_spawned_command() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || proc_state(pid as u32) == 'Z');
 }
+
+#[test]
+fn attach_to_a_zombie_is_a_clear_error() {
+    let child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id() as i32;
+    std::thread::sleep(std::time::Duration::from_millis(200)); // exited, not reaped: a zombie
+    assert!(matches!(Tracer::attach(pid), Err(Error::Zombie { .. })));
+    let mut child = child;
+    child.wait().unwrap();
+}
+
+#[test]
+fn exec_from_a_non_leader_thread_takes_the_leaders_pid() {
+    let code = "import threading, os\nt = threading.Thread(target=lambda: os.execv('/bin/true', ['true']))\nt.start()\nt.join()";
+    let evs = collect(TraceCommand::new(PY).args(["-c", code]).spawn().unwrap());
+    let execs: Vec<(i32, i32)> = evs
+        .iter()
+        .filter_map(|e| if let Event::Exec { pid, old_pid } = e { Some((*pid, *old_pid)) } else { None })
+        .collect();
+    assert_eq!(execs.len(), 2, "python, then true from the thread: {execs:?}");
+    let (pid, old) = execs[1];
+    assert_ne!(pid, old, "the exec came from a non-leader thread");
+    assert_eq!(execs[0].0, pid, "it takes over the leader's pid");
+    assert!(evs.iter().any(|e| matches!(e, Event::Exited { pid: p, code: 0 } if *p == pid)));
+}
+
+#[test]
+fn setuid_binary_exec_is_traced() {
+    let Some(bin) = ["/usr/bin/passwd", "/bin/su", "/usr/bin/chsh"].into_iter().find(|p| {
+        std::fs::metadata(p).is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o4000 != 0)
+    }) else {
+        return ktrace_core::testing::skip(
+            "setuid_binary_exec_is_traced",
+            ktrace_core::testing::Skip::Environment("no setuid binary found"),
+        );
+    };
+    let evs = collect(TraceCommand::new(bin).arg("--help").stdout_null().spawn().unwrap());
+    assert!(evs.iter().any(|e| matches!(e, Event::Exec { .. })));
+    assert!(evs.iter().any(|e| matches!(e, Event::Exited { .. })));
+}
+
+#[test]
+fn sigkill_mid_syscall_ends_with_killed_not_a_hang() {
+    let mut t = TraceCommand::new("sleep").arg("30").spawn().unwrap();
+    let mut killed = false;
+    let mut pid0 = 0;
+    while let Some(e) = t.next_event().unwrap() {
+        match e {
+            Event::Attached { pid } => pid0 = pid,
+            Event::SyscallEnter { arch, nr, .. } if arch.syscall_name(nr) == Some("clock_nanosleep") => {
+                // Kill it while it sleeps in the syscall (it runs on once we call next_event).
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid0), nix::sys::signal::Signal::SIGKILL);
+                });
+            }
+            Event::Killed { signo, .. } => killed = signo == libc::SIGKILL,
+            _ => {}
+        }
+    }
+    assert!(killed);
+}
