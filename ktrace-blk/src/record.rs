@@ -308,6 +308,28 @@ impl<'a> Iterator for FtraceBinRecords<'a> {
     }
 }
 
+/// Losses a per-CPU relay stream shows as gaps in its sequence numbers (the ftrace `blk` tracer
+/// sets no sequence numbers: its losses come through the ftrace ring's missed-events pages).
+pub fn sequence_gaps<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> Vec<ktrace_core::Lost> {
+    let mut last: std::collections::BTreeMap<u32, u32> = Default::default();
+    let mut out = Vec::new();
+    for r in recs {
+        if r.sequence() == 0 {
+            continue;
+        }
+        if let Some(prev) = last.insert(r.cpu(), r.sequence())
+            && r.sequence() > prev + 1
+        {
+            out.push(ktrace_core::Lost {
+                cpu: r.cpu(),
+                count: Some((r.sequence() - prev - 1) as u64),
+                timestamp_ns: r.time(),
+            });
+        }
+    }
+    out
+}
+
 /// Splits records into per-CPU blktrace files' contents (`<dev>.blktrace.<cpu>`), as blkparse reads.
 pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::collections::BTreeMap<u32, Vec<u8>> {
     let mut out: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
@@ -360,7 +382,13 @@ pub(crate) mod tests {
         for cut in 0..buf.len() {
             let _ = Records::new(&buf[..cut]).count();
         }
-        let files = per_cpu_files(v.into_iter());
+        let files = per_cpu_files(v.clone().into_iter());
         assert_eq!(files[&0], buf);
+        assert!(sequence_gaps(v.into_iter()).is_empty());
+        let mut gap = rec(1, 100, 8, 4096, q, 0, &[]);
+        gap.extend(rec(5, 200, 8, 4096, q, 0, &[]));
+        let lost = sequence_gaps(Records::new(&gap).flatten());
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].count, Some(3));
     }
 }

@@ -73,12 +73,18 @@ impl RelayTrace {
         std::fs::read_to_string(self.dir.join("dropped")).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
     }
 
+    /// The `dropped` count as a lost-event record (none when nothing was dropped).
+    pub fn lost(dropped: u64) -> Option<ktrace_core::Lost> {
+        (dropped > 0).then_some(ktrace_core::Lost { cpu: u32::MAX, count: Some(dropped), timestamp_ns: 0 })
+    }
+
     /// Number of per-CPU streams.
     pub fn cpus(&self) -> usize {
         self.files.len()
     }
 
-    /// Stops, reads the rest, tears down; returns per-CPU record bytes and the dropped count.
+    /// Stops, reads the rest, tears down; returns per-CPU record bytes and the kernel's `dropped`
+    /// count (surface it with [`RelayTrace::lost`] / [`crate::record::sequence_gaps`]).
     pub fn stop(mut self) -> Result<(Vec<Vec<u8>>, u64)> {
         let mut out = vec![Vec::new(); self.files.len()];
         sys::blktrace_ctl(&self.dev, BlkTraceOp::Stop)

@@ -173,7 +173,7 @@ fn record(p: &mut Profile, ty: u32, d: RawData<'_>) {
             }
         }
         PERF_RECORD_MMAP | PERF_RECORD_MMAP2 => {
-            let name_off = if ty == PERF_RECORD_MMAP { 32 } else { 72 };
+            let name_off = if ty == PERF_RECORD_MMAP { 32 } else { 64 };
             if let (Ok(pid), Ok(addr), Ok(len), Ok(pgoff), Ok(name)) =
                 (d.u32(0, e), d.u64(8, e), d.u64(16, e), d.u64(24, e), d.c_str(name_off, 4096))
                 && name.first() == Some(&b'/')

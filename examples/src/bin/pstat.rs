@@ -1,0 +1,75 @@
+//! `pstat`: counts events of a command like `perf stat` (software events; hardware ones where a PMU
+//! exists), with multiplexing scaling.
+//!
+//! ```sh
+//! pstat [-e task-clock,context-switches,page-faults,cycles,instructions] -- COMMAND...
+//! ```
+
+use std::io::Write;
+
+use ktrace_sample::counters::{Counters, Ev};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut events =
+        vec![Ev::TaskClock, Ev::ContextSwitches, Ev::CpuMigrations, Ev::PageFaults, Ev::Cycles, Ev::Instructions];
+    let mut cmd = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-e" => {
+                let all = [
+                    Ev::TaskClock,
+                    Ev::CpuClock,
+                    Ev::ContextSwitches,
+                    Ev::CpuMigrations,
+                    Ev::PageFaults,
+                    Ev::Cycles,
+                    Ev::Instructions,
+                    Ev::BranchMisses,
+                    Ev::CacheMisses,
+                ];
+                events = it
+                    .next()
+                    .ok_or("-e LIST")?
+                    .split(',')
+                    .filter_map(|n| all.iter().copied().find(|e| e.name() == n))
+                    .collect();
+            }
+            "--" => cmd = it.by_ref().cloned().collect(),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let (prog, rest) = cmd.split_first().ok_or("usage: pstat [-e LIST] -- COMMAND...")?;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("read _ && exec \"$0\" \"$@\"")
+        .arg(prog)
+        .args(rest)
+        .stdin(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id() as i32;
+    let mut open = Vec::new();
+    for ev in events {
+        match Counters::task(pid, &[ev], true) {
+            Ok(c) => open.push(c),
+            Err(e) => eprintln!("pstat: {:>16} <not supported>: {e}", ev.name()),
+        }
+    }
+    for c in &mut open {
+        c.enable()?;
+    }
+    let t0 = std::time::Instant::now();
+    child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;
+    child.wait()?;
+    let wall = t0.elapsed();
+    println!("\n Performance counter stats for '{}':\n", cmd.join(" "));
+    for c in &mut open {
+        for r in c.read()? {
+            let pct = if r.enabled_ns > 0 { 100.0 * r.running_ns as f64 / r.enabled_ns as f64 } else { 0.0 };
+            println!("{:>18} {:<18} ({pct:.1}%)", r.scaled(), r.ev.name());
+        }
+    }
+    println!("\n{:>18.9} seconds time elapsed", wall.as_secs_f64());
+    Ok(())
+}
