@@ -102,10 +102,14 @@ impl Profiler {
             samplers.push(s);
         }
         let mut p = Profiler { samplers, profile: Profile::default() };
-        // COMM records come only for later execs: take the current name now.
+        // COMM and MMAP records come only for later execs and mmaps: take the current name and
+        // file mappings now (as perf synthesizes them for running tasks).
         if let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
             p.profile.comms.insert(pid, c.trim_end().to_owned());
         }
+        let mut sym = Symbolizer::new("");
+        sym.add_proc_maps(pid);
+        p.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
         for s in &mut p.samplers {
             s.enable().map_err(|e| Error::io("ioctl(ENABLE)", "cpu-clock", e))?;
         }

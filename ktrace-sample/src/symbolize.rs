@@ -97,6 +97,11 @@ impl Symbolizer {
         }
     }
 
+    /// The mappings known for `pid`.
+    pub fn mappings_of(&self, pid: i32) -> &[Mapping] {
+        self.maps.get(&pid).map_or(&[], Vec::as_slice)
+    }
+
     /// The function name at `addr` in `pid` (kernel addresses need no pid), demangled.
     pub fn resolve(&mut self, pid: i32, addr: u64) -> Option<String> {
         if addr >= 0xffff_8000_0000_0000 {

@@ -309,8 +309,10 @@ fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
         .args(["-c", "read x; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
         .stdin(std::process::Stdio::piped())
         .spawn()?;
+    let mut prof = ktrace_sample::profile::Profiler::task(child.id() as i32, 997)?;
     let mut c = Counters::task(child.id() as i32, &[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], true)?;
     c.enable()?;
+    let _delayacct = ktrace_sample::taskstats::DelayAcctGuard::enable()?;
     {
         use std::io::Write;
         child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;
@@ -319,7 +321,41 @@ fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     std::thread::sleep(std::time::Duration::from_millis(300));
     top.refresh();
     let cpu = top.get(child.id() as i32).map_or(0.0, |row| row.cpu_percent);
-    child.wait()?;
+    let delays = ktrace_sample::taskstats::query(child.id(), false);
+    while child.try_wait()?.is_none() {
+        prof.poll();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let p = prof.finish();
+    let mut sym = p.symbolizer(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default());
+    let top_syms = p.top_symbols(&mut sym);
+    let mut svg = Vec::new();
+    if !p.samples.is_empty() {
+        ktrace_sample::profile::flamegraph(&p.folded(&mut sym), "tour", &mut svg)?;
+    }
+    r.ok(
+        "perf profile",
+        format!(
+            "{} samples of the shell loop ({} lost), top {:?}; flame graph {} KiB",
+            p.samples.len(),
+            p.lost,
+            top_syms.first().map(|t| t.0.as_str()).unwrap_or("-"),
+            svg.len() / 1024
+        ),
+    );
+    match delays {
+        Ok(t) => r.ok(
+            "taskstats",
+            format!(
+                "v{}: cpu delay {} x / {} ns, {} context switches",
+                t.version,
+                t.cpu.count,
+                t.cpu.total_ns,
+                t.nvcsw + t.nivcsw
+            ),
+        ),
+        Err(e) => r.skip("taskstats", e.to_string()),
+    }
     let counts: Vec<String> = c.read()?.iter().map(|x| format!("{}={}", x.ev.name(), x.scaled())).collect();
     r.ok("perf counters", format!("shell loop: {}", counts.join(" ")));
     r.ok("top sampler", format!("{} processes; the shell loop at {cpu:.0}% CPU", top.rows.len()));
@@ -366,7 +402,7 @@ fn main() {
     if let Err(e) = sample_part(&mut r) {
         r.skip("sampling", e.to_string());
     }
-    r.skip("perf sampling profiles, taskstats, BootChart", "not written yet".into());
+    r.skip("BootChart", "not written yet".into());
     for l in &r.lines {
         println!("{l}");
     }
