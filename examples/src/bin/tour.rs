@@ -306,7 +306,7 @@ fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let mut top = ktrace_sample::top::ProcessSampler::new(false);
     top.refresh();
     let mut child = std::process::Command::new("/bin/sh")
-        .args(["-c", "read x; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
+        .args(["-c", "read x; exec /bin/sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'"])
         .stdin(std::process::Stdio::piped())
         .spawn()?;
     let mut prof = ktrace_sample::profile::Profiler::task(child.id() as i32, 997)?;
