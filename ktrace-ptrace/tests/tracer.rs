@@ -248,3 +248,16 @@ fn sigkill_mid_syscall_ends_with_killed_not_a_hang() {
     }
     assert!(killed);
 }
+
+#[test]
+fn same_cpu_pins_while_tracing_and_restores_the_callers_affinity() {
+    let me = nix::unistd::Pid::from_raw(0);
+    let before = nix::sched::sched_getaffinity(me).unwrap();
+    let mut t = TraceCommand::new("/bin/true").same_cpu(true).spawn().unwrap();
+    let during = nix::sched::sched_getaffinity(me).unwrap();
+    let pinned = (0..nix::sched::CpuSet::count()).filter(|&c| during.is_set(c).unwrap_or(false)).count();
+    assert_eq!(pinned, 1, "tracer thread pinned to one CPU while tracing");
+    while t.next_event().unwrap().is_some() {}
+    drop(t);
+    assert_eq!(nix::sched::sched_getaffinity(me).unwrap(), before, "affinity not restored");
+}
