@@ -30,8 +30,9 @@ fn fs(test: &str) -> Option<Tracefs> {
     Some(fs)
 }
 
+/// This test's own probes (other tests of this process use `ktrace_<pid>_<suffix>` groups).
 fn ours(fs: &Tracefs) -> Vec<String> {
-    let me = format!("ktrace_{}", std::process::id());
+    let me = format!(":ktrace_{}/", std::process::id());
     std::fs::read_to_string(fs.root().join("uprobe_events"))
         .unwrap()
         .lines()

@@ -23,18 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let (prog, rest) = cmd.split_first().ok_or("usage: profile [-F HZ] [-o out.svg] -- COMMAND...")?;
-    // Start the command held on a pipe so sampling is in place before it runs.
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("read _ && exec \"$0\" \"$@\"")
-        .arg(prog)
-        .args(rest)
-        .stdin(std::process::Stdio::piped())
-        .spawn()?;
-    let pid = child.id() as i32;
-    let mut prof = Profiler::task(pid, freq)?;
-    child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;
-    while child.try_wait()?.is_none() {
+    // Start the command held so sampling is in place before it runs.
+    let mut g = ktrace_examples::Gated::spawn(prog, rest)?;
+    let mut prof = Profiler::task(g.pid(), freq)?;
+    g.release()?;
+    while g.child.try_wait()?.is_none() {
         prof.poll();
         std::thread::sleep(std::time::Duration::from_millis(10));
     }

@@ -5,8 +5,6 @@
 //! pstat [-e task-clock,context-switches,page-faults,cycles,instructions] -- COMMAND...
 //! ```
 
-use std::io::Write;
-
 use ktrace_sample::counters::{Counters, Ev};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,14 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let (prog, rest) = cmd.split_first().ok_or("usage: pstat [-e LIST] -- COMMAND...")?;
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("read _ && exec \"$0\" \"$@\"")
-        .arg(prog)
-        .args(rest)
-        .stdin(std::process::Stdio::piped())
-        .spawn()?;
-    let pid = child.id() as i32;
+    let mut g = ktrace_examples::Gated::spawn(prog, rest)?;
+    let pid = g.pid();
     let mut open = Vec::new();
     for ev in events {
         match Counters::task(pid, &[ev], true) {
@@ -60,8 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         c.enable()?;
     }
     let t0 = std::time::Instant::now();
-    child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;
-    child.wait()?;
+    g.release()?;
+    g.child.wait()?;
     let wall = t0.elapsed();
     println!("\n Performance counter stats for '{}':\n", cmd.join(" "));
     for c in &mut open {

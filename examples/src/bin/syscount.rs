@@ -41,24 +41,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     inst.enable_event("raw_syscalls", "sys_enter")?;
     let mut child = None;
     if let Some((prog, rest)) = cmd.split_first() {
-        // Start the command stopped on a pipe so the pid filter is in place before it runs.
-        let c = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("read _ && exec \"$0\" \"$@\"")
-            .arg(prog)
-            .args(rest)
-            .stdin(std::process::Stdio::piped())
-            .spawn()?;
-        inst.set_event_pids(&[c.id() as i32])?;
+        // Start the command held so the pid filter is in place before it runs.
+        let c = ktrace_examples::Gated::spawn(prog, rest)?;
+        inst.set_event_pids(&[c.pid()])?;
         inst.follow_forks(true)?;
         child = Some(c);
     }
     let rec = Recorder::start(&inst)?;
     match child.as_mut() {
         Some(c) => {
-            use std::io::Write;
-            c.stdin.take().ok_or("no stdin")?.write_all(b"\n")?;
-            c.wait()?;
+            c.release()?;
+            c.child.wait()?;
         }
         None => std::thread::sleep(Duration::from_secs_f64(secs)),
     }
