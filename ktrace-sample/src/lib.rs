@@ -17,9 +17,10 @@
 //! ```
 //!
 //! Kernel interfaces: perf_event_open(2) (2.6.31+), proc(5), PSI (4.20+), inotify(7) (2.6.13+).
-//! Not written yet: perf sampling profiles with symbolization and flame graphs, taskstats delay
-//! accounting, BootChart.
+//! Also: sampling profiles with callchains, symbolization and flame graphs ([`profile`]), taskstats
+//! delay accounting ([`taskstats`]), and BootChart ([`bootchart`]).
 
+pub mod bootchart;
 pub mod counters;
 pub mod error;
 pub mod inotify;

@@ -168,3 +168,21 @@ fn taskstats_shows_a_childs_cpu_and_blkio_delays() {
     assert!(t.blkio.count > 0 || t.write_bytes > 0, "no block IO seen: {t:?}");
     assert_eq!(t.comm, "python3");
 }
+
+#[test]
+fn bootchart_of_a_script_shows_each_process() {
+    let script = "sleep 0.25; (sleep 0.3 | cat >/dev/null); timeout 2 sleep 0.25; exit 0";
+    let cmd: Vec<String> = ["/bin/sh", "-c", script].iter().map(|s| s.to_string()).collect();
+    let chart = ktrace_sample::bootchart::Chart::record(&cmd, Duration::from_millis(20)).unwrap();
+    let names: std::collections::BTreeSet<&str> = chart.processes.iter().map(|p| p.comm.as_str()).collect();
+    for want in ["sh", "sleep", "cat", "timeout"] {
+        assert!(names.contains(want), "{want} missing from {names:?}");
+    }
+    assert!(chart.processes.iter().filter(|p| p.comm == "sleep").count() >= 3);
+    let svg = chart.svg();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for want in ["sleep (", "cat (", "timeout (", "CPU", "disk IO"] {
+        assert!(svg.contains(want), "svg lacks {want}");
+    }
+    assert!(chart.duration > 0.7 && !chart.system.is_empty());
+}

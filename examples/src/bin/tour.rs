@@ -402,7 +402,21 @@ fn main() {
     if let Err(e) = sample_part(&mut r) {
         r.skip("sampling", e.to_string());
     }
-    r.skip("BootChart", "not written yet".into());
+    let cmd: Vec<String> = ["/bin/sh", "-c", "sleep 0.1; ls / >/dev/null; (sleep 0.1 | cat >/dev/null); exit 0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    match ktrace_sample::bootchart::Chart::record(&cmd, std::time::Duration::from_millis(20)) {
+        Ok(c) => {
+            let path = std::env::temp_dir().join("ktrace-tour-bootchart.svg");
+            let _ = std::fs::write(&path, c.svg());
+            r.ok(
+                "BootChart",
+                format!("{} processes over {:.2} s -> {}", c.processes.len(), c.duration, path.display()),
+            );
+        }
+        Err(e) => r.skip("BootChart", e.to_string()),
+    }
     for l in &r.lines {
         println!("{l}");
     }
