@@ -138,6 +138,18 @@ impl Chart {
             self.duration,
             self.processes.len()
         );
+        // Time axis: a tick every "nice" step, about ten across.
+        let step = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]
+            .into_iter()
+            .find(|st| self.duration / st <= 12.0)
+            .unwrap_or(120.0);
+        let mut tick = 0.0;
+        while tick <= self.duration {
+            let tx = x(tick);
+            let _ = writeln!(s, r##"<line x1="{tx:.1}" y1="{top}" x2="{tx:.1}" y2="{h}" stroke="#f0f0f0"/>"##);
+            let _ = writeln!(s, r##"<text x="{tx:.1}" y="{}" fill="#666">{tick:.2}s</text>"##, top - 4.0);
+            tick += step;
+        }
         let io_max = self.system.iter().map(|p| p.2).fold(1.0, f64::max);
         for (i, (name, pick, scale, color)) in
             [("CPU", 1usize, 1.0, "#3b7ddd"), ("disk IO", 2usize, io_max, "#d9534f")].into_iter().enumerate()
