@@ -29,6 +29,7 @@
 pub mod agg;
 pub mod elf;
 pub mod error;
+pub mod pmu;
 pub mod probe;
 pub mod probes;
 pub mod usdt;

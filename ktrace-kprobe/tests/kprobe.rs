@@ -59,3 +59,23 @@ fn kprobe_and_kretprobe_on_do_sys_openat2() {
     assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn perf_pmu_kprobe_counts_opens() {
+    const T: &str = "perf_pmu_kprobe_counts_opens";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let tid = nix::unistd::gettid().as_raw();
+    let mut p = match ktrace_kprobe::pmu::PmuProbe::kprobe("do_sys_openat2", false, tid) {
+        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "kprobes", why: &e.to_string() }),
+        r => r.unwrap(),
+    };
+    p.enable().unwrap();
+    for _ in 0..5 {
+        drop(std::fs::File::open("/etc/hostname"));
+    }
+    p.disable().unwrap();
+    let hits = p.hits().unwrap();
+    assert!(hits >= 5, "{hits} hits for 5 opens");
+}

@@ -151,3 +151,21 @@ fn probes_are_removed_after_a_panic_and_bad_definitions_explain() {
     let err = p.uprobe("t", "/etc/hostname", "main", &[], false).unwrap_err();
     assert!(matches!(err, ktrace_kprobe::Error::NotElf { .. }), "{err}");
 }
+
+#[test]
+fn perf_pmu_uprobes_count_every_call() {
+    let Some(_fs) = fs("perf_pmu_uprobes_count_every_call") else { return };
+    let exe = std::fs::read_link("/proc/self/exe").unwrap().display().to_string();
+    let tid = nix::unistd::gettid().as_raw();
+    let mut entry = ktrace_kprobe::pmu::PmuProbe::uprobe(&exe, "ktrace_uprobe_target", false, tid).unwrap();
+    let mut ret = ktrace_kprobe::pmu::PmuProbe::uprobe(&exe, "ktrace_uprobe_target", true, tid).unwrap();
+    entry.enable().unwrap();
+    ret.enable().unwrap();
+    for i in 0..1000u64 {
+        ktrace_uprobe_target(i, c"x".as_ptr().cast());
+    }
+    entry.disable().unwrap();
+    ret.disable().unwrap();
+    assert_eq!(entry.hits().unwrap(), 1000);
+    assert_eq!(ret.hits().unwrap(), 1000);
+}

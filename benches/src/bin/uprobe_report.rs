@@ -1,6 +1,6 @@
 //! ns per call of a uprobed function: untraced, ktrace via tracefs (recorder draining), and
-//! `perf probe -x` + `perf record`; lost events at 1M calls. The perf kprobe/uprobe PMU path is not
-//! written yet (pmu_ns=nan). Prints
+//! the uprobe PMU (ktrace's `PmuProbe`, counting), and `perf probe -x` + `perf record`; lost events
+//! at 1M calls. Prints
 //! `RESULT uprobe untraced_ns=N tracefs_ns=N pmu_ns=N perf_ns=N ktrace_lost=N`.
 //! Usage: uprobe_report [CALLS]   (internally: uprobe_report --loop N)
 #![allow(unsafe_code, reason = "the probed target is a no_mangle function")]
@@ -25,6 +25,11 @@ fn looped(n: u64) -> f64 {
     }
     std::hint::black_box(s);
     t.elapsed().as_nanos() as f64 / n as f64
+}
+
+fn nix_gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
 fn child_ns(exe: &str, n: u64) -> Result<f64, Box<dyn std::error::Error>> {
@@ -70,6 +75,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     probes.close()?;
     let ktrace_lost = lost + n.saturating_sub(hits + lost);
 
+    // The same probe through the uprobe PMU (counting), on this thread.
+    let mut pmu = ktrace_kprobe::pmu::PmuProbe::uprobe(&exe, "ktrace_bench_target", false, nix_gettid())?;
+    pmu.enable()?;
+    let pmu_ns = looped(n);
+    pmu.disable()?;
+    let pmu_hits = pmu.hits()?;
+    drop(pmu);
+
     // perf probe + perf record on the same function.
     let mut perf_ns = f64::NAN;
     let added =
@@ -87,9 +100,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Command::new("perf").args(["probe", "-q", "-d", "probe_uprobe_report:*"]).stderr(Stdio::null()).status();
         let _ = std::fs::remove_file(&data);
     }
-    println!("{hits} hits of {n} calls");
+    println!("{hits} tracefs hits and {pmu_hits} PMU hits of {n} calls");
     println!(
-        "RESULT uprobe untraced_ns={untraced:.1} tracefs_ns={tracefs_ns:.1} pmu_ns=nan perf_ns={perf_ns:.1} ktrace_lost={ktrace_lost}"
+        "RESULT uprobe untraced_ns={untraced:.1} tracefs_ns={tracefs_ns:.1} pmu_ns={pmu_ns:.1} perf_ns={perf_ns:.1} ktrace_lost={ktrace_lost}"
     );
     Ok(())
 }
