@@ -60,6 +60,22 @@ pub enum ArgType {
     UString,
     /// `symbol` (address shown as symbol+offset).
     Symbol,
+    /// A bitfield `b<width>@<offset>/<container bits>`.
+    Bitfield {
+        /// Bits.
+        width: u8,
+        /// Bit offset.
+        offset: u8,
+        /// Container size in bits (8, 16, 32, 64).
+        container: u8,
+    },
+    /// An array `<type>[<n>]` of a scalar type (5.1+).
+    Array {
+        /// Element type: (kind char 'u'/'s'/'x', bits).
+        elem: (char, u8),
+        /// Length.
+        len: u16,
+    },
 }
 
 impl ArgType {
@@ -71,10 +87,23 @@ impl ArgType {
             ArgType::String => "string".into(),
             ArgType::UString => "ustring".into(),
             ArgType::Symbol => "symbol".into(),
+            ArgType::Bitfield { width, offset, container } => format!("b{width}@{offset}/{container}"),
+            ArgType::Array { elem: (k, b), len } => format!("{k}{b}[{len}]"),
         }
     }
     fn parse(s: &str) -> Option<ArgType> {
         let bits = |r: &str| r.parse::<u8>().ok().filter(|b| matches!(b, 8 | 16 | 32 | 64));
+        if let Some(rest) = s.strip_prefix('b')
+            && let Some((w, rest)) = rest.split_once('@')
+            && let Some((o, c)) = rest.split_once('/')
+        {
+            return Some(ArgType::Bitfield { width: w.parse().ok()?, offset: o.parse().ok()?, container: bits(c)? });
+        }
+        if let Some((t, n)) = s.strip_suffix(']').and_then(|x| x.split_once('[')) {
+            let (k, b) = t.split_at_checked(1)?;
+            let k = k.chars().next().filter(|c| matches!(c, 'u' | 's' | 'x'))?;
+            return Some(ArgType::Array { elem: (k, bits(b)?), len: n.parse().ok()? });
+        }
         match s {
             "string" => Some(ArgType::String),
             "ustring" => Some(ArgType::UString),
@@ -242,6 +271,7 @@ mod tests {
             "p:g/usdt /usr/lib/x.so:0x10(0x2040) arg1=%di:s32",
             "r:g/ur /bin/bash:0x1234 rv=$retval:x64",
             "p:g/k vfs_read+4 c=$comm",
+            "p:g/bf vfs_read f=+0(%di):b4@3/32 a=+8(%si):u32[4]",
         ] {
             let p = ProbeDef::parse(line).unwrap();
             assert_eq!(p.to_string(), line);

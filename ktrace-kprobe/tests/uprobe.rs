@@ -169,3 +169,21 @@ fn perf_pmu_uprobes_count_every_call() {
     assert_eq!(entry.hits().unwrap(), 1000);
     assert_eq!(ret.hits().unwrap(), 1000);
 }
+
+#[test]
+fn stripped_static_binary_is_reported_as_stripped() {
+    let dir = std::env::temp_dir().join(format!("ktrace-strip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("s.c"), "int main(void) { return 0; }\n").unwrap();
+    let bin = dir.join("s");
+    let built = std::process::Command::new("gcc").args(["-static", "-s", "-o"]).arg(&bin).arg(dir.join("s.c")).status();
+    if !built.is_ok_and(|s| s.success()) {
+        return skip(
+            "stripped_static_binary_is_reported_as_stripped",
+            Skip::Environment("gcc -static (libc6-dev) is needed"),
+        );
+    }
+    let err = ktrace_kprobe::elf::Binary::open(bin.to_str().unwrap()).unwrap().symbol_offset("main").unwrap_err();
+    assert!(matches!(err, ktrace_kprobe::Error::Stripped { .. }), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
