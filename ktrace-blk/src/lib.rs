@@ -38,4 +38,4 @@ mod sys;
 pub use blktracer::{BlkFilter, BlkTracer};
 pub use error::{Error, Result};
 pub use loopdev::LoopDevice;
-pub use record::{Action, BlkRecord, Category, FtraceBinRecords, Records};
+pub use record::{Action, BlkRecord, Category, FtraceBinRecords, Payload, Records};

@@ -198,6 +198,78 @@ impl<'a> BlkRecord<'a> {
     }
 }
 
+/// The payload of a record, typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Payload<'a> {
+    /// No payload (most IO records).
+    None,
+    /// `__BLK_TN_PROCESS`: the name of the process with this pid.
+    Process(&'a [u8]),
+    /// `__BLK_TN_TIMESTAMP`: wall-clock seconds and nanoseconds at trace start.
+    Timestamp {
+        /// Seconds.
+        sec: u32,
+        /// Nanoseconds.
+        nsec: u32,
+    },
+    /// `__BLK_TN_MESSAGE`: a text message (`blk_add_trace_msg`).
+    Message(&'a [u8]),
+    /// `__BLK_TA_REMAP`: the IO was remapped from another device and sector (big-endian
+    /// `struct blk_io_trace_remap`).
+    Remap {
+        /// Original device.
+        dev_from: u32,
+        /// New device.
+        dev_to: u32,
+        /// Original sector.
+        sector_from: u64,
+    },
+    /// Any other payload (SCSI command bytes for PC requests, driver data…).
+    Raw(&'a [u8]),
+}
+
+impl<'a> BlkRecord<'a> {
+    /// The cgroup id, when the record carries one (`__BLK_TA_CGROUP` / `__BLK_TN_CGROUP`: the
+    /// payload starts with it).
+    pub fn cgroup_id(&self) -> Option<u64> {
+        if self.action().0 & 0x100 == 0 {
+            return None;
+        }
+        self.pdu.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)
+    }
+
+    /// The typed payload.
+    pub fn payload(&self) -> Payload<'a> {
+        let body = if self.cgroup_id().is_some() { self.pdu.get(8..).unwrap_or_default() } else { self.pdu };
+        let strip = |b: &'a [u8]| b.iter().position(|&c| c == 0).map_or(b, |n| b.get(..n).unwrap_or_default());
+        if self.is_notify() {
+            return match self.action().0 & 0xff {
+                0 => Payload::Process(strip(body)),
+                1 => match (body.get(0..4), body.get(4..8)) {
+                    (Some(a), Some(b)) => Payload::Timestamp {
+                        sec: u32::from_ne_bytes(a.try_into().unwrap_or_default()),
+                        nsec: u32::from_ne_bytes(b.try_into().unwrap_or_default()),
+                    },
+                    _ => Payload::Raw(body),
+                },
+                2 => Payload::Message(strip(body)),
+                _ => Payload::Raw(body),
+            };
+        }
+        if self.action().0 & 0xff == Action::REMAP.0
+            && let (Some(f), Some(t), Some(sf)) = (body.get(0..4), body.get(4..8), body.get(8..16))
+        {
+            return Payload::Remap {
+                dev_from: u32::from_be_bytes(f.try_into().unwrap_or_default()),
+                dev_to: u32::from_be_bytes(t.try_into().unwrap_or_default()),
+                sector_from: u64::from_be_bytes(sf.try_into().unwrap_or_default()),
+            };
+        }
+        if body.is_empty() { Payload::None } else { Payload::Raw(body) }
+    }
+}
+
 impl Timestamped for BlkRecord<'_> {
     fn timestamp_ns(&self) -> u64 {
         self.time()
@@ -390,5 +462,30 @@ pub(crate) mod tests {
         let lost = sequence_gaps(Records::new(&gap).flatten());
         assert_eq!(lost.len(), 1);
         assert_eq!(lost[0].count, Some(3));
+    }
+
+    #[test]
+    fn typed_payloads() {
+        let notify = (Category::NOTIFY.bits() as u32) << 16;
+        let mut buf = rec(1, 1, 0, 0, notify, 0, b"kworker\0");
+        buf.extend(rec(2, 2, 0, 0, notify | 2, 0, b"hello\0"));
+        buf.extend(rec(3, 3, 0, 0, notify | 1, 0, &[5, 0, 0, 0, 7, 0, 0, 0]));
+        let mut remap = Vec::new();
+        remap.extend_from_slice(&0x0080_0001u32.to_be_bytes());
+        remap.extend_from_slice(&0x0080_0010u32.to_be_bytes());
+        remap.extend_from_slice(&4096u64.to_be_bytes());
+        buf.extend(rec(4, 4, 8, 4096, Action::REMAP.0 as u32 | ((Category::QUEUE.bits() as u32) << 16), 0, &remap));
+        let mut cg = 77u64.to_ne_bytes().to_vec();
+        cg.extend_from_slice(b"x\0");
+        buf.extend(rec(5, 5, 0, 0, notify | 0x100 | 2, 0, &cg));
+        buf.extend(rec(6, 6, 8, 4096, Action::QUEUE.0 as u32, 0, &[]));
+        let p: Vec<_> = Records::new(&buf).map(|r| r.unwrap().payload()).collect();
+        assert_eq!(p[0], Payload::Process(b"kworker"));
+        assert_eq!(p[1], Payload::Message(b"hello"));
+        assert_eq!(p[2], Payload::Timestamp { sec: 5, nsec: 7 });
+        assert_eq!(p[3], Payload::Remap { dev_from: 0x0080_0001, dev_to: 0x0080_0010, sector_from: 4096 });
+        assert_eq!(p[4], Payload::Message(b"x"));
+        assert_eq!(Records::new(&buf).nth(4).unwrap().unwrap().cgroup_id(), Some(77));
+        assert_eq!(p[5], Payload::None);
     }
 }
