@@ -37,3 +37,14 @@ impl Gated {
         }
     }
 }
+
+/// Runs `cmd` to completion, or sleeps `secs` when there is no command: the span a tool traces.
+pub fn run_or_sleep(cmd: &[String], secs: f64) -> std::io::Result<()> {
+    match cmd.split_first() {
+        Some((p, rest)) => Command::new(p).args(rest).status().map(|_| ()),
+        None => {
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            Ok(())
+        }
+    }
+}

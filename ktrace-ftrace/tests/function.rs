@@ -7,12 +7,17 @@ use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::graph::CallTrees;
 use ktrace_ftrace::{Error, Instance, Recorder, Typed};
 
-fn unsupported(test: &str, feature: &str, e: &Error) -> bool {
-    if e.is_unsupported() {
-        skip(test, Skip::KernelLacks { feature, why: &e.to_string() });
-        return true;
+/// Ok(true) when the step worked, Ok(false) when the kernel lacks or refuses it (the test is
+/// skipped as "kernel lacks", to run in the VM tier); any other error fails the test.
+fn step(test: &str, feature: &str, r: Result<(), Error>) -> bool {
+    match r {
+        Ok(()) => true,
+        Err(e) if e.is_unsupported() => {
+            skip(test, Skip::KernelLacks { feature, why: &e.to_string() });
+            false
+        }
+        Err(e) => panic!("{test}: {e}"),
     }
-    false
 }
 
 #[test]
@@ -21,17 +26,11 @@ fn function_tracer_with_filter_sees_the_filtered_function() {
     let Some(inst) = common::instance(T) else {
         return;
     };
-    if let Err(e) = inst.set_ftrace_filter(&["ksys_read", "vfs_read"]) {
-        if unsupported(T, "function", &e) {
-            return;
-        }
-        panic!("{e}");
+    if !step(T, "function", inst.set_ftrace_filter(&["ksys_read", "vfs_read"])) {
+        return;
     }
-    if let Err(e) = inst.set_tracer("function") {
-        if unsupported(T, "function", &e) {
-            return;
-        }
-        panic!("{e}");
+    if !step(T, "function", inst.set_tracer("function")) {
+        return;
     }
     let rec = Recorder::start(&inst).unwrap();
     let _ = std::fs::read("/etc/hostname");
@@ -64,21 +63,15 @@ fn function_graph_nests_calls_with_durations() {
         skip(T, Skip::KernelLacks { feature: "function_graph", why: &why });
         return;
     };
-    if let Err(e) = inst.set_graph_function(&["ksys_read"]) {
-        if unsupported(T, "function_graph", &e) {
-            return;
-        }
-        panic!("{e}");
+    if !step(T, "function_graph", inst.set_graph_function(&["ksys_read"])) {
+        return;
     }
     // Keep the volume small: only this thread, at most 4 levels below ksys_read. (Under TCG the
     // 6.1 guest has been seen to double-fault when function_graph traced every task deeply.)
     inst.set_ftrace_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
     inst.set_max_graph_depth(4).unwrap();
-    if let Err(e) = inst.set_tracer("function_graph") {
-        if unsupported(T, "function_graph", &e) {
-            return;
-        }
-        panic!("{e}");
+    if !step(T, "function_graph", inst.set_tracer("function_graph")) {
+        return;
     }
     let rec = Recorder::start(&inst).unwrap();
     let _ = std::fs::read("/etc/hostname");

@@ -6,8 +6,6 @@
 //! ```
 //! On a kernel that refuses the function tracer (lockdown) it says so and exits 2.
 
-use std::time::Duration;
-
 use ktrace_ftrace::{Error, Recorder, Tracefs, Typed};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,11 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         inst.set_option("func_stack_trace", true)?;
     }
     let rec = Recorder::start(&inst)?;
-    if let Some((p, rest)) = cmd.split_first() {
-        std::process::Command::new(p).args(rest).status()?;
-    } else {
-        std::thread::sleep(Duration::from_secs_f64(secs));
-    }
+    ktrace_examples::run_or_sleep(&cmd, secs)?;
     let recording = rec.stop()?;
     let ks = ktrace_ftrace::load_kallsyms()?;
     let sym = |a: u64| ks.resolve(a).map_or(format!("{a:#x}"), |(n, off, _)| format!("{n}+{off:#x}"));

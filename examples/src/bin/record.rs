@@ -4,8 +4,6 @@
 //! record -e SYSTEM[:EVENT] [-e …] [-o trace.dat] [-b KB] [-d SECONDS | -- COMMAND...]
 //! ```
 
-use std::time::Duration;
-
 use ktrace_ftrace::{Recorder, Tracefs};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,11 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let rec = Recorder::start(&inst)?;
-    if let Some((p, rest)) = cmd.split_first() {
-        std::process::Command::new(p).args(rest).status()?;
-    } else {
-        std::thread::sleep(Duration::from_secs_f64(secs));
-    }
+    ktrace_examples::run_or_sleep(&cmd, secs)?;
     let recording = rec.stop()?;
     let dat = ktrace_ftrace::tracedat::capture(&inst, &recording)?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(&out)?);
