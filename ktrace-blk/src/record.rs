@@ -318,12 +318,14 @@ pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
 pub struct Records<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Bytes before each record that are not part of it.
+    prefix: usize,
 }
 
 impl<'a> Records<'a> {
     /// Records of `buf`.
     pub fn new(buf: &'a [u8]) -> Records<'a> {
-        Records { buf, pos: 0 }
+        Records { buf, pos: 0, prefix: 0 }
     }
 }
 
@@ -333,9 +335,9 @@ impl<'a> Iterator for Records<'a> {
         if self.pos >= self.buf.len() {
             return None;
         }
-        match parse_at(self.buf, self.pos) {
+        match parse_at(self.buf, self.pos + self.prefix) {
             Ok(r) => {
-                self.pos += r.len();
+                self.pos += self.prefix + r.len();
                 Some(Ok(r))
             }
             Err(e) => {
@@ -349,34 +351,19 @@ impl<'a> Iterator for Records<'a> {
 /// The ftrace `blk` tracer's binary output (`trace_pipe` with the `bin` option): each record is
 /// prefixed by 16 bytes (pid u32, cpu u32, ts u64) that blkparse does not expect.
 #[derive(Debug, Clone)]
-pub struct FtraceBinRecords<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
+pub struct FtraceBinRecords<'a>(Records<'a>);
 
 impl<'a> FtraceBinRecords<'a> {
     /// Records of `buf`.
     pub fn new(buf: &'a [u8]) -> FtraceBinRecords<'a> {
-        FtraceBinRecords { buf, pos: 0 }
+        FtraceBinRecords(Records { buf, pos: 0, prefix: 16 })
     }
 }
 
 impl<'a> Iterator for FtraceBinRecords<'a> {
     type Item = Result<BlkRecord<'a>, ParseError>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.buf.len() {
-            return None;
-        }
-        match parse_at(self.buf, self.pos + 16) {
-            Ok(r) => {
-                self.pos += 16 + r.len();
-                Some(Ok(r))
-            }
-            Err(e) => {
-                self.pos = self.buf.len();
-                Some(Err(e))
-            }
-        }
+        self.0.next()
     }
 }
 

@@ -3,6 +3,7 @@
 //! files (EPERM): that is [`Error::Unsupported`], and the path is tested in the VM tier.
 
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -33,7 +34,7 @@ impl RelayTrace {
         let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
         for cpu in 0..ncpu {
             let p = t.dir.join(format!("trace{cpu}"));
-            match std::fs::OpenOptions::new().read(true).custom_flags_nonblock().open(&p) {
+            match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&p) {
                 Ok(f) => t.files.push(f),
                 Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
                     return Err(Error::Unsupported {
@@ -110,14 +111,5 @@ impl RelayTrace {
 impl Drop for RelayTrace {
     fn drop(&mut self) {
         let _ = self.teardown();
-    }
-}
-
-trait NonBlock {
-    fn custom_flags_nonblock(&mut self) -> &mut Self;
-}
-impl NonBlock for std::fs::OpenOptions {
-    fn custom_flags_nonblock(&mut self) -> &mut Self {
-        std::os::unix::fs::OpenOptionsExt::custom_flags(self, libc::O_NONBLOCK)
     }
 }

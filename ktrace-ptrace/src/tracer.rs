@@ -534,12 +534,10 @@ impl Tracer {
                         if old != pid {
                             self.tracees.remove(&old);
                         }
-                        let was_starting = false;
                         if let Some(t) = self.tracees.get_mut(&pid) {
                             t.starting = false;
                             // execve's entry was seen; its exit comes next.
                         }
-                        let _ = was_starting;
                         Some(Event::Exec { pid, old_pid: old })
                     }
                     e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {

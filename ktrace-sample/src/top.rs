@@ -71,7 +71,7 @@ impl ProcessSampler {
             path.push_str("/proc/");
             path.push_str(name.to_str().unwrap_or_default());
             path.push_str("/stat");
-            if !self.read(&path.clone()) {
+            if !self.read(&path) {
                 continue;
             }
             let Some(stat) = PidStat::parse(&self.buf) else { continue };
