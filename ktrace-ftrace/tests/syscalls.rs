@@ -34,7 +34,9 @@ fn child_getppid_calls_are_all_seen_with_pid_filter() {
         match ev.typed().unwrap() {
             Typed::SysEnter { nr: GETSID, .. } => enters += 1,
             Typed::SysExit { nr: GETSID, ret } => {
-                assert!(ret > 0, "getsid returned {ret}");
+                // getsid(0) is 0 when the session leader lives in another pid namespace
+                // (CI runners in containers); a failure would be negative.
+                assert!(ret >= 0, "getsid failed: {ret}");
                 exits += 1
             }
             _ => {}
