@@ -17,6 +17,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Bytes from the kernel (or a capture) that do not parse.
+    #[error("malformed {what} at offset {offset}: expected {expected}")]
+    Malformed {
+        /// What was being parsed.
+        what: &'static str,
+        /// Byte offset of the problem.
+        offset: usize,
+        /// What was expected there.
+        expected: String,
+    },
     /// The kernel or machine cannot do this (no PMU for hardware events…).
     #[error("unsupported: {feature} ({hint})")]
     Unsupported {

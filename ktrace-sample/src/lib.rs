@@ -27,6 +27,7 @@ pub mod inotify;
 pub mod procfs;
 pub mod profile;
 pub mod symbolize;
+mod sys;
 pub mod taskstats;
 pub mod top;
 

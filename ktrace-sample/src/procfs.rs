@@ -294,6 +294,14 @@ pub fn schedstat(text: &str) -> Option<(u64, u64, u64)> {
     Some((n.next()?, n.next()?, n.next()?))
 }
 
+/// The process ids in /proc now (empty when /proc cannot be read).
+pub fn pids() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().and_then(|e| e.file_name().to_str().and_then(|n| n.parse().ok())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,23 @@
-//! OProfile's job on perf_event: sample a task (and its children) at a frequency on the CPU clock,
-//! with kernel and user callchains; keep COMM/MMAP2/FORK/EXIT records for attribution; surface
-//! LOST/LOST_SAMPLES/THROTTLE; symbolize; fold stacks; render a flame graph (inferno).
+//! OProfile's job on perf_event: sample a task (and its children) or the whole system (every CPU)
+//! on the CPU clock, task clock, page faults, context switches or a tracepoint, with kernel and
+//! user callchains; keep COMM/MMAP2/FORK/EXIT records for attribution; surface
+//! LOST/LOST_SAMPLES/THROTTLE; decode tracepoint payloads (`PERF_SAMPLE_RAW`) by field name with
+//! ktrace-core's formats; symbolize; fold stacks; render a flame graph (inferno).
 //!
 //! Rings are read with perf-event2's `Sampler` (one per CPU: the kernel does not mmap inherited
 //! per-task events without a CPU) and records parsed with ktrace-core's `RawData` readers.
+//! `benches/compare/sample.sh` measures both ring readers on the same records (perf-event2's
+//! `Sampler::next_record` against ktrace-core's `PerfRing` framing over the same mmap); the
+//! profiler keeps perf-event2's, which owns the mmap and the tail update, because the framing
+//! costs the same within noise and the per-record parse dominates.
+//!
+//! Kernel: perf_event_open(2) 2.6.31+, `sample_id_all` 2.6.38+, MMAP2 3.16+, LOST_SAMPLES 4.2+.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use ktrace_core::{Endian, RawData};
-use perf_event::events::Software;
+use perf_event::events::{Software, Tracepoint};
 use perf_event::{Builder, SampleFlag, Sampler};
 
 use crate::error::{Error, Result};
@@ -25,6 +33,62 @@ const PERF_RECORD_LOST_SAMPLES: u32 = 13;
 /// Callchain context markers (`PERF_CONTEXT_*`) are at the top of the address space.
 const PERF_CONTEXT_MAX: u64 = (-4095i64) as u64;
 
+/// What to sample on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// `cpu-clock` (a software timer; works without a PMU).
+    CpuClock,
+    /// `task-clock`.
+    TaskClock,
+    /// Page faults.
+    PageFaults,
+    /// Context switches.
+    ContextSwitches,
+    /// A tracepoint by its id (`events/<system>/<name>/id`); samples carry its raw payload.
+    Tracepoint(u64),
+}
+
+/// Whose events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One task and the children it creates from now on (`inherit`).
+    Task(i32),
+    /// Every task on every online CPU (OProfile's system-wide mode; root or perf_event_paranoid < 1).
+    System,
+}
+
+/// How often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    /// Samples per second (the kernel adjusts the period; throttling is reported).
+    Frequency(u64),
+    /// One sample every N events (1: every tracepoint hit).
+    Period(u64),
+}
+
+/// A profiler's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Event.
+    pub source: Source,
+    /// Task or system.
+    pub scope: Scope,
+    /// Frequency or period.
+    pub rate: Rate,
+    /// Record kernel and user callchains.
+    pub callchain: bool,
+    /// Ring size per CPU in bytes (a power-of-two number of pages).
+    pub ring_bytes: usize,
+}
+
+impl Options {
+    /// `source` on `scope` at `rate`, with callchains and 1 MiB rings.
+    pub fn new(source: Source, scope: Scope, rate: Rate) -> Options {
+        Options { source, scope, rate, callchain: true, ring_bytes: 1 << 20 }
+    }
+}
+
 /// One sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
@@ -38,8 +102,12 @@ pub struct Sample {
     pub cpu: u32,
     /// Sampled instruction pointer.
     pub ip: u64,
+    /// Events this sample stands for.
+    pub period: u64,
     /// Range of this sample's callchain (leaf first) in [`Profile::frames`].
     pub frames: (usize, usize),
+    /// Range of this sample's raw tracepoint payload in [`Profile::raw`] (empty for other sources).
+    pub raw: (usize, usize),
 }
 
 /// A finished profile.
@@ -49,6 +117,8 @@ pub struct Profile {
     pub samples: Vec<Sample>,
     /// All callchain frames, samples index into it.
     pub frames: Vec<u64>,
+    /// All raw tracepoint payloads, samples index into it.
+    pub raw: Vec<u8>,
     /// pid -> comm (from COMM records).
     pub comms: HashMap<i32, String>,
     /// Mappings seen (MMAP/MMAP2 records).
@@ -57,12 +127,18 @@ pub struct Profile {
     pub lost: u64,
     /// Throttle records (the kernel lowered the rate).
     pub throttled: u64,
+    /// Records too short for the layout that was asked for (skipped, counted here).
+    pub malformed: u64,
+    /// Whether samples carry callchains.
+    pub callchain: bool,
 }
 
-/// A running profiler of one task tree.
+/// A running profiler of one task tree or of the whole system.
 pub struct Profiler {
     samplers: Vec<Sampler>,
     profile: Profile,
+    raw: bool,
+    system: bool,
 }
 
 impl std::fmt::Debug for Profiler {
@@ -75,43 +151,101 @@ impl Profiler {
     /// Samples task `pid` and the children it creates from now on at `freq` Hz of CPU time
     /// (`cpu-clock`), with callchains. Counting starts at once.
     pub fn task(pid: i32, freq: u64) -> Result<Profiler> {
+        Profiler::open(&Options::new(Source::CpuClock, Scope::Task(pid), Rate::Frequency(freq)))
+    }
+
+    /// Samples every task on every CPU at `freq` Hz (`cpu-clock`), with callchains.
+    pub fn system(freq: u64) -> Result<Profiler> {
+        Profiler::open(&Options::new(Source::CpuClock, Scope::System, Rate::Frequency(freq)))
+    }
+
+    /// Opens one sampler per online CPU as `o` says and starts them.
+    ///
+    /// ```no_run
+    /// use ktrace_sample::profile::{Options, Profiler, Rate, Scope, Source};
+    /// // Every sched_switch on the system, with its payload, for 100 ms.
+    /// let id: u64 = std::fs::read_to_string("/sys/kernel/tracing/events/sched/sched_switch/id")?.trim().parse()?;
+    /// let mut p = Profiler::open(&Options::new(Source::Tracepoint(id), Scope::System, Rate::Period(1)))?;
+    /// p.run_for(std::time::Duration::from_millis(100));
+    /// let prof = p.finish();
+    /// println!("{} switches, {} lost", prof.samples.len(), prof.lost);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(o: &Options) -> Result<Profiler> {
         let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let raw = matches!(o.source, Source::Tracepoint(_));
+        let name = match o.source {
+            Source::CpuClock => "cpu-clock",
+            Source::TaskClock => "task-clock",
+            Source::PageFaults => "page-faults",
+            Source::ContextSwitches => "context-switches",
+            Source::Tracepoint(_) => "tracepoint",
+        };
+        let mut flags = SampleFlag::IP | SampleFlag::TID | SampleFlag::TIME | SampleFlag::CPU | SampleFlag::PERIOD;
+        if o.callchain {
+            flags |= SampleFlag::CALLCHAIN;
+        }
+        if raw {
+            flags |= SampleFlag::RAW;
+        }
         let mut samplers = Vec::new();
         for cpu in 0..ncpu {
-            let mut b = Builder::new(Software::CPU_CLOCK);
-            b.observe_pid(pid)
-                .one_cpu(cpu)
-                .inherit(true)
-                .sample_frequency(freq)
-                .sample(
-                    SampleFlag::IP
-                        | SampleFlag::TID
-                        | SampleFlag::TIME
-                        | SampleFlag::CPU
-                        | SampleFlag::PERIOD
-                        | SampleFlag::CALLCHAIN,
-                )
+            let mut b = match o.source {
+                Source::CpuClock => Builder::new(Software::CPU_CLOCK),
+                Source::TaskClock => Builder::new(Software::TASK_CLOCK),
+                Source::PageFaults => Builder::new(Software::PAGE_FAULTS),
+                Source::ContextSwitches => Builder::new(Software::CONTEXT_SWITCHES),
+                Source::Tracepoint(id) => Builder::new(Tracepoint::with_id(id)),
+            };
+            match o.scope {
+                Scope::Task(pid) => b.observe_pid(pid).inherit(true),
+                Scope::System => b.any_pid(),
+            };
+            b.one_cpu(cpu)
+                .include_kernel()
+                .sample(flags)
                 .sample_id_all(true)
                 .comm(true)
                 .mmap(true)
                 .task(true)
                 .enabled(false);
+            match o.rate {
+                Rate::Frequency(f) => b.sample_frequency(f),
+                Rate::Period(p) => b.sample_period(p.max(1)),
+            };
             b.attrs_mut().set_mmap2(1);
             let s =
-                b.build().and_then(|c| c.sampled(1 << 20)).map_err(|e| Error::io("perf_event_open", "cpu-clock", e))?;
+                b.build().and_then(|c| c.sampled(o.ring_bytes)).map_err(|e| Error::io("perf_event_open", name, e))?;
             samplers.push(s);
         }
-        let mut p = Profiler { samplers, profile: Profile::default() };
-        // COMM and MMAP records come only for later execs and mmaps: take the current name and
-        // file mappings now (as perf synthesizes them for running tasks).
-        if let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-            p.profile.comms.insert(pid, c.trim_end().to_owned());
-        }
-        let mut sym = Symbolizer::new("");
-        sym.add_proc_maps(pid);
-        p.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
+        let profile = Profile { callchain: o.callchain, ..Profile::default() };
+        let mut p = Profiler { samplers, profile, raw, system: o.scope == Scope::System };
+        // Enable first, then read /proc: a task that execs in between is seen either in /proc or
+        // by its COMM/MMAP2 record, which is parsed later and so overrides (perf does the same).
         for s in &mut p.samplers {
-            s.enable().map_err(|e| Error::io("ioctl(ENABLE)", "cpu-clock", e))?;
+            s.enable().map_err(|e| Error::io("ioctl(ENABLE)", name, e))?;
+        }
+        // COMM and MMAP records come only for later execs and mmaps: take the current names and
+        // file mappings now (as perf synthesizes them for running tasks).
+        match o.scope {
+            Scope::Task(pid) => {
+                if let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+                    p.profile.comms.insert(pid, c.trim_end().to_owned());
+                }
+                let mut sym = Symbolizer::new("");
+                sym.add_proc_maps(pid);
+                p.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
+            }
+            Scope::System => {
+                let mut sym = Symbolizer::new("");
+                for pid in crate::procfs::pids() {
+                    if let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+                        p.profile.comms.insert(pid, c.trim_end().to_owned());
+                    }
+                    sym.add_proc_maps(pid);
+                    p.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
+                }
+            }
         }
         Ok(p)
     }
@@ -126,7 +260,7 @@ impl Profiler {
                     [a, b, ..] => RawData::Split(a, b),
                     [] => RawData::Single(&[]),
                 };
-                record(&mut self.profile, r.ty(), data);
+                record(&mut self.profile, r.ty(), data, self.raw);
             }
         }
     }
@@ -146,30 +280,81 @@ impl Profiler {
             let _ = s.disable();
         }
         self.poll();
+        if self.system {
+            // Processes that started during the run and mapped files before their first MMAP2
+            // could be seen (the exec'd binary is reported; the loader's early maps may not be).
+            let pids: std::collections::BTreeSet<i32> = self.profile.samples.iter().map(|s| s.pid).collect();
+            let mut sym = Symbolizer::new("");
+            for pid in pids {
+                if pid > 0 && !self.profile.mappings.iter().any(|(p, _)| *p == pid) {
+                    sym.add_proc_maps(pid);
+                    self.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
+                }
+            }
+        }
         self.profile
     }
 }
 
-/// Parses one record body (after the 8-byte header) into the profile. Malformed records are skipped.
-fn record(p: &mut Profile, ty: u32, d: RawData<'_>) {
+/// Parses one record body (after the 8-byte header) into the profile. Malformed records are
+/// counted in [`Profile::malformed`] and skipped.
+fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
     let e = Endian::NATIVE;
     match ty {
         PERF_RECORD_SAMPLE => {
-            // IP, TID, TIME, CPU, PERIOD, CALLCHAIN in perf_event.h order.
-            let (Ok(ip), Ok(pid), Ok(tid), Ok(time), Ok(cpu), Ok(nr)) =
-                (d.u64(0, e), d.u32(8, e), d.u32(12, e), d.u64(16, e), d.u32(24, e), d.u64(40, e))
+            // IP, TID, TIME, CPU, PERIOD, [CALLCHAIN], [RAW] in perf_event.h order, as opened.
+            let (Ok(ip), Ok(pid), Ok(tid), Ok(time), Ok(cpu), Ok(period)) =
+                (d.u64(0, e), d.u32(8, e), d.u32(12, e), d.u64(16, e), d.u32(24, e), d.u64(32, e))
             else {
+                p.malformed += 1;
                 return;
             };
             let start = p.frames.len();
-            for i in 0..nr.min(512) as usize {
-                match d.u64(48 + 8 * i, e) {
-                    Ok(a) if a >= PERF_CONTEXT_MAX => {}
-                    Ok(a) => p.frames.push(a),
-                    Err(_) => break,
+            let mut off = 40;
+            if p.callchain {
+                let Ok(nr) = d.u64(40, e) else {
+                    p.malformed += 1;
+                    return;
+                };
+                off = 48;
+                for _ in 0..nr.min(1024) {
+                    match d.u64(off, e) {
+                        Ok(a) if a >= PERF_CONTEXT_MAX => {}
+                        Ok(a) => p.frames.push(a),
+                        Err(_) => break,
+                    }
+                    off += 8;
+                }
+                off = 48 + 8 * nr as usize;
+            }
+            let raw_start = p.raw.len();
+            if raw {
+                let Ok(size) = d.u32(off, e) else {
+                    p.malformed += 1;
+                    return;
+                };
+                match d.slice(off + 4, size as usize) {
+                    Ok(RawData::Single(a)) => p.raw.extend_from_slice(a),
+                    Ok(RawData::Split(a, c)) => {
+                        p.raw.extend_from_slice(a);
+                        p.raw.extend_from_slice(c);
+                    }
+                    Err(_) => {
+                        p.malformed += 1;
+                        return;
+                    }
                 }
             }
-            p.samples.push(Sample { pid: pid as i32, tid: tid as i32, time, cpu, ip, frames: (start, p.frames.len()) });
+            p.samples.push(Sample {
+                pid: pid as i32,
+                tid: tid as i32,
+                time,
+                cpu,
+                ip,
+                period,
+                frames: (start, p.frames.len()),
+                raw: (raw_start, p.raw.len()),
+            });
         }
         PERF_RECORD_COMM => {
             if let (Ok(pid), Ok(name)) = (d.u32(0, e), d.c_str(8, 16)) {
@@ -194,6 +379,24 @@ fn record(p: &mut Profile, ty: u32, d: RawData<'_>) {
 }
 
 impl Profile {
+    /// A sample's raw tracepoint payload: the same bytes as the event's ftrace record (common
+    /// fields first), so a ktrace-core [`EventFormat`](ktrace_core::EventFormat) decodes it.
+    ///
+    /// ```
+    /// use ktrace_core::{Endian, EventFormat, RawData};
+    /// # let prof = ktrace_sample::profile::Profile::default();
+    /// # let text = "name: x\nID: 1\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n\nprint fmt: \"\"\n";
+    /// let fmt = EventFormat::parse("raw_syscalls", text)?;
+    /// let id = fmt.require("id")?;
+    /// for s in &prof.samples {
+    ///     println!("syscall {}", id.i64(RawData::Single(prof.raw_of(s)), Endian::NATIVE)?);
+    /// }
+    /// # Ok::<(), ktrace_core::ParseError>(())
+    /// ```
+    pub fn raw_of(&self, s: &Sample) -> &[u8] {
+        self.raw.get(s.raw.0..s.raw.1).unwrap_or_default()
+    }
+
     /// A symbolizer primed with this profile's mappings and the given kallsyms text.
     pub fn symbolizer(&self, kallsyms_text: &str) -> Symbolizer {
         let mut s = Symbolizer::new(kallsyms_text);

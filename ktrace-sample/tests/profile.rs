@@ -28,7 +28,7 @@ int main(void) {
 "#;
 
 fn build(test: &str) -> Option<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("ktrace-profile-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("ktrace-profile-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("hot.c"), SRC).unwrap();
     let bin = dir.join("hot");
@@ -124,4 +124,92 @@ fn profile_counts_samples_and_finds_the_hot_function() {
     let text = String::from_utf8_lossy(&rep.stdout);
     let first = text.lines().find(|l| l.contains('%')).unwrap_or("");
     assert!(first.contains("ktrace_hot"), "perf report's top: {first}");
+}
+
+#[test]
+fn system_wide_profile_sees_the_spinning_child_and_other_tasks() {
+    const T: &str = "system_wide_profile_sees_the_spinning_child_and_other_tasks";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let Some(bin) = build(T) else { return };
+    let mut child = Command::new(&bin).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let pid = child.id() as i32;
+    let mut prof = Profiler::system(499).unwrap();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    while child.try_wait().unwrap().is_none() {
+        prof.poll();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let profile = prof.finish();
+    let pids: std::collections::BTreeSet<i32> = profile.samples.iter().map(|s| s.pid).collect();
+    let cpus: std::collections::BTreeSet<u32> = profile.samples.iter().map(|s| s.cpu).collect();
+    let ncpu = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(cpus.len(), ncpu, "samples from CPUs {cpus:?}");
+    assert!(pids.contains(&pid) && pids.len() >= 2, "pids {pids:?}");
+    // Kernel frames are recorded too (idle and syscalls land in the kernel half).
+    assert!(profile.frames.iter().any(|&a| a >= 0xffff_8000_0000_0000), "no kernel addresses");
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    let mut sym = profile.symbolizer(&kallsyms);
+    let mut hot = 0;
+    let mut mine = 0;
+    for s in profile.samples.iter().filter(|s| s.pid == pid) {
+        mine += 1;
+        hot += usize::from(sym.resolve(pid, s.ip).as_deref() == Some("ktrace_hot"));
+    }
+    assert!(mine > 100 && hot as f64 > mine as f64 * 0.7, "{hot} of the child's {mine} samples in ktrace_hot");
+    assert_eq!(profile.comms.get(&pid).map(String::as_str), Some("hot"));
+}
+
+#[test]
+fn tracepoint_samples_decode_by_field_name_and_match_perf_stat() {
+    const T: &str = "tracepoint_samples_decode_by_field_name_and_match_perf_stat";
+    use ktrace_core::{Endian, EventFormat};
+    use ktrace_sample::profile::{Options, Rate, Scope, Source};
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let tfs = ktrace_ftrace::Tracefs::find_or_mount().unwrap();
+    let id: u64 = tfs.read("events/raw_syscalls/sys_enter/id").unwrap().trim().parse().unwrap();
+    let fmt = EventFormat::parse("raw_syscalls", &tfs.event_format_text("raw_syscalls", "sys_enter").unwrap()).unwrap();
+    let nr = fmt.require("id").unwrap();
+    let args = fmt.require("args").unwrap();
+    const SCRIPT: &str = "import os,sys\nsys.stdin.readline()\nfor _ in range(777): os.getppid()\nos.umask(0o22)";
+    let mut child = Command::new("/usr/bin/python3").args(["-c", SCRIPT]).stdin(Stdio::piped()).spawn().unwrap();
+    let pid = child.id() as i32;
+    let mut o = Options::new(Source::Tracepoint(id), Scope::Task(pid), Rate::Period(1));
+    o.callchain = false;
+    let prof = Profiler::open(&o).unwrap();
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    child.wait().unwrap();
+    let profile = prof.finish();
+    assert_eq!((profile.lost, profile.malformed), (0, 0));
+    let (mut getppid, mut umask_arg) = (0, None);
+    for s in &profile.samples {
+        let raw = ktrace_core::RawData::Single(profile.raw_of(s));
+        let c = fmt.common();
+        assert_eq!(raw.u16(c.type_offset, Endian::NATIVE).unwrap(), id as u16, "common_type");
+        assert_eq!(raw.u32(c.pid_offset, Endian::NATIVE).unwrap() as i32, s.tid, "common_pid");
+        match nr.i64(raw, Endian::NATIVE).unwrap() {
+            110 => getppid += 1,
+            95 => umask_arg = Some(args.bytes(raw, Endian::NATIVE).unwrap().u64(0, Endian::NATIVE).unwrap()),
+            _ => {}
+        }
+    }
+    assert_eq!(getppid, 777, "{} samples, throttled {}", profile.samples.len(), profile.throttled);
+    assert_eq!(umask_arg, Some(0o22), "umask's first argument");
+    // perf counts the same workload's getppid calls.
+    if Command::new("perf").arg("--version").output().is_err() {
+        return skip(T, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo | perf stat -x, -e syscalls:sys_enter_getppid /usr/bin/python3 -c '{SCRIPT}' 2>&1 >/dev/null"
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let count: u64 = text.lines().find_map(|l| l.split(',').next()?.trim().parse().ok()).unwrap_or(0);
+    assert_eq!(count, getppid, "perf stat said: {text}");
 }

@@ -170,6 +170,35 @@ fn taskstats_shows_a_childs_cpu_and_blkio_delays() {
 }
 
 #[test]
+fn taskstats_exit_listener_sees_a_child_exit_with_its_code() {
+    use ktrace_sample::taskstats::{DelayAcctGuard, Exit, ExitListener};
+    let _g = DelayAcctGuard::enable().unwrap();
+    let mut l = ExitListener::register(None).unwrap();
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import os\nfor _ in range(200): os.getppid()\nos._exit(3)"])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut found = None;
+    while found.is_none() && std::time::Instant::now() < deadline {
+        for e in l.recv(Duration::from_millis(200)).unwrap() {
+            match e {
+                Exit::Task(t) if t.pid == pid => found = Some(t),
+                _ => {}
+            }
+        }
+    }
+    let t = found.expect("no exit record for the child");
+    assert_eq!(t.comm, "python3");
+    assert_eq!(t.ppid, std::process::id());
+    assert_eq!(t.exit_code >> 8, 3, "ac_exitcode is a wait status");
+    assert!(t.utime_us + t.stime_us > 0 && t.cpu.count > 0, "{t:?}");
+    assert!(t.etime_us > 0 && t.btime > 1_600_000_000, "{t:?}");
+}
+
+#[test]
 fn bootchart_of_a_script_shows_each_process() {
     let script = "sleep 0.25; (sleep 0.3 | cat >/dev/null); timeout 2 sleep 0.25; exit 0";
     let cmd: Vec<String> = ["/bin/sh", "-c", script].iter().map(|s| s.to_string()).collect();
