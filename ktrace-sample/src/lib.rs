@@ -26,6 +26,7 @@ pub mod error;
 pub mod inotify;
 pub mod procfs;
 pub mod profile;
+mod ring;
 pub mod symbolize;
 mod sys;
 pub mod taskstats;

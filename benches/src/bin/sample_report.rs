@@ -1,8 +1,9 @@
 //! Profiling cost, in one run: a CPU-bound child unprofiled, under `perf record -F 10000 -g`, and
 //! under ktrace's profiler at 10 kHz with callchains (its run time and lost samples); folding samples
 //! into stacks (ktrace, samples/s) vs `perf report` on perf's data; a full process-table refresh vs
-//! `ps -e`. Prints `RESULT sample unprofiled_ms=N perf_ms=N ktrace_ms=N perf_lost=N ktrace_lost=N
-//! fold_sps=N perfreport_sps=N ps_ms=N ktrace_top_ms=N sysinfo_ms=nan` (sysinfo not compared yet).
+//! `ps -e` and vs the sysinfo crate refreshing the same fields (CPU times, memory) for every
+//! process. Prints `RESULT sample unprofiled_ms=N perf_ms=N ktrace_ms=N perf_lost=N ktrace_lost=N
+//! fold_sps=N perfreport_sps=N ps_ms=N ktrace_top_ms=N sysinfo_ms=N`.
 //! Usage: sample_report SPIN [MROUNDS]
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -80,10 +81,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     top.refresh();
     let top_ms = t.elapsed().as_secs_f64() * 1e3;
+    // sysinfo, second refresh (the first fills its tables), same fields: CPU and memory.
+    let mut sys = sysinfo::System::new();
+    let kind = sysinfo::ProcessRefreshKind::nothing().with_cpu().with_memory();
+    sys.refresh_processes_specifics(sysinfo::ProcessesToUpdate::All, true, kind);
+    let t = Instant::now();
+    sys.refresh_processes_specifics(sysinfo::ProcessesToUpdate::All, true, kind);
+    let sysinfo_ms = t.elapsed().as_secs_f64() * 1e3;
+    println!("process tables: ktrace {} rows, sysinfo {} processes", top.refresh().len(), sys.processes().len());
 
     println!("{} ktrace samples; perf report folded in {perfreport_s:.3} s", p.samples.len());
     println!(
-        "RESULT sample unprofiled_ms={unprofiled:.0} perf_ms={perf_ms:.0} ktrace_ms={ktrace_ms:.0} perf_lost={perf_lost} ktrace_lost={} fold_sps={fold_sps:.0} perfreport_sps={:.0} ps_ms={ps_ms:.2} ktrace_top_ms={top_ms:.2} sysinfo_ms=nan",
+        "RESULT sample unprofiled_ms={unprofiled:.0} perf_ms={perf_ms:.0} ktrace_ms={ktrace_ms:.0} perf_lost={perf_lost} ktrace_lost={} fold_sps={fold_sps:.0} perfreport_sps={:.0} ps_ms={ps_ms:.2} ktrace_top_ms={top_ms:.2} sysinfo_ms={sysinfo_ms:.2}",
         p.lost,
         perf_samples / perfreport_s
     );
