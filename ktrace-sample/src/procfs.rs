@@ -109,6 +109,8 @@ pub struct PidStat {
     pub state: char,
     /// (4) parent pid
     pub ppid: i32,
+    /// (9) kernel flags (`PF_*`; `PF_KTHREAD` 0x0020_0000 marks kernel threads)
+    pub flags: u64,
     /// (10) minor faults
     pub minflt: u64,
     /// (12) major faults
@@ -130,6 +132,11 @@ pub struct PidStat {
 }
 
 impl PidStat {
+    /// True for kernel threads (`PF_KTHREAD`).
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & 0x0020_0000 != 0
+    }
+
     /// Parses /proc/PID/stat text; `None` if malformed. The comm may contain spaces and `)`: the
     /// last `)` ends it.
     pub fn parse(text: &str) -> Option<PidStat> {
@@ -145,6 +152,7 @@ impl PidStat {
             comm,
             state: rest.first()?.chars().next()?,
             ppid: rest.get(1).and_then(|v| v.parse().ok()).unwrap_or(0),
+            flags: f(9),
             minflt: f(10),
             majflt: f(12),
             utime: f(14),

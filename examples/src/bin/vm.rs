@@ -11,7 +11,9 @@
 //!    binary holds each requested test (`--list`), strips them.
 //! 3. Packs busybox, the virtio/null_blk modules and the binaries into an initramfs whose `/init`
 //!    mounts proc/sys/devtmpfs/tracefs/debugfs, loads the modules and runs each test with
-//!    `KTRACE_VM=1` (where any skip fails), printing `KTRACE-VM-RESULT <test> <rc>` lines.
+//!    `KTRACE_VM=1` (where any skip fails), printing `KTRACE-VM-RESULT <test> <rc>` lines. The
+//!    kernel starts `/init` through the BootChart init wrapper (`/bin/bootchart --init`), whose
+//!    chart of the boot a test checks.
 //! 4. Boots `qemu-system-x86_64 -accel tcg` with a virtio disk and a hard timeout; parses the console.
 //!
 //! Exits non-zero, naming the cause, on a failed test (its output is shown), a test that never
@@ -29,6 +31,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const SMOKE: &[&str] = &[
+    BOOTCHART_TEST,
     "kprobe_on_do_sys_openat2_fetches_the_path",
     "function_tracer_with_filter_sees_the_filtered_function",
     "function_graph_nests_calls_with_durations",
@@ -44,6 +47,10 @@ const MODULES: &[&str] = &[
     "drivers/block/null_blk/null_blk.ko",
 ];
 const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// The guest boots through the BootChart init wrapper (`bootchart --init --exec /init …`); this test
+/// (run first, so the logger's sampling stops early) checks the boot's chart.
+const BOOTCHART_TEST: &str = "bootchart_init_wrapper_charts_the_boot";
+const BOOTCHART_INIT: &str = "rdinit=/bin/bootchart -- --init --exec /init -i 50 --max 300 -o /run/ktrace-bootchart.svg --until-file /run/ktrace-bootchart.stop";
 
 type Res<T> = Result<T, String>;
 
@@ -108,8 +115,8 @@ fn kernel(cache: &Path) -> Res<(PathBuf, PathBuf)> {
     Ok((vmlinuz, moddir))
 }
 
-/// Builds static test binaries; returns target name -> executable.
-fn build_tests() -> Res<Vec<PathBuf>> {
+/// Builds static test binaries; returns their executables and the static `bootchart` binary.
+fn build_tests() -> Res<(Vec<PathBuf>, Option<PathBuf>)> {
     eprintln!("vm: building static test binaries");
     let out = Command::new("cargo")
         .args(["test", "--workspace", "--no-run", "--message-format=json", "--target", TARGET])
@@ -120,19 +127,23 @@ fn build_tests() -> Res<Vec<PathBuf>> {
     if !out.status.success() {
         return Err("building the static test binaries failed".into());
     }
-    let mut exes = Vec::new();
+    let (mut exes, mut bootchart) = (Vec::new(), None);
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if v.get("reason").and_then(|r| r.as_str()) == Some("compiler-artifact")
-            && v.pointer("/profile/test").and_then(|t| t.as_bool()) == Some(true)
-            && let Some(exe) = v.get("executable").and_then(|e| e.as_str())
-        {
+        if v.get("reason").and_then(|r| r.as_str()) != Some("compiler-artifact") {
+            continue;
+        }
+        let Some(exe) = v.get("executable").and_then(|e| e.as_str()) else { continue };
+        if v.pointer("/profile/test").and_then(|t| t.as_bool()) == Some(true) {
             exes.push(PathBuf::from(exe));
+        } else if v.pointer("/target/name").and_then(|n| n.as_str()) == Some("bootchart") {
+            // Built for the examples' integration tests (CARGO_BIN_EXE_bootchart), static too.
+            bootchart = Some(PathBuf::from(exe));
         }
     }
-    Ok(exes)
+    Ok((exes, bootchart))
 }
 
 /// Which binary holds each test.
@@ -153,14 +164,21 @@ fn locate(exes: &[PathBuf], wanted: &[String]) -> Res<BTreeMap<String, PathBuf>>
     Ok(found)
 }
 
-fn initramfs(work: &Path, moddir: &Path, tests: &BTreeMap<String, PathBuf>, extra: &Extra) -> Res<PathBuf> {
+fn initramfs(
+    work: &Path,
+    moddir: &Path,
+    tests: &BTreeMap<String, PathBuf>,
+    bootchart: &Path,
+    extra: &Extra,
+) -> Res<PathBuf> {
     let root = work.join("initramfs");
     let _ = std::fs::remove_dir_all(&root);
-    for d in ["bin", "tests", "modules", "etc", "proc", "sys", "dev", "tmp"] {
+    for d in ["bin", "tests", "modules", "etc", "proc", "sys", "dev", "tmp", "run"] {
         std::fs::create_dir_all(root.join(d)).map_err(|e| e.to_string())?;
     }
     std::fs::copy("/bin/busybox", root.join("bin/busybox"))
         .map_err(|e| format!("/bin/busybox (install busybox-static): {e}"))?;
+    run(Command::new("strip").arg("-o").arg(root.join("bin/bootchart")).arg(bootchart), "strip bootchart")?;
     let mut modules = String::new();
     for m in MODULES {
         let src = moddir.join(m);
@@ -169,7 +187,10 @@ fn initramfs(work: &Path, moddir: &Path, tests: &BTreeMap<String, PathBuf>, extr
         modules.push_str(&format!("/modules/{name} "));
     }
     let mut list = String::new();
-    for (name, exe) in tests {
+    // The boot chart's test first: it ends the boot logger's sampling.
+    let mut ordered: Vec<(&String, &PathBuf)> = tests.iter().collect();
+    ordered.sort_by_key(|(n, _)| n.as_str() != BOOTCHART_TEST);
+    for (name, exe) in ordered {
         let base = exe.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let dst = root.join("tests").join(&base);
         if !dst.exists() {
@@ -236,6 +257,7 @@ struct Outcome {
 }
 
 fn boot(work: &Path, vmlinuz: &Path, initrd: &Path, timeout: Duration) -> Res<(Outcome, Vec<String>)> {
+    let append = format!("console=ttyS0 panic=-1 oops=panic loglevel=4 {BOOTCHART_INIT}");
     let disk = work.join("disk.img");
     if !disk.exists() {
         let f = std::fs::File::create(&disk).map_err(|e| e.to_string())?;
@@ -250,7 +272,8 @@ fn boot(work: &Path, vmlinuz: &Path, initrd: &Path, timeout: Duration) -> Res<(O
         .arg(vmlinuz)
         .arg("-initrd")
         .arg(initrd)
-        .args(["-append", "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init"])
+        .arg("-append")
+        .arg(&append)
         .arg("-drive")
         .arg(format!("file={},if=virtio,format=raw", disk.display()))
         .stdin(Stdio::null())
@@ -395,13 +418,14 @@ fn real_main() -> Res<()> {
     let cache = cache.canonicalize().map_err(|e| format!("{}: {e}", cache.display()))?;
     let t0 = Instant::now();
     let (vmlinuz, moddir) = kernel(&cache)?;
-    let exes = build_tests()?;
+    let (exes, bootchart) = build_tests()?;
+    let bootchart = bootchart.ok_or("the static bootchart binary was not built (examples' tests need it)")?;
     let tests = locate(&exes, &wanted)?;
     let missing: Vec<_> = wanted.iter().filter(|w| !tests.contains_key(*w)).collect();
     if !missing.is_empty() {
         return Err(format!("tests not found in any test binary: {missing:?}"));
     }
-    let initrd = initramfs(&cache, &moddir, &tests, &extra)?;
+    let initrd = initramfs(&cache, &moddir, &tests, &bootchart, &extra)?;
     eprintln!("vm: {} tests packed in {:.1?}; booting", tests.len(), t0.elapsed());
     let (o, console) = boot(&cache, &vmlinuz, &initrd, timeout)?;
     let mut failures = Vec::new();
