@@ -225,3 +225,77 @@ fn classic_blktrace_relay_sees_every_io() {
     assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
     check_ios(all.into_iter());
 }
+
+/// The real `blktrace` tool's per-CPU files (relay path; the VM tier runs this where the relay
+/// files are allowed) read by our parser: every IO seen, and the same Q/D/C triples as blkparse
+/// prints for the same files.
+#[test]
+fn files_written_by_real_blktrace_parse_like_blkparse() {
+    const T: &str = "files_written_by_real_blktrace_parse_like_blkparse";
+    if !root(T) {
+        return;
+    }
+    if Command::new("blktrace").arg("-v").output().is_err() {
+        return skip(T, Skip::Environment("blktrace is not installed (apt-get install blktrace)"));
+    }
+    let vda = std::path::Path::new("/dev/vda");
+    let lo;
+    let dev_path = if ktrace_core::testing::in_vm() && vda.exists() {
+        vda.to_owned()
+    } else {
+        lo = LoopDevice::create_temp(64 << 20).unwrap();
+        lo.path().to_owned()
+    };
+    // blktrace needs the relay files: probe for them the way our own relay reader does.
+    match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 4) {
+        Err(e) if e.is_unsupported() => {
+            return skip(T, Skip::KernelLacks { feature: "blk_relay", why: &e.to_string() });
+        }
+        r => drop(r.unwrap().stop().unwrap()),
+    }
+    let dir = std::env::temp_dir().join(format!("ktrace-real-blktrace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bt = Command::new("blktrace")
+        .arg("-d")
+        .arg(&dev_path)
+        .args(["-o", "bt", "-D"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It is tracing once its per-CPU files exist.
+    let ncpu = std::thread::available_parallelism().unwrap().get();
+    let t0 = std::time::Instant::now();
+    while (0..ncpu).any(|c| !dir.join(format!("bt.blktrace.{c}")).exists()) {
+        assert!(t0.elapsed().as_secs() < 20, "blktrace did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    workload(&dev_path);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(bt.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = bt.wait_with_output().unwrap();
+    assert!(out.status.success(), "blktrace: {}", String::from_utf8_lossy(&out.stderr));
+    let mut files = Vec::new();
+    for c in 0..ncpu {
+        files.push(std::fs::read(dir.join(format!("bt.blktrace.{c}"))).unwrap());
+    }
+    let mut ours = Vec::new();
+    let mut all = Vec::new();
+    for f in &files {
+        for r in Records::new(f) {
+            let r = r.unwrap();
+            all.push(r);
+            if !r.is_notify() && matches!(r.action(), Action::QUEUE | Action::ISSUE | Action::COMPLETE) {
+                ours.push((r.action().letter().to_owned(), r.sector(), u64::from(r.bytes()) / 512));
+            }
+        }
+    }
+    assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
+    check_ios(all.into_iter());
+    let mut theirs = blkparse(&dir.join("bt"));
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "our reader and blkparse disagree on the same files");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -47,6 +47,8 @@ const MODULES: &[&str] = &[
     "drivers/block/null_blk/null_blk.ko",
 ];
 const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// Peer tools the guest's tests run (dynamically linked: packed with the libraries `ldd` names).
+const HOST_TOOLS: &[(&str, &str)] = &[("/usr/sbin/blktrace", "blktrace"), ("/usr/bin/blkparse", "blktrace")];
 /// The guest boots through the BootChart init wrapper (`bootchart --init --exec /init …`); this test
 /// (run first, so the logger's sampling stops early) checks the boot's chart.
 const BOOTCHART_TEST: &str = "bootchart_init_wrapper_charts_the_boot";
@@ -179,6 +181,9 @@ fn initramfs(
     std::fs::copy("/bin/busybox", root.join("bin/busybox"))
         .map_err(|e| format!("/bin/busybox (install busybox-static): {e}"))?;
     run(Command::new("strip").arg("-o").arg(root.join("bin/bootchart")).arg(bootchart), "strip bootchart")?;
+    for (tool, package) in HOST_TOOLS {
+        pack_dynamic(&root, Path::new(tool)).map_err(|e| format!("{tool} (install {package}): {e}"))?;
+    }
     let mut modules = String::new();
     for m in MODULES {
         let src = moddir.join(m);
@@ -205,7 +210,7 @@ fn initramfs(
     let init = format!(
         r#"#!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/bin
+export PATH=/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -238,6 +243,28 @@ poweroff -f
         "cpio (install cpio)",
     )?;
     Ok(img)
+}
+
+/// Copies a dynamically linked host binary and the libraries it loads to the same paths under `root`.
+fn pack_dynamic(root: &Path, bin: &Path) -> Res<()> {
+    let rel = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
+    let mut files = vec![bin.to_path_buf()];
+    let ldd = run(Command::new("ldd").arg(bin), "ldd")?;
+    for l in ldd.lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
+        let path = l.split("=>").last().and_then(|r| r.split_whitespace().next()).filter(|p| p.starts_with('/'));
+        if let Some(p) = path {
+            files.push(PathBuf::from(p));
+        }
+    }
+    for f in files {
+        let dst = rel(&f);
+        if let Some(d) = dst.parent() {
+            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        }
+        std::fs::copy(&f, &dst).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    Ok(())
 }
 
 /// Fault injection for the runner's own tests: extra guest environment and init commands.
