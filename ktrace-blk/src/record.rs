@@ -1,4 +1,7 @@
-//! `struct blk_io_trace` records (blktrace_api.h, version 7): parsing, typed actions, streams.
+//! `struct blk_io_trace` records (blktrace_api.h, version 7) and `struct blk_io_trace2` records
+//! (version 8: a 64-bit action, 64-byte header; Linux 6.19+ with `BLKTRACESETUP2`, and its ftrace
+//! `blk` tracer): parsing, typed actions, streams. A stream may mix neither: each record says its
+//! version in its magic word and is read by it.
 
 use bitflags::bitflags;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -7,8 +10,14 @@ use ktrace_core::{ParseError, Timestamped};
 
 /// `BLK_IO_TRACE_MAGIC`.
 pub const MAGIC: u32 = 0x6561_7400;
-/// The record version this parser reads.
+/// `BLK_IO_TRACE_VERSION`: `struct blk_io_trace`.
 pub const VERSION: u8 = 0x07;
+/// `BLK_IO_TRACE2_VERSION`: `struct blk_io_trace2`.
+pub const VERSION2: u8 = 0x08;
+
+/// Header sizes of the two versions.
+const LEN_V7: usize = 48;
+const LEN_V8: usize = 64;
 
 /// `struct blk_io_trace` (48 bytes, native byte order of the traced machine).
 #[doc(alias = "blk_io_trace")]
@@ -94,7 +103,8 @@ actions! {
 /// One record and its payload, borrowed from the buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct BlkRecord<'a> {
-    raw: &'a BlkIoTraceRaw,
+    /// The header: 48 bytes (v7) or 64 (v8), checked by [`parse_at`].
+    head: &'a [u8],
     /// The payload (`pdu_len` bytes): a process name, a message, remap data, a PC command…
     pub pdu: &'a [u8],
     /// Byte offset of the record in its buffer.
@@ -106,37 +116,62 @@ fn u32n(b: [u8; 4]) -> u32 {
 }
 
 impl<'a> BlkRecord<'a> {
+    fn u16_at(&self, off: usize) -> u16 {
+        self.head.get(off..off + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_ne_bytes)
+    }
+    fn u32_at(&self, off: usize) -> u32 {
+        self.head.get(off..off + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_ne_bytes)
+    }
+    fn u64_at(&self, off: usize) -> u64 {
+        self.head.get(off..off + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_ne_bytes)
+    }
+    fn v8(&self) -> bool {
+        self.head.len() == LEN_V8
+    }
+    /// The record's version: 7 (`blk_io_trace`) or 8 (`blk_io_trace2`).
+    pub fn version(&self) -> u8 {
+        if self.v8() { VERSION2 } else { VERSION }
+    }
     /// Sequence number (per CPU; 0 from the ftrace `blk` tracer).
     pub fn sequence(&self) -> u32 {
-        u32n(self.raw.sequence)
+        self.u32_at(4)
     }
     /// Time in ns since tracing started (or on the trace clock for the ftrace path).
     pub fn time(&self) -> u64 {
-        u64::from_ne_bytes(self.raw.time)
+        self.u64_at(8)
     }
     /// First sector.
     pub fn sector(&self) -> u64 {
-        u64::from_ne_bytes(self.raw.sector)
+        self.u64_at(16)
     }
     /// Bytes.
     pub fn bytes(&self) -> u32 {
-        u32n(self.raw.bytes)
+        self.u32_at(24)
+    }
+    /// The whole action word: code in the low 16 bits, categories above (32 bits in v7, 64 in v8).
+    pub fn action_bits(&self) -> u64 {
+        if self.v8() { self.u64_at(32) } else { u64::from(self.u32_at(28)) }
     }
     /// The action code.
     pub fn action(&self) -> Action {
-        Action((u32n(self.raw.action) & 0xffff) as u16)
+        Action((self.action_bits() & 0xffff) as u16)
     }
-    /// The categories.
+    /// The categories of blktrace's first 16 (`BLK_TC_*` up to `FUA`).
     pub fn category(&self) -> Category {
-        Category::from_bits_retain((u32n(self.raw.action) >> 16) as u16)
+        Category::from_bits_retain((self.action_bits() >> 16) as u16)
+    }
+    /// All category bits (v8 has room for 48; categories past `FUA`, such as zone appends, are
+    /// only there).
+    pub fn category_bits(&self) -> u64 {
+        self.action_bits() >> 16
     }
     /// Task id.
     pub fn pid(&self) -> u32 {
-        u32n(self.raw.pid)
+        self.u32_at(if self.v8() { 28 } else { 32 })
     }
     /// Device (`dev_t` in the kernel encoding: major << 20 | minor).
     pub fn device(&self) -> u32 {
-        u32n(self.raw.device)
+        self.u32_at(if self.v8() { 40 } else { 36 })
     }
     /// (major, minor).
     pub fn dev_major_minor(&self) -> (u32, u32) {
@@ -144,11 +179,11 @@ impl<'a> BlkRecord<'a> {
     }
     /// CPU.
     pub fn cpu(&self) -> u32 {
-        u32n(self.raw.cpu)
+        self.u32_at(if self.v8() { 44 } else { 40 })
     }
     /// Completion error.
     pub fn error(&self) -> i16 {
-        i16::from_ne_bytes(self.raw.error)
+        self.u16_at(if self.v8() { 48 } else { 44 }) as i16
     }
     /// True for notify records (process name, timestamp, message).
     pub fn is_notify(&self) -> bool {
@@ -184,15 +219,19 @@ impl<'a> BlkRecord<'a> {
         }
         s
     }
-    /// The raw header.
-    pub fn raw(&self) -> &'a BlkIoTraceRaw {
-        self.raw
+    /// The v7 header as a struct (`None` for a v8 record).
+    pub fn raw(&self) -> Option<&'a BlkIoTraceRaw> {
+        if self.v8() { None } else { BlkIoTraceRaw::ref_from_bytes(self.head).ok() }
     }
-    /// Total bytes of the record (48 + pdu).
+    /// The header's bytes (48 or 64).
+    pub fn header_bytes(&self) -> &'a [u8] {
+        self.head
+    }
+    /// Total bytes of the record (header + pdu).
     pub fn len(&self) -> usize {
-        48 + self.pdu.len()
+        self.head.len() + self.pdu.len()
     }
-    /// Never empty (a header is 48 bytes).
+    /// Never empty (a header is 48 or 64 bytes).
     pub fn is_empty(&self) -> bool {
         false
     }
@@ -276,16 +315,15 @@ impl Timestamped for BlkRecord<'_> {
     }
 }
 
-/// Parses one record at `off` of `buf`.
+/// Parses one record at `off` of `buf` (version 7 or 8, by its magic word).
 pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
     let rest = buf.get(off..).unwrap_or_default();
-    let (raw, tail) = BlkIoTraceRaw::ref_from_prefix(rest).map_err(|_| ParseError::Truncated {
+    let magic = rest.get(..4).and_then(|b| b.try_into().ok()).map(u32n).ok_or(ParseError::Truncated {
         offset: off,
-        wanted: 48,
+        wanted: 4,
         available: rest.len(),
-        what: "blk_io_trace",
+        what: "blk_io_trace magic",
     })?;
-    let magic = u32n(raw.magic);
     if magic & 0xffff_ff00 != MAGIC {
         return Err(ParseError::BadValue {
             offset: off,
@@ -294,22 +332,29 @@ pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
             found: magic as u64,
         });
     }
-    if (magic & 0xff) as u8 != VERSION {
-        return Err(ParseError::BadValue {
-            offset: off,
-            what: "blk_io_trace version",
-            expected: "7",
-            found: (magic & 0xff) as u64,
-        });
-    }
-    let plen = u16::from_ne_bytes(raw.pdu_len) as usize;
+    let (hlen, plen_at, what) = match (magic & 0xff) as u8 {
+        VERSION => (LEN_V7, 46, "blk_io_trace"),
+        VERSION2 => (LEN_V8, 50, "blk_io_trace2"),
+        v => {
+            return Err(ParseError::BadValue {
+                offset: off,
+                what: "blk_io_trace version",
+                expected: "7 or 8",
+                found: v as u64,
+            });
+        }
+    };
+    let head =
+        rest.get(..hlen).ok_or(ParseError::Truncated { offset: off, wanted: hlen, available: rest.len(), what })?;
+    let plen = head.get(plen_at..plen_at + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_ne_bytes) as usize;
+    let tail = rest.get(hlen..).unwrap_or_default();
     let pdu = tail.get(..plen).ok_or(ParseError::Truncated {
-        offset: off + 48,
+        offset: off + hlen,
         wanted: plen,
         available: tail.len(),
         what: "blk_io_trace pdu",
     })?;
-    Ok(BlkRecord { raw, pdu, offset: off })
+    Ok(BlkRecord { head, pdu, offset: off })
 }
 
 /// Records of a blktrace stream (a relay file or a `<dev>.blktrace.<cpu>` file). Yields `Result`;
@@ -394,7 +439,7 @@ pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::coll
     let mut out: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
     for r in recs {
         let v = out.entry(r.cpu()).or_default();
-        v.extend_from_slice(r.raw.as_bytes());
+        v.extend_from_slice(r.head);
         v.extend_from_slice(r.pdu);
     }
     out
@@ -449,6 +494,56 @@ pub(crate) mod tests {
         let lost = sequence_gaps(Records::new(&gap).flatten());
         assert_eq!(lost.len(), 1);
         assert_eq!(lost[0].count, Some(3));
+    }
+
+    /// A `blk_io_trace2` record (v8): 64-bit action after the pid, 12 bytes of padding.
+    pub(crate) fn rec2(seq: u32, sector: u64, bytes: u32, act: u64, cpu: u32, pdu: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&(MAGIC | VERSION2 as u32).to_ne_bytes());
+        v.extend_from_slice(&seq.to_ne_bytes());
+        v.extend_from_slice(&1000u64.to_ne_bytes());
+        v.extend_from_slice(&sector.to_ne_bytes());
+        v.extend_from_slice(&bytes.to_ne_bytes());
+        v.extend_from_slice(&42u32.to_ne_bytes()); // pid
+        v.extend_from_slice(&act.to_ne_bytes());
+        v.extend_from_slice(&((8u32 << 20) | 16).to_ne_bytes());
+        v.extend_from_slice(&cpu.to_ne_bytes());
+        v.extend_from_slice(&(-5i16).to_ne_bytes());
+        v.extend_from_slice(&(pdu.len() as u16).to_ne_bytes());
+        v.extend_from_slice(&[0; 12]);
+        assert_eq!(v.len(), 64);
+        v.extend_from_slice(pdu);
+        v
+    }
+
+    #[test]
+    fn version_8_records_and_mixed_streams() {
+        let q = Action::COMPLETE.0 as u64 | (((Category::COMPLETE | Category::WRITE).bits() as u64) << 16) | (1 << 40);
+        let mut buf = rec2(9, 2048, 8192, q, 1, &[]);
+        buf.extend(rec(10, 5, 16, 512, Action::QUEUE.0 as u32, 1, &[]));
+        buf.extend(rec2(11, 0, 0, (Category::NOTIFY.bits() as u64) << 16, 1, b"fio\0"));
+        let v: Vec<_> = Records::new(&buf).collect::<Result<_, _>>().unwrap();
+        assert_eq!(v.len(), 3);
+        let r = v[0];
+        assert_eq!((r.version(), r.sequence(), r.sector(), r.bytes(), r.pid(), r.cpu()), (8, 9, 2048, 8192, 42, 1));
+        assert_eq!(
+            (r.action(), r.rwbs().as_str(), r.dev_major_minor(), r.error()),
+            (Action::COMPLETE, "W", (8, 16), -5)
+        );
+        assert_eq!(r.category_bits() >> 24, 1, "a category past bit 15 of v8");
+        assert!(r.raw().is_none() && r.header_bytes().len() == 64 && r.len() == 64);
+        assert_eq!((v[1].version(), v[1].action()), (7, Action::QUEUE));
+        assert_eq!(v[2].payload(), Payload::Process(b"fio"));
+        assert_eq!(per_cpu_files(v.into_iter())[&1], buf);
+        for cut in 0..buf.len() {
+            let _ = Records::new(&buf[..cut]).count();
+        }
+        let mut bad = rec2(1, 0, 0, 0, 0, &[]);
+        bad[0] = 9;
+        match parse_at(&bad, 0) {
+            Err(ParseError::BadValue { what: "blk_io_trace version", found: 9, .. }) => {}
+            r => panic!("{r:?}"),
+        }
     }
 
     #[test]
