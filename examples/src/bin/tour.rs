@@ -313,6 +313,18 @@ fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let mut c = Counters::task(child.id() as i32, &[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], true)?;
     c.enable()?;
     let _delayacct = ktrace_sample::taskstats::DelayAcctGuard::enable()?;
+    let mut exits = ktrace_sample::taskstats::ExitListener::register(None);
+    // System-wide: every sched_switch on every CPU, payloads decoded by the event's format.
+    let tfs = ktrace_ftrace::Tracefs::find_or_mount()?;
+    let switch_fmt = ktrace_core::EventFormat::parse("sched", &tfs.event_format_text("sched", "sched_switch")?)?;
+    let switch_id: u64 = tfs.read("events/sched/sched_switch/id")?.trim().parse()?;
+    let mut sw_opts = ktrace_sample::profile::Options::new(
+        ktrace_sample::profile::Source::Tracepoint(switch_id),
+        ktrace_sample::profile::Scope::System,
+        ktrace_sample::profile::Rate::Period(1),
+    );
+    sw_opts.callchain = false;
+    let mut switches = ktrace_sample::profile::Profiler::open(&sw_opts)?;
     {
         use std::io::Write;
         child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;
@@ -327,6 +339,55 @@ fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let p = prof.finish();
+    switches.poll();
+    let sw = switches.finish();
+    let next_pid = switch_fmt.require("next_pid")?;
+    let to_child = sw
+        .samples
+        .iter()
+        .filter(|s| {
+            next_pid.i64(ktrace_core::RawData::Single(sw.raw_of(s)), ktrace_core::Endian::NATIVE).ok()
+                == Some(i64::from(child.id()))
+        })
+        .count();
+    r.ok(
+        "perf tracepoint sampling",
+        format!(
+            "{} sched_switch samples on all CPUs ({} lost), {to_child} switching to the shell loop (next_pid decoded by format)",
+            sw.samples.len(),
+            sw.lost
+        ),
+    );
+    match exits.as_mut() {
+        Ok(l) => {
+            // Exit records come as tasks end: collect until the shell loop's is in (or 2 s).
+            let (mut n, mut mine) = (0, None);
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while mine.is_none() && std::time::Instant::now() < end {
+                for e in l.recv(std::time::Duration::from_millis(100))? {
+                    n += 1;
+                    if let ktrace_sample::taskstats::Exit::Task(t) = e
+                        && t.pid == child.id()
+                    {
+                        mine = Some(t);
+                    }
+                }
+            }
+            match mine {
+                Some(t) => r.ok(
+                    "taskstats exits",
+                    format!(
+                        "{n} exit records; the shell loop's: {} ms on CPU, longest CPU wait {} us, exit code {}",
+                        t.cpu_run_real_ns / 1_000_000,
+                        t.cpu.max_ns / 1000,
+                        t.exit_code >> 8
+                    ),
+                ),
+                None => r.skip("taskstats exits", format!("{n} exit records, none for the shell loop")),
+            }
+        }
+        Err(e) => r.skip("taskstats exits", e.to_string()),
+    }
     let mut sym = p.symbolizer(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default());
     let top_syms = p.top_symbols(&mut sym);
     let mut svg = Vec::new();
