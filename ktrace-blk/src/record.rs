@@ -38,6 +38,30 @@ pub struct BlkIoTraceRaw {
 }
 const _: () = assert!(size_of::<BlkIoTraceRaw>() == 48);
 
+/// `struct blk_io_trace2` (64 bytes, version 8: the action widened to 64 bits, after the pid).
+#[doc(alias = "blk_io_trace2")]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct BlkIoTrace2Raw {
+    magic: [u8; 4],
+    sequence: [u8; 4],
+    time: [u8; 8],
+    sector: [u8; 8],
+    bytes: [u8; 4],
+    pid: [u8; 4],
+    action: [u8; 8],
+    device: [u8; 4],
+    cpu: [u8; 4],
+    error: [u8; 2],
+    pdu_len: [u8; 2],
+    pad: [u8; 12],
+}
+const _: () = assert!(size_of::<BlkIoTrace2Raw>() == LEN_V8);
+const _: () = assert!(std::mem::offset_of!(BlkIoTrace2Raw, action) == 32);
+const _: () = assert!(std::mem::offset_of!(BlkIoTrace2Raw, pdu_len) == 50);
+const _: () = assert!(std::mem::offset_of!(BlkIoTraceRaw, action) == 28);
+const _: () = assert!(std::mem::offset_of!(BlkIoTraceRaw, pdu_len) == 46);
+
 bitflags! {
     /// `BLK_TC_*` categories (the action's top 16 bits). Unknown bits are kept.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,6 +246,10 @@ impl<'a> BlkRecord<'a> {
     /// The v7 header as a struct (`None` for a v8 record).
     pub fn raw(&self) -> Option<&'a BlkIoTraceRaw> {
         if self.v8() { None } else { BlkIoTraceRaw::ref_from_bytes(self.head).ok() }
+    }
+    /// The v8 header as a struct (`None` for a v7 record).
+    pub fn raw2(&self) -> Option<&'a BlkIoTrace2Raw> {
+        if self.v8() { BlkIoTrace2Raw::ref_from_bytes(self.head).ok() } else { None }
     }
     /// The header's bytes (48 or 64).
     pub fn header_bytes(&self) -> &'a [u8] {
@@ -531,7 +559,7 @@ pub(crate) mod tests {
             (Action::COMPLETE, "W", (8, 16), -5)
         );
         assert_eq!(r.category_bits() >> 24, 1, "a category past bit 15 of v8");
-        assert!(r.raw().is_none() && r.header_bytes().len() == 64 && r.len() == 64);
+        assert!(r.raw().is_none() && r.raw2().is_some() && r.header_bytes().len() == 64 && r.len() == 64);
         assert_eq!((v[1].version(), v[1].action()), (7, Action::QUEUE));
         assert_eq!(v[2].payload(), Payload::Process(b"fio"));
         assert_eq!(per_cpu_files(v.into_iter())[&1], buf);

@@ -1,13 +1,14 @@
-//! Path 1: classic blktrace — BLKTRACESETUP/START/STOP/TEARDOWN on the device and the per-CPU
-//! debugfs relay files `block/<dev>/trace<cpu>` and `dropped`. A lockdown kernel refuses the relay
-//! files (EPERM): that is [`Error::Unsupported`], and the path is tested in the VM tier.
+//! Path 1: classic blktrace — BLKTRACESETUP2 (6.19+, `blk_io_trace2` v8 records) or
+//! BLKTRACESETUP (v7 records) then START/STOP/TEARDOWN on the device, and the per-CPU debugfs
+//! relay files `block/<dev>/trace<cpu>` and `dropped`. A lockdown kernel refuses the relay files
+//! (EPERM): that is [`Error::Unsupported`], and the path is tested in the VM tier.
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::sys::{self, BlkTraceOp, BlkUserTraceSetup};
+use crate::sys::{self, BlkTraceOp, BlkUserTraceSetup, BlkUserTraceSetup2};
 
 /// A classic blktrace session, torn down on drop.
 #[derive(Debug)]
@@ -17,20 +18,40 @@ pub struct RelayTrace {
     dir: PathBuf,
     files: Vec<std::fs::File>,
     active: bool,
+    version: u8,
 }
 
 impl RelayTrace {
     /// Sets up and starts tracing `dev_path` (`/dev/vda`) with `act_mask` (0xffff = all),
-    /// `buf_size` × `buf_nr` relay sub-buffers per CPU.
+    /// `buf_size` × `buf_nr` relay sub-buffers per CPU. Asks for v8 records (BLKTRACESETUP2) and
+    /// falls back to v7 (BLKTRACESETUP) on kernels without it; [`RelayTrace::version`] says which.
     pub fn start(dev_path: &Path, act_mask: u16, buf_size: u32, buf_nr: u32) -> Result<RelayTrace> {
         let dev = std::fs::File::open(dev_path).map_err(|e| Error::io("open", dev_path, e))?;
-        let mut setup =
-            BlkUserTraceSetup { name: [0; 32], act_mask, buf_size, buf_nr, start_lba: 0, end_lba: 0, pid: 0 };
-        sys::blktrace_setup(&dev, &mut setup).map_err(|e| Error::io("ioctl(BLKTRACESETUP)", dev_path, e))?;
-        let name_len = setup.name.iter().position(|&c| c == 0).unwrap_or(32);
-        let name = String::from_utf8_lossy(setup.name.get(..name_len).unwrap_or_default()).into_owned();
+        let mut setup2 = BlkUserTraceSetup2 {
+            name: [0; 64],
+            act_mask: u64::from(act_mask),
+            buf_size,
+            buf_nr,
+            start_lba: 0,
+            end_lba: 0,
+            pid: 0,
+            flags: 0,
+            reserved: [0; 11],
+        };
+        let (name, version) = match sys::blktrace_setup2(&dev, &mut setup2) {
+            Ok(()) => (setup2.name.to_vec(), crate::record::VERSION2),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTTY | libc::EINVAL)) => {
+                let mut setup =
+                    BlkUserTraceSetup { name: [0; 32], act_mask, buf_size, buf_nr, start_lba: 0, end_lba: 0, pid: 0 };
+                sys::blktrace_setup(&dev, &mut setup).map_err(|e| Error::io("ioctl(BLKTRACESETUP)", dev_path, e))?;
+                (setup.name.to_vec(), crate::record::VERSION)
+            }
+            Err(e) => return Err(Error::io("ioctl(BLKTRACESETUP2)", dev_path, e)),
+        };
+        let name_len = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+        let name = String::from_utf8_lossy(name.get(..name_len).unwrap_or_default()).into_owned();
         let dir = PathBuf::from("/sys/kernel/debug/block").join(&name);
-        let mut t = RelayTrace { dev, dev_path: dev_path.into(), dir, files: Vec::new(), active: true };
+        let mut t = RelayTrace { dev, dev_path: dev_path.into(), dir, files: Vec::new(), active: true, version };
         let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
         for cpu in 0..ncpu {
             let p = t.dir.join(format!("trace{cpu}"));
@@ -77,6 +98,11 @@ impl RelayTrace {
     /// The `dropped` count as a lost-event record (none when nothing was dropped).
     pub fn lost(dropped: u64) -> Option<ktrace_core::Lost> {
         (dropped > 0).then_some(ktrace_core::Lost { cpu: u32::MAX, count: Some(dropped), timestamp_ns: 0 })
+    }
+
+    /// The record version the kernel writes: 8 after BLKTRACESETUP2, 7 after BLKTRACESETUP.
+    pub fn version(&self) -> u8 {
+        self.version
     }
 
     /// Number of per-CPU streams.

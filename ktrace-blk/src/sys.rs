@@ -64,7 +64,23 @@ pub(crate) struct BlkUserTraceSetup {
 }
 const _: () = assert!(size_of::<BlkUserTraceSetup>() == 72);
 
+/// `struct blk_user_trace_setup2` (BLKTRACESETUP2, 6.19+: a 64-bit act_mask, v8 records).
+#[repr(C)]
+pub(crate) struct BlkUserTraceSetup2 {
+    pub(crate) name: [u8; 64],
+    pub(crate) act_mask: u64,
+    pub(crate) buf_size: u32,
+    pub(crate) buf_nr: u32,
+    pub(crate) start_lba: u64,
+    pub(crate) end_lba: u64,
+    pub(crate) pid: u32,
+    pub(crate) flags: u32,
+    pub(crate) reserved: [u64; 11],
+}
+const _: () = assert!(size_of::<BlkUserTraceSetup2>() == 192);
+
 const BLKTRACESETUP: libc::c_ulong = 0xC048_1273; // _IOWR(0x12, 115, struct blk_user_trace_setup)
+const BLKTRACESETUP2: libc::c_ulong = 0xC0C0_128E; // _IOWR(0x12, 142, struct blk_user_trace_setup2)
 const BLKTRACESTART: libc::c_ulong = 0x1274; // _IO(0x12, 116)
 const BLKTRACESTOP: libc::c_ulong = 0x1275;
 const BLKTRACETEARDOWN: libc::c_ulong = 0x1276;
@@ -73,6 +89,13 @@ const BLKTRACETEARDOWN: libc::c_ulong = 0x1276;
 pub(crate) fn blktrace_setup(dev: &std::fs::File, setup: &mut BlkUserTraceSetup) -> std::io::Result<()> {
     // SAFETY: `setup` is a valid `struct blk_user_trace_setup` the kernel reads and writes back.
     let r = unsafe { libc::ioctl(dev.as_raw_fd(), BLKTRACESETUP as _, setup as *mut BlkUserTraceSetup) };
+    if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// BLKTRACESETUP2; ENOTTY (or EINVAL) on kernels without it.
+pub(crate) fn blktrace_setup2(dev: &std::fs::File, setup: &mut BlkUserTraceSetup2) -> std::io::Result<()> {
+    // SAFETY: `setup` is a valid `struct blk_user_trace_setup2` the kernel reads and writes back.
+    let r = unsafe { libc::ioctl(dev.as_raw_fd(), BLKTRACESETUP2 as _, setup as *mut BlkUserTraceSetup2) };
     if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
 }
 

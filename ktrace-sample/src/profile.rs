@@ -27,6 +27,8 @@ use crate::symbolize::{Mapping, Symbolizer};
 const PERF_RECORD_MMAP: u32 = 1;
 const PERF_RECORD_LOST: u32 = 2;
 const PERF_RECORD_COMM: u32 = 3;
+const PERF_RECORD_EXIT: u32 = 4;
+const PERF_RECORD_FORK: u32 = 7;
 const PERF_RECORD_THROTTLE: u32 = 5;
 const PERF_RECORD_SAMPLE: u32 = 9;
 const PERF_RECORD_MMAP2: u32 = 10;
@@ -114,7 +116,7 @@ pub struct Sample {
 /// A finished profile.
 #[derive(Debug, Default)]
 pub struct Profile {
-    /// Samples in arrival order per CPU.
+    /// Samples of all CPUs merged in time order (after [`Profiler::finish`]).
     pub samples: Vec<Sample>,
     /// All callchain frames, samples index into it.
     pub frames: Vec<u64>,
@@ -130,6 +132,10 @@ pub struct Profile {
     pub throttled: u64,
     /// Records too short for the layout that was asked for (skipped, counted here).
     pub malformed: u64,
+    /// New processes (FORK records where pid == tid): (pid, parent pid, time).
+    pub forks: Vec<(i32, i32, u64)>,
+    /// Ended processes (EXIT records where pid == tid): (pid, time).
+    pub exits: Vec<(i32, u64)>,
     /// Whether samples carry callchains.
     pub callchain: bool,
 }
@@ -277,6 +283,8 @@ impl Profiler {
             let _ = c.disable();
         }
         self.poll();
+        // One stream in time order: the per-CPU rings were drained one after the other.
+        self.profile.samples.sort_by_key(|s| s.time);
         if self.system {
             // Processes that started during the run and mapped files before their first MMAP2
             // could be seen (the exec'd binary is reported; the loader's early maps may not be).
@@ -367,6 +375,29 @@ fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
                 let path = String::from_utf8_lossy(name).into_owned();
                 p.mappings.push((pid as i32, Mapping { start: addr, end: addr + len, pgoff, path }));
             }
+        }
+        PERF_RECORD_FORK | PERF_RECORD_EXIT => {
+            // {pid, ppid, tid, ptid, time}: only whole processes matter for attribution.
+            let (Ok(pid), Ok(ppid), Ok(tid), Ok(time)) = (d.u32(0, e), d.u32(4, e), d.u32(8, e), d.u64(16, e)) else {
+                p.malformed += 1;
+                return;
+            };
+            let (pid, ppid) = (pid as i32, ppid as i32);
+            if pid != tid as i32 {
+                return;
+            }
+            if ty == PERF_RECORD_EXIT {
+                p.exits.push((pid, time));
+                return;
+            }
+            p.forks.push((pid, ppid, time));
+            // A forked child runs its parent's image until it execs (then COMM/MMAP2 follow).
+            if let Some(c) = p.comms.get(&ppid).cloned() {
+                p.comms.entry(pid).or_insert(c);
+            }
+            let inherited: Vec<Mapping> =
+                p.mappings.iter().filter(|(q, _)| *q == ppid).map(|(_, m)| m.clone()).collect();
+            p.mappings.extend(inherited.into_iter().map(|m| (pid, m)));
         }
         PERF_RECORD_LOST => p.lost += d.u64(8, e).unwrap_or(0),
         PERF_RECORD_LOST_SAMPLES => p.lost += d.u64(0, e).unwrap_or(0),

@@ -1,6 +1,6 @@
 //! Symbolization of sampled addresses: kernel addresses through kallsyms text, user addresses
 //! through the ELF symbols (`.symtab`/`.dynsym`, via `object`) of the files mapped at them, names
-//! demangled (Rust; C++ names are shown mangled).
+//! demangled (Rust legacy and v0 with `rustc-demangle`, C++ Itanium ABI with `cpp_demangle`).
 
 use std::collections::HashMap;
 
@@ -110,6 +110,27 @@ impl Symbolizer {
         let m = self.maps.get(&pid)?.iter().rev().find(|m| addr >= m.start && addr < m.end)?.clone();
         let syms = self.files.entry(m.path.clone()).or_insert_with(|| ElfSyms::load(&m.path)).as_ref()?;
         let name = syms.lookup(addr - m.start + m.pgoff)?;
-        Some(format!("{:#}", rustc_demangle::demangle(name)))
+        Some(demangle(name))
     }
+}
+
+/// A symbol name demangled: Rust first (its legacy scheme also starts with `_ZN`), then C++.
+///
+/// ```
+/// use ktrace_sample::symbolize::demangle;
+/// assert_eq!(demangle("_ZN3foo3barE"), "foo::bar");
+/// assert_eq!(demangle("_ZNSt6vectorIiSaIiEE9push_backERKi"), "std::vector<int, std::allocator<int> >::push_back(int const&)");
+/// assert_eq!(demangle("main"), "main");
+/// ```
+pub fn demangle(name: &str) -> String {
+    if let Ok(d) = rustc_demangle::try_demangle(name) {
+        return format!("{d:#}");
+    }
+    if name.starts_with("_Z")
+        && let Ok(sym) = cpp_demangle::Symbol::new(name)
+        && let Ok(d) = sym.demangle(&cpp_demangle::DemangleOptions::default())
+    {
+        return d;
+    }
+    name.to_owned()
 }

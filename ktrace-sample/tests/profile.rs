@@ -213,3 +213,33 @@ fn tracepoint_samples_decode_by_field_name_and_match_perf_stat() {
     let count: u64 = text.lines().find_map(|l| l.split(',').next()?.trim().parse().ok()).unwrap_or(0);
     assert_eq!(count, getppid, "perf stat said: {text}");
 }
+
+#[test]
+fn fork_and_exit_records_attribute_children() {
+    const T: &str = "fork_and_exit_records_attribute_children";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "read _; (i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done); /bin/sleep 0.05"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let prof = Profiler::task(pid, 997).unwrap();
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    child.wait().unwrap();
+    let p = prof.finish();
+    let kids: Vec<i32> = p.forks.iter().filter(|f| f.1 == pid).map(|f| f.0).collect();
+    assert!(kids.len() >= 2, "forks {:?}", p.forks);
+    for k in &kids {
+        assert!(p.exits.iter().any(|e| e.0 == *k), "no exit for {k}");
+    }
+    // The subshell never execs: it is named and mapped as its parent; the other execs sleep.
+    let names: Vec<&str> = kids.iter().filter_map(|k| p.comms.get(k).map(String::as_str)).collect();
+    assert!(names.contains(&"sh") && names.contains(&"sleep"), "{names:?}");
+    let sub = kids.iter().find(|k| p.comms.get(k).map(String::as_str) == Some("sh")).unwrap();
+    assert!(p.mappings.iter().any(|(q, m)| q == sub && m.path.ends_with("sh")), "subshell has no mappings");
+    assert!(p.samples.windows(2).all(|w| w[0].time <= w[1].time), "samples not in time order");
+    assert!(p.samples.iter().any(|s| s.pid == *sub), "no samples of the subshell's loop");
+}
