@@ -27,6 +27,8 @@ enum Arg {
     MapFlags,
     Signal,
     Argv,
+    /// An environment vector: strace shows its address and how many variables it holds.
+    Envp,
     SockAddr(usize),
     Timespec,
     CloneFlags,
@@ -59,8 +61,8 @@ fn signature(name: &str) -> &'static [Arg] {
         "mkdirat" => &[AtFd, Path, Mode],
         "rename" | "symlink" | "link" => &[Path, Path],
         "renameat" | "renameat2" => &[AtFd, Path, AtFd, Path, Hex],
-        "execve" => &[Path, Argv, Ptr],
-        "execveat" => &[AtFd, Path, Argv, Ptr, Hex],
+        "execve" => &[Path, Argv, Envp],
+        "execveat" => &[AtFd, Path, Argv, Envp, Hex],
         "mmap" => &[Ptr, Uint, Prot, MapFlags, Fd, Hex],
         "mprotect" => &[Ptr, Uint, Prot],
         "munmap" => &[Ptr, Uint],
@@ -339,6 +341,20 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
                 }
             }
             out.push(']');
+        }
+        Envp => {
+            // `0x7ffd… /* 23 vars */`, as strace prints it (counted up to 4096 entries).
+            let _ = write!(out, "{v:#x}");
+            let mut n = 0u64;
+            while n < 4096 {
+                match read_bytes(pid, v + 8 * n, 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes) {
+                    Some(0) | None => break,
+                    Some(_) => n += 1,
+                }
+            }
+            if v != 0 {
+                let _ = write!(out, " /* {n} var{} */", if n == 1 { "" } else { "s" });
+            }
         }
         SockAddr(len_idx) => {
             let len = args.get(len_idx).copied().unwrap_or(0) as usize;

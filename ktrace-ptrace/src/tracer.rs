@@ -669,8 +669,10 @@ impl Tracer {
     }
 
     /// Detaches from every tracee (those spawned with kill-on-drop are killed instead), leaving
-    /// none stopped.
-    pub fn detach_all(&mut self) -> Result<()> {
+    /// none stopped. Returns an [`Event::Detached`] for each task let go (as strace prints
+    /// `--- detached ---` lines on interrupt), none for killed ones.
+    pub fn detach_all(&mut self) -> Result<Vec<Event>> {
+        let mut detached = Vec::new();
         let stopped = self.stopped.take();
         let pids: Vec<i32> = self.tracees.keys().copied().collect();
         for pid in pids {
@@ -680,7 +682,9 @@ impl Tracer {
                 continue;
             }
             if stopped.is_some_and(|s| s.0 == pid) {
-                let _ = ptrace::detach(p, stopped.and_then(|s| s.1));
+                if ptrace::detach(p, stopped.and_then(|s| s.1)).is_ok() {
+                    detached.push(Event::Detached { pid });
+                }
                 continue;
             }
             // A running tracee must be in a ptrace-stop to be detached: interrupt it first.
@@ -689,14 +693,13 @@ impl Tracer {
             }
             // Its next stop (interrupt, syscall or a pending signal) is where it can be detached;
             // a pending signal is handed back so it is not lost.
-            match waitpid(p, Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)) {
-                Ok(WaitStatus::PtraceEvent(..)) | Ok(WaitStatus::PtraceSyscall(_)) => {
-                    let _ = ptrace::detach(p, None);
-                }
-                Ok(WaitStatus::Stopped(_, sig)) => {
-                    let _ = ptrace::detach(p, Some(sig));
-                }
-                Ok(_) | Err(_) => {}
+            let done = match waitpid(p, Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)) {
+                Ok(WaitStatus::PtraceEvent(..)) | Ok(WaitStatus::PtraceSyscall(_)) => ptrace::detach(p, None).is_ok(),
+                Ok(WaitStatus::Stopped(_, sig)) => ptrace::detach(p, Some(sig)).is_ok(),
+                Ok(_) | Err(_) => false,
+            };
+            if done {
+                detached.push(Event::Detached { pid });
             }
         }
         if self.kill_on_drop && !self.spawned.is_empty() {
@@ -712,7 +715,7 @@ impl Tracer {
             }
         }
         self.tracees.clear();
-        Ok(())
+        Ok(detached)
     }
 
     /// The ptrace options in force.

@@ -120,12 +120,44 @@ fn attach_to_reader_blocked_in_read_then_detach_leaves_it_running() {
     assert_eq!(first, Event::Attached { pid });
     // A second tracer cannot attach.
     assert!(matches!(Tracer::attach(pid), Err(Error::AlreadyTraced { .. })));
+    assert_eq!(t.detach_all().unwrap(), vec![Event::Detached { pid }]);
+    assert_eq!(t.describe(&Event::Detached { pid }), format!("--- detached {pid} ---"));
     drop(t);
     std::thread::sleep(std::time::Duration::from_millis(50));
     let st = proc_state(child.id());
     assert!(st == 'S' || st == 'R', "tracee left in state {st}");
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn execve_environment_is_counted_as_strace_does() {
+    // env -i A=1 B=2 execs /bin/true with exactly two variables.
+    let mut t = TraceCommand::new("env").args(["-i", "A=1", "B=2", "/bin/true"]).spawn().unwrap();
+    let mut lines = Vec::new();
+    while let Some(e) = t.next_event().unwrap() {
+        if name(&e) == Some("execve") && matches!(e, Event::SyscallExit { .. }) {
+            lines.push(t.describe(&e));
+        }
+    }
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[1].starts_with("execve(\"/bin/true\", [\"/bin/true\"], 0x") && lines[1].contains(" /* 2 vars */)"),
+        "{lines:?}"
+    );
+    // strace prints the same shape for the same exec.
+    if std::process::Command::new("strace").arg("-V").output().is_ok() {
+        let out = std::process::Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=execve", "env", "-i", "A=1", "B=2", "/bin/true"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            text.lines()
+                .any(|l| l.contains("execve(\"/bin/true\", [\"/bin/true\"], 0x") && l.contains(" /* 2 vars */)")),
+            "{text}"
+        );
+    }
 }
 
 #[test]
