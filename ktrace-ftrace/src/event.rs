@@ -44,6 +44,8 @@ enum Tag {
     GraphExit,
     Print,
     RawData,
+    KernelStack,
+    UserStack,
 }
 
 /// The field names each typed view reads, in order.
@@ -79,6 +81,8 @@ fn fields_of(system: &str, name: &str) -> (Tag, &'static [&'static str]) {
         ("ftrace", "funcgraph_exit") => (Tag::GraphExit, &["func", "depth", "overrun", "calltime", "rettime"]),
         ("ftrace", "print") => (Tag::Print, &["ip", "buf"]),
         ("ftrace", "raw_data") => (Tag::RawData, &["id", "buf"]),
+        ("ftrace", "kernel_stack") => (Tag::KernelStack, &["size", "caller"]),
+        ("ftrace", "user_stack") => (Tag::UserStack, &["tgid", "caller"]),
         _ => (Tag::Generic, &[]),
     }
 }
@@ -327,6 +331,24 @@ pub enum Typed<'a> {
         /// The rest (with alignment padding the kernel adds).
         data: RawData<'a>,
     },
+    /// `ftrace:kernel_stack`: the kernel stack recorded after an event (option `stacktrace`, the
+    /// `stacktrace` trigger, or `func_stack_trace` with the function tracer).
+    #[doc(alias = "kernel_stack")]
+    #[doc(alias = "stacktrace")]
+    KernelStack {
+        /// Return addresses, innermost first (`size` of them: the record is as long as the stack,
+        /// whatever the format's `caller[8]` says).
+        frames: StackFrames<'a>,
+    },
+    /// `ftrace:user_stack`: the user stack (option `userstacktrace`), up to 8 frames.
+    #[doc(alias = "user_stack")]
+    #[doc(alias = "userstacktrace")]
+    UserStack {
+        /// Thread group of the task.
+        tgid: u32,
+        /// Return addresses, innermost first (zero entries end it).
+        frames: StackFrames<'a>,
+    },
     /// Any other event: use [`Event::field`].
     Other,
 }
@@ -501,7 +523,63 @@ impl<'a> Event<'a> {
                 Typed::Print { ip: u64_(0)?, msg: m.strip_suffix(b"\n").unwrap_or(m) }
             }
             Tag::RawData => Typed::RawData { id: u64_(0)? as u32, data: get(1)?.bytes(r, e)? },
+            Tag::KernelStack | Tag::UserStack => {
+                let caller = get(1)?;
+                let word = match caller.kind {
+                    ktrace_core::FieldKind::Array { elem_size, .. } if elem_size == 4 || elem_size == 8 => elem_size,
+                    _ => 8,
+                };
+                let avail = r.len().saturating_sub(caller.offset) / word;
+                let n = if self.kind.tag == Tag::KernelStack {
+                    // `size` counts entries; a record never holds more than its length allows.
+                    (int(0)?.max(0) as usize).min(avail)
+                } else {
+                    avail.min(caller.size / word)
+                };
+                let frames = StackFrames {
+                    data: r.slice(caller.offset, n * word)?,
+                    word,
+                    endian: e,
+                    next: 0,
+                    stop_at_zero: self.kind.tag == Tag::UserStack,
+                };
+                if self.kind.tag == Tag::KernelStack {
+                    Typed::KernelStack { frames }
+                } else {
+                    Typed::UserStack { tgid: u64_(0)? as u32, frames }
+                }
+            }
         })
+    }
+}
+
+/// The return addresses of a [`Typed::KernelStack`] or [`Typed::UserStack`], borrowed from the
+/// record (word size of the traced kernel; an address of 0 ends a user stack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackFrames<'a> {
+    data: RawData<'a>,
+    word: usize,
+    endian: Endian,
+    next: usize,
+    stop_at_zero: bool,
+}
+
+impl StackFrames<'_> {
+    /// Number of frames left (an upper bound for user stacks, which end at a zero).
+    pub fn remaining(&self) -> usize {
+        (self.data.len() / self.word.max(1)).saturating_sub(self.next)
+    }
+}
+
+impl Iterator for StackFrames<'_> {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        let a = self.data.uint(self.next * self.word, self.word, self.endian).ok()?;
+        if a == 0 && self.stop_at_zero {
+            return None;
+        }
+        self.next += 1;
+        Some(a)
     }
 }
 
@@ -568,5 +646,62 @@ impl Decoder {
     /// The trace clock.
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KSTACK: &str = "name: kernel_stack\nID: 4\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:int size;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n\nprint fmt: \"\"\n";
+    const USTACK: &str = "name: user_stack\nID: 13\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:unsigned int tgid;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n\nprint fmt: \"\"\n";
+
+    fn record(id: u16, word8: u32, frames: &[u64]) -> Vec<u8> {
+        let mut v = vec![0u8; 16];
+        v[0..2].copy_from_slice(&id.to_ne_bytes());
+        v[8..12].copy_from_slice(&word8.to_ne_bytes());
+        for f in frames {
+            v.extend_from_slice(&f.to_ne_bytes());
+        }
+        v
+    }
+
+    fn decoder() -> Decoder {
+        let mut reg = FormatRegistry::new();
+        reg.add_text("ftrace", KSTACK).unwrap();
+        reg.add_text("ftrace", USTACK).unwrap();
+        let mut d = Decoder::new(reg, Endian::NATIVE, Clock::Local);
+        assert!(d.prepare(4) && d.prepare(13));
+        d
+    }
+
+    #[test]
+    fn kernel_stacks_longer_than_the_format_and_lying_sizes() {
+        let d = decoder();
+        // 12 frames: the record is as long as the stack, past the format's caller[8].
+        let frames: Vec<u64> = (1..=12).map(|i| 0xffff_ffff_8100_0000 + i).collect();
+        let rec = record(4, 12, &frames);
+        let ev = d.decode(RawEvent { timestamp: 1, cpu: 0, offset: 0, data: &rec }).unwrap();
+        let Typed::KernelStack { frames: got } = ev.typed().unwrap() else { panic!("not a kernel stack") };
+        assert_eq!(got.collect::<Vec<_>>(), frames);
+        // A size larger than the record: only what is there, no error, no panic.
+        let rec = record(4, 1000, &frames[..3]);
+        let ev = d.decode(RawEvent { timestamp: 1, cpu: 0, offset: 0, data: &rec }).unwrap();
+        let Typed::KernelStack { frames: got } = ev.typed().unwrap() else { panic!("not a kernel stack") };
+        assert_eq!(got.count(), 3);
+        // Negative size: empty.
+        let rec = record(4, u32::MAX, &frames[..3]);
+        let ev = d.decode(RawEvent { timestamp: 1, cpu: 0, offset: 0, data: &rec }).unwrap();
+        let Typed::KernelStack { frames: got } = ev.typed().unwrap() else { panic!("not a kernel stack") };
+        assert_eq!(got.count(), 0);
+    }
+
+    #[test]
+    fn user_stacks_end_at_zero() {
+        let d = decoder();
+        let rec = record(13, 4242, &[0x401000, 0x402000, 0, 0, 0, 0, 0, 0]);
+        let ev = d.decode(RawEvent { timestamp: 1, cpu: 0, offset: 0, data: &rec }).unwrap();
+        let Typed::UserStack { tgid, frames } = ev.typed().unwrap() else { panic!("not a user stack") };
+        assert_eq!((tgid, frames.collect::<Vec<_>>()), (4242, vec![0x401000, 0x402000]));
     }
 }

@@ -40,7 +40,7 @@ pub mod tracedat;
 pub mod tracefs;
 
 pub use error::{Error, Result};
-pub use event::{BlockPhase, Decoder, Event, Typed, WakeupKind};
+pub use event::{BlockPhase, Decoder, Event, StackFrames, Typed, WakeupKind};
 pub use instance::{Instance, Marker};
 pub use ktrace_core::Kallsyms;
 

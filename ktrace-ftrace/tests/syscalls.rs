@@ -96,3 +96,43 @@ fn syscalls_subsystem_typed_fields_by_name() {
     }
     assert!(flags_seen, "no sys_enter_openat seen");
 }
+
+#[test]
+fn stacktrace_option_records_kernel_stacks_after_each_event() {
+    let Some(inst) = common::instance("stacktrace_option_records_kernel_stacks_after_each_event") else {
+        return;
+    };
+    let child = common::gated_python("for _ in range(50): os.getppid()");
+    inst.set_event_pids(&[child.id() as i32]).unwrap();
+    inst.enable_glob("syscalls:sys_enter_getppid").unwrap();
+    inst.set_option("stacktrace", true).unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    common::release(child);
+    let recording = rec.stop().unwrap();
+    let ksyms = ktrace_ftrace::load_kallsyms().unwrap();
+    let (mut calls, mut stacks, mut after_call) = (0, 0, 0);
+    let mut prev_was_call = false;
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        match ev.typed().unwrap() {
+            Typed::SysEnter { nr: GETPPID, .. } => {
+                calls += 1;
+                prev_was_call = true;
+                continue;
+            }
+            Typed::KernelStack { frames } => {
+                stacks += 1;
+                assert!(frames.remaining() >= 3, "a syscall's stack is deeper than {}", frames.remaining());
+                let names: Vec<&str> = frames.filter_map(|a| ksyms.resolve(a).map(|r| r.0)).collect();
+                // The kernel's own `trace` text shows these frames for a syscall tracepoint.
+                assert!(names.iter().any(|n| n.contains("do_syscall_64")), "frames {names:?}");
+                after_call += usize::from(prev_was_call);
+            }
+            _ => {}
+        }
+        prev_was_call = false;
+    }
+    assert!(calls >= 50, "{calls} getppid calls"); // the interpreter's launcher may add some
+    assert!(stacks >= calls && after_call == calls, "{stacks} stacks, {after_call} right after a getppid of {calls}");
+    inst.close().unwrap();
+}
