@@ -444,6 +444,11 @@ impl Instance {
         CpuReader::open(&self.dir.join(format!("per_cpu/cpu{cpu}/trace_pipe_raw")), cpu, self.subbuf_size())
     }
 
+    /// A memory-mapped reader of `per_cpu/cpuN/trace_pipe_raw` (6.10+; zero-copy).
+    pub fn mapped_reader(&self, cpu: u32) -> Result<crate::MappedCpuReader> {
+        crate::MappedCpuReader::open(&self.dir.join(format!("per_cpu/cpu{cpu}/trace_pipe_raw")), cpu)
+    }
+
     /// Empties the ring buffer (writes to `trace`).
     pub fn clear(&self) -> Result<()> {
         write_file(&self.dir.join("trace"), "")

@@ -32,6 +32,7 @@ pub mod event;
 pub mod graph;
 pub mod instance;
 pub mod latency;
+pub mod mapped;
 pub mod reader;
 pub mod recorder;
 pub mod stats;
@@ -48,6 +49,7 @@ pub use ktrace_core::Kallsyms;
 pub fn load_kallsyms() -> Result<Kallsyms> {
     Ok(Kallsyms::parse(&tracefs::read_file(std::path::Path::new("/proc/kallsyms"))?))
 }
+pub use mapped::{MappedCpuReader, MappedPage};
 pub use reader::CpuReader;
 pub use recorder::{Item, Recorder, Recording};
 pub use stats::CpuStats;

@@ -30,3 +30,22 @@ pub(crate) fn read_append(f: &File, out: &mut Vec<u8>, len: usize) -> std::io::R
     unsafe { out.set_len(out.len() + len) };
     Ok(n)
 }
+
+/// `TRACE_MMAP_IOCTL_GET_READER` (`_IO('R', 0x20)`, linux/trace_mmap.h, 6.10+): swap in the next
+/// reader sub-buffer of a mapped `trace_pipe_raw`.
+const TRACE_MMAP_IOCTL_GET_READER: libc::c_ulong = 0x5220;
+
+/// TRACE_MMAP_IOCTL_GET_READER on a mapped `trace_pipe_raw`.
+pub(crate) fn trace_mmap_get_reader(f: &File) -> std::io::Result<()> {
+    // SAFETY: the ioctl takes no argument; `f` is an open trace_pipe_raw.
+    let r = unsafe { libc::ioctl(f.as_raw_fd(), TRACE_MMAP_IOCTL_GET_READER as _) };
+    if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Maps `len` bytes of `f` shared and read-only.
+pub(crate) fn map_read_only(f: &File, len: usize) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is of a tracefs ring the kernel writes concurrently; it is only read
+    // through `MappedCpuReader`, which reads the bytes of a sub-buffer the kernel has swapped
+    // out to the reader (or committed bytes of the writer's page, which do not change).
+    unsafe { memmap2::MmapOptions::new().len(len).map(f) }
+}

@@ -1,0 +1,161 @@
+//! The 6.10+ zero-copy reader: `per_cpu/cpuN/trace_pipe_raw` memory-mapped
+//! (Documentation/trace/ring-buffer-map.rst). The mapping is the meta page (`struct
+//! trace_buffer_meta`) followed by every sub-buffer by id; `TRACE_MMAP_IOCTL_GET_READER` swaps the
+//! next unread sub-buffer in as the reader, whose id the meta page then names. Events are parsed
+//! in place, without the copy read(2) or splice(2) make.
+//!
+//! The reader sub-buffer can be the one the kernel is still writing: a later swap may return the
+//! same id with more committed bytes. [`MappedPage::items`] hands out only the events after those
+//! already returned, so every event comes out once. A mapped ring cannot be resized or
+//! snapshotted while mapped (the kernel refuses); [`crate::Recorder`] keeps using splice/read.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use ktrace_core::{Lost, Page, PageItem, PageLayout, ParseError};
+
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// `struct trace_buffer_meta` offsets.
+const META_PAGE_SIZE: usize = 0;
+const SUBBUF_SIZE: usize = 8;
+const NR_SUBBUFS: usize = 12;
+const READER_LOST: usize = 16;
+const READER_ID: usize = 24;
+const ENTRIES: usize = 40;
+const OVERRUN: usize = 48;
+
+/// A memory-mapped reader of one CPU's ring buffer (Linux 6.10+).
+#[doc(alias = "TRACE_MMAP_IOCTL_GET_READER")]
+#[doc(alias = "trace_buffer_meta")]
+#[derive(Debug)]
+pub struct MappedCpuReader {
+    file: File,
+    path: PathBuf,
+    map: memmap2::Mmap,
+    cpu: u32,
+    meta_len: usize,
+    subbuf_size: usize,
+    nr_subbufs: usize,
+    /// The reader sub-buffer last handed out and how many data bytes of it were.
+    last: Option<(u32, usize)>,
+}
+
+/// One reader sub-buffer, borrowed from the mapping.
+#[derive(Debug, Clone, Copy)]
+pub struct MappedPage<'a> {
+    /// The whole sub-buffer (a page in [`ktrace_core::page`] format).
+    pub bytes: &'a [u8],
+    /// Data bytes of this sub-buffer already handed out by an earlier swap of the same id.
+    pub skip: usize,
+    /// Events the kernel dropped before this sub-buffer (`reader.lost_events`).
+    pub lost_events: u64,
+    cpu: u32,
+}
+
+fn word(b: &[u8], off: usize) -> u64 {
+    b.get(off..off + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_ne_bytes)
+}
+fn half(b: &[u8], off: usize) -> u32 {
+    b.get(off..off + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes)
+}
+
+impl MappedCpuReader {
+    /// Maps `path` (a `trace_pipe_raw`) of CPU `cpu`. Kernels before 6.10 refuse the mmap:
+    /// that is [`Error::Unsupported`].
+    pub fn open(path: &Path, cpu: u32) -> Result<MappedCpuReader> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        let unsupported = |e: std::io::Error| Error::Unsupported {
+            feature: "trace_pipe_raw mmap (6.10+)".into(),
+            hint: format!("{}: {e}", path.display()),
+        };
+        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p as usize);
+        let (meta_len, subbuf_size, nr_subbufs) = {
+            let meta = sys::map_read_only(&file, page).map_err(unsupported)?;
+            (half(&meta, META_PAGE_SIZE) as usize, half(&meta, SUBBUF_SIZE) as usize, half(&meta, NR_SUBBUFS) as usize)
+        };
+        if meta_len == 0 || subbuf_size == 0 || nr_subbufs == 0 {
+            return Err(Error::Parse(ParseError::BadValue {
+                offset: 0,
+                what: "trace_buffer_meta",
+                expected: "non-zero meta page size, sub-buffer size and count",
+                found: 0,
+            }));
+        }
+        let total = meta_len + subbuf_size * nr_subbufs;
+        let map = sys::map_read_only(&file, total).map_err(|e| Error::io("mmap", path, e))?;
+        Ok(MappedCpuReader { file, path: path.into(), map, cpu, meta_len, subbuf_size, nr_subbufs, last: None })
+    }
+
+    /// The CPU.
+    pub fn cpu(&self) -> u32 {
+        self.cpu
+    }
+
+    /// Sub-buffer size in bytes.
+    pub fn subbuf_size(&self) -> usize {
+        self.subbuf_size
+    }
+
+    /// (entries written, entries overwritten) from the meta page.
+    pub fn counts(&self) -> (u64, u64) {
+        (word(&self.map, ENTRIES), word(&self.map, OVERRUN))
+    }
+
+    /// Swaps in the next reader sub-buffer and returns it, or `None` when nothing new was
+    /// committed since the last call.
+    pub fn next_page(&mut self) -> Result<Option<MappedPage<'_>>> {
+        sys::trace_mmap_get_reader(&self.file)
+            .map_err(|e| Error::io("ioctl(TRACE_MMAP_IOCTL_GET_READER)", &self.path, e))?;
+        let id = half(&self.map, READER_ID);
+        let lost = word(&self.map, READER_LOST);
+        if id as usize >= self.nr_subbufs {
+            return Err(Error::Parse(ParseError::BadValue {
+                offset: READER_ID,
+                what: "trace_buffer_meta reader.id",
+                expected: "below nr_subbufs",
+                found: id as u64,
+            }));
+        }
+        let start = self.meta_len + id as usize * self.subbuf_size;
+        let bytes = self.map.get(start..start + self.subbuf_size).unwrap_or_default();
+        let page = Page::parse(bytes, &PageLayout::LE64, self.cpu)?;
+        let skip = match self.last {
+            Some((last_id, done)) if last_id == id => done,
+            _ => 0,
+        };
+        if page.size <= skip && lost == 0 {
+            return Ok(None);
+        }
+        self.last = Some((id, page.size));
+        Ok(Some(MappedPage { bytes, skip, lost_events: lost, cpu: self.cpu }))
+    }
+}
+
+impl<'a> MappedPage<'a> {
+    /// The sub-buffer's items not handed out before: a [`PageItem::Lost`] first when events were
+    /// dropped (from the page's flags, or the meta page's count when the page carries none).
+    pub fn items(&self, layout: &PageLayout) -> Result<impl Iterator<Item = Result<PageItem<'a>, ParseError>> + 'a> {
+        let page = Page::parse(self.bytes, layout, self.cpu)?;
+        let from = layout.data_offset + self.skip;
+        let first_time = self.skip == 0;
+        let extra = (page.missed.is_none() && self.lost_events > 0).then_some(Ok(PageItem::Lost(Lost {
+            cpu: self.cpu,
+            count: Some(self.lost_events),
+            timestamp_ns: page.timestamp,
+        })));
+        let items = page.items().filter(move |it| match it {
+            Ok(PageItem::Event(e)) => e.offset >= from,
+            // The page's own missed-events flag was reported with its first part.
+            Ok(PageItem::Lost(_)) => first_time,
+            Err(_) => true,
+        });
+        Ok(extra.into_iter().chain(items))
+    }
+}

@@ -1,0 +1,70 @@
+//! Live (6.10+): the memory-mapped ring reader sees every event of a known workload exactly once,
+//! while the workload runs (the reader sub-buffer is often the one being written).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+mod common;
+use std::io::Write;
+
+use ktrace_core::testing::{Skip, skip};
+use ktrace_core::{Clock, Endian, PageItem, PageLayout};
+use ktrace_ftrace::{Decoder, Typed};
+
+const GETPPID: i64 = 110; // x86_64
+const N: usize = 20_000;
+
+#[test]
+fn mapped_reader_sees_every_event_once() {
+    const T: &str = "mapped_reader_sees_every_event_once";
+    let Some(inst) = common::instance(T) else { return };
+    let mut readers = Vec::new();
+    for cpu in 0..inst.nr_cpus() as u32 {
+        match inst.mapped_reader(cpu) {
+            Ok(r) => readers.push(r),
+            Err(e) if e.is_unsupported() => {
+                return skip(T, Skip::KernelLacks { feature: "ring_buffer_mmap", why: &e.to_string() });
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", &format!("import os, sys\nsys.stdin.readline()\nfor _ in range({N}): os.getppid()")])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    inst.set_event_pids(&[child.id() as i32]).unwrap();
+    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    let mut dec = Decoder::new(inst.formats(), Endian::NATIVE, Clock::Local);
+    let (mut seen, mut lost, mut pages) = (0usize, 0usize, 0usize);
+    let mut drain = |readers: &mut Vec<ktrace_ftrace::MappedCpuReader>| {
+        for r in readers.iter_mut() {
+            while let Some(p) = r.next_page().unwrap() {
+                pages += 1;
+                for it in p.items(&PageLayout::LE64).unwrap() {
+                    match it.unwrap() {
+                        PageItem::Lost(_) => lost += 1,
+                        PageItem::Event(raw) => {
+                            let id = raw.id(Endian::NATIVE).unwrap();
+                            assert!(dec.prepare(id));
+                            if let Typed::SysEnter { nr: GETPPID, .. } = dec.decode(raw).unwrap().typed().unwrap() {
+                                seen += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    while child.try_wait().unwrap().is_none() {
+        drain(&mut readers);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    inst.disable_event("raw_syscalls", "sys_enter").unwrap();
+    for _ in 0..3 {
+        drain(&mut readers);
+    }
+    assert_eq!(lost, 0, "events were lost");
+    assert_eq!(seen, N, "getppid events seen through the mapping ({pages} reader swaps)");
+    drop(readers);
+    inst.close().unwrap();
+}
