@@ -84,8 +84,13 @@ impl ProcessSampler {
             };
             seen.insert(pid, (ticks, stat.starttime));
             let io = if self.with_io {
-                let p = format!("/proc/{pid}/io");
-                self.read(&p).then(|| PidIo::parse(&self.buf))
+                // Same path buffer: "/proc/PID/stat" becomes "/proc/PID/io".
+                path.truncate(path.len() - "stat".len());
+                path.push_str("io");
+                let p = std::mem::take(&mut path);
+                let io = self.read(&p).then(|| PidIo::parse(&self.buf));
+                path = p;
+                io
             } else {
                 None
             };
