@@ -4,7 +4,7 @@
 //! Field names are resolved to offsets once per event id ([`Decoder::prepare`]); decoding an event
 //! reads bytes at known offsets and allocates nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ktrace_core::format::{Field, Value};
 use ktrace_core::{Clock, Endian, EventFormat, FormatRegistry, ParseError, RawData, RawEvent, Timestamp};
@@ -583,40 +583,60 @@ impl Iterator for StackFrames<'_> {
     }
 }
 
-/// Turns raw page events into [`Event`]s: formats and typed views resolved once per event id.
+/// A format with its typed view, resolved once per event id.
 #[derive(Debug)]
+struct Slot {
+    format: Arc<EventFormat>,
+    kind: Kind,
+}
+
+/// 256 ids' slots; allocated when one of its ids is first seen. A slot is set once (`None` for
+/// ids nobody knows) and never moves, so events can borrow from it.
+type Block = [OnceLock<Option<Box<Slot>>>; 256];
+
+/// Turns raw page events into [`Event`]s: formats and typed views resolved once per event id,
+/// the first time the id is decoded (through `&self`: decoding needs no preparation pass).
 pub struct Decoder {
-    registry: FormatRegistry,
-    kinds: Vec<Option<Arc<Kind>>>,
+    registry: Mutex<FormatRegistry>,
+    table: [OnceLock<Box<Block>>; 256],
     endian: Endian,
     clock: Clock,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder").field("endian", &self.endian).field("clock", &self.clock).finish()
+    }
 }
 
 impl Decoder {
     /// A decoder over `registry` (usually [`crate::Instance::formats`]).
     pub fn new(registry: FormatRegistry, endian: Endian, clock: Clock) -> Decoder {
-        Decoder { registry, kinds: Vec::new(), endian, clock }
+        Decoder { registry: Mutex::new(registry), table: std::array::from_fn(|_| OnceLock::new()), endian, clock }
     }
 
-    /// Loads the format and typed view for `id` (needs `&mut`; do it before decoding a batch).
-    pub fn prepare(&mut self, id: u16) -> bool {
-        if self.kinds.get(id as usize).is_some_and(Option::is_some) {
-            return true;
-        }
-        let Some(f) = self.registry.get(id).cloned() else {
-            return false;
-        };
-        if self.kinds.len() <= id as usize {
-            self.kinds.resize(id as usize + 1, None);
-        }
-        if let Some(slot) = self.kinds.get_mut(id as usize) {
-            *slot = Some(Arc::new(Kind::of(&f)));
-        }
-        true
+    /// The slot of `id`, loading its format on first use (one lock per id, ever).
+    #[inline]
+    fn slot(&self, id: u16) -> Option<&Slot> {
+        let block =
+            self.table.get((id >> 8) as usize)?.get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+        block
+            .get((id & 0xff) as usize)?
+            .get_or_init(|| {
+                let mut reg = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                reg.get(id).cloned().map(|format| Box::new(Slot { kind: Kind::of(&format), format }))
+            })
+            .as_deref()
+    }
+
+    /// Loads the format and typed view for `id` now; false when no format is known for it.
+    /// (Decoding loads on first use; this only moves the cost.)
+    pub fn prepare(&self, id: u16) -> bool {
+        self.slot(id).is_some()
     }
 
     /// Prepares every id found in `raw` events.
-    pub fn prepare_all<'a>(&mut self, events: impl Iterator<Item = RawEvent<'a>>) {
+    pub fn prepare_all<'a>(&self, events: impl Iterator<Item = RawEvent<'a>>) {
         for ev in events {
             if let Ok(id) = ev.id(self.endian) {
                 self.prepare(id);
@@ -624,18 +644,21 @@ impl Decoder {
         }
     }
 
-    /// Decodes a raw event whose id was prepared. An id never prepared is an error.
+    /// Decodes a raw event; an id with no known format is [`ParseError::UnknownEvent`].
     #[inline]
     pub fn decode<'a>(&'a self, raw: RawEvent<'a>) -> Result<Event<'a>, ParseError> {
         let id = raw.id(self.endian)?;
-        let format = self.registry.peek(id).ok_or(ParseError::UnknownEvent { id })?;
-        let kind = self.kinds.get(id as usize).and_then(Option::as_ref).ok_or(ParseError::UnknownEvent { id })?;
-        Ok(Event { format, kind, raw, endian: self.endian, clock: self.clock })
+        let slot = self.slot(id).ok_or(ParseError::UnknownEvent { id })?;
+        Ok(Event { format: &slot.format, kind: &slot.kind, raw, endian: self.endian, clock: self.clock })
     }
 
-    /// The registry.
-    pub fn registry(&self) -> &FormatRegistry {
-        &self.registry
+    /// The formats resolved so far (the ids decoded or prepared), by id.
+    pub fn formats(&self) -> Vec<Arc<EventFormat>> {
+        let mut out = Vec::new();
+        for block in self.table.iter().filter_map(OnceLock::get) {
+            out.extend(block.iter().filter_map(|s| s.get().and_then(Option::as_ref)).map(|s| s.format.clone()));
+        }
+        out
     }
 
     /// Byte order of the records.
@@ -670,8 +693,8 @@ mod tests {
         let mut reg = FormatRegistry::new();
         reg.add_text("ftrace", KSTACK).unwrap();
         reg.add_text("ftrace", USTACK).unwrap();
-        let mut d = Decoder::new(reg, Endian::NATIVE, Clock::Local);
-        assert!(d.prepare(4) && d.prepare(13));
+        let d = Decoder::new(reg, Endian::NATIVE, Clock::Local);
+        assert!(d.prepare(4) && d.prepare(13) && !d.prepare(99));
         d
     }
 

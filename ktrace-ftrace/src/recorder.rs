@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ktrace_core::{Clock, Endian, Lost, Merge, PageItem, PageLayout, Pages, ParseError, Timestamped};
+use ktrace_core::{Clock, Endian, Lost, Merge, Page, PageItem, PageLayout, Pages, ParseError, Timestamped};
 
 use crate::error::{Error, Result};
 use crate::event::{Decoder, Event};
@@ -238,22 +238,16 @@ impl Recording {
         page_size: usize,
         layout: PageLayout,
         stats_lost: Vec<(u64, u64)>,
-        mut decoder: Decoder,
+        decoder: Decoder,
     ) -> Recording {
+        // Losses the pages report, from their headers only (formats load as events decode).
         let mut extra_lost = Vec::new();
         for (cpu, chunks) in cpus.iter().enumerate() {
-            let mut page_lost = 0u64;
-            let items = chunks.iter().flat_map(|buf| Pages::new(buf, page_size, layout, cpu as u32));
-            for item in items.flatten() {
-                match item {
-                    PageItem::Event(ev) => {
-                        if let Ok(id) = ev.id(layout.endian) {
-                            decoder.prepare(id);
-                        }
-                    }
-                    PageItem::Lost(l) => page_lost += l.count.unwrap_or(0),
-                }
-            }
+            let page_lost: u64 = chunks
+                .iter()
+                .flat_map(|buf| buf.chunks_exact(page_size.max(1)))
+                .filter_map(|p| Page::parse(p, &layout, cpu as u32).ok()?.missed.flatten())
+                .sum();
             let (stat, when) = stats_lost.get(cpu).copied().unwrap_or((0, 0));
             extra_lost.push((stat > page_lost).then(|| Lost {
                 cpu: cpu as u32,

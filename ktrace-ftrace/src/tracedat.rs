@@ -593,7 +593,17 @@ pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
     let fs = inst.tracefs();
     let mut formats = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for f in rec.decoder().registry().iter() {
+    // Resolve the format of every id the recording holds (ids nobody knows are left out).
+    for (cpu, chunks) in rec.cpu_chunks().iter().enumerate() {
+        for buf in chunks {
+            let evs = ktrace_core::Pages::new(buf, rec.page_size(), rec.layout(), cpu as u32).filter_map(|i| match i {
+                Ok(ktrace_core::PageItem::Event(e)) => Some(e),
+                _ => None,
+            });
+            rec.decoder().prepare_all(evs);
+        }
+    }
+    for f in rec.decoder().formats() {
         if seen.insert((f.system.clone(), f.name.clone()))
             && let Ok(t) = fs.event_format_text(&f.system, &f.name)
         {

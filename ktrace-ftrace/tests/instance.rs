@@ -122,7 +122,7 @@ fn overwritten_events_surface_as_lost_with_counts() {
     let mut buf = Vec::new();
     r.drain_into(&mut buf, 5).unwrap();
     drop(r);
-    let mut dec = ktrace_ftrace::Decoder::new(inst.formats(), ktrace_core::Endian::NATIVE, Clock::Local);
+    let dec = ktrace_ftrace::Decoder::new(inst.formats(), ktrace_core::Endian::NATIVE, Clock::Local);
     let pages = ktrace_core::Pages::new(&buf, inst.subbuf_size(), ktrace_core::PageLayout::LE64, 0);
     dec.prepare_all(pages.clone().filter_map(|i| match i {
         Ok(ktrace_core::PageItem::Event(e)) => Some(e),

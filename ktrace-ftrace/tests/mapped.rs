@@ -33,7 +33,7 @@ fn mapped_reader_sees_every_event_once() {
         .unwrap();
     inst.set_event_pids(&[child.id() as i32]).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
-    let mut dec = Decoder::new(inst.formats(), Endian::NATIVE, Clock::Local);
+    let dec = Decoder::new(inst.formats(), Endian::NATIVE, Clock::Local);
     let (mut seen, mut lost, mut pages) = (0usize, 0usize, 0usize);
     let mut drain = |readers: &mut Vec<ktrace_ftrace::MappedCpuReader>| {
         for r in readers.iter_mut() {
