@@ -493,6 +493,35 @@ impl TraceDat {
 
     /// Writes this trace as a version 6 file (uncompressed, top buffer only, CPU data page-aligned).
     pub fn write_v6(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let cpus: BTreeMap<u32, Vec<&[u8]>> = self
+            .buffers
+            .first()
+            .map(|b| b.cpus.iter().map(|(c, d)| (*c, vec![d.as_slice()])).collect())
+            .unwrap_or_default();
+        self.write_v6_from(w, &cpus)
+    }
+
+    /// Writes this trace's metadata with `rec`'s pages as the CPU data, straight from the
+    /// recording's buffers (no copy of the pages; `self.buffers` only names the clock).
+    ///
+    /// ```no_run
+    /// # fn f(inst: &ktrace_ftrace::Instance, rec: &ktrace_ftrace::Recording) -> ktrace_ftrace::Result<()> {
+    /// let meta = ktrace_ftrace::tracedat::capture_metadata(inst, rec)?;
+    /// let mut out = std::io::BufWriter::new(std::fs::File::create("trace.dat").unwrap());
+    /// meta.write_recording_v6(rec, &mut out).unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub fn write_recording_v6(&self, rec: &Recording, w: &mut impl Write) -> std::io::Result<()> {
+        let cpus: BTreeMap<u32, Vec<&[u8]>> = rec
+            .cpu_chunks()
+            .iter()
+            .enumerate()
+            .map(|(c, chunks)| (c as u32, chunks.iter().map(Vec::as_slice).collect()))
+            .collect();
+        self.write_v6_from(w, &cpus)
+    }
+
+    fn write_v6_from(&self, w: &mut impl Write, data: &BTreeMap<u32, Vec<&[u8]>>) -> std::io::Result<()> {
         let e = self.endian;
         let u16b = |v: u16| {
             if e == Endian::Big { v.to_be_bytes() } else { v.to_le_bytes() }
@@ -541,11 +570,11 @@ impl TraceDat {
         h.extend_from_slice(self.printk.as_bytes());
         h.extend_from_slice(&u64b(self.cmdlines.len() as u64));
         h.extend_from_slice(self.cmdlines.as_bytes());
-        let top = self.buffers.first().cloned().unwrap_or_default();
-        let ncpu = top.cpus.keys().next_back().map_or(0, |&c| c + 1);
+        let top_clock = self.buffers.first().map_or("local", |b| b.clock.as_str());
+        let ncpu = data.keys().next_back().map_or(0, |&c| c + 1);
         h.extend_from_slice(&u32b(ncpu));
         h.extend_from_slice(b"options  \0");
-        let clock = self.trace_clock.clone().unwrap_or_else(|| format!("[{}]", top.clock));
+        let clock = self.trace_clock.clone().unwrap_or_else(|| format!("[{top_clock}]"));
         let mut ct = clock.into_bytes();
         ct.push(0);
         h.extend_from_slice(&u16b(opt::TRACECLOCK));
@@ -564,7 +593,7 @@ impl TraceDat {
         let mut off = (h.len() as u64 + table).div_ceil(align) * align;
         let mut layout = Vec::new();
         for cpu in 0..ncpu {
-            let size = top.cpus.get(&cpu).map_or(0, |d| d.len() as u64);
+            let size = data.get(&cpu).map_or(0, |d| d.iter().map(|s| s.len() as u64).sum());
             h.extend_from_slice(&u64b(off));
             h.extend_from_slice(&u64b(size));
             layout.push((off, size));
@@ -577,7 +606,7 @@ impl TraceDat {
                 continue;
             }
             w.write_all(&vec![0u8; (off - pos) as usize])?;
-            if let Some(d) = top.cpus.get(&(cpu as u32)) {
+            for d in data.get(&(cpu as u32)).into_iter().flatten() {
                 w.write_all(d)?;
             }
             pos = off + size;
@@ -588,8 +617,20 @@ impl TraceDat {
 
 /// Collects what a trace.dat needs from a live tracefs for a recording: header texts, the
 /// formats of every event id in the recording plus the whole `ftrace` system, kallsyms,
-/// printk formats, saved cmdlines, the clock and per-CPU stats.
+/// printk formats, saved cmdlines, the clock and per-CPU stats — and a copy of the pages. To
+/// write a file, [`capture_metadata`] and [`TraceDat::write_recording_v6`] avoid the copy.
 pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
+    let mut t = capture_metadata(inst, rec)?;
+    if let Some(b) = t.buffers.first_mut() {
+        for (i, chunks) in rec.cpu_chunks().iter().enumerate() {
+            b.cpus.insert(i as u32, chunks.concat());
+        }
+    }
+    Ok(t)
+}
+
+/// [`capture`] without the pages (`buffers[0].cpus` left empty).
+pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
     let fs = inst.tracefs();
     let mut formats = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -620,10 +661,7 @@ pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
         }
     }
     let ncpu = rec.cpu_chunks().len();
-    let mut cpus = BTreeMap::new();
-    for (i, chunks) in rec.cpu_chunks().iter().enumerate() {
-        cpus.insert(i as u32, chunks.concat());
-    }
+    let cpus = BTreeMap::new();
     let clock = inst.read("trace_clock").ok();
     let cpu_stats = (0..ncpu)
         .filter_map(|c| inst.read(&format!("per_cpu/cpu{c}/stats")).ok().map(|s| format!("CPU: {c}\n{s}")))

@@ -116,6 +116,15 @@ fn trace_cmd_reports_our_trace_dat_like_we_do() {
     let dat = ktrace_ftrace::tracedat::capture(&inst, &recording).unwrap();
     let path = tmp("ours.dat");
     dat.write_v6(&mut std::fs::File::create(&path).unwrap()).unwrap();
+    // The streaming writer (no copy of the pages) writes the same bytes as the copying one.
+    let meta = ktrace_ftrace::tracedat::capture_metadata(&inst, &recording).unwrap();
+    let mut streamed = Vec::new();
+    meta.write_recording_v6(&recording, &mut streamed).unwrap();
+    let mut copied = Vec::new();
+    let mut full = meta.clone();
+    full.buffers[0].cpus = dat.buffers[0].cpus.clone();
+    full.write_v6(&mut copied).unwrap();
+    assert!(streamed == copied, "streamed ({} B) and copied ({} B) trace.dat differ", streamed.len(), copied.len());
     if std::env::var("KTRACE_KEEP").is_ok() {
         std::fs::copy(&path, "/tmp/ktrace-ours.dat").unwrap();
     }

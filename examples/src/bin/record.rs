@@ -42,9 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rec = Recorder::start(&inst)?;
     ktrace_examples::run_or_sleep(&cmd, secs)?;
     let recording = rec.stop()?;
-    let dat = ktrace_ftrace::tracedat::capture(&inst, &recording)?;
+    let meta = ktrace_ftrace::tracedat::capture_metadata(&inst, &recording)?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(&out)?);
-    dat.write_v6(&mut f)?;
+    meta.write_recording_v6(&recording, &mut f)?;
     let n = recording.events().count();
     eprintln!("record: {n} events, {} lost, written to {out}", recording.lost_total());
     Ok(())
