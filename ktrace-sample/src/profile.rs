@@ -261,7 +261,7 @@ impl Profiler {
     pub fn poll(&mut self) {
         let (profile, raw) = (&mut self.profile, self.raw);
         for (_, ring) in &mut self.samplers {
-            let res = ring.drain(|r| record(profile, r.kind.0, r.body(), raw));
+            let res = ring.drain(|r| profile.add_record(r.kind.0, r.body(), raw));
             if res.is_err() {
                 profile.malformed += 1;
             }
@@ -301,8 +301,16 @@ impl Profiler {
     }
 }
 
-/// Parses one record body (after the 8-byte header) into the profile. Malformed records are
-/// counted in [`Profile::malformed`] and skipped.
+impl Profile {
+    /// Adds one perf record (`ty` = `perf_event_header.type`, `d` = the body after the 8-byte
+    /// header) laid out as this profile's sampler asked for: IP, TID, TIME, CPU, PERIOD, then a
+    /// callchain when [`Profile::callchain`] is set and a raw payload when `raw`. Malformed records
+    /// are counted in [`Profile::malformed`] and skipped; nothing panics on any bytes.
+    pub fn add_record(&mut self, ty: u32, d: RawData<'_>, raw: bool) {
+        record(self, ty, d, raw)
+    }
+}
+
 fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
     let e = Endian::NATIVE;
     match ty {
@@ -317,12 +325,18 @@ fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
             let start = p.frames.len();
             let mut off = 40;
             if p.callchain {
-                let Ok(nr) = d.u64(40, e) else {
+                // `nr` frames must fit in the record: anything else is a malformed record.
+                let end = d
+                    .u64(40, e)
+                    .ok()
+                    .and_then(|nr| usize::try_from(nr).ok()?.checked_mul(8)?.checked_add(48))
+                    .filter(|&end| end <= d.len());
+                let Some(end) = end else {
                     p.malformed += 1;
                     return;
                 };
                 off = 48;
-                for _ in 0..nr.min(1024) {
+                while off < end {
                     match d.u64(off, e) {
                         Ok(a) if a >= PERF_CONTEXT_MAX => {}
                         Ok(a) => p.frames.push(a),
@@ -330,7 +344,6 @@ fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
                     }
                     off += 8;
                 }
-                off = 48 + 8 * nr as usize;
             }
             let raw_start = p.raw.len();
             if raw {
@@ -372,8 +385,12 @@ fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
                 (d.u32(0, e), d.u64(8, e), d.u64(16, e), d.u64(24, e), d.c_str(name_off, 4096))
                 && name.first() == Some(&b'/')
             {
+                let Some(end) = addr.checked_add(len) else {
+                    p.malformed += 1;
+                    return;
+                };
                 let path = String::from_utf8_lossy(name).into_owned();
-                p.mappings.push((pid as i32, Mapping { start: addr, end: addr + len, pgoff, path }));
+                p.mappings.push((pid as i32, Mapping { start: addr, end, pgoff, path }));
             }
         }
         PERF_RECORD_FORK | PERF_RECORD_EXIT => {
@@ -399,8 +416,8 @@ fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
                 p.mappings.iter().filter(|(q, _)| *q == ppid).map(|(_, m)| m.clone()).collect();
             p.mappings.extend(inherited.into_iter().map(|m| (pid, m)));
         }
-        PERF_RECORD_LOST => p.lost += d.u64(8, e).unwrap_or(0),
-        PERF_RECORD_LOST_SAMPLES => p.lost += d.u64(0, e).unwrap_or(0),
+        PERF_RECORD_LOST => p.lost = p.lost.saturating_add(d.u64(8, e).unwrap_or(0)),
+        PERF_RECORD_LOST_SAMPLES => p.lost = p.lost.saturating_add(d.u64(0, e).unwrap_or(0)),
         PERF_RECORD_THROTTLE => p.throttled += 1,
         _ => {}
     }
@@ -435,8 +452,12 @@ impl Profile {
     }
 
     /// Folded stacks (`comm;root;…;leaf count`), as flamegraph.pl and inferno read them.
+    ///
+    /// Each distinct (pid, address) is symbolized once; a sample whose stack was seen before
+    /// costs a lookup and no allocation.
     pub fn folded(&self, sym: &mut Symbolizer) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        let mut names: HashMap<(i32, u64), String> = HashMap::new();
         let mut line = String::new();
         for s in &self.samples {
             line.clear();
@@ -445,12 +466,18 @@ impl Profile {
             let frames: &[u64] = if frames.is_empty() { std::slice::from_ref(&s.ip) } else { frames };
             for &a in frames.iter().rev() {
                 line.push(';');
-                match sym.resolve(s.pid, a) {
-                    Some(n) => line.push_str(&n),
-                    None => line.push_str(&format!("{a:#x}")),
+                // Kernel addresses are the same in every process.
+                let key = (if a >= 0xffff_8000_0000_0000 { 0 } else { s.pid }, a);
+                let name =
+                    names.entry(key).or_insert_with(|| sym.resolve(s.pid, a).unwrap_or_else(|| format!("{a:#x}")));
+                line.push_str(name);
+            }
+            match out.get_mut(line.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    out.insert(line.clone(), 1);
                 }
             }
-            *out.entry(line.clone()).or_insert(0) += 1;
         }
         out
     }

@@ -109,7 +109,7 @@ impl Symbolizer {
         }
         let m = self.maps.get(&pid)?.iter().rev().find(|m| addr >= m.start && addr < m.end)?.clone();
         let syms = self.files.entry(m.path.clone()).or_insert_with(|| ElfSyms::load(&m.path)).as_ref()?;
-        let name = syms.lookup(addr - m.start + m.pgoff)?;
+        let name = syms.lookup((addr - m.start).checked_add(m.pgoff)?)?;
         Some(demangle(name))
     }
 }

@@ -97,3 +97,37 @@ fn mutated_taskstats_payloads_never_panic() {
         }
     }
 }
+
+#[test]
+fn mutated_perf_records_never_panic() {
+    use ktrace_core::RawData;
+    use ktrace_sample::profile::Profile;
+    // A well-formed sample (IP, TID, TIME, CPU, PERIOD, 3-frame callchain, 12-byte raw payload)
+    // and COMM / MMAP2 / FORK bodies, then truncated and mutated.
+    let mut sample = Vec::new();
+    for v in [0x401000u64, (7u64 << 32) | 7, 123_456, 1, 1000, 3, 0x401000, 0x402000, 0xffff_ffff_8100_0000] {
+        sample.extend_from_slice(&v.to_ne_bytes());
+    }
+    sample.extend_from_slice(&12u32.to_ne_bytes());
+    sample.extend_from_slice(&[1; 12]);
+    let mut comm = vec![7, 0, 0, 0, 7, 0, 0, 0];
+    comm.extend_from_slice(b"hot\0\0\0\0\0");
+    let mut mmap2 = vec![0u8; 64];
+    mmap2.extend_from_slice(b"/usr/bin/true\0");
+    let fork = vec![9, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+    let bases: [(u32, Vec<u8>); 4] = [(9, sample), (3, comm), (10, mmap2), (7, fork)];
+    let mut rng = Rng(7);
+    let mut p = Profile { callchain: true, ..Profile::default() };
+    for (ty, b) in &bases {
+        p.add_record(*ty, RawData::Single(b), true);
+    }
+    assert_eq!((p.samples.len(), p.malformed, p.forks.len()), (1, 0, 1), "well-formed records parse");
+    assert_eq!(p.raw_of(&p.samples[0]), &[1; 12]);
+    for _ in 0..5000 {
+        let (ty, base) = &bases[rng.below(bases.len())];
+        let m = mutate(&mut rng, base);
+        let cut = rng.below(m.len() + 1);
+        let (a, b) = m.split_at(cut);
+        p.add_record(*ty, RawData::Split(a, b), rng.below(2) == 0);
+    }
+}
