@@ -103,6 +103,12 @@ impl MappedCpuReader {
         self.subbuf_size
     }
 
+    /// Waits up to `timeout` for the ring to reach its `buffer_percent` watermark; true if there is
+    /// something to read.
+    pub fn wait(&self, timeout: std::time::Duration) -> Result<bool> {
+        crate::reader::wait_readable(&self.file, &self.path, timeout)
+    }
+
     /// (entries written, entries overwritten) from the meta page.
     pub fn counts(&self) -> (u64, u64) {
         (word(&self.map, ENTRIES), word(&self.map, OVERRUN))

@@ -29,6 +29,17 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::error::{Error, Result};
 
+/// poll(2) for POLLIN on a `trace_pipe_raw` (the kernel wakes it at the `buffer_percent` mark).
+pub(crate) fn wait_readable(file: &File, path: &Path, timeout: Duration) -> Result<bool> {
+    let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
+    let ms = PollTimeout::try_from(timeout.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
+    match poll(&mut fds, ms) {
+        Ok(n) => Ok(n > 0),
+        Err(nix::errno::Errno::EINTR) => Ok(false),
+        Err(e) => Err(Error::io("poll", path, e.into())),
+    }
+}
+
 /// A reader of one CPU's `trace_pipe_raw`, opened non-blocking.
 #[doc(alias = "trace_pipe_raw")]
 #[derive(Debug)]
@@ -64,13 +75,7 @@ impl CpuReader {
 
     /// Waits up to `timeout` for the buffer to reach its `buffer_percent` watermark; true if readable.
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
-        let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
-        let ms = PollTimeout::try_from(timeout.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
-        match poll(&mut fds, ms) {
-            Ok(n) => Ok(n > 0),
-            Err(nix::errno::Errno::EINTR) => Ok(false),
-            Err(e) => Err(Error::io("poll", &self.path, e.into())),
-        }
+        wait_readable(&self.file, &self.path, timeout)
     }
 
     /// Reads one page into `out` (appending `page_size` bytes). Returns false when nothing was
