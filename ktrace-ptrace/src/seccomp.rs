@@ -29,6 +29,20 @@ pub const RET_ALLOW: u32 = 0x7fff_0000;
 /// `SECCOMP_RET_TRACE`.
 pub const RET_TRACE: u32 = 0x7ff0_0000;
 
+/// Where a `PTRACE_EVENT_SECCOMP` stop falls relative to the syscall-enter stop, which changed in
+/// Linux 4.8. A tracer that resumes a seccomp stop with `PTRACE_SYSCALL` must know whether the next
+/// syscall stop is the entry (before 4.8) or the exit (4.8+) when it cannot ask
+/// `PTRACE_GET_SYSCALL_INFO` (5.3+). Found by [`crate::tracer::probe_seccomp_order`], as strace does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeccompOrder {
+    /// 4.8+: the seccomp stop comes after the (optional) syscall-enter stop; the next syscall stop
+    /// after it is the exit.
+    AfterEntry,
+    /// Before 4.8: the seccomp stop comes first; resuming with `PTRACE_SYSCALL` gives a
+    /// syscall-enter stop, then the exit.
+    BeforeEntry,
+}
+
 /// Builds: syscalls of `arch` whose number is in `nrs` -> `SECCOMP_RET_TRACE`; everything else
 /// (including other arches, e.g. i386 compat calls) -> `SECCOMP_RET_ALLOW`.
 pub fn trace_only(arch: AuditArch, nrs: &[u64]) -> Vec<SockFilter> {

@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 use crate::arch::AuditArch;
 use crate::error::{Error, Result};
 use crate::info::SyscallInfo;
+use crate::seccomp::SeccompOrder;
 use crate::sys;
 
 /// How a new task came to be.
@@ -150,6 +151,8 @@ struct Tracee {
     new: bool,
     /// Injected failure pending for this syscall's exit.
     injected: Option<i64>,
+    /// A seccomp stop was just resumed on a kernel where a syscall-enter stop follows it (< 4.8).
+    skip_entry_stop: bool,
 }
 
 /// Builder for a traced command, in the spirit of `std::process::Command`.
@@ -171,6 +174,7 @@ pub struct TraceCommand {
     follow: bool,
     kill_on_drop: bool,
     seccomp: Option<Vec<u64>>,
+    registers_only: bool,
     inject: Vec<Inject>,
     stdout_null: bool,
     same_cpu: bool,
@@ -185,6 +189,7 @@ impl TraceCommand {
             follow: true,
             kill_on_drop: true,
             seccomp: None,
+            registers_only: false,
             inject: Vec::new(),
             stdout_null: false,
             same_cpu: false,
@@ -211,8 +216,17 @@ impl TraceCommand {
         self.kill_on_drop = on;
         self
     }
+    /// Decodes syscall stops from registers only, as on kernels before 5.3 (no
+    /// `PTRACE_GET_SYSCALL_INFO`): for testing that path on newer kernels (x86_64).
+    #[doc(hidden)]
+    pub fn registers_only(mut self) -> Self {
+        self.registers_only = true;
+        self
+    }
+
     /// Stop only for these syscalls (native arch numbers), through a seccomp-bpf filter returning
-    /// SECCOMP_RET_TRACE for them; all others run without stopping. Linux 3.5+ (filter), 4.8+ order.
+    /// SECCOMP_RET_TRACE for them; all others run without stopping. Linux 3.5+ (filter); the
+    /// kernel's seccomp/syscall-stop order is probed once ([`probe_seccomp_order`]).
     pub fn seccomp_filter(mut self, nrs: &[u64]) -> Self {
         self.seccomp = Some(nrs.to_vec());
         self
@@ -281,6 +295,7 @@ impl TraceCommand {
         t.spawned.insert(pid.as_raw());
         t.inject = self.inject;
         t.restore_affinity = old_affinity;
+        t.use_info = !self.registers_only;
         t.queue.push(Event::Attached { pid: pid.as_raw() });
         Ok(t)
     }
@@ -323,6 +338,8 @@ pub struct Tracer {
     _not_send: std::marker::PhantomData<*const ()>,
     /// The calling thread's CPU affinity before `same_cpu` pinned it (restored on drop).
     restore_affinity: Option<nix::sched::CpuSet>,
+    /// Where this kernel puts seccomp stops (matters only without PTRACE_GET_SYSCALL_INFO).
+    seccomp_order: SeccompOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,6 +351,7 @@ enum Resume {
 
 impl Tracer {
     fn empty(opts: Options, seccomp: bool, kill_on_drop: bool) -> Tracer {
+        let seccomp_order = if seccomp { probe_seccomp_order_cached() } else { SeccompOrder::AfterEntry };
         Tracer {
             tracees: HashMap::new(),
             spawned: HashSet::new(),
@@ -347,7 +365,14 @@ impl Tracer {
             exec_args: HashMap::new(),
             _not_send: std::marker::PhantomData,
             restore_affinity: None,
+            seccomp_order,
         }
+    }
+
+    /// Where this kernel puts seccomp stops relative to syscall-enter stops (probed once per
+    /// process when a seccomp filter is used).
+    pub fn seccomp_order(&self) -> SeccompOrder {
+        self.seccomp_order
     }
 
     /// Attaches to a running process and all its threads (`/proc/PID/task`) with PTRACE_SEIZE.
@@ -453,6 +478,12 @@ impl Tracer {
             WaitStatus::PtraceSyscall(p) => {
                 let pid = p.as_raw();
                 let tr = self.tracees.entry(pid).or_default();
+                if std::mem::take(&mut tr.skip_entry_stop) {
+                    // Before 4.8 a syscall-enter stop follows the seccomp stop that already
+                    // reported this entry: go on to its exit.
+                    self.stopped = Some((pid, None, Resume::Syscall));
+                    return Ok(None);
+                }
                 let tr_starting = tr.starting;
                 let info = if self.use_info { sys::syscall_info(p) } else { Err(Errno::EIO) };
                 let info = match info {
@@ -542,9 +573,23 @@ impl Tracer {
                     }
                     e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
                         resume = Resume::Syscall;
-                        match sys::syscall_info(p) {
+                        let info = if self.use_info { sys::syscall_info(p).ok() } else { None };
+                        // Without PTRACE_GET_SYSCALL_INFO the registers at a seccomp stop hold
+                        // the syscall's number and arguments, as at a syscall-enter stop.
+                        let info = match info {
+                            Some(i) => Ok(i),
+                            None => regs_info(p, false).map(|i| match i {
+                                SyscallInfo::Entry { arch, nr, args } => {
+                                    SyscallInfo::Seccomp { arch, nr, args, ret_data: 0 }
+                                }
+                                other => other,
+                            }),
+                        };
+                        let skip_entry = self.seccomp_order == SeccompOrder::BeforeEntry;
+                        match info {
                             Ok(SyscallInfo::Seccomp { arch, nr, args, .. }) => {
                                 if let Some(t) = self.tracees.get_mut(&pid) {
+                                    t.skip_entry_stop = skip_entry;
                                     t.entry = Some((arch, nr, args));
                                     let inj = self.inject.iter().find(|i| i.nr == nr).copied();
                                     if let Some(i) = inj {
@@ -751,6 +796,81 @@ fn siginfo(si: &libc::siginfo_t) -> SigInfo {
 }
 
 /// Fallback for kernels before 5.3: syscall info from registers (x86_64).
+/// Finds where this kernel puts `PTRACE_EVENT_SECCOMP` stops relative to syscall-enter stops, the
+/// way strace does: a child with a filter that traces `execve` runs `true`; the seccomp stop is
+/// resumed with `PTRACE_SYSCALL`, and whether the next stop is the entry or the exit tells.
+pub fn probe_seccomp_order() -> Result<SeccompOrder> {
+    let prog_path = ["/usr/bin/true", "/bin/true"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .ok_or_else(|| Error::Unsupported { feature: "seccomp order probe (no true binary)".into(), pid: 0 })?;
+    let path =
+        std::ffi::CString::new(prog_path).map_err(|e| Error::Spawn { program: prog_path.into(), source: e.into() })?;
+    let argv = [path.clone()];
+    let execve = AuditArch::NATIVE
+        .syscall_nr("execve")
+        .ok_or_else(|| Error::Unsupported { feature: "execve number for this arch".into(), pid: 0 })?;
+    let filter = crate::seccomp::trace_only(AuditArch::NATIVE, &[execve]);
+    let pid = sys::fork_exec_stopped(&path, &argv, Some(&filter), true, None)
+        .map_err(|e| Error::Spawn { program: prog_path.into(), source: e })?;
+    let raw = pid.as_raw();
+    let fail = |what: String| Error::Unexpected { pid: raw, what };
+    let result = (|| {
+        match waitpid(pid, Some(WaitPidFlag::WSTOPPED)) {
+            Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
+            other => return Err(fail(format!("{other:?} while starting the probe"))),
+        }
+        let opts = Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACESECCOMP | Options::PTRACE_O_EXITKILL;
+        ptrace::seize(pid, opts).map_err(|e| Error::sys("ptrace(PTRACE_SEIZE)", raw, e))?;
+        let mut seen_seccomp = false;
+        for _ in 0..16 {
+            let st = waitpid(pid, Some(WaitPidFlag::__WALL)).map_err(|e| Error::sys("waitpid", raw, e))?;
+            match st {
+                WaitStatus::PtraceEvent(_, _, e) if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
+                    seen_seccomp = true;
+                    let _ = ptrace::syscall(pid, None);
+                }
+                WaitStatus::PtraceSyscall(_) if seen_seccomp => {
+                    let entry = match sys::syscall_info(pid) {
+                        Ok(SyscallInfo::Entry { .. }) => true,
+                        Ok(_) => false,
+                        // x86_64 registers: rax holds -ENOSYS at a syscall-enter stop.
+                        Err(_) => {
+                            #[cfg(target_arch = "x86_64")]
+                            {
+                                ptrace::getregs(pid).map(|r| r.rax as i64 == -(libc::ENOSYS as i64)).unwrap_or(false)
+                            }
+                            #[cfg(not(target_arch = "x86_64"))]
+                            {
+                                false
+                            }
+                        }
+                    };
+                    return Ok(if entry { SeccompOrder::BeforeEntry } else { SeccompOrder::AfterEntry });
+                }
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
+                    return Err(fail("the probe ended before its seccomp stop".into()));
+                }
+                // The seized child's group-stop, or anything else: let it run on (with syscall
+                // stops only once the seccomp stop was seen).
+                _ => {
+                    let _ = if seen_seccomp { ptrace::syscall(pid, None) } else { ptrace::cont(pid, None) };
+                }
+            }
+        }
+        Err(fail("no syscall stop after the seccomp stop".into()))
+    })();
+    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    let _ = waitpid(pid, None);
+    result
+}
+
+/// [`probe_seccomp_order`] once per process; 4.8+ behaviour if the probe cannot run.
+fn probe_seccomp_order_cached() -> SeccompOrder {
+    static ORDER: std::sync::OnceLock<SeccompOrder> = std::sync::OnceLock::new();
+    *ORDER.get_or_init(|| probe_seccomp_order().unwrap_or(SeccompOrder::AfterEntry))
+}
+
 fn regs_info(p: Pid, in_syscall: bool) -> Result<SyscallInfo> {
     #[cfg(target_arch = "x86_64")]
     {

@@ -184,6 +184,37 @@ fn seccomp_filter_stops_only_for_chosen_syscalls() {
     assert!(paths.iter().any(|p| p.contains("\"/etc/hostname\"") && p.ends_with("= 3")), "{paths:?}");
 }
 
+/// The seccomp path with syscall stops decoded from registers (kernels before 5.3) gives the same
+/// enter/exit pairs as with PTRACE_GET_SYSCALL_INFO, on this kernel's probed stop order.
+#[test]
+fn seccomp_filter_same_events_from_registers_only() {
+    assert_eq!(
+        ktrace_ptrace::tracer::probe_seccomp_order().unwrap(),
+        ktrace_ptrace::seccomp::SeccompOrder::AfterEntry,
+        "Linux 4.8+ puts seccomp stops after syscall entry"
+    );
+    let openat = AuditArch::NATIVE.syscall_nr("openat").unwrap();
+    let run = |regs: bool| {
+        let mut c = TraceCommand::new("/bin/cat").arg("/etc/hostname").stdout_null().seccomp_filter(&[openat]);
+        if regs {
+            c = c.registers_only();
+        }
+        let mut t = c.spawn().unwrap();
+        let mut lines = Vec::new();
+        while let Some(e) = t.next_event().unwrap() {
+            match e {
+                Event::SyscallEnter { .. } => lines.push(format!("enter {}", name(&e).unwrap_or("?"))),
+                Event::SyscallExit { .. } => lines.push(t.describe(&e)),
+                _ => {}
+            }
+        }
+        lines
+    };
+    let (info, regs) = (run(false), run(true));
+    assert!(info.iter().any(|l| l.contains("\"/etc/hostname\"") && l.ends_with("= 3")), "{info:?}");
+    assert_eq!(info, regs, "register decoding differs from PTRACE_GET_SYSCALL_INFO");
+}
+
 #[test]
 fn injected_errno_fails_the_syscall() {
     let openat = AuditArch::NATIVE.syscall_nr("openat").unwrap();
