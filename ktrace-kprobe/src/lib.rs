@@ -36,4 +36,4 @@ pub mod usdt;
 
 pub use error::{Error, Result};
 pub use probe::{ArgType, FetchArg, ProbeDef, Target};
-pub use probes::{Probes, reap_stale};
+pub use probes::{Probes, btf_args_supported, reap_stale};

@@ -136,6 +136,30 @@ impl FetchArg {
         FetchArg { name: name.into(), fetch: fetch.into(), ty }
     }
 
+    /// A function argument by its name through the kernel's BTF (`filename`, `$arg*`; Linux 6.6+
+    /// with CONFIG_PROBE_EVENTS_BTF_ARGS): rendered bare, and the event field takes its name.
+    ///
+    /// ```
+    /// use ktrace_kprobe::{ArgType, FetchArg, ProbeDef, Target};
+    /// let p = ProbeDef::new("ktrace_1", "open", Target::Kprobe { symbol: "do_sys_openat2".into(), offset: 0 })
+    ///     .arg(FetchArg::btf("dfd", None))
+    ///     .arg(FetchArg::btf("filename", Some(ArgType::UString)));
+    /// assert_eq!(p.to_string(), "p:ktrace_1/open do_sys_openat2 dfd filename:ustring");
+    /// assert_eq!(ProbeDef::parse(&p.to_string()).unwrap(), p);
+    /// ```
+    #[doc(alias = "BTF")]
+    pub fn btf(name: &str, ty: Option<ArgType>) -> FetchArg {
+        FetchArg { name: name.into(), fetch: name.into(), ty }
+    }
+
+    /// True for a BTF argument (see [`FetchArg::btf`]).
+    pub fn is_btf(&self) -> bool {
+        self.fetch == self.name
+            && (self.fetch == "$arg*"
+                || self.fetch.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && self.fetch.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    }
+
     /// `FETCH[:TYPE]` as the kernel writes it after `NAME=`.
     pub fn to_string_spec(&self) -> String {
         match self.ty {
@@ -219,7 +243,22 @@ impl ProbeDef {
         };
         let mut args = Vec::new();
         for w in words {
-            let (n, spec) = w.split_once('=').ok_or_else(|| bad("NAME=FETCH"))?;
+            // A bare word is a BTF argument name (6.6+): `filename`, `filename:ustring`, `$arg*`.
+            let (n, spec) = match w.split_once('=') {
+                Some(x) => x,
+                None => {
+                    let (name, ty) = match w.rsplit_once(':') {
+                        Some((nm, t)) if ArgType::parse(t).is_some() => (nm, ArgType::parse(t)),
+                        _ => (w, None),
+                    };
+                    let a = FetchArg::btf(name, ty);
+                    if !a.is_btf() {
+                        return Err(bad("NAME=FETCH or a BTF argument name"));
+                    }
+                    args.push(a);
+                    continue;
+                }
+            };
             // A type suffix is the text after the last ':' when it names a type.
             let (fetch, ty) = match spec.rsplit_once(':') {
                 Some((f, t)) if ArgType::parse(t).is_some() => (f, ArgType::parse(t)),
@@ -252,6 +291,10 @@ impl fmt::Display for ProbeDef {
             Target::Uretprobe { path, offset } => write!(f, "r:{n} {path}:{offset:#x}")?,
         }
         for a in &self.args {
+            if a.is_btf() {
+                write!(f, " {}", a.to_string_spec())?;
+                continue;
+            }
             write!(f, " {}={}", a.name, a.to_string_spec())?;
         }
         Ok(())

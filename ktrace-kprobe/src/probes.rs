@@ -164,6 +164,12 @@ impl Drop for Probes {
     }
 }
 
+/// Whether this kernel's probe events take function arguments by BTF name (`<argname>` in
+/// tracefs `README`: Linux 6.6+ with CONFIG_PROBE_EVENTS_BTF_ARGS and BTF for vmlinux).
+pub fn btf_args_supported(fs: &Tracefs) -> bool {
+    fs.read("README").is_ok_and(|t| t.contains("<argname>"))
+}
+
 /// Removes probes of `ktrace_<pid>` groups whose pid is gone; returns the removed `group/event`s.
 pub fn reap_stale(fs: &Tracefs) -> Result<Vec<String>> {
     let mut out = Vec::new();

@@ -79,3 +79,49 @@ fn perf_pmu_kprobe_counts_opens() {
     let hits = p.hits().unwrap();
     assert!(hits >= 5, "{hits} hits for 5 opens");
 }
+
+/// VM tier on a 6.6+ kernel (`vm --kernel 6.12`): arguments fetched by their BTF names, read back
+/// from `kprobe_events` as the same definition.
+#[test]
+fn kprobe_with_btf_argument_names() {
+    const T: &str = "kprobe_with_btf_argument_names";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let fs = Tracefs::find_or_mount().unwrap();
+    if !fs.root().join("kprobe_events").exists() || !ktrace_kprobe::btf_args_supported(&fs) {
+        let why = "no kprobes with BTF argument names (Linux 6.6+, CONFIG_PROBE_EVENTS_BTF_ARGS)";
+        return skip(T, Skip::KernelLacks { feature: "kprobe_btf_args", why });
+    }
+    let mut probes = Probes::new(&fs);
+    let args = [FetchArg::btf("dfd", None), FetchArg::btf("filename", Some(ArgType::UString))];
+    probes.kprobe("btf_open", "do_sys_openat2", &args, false).unwrap();
+    let listed = std::fs::read_to_string(fs.root().join("kprobe_events")).unwrap();
+    let line = listed.lines().find(|l| l.contains("/btf_open ")).unwrap_or_else(|| panic!("not listed: {listed}"));
+    let back = ktrace_kprobe::ProbeDef::parse(line).unwrap();
+    let names: Vec<&str> = back.args.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["dfd", "filename"], "read back as {line}");
+    let inst = fs.new_instance().unwrap();
+    inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
+    inst.enable_event(probes.group(), "btf_open").unwrap();
+    let path = format!("/tmp/ktrace-kprobe-btf-{}", std::process::id());
+    std::fs::write(&path, b"x").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    drop(std::fs::File::open(&path).unwrap());
+    let recording = rec.stop().unwrap();
+    let mut hit = false;
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        if ev.name() == "btf_open"
+            && let Value::Str(p) = ev.field("filename").unwrap()
+            && p == path.as_bytes()
+        {
+            assert_eq!(ev.int("dfd").unwrap(), i64::from(libc::AT_FDCWD), "dfd by BTF name");
+            hit = true;
+        }
+    }
+    assert!(hit, "no btf_open hit for {path}");
+    drop(inst);
+    probes.close().unwrap();
+    std::fs::remove_file(&path).unwrap();
+}

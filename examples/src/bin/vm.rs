@@ -2,8 +2,13 @@
 //! function_graph tracers, blktrace relay files…) inside qemu on Debian's stock kernel.
 //!
 //! ```sh
-//! cargo run -p ktrace-examples --bin vm -- [--skip-log FILE] [--test NAME]… [--timeout SECS] [--require-skipped]
+//! cargo run -p ktrace-examples --bin vm -- [--kernel 6.1|6.12] [--skip-log FILE] [--only-feature F]…
+//!     [--not-feature F]… [--test NAME]… [--timeout SECS] [--require-skipped]
 //! ```
+//!
+//! `--kernel 6.12` boots Debian trixie's 6.12 cloud kernel instead of bookworm's 6.1, for what
+//! 6.1 lacks (BTF argument names in probe events); `--only-feature`/`--not-feature` route the
+//! skip log's tests by the feature they lacked.
 //!
 //! 1. Fetches the newest `linux-image-6.1.0-*-cloud-amd64` with `apt-get download` into `.vm-cache/`
 //!    (kept between runs) and unpacks it with `dpkg -x`.
@@ -69,8 +74,35 @@ fn run(cmd: &mut Command, what: &str) -> Res<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Downloads and unpacks the newest Debian 6.1 cloud kernel; returns (vmlinuz, modules dir).
-fn kernel(cache: &Path) -> Res<(PathBuf, PathBuf)> {
+/// A guest kernel: Debian bookworm's 6.1 cloud kernel (the default, through apt), or trixie's
+/// 6.12 cloud kernel (fetched from deb.debian.org's trixie index: it has what 6.1 lacks, such as
+/// BTF argument names in probe events and fprobes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guest {
+    Bookworm61,
+    Trixie612,
+}
+
+impl Guest {
+    /// Modules to load, in order, relative to the modules' `kernel/` directory.
+    fn modules(self) -> &'static [&'static str] {
+        match self {
+            Guest::Bookworm61 => MODULES,
+            // virtio and virtio_pci are built in; modules are xz-compressed.
+            Guest::Trixie612 => &[
+                "drivers/block/virtio_blk.ko.xz",
+                "fs/configfs/configfs.ko.xz",
+                "drivers/block/null_blk/null_blk.ko.xz",
+            ],
+        }
+    }
+}
+
+/// Downloads and unpacks the guest kernel; returns (vmlinuz, modules dir).
+fn kernel(cache: &Path, guest: Guest) -> Res<(PathBuf, PathBuf)> {
+    if guest == Guest::Trixie612 {
+        return kernel_612(cache);
+    }
     let list = run(
         Command::new("apt-cache").args(["search", "--names-only", r"^linux-image-6\.1\.0-[0-9]+-cloud-amd64$"]),
         "apt-cache search for the VM kernel",
@@ -108,6 +140,72 @@ fn kernel(cache: &Path) -> Res<(PathBuf, PathBuf)> {
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
         .ok_or("the kernel package has no vmlinuz")?;
     let moddir = std::fs::read_dir(dir.join("root/lib/modules"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .next()
+        .ok_or("the kernel package has no modules")?
+        .path()
+        .join("kernel");
+    Ok((vmlinuz, moddir))
+}
+
+/// Trixie's newest 6.12 cloud kernel, found in the trixie `Packages` index (curl + xz) and
+/// unpacked with `dpkg -x` (no apt sources are changed).
+fn kernel_612(cache: &Path) -> Res<(PathBuf, PathBuf)> {
+    const MIRROR: &str = "http://deb.debian.org/debian";
+    let index = cache.join("trixie-Packages.xz");
+    // Refetched after a day: the mirror drops superseded kernels.
+    let stale = std::fs::metadata(&index)
+        .and_then(|m| m.modified())
+        .map_or(true, |t| t.elapsed().map_or(true, |age| age > Duration::from_secs(86_400)));
+    if stale {
+        eprintln!("vm: fetching the trixie package index");
+        run(
+            Command::new("curl")
+                .args(["-fsS", "--retry", "3", "-o"])
+                .arg(&index)
+                .arg(format!("{MIRROR}/dists/trixie/main/binary-amd64/Packages.xz")),
+            "curl (install curl)",
+        )?;
+    }
+    let text = run(Command::new("xz").arg("-dc").arg(&index), "xz (install xz-utils)")?;
+    // Newest `linux-image-6.12.N+debXX-cloud-amd64` and its pool file name.
+    let mut best: Option<(u32, String, String)> = None;
+    for stanza in text.split("\n\n") {
+        let field = |k: &str| stanza.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
+        let (Some(pkg), Some(file)) = (field("Package:"), field("Filename:")) else { continue };
+        let Some(rest) = pkg.strip_prefix("linux-image-6.12.") else { continue };
+        if !pkg.ends_with("-cloud-amd64") || pkg.ends_with("-dbg") {
+            continue;
+        }
+        let n: u32 = rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        if best.as_ref().is_none_or(|b| n > b.0) {
+            best = Some((n, pkg.to_owned(), file.to_owned()));
+        }
+    }
+    let (_, pkg, file) = best.ok_or("no linux-image-6.12.*-cloud-amd64 in the trixie index")?;
+    let dir = cache.join(&pkg);
+    let done = dir.join(".unpacked");
+    if !done.exists() {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        eprintln!("vm: downloading {pkg}");
+        let deb = dir.join("kernel.deb");
+        run(
+            Command::new("curl").args(["-fsS", "--retry", "3", "-o"]).arg(&deb).arg(format!("{MIRROR}/{file}")),
+            "curl the trixie kernel",
+        )?;
+        run(Command::new("dpkg").arg("-x").arg(&deb).arg(dir.join("root")), "dpkg -x")?;
+        let _ = std::fs::remove_file(&deb);
+        std::fs::write(&done, "").map_err(|e| e.to_string())?;
+    }
+    let boot = dir.join("root/boot");
+    let vmlinuz = std::fs::read_dir(&boot)
+        .map_err(|e| format!("{}: {e}", boot.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .ok_or("the kernel package has no vmlinuz")?;
+    let moddir = std::fs::read_dir(dir.join("root/usr/lib/modules"))
         .map_err(|e| e.to_string())?
         .flatten()
         .next()
@@ -169,6 +267,7 @@ fn locate(exes: &[PathBuf], wanted: &[String]) -> Res<BTreeMap<String, PathBuf>>
 fn initramfs(
     work: &Path,
     moddir: &Path,
+    modules_list: &[&str],
     tests: &BTreeMap<String, PathBuf>,
     bootchart: &Path,
     extra: &Extra,
@@ -185,10 +284,28 @@ fn initramfs(
         pack_dynamic(&root, Path::new(tool)).map_err(|e| format!("{tool} (install {package}): {e}"))?;
     }
     let mut modules = String::new();
-    for m in MODULES {
+    for m in modules_list {
         let src = moddir.join(m);
         let name = Path::new(m).file_name().unwrap_or_default().to_string_lossy().into_owned();
-        std::fs::copy(&src, root.join("modules").join(&name)).map_err(|e| format!("{}: {e}", src.display()))?;
+        let name = match name.strip_suffix(".xz") {
+            // busybox insmod takes plain modules: decompress xz-compressed ones.
+            Some(plain) => {
+                let out = Command::new("xz")
+                    .arg("-dc")
+                    .arg(&src)
+                    .output()
+                    .map_err(|e| format!("xz (install xz-utils): {e}"))?;
+                if !out.status.success() {
+                    return Err(format!("xz -dc {}: {}", src.display(), String::from_utf8_lossy(&out.stderr)));
+                }
+                std::fs::write(root.join("modules").join(plain), out.stdout).map_err(|e| e.to_string())?;
+                plain.to_owned()
+            }
+            None => {
+                std::fs::copy(&src, root.join("modules").join(&name)).map_err(|e| format!("{}: {e}", src.display()))?;
+                name
+            }
+        };
         modules.push_str(&format!("/modules/{name} "));
     }
     let mut list = String::new();
@@ -403,13 +520,24 @@ fn main() {
 
 fn real_main() -> Res<()> {
     let mut args = std::env::args().skip(1);
-    let mut wanted: Vec<String> = SMOKE.iter().map(|s| s.to_string()).collect();
+    let mut wanted: Vec<String> = Vec::new();
     let mut from_skips = Vec::new();
     let mut timeout = Duration::from_secs(480);
     let mut require_skipped = false;
     let mut extra = Extra::default();
+    let mut guest = Guest::Bookworm61;
+    let (mut only_features, mut not_features): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--kernel" => {
+                guest = match args.next().as_deref() {
+                    Some("6.1") => Guest::Bookworm61,
+                    Some("6.12") => Guest::Trixie612,
+                    other => return Err(format!("--kernel 6.1|6.12, not {other:?}")),
+                }
+            }
+            "--only-feature" => only_features.push(args.next().ok_or("--only-feature FEATURE")?),
+            "--not-feature" => not_features.push(args.next().ok_or("--not-feature FEATURE")?),
             "--test" => wanted.push(args.next().ok_or("--test NAME")?),
             "--timeout" => {
                 timeout = Duration::from_secs(args.next().and_then(|s| s.parse().ok()).ok_or("--timeout SECS")?)
@@ -418,8 +546,9 @@ fn real_main() -> Res<()> {
                 let p = args.next().ok_or("--skip-log FILE")?;
                 if let Ok(t) = std::fs::read_to_string(&p) {
                     for l in t.lines() {
-                        if let Some(n) = l.split('\t').next().filter(|n| !n.is_empty()) {
-                            from_skips.push(n.to_owned());
+                        let mut cols = l.split('\t');
+                        if let Some(n) = cols.next().filter(|n| !n.is_empty()) {
+                            from_skips.push((n.to_owned(), cols.next().unwrap_or("").to_owned()));
                         }
                     }
                 }
@@ -428,12 +557,24 @@ fn real_main() -> Res<()> {
             "--guest-env" => extra.env.push(args.next().ok_or("--guest-env K=V")?),
             "--init-extra" => extra.init.push(args.next().ok_or("--init-extra CMD")?),
             "-h" | "--help" => {
-                println!("usage: vm [--skip-log FILE] [--test NAME]... [--timeout SECS] [--require-skipped]");
+                println!(
+                    "usage: vm [--kernel 6.1|6.12] [--skip-log FILE [--only-feature F]... [--not-feature F]...] [--test NAME]... [--timeout SECS] [--require-skipped]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    // Smoke tests: the 6.1 guest's, or on 6.12 the boot chart and a kprobe (its instances lack
+    // set_graph_function, which the graph smoke test uses).
+    let smoke: &[&str] = match guest {
+        Guest::Bookworm61 => SMOKE,
+        Guest::Trixie612 => &[BOOTCHART_TEST, "kprobe_on_do_sys_openat2_fetches_the_path"],
+    };
+    wanted.extend(smoke.iter().map(|s| s.to_string()));
+    // Route skipped tests by the feature they lacked: a kernel takes the features it has.
+    from_skips.retain(|(_, f)| (only_features.is_empty() || only_features.contains(f)) && !not_features.contains(f));
+    let mut from_skips: Vec<String> = from_skips.into_iter().map(|(n, _)| n).collect();
     from_skips.sort();
     from_skips.dedup();
     wanted.extend(from_skips.iter().cloned());
@@ -444,7 +585,7 @@ fn real_main() -> Res<()> {
     std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     let cache = cache.canonicalize().map_err(|e| format!("{}: {e}", cache.display()))?;
     let t0 = Instant::now();
-    let (vmlinuz, moddir) = kernel(&cache)?;
+    let (vmlinuz, moddir) = kernel(&cache, guest)?;
     let (exes, bootchart) = build_tests()?;
     let bootchart = bootchart.ok_or("the static bootchart binary was not built (examples' tests need it)")?;
     let tests = locate(&exes, &wanted)?;
@@ -452,7 +593,7 @@ fn real_main() -> Res<()> {
     if !missing.is_empty() {
         return Err(format!("tests not found in any test binary: {missing:?}"));
     }
-    let initrd = initramfs(&cache, &moddir, &tests, &bootchart, &extra)?;
+    let initrd = initramfs(&cache, &moddir, guest.modules(), &tests, &bootchart, &extra)?;
     eprintln!("vm: {} tests packed in {:.1?}; booting", tests.len(), t0.elapsed());
     let (o, console) = boot(&cache, &vmlinuz, &initrd, timeout)?;
     let mut failures = Vec::new();
