@@ -140,7 +140,7 @@ impl Btt {
                     ..Default::default()
                 });
                 io.d = Some(t);
-                let end = r.sector() + (r.bytes() as u64 / 512);
+                let end = r.sector().saturating_add(r.bytes() as u64 / 512);
                 if let Some(prev) = self.last_d.insert(r.device(), end) {
                     self.seeks.entry(r.device()).or_default().push(r.sector().abs_diff(prev));
                 }

@@ -1,0 +1,119 @@
+//! Bounded robustness test of the blk parsers and analysis: v7 and v8 record streams (as the
+//! kernel writes them), truncated and mutated thousands of times, go through the record iterator,
+//! the typed payloads, sequence-gap accounting, per-CPU file splitting and btt. Nothing may panic.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use ktrace_blk::btt::Btt;
+use ktrace_blk::record::{MAGIC, VERSION, VERSION2, per_cpu_files, sequence_gaps};
+use ktrace_blk::{Action, Category, FtraceBinRecords, Records};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn v7(seq: u32, t: u64, sector: u64, bytes: u32, act: u32, pdu: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&(MAGIC | VERSION as u32).to_ne_bytes());
+    v.extend_from_slice(&seq.to_ne_bytes());
+    v.extend_from_slice(&t.to_ne_bytes());
+    v.extend_from_slice(&sector.to_ne_bytes());
+    v.extend_from_slice(&bytes.to_ne_bytes());
+    v.extend_from_slice(&act.to_ne_bytes());
+    v.extend_from_slice(&42u32.to_ne_bytes());
+    v.extend_from_slice(&((7u32 << 20) | 1).to_ne_bytes());
+    v.extend_from_slice(&0u32.to_ne_bytes());
+    v.extend_from_slice(&0u16.to_ne_bytes());
+    v.extend_from_slice(&(pdu.len() as u16).to_ne_bytes());
+    v.extend_from_slice(pdu);
+    v
+}
+
+fn v8(seq: u32, t: u64, sector: u64, bytes: u32, act: u64, pdu: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&(MAGIC | VERSION2 as u32).to_ne_bytes());
+    v.extend_from_slice(&seq.to_ne_bytes());
+    v.extend_from_slice(&t.to_ne_bytes());
+    v.extend_from_slice(&sector.to_ne_bytes());
+    v.extend_from_slice(&bytes.to_ne_bytes());
+    v.extend_from_slice(&42u32.to_ne_bytes());
+    v.extend_from_slice(&act.to_ne_bytes());
+    v.extend_from_slice(&((7u32 << 20) | 1).to_ne_bytes());
+    v.extend_from_slice(&1u32.to_ne_bytes());
+    v.extend_from_slice(&0u16.to_ne_bytes());
+    v.extend_from_slice(&(pdu.len() as u16).to_ne_bytes());
+    v.extend_from_slice(&[0; 12]);
+    v.extend_from_slice(pdu);
+    v
+}
+
+#[test]
+fn mutated_blk_streams_never_panic() {
+    let act = |a: Action, c: Category| (a.0 as u32) | ((c.bits() as u32) << 16);
+    let mut stream = Vec::new();
+    let mut seq = 1;
+    for (i, a) in [Action::QUEUE, Action::GETRQ, Action::INSERT, Action::ISSUE, Action::COMPLETE].iter().enumerate() {
+        stream.extend(v7(seq, 100 + i as u64, 8, 4096, act(*a, Category::WRITE | Category::QUEUE), &[]));
+        seq += 1;
+    }
+    stream.extend(v7(seq, 200, 0, 0, act(Action(0), Category::NOTIFY), b"fio\0"));
+    let mut remap = Vec::new();
+    remap.extend_from_slice(&0x0080_0001u32.to_be_bytes());
+    remap.extend_from_slice(&0x0080_0010u32.to_be_bytes());
+    remap.extend_from_slice(&4096u64.to_be_bytes());
+    stream.extend(v7(seq + 1, 210, 16, 4096, act(Action::REMAP, Category::QUEUE), &remap));
+    stream.extend(v8(seq + 2, 220, u64::MAX - 3, u32::MAX, u64::from(act(Action::ISSUE, Category::ISSUE)), &[]));
+    stream.extend(v8(seq + 3, 230, 8, 4096, u64::from(act(Action::COMPLETE, Category::COMPLETE)) | 1 << 40, &[]));
+    // The ftrace bin form: 16 bytes before each record.
+    let mut ftrace = Vec::new();
+    for r in Records::new(&stream) {
+        let r = r.unwrap();
+        ftrace.extend_from_slice(&[0u8; 16]);
+        ftrace.extend_from_slice(r.header_bytes());
+        ftrace.extend_from_slice(r.pdu);
+    }
+    let mut rng = Rng(0x5eed);
+    for round in 0..6000 {
+        let base = if round % 3 == 0 { &ftrace } else { &stream };
+        let mut b = base.clone();
+        match rng.below(4) {
+            0 => b.truncate(rng.below(b.len() + 1)),
+            1 => {
+                for _ in 0..=rng.below(8) {
+                    let i = rng.below(b.len());
+                    b[i] = rng.next() as u8;
+                }
+            }
+            2 => {
+                // Same magic, other versions and lengths.
+                let i = rng.below(b.len().saturating_sub(4));
+                b[i] = [7u8, 8, 9, 0][rng.below(4)];
+            }
+            _ => {
+                let (i, j) = (rng.below(b.len()), rng.below(b.len()));
+                b.drain(i.min(j)..i.max(j));
+            }
+        }
+        let recs: Vec<_> = if round % 3 == 0 {
+            FtraceBinRecords::new(&b).map_while(Result::ok).collect()
+        } else {
+            Records::new(&b).map_while(Result::ok).collect()
+        };
+        let mut btt = Btt::new();
+        for r in &recs {
+            let _ = (r.payload(), r.cgroup_id(), r.rwbs(), r.category_bits(), r.dev_major_minor(), r.raw(), r.raw2());
+            btt.feed(r);
+        }
+        let _ = (btt.q2c(), btt.d2c(), btt.q2g(), btt.i2d(), btt.q2m(), btt.merge_ratio(), btt.d2c_hist());
+        let _ = sequence_gaps(recs.iter().copied());
+        let _ = per_cpu_files(recs.iter().copied());
+    }
+}
