@@ -42,6 +42,24 @@ pub enum Target {
         /// File offset of the function.
         offset: u64,
     },
+    /// A function entry through fprobe (`f:… symbol`; `dynamic_events`, Linux 6.4+ with
+    /// CONFIG_FPROBE_EVENTS): cheaper than a kprobe, and arguments by BTF name.
+    #[doc(alias = "fprobe")]
+    Fentry {
+        /// Symbol.
+        symbol: String,
+    },
+    /// A function exit through fprobe (`f:… symbol%return`).
+    Fexit {
+        /// Symbol.
+        symbol: String,
+    },
+    /// A probe on a tracepoint with arguments by BTF name (`t:… tracepoint`, 6.4+).
+    #[doc(alias = "tprobe")]
+    Tracepoint {
+        /// The tracepoint (`sched_switch`).
+        name: String,
+    },
 }
 
 /// A fetch argument type (`:u32`, `:string`…).
@@ -205,7 +223,13 @@ impl ProbeDef {
         matches!(self.target, Target::Uprobe { .. } | Target::Uretprobe { .. })
     }
 
-    /// Parses a definition line as written to, or read back from, `kprobe_events`/`uprobe_events`.
+    /// Whether this is an fprobe or tracepoint probe (goes to `dynamic_events`).
+    pub fn is_dynamic_only(&self) -> bool {
+        matches!(self.target, Target::Fentry { .. } | Target::Fexit { .. } | Target::Tracepoint { .. })
+    }
+
+    /// Parses a definition line as written to, or read back from, `kprobe_events`/`uprobe_events`/
+    /// `dynamic_events` (`p`, `r`, `f`, `t` lines).
     pub fn parse(line: &str) -> Result<ProbeDef> {
         let bad = |what: &str| Error::BadDefinition { line: line.to_owned(), what: what.to_owned() };
         let mut words = line.split_whitespace();
@@ -215,7 +239,14 @@ impl ProbeDef {
         let place = words.next().ok_or_else(|| bad("a probe location"))?;
         let (ptype, maxactive) = kind.split_at_checked(1).ok_or_else(|| bad("p or r"))?;
         let is_file = place.starts_with('/');
-        let target = if is_file {
+        let target = if ptype == "f" {
+            match place.strip_suffix("%return") {
+                Some(sym) => Target::Fexit { symbol: sym.into() },
+                None => Target::Fentry { symbol: place.into() },
+            }
+        } else if ptype == "t" {
+            Target::Tracepoint { name: place.into() }
+        } else if is_file {
             let (path, rest) = place.rsplit_once(':').ok_or_else(|| bad("PATH:OFFSET"))?;
             let (off, ref_ctr) = match rest.split_once('(') {
                 Some((o, r)) => (o, Some(parse_u64(r.trim_end_matches(')')).ok_or_else(|| bad("ref_ctr offset"))?)),
@@ -289,6 +320,9 @@ impl fmt::Display for ProbeDef {
             Target::Uprobe { path, offset, ref_ctr: None } => write!(f, "p:{n} {path}:{offset:#x}")?,
             Target::Uprobe { path, offset, ref_ctr: Some(r) } => write!(f, "p:{n} {path}:{offset:#x}({r:#x})")?,
             Target::Uretprobe { path, offset } => write!(f, "r:{n} {path}:{offset:#x}")?,
+            Target::Fentry { symbol } => write!(f, "f:{n} {symbol}")?,
+            Target::Fexit { symbol } => write!(f, "f:{n} {symbol}%return")?,
+            Target::Tracepoint { name } => write!(f, "t:{n} {name}")?,
         }
         for a in &self.args {
             if a.is_btf() {
@@ -303,6 +337,23 @@ impl fmt::Display for ProbeDef {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fprobe_and_tprobe_lines_round_trip() {
+        for line in [
+            "f:ktrace_1/open do_sys_openat2 dfd filename:ustring",
+            "f:ktrace_1/open_ret do_sys_openat2%return fd=$retval:s64",
+            "t:ktrace_1/sw sched_switch prev next",
+        ] {
+            let d = ProbeDef::parse(line).unwrap();
+            assert!(d.is_dynamic_only() && !d.is_uprobe());
+            assert_eq!(d.to_string(), line);
+        }
+        assert_eq!(
+            ProbeDef::parse("f:g/e vfs_read%return").unwrap().target,
+            Target::Fexit { symbol: "vfs_read".into() }
+        );
+    }
+
     use super::*;
     #[test]
     fn round_trips() {

@@ -53,11 +53,19 @@ impl Probes {
         &self.created
     }
 
-    fn events_file(&self, uprobe: bool) -> Result<PathBuf> {
-        let name = if uprobe { "uprobe_events" } else { "kprobe_events" };
+    fn events_file(&self, def: &ProbeDef) -> Result<PathBuf> {
+        let (name, feature) = if def.is_uprobe() {
+            ("uprobe_events", "uprobes (CONFIG_UPROBE_EVENTS)")
+        } else if def.is_dynamic_only() {
+            ("dynamic_events", "fprobe/tprobe events (CONFIG_FPROBE_EVENTS, 6.4+)")
+        } else {
+            ("kprobe_events", "kprobes (CONFIG_KPROBE_EVENTS)")
+        };
         let p = self.fs.root().join(name);
-        if !p.exists() {
-            let feature = if uprobe { "uprobes (CONFIG_UPROBE_EVENTS)" } else { "kprobes (CONFIG_KPROBE_EVENTS)" };
+        // fprobe events need the kernel to know the `f` syntax, not just the file.
+        let syntax_known =
+            !def.is_dynamic_only() || self.fs.read("README").is_ok_and(|t| t.contains("f[:[<group>/][<event>]]"));
+        if !p.exists() || !syntax_known {
             return Err(Error::Unsupported { feature: feature.into(), hint: format!("no {}", p.display()) });
         }
         Ok(p)
@@ -66,7 +74,7 @@ impl Probes {
     /// Creates a probe from a definition (its group is replaced by this guard's).
     pub fn add(&mut self, mut def: ProbeDef) -> Result<()> {
         def.group = self.group.clone();
-        let path = self.events_file(def.is_uprobe())?;
+        let path = self.events_file(&def)?;
         let _ = std::fs::write(self.fs.root().join("error_log"), "");
         let line = def.to_string();
         let r = std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| f.write_all(line.as_bytes()));
@@ -106,6 +114,16 @@ impl Probes {
         self.add(def)
     }
 
+    /// An fprobe on a kernel function's entry or (`ret`) exit, arguments usually by BTF name
+    /// (`dynamic_events`, 6.4+ with CONFIG_FPROBE_EVENTS).
+    pub fn fprobe(&mut self, event: &str, symbol: &str, args: &[crate::FetchArg], ret: bool) -> Result<()> {
+        let target =
+            if ret { Target::Fexit { symbol: symbol.into() } } else { Target::Fentry { symbol: symbol.into() } };
+        let mut def = ProbeDef::new(&self.group, event, target);
+        def.args = args.to_vec();
+        self.add(def)
+    }
+
     /// Uprobes at every USDT site of a binary (`provider_name` events with `arg1…argN`), with the
     /// semaphore as reference counter so guarded probes fire. Returns the event names.
     pub fn usdt(&mut self, path: &str) -> Result<Vec<String>> {
@@ -136,7 +154,7 @@ impl Probes {
     fn remove_all(&mut self) -> Result<()> {
         let mut first = None;
         for def in std::mem::take(&mut self.created) {
-            let Ok(path) = self.events_file(def.is_uprobe()) else { continue };
+            let Ok(path) = self.events_file(&def) else { continue };
             let cmd = format!("-:{}/{}", def.group, def.event);
             // An instance may still be closing: retry briefly on EBUSY.
             for attempt in 0..50 {

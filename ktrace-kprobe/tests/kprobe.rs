@@ -125,3 +125,64 @@ fn kprobe_with_btf_argument_names() {
     probes.close().unwrap();
     std::fs::remove_file(&path).unwrap();
 }
+
+/// VM tier on a 6.4+ kernel with fprobe events (`vm --kernel 6.12`): function entry and exit
+/// through `dynamic_events`, the path by BTF name at entry and the returned fd at exit.
+#[test]
+fn fprobe_entry_and_exit_on_do_sys_openat2() {
+    const T: &str = "fprobe_entry_and_exit_on_do_sys_openat2";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let fs = Tracefs::find_or_mount().unwrap();
+    let mut probes = Probes::new(&fs);
+    let args = [FetchArg::btf("filename", Some(ArgType::UString))];
+    match probes.fprobe("f_open", "do_sys_openat2", &args, false) {
+        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "fprobe", why: &e.to_string() }),
+        r => r.unwrap(),
+    }
+    probes
+        .fprobe("f_open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true)
+        .unwrap();
+    let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
+    for l in listed.lines().filter(|l| l.contains(probes.group())) {
+        let d = ktrace_kprobe::ProbeDef::parse(l).unwrap();
+        assert!(d.is_dynamic_only(), "{l}");
+    }
+    let inst = fs.new_instance().unwrap();
+    inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
+    inst.enable_event(probes.group(), "f_open").unwrap();
+    inst.enable_event(probes.group(), "f_open_ret").unwrap();
+    let path = format!("/tmp/ktrace-fprobe-{}", std::process::id());
+    std::fs::write(&path, b"x").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
+    let recording = rec.stop().unwrap();
+    let (mut saw_path, mut saw_fd) = (false, false);
+    let mut lat = EntryReturn::default();
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        match ev.name() {
+            "f_open" => {
+                lat.entry(ev.pid(), ev.timestamp().ns);
+                if let Value::Str(p) = ev.field("filename").unwrap() {
+                    saw_path |= p == path.as_bytes();
+                }
+            }
+            "f_open_ret" => {
+                lat.ret(ev.pid(), ev.timestamp().ns);
+                saw_fd |= ev.int("fd").unwrap() == fd;
+            }
+            _ => {}
+        }
+    }
+    assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
+    assert!(lat.hist.count() >= 1, "entry->exit latency pairs");
+    drop(f);
+    drop(inst);
+    probes.close().unwrap();
+    let left = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
+    assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
+    std::fs::remove_file(&path).unwrap();
+}

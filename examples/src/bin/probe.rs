@@ -6,6 +6,8 @@
 //! probe 'r:/bin/bash:readline rv=$retval:ustring'      # uretprobe
 //! probe 'k:do_sys_openat2 path=+0(%si):string'         # kprobe
 //! probe 'kr:do_sys_openat2 fd=$retval:s64'             # kretprobe
+//! probe 'f:do_sys_openat2 filename:ustring'            # fprobe, argument by BTF name (6.6+)
+//! probe 'fr:do_sys_openat2 fd=$retval:s64'             # fprobe on the function's exit
 //! probe -d 5 SPEC…                                     # for 5 seconds (default: until Ctrl-C, 10 s)
 //! ```
 
@@ -17,13 +19,19 @@ use ktrace_kprobe::{ArgType, FetchArg, Probes};
 fn args_of(words: &[&str]) -> Vec<FetchArg> {
     words
         .iter()
-        .filter_map(|w| {
-            let (n, spec) = w.split_once('=')?;
-            let (f, t) = match spec.rsplit_once(':') {
-                Some((f, t)) => (f, parse_type(t)),
-                None => (spec, None),
-            };
-            Some(FetchArg::new(n, f, t))
+        .map(|w| match w.split_once('=') {
+            Some((n, spec)) => {
+                let (f, t) = match spec.rsplit_once(':') {
+                    Some((f, t)) => (f, parse_type(t)),
+                    None => (spec, None),
+                };
+                FetchArg::new(n, f, t)
+            }
+            // A bare name: a function argument by BTF name (`filename`, `filename:ustring`).
+            None => match w.rsplit_once(':') {
+                Some((n, t)) => FetchArg::btf(n, parse_type(t)),
+                None => FetchArg::btf(w, None),
+            },
         })
         .collect()
 }
@@ -46,7 +54,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     if specs.is_empty() {
-        return Err("usage: probe [-d SECS] 'u:/path:symbol [name=fetch:type…]' | 'k:symbol …' | 'r:…' | 'kr:…'".into());
+        return Err(
+            "usage: probe [-d SECS] 'u:/path:symbol [name=fetch:type…]' | 'k:symbol …' | 'r:…' | 'kr:…' | 'f:…' | 'fr:…'"
+                .into(),
+        );
     }
     let fs = Tracefs::find_or_mount()?;
     let removed = ktrace_kprobe::reap_stale(&fs)?;
@@ -67,7 +78,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 probes.uprobe(&ev, path, sym, &args, kind == "r")?;
             }
             "k" | "kr" => probes.kprobe(&ev, place, &args, kind == "kr")?,
-            other => return Err(format!("unknown probe type {other} (u, r, k, kr)").into()),
+            "f" | "fr" => probes.fprobe(&ev, place, &args, kind == "fr")?,
+            other => return Err(format!("unknown probe type {other} (u, r, k, kr, f, fr)").into()),
         }
         events.push(ev);
     }
