@@ -124,6 +124,65 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
         Err(e) => r.skip("irqsoff tracer", e.to_string()),
     }
     inst.close()?;
+    mapped_and_stacks(r)
+}
+
+/// The 6.10+ mapped ring reader and kernel stacks after events (option `stacktrace`).
+fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
+    use ktrace_core::{Endian, PageItem, PageLayout};
+    let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+    let inst = fs.new_instance()?;
+    inst.enable_event("raw_syscalls", "sys_enter")?;
+    inst.set_option("stacktrace", true)?;
+    let mut readers = Vec::new();
+    for cpu in 0..inst.nr_cpus() as u32 {
+        match inst.mapped_reader(cpu) {
+            Ok(m) => readers.push(m),
+            Err(e) => {
+                r.skip("ftrace mmap reader", e.to_string());
+                inst.close()?;
+                return Ok(());
+            }
+        }
+    }
+    workload()?;
+    inst.set_tracing_on(false)?;
+    let dec = ktrace_ftrace::Decoder::new(inst.formats(), Endian::NATIVE, ktrace_core::Clock::Local);
+    let ksyms = ktrace_ftrace::load_kallsyms().ok();
+    let (mut events, mut stacks, mut lost) = (0u64, 0u64, 0u64);
+    let mut top: std::collections::BTreeMap<String, u64> = Default::default();
+    for m in &mut readers {
+        while let Some(p) = m.next_page()? {
+            for it in p.items(&PageLayout::LE64)? {
+                match it? {
+                    PageItem::Lost(l) => lost += l.count.unwrap_or(1),
+                    PageItem::Event(raw) => {
+                        events += 1;
+                        if let Ok(ktrace_ftrace::Typed::KernelStack { frames }) =
+                            dec.decode(raw).and_then(|e| e.typed())
+                        {
+                            stacks += 1;
+                            // The outermost named frame below the syscall entry says who called.
+                            if let Some(k) = &ksyms
+                                && let Some(name) = frames.filter_map(|a| k.resolve(a).map(|x| x.0.to_owned())).nth(1)
+                            {
+                                *top.entry(name).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    drop(readers);
+    inst.close()?;
+    let mut top: Vec<_> = top.into_iter().collect();
+    top.sort_by_key(|b| std::cmp::Reverse(b.1));
+    r.ok("ftrace mmap reader", format!("{events} events read in place from the mapped ring, {lost} lost"));
+    r.ok(
+        "kernel stacks",
+        format!("{stacks} stacks after syscall entries; frequent frames {:?}", top.iter().take(3).collect::<Vec<_>>()),
+    );
     Ok(())
 }
 
