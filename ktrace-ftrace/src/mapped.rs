@@ -28,6 +28,25 @@ const ENTRIES: usize = 40;
 const OVERRUN: usize = 48;
 
 /// A memory-mapped reader of one CPU's ring buffer (Linux 6.10+).
+///
+/// ```no_run
+/// use ktrace_core::{PageItem, PageLayout};
+/// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+/// let inst = fs.new_instance()?;
+/// inst.enable_event("sched", "sched_switch")?;
+/// let mut r = inst.mapped_reader(0)?;
+/// for _ in 0..10 {
+///     r.wait(std::time::Duration::from_millis(100))?;
+///     while let Some(page) = r.next_page()? {
+///         for item in page.items(&PageLayout::LE64)? {
+///             if let PageItem::Event(ev) = item? {
+///                 println!("{} bytes at {}", ev.data.len(), ev.timestamp);
+///             }
+///         }
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[doc(alias = "TRACE_MMAP_IOCTL_GET_READER")]
 #[doc(alias = "trace_buffer_meta")]
 #[derive(Debug)]

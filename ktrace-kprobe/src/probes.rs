@@ -115,7 +115,17 @@ impl Probes {
     }
 
     /// An fprobe on a kernel function's entry or (`ret`) exit, arguments usually by BTF name
-    /// (`dynamic_events`, 6.4+ with CONFIG_FPROBE_EVENTS).
+    /// (`dynamic_events`, 6.4+ with CONFIG_FPROBE_EVENTS; BTF names 6.6+).
+    ///
+    /// ```no_run
+    /// use ktrace_kprobe::{ArgType, FetchArg, Probes};
+    /// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+    /// let mut probes = Probes::new(&fs);
+    /// probes.fprobe("open", "do_sys_openat2", &[FetchArg::btf("filename", Some(ArgType::UString))], false)?;
+    /// probes.fprobe("open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "dynamic_events")]
     pub fn fprobe(&mut self, event: &str, symbol: &str, args: &[crate::FetchArg], ret: bool) -> Result<()> {
         let target =
             if ret { Target::Fexit { symbol: symbol.into() } } else { Target::Fentry { symbol: symbol.into() } };

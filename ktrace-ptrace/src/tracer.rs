@@ -799,6 +799,15 @@ fn siginfo(si: &libc::siginfo_t) -> SigInfo {
 /// Finds where this kernel puts `PTRACE_EVENT_SECCOMP` stops relative to syscall-enter stops, the
 /// way strace does: a child with a filter that traces `execve` runs `true`; the seccomp stop is
 /// resumed with `PTRACE_SYSCALL`, and whether the next stop is the entry or the exit tells.
+///
+/// ```no_run
+/// use ktrace_ptrace::seccomp::SeccompOrder;
+/// match ktrace_ptrace::tracer::probe_seccomp_order()? {
+///     SeccompOrder::AfterEntry => println!("Linux 4.8+ order"),
+///     SeccompOrder::BeforeEntry => println!("pre-4.8 order: an entry stop follows a seccomp stop"),
+/// }
+/// # Ok::<(), ktrace_ptrace::Error>(())
+/// ```
 pub fn probe_seccomp_order() -> Result<SeccompOrder> {
     let prog_path = ["/usr/bin/true", "/bin/true"]
         .into_iter()
