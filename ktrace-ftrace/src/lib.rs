@@ -30,6 +30,7 @@
 pub mod error;
 pub mod event;
 pub mod graph;
+pub mod hist;
 pub mod instance;
 pub mod latency;
 pub mod mapped;

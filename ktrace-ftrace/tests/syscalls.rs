@@ -136,3 +136,42 @@ fn stacktrace_option_records_kernel_stacks_after_each_event() {
     assert!(stacks >= calls && after_call == calls, "{stacks} stacks, {after_call} right after a getppid of {calls}");
     inst.close().unwrap();
 }
+
+/// VM tier (this kernel has no hist triggers): an in-kernel histogram of this thread's syscalls
+/// by number counts its getppid calls exactly.
+#[test]
+fn hist_trigger_counts_syscalls_in_the_kernel() {
+    use ktrace_core::testing::{Skip, skip};
+    use ktrace_ftrace::hist::HistSpec;
+    const T: &str = "hist_trigger_counts_syscalls_in_the_kernel";
+    let Some(inst) = common::instance(T) else { return };
+    let tid = nix::unistd::gettid().as_raw();
+    let spec = HistSpec::keys(&["id.syscall"])
+        .vals(&["hitcount"])
+        .sort("hitcount.descending")
+        .filter(&format!("common_pid == {tid}"));
+    match inst.add_hist("raw_syscalls", "sys_enter", &spec) {
+        Err(e) if e.is_unsupported() => {
+            return skip(T, Skip::KernelLacks { feature: "hist_triggers", why: &e.to_string() });
+        }
+        r => r.unwrap(),
+    }
+    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    for _ in 0..321 {
+        std::hint::black_box(nix::unistd::getppid());
+    }
+    inst.disable_event("raw_syscalls", "sys_enter").unwrap();
+    let h = inst.read_hist("raw_syscalls", "sys_enter").unwrap();
+    assert_eq!(h.dropped, 0);
+    assert!(h.trigger.starts_with("hist:keys=id.syscall"), "{}", h.trigger);
+    assert_eq!(h.hits, h.rows.iter().filter_map(|r| r.val("hitcount")).sum::<u64>(), "totals and rows agree");
+    let r = h
+        .rows
+        .iter()
+        .find(|r| r.key("id").and_then(|k| k.value) == Some(GETPPID as u64))
+        .unwrap_or_else(|| panic!("no getppid row: {:?}", h.rows));
+    assert!(r.key("id").unwrap().text.contains("getppid"), "{:?}", r.keys);
+    assert_eq!(r.val("hitcount"), Some(321));
+    assert_eq!(h.rows[0].val("hitcount"), Some(321), "sorted by hitcount, getppid first");
+    inst.close().unwrap();
+}
