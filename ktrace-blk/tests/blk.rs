@@ -47,6 +47,18 @@ fn workload(dev: &std::path::Path) {
     }
 }
 
+/// A disk the test may write: in the VM tier the scratch virtio disk /dev/vda, here a loop device
+/// (kept alive by the returned guard).
+fn scratch_device() -> (Option<LoopDevice>, std::path::PathBuf) {
+    let vda = std::path::Path::new("/dev/vda");
+    if ktrace_core::testing::in_vm() && vda.exists() {
+        return (None, vda.to_owned());
+    }
+    let lo = LoopDevice::create_temp(64 << 20).unwrap();
+    let p = lo.path().to_owned();
+    (Some(lo), p)
+}
+
 /// (action letter, sector, bytes) of Q/D/C records, as a set per kind.
 fn check_ios<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) {
     let mut seen: BTreeMap<(&str, u64, bool), u32> = BTreeMap::new();
@@ -198,15 +210,7 @@ fn classic_blktrace_relay_sees_every_io() {
     if !root(T) {
         return;
     }
-    // In the VM tier /dev/vda is a scratch virtio disk; here a loop device.
-    let vda = std::path::Path::new("/dev/vda");
-    let lo;
-    let dev_path = if ktrace_core::testing::in_vm() && vda.exists() {
-        vda.to_owned()
-    } else {
-        lo = LoopDevice::create_temp(64 << 20).unwrap();
-        lo.path().to_owned()
-    };
+    let (_lo, dev_path) = scratch_device();
     let t = match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 8) {
         Err(e) if e.is_unsupported() => {
             return skip(T, Skip::KernelLacks { feature: "blk_relay", why: &e.to_string() });
@@ -242,14 +246,7 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
     if Command::new("blktrace").arg("-v").output().is_err() {
         return skip(T, Skip::Environment("blktrace is not installed (apt-get install blktrace)"));
     }
-    let vda = std::path::Path::new("/dev/vda");
-    let lo;
-    let dev_path = if ktrace_core::testing::in_vm() && vda.exists() {
-        vda.to_owned()
-    } else {
-        lo = LoopDevice::create_temp(64 << 20).unwrap();
-        lo.path().to_owned()
-    };
+    let (_lo, dev_path) = scratch_device();
     // blktrace needs the relay files: probe for them the way our own relay reader does.
     match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 4) {
         Err(e) if e.is_unsupported() => {

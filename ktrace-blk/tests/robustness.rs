@@ -7,18 +7,7 @@ use ktrace_blk::btt::Btt;
 use ktrace_blk::record::{MAGIC, VERSION, VERSION2, per_cpu_files, sequence_gaps};
 use ktrace_blk::{Action, Category, FtraceBinRecords, Records};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use ktrace_core::testing::Rng;
 
 fn v7(seq: u32, t: u64, sector: u64, bytes: u32, act: u32, pdu: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
@@ -80,7 +69,7 @@ fn mutated_blk_streams_never_panic() {
         ftrace.extend_from_slice(r.header_bytes());
         ftrace.extend_from_slice(r.pdu);
     }
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     for round in 0..6000 {
         let base = if round % 3 == 0 { &ftrace } else { &stream };
         let mut b = base.clone();

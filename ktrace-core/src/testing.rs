@@ -61,3 +61,34 @@ pub fn skip(test: &str, reason: Skip<'_>) {
         }
     }
 }
+
+/// A deterministic pseudo-random generator (xorshift64*) for bounded robustness tests: the same
+/// seed gives the same mutations, so a failure reproduces.
+///
+/// ```
+/// let mut r = ktrace_core::testing::Rng::new(7);
+/// let a = r.below(10);
+/// assert!(a < 10);
+/// assert_eq!(ktrace_core::testing::Rng::new(7).below(10), a);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (0 is replaced: xorshift needs a non-zero state).
+    pub fn new(seed: u64) -> Rng {
+        Rng(if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed })
+    }
+    /// The next 64 random bits.
+    #[allow(clippy::should_implement_trait, reason = "not an iterator: it never ends")]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}

@@ -9,19 +9,7 @@ use std::path::Path;
 use ktrace_core::page::check_header_event;
 use ktrace_core::{Endian, EventFormat, FormatRegistry, PageItem, PageLayout, Pages, PerfRing, RawData};
 
-/// xorshift64*: deterministic, so a failure reproduces from the printed iteration.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use ktrace_core::testing::Rng;
 
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
     for _ in 0..1 + rng.below(8) {
@@ -83,7 +71,7 @@ fn registry() -> (FormatRegistry, Vec<String>) {
 #[test]
 fn mutated_pages_never_panic() {
     let (reg, _) = registry();
-    let mut rng = Rng(0x6b74_7261_6365);
+    let mut rng = Rng::new(0x6b74_7261_6365);
     let mut total = 0;
     for (name, page) in [("raw_syscalls", 4096), ("trace_marker", 4096), ("missed_events", 4096), ("subbuf_8k", 8192)] {
         let orig = std::fs::read(fixtures().join(format!("{name}.raw"))).unwrap();
@@ -101,7 +89,7 @@ fn mutated_pages_never_panic() {
 #[test]
 fn mutated_format_texts_never_panic() {
     let (_, texts) = registry();
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let headers = [
         std::fs::read_to_string(fixtures().join("header_page")).unwrap(),
         std::fs::read_to_string(fixtures().join("header_event")).unwrap(),
@@ -125,7 +113,7 @@ fn mutated_format_texts_never_panic() {
 
 #[test]
 fn mutated_perf_rings_never_panic() {
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut ring = vec![0u8; 256];
     let mut pos = 0usize;
     for ty in [9u32, 2, 3, 10, 99] {

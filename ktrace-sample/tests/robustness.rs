@@ -4,19 +4,7 @@
 
 use ktrace_sample::{procfs, taskstats::TaskStats};
 
-/// xorshift64: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use ktrace_core::testing::Rng;
 
 fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
     let mut b = base.to_vec();
@@ -62,7 +50,7 @@ fn mutated_proc_texts_never_panic() {
         }
     }
     assert!(texts.len() >= 6, "too few /proc files readable");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..4000 {
         let base = &texts[rng.below(texts.len())];
         let m = mutate(&mut rng, base);
@@ -80,7 +68,7 @@ fn mutated_proc_texts_never_panic() {
 #[test]
 fn mutated_taskstats_payloads_never_panic() {
     // Synthesized payloads of every layout size (v13 416, v14 432, v15/v16 560) with live values.
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let mut bases = Vec::new();
     for (v, len) in [(13u16, 416usize), (14, 432), (15, 560), (16, 560), (17, 688)] {
         let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
@@ -116,7 +104,7 @@ fn mutated_perf_records_never_panic() {
     mmap2.extend_from_slice(b"/usr/bin/true\0");
     let fork = vec![9, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
     let bases: [(u32, Vec<u8>); 4] = [(9, sample), (3, comm), (10, mmap2), (7, fork)];
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut p = Profile { callchain: true, ..Profile::default() };
     for (ty, b) in &bases {
         p.add_record(*ty, RawData::Single(b), true);

@@ -132,21 +132,7 @@ fn kernel(cache: &Path, guest: Guest) -> Res<(PathBuf, PathBuf)> {
         let _ = std::fs::remove_file(&deb);
         std::fs::write(&done, "").map_err(|e| e.to_string())?;
     }
-    let boot = dir.join("root/boot");
-    let vmlinuz = std::fs::read_dir(&boot)
-        .map_err(|e| format!("{}: {e}", boot.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
-        .ok_or("the kernel package has no vmlinuz")?;
-    let moddir = std::fs::read_dir(dir.join("root/lib/modules"))
-        .map_err(|e| e.to_string())?
-        .flatten()
-        .next()
-        .ok_or("the kernel package has no modules")?
-        .path()
-        .join("kernel");
-    Ok((vmlinuz, moddir))
+    unpacked(&dir, "root/lib/modules")
 }
 
 /// Trixie's newest 6.12 cloud kernel, found in the trixie `Packages` index (curl + xz) and
@@ -198,6 +184,11 @@ fn kernel_612(cache: &Path) -> Res<(PathBuf, PathBuf)> {
         let _ = std::fs::remove_file(&deb);
         std::fs::write(&done, "").map_err(|e| e.to_string())?;
     }
+    unpacked(&dir, "root/usr/lib/modules")
+}
+
+/// The vmlinuz and the modules' `kernel/` directory of a kernel package unpacked in `dir`.
+fn unpacked(dir: &Path, modules: &str) -> Res<(PathBuf, PathBuf)> {
     let boot = dir.join("root/boot");
     let vmlinuz = std::fs::read_dir(&boot)
         .map_err(|e| format!("{}: {e}", boot.display()))?
@@ -205,7 +196,7 @@ fn kernel_612(cache: &Path) -> Res<(PathBuf, PathBuf)> {
         .map(|e| e.path())
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
         .ok_or("the kernel package has no vmlinuz")?;
-    let moddir = std::fs::read_dir(dir.join("root/usr/lib/modules"))
+    let moddir = std::fs::read_dir(dir.join(modules))
         .map_err(|e| e.to_string())?
         .flatten()
         .next()
