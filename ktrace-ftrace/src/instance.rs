@@ -178,6 +178,28 @@ impl Instance {
         })
     }
 
+    /// The events enabled in this instance, as `(system, name)` (`set_event`).
+    pub fn enabled_events(&self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .read("set_event")?
+            .lines()
+            .filter_map(|l| l.trim().split_once(':'))
+            .map(|(s, n)| (s.to_owned(), n.to_owned()))
+            .collect())
+    }
+
+    /// The format registry with the formats of this instance's enabled events loaded now (so a
+    /// recording decodes even after dynamic events, such as probes, are removed), others lazily.
+    pub fn formats_with_enabled(&self) -> FormatRegistry {
+        let mut reg = self.formats();
+        for (sys, name) in self.enabled_events().unwrap_or_default() {
+            if let Ok(t) = self.fs.event_format_text(&sys, &name) {
+                let _ = reg.add_text(&sys, &t);
+            }
+        }
+        reg
+    }
+
     fn write_event_file(&self, p: &Path, val: &str) -> Result<()> {
         self.remember(p)?;
         write_file(p, val)

@@ -122,7 +122,8 @@ impl<'i> Recorder<'i> {
             self.page_size,
             PageLayout::LE64,
             stats_lost,
-            Decoder::new(self.inst.formats(), Endian::NATIVE, clock),
+            // Formats of the enabled events now, while dynamic ones (probes) still exist.
+            Decoder::new(self.inst.formats_with_enabled(), Endian::NATIVE, clock),
         ))
     }
 }

@@ -111,6 +111,9 @@ fn uprobe_on_libc_function_with_pid_filter() {
         libc_getenv(key.as_ptr());
     }
     let recording = rec.stop().unwrap();
+    // The probe is removed before decoding: the recording loaded its format at stop.
+    drop(inst);
+    probes.close().unwrap();
     let names: Vec<String> = recording
         .events()
         .filter_map(|e| match e.unwrap().field("name").unwrap() {
