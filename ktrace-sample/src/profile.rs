@@ -138,6 +138,8 @@ pub struct Profile {
     pub exits: Vec<(i32, u64)>,
     /// Whether samples carry callchains.
     pub callchain: bool,
+    /// Whether kernel code is sampled (false when perf_event_paranoid allowed only user space).
+    pub kernel: bool,
 }
 
 /// A running profiler of one task tree or of the whole system.
@@ -196,6 +198,7 @@ impl Profiler {
             flags |= SampleFlag::RAW;
         }
         let mut samplers = Vec::new();
+        let mut kernel = true;
         for cpu in 0..ncpu {
             let mut b = match o.source {
                 Source::CpuClock => Builder::new(Software::CPU_CLOCK),
@@ -209,7 +212,7 @@ impl Profiler {
                 Scope::System => b.any_pid(),
             };
             b.one_cpu(cpu)
-                .include_kernel()
+                .exclude_kernel(!kernel)
                 .sample(flags)
                 .sample_id_all(true)
                 .comm(true)
@@ -221,11 +224,20 @@ impl Profiler {
                 Rate::Period(p) => b.sample_period(p.max(1)),
             };
             b.attrs_mut().set_mmap2(1);
-            let c = b.build().map_err(|e| Error::io("perf_event_open", name, e))?;
+            let c = match b.build() {
+                Ok(c) => c,
+                // perf_event_paranoid > 1 without CAP_PERFMON: user space only, as perf falls back.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) && kernel => {
+                    kernel = false;
+                    b.exclude_kernel(true);
+                    b.build().map_err(|e| Error::io("perf_event_open", name, e))?
+                }
+                Err(e) => return Err(Error::io("perf_event_open", name, e)),
+            };
             let r = MappedRing::new(&c, o.ring_bytes).map_err(|e| Error::io("mmap", name, e))?;
             samplers.push((c, r));
         }
-        let profile = Profile { callchain: o.callchain, ..Profile::default() };
+        let profile = Profile { callchain: o.callchain, kernel, ..Profile::default() };
         let mut p = Profiler { samplers, profile, raw, system: o.scope == Scope::System };
         // Enable first, then read /proc: a task that execs in between is seen either in /proc or
         // by its COMM/MMAP2 record, which is parsed later and so overrides (perf does the same).
