@@ -324,3 +324,50 @@ fn same_cpu_pins_while_tracing_and_restores_the_callers_affinity() {
     drop(t);
     assert_eq!(nix::sched::sched_getaffinity(me).unwrap(), before, "affinity not restored");
 }
+
+/// A 64-bit program entering the kernel through the i386 gate (`int $0x80`): the tracer names the
+/// call from the i386 table (getppid is 64 there, 110 on x86_64) and says its arch, as strace does.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn compat_int80_syscalls_are_decoded_with_the_i386_table() {
+    use ktrace_core::testing::{Skip, skip};
+    const T: &str = "compat_int80_syscalls_are_decoded_with_the_i386_table";
+    let dir = std::env::temp_dir().join(format!("ktrace-int80-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("int80.c");
+    std::fs::write(
+        &src,
+        "int main(void) {\n  long r;\n  for (int i = 0; i < 3; i++)\n    __asm__ volatile(\"int $0x80\" : \"=a\"(r) : \"a\"(64L) : \"memory\");\n  return r > 0 ? 0 : 1;\n}\n",
+    )
+    .unwrap();
+    let bin = dir.join("int80");
+    match std::process::Command::new("gcc").arg("-O1").arg("-o").arg(&bin).arg(&src).status() {
+        Ok(s) if s.success() => {}
+        _ => return skip(T, Skip::Environment("gcc is needed to build the int $0x80 program")),
+    }
+    let mut t = TraceCommand::new(bin.to_str().unwrap()).spawn().unwrap();
+    let (mut compat, mut code) = (Vec::new(), None);
+    while let Some(e) = t.next_event().unwrap() {
+        match &e {
+            Event::SyscallExit { arch, .. } if *arch == AuditArch::I386 => compat.push(t.describe(&e)),
+            Event::Exited { code: c, .. } => code = Some(*c),
+            _ => {}
+        }
+    }
+    // strace names them the same (with the x86_64 table, 64 would be semget).
+    let strace = std::process::Command::new("strace").arg("-qq").arg(&bin).output();
+    std::fs::remove_dir_all(&dir).unwrap();
+    if let Ok(out) = strace
+        && compat.len() == 3
+    {
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(text.lines().filter(|l| l.starts_with("getppid()")).count(), 3, "{text}");
+    }
+    if matches!(code, Some(1)) && compat.is_empty() {
+        // Kernels built without IA32 emulation (or booted with ia32_emulation=0) refuse int 0x80.
+        return skip(T, Skip::KernelLacks { feature: "ia32_emulation", why: "int $0x80 failed" });
+    }
+    assert_eq!(code, Some(0));
+    assert_eq!(compat.len(), 3, "{compat:?}");
+    assert!(compat.iter().all(|l| l.starts_with("getppid() = ")), "{compat:?}");
+}
