@@ -1,7 +1,7 @@
 //! # ktrace-core
 //!
 //! Zero-copy parsers for the Linux kernel's trace formats, with no syscalls: the ftrace ring-buffer
-//! page ([`page`]), the tracefs event `format` language ([`format`]), perf mmap ring framing
+//! page ([`page`]), the tracefs event `format` language ([`format`](mod@format)), perf mmap ring framing
 //! ([`perf`]), a k-way per-CPU merge ([`merge`]), timestamps on named clocks ([`time`]) and the
 //! [`Lost`] record for kernel drops. Records borrow from the buffer they were read from.
 //!

@@ -2,7 +2,7 @@
 //! ktrace vs `blkparse -i … -o /dev/null`, and fio 4k random direct reads for N seconds untraced,
 //! under ktrace's blk tracer, and under `trace-cmd record -e block`. Prints
 //! `RESULT blk ktrace_parse_rps=N blkparse_rps=N untraced_iops=N ktrace_iops=N tracecmd_iops=N ktrace_lost=N`.
-//! Usage: blk_report SHADOW_SCRIPT [SECONDS]
+//! Usage: `blk_report SHADOW_SCRIPT [SECONDS]`
 use std::process::{Command, Stdio};
 use std::time::Instant;
 

@@ -3,7 +3,7 @@
 //! makes N getppid() calls traced by `raw_syscalls:sys_enter` into a ring big enough to keep them
 //! all; then tracing stops and the ring is drained and every event's id read.
 //! Prints `RESULT ftrace-mmap events=N read_evps=N mmap_evps=N`.
-//! Usage: ftrace_mmap_report GETPPID_LOOP [N]
+//! Usage: `ftrace_mmap_report GETPPID_LOOP [N]`
 use std::process::{Command, Stdio};
 use std::time::Instant;
 

@@ -1,7 +1,7 @@
 //! Runs the same raw_syscalls storm (a child doing N getppid) untraced, under our recorder and under
 //! `trace-cmd record` with the same per-CPU buffer size, and prints
 //! `RESULT ftrace-record untraced_ns=N ktrace_ns=N tracecmd_ns=N ktrace_lost=N tracecmd_lost=N`.
-//! Usage: ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB]
+//! Usage: `ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB]`
 use std::process::Command;
 
 use ktrace_ftrace::{Item, Recorder, TraceDat, Tracefs};

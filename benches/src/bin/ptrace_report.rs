@@ -1,7 +1,7 @@
 //! A child doing N getppid(): untraced; `strace -f -o /dev/null` vs our tracer decoding every syscall;
 //! `strace --seccomp-bpf -e trace=openat` vs our seccomp filter on openat. Prints
 //! `RESULT ptrace untraced_ns=N ktrace_all_ns=N strace_all_ns=N ktrace_seccomp_ns=N strace_seccomp_ns=N`.
-//! Usage: ptrace_report GETPPID_LOOP [N]
+//! Usage: `ptrace_report GETPPID_LOOP [N]`
 use std::process::{Command, Stdio};
 
 use ktrace_ptrace::{AuditArch, Event, TraceCommand};

@@ -3,7 +3,7 @@
 //! (tracepoint `raw_syscalls:sys_enter`, every hit, with `PERF_SAMPLE_RAW`) watch one child doing
 //! N getppid() calls; when it has exited each ring is drained by one reader, touching every
 //! record's header and first body word. Prints `RESULT ring records=N sampler_rps=N core_rps=N`.
-//! Usage: ring_report GETPPID_LOOP [N]
+//! Usage: `ring_report GETPPID_LOOP [N]`
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};

@@ -4,7 +4,7 @@
 //! `ps -e` and vs the sysinfo crate refreshing the same fields (CPU times, memory) for every
 //! process. Prints `RESULT sample unprofiled_ms=N perf_ms=N ktrace_ms=N perf_lost=N ktrace_lost=N
 //! fold_sps=N perfreport_sps=N ps_ms=N ktrace_top_ms=N sysinfo_ms=N`.
-//! Usage: sample_report SPIN [MROUNDS]
+//! Usage: `sample_report SPIN [MROUNDS]`
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! the uprobe PMU (ktrace's `PmuProbe`, counting), and `perf probe -x` + `perf record`; lost events
 //! at 1M calls. Prints
 //! `RESULT uprobe untraced_ns=N tracefs_ns=N pmu_ns=N perf_ns=N ktrace_lost=N`.
-//! Usage: uprobe_report [CALLS]   (internally: uprobe_report --loop N)
+//! Usage: `uprobe_report [CALLS]   (internally: uprobe_report --loop N)`
 #![allow(unsafe_code, reason = "the probed target is a no_mangle function")]
 
 use std::process::{Command, Stdio};
