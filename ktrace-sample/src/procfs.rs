@@ -180,11 +180,21 @@ pub struct PidIo {
 }
 
 impl PidIo {
-    /// Parses /proc/PID/io text.
+    /// Parses /proc/PID/io text (one pass, no allocation: the process table reads it per process).
     pub fn parse(text: &str) -> PidIo {
-        let m = key_values(text);
-        let g = |k: &str| m.get(k).copied().unwrap_or(0);
-        PidIo { rchar: g("rchar"), wchar: g("wchar"), read_bytes: g("read_bytes"), write_bytes: g("write_bytes") }
+        let mut io = PidIo::default();
+        for line in text.lines() {
+            let Some((k, v)) = line.split_once(':') else { continue };
+            let v = v.trim().parse().unwrap_or(0);
+            match k.trim() {
+                "rchar" => io.rchar = v,
+                "wchar" => io.wchar = v,
+                "read_bytes" => io.read_bytes = v,
+                "write_bytes" => io.write_bytes = v,
+                _ => {}
+            }
+        }
+        io
     }
 }
 
