@@ -223,8 +223,23 @@ impl Instance {
         // Triggers are removed with a `!` prefix, not by truncation: remember that.
         let mut r = self.restore.lock().unwrap_or_else(|e| e.into_inner());
         r.retain(|(q, _)| q != &p);
-        r.push((p, format!("!{}", trigger.split_whitespace().next().unwrap_or(trigger))));
+        // The whole text: hist triggers are matched with their filter on removal.
+        r.push((p, format!("!{}", trigger.trim())));
         Ok(())
+    }
+
+    /// Removes a trigger set with [`Instance::set_trigger`] (writes it back with a `!` prefix).
+    /// Missing events or triggers are not errors (there is nothing to remove).
+    pub fn remove_trigger(&self, system: &str, name: &str, trigger: &str) -> Result<()> {
+        let Ok(d) = self.event_dir(system, name) else { return Ok(()) };
+        let p = d.join("trigger");
+        let cmd = format!("!{}", trigger.trim());
+        let r = append_file(&p, &cmd);
+        self.restore.lock().unwrap_or_else(|e| e.into_inner()).retain(|(q, v)| !(q == &p && v == &cmd));
+        match r {
+            Err(Error::Syscall { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            other => other,
+        }
     }
 
     fn write_checked(&self, p: &Path, val: &str, what: &str) -> Result<()> {

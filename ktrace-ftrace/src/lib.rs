@@ -37,6 +37,7 @@ pub mod mapped;
 pub mod reader;
 pub mod recorder;
 pub mod stats;
+pub mod synth;
 mod sys;
 pub mod tracedat;
 pub mod tracefs;

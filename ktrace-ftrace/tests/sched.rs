@@ -68,3 +68,31 @@ fn pinned_ping_pong_switches_and_wakeups() {
     assert!(h.count() >= ROUNDS as u64 - 1, "latencies for pong: {}", h.count());
     assert!(h.max() < 1_000_000_000);
 }
+
+/// VM tier (this kernel has neither hist triggers nor synthetic events): the kernel pairs this
+/// thread's wakeups with its switches and histograms the latency itself.
+#[test]
+fn wakeup_latency_measured_in_the_kernel() {
+    use ktrace_core::testing::{Skip, skip};
+    const T: &str = "wakeup_latency_measured_in_the_kernel";
+    let Some(inst) = common::instance(T) else { return };
+    let tid = nix::unistd::gettid().as_raw();
+    let r = ktrace_ftrace::synth::wakeup_latency_in_kernel(&inst, tid, || {
+        for _ in 0..40 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    });
+    let h = match r {
+        Err(e) if e.is_unsupported() => {
+            return skip(T, Skip::KernelLacks { feature: "hist_triggers", why: &e.to_string() });
+        }
+        r => r.unwrap(),
+    };
+    assert_eq!(h.dropped, 0);
+    assert!(h.hits >= 40, "{} latencies for 40 sleeps: {h:?}", h.hits);
+    assert!(h.rows.iter().all(|r| r.key("lat").is_some()), "{h:?}");
+    // Nothing of ours is left: the synthetic event is gone.
+    let left = std::fs::read_to_string(inst.tracefs().root().join("synthetic_events")).unwrap();
+    assert!(!left.contains("ktrace_"), "left: {left}");
+    inst.close().unwrap();
+}
