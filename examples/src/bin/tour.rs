@@ -123,6 +123,18 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
         Ok(us) => r.ok("irqsoff tracer", format!("max {us} us")),
         Err(e) => r.skip("irqsoff tracer", e.to_string()),
     }
+    let tid = nix::unistd::gettid().as_raw();
+    match ktrace_ftrace::synth::wakeup_latency_in_kernel(&inst, tid, || {
+        for _ in 0..20 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }) {
+        Ok(h) => r.ok(
+            "in-kernel latency",
+            format!("{} wakeups histogrammed by the kernel in {} buckets", h.hits, h.rows.len()),
+        ),
+        Err(e) => r.skip("in-kernel latency", e.to_string()),
+    }
     inst.close()?;
     mapped_and_stacks(r)
 }
