@@ -71,3 +71,35 @@ fn mutated_trace_dat_never_panics() {
         }
     }
 }
+
+/// The hist-file parser on mutated kernel-shaped text (rows with execname/syscall keys, values,
+/// totals), and typed stacks decoded from mutated records, never panic.
+#[test]
+fn mutated_hist_text_never_panics() {
+    use ktrace_core::testing::Rng;
+    use ktrace_ftrace::hist::Hist;
+    let base = "# event histogram\n#\n# trigger info: hist:keys=common_pid.execname,id.syscall:vals=hitcount,bytes:sort=hitcount:size=2048 [active]\n#\n\n{ common_pid: python3 [ 4242], id: sys_getppid [110] } hitcount: 100 bytes: 7\n{ common_pid: a, b [ 7], id: 0x10 } hitcount: 3 bytes: 4096\n{ lat: ~ 2^5 } hitcount: 9\n\nTotals:\n    Hits: 112\n    Entries: 3\n    Dropped: 0\n";
+    let alphabet = b"{}[]:, 0123456789xabc\n~^";
+    let mut rng = Rng::new(11);
+    let mut parsed = 0;
+    for _ in 0..6000 {
+        let mut b = base.as_bytes().to_vec();
+        for _ in 0..=rng.below(6) {
+            match rng.below(3) {
+                0 => b.truncate(rng.below(b.len() + 1)),
+                1 => {
+                    let i = rng.below(b.len());
+                    if let Some(x) = b.get_mut(i) {
+                        *x = alphabet[rng.below(alphabet.len())];
+                    }
+                }
+                _ => {
+                    let (i, j) = (rng.below(b.len()), rng.below(b.len()));
+                    b.drain(i.min(j)..i.max(j));
+                }
+            }
+        }
+        parsed += usize::from(Hist::parse(&String::from_utf8_lossy(&b)).is_ok());
+    }
+    assert!(parsed > 1000, "most mutations still parse: {parsed}");
+}
