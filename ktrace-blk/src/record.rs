@@ -121,8 +121,12 @@ actions! {
     QUEUE = 1 => "Q", BACKMERGE = 2 => "M", FRONTMERGE = 3 => "F", GETRQ = 4 => "G", SLEEPRQ = 5 => "S",
     REQUEUE = 6 => "R", ISSUE = 7 => "D", COMPLETE = 8 => "C", PLUG = 9 => "P", UNPLUG_IO = 10 => "U",
     UNPLUG_TIMER = 11 => "UT", INSERT = 12 => "I", SPLIT = 13 => "X", BOUNCE = 14 => "B", REMAP = 15 => "A",
-    ABORT = 16 => "K", DRV_DATA = 17 => "DD",
+    ABORT = 16 => "K", DRV_DATA = 17 => "DD", ZONE_PLUG = 18 => "ZP", ZONE_UNPLUG = 19 => "ZU",
 }
+
+/// `BLK_TC_ZONE_APPEND`: the first category past the 16 of v7 (in [`BlkRecord::category_bits`],
+/// v8 records only): a completion of a zone append write.
+pub const CATEGORY_ZONE_APPEND: u64 = 1 << 16;
 
 /// One record and its payload, borrowed from the buffer.
 #[derive(Debug, Clone, Copy)]
@@ -188,6 +192,10 @@ impl<'a> BlkRecord<'a> {
     /// only there).
     pub fn category_bits(&self) -> u64 {
         self.action_bits() >> 16
+    }
+    /// A zone append completion (`BLK_TA_ZONE_APPEND`, v8 records, 6.19+).
+    pub fn is_zone_append(&self) -> bool {
+        self.category_bits() & CATEGORY_ZONE_APPEND != 0
     }
     /// Task id.
     pub fn pid(&self) -> u32 {
@@ -559,6 +567,11 @@ pub(crate) mod tests {
             (Action::COMPLETE, "W", (8, 16), -5)
         );
         assert_eq!(r.category_bits() >> 24, 1, "a category past bit 15 of v8");
+        assert!(!r.is_zone_append());
+        let za = rec2(1, 0, 4096, Action::COMPLETE.0 as u64 | (CATEGORY_ZONE_APPEND << 16), 0, &[]);
+        let z = parse_at(&za, 0).unwrap();
+        assert!(z.is_zone_append() && z.action() == Action::COMPLETE);
+        assert_eq!((Action(18).letter(), Action(19).letter()), ("ZP", "ZU"));
         assert!(r.raw().is_none() && r.raw2().is_some() && r.header_bytes().len() == 64 && r.len() == 64);
         assert_eq!((v[1].version(), v[1].action()), (7, Action::QUEUE));
         assert_eq!(v[2].payload(), Payload::Process(b"fio"));
