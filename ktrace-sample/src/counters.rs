@@ -28,6 +28,8 @@ pub enum Ev {
     BranchMisses,
     /// cache-misses (hardware PMU).
     CacheMisses,
+    /// A tracepoint, by its id (`events/<system>/<name>/id`), counted (`perf stat -e sys:name`).
+    Tracepoint(u64),
 }
 
 impl Ev {
@@ -43,6 +45,7 @@ impl Ev {
             Ev::Instructions => "instructions",
             Ev::BranchMisses => "branch-misses",
             Ev::CacheMisses => "cache-misses",
+            Ev::Tracepoint(_) => "tracepoint",
         }
     }
     fn builder(self) -> Builder<'static> {
@@ -56,6 +59,12 @@ impl Ev {
             Ev::Instructions => Builder::new(Hardware::INSTRUCTIONS),
             Ev::BranchMisses => Builder::new(Hardware::BRANCH_MISSES),
             Ev::CacheMisses => Builder::new(Hardware::CACHE_MISSES),
+            Ev::Tracepoint(id) => {
+                // Tracepoints fire in the kernel: count kernel-side hits.
+                let mut b = Builder::new(perf_event::events::Tracepoint::with_id(id));
+                b.include_kernel();
+                b
+            }
         }
     }
     fn is_hardware(self) -> bool {

@@ -215,3 +215,21 @@ fn bootchart_of_a_script_shows_each_process() {
     }
     assert!(chart.duration > 0.7 && !chart.system.is_empty());
 }
+
+#[test]
+fn tracepoint_counter_counts_a_childs_calls() {
+    let tfs = ktrace_ftrace::Tracefs::find_or_mount().unwrap();
+    let id: u64 = tfs.read("events/syscalls/sys_enter_getppid/id").unwrap().trim().parse().unwrap();
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import os,sys\nsys.stdin.readline()\nfor _ in range(555): os.getppid()"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut c = Counters::task(child.id() as i32, &[Ev::Tracepoint(id), Ev::TaskClock], true).unwrap();
+    c.enable().unwrap();
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    child.wait().unwrap();
+    let r = c.read().unwrap();
+    assert_eq!((r[0].ev.name(), r[0].scaled()), ("tracepoint", 555), "{r:?}");
+    assert!(r[1].scaled() > 0);
+}

@@ -2,8 +2,9 @@
 //! exists), with multiplexing scaling.
 //!
 //! ```sh
-//! pstat [-e task-clock,context-switches,page-faults,cycles,instructions] -- COMMAND...
+//! pstat [-e task-clock,context-switches,page-faults,cycles,instructions,syscalls:sys_enter_read] -- COMMAND...
 //! ```
+//! `SYSTEM:EVENT` names count a tracepoint, as `perf stat -e` does.
 
 use ktrace_sample::counters::{Counters, Ev};
 
@@ -11,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut events =
         vec![Ev::TaskClock, Ev::ContextSwitches, Ev::CpuMigrations, Ev::PageFaults, Ev::Cycles, Ev::Instructions];
+    let mut names: std::collections::HashMap<u64, String> = Default::default();
     let mut cmd = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -27,12 +29,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Ev::BranchMisses,
                     Ev::CacheMisses,
                 ];
-                events = it
-                    .next()
-                    .ok_or("-e LIST")?
-                    .split(',')
-                    .filter_map(|n| all.iter().copied().find(|e| e.name() == n))
-                    .collect();
+                events = Vec::new();
+                for n in it.next().ok_or("-e LIST")?.split(',') {
+                    if let Some((sys, name)) = n.split_once(':') {
+                        let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+                        let id: u64 = fs.read(&format!("events/{sys}/{name}/id"))?.trim().parse()?;
+                        names.insert(id, n.to_owned());
+                        events.push(Ev::Tracepoint(id));
+                    } else if let Some(e) = all.iter().copied().find(|e| e.name() == n) {
+                        events.push(e);
+                    } else {
+                        return Err(format!("unknown event {n}").into());
+                    }
+                }
             }
             "--" => cmd = it.by_ref().cloned().collect(),
             other => return Err(format!("unknown argument {other}").into()),
@@ -59,7 +68,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for c in &mut open {
         for r in c.read()? {
             let pct = if r.enabled_ns > 0 { 100.0 * r.running_ns as f64 / r.enabled_ns as f64 } else { 0.0 };
-            println!("{:>18} {:<18} ({pct:.1}%)", r.scaled(), r.ev.name());
+            let name = match r.ev {
+                Ev::Tracepoint(id) => names.get(&id).map_or("tracepoint", String::as_str),
+                e => e.name(),
+            };
+            println!("{:>18} {name:<18} ({pct:.1}%)", r.scaled());
         }
     }
     println!("\n{:>18.9} seconds time elapsed", wall.as_secs_f64());
