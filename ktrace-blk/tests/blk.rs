@@ -300,3 +300,45 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
     assert_eq!(ours, theirs, "our reader and blkparse disagree on the same files");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// VM tier on a kernel with blktrace v2 (`vm --kernel sid`, Linux 6.19+): BLKTRACESETUP2 gives
+/// version-8 (`blk_io_trace2`) records, every IO seen and btt-matched.
+#[test]
+fn blktrace2_relay_writes_version_8_records() {
+    const T: &str = "blktrace2_relay_writes_version_8_records";
+    if !root(T) {
+        return;
+    }
+    let (_lo, dev_path) = scratch_device();
+    let t = match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 8) {
+        Err(e) if e.is_unsupported() => {
+            return skip(T, Skip::KernelLacks { feature: "blktrace2", why: &e.to_string() });
+        }
+        r => r.unwrap(),
+    };
+    if t.version() != ktrace_blk::record::VERSION2 {
+        t.stop().unwrap();
+        let why = "BLKTRACESETUP2 refused (before 6.19): version-7 records only";
+        return skip(T, Skip::KernelLacks { feature: "blktrace2", why });
+    }
+    workload(&dev_path);
+    let (per_cpu, dropped) = t.stop().unwrap();
+    assert_eq!(RelayTrace::lost(dropped), None);
+    let mut all = Vec::new();
+    for buf in &per_cpu {
+        for r in Records::new(buf) {
+            let r = r.unwrap();
+            assert_eq!(r.version(), 8);
+            all.push(r);
+        }
+    }
+    assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
+    let mut btt = Btt::new();
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|r| r.time());
+    for r in &sorted {
+        btt.feed(r);
+    }
+    assert!(btt.q2c().n >= WRITES + READS, "btt matched {} IOs", btt.q2c().n);
+    check_ios(all.into_iter());
+}

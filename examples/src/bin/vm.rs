@@ -2,13 +2,14 @@
 //! function_graph tracers, blktrace relay files…) inside qemu on Debian's stock kernel.
 //!
 //! ```sh
-//! cargo run -p ktrace-examples --bin vm -- [--kernel 6.1|6.12] [--skip-log FILE] [--only-feature F]…
+//! cargo run -p ktrace-examples --bin vm -- [--kernel 6.1|6.12|sid] [--skip-log FILE] [--only-feature F]…
 //!     [--not-feature F]… [--test NAME]… [--timeout SECS] [--require-skipped]
 //! ```
 //!
 //! `--kernel 6.12` boots Debian trixie's 6.12 cloud kernel instead of bookworm's 6.1, for what
-//! 6.1 lacks (BTF argument names in probe events); `--only-feature`/`--not-feature` route the
-//! skip log's tests by the feature they lacked.
+//! 6.1 lacks (BTF argument names in probe events, fprobes); `--kernel sid` Debian sid's newest
+//! (7.x: blktrace v2); `--only-feature`/`--not-feature` route the skip log's tests by the feature
+//! they lacked.
 //!
 //! 1. Fetches the newest `linux-image-6.1.0-*-cloud-amd64` with `apt-get download` into `.vm-cache/`
 //!    (kept between runs) and unpacks it with `dpkg -x`.
@@ -81,6 +82,7 @@ fn run(cmd: &mut Command, what: &str) -> Res<String> {
 enum Guest {
     Bookworm61,
     Trixie612,
+    Sid,
 }
 
 impl Guest {
@@ -89,7 +91,7 @@ impl Guest {
         match self {
             Guest::Bookworm61 => MODULES,
             // virtio and virtio_pci are built in; modules are xz-compressed.
-            Guest::Trixie612 => &[
+            Guest::Trixie612 | Guest::Sid => &[
                 "drivers/block/virtio_blk.ko.xz",
                 "fs/configfs/configfs.ko.xz",
                 "drivers/block/null_blk/null_blk.ko.xz",
@@ -100,8 +102,10 @@ impl Guest {
 
 /// Downloads and unpacks the guest kernel; returns (vmlinuz, modules dir).
 fn kernel(cache: &Path, guest: Guest) -> Res<(PathBuf, PathBuf)> {
-    if guest == Guest::Trixie612 {
-        return kernel_612(cache);
+    match guest {
+        Guest::Trixie612 => return kernel_612(cache),
+        Guest::Sid => return kernel_sid(cache),
+        Guest::Bookworm61 => {}
     }
     let list = run(
         Command::new("apt-cache").args(["search", "--names-only", r"^linux-image-6\.1\.0-[0-9]+-cloud-amd64$"]),
@@ -138,30 +142,14 @@ fn kernel(cache: &Path, guest: Guest) -> Res<(PathBuf, PathBuf)> {
 /// Trixie's newest 6.12 cloud kernel, found in the trixie `Packages` index (curl + xz) and
 /// unpacked with `dpkg -x` (no apt sources are changed).
 fn kernel_612(cache: &Path) -> Res<(PathBuf, PathBuf)> {
-    const MIRROR: &str = "http://deb.debian.org/debian";
-    let index = cache.join("trixie-Packages.xz");
-    // Refetched after a day: the mirror drops superseded kernels.
-    let stale = std::fs::metadata(&index)
-        .and_then(|m| m.modified())
-        .map_or(true, |t| t.elapsed().map_or(true, |age| age > Duration::from_secs(86_400)));
-    if stale {
-        eprintln!("vm: fetching the trixie package index");
-        run(
-            Command::new("curl")
-                .args(["-fsS", "--retry", "3", "-o"])
-                .arg(&index)
-                .arg(format!("{MIRROR}/dists/trixie/main/binary-amd64/Packages.xz")),
-            "curl (install curl)",
-        )?;
-    }
-    let text = run(Command::new("xz").arg("-dc").arg(&index), "xz (install xz-utils)")?;
-    // Newest `linux-image-6.12.N+debXX-cloud-amd64` and its pool file name.
+    let text = index_text(cache, "trixie")?;
+    // Newest `linux-image-6.12.N+debXX-cloud-amd64` (one package: vmlinuz and modules).
     let mut best: Option<(u32, String, String)> = None;
     for stanza in text.split("\n\n") {
         let field = |k: &str| stanza.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
         let (Some(pkg), Some(file)) = (field("Package:"), field("Filename:")) else { continue };
         let Some(rest) = pkg.strip_prefix("linux-image-6.12.") else { continue };
-        if !pkg.ends_with("-cloud-amd64") || pkg.ends_with("-dbg") {
+        if !pkg.ends_with("-cloud-amd64") {
             continue;
         }
         let n: u32 = rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -171,20 +159,87 @@ fn kernel_612(cache: &Path) -> Res<(PathBuf, PathBuf)> {
     }
     let (_, pkg, file) = best.ok_or("no linux-image-6.12.*-cloud-amd64 in the trixie index")?;
     let dir = cache.join(&pkg);
+    fetch_debs(&dir, &[file])?;
+    unpacked(&dir, "root/usr/lib/modules")
+}
+
+/// Debian sid's newest cloud kernel (7.x here: blktrace v2 with BLKTRACESETUP2), shipped as
+/// `linux-binary-VER` (vmlinuz) and `linux-modules-VER`.
+fn kernel_sid(cache: &Path) -> Res<(PathBuf, PathBuf)> {
+    let text = index_text(cache, "sid")?;
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut best: Option<((u32, u32, u32), String)> = None;
+    for stanza in text.split("\n\n") {
+        let field = |k: &str| stanza.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
+        let (Some(pkg), Some(file)) = (field("Package:"), field("Filename:")) else { continue };
+        if !pkg.ends_with("-cloud-amd64") {
+            continue;
+        }
+        files.insert(pkg.to_owned(), file.to_owned());
+        if let Some(ver) = pkg.strip_prefix("linux-modules-").and_then(|v| v.strip_suffix("-cloud-amd64")) {
+            let mut nums = ver.split(|c: char| !c.is_ascii_digit()).filter_map(|v| v.parse::<u32>().ok());
+            let key = (nums.next().unwrap_or(0), nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+            if best.as_ref().is_none_or(|b| key > b.0) {
+                best = Some((key, ver.to_owned()));
+            }
+        }
+    }
+    let (_, ver) = best.ok_or("no linux-modules-*-cloud-amd64 in the sid index")?;
+    let (Some(bin), Some(modules)) =
+        (files.get(&format!("linux-binary-{ver}-cloud-amd64")), files.get(&format!("linux-modules-{ver}-cloud-amd64")))
+    else {
+        return Err(format!("sid has linux-modules-{ver}-cloud-amd64 but not its linux-binary package"));
+    };
+    let dir = cache.join(format!("linux-{ver}-cloud-amd64"));
+    fetch_debs(&dir, &[bin.clone(), modules.clone()])?;
+    let root = dir.join("root/usr/lib/modules").join(format!("{ver}-cloud-amd64"));
+    let vmlinuz = root.join("vmlinuz");
+    if !vmlinuz.exists() {
+        return Err(format!("{} missing from linux-binary-{ver}", vmlinuz.display()));
+    }
+    Ok((vmlinuz, root.join("kernel")))
+}
+
+const MIRROR: &str = "http://deb.debian.org/debian";
+
+/// A suite's `Packages` index, decompressed (cached in `cache`, refetched after a day: the mirror
+/// drops superseded kernels).
+fn index_text(cache: &Path, suite: &str) -> Res<String> {
+    let index = cache.join(format!("{suite}-Packages.xz"));
+    let stale = std::fs::metadata(&index)
+        .and_then(|m| m.modified())
+        .map_or(true, |t| t.elapsed().map_or(true, |age| age > Duration::from_secs(86_400)));
+    if stale {
+        eprintln!("vm: fetching the {suite} package index");
+        run(
+            Command::new("curl")
+                .args(["-fsS", "--retry", "3", "-o"])
+                .arg(&index)
+                .arg(format!("{MIRROR}/dists/{suite}/main/binary-amd64/Packages.xz")),
+            "curl (install curl)",
+        )?;
+    }
+    run(Command::new("xz").arg("-dc").arg(&index), "xz (install xz-utils)")
+}
+
+/// Downloads pool files into `dir` and unpacks them into `dir/root`, once.
+fn fetch_debs(dir: &Path, files: &[String]) -> Res<()> {
     let done = dir.join(".unpacked");
-    if !done.exists() {
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        eprintln!("vm: downloading {pkg}");
-        let deb = dir.join("kernel.deb");
+    if done.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    for file in files {
+        eprintln!("vm: downloading {file}");
+        let deb = dir.join("package.deb");
         run(
             Command::new("curl").args(["-fsS", "--retry", "3", "-o"]).arg(&deb).arg(format!("{MIRROR}/{file}")),
-            "curl the trixie kernel",
+            "curl a kernel package",
         )?;
         run(Command::new("dpkg").arg("-x").arg(&deb).arg(dir.join("root")), "dpkg -x")?;
         let _ = std::fs::remove_file(&deb);
-        std::fs::write(&done, "").map_err(|e| e.to_string())?;
     }
-    unpacked(&dir, "root/usr/lib/modules")
+    std::fs::write(&done, "").map_err(|e| e.to_string())
 }
 
 /// The vmlinuz and the modules' `kernel/` directory of a kernel package unpacked in `dir`.
@@ -524,7 +579,8 @@ fn real_main() -> Res<()> {
                 guest = match args.next().as_deref() {
                     Some("6.1") => Guest::Bookworm61,
                     Some("6.12") => Guest::Trixie612,
-                    other => return Err(format!("--kernel 6.1|6.12, not {other:?}")),
+                    Some("sid") => Guest::Sid,
+                    other => return Err(format!("--kernel 6.1|6.12|sid, not {other:?}")),
                 }
             }
             "--only-feature" => only_features.push(args.next().ok_or("--only-feature FEATURE")?),
@@ -549,7 +605,7 @@ fn real_main() -> Res<()> {
             "--init-extra" => extra.init.push(args.next().ok_or("--init-extra CMD")?),
             "-h" | "--help" => {
                 println!(
-                    "usage: vm [--kernel 6.1|6.12] [--skip-log FILE [--only-feature F]... [--not-feature F]...] [--test NAME]... [--timeout SECS] [--require-skipped]"
+                    "usage: vm [--kernel 6.1|6.12|sid] [--skip-log FILE [--only-feature F]... [--not-feature F]...] [--test NAME]... [--timeout SECS] [--require-skipped]"
                 );
                 return Ok(());
             }
@@ -560,7 +616,7 @@ fn real_main() -> Res<()> {
     // set_graph_function, which the graph smoke test uses).
     let smoke: &[&str] = match guest {
         Guest::Bookworm61 => SMOKE,
-        Guest::Trixie612 => &[BOOTCHART_TEST, "kprobe_on_do_sys_openat2_fetches_the_path"],
+        Guest::Trixie612 | Guest::Sid => &[BOOTCHART_TEST, "kprobe_on_do_sys_openat2_fetches_the_path"],
     };
     wanted.extend(smoke.iter().map(|s| s.to_string()));
     // Route skipped tests by the feature they lacked: a kernel takes the features it has.
