@@ -233,3 +233,23 @@ fn tracepoint_counter_counts_a_childs_calls() {
     assert_eq!((r[0].ev.name(), r[0].scaled()), ("tracepoint", 555), "{r:?}");
     assert!(r[1].scaled() > 0);
 }
+
+/// This process's own taskstats parse on whatever kernel runs the test (v16 here; the VM tier
+/// runs it on 6.12's and sid's newer versions).
+#[test]
+fn taskstats_of_this_process_parse_on_this_kernel() {
+    use ktrace_sample::taskstats::{DelayAcctGuard, query};
+    let _g = DelayAcctGuard::enable().unwrap();
+    let v: u64 = (0..2_000_000u64).map(std::hint::black_box).sum();
+    std::hint::black_box(v);
+    // This thread (a task): the main thread of a test binary hardly runs.
+    let tid = nix::unistd::gettid().as_raw() as u32;
+    let t = query(tid, false).unwrap();
+    eprintln!("taskstats v{} ({} bytes): {} ns on CPU", t.version, t.len, t.cpu_run_real_ns);
+    assert_eq!(t.pid, tid);
+    assert!(t.version >= 8 && t.len >= 328, "v{} {} bytes", t.version, t.len);
+    assert!(!t.comm.is_empty() && t.cpu_run_real_ns > 0, "{t:?}");
+    if t.version >= 16 {
+        assert!(t.len >= 560, "v{} carries max/min delays: {} bytes", t.version, t.len);
+    }
+}

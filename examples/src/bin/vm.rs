@@ -612,11 +612,15 @@ fn real_main() -> Res<()> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    // Smoke tests: the 6.1 guest's, or on 6.12 the boot chart and a kprobe (its instances lack
-    // set_graph_function, which the graph smoke test uses).
+    // Smoke tests: the 6.1 guest's, or on the newer ones the boot chart, a kprobe and their
+    // taskstats version (6.12's instances lack set_graph_function, which the graph test uses).
     let smoke: &[&str] = match guest {
         Guest::Bookworm61 => SMOKE,
-        Guest::Trixie612 | Guest::Sid => &[BOOTCHART_TEST, "kprobe_on_do_sys_openat2_fetches_the_path"],
+        Guest::Trixie612 | Guest::Sid => &[
+            BOOTCHART_TEST,
+            "kprobe_on_do_sys_openat2_fetches_the_path",
+            "taskstats_of_this_process_parse_on_this_kernel",
+        ],
     };
     wanted.extend(smoke.iter().map(|s| s.to_string()));
     // Route skipped tests by the feature they lacked: a kernel takes the features it has.
