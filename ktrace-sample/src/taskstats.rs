@@ -34,6 +34,8 @@ pub struct Delay {
     pub max_ns: u64,
     /// Shortest single delay, ns (0 before v15).
     pub min_ns: u64,
+    /// When the longest delay happened, ns since the epoch (CLOCK_REALTIME; v17+, 0 before).
+    pub max_at_ns: u64,
 }
 
 impl Delay {
@@ -46,7 +48,8 @@ impl Delay {
 /// `struct taskstats` of any version, parsed by its version and payload length.
 ///
 /// Fields were appended over the versions, except in v15 (Linux 6.16), which put each delay's
-/// max/min beside its count and total; v16 (6.17) moved them to the end again. A field the
+/// max/min beside its count and total; v16 (6.17) moved them to the end again; v17 appends when
+/// each maximum happened (`*_delay_max_ts`, 688 bytes; Debian sid's 7.2 sends it). A field the
 /// payload is too short to hold is zero.
 #[doc(alias = "taskstats")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -232,11 +235,23 @@ impl TaskStats {
         let byte = |i: usize| b.get(i).copied().unwrap_or(0);
         let version = u16::from_ne_bytes([byte(0), byte(1)]);
         let l = if version == 15 { &V15 } else { &APPENDED };
-        let d = |a: DelayAt| Delay {
-            count: u64_at(b, a.0),
-            total_ns: u64_at(b, a.1),
-            max_ns: a.2.filter(|_| version >= 15).map_or(0, |o| u64_at(b, o)),
-            min_ns: a.3.filter(|_| version >= 15).map_or(0, |o| u64_at(b, o)),
+        let mut i = 0;
+        let d = |a: DelayAt| {
+            // v17: a `struct __kernel_timespec` per delay, in the same order, from byte 560.
+            let ts = 560 + 16 * i;
+            i += 1;
+            let (sec, nsec) = (u64_at(b, ts), u64_at(b, ts + 8));
+            Delay {
+                count: u64_at(b, a.0),
+                total_ns: u64_at(b, a.1),
+                max_ns: a.2.filter(|_| version >= 15).map_or(0, |o| u64_at(b, o)),
+                min_ns: a.3.filter(|_| version >= 15).map_or(0, |o| u64_at(b, o)),
+                max_at_ns: if version >= 17 && nsec < 1_000_000_000 {
+                    sec.saturating_mul(1_000_000_000).saturating_add(nsec)
+                } else {
+                    0
+                },
+            }
         };
         let [cpu, blkio, swapin, freepages, thrashing, compact, wpcopy, irq] = l.delays.map(d);
         let comm = b.get(l.comm..l.comm + 32).map(|c| {
@@ -526,6 +541,24 @@ mod tests {
     }
 
     #[test]
+    fn v17_when_each_maximum_happened() {
+        // As Debian sid's 7.2 sent it: 688 bytes, timespecs from byte 560.
+        let mut b = vec![0u8; 688];
+        b[0..2].copy_from_slice(&17u16.to_ne_bytes());
+        put(&mut b, 432, 5000); // cpu_delay_max (v16 place)
+        put(&mut b, 560, 0x6b08_51d3); // cpu_delay_max_ts.tv_sec
+        put(&mut b, 568, 0x2995_0791); // .tv_nsec
+        put(&mut b, 576 + 16, 7); // swapin (third) .tv_sec
+        let t = TaskStats::parse(&b).unwrap();
+        assert_eq!((t.version, t.cpu.max_ns), (17, 5000));
+        assert_eq!(t.cpu.max_at_ns, 0x6b08_51d3 * 1_000_000_000 + 0x2995_0791);
+        assert_eq!((t.blkio.max_at_ns, t.swapin.max_at_ns), (0, 7_000_000_000));
+        // A v16 payload of the same bytes has no times.
+        b[0..2].copy_from_slice(&16u16.to_ne_bytes());
+        assert_eq!(TaskStats::parse(&b).unwrap().cpu.max_at_ns, 0);
+    }
+
+    #[test]
     fn v15_interleaved_and_v16_appended_max_min() {
         // Same values, placed by each version's layout.
         let mut v15 = vec![0u8; 560];
@@ -556,7 +589,7 @@ mod tests {
         put(&mut v16, 544, 5);
         for b in [&v15, &v16] {
             let t = TaskStats::parse(b).unwrap();
-            let cpu = Delay { count: 3, total_ns: 300, max_ns: 200, min_ns: 40 };
+            let cpu = Delay { count: 3, total_ns: 300, max_ns: 200, min_ns: 40, max_at_ns: 0 };
             assert_eq!((t.cpu, t.blkio.count, t.cpu_run_real_ns, t.comm.as_str()), (cpu, 2, 123_456, "fio"));
             assert_eq!((t.pid, t.nvcsw, t.irq.count, t.irq.max_ns, t.cpu.avg_ns()), (77, 9, 1, 5, 100));
         }

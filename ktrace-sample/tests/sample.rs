@@ -252,4 +252,9 @@ fn taskstats_of_this_process_parse_on_this_kernel() {
     if t.version >= 16 {
         assert!(t.len >= 560, "v{} carries max/min delays: {} bytes", t.version, t.len);
     }
+    if t.version >= 17 && t.cpu.max_ns > 0 {
+        // When the longest CPU wait happened: during this test binary's life.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+        assert!(t.cpu.max_at_ns <= now && now - t.cpu.max_at_ns < 3_600_000_000_000, "{t:?}");
+    }
 }
