@@ -164,6 +164,33 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The ftrace `blk` tracer on whatever kernel runs the test, without peers: every IO seen through
+/// our reader, all records of one version (the kernel's: 7 here, and 7 still on sid's 7.2).
+#[test]
+fn ftrace_blk_tracer_records_in_this_kernels_version() {
+    const T: &str = "ftrace_blk_tracer_records_in_this_kernels_version";
+    if !root(T) {
+        return;
+    }
+    let _g = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    let fs = Tracefs::find_or_mount().unwrap();
+    let (_lo, dev_path) = scratch_device();
+    let name = dev_path.file_name().unwrap().to_string_lossy().into_owned();
+    let t = match BlkTracer::start(&fs, &name, &BlkFilter::default()) {
+        Err(e) if e.is_unsupported() => {
+            return skip(T, Skip::KernelLacks { feature: "blk tracer", why: &e.to_string() });
+        }
+        r => r.unwrap(),
+    };
+    workload(&dev_path);
+    let data = t.stop().unwrap();
+    let recs: Vec<BlkRecord> = FtraceBinRecords::new(&data).collect::<Result<_, _>>().unwrap();
+    let versions: std::collections::BTreeSet<u8> = recs.iter().map(|r| r.version()).collect();
+    eprintln!("blk tracer record versions: {versions:?}");
+    assert_eq!(versions.len(), 1, "one version per kernel: {versions:?}");
+    check_ios(recs.iter().copied());
+}
+
 #[test]
 fn block_tracepoints_see_every_io() {
     const T: &str = "block_tracepoints_see_every_io";
