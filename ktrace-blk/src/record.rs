@@ -133,6 +133,9 @@ pub const CATEGORY_ZONE_APPEND: u64 = 1 << 16;
 pub struct BlkRecord<'a> {
     /// The header: 48 bytes (v7) or 64 (v8), checked by [`parse_at`].
     head: &'a [u8],
+    /// A 48-byte v7 header whose fields sit where `blk_io_trace2` has them (the ftrace blk
+    /// tracer's `bin` output on Linux 7.x, seen on 7.2: see [`FtraceBinRecords`]).
+    v2_fields: bool,
     /// The payload (`pdu_len` bytes): a process name, a message, remap data, a PC command…
     pub pdu: &'a [u8],
     /// Byte offset of the record in its buffer.
@@ -153,12 +156,13 @@ impl<'a> BlkRecord<'a> {
     fn u64_at(&self, off: usize) -> u64 {
         self.head.get(off..off + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_ne_bytes)
     }
+    /// Fields at `blk_io_trace2` offsets.
     fn v8(&self) -> bool {
-        self.head.len() == LEN_V8
+        self.head.len() == LEN_V8 || self.v2_fields
     }
-    /// The record's version: 7 (`blk_io_trace`) or 8 (`blk_io_trace2`).
+    /// The record's version: 7 (`blk_io_trace`) or 8 (`blk_io_trace2`), as its header says.
     pub fn version(&self) -> u8 {
-        if self.v8() { VERSION2 } else { VERSION }
+        if self.head.len() == LEN_V8 { VERSION2 } else { VERSION }
     }
     /// Sequence number (per CPU; 0 from the ftrace `blk` tracer).
     pub fn sequence(&self) -> u32 {
@@ -251,13 +255,13 @@ impl<'a> BlkRecord<'a> {
         }
         s
     }
-    /// The v7 header as a struct (`None` for a v8 record).
+    /// The v7 header as a struct (`None` for a v8 record, or a v7 header with v8 field places).
     pub fn raw(&self) -> Option<&'a BlkIoTraceRaw> {
         if self.v8() { None } else { BlkIoTraceRaw::ref_from_bytes(self.head).ok() }
     }
     /// The v8 header as a struct (`None` for a v7 record).
     pub fn raw2(&self) -> Option<&'a BlkIoTrace2Raw> {
-        if self.v8() { BlkIoTrace2Raw::ref_from_bytes(self.head).ok() } else { None }
+        if self.head.len() == LEN_V8 { BlkIoTrace2Raw::ref_from_bytes(self.head).ok() } else { None }
     }
     /// The header's bytes (48 or 64).
     pub fn header_bytes(&self) -> &'a [u8] {
@@ -390,7 +394,7 @@ pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
         available: tail.len(),
         what: "blk_io_trace pdu",
     })?;
-    Ok(BlkRecord { head, pdu, offset: off })
+    Ok(BlkRecord { head, v2_fields: false, pdu, offset: off })
 }
 
 /// Records of a blktrace stream (a relay file or a `<dev>.blktrace.<cpu>` file). Yields `Result`;
@@ -417,7 +421,18 @@ impl<'a> Iterator for Records<'a> {
             return None;
         }
         match parse_at(self.buf, self.pos + self.prefix) {
-            Ok(r) => {
+            Ok(mut r) => {
+                // The ftrace prefix names the task: in a v7 header its pid is at 32. Linux 7.x's
+                // blk tracer writes `blk_io_trace2` fields under a v7 magic, pid at 28, the action
+                // at 32 (seen on 7.2); read such records by those places.
+                if self.prefix >= 4 && r.head.len() == LEN_V7 {
+                    let at = |o: usize| self.buf.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
+                    let ftrace_pid = at(self.pos);
+                    let (p28, p32) = (r.u32_at(28), r.u32_at(32));
+                    if ftrace_pid == Some(p28) && p28 != p32 {
+                        r.v2_fields = true;
+                    }
+                }
                 self.pos += self.prefix + r.len();
                 Some(Ok(r))
             }
@@ -585,6 +600,35 @@ pub(crate) mod tests {
             Err(ParseError::BadValue { what: "blk_io_trace version", found: 9, .. }) => {}
             r => panic!("{r:?}"),
         }
+    }
+
+    #[test]
+    fn ftrace_bin_records_with_v2_fields_under_a_v7_magic() {
+        // As Linux 7.2's blk tracer writes them: 16-byte ftrace prefix (pid, cpu, ts), then 48
+        // bytes holding blk_io_trace2's first 48 (pid at 28, u64 action at 32, device at 40).
+        let mut buf = Vec::new();
+        for (pid, act, sector) in [(117u32, 1u64 | (0x1a << 16), 0u64), (0, 8 | (0x18a << 16), 0)] {
+            buf.extend_from_slice(&pid.to_ne_bytes());
+            buf.extend_from_slice(&0u32.to_ne_bytes());
+            buf.extend_from_slice(&5u64.to_ne_bytes());
+            let v2 = rec2(0, sector, 4096, act, 0, &[]);
+            let mut head = v2[..48].to_vec();
+            head[0..4].copy_from_slice(&(MAGIC | VERSION as u32).to_ne_bytes());
+            head[28..32].copy_from_slice(&pid.to_ne_bytes());
+            head[46..48].copy_from_slice(&[0, 0]);
+            buf.extend_from_slice(&head);
+        }
+        let v: Vec<_> = FtraceBinRecords::new(&buf).collect::<Result<_, _>>().unwrap();
+        assert_eq!((v[0].action(), v[0].pid(), v[0].rwbs().as_str()), (Action::QUEUE, 117, "WS"));
+        assert_eq!((v[1].action(), v[1].pid(), v[1].dev_major_minor()), (Action::COMPLETE, 0, (8, 16)));
+        assert!(v.iter().all(|r| r.version() == 7 && r.raw().is_none()));
+        // A proper v7 stream with its pid at 32 is read as v7.
+        let mut ok = vec![0u8; 16];
+        ok[0..4].copy_from_slice(&42u32.to_ne_bytes());
+        ok.extend(rec(1, 100, 8, 4096, Action::ISSUE.0 as u32 | (1 << 22), 0, &[]));
+        let r = FtraceBinRecords::new(&ok).next().unwrap().unwrap();
+        assert_eq!((r.action(), r.pid()), (Action::ISSUE, 42));
+        assert!(r.raw().is_some());
     }
 
     #[test]

@@ -165,7 +165,8 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
 }
 
 /// The ftrace `blk` tracer on whatever kernel runs the test, without peers: every IO seen through
-/// our reader, all records of one version (the kernel's: 7 here, and 7 still on sid's 7.2).
+/// our reader, all records of one version (the kernel's: 7 here; sid's 7.2 writes v8 fields under
+/// a v7 magic, which the reader recognizes; a smoke test on the sid guest).
 #[test]
 fn ftrace_blk_tracer_records_in_this_kernels_version() {
     const T: &str = "ftrace_blk_tracer_records_in_this_kernels_version";

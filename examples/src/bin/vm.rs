@@ -620,6 +620,7 @@ fn real_main() -> Res<()> {
             BOOTCHART_TEST,
             "kprobe_on_do_sys_openat2_fetches_the_path",
             "taskstats_of_this_process_parse_on_this_kernel",
+            "ftrace_blk_tracer_records_in_this_kernels_version",
         ],
     };
     wanted.extend(smoke.iter().map(|s| s.to_string()));
