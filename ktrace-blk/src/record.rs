@@ -490,7 +490,23 @@ pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::coll
     let mut out: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
     for r in recs {
         let v = out.entry(r.cpu()).or_default();
-        v.extend_from_slice(r.head);
+        if r.v2_fields {
+            // A v8-fields-under-v7-magic record (Linux 7.x ftrace): written as the proper v7
+            // record it claims to be, so blkparse reads it.
+            v.extend_from_slice(&(MAGIC | VERSION as u32).to_ne_bytes());
+            v.extend_from_slice(&r.sequence().to_ne_bytes());
+            v.extend_from_slice(&r.time().to_ne_bytes());
+            v.extend_from_slice(&r.sector().to_ne_bytes());
+            v.extend_from_slice(&r.bytes().to_ne_bytes());
+            v.extend_from_slice(&(r.action_bits() as u32).to_ne_bytes());
+            v.extend_from_slice(&r.pid().to_ne_bytes());
+            v.extend_from_slice(&r.device().to_ne_bytes());
+            v.extend_from_slice(&r.cpu().to_ne_bytes());
+            v.extend_from_slice(&r.error().to_ne_bytes());
+            v.extend_from_slice(&(r.pdu.len() as u16).to_ne_bytes());
+        } else {
+            v.extend_from_slice(r.head);
+        }
         v.extend_from_slice(r.pdu);
     }
     out
@@ -622,6 +638,13 @@ pub(crate) mod tests {
         assert_eq!((v[0].action(), v[0].pid(), v[0].rwbs().as_str()), (Action::QUEUE, 117, "WS"));
         assert_eq!((v[1].action(), v[1].pid(), v[1].dev_major_minor()), (Action::COMPLETE, 0, (8, 16)));
         assert!(v.iter().all(|r| r.version() == 7 && r.raw().is_none()));
+        // Written out as proper v7 records (as blkparse reads them).
+        let files = per_cpu_files(v.iter().copied());
+        let back: Vec<_> = Records::new(&files[&0]).collect::<Result<_, _>>().unwrap();
+        assert_eq!(back.len(), 2);
+        assert!(back[0].raw().is_some());
+        assert_eq!((back[0].action(), back[0].pid(), back[0].rwbs().as_str()), (Action::QUEUE, 117, "WS"));
+        assert_eq!((back[1].action(), back[1].dev_major_minor()), (Action::COMPLETE, (8, 16)));
         // A proper v7 stream with its pid at 32 is read as v7.
         let mut ok = vec![0u8; 16];
         ok[0..4].copy_from_slice(&42u32.to_ne_bytes());
