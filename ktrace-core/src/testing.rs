@@ -49,7 +49,10 @@ pub fn skip(test: &str, reason: Skip<'_>) {
             if let Ok(path) = std::env::var("KTRACE_SKIP_LOG")
                 && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path)
             {
-                let _ = writeln!(f, "{test}\t{feature}\t{why}");
+                // One write(2) per line: O_APPEND keeps whole lines of concurrent tests apart
+                // (writeln! on a File may split a line into several writes that interleave).
+                let line = format!("{test}\t{feature}\t{}\n", why.replace(['\n', '\t'], " "));
+                let _ = f.write_all(line.as_bytes());
             }
         }
         Skip::Environment(why) => {
