@@ -93,6 +93,18 @@ fn blkparse(base: &std::path::Path) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
+/// Our Q/D/C triples equal what blkparse prints for the files at `base` (sorted, as multisets).
+fn assert_blkparse_agrees<'a>(recs: impl Iterator<Item = BlkRecord<'a>>, base: &std::path::Path) {
+    let mut ours: Vec<(String, u64, u64)> = recs
+        .filter(|r| !r.is_notify() && matches!(r.action(), Action::QUEUE | Action::ISSUE | Action::COMPLETE))
+        .map(|r| (r.action().letter().to_owned(), r.sector(), u64::from(r.bytes()) / 512))
+        .collect();
+    let mut theirs = blkparse(base);
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "blkparse disagrees with our reader on {}", base.display());
+}
+
 /// btt's average Q2C and D2C in seconds.
 fn btt_avgs(base: &std::path::Path, dir: &std::path::Path) -> (f64, f64) {
     let bin = dir.join("dump.bin");
@@ -140,15 +152,7 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
     if Command::new("blkparse").arg("-v").output().is_err() {
         return skip(T, Skip::Environment("blkparse is not installed (apt-get install blktrace)"));
     }
-    let mut theirs = blkparse(&base);
-    let mut ours: Vec<(String, u64, u64)> = recs
-        .iter()
-        .filter(|r| !r.is_notify() && matches!(r.action(), Action::QUEUE | Action::ISSUE | Action::COMPLETE))
-        .map(|r| (r.action().letter().to_owned(), r.sector(), r.bytes() as u64 / 512))
-        .collect();
-    theirs.sort();
-    ours.sort();
-    assert_eq!(ours, theirs, "blkparse disagrees with our reader");
+    assert_blkparse_agrees(recs.iter().copied(), &base);
 
     let mut btt = Btt::new();
     let mut sorted = recs.clone();
@@ -203,15 +207,7 @@ fn ftrace_blk_tracer_records_in_this_kernels_version() {
         std::fs::write(dir.join(format!("{name}.blktrace.{cpu}")), files.get(&cpu).map_or(&[][..], Vec::as_slice))
             .unwrap();
     }
-    let mut theirs = blkparse(&dir.join(&name));
-    let mut ours: Vec<(String, u64, u64)> = recs
-        .iter()
-        .filter(|r| !r.is_notify() && matches!(r.action(), Action::QUEUE | Action::ISSUE | Action::COMPLETE))
-        .map(|r| (r.action().letter().to_owned(), r.sector(), u64::from(r.bytes()) / 512))
-        .collect();
-    theirs.sort();
-    ours.sort();
-    assert_eq!(ours, theirs, "blkparse disagrees with our reader");
+    assert_blkparse_agrees(recs.iter().copied(), &dir.join(&name));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -332,23 +328,16 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
     for c in 0..ncpu {
         files.push(std::fs::read(dir.join(format!("bt.blktrace.{c}"))).unwrap());
     }
-    let mut ours = Vec::new();
     let mut all = Vec::new();
     for f in &files {
         for r in Records::new(f) {
             let r = r.unwrap();
             all.push(r);
-            if !r.is_notify() && matches!(r.action(), Action::QUEUE | Action::ISSUE | Action::COMPLETE) {
-                ours.push((r.action().letter().to_owned(), r.sector(), u64::from(r.bytes()) / 512));
-            }
         }
     }
     assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
+    assert_blkparse_agrees(all.iter().copied(), &dir.join("bt"));
     check_ios(all.into_iter());
-    let mut theirs = blkparse(&dir.join("bt"));
-    ours.sort();
-    theirs.sort();
-    assert_eq!(ours, theirs, "our reader and blkparse disagree on the same files");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
