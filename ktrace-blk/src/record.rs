@@ -421,18 +421,7 @@ impl<'a> Iterator for Records<'a> {
             return None;
         }
         match parse_at(self.buf, self.pos + self.prefix) {
-            Ok(mut r) => {
-                // The ftrace prefix names the task: in a v7 header its pid is at 32. Linux 7.x's
-                // blk tracer writes `blk_io_trace2` fields under a v7 magic, pid at 28, the action
-                // at 32 (seen on 7.2); read such records by those places.
-                if self.prefix >= 4 && r.head.len() == LEN_V7 {
-                    let at = |o: usize| self.buf.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
-                    let ftrace_pid = at(self.pos);
-                    let (p28, p32) = (r.u32_at(28), r.u32_at(32));
-                    if ftrace_pid == Some(p28) && p28 != p32 {
-                        r.v2_fields = true;
-                    }
-                }
+            Ok(r) => {
                 self.pos += self.prefix + r.len();
                 Some(Ok(r))
             }
@@ -459,7 +448,22 @@ impl<'a> FtraceBinRecords<'a> {
 impl<'a> Iterator for FtraceBinRecords<'a> {
     type Item = Result<BlkRecord<'a>, ParseError>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next()
+        let mut r = match self.0.next()? {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        // The ftrace prefix names the task: in a v7 header its pid is at 32. Linux 7.x's blk
+        // tracer writes `blk_io_trace2` fields under a v7 magic, pid at 28 and the action at 32
+        // (seen on 7.2); read such records by those places.
+        let ftrace_pid = r
+            .offset
+            .checked_sub(16)
+            .and_then(|o| self.0.buf.get(o..o + 4))
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_ne_bytes);
+        let (p28, p32) = (r.u32_at(28), r.u32_at(32));
+        r.v2_fields = r.head.len() == LEN_V7 && ftrace_pid == Some(p28) && p28 != p32;
+        Some(Ok(r))
     }
 }
 

@@ -59,6 +59,28 @@ fn scratch_device() -> (Option<LoopDevice>, std::path::PathBuf) {
     (Some(lo), p)
 }
 
+/// Starts a relay session on `dev`, or records a kernel-lacks skip of `test` under `feature`.
+fn start_relay(test: &str, feature: &str, dev: &std::path::Path, buf_nr: u32) -> Option<RelayTrace> {
+    match RelayTrace::start(dev, 0xffff, 1 << 16, buf_nr) {
+        Err(e) if e.is_unsupported() => {
+            skip(test, Skip::KernelLacks { feature, why: &e.to_string() });
+            None
+        }
+        r => Some(r.unwrap()),
+    }
+}
+
+/// btt's analysis of records fed in time order.
+fn btt_of(recs: &[BlkRecord<'_>]) -> Btt {
+    let mut sorted = recs.to_vec();
+    sorted.sort_by_key(|r| r.time());
+    let mut btt = Btt::new();
+    for r in &sorted {
+        btt.feed(r);
+    }
+    btt
+}
+
 /// (action letter, sector, bytes) of Q/D/C records, as a set per kind.
 fn check_ios<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) {
     let mut seen: BTreeMap<(&str, u64, bool), u32> = BTreeMap::new();
@@ -154,12 +176,7 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
     }
     assert_blkparse_agrees(recs.iter().copied(), &base);
 
-    let mut btt = Btt::new();
-    let mut sorted = recs.clone();
-    sorted.sort_by_key(|r| r.time());
-    for r in &sorted {
-        btt.feed(r);
-    }
+    let btt = btt_of(&recs);
     let (q2c, d2c) = btt_avgs(&base, &dir);
     let close = |a: f64, b: f64| (a - b).abs() <= b.abs() * 0.01 + 2e-6;
     assert!(close(btt.q2c().avg / 1e9, q2c), "Q2C ours {} btt {q2c}", btt.q2c().avg / 1e9);
@@ -258,12 +275,7 @@ fn classic_blktrace_relay_sees_every_io() {
         return;
     }
     let (_lo, dev_path) = scratch_device();
-    let t = match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 8) {
-        Err(e) if e.is_unsupported() => {
-            return skip(T, Skip::KernelLacks { feature: "blk_relay", why: &e.to_string() });
-        }
-        r => r.unwrap(),
-    };
+    let Some(t) = start_relay(T, "blk_relay", &dev_path, 8) else { return };
     workload(&dev_path);
     // BLKTRACESETUP2 where the kernel has it (v8 records), else the v7 fallback (the VM's 6.1).
     let version = t.version();
@@ -295,12 +307,8 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
     }
     let (_lo, dev_path) = scratch_device();
     // blktrace needs the relay files: probe for them the way our own relay reader does.
-    match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 4) {
-        Err(e) if e.is_unsupported() => {
-            return skip(T, Skip::KernelLacks { feature: "blk_relay", why: &e.to_string() });
-        }
-        r => drop(r.unwrap().stop().unwrap()),
-    }
+    let Some(probe) = start_relay(T, "blk_relay", &dev_path, 4) else { return };
+    drop(probe.stop().unwrap());
     let dir = std::env::temp_dir().join(format!("ktrace-real-blktrace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bt = Command::new("blktrace")
@@ -350,12 +358,7 @@ fn blktrace2_relay_writes_version_8_records() {
         return;
     }
     let (_lo, dev_path) = scratch_device();
-    let t = match RelayTrace::start(&dev_path, 0xffff, 1 << 16, 8) {
-        Err(e) if e.is_unsupported() => {
-            return skip(T, Skip::KernelLacks { feature: "blktrace2", why: &e.to_string() });
-        }
-        r => r.unwrap(),
-    };
+    let Some(t) = start_relay(T, "blktrace2", &dev_path, 8) else { return };
     if t.version() != ktrace_blk::record::VERSION2 {
         t.stop().unwrap();
         let why = "BLKTRACESETUP2 refused (before 6.19): version-7 records only";
@@ -373,12 +376,7 @@ fn blktrace2_relay_writes_version_8_records() {
         }
     }
     assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
-    let mut btt = Btt::new();
-    let mut sorted = all.clone();
-    sorted.sort_by_key(|r| r.time());
-    for r in &sorted {
-        btt.feed(r);
-    }
+    let btt = btt_of(&all);
     assert!(btt.q2c().n >= WRITES + READS, "btt matched {} IOs", btt.q2c().n);
     check_ios(all.into_iter());
 }

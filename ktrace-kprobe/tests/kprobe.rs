@@ -145,7 +145,9 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
         .fprobe("f_open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true)
         .unwrap();
     let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
-    for l in listed.lines().filter(|l| l.contains(probes.group())) {
+    let ours: Vec<_> = listed.lines().filter(|l| l.contains(probes.group())).collect();
+    assert_eq!(ours.len(), 2, "entry and exit fprobes listed: {listed}");
+    for l in ours {
         let d = ktrace_kprobe::ProbeDef::parse(l).unwrap();
         assert!(d.is_dynamic_only(), "{l}");
     }

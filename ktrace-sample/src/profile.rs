@@ -247,24 +247,8 @@ impl Profiler {
         // COMM and MMAP records come only for later execs and mmaps: take the current names and
         // file mappings now (as perf synthesizes them for running tasks).
         match o.scope {
-            Scope::Task(pid) => {
-                if let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-                    p.profile.comms.insert(pid, c.trim_end().to_owned());
-                }
-                let mut sym = Symbolizer::new("");
-                sym.add_proc_maps(pid);
-                p.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
-            }
-            Scope::System => {
-                let mut sym = Symbolizer::new("");
-                for pid in crate::procfs::pids() {
-                    if let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-                        p.profile.comms.insert(pid, c.trim_end().to_owned());
-                    }
-                    sym.add_proc_maps(pid);
-                    p.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
-                }
-            }
+            Scope::Task(pid) => p.profile.synthesize(pid, true),
+            Scope::System => crate::procfs::pids().for_each(|pid| p.profile.synthesize(pid, true)),
         }
         Ok(p)
     }
@@ -300,13 +284,10 @@ impl Profiler {
         if self.system {
             // Processes that started during the run and mapped files before their first MMAP2
             // could be seen (the exec'd binary is reported; the loader's early maps may not be).
-            let pids: std::collections::BTreeSet<i32> = self.profile.samples.iter().map(|s| s.pid).collect();
-            let mut sym = Symbolizer::new("");
-            for pid in pids {
-                if pid > 0 && !self.profile.mappings.iter().any(|(p, _)| *p == pid) {
-                    sym.add_proc_maps(pid);
-                    self.profile.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
-                }
+            let mapped: std::collections::HashSet<i32> = self.profile.mappings.iter().map(|(p, _)| *p).collect();
+            let sampled: std::collections::BTreeSet<i32> = self.profile.samples.iter().map(|s| s.pid).collect();
+            for pid in sampled.into_iter().filter(|p| *p > 0 && !mapped.contains(p)) {
+                self.profile.synthesize(pid, false);
             }
         }
         self.profile
@@ -314,6 +295,17 @@ impl Profiler {
 }
 
 impl Profile {
+    /// Takes a running process's file mappings (and with `comm`, its name) from /proc, as perf
+    /// synthesizes them for tasks that existed before sampling started.
+    fn synthesize(&mut self, pid: i32, comm: bool) {
+        if comm && let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+            self.comms.insert(pid, c.trim_end().to_owned());
+        }
+        let mut sym = Symbolizer::new("");
+        sym.add_proc_maps(pid);
+        self.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
+    }
+
     /// Adds one perf record (`ty` = `perf_event_header.type`, `d` = the body after the 8-byte
     /// header) laid out as this profile's sampler asked for: IP, TID, TIME, CPU, PERIOD, then a
     /// callchain when [`Profile::callchain`] is set and a raw payload when `raw`. Malformed records

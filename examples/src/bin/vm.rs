@@ -145,13 +145,8 @@ fn kernel_612(cache: &Path) -> Res<(PathBuf, PathBuf)> {
     let text = index_text(cache, "trixie")?;
     // Newest `linux-image-6.12.N+debXX-cloud-amd64` (one package: vmlinuz and modules).
     let mut best: Option<(u32, String, String)> = None;
-    for stanza in text.split("\n\n") {
-        let field = |k: &str| stanza.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
-        let (Some(pkg), Some(file)) = (field("Package:"), field("Filename:")) else { continue };
+    for (pkg, file) in cloud_packages(&text) {
         let Some(rest) = pkg.strip_prefix("linux-image-6.12.") else { continue };
-        if !pkg.ends_with("-cloud-amd64") {
-            continue;
-        }
         let n: u32 = rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|v| v.parse().ok()).unwrap_or(0);
         if best.as_ref().is_none_or(|b| n > b.0) {
             best = Some((n, pkg.to_owned(), file.to_owned()));
@@ -169,12 +164,7 @@ fn kernel_sid(cache: &Path) -> Res<(PathBuf, PathBuf)> {
     let text = index_text(cache, "sid")?;
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     let mut best: Option<((u32, u32, u32), String)> = None;
-    for stanza in text.split("\n\n") {
-        let field = |k: &str| stanza.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
-        let (Some(pkg), Some(file)) = (field("Package:"), field("Filename:")) else { continue };
-        if !pkg.ends_with("-cloud-amd64") {
-            continue;
-        }
+    for (pkg, file) in cloud_packages(&text) {
         files.insert(pkg.to_owned(), file.to_owned());
         if let Some(ver) = pkg.strip_prefix("linux-modules-").and_then(|v| v.strip_suffix("-cloud-amd64")) {
             let mut nums = ver.split(|c: char| !c.is_ascii_digit()).filter_map(|v| v.parse::<u32>().ok());
@@ -198,6 +188,14 @@ fn kernel_sid(cache: &Path) -> Res<(PathBuf, PathBuf)> {
         return Err(format!("{} missing from linux-binary-{ver}", vmlinuz.display()));
     }
     Ok((vmlinuz, root.join("kernel")))
+}
+
+/// `(Package, Filename)` of the `*-cloud-amd64` stanzas of a `Packages` index.
+fn cloud_packages(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split("\n\n").filter_map(|stanza| {
+        let field = |k: &str| stanza.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
+        Some((field("Package:")?, field("Filename:")?)).filter(|(p, _)| p.ends_with("-cloud-amd64"))
+    })
 }
 
 const MIRROR: &str = "http://deb.debian.org/debian";
