@@ -7,31 +7,41 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use ktrace_blk::btt::Btt;
 use ktrace_blk::{BlkFilter, BlkTracer, FtraceBinRecords};
+use ktrace_examples::Status;
 use ktrace_ftrace::latency::Log2Hist;
 use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut secs = 1.0;
-    let mut blk_dev = None;
-    let mut text = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-d" => secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?,
-            "--blk" => blk_dev = Some(it.next().ok_or("--blk DEV")?.clone()),
-            "--blkparse" => text = true,
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
+/// Block IO latency histograms per device from the block tracepoints, or with --blk btt's
+/// breakdown from the ftrace blk tracer.
+#[derive(Parser)]
+#[command(name = "biolatency", version)]
+struct Args {
+    /// Seconds to trace.
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    duration: Duration,
+    /// Trace this block device (sda, /dev/loop0) with the ftrace blk tracer: btt's Q2G…Q2C.
+    #[arg(long = "blk", value_name = "DEV")]
+    blk_dev: Option<String>,
+    /// With --blk, print the records as blkparse does.
+    #[arg(long = "blkparse", requires = "blk_dev")]
+    text: bool,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { duration, blk_dev, text }: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let fs = Tracefs::find_or_mount()?;
     if let Some(dev) = blk_dev {
         let t = BlkTracer::start(&fs, &dev, &BlkFilter::default())?;
-        std::thread::sleep(Duration::from_secs_f64(secs));
+        std::thread::sleep(duration);
         let data = t.stop()?;
         let mut btt = Btt::new();
         let mut recs: Vec<_> = FtraceBinRecords::new(&data).collect::<Result<_, _>>()?;
@@ -72,13 +82,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!("merge ratio {:.2}", btt.merge_ratio());
         print!("{}", btt.d2c_hist());
-        return Ok(());
+        return Ok(Status::SUCCESS);
     }
     let inst = fs.new_instance()?;
     inst.enable_event("block", "block_rq_issue")?;
     inst.enable_event("block", "block_rq_complete")?;
     let rec = Recorder::start(&inst)?;
-    std::thread::sleep(Duration::from_secs_f64(secs));
+    std::thread::sleep(duration);
     let recording = rec.stop()?;
     let mut issued: HashMap<(u32, u64), u64> = HashMap::new();
     let mut hist: BTreeMap<u32, Log2Hist> = BTreeMap::new();
@@ -103,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         print!("{h}");
     }
     if hist.is_empty() {
-        println!("no block IO completed in {secs} s");
+        println!("no block IO completed in {} s", duration.as_secs_f64());
     }
-    Ok(())
+    Ok(Status::SUCCESS)
 }

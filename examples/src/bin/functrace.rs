@@ -6,44 +6,53 @@
 //! ```
 //! On a kernel that refuses the function tracer (lockdown) it says so and exits 2.
 
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ktrace_examples::Status;
 use ktrace_ftrace::{Error, Recorder, Tracefs, Typed};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut patterns = Vec::new();
-    let mut stack = false;
-    let mut secs = 1.0;
-    let mut cmd = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-s" => stack = true,
-            "-d" => secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?,
-            "--" => {
-                cmd = it.by_ref().cloned().collect();
-            }
-            p => patterns.push(p.to_owned()),
-        }
-    }
-    if patterns.is_empty() {
-        return Err("usage: functrace [-s] [-d SECONDS] PATTERN... [-- COMMAND...]".into());
-    }
+/// Traces chosen kernel functions (globs) with the function tracer, with callers and optionally
+/// kernel stacks. Exits 2 on a kernel that refuses the function tracer.
+#[derive(Parser)]
+#[command(name = "functrace", version)]
+struct Args {
+    /// Record the kernel stack of each call (func_stack_trace).
+    #[arg(short = 's')]
+    stack: bool,
+    /// Seconds to trace (without a command).
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    duration: Duration,
+    /// Kernel function names or globs (set_ftrace_filter).
+    #[arg(value_name = "PATTERN", required = true)]
+    patterns: Vec<String>,
+    /// A command to run while tracing; its exit status is functrace's.
+    #[arg(last = true, value_name = "COMMAND")]
+    cmd: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { stack, duration, patterns, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::check_command(&cmd)?;
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     let pats: Vec<&str> = patterns.iter().map(String::as_str).collect();
     let setup = inst.set_ftrace_filter(&pats).and_then(|_| inst.set_tracer("function"));
     if let Err(e @ (Error::Lockdown { .. } | Error::Unsupported { .. })) = setup {
         eprintln!("functrace: this kernel cannot run the function tracer here: {e}");
-        // exit() skips destructors: remove the instance first.
         inst.close()?;
-        std::process::exit(2);
+        return Ok(Status::Exited(2));
     }
     setup?;
     if stack {
         inst.set_option("func_stack_trace", true)?;
     }
     let rec = Recorder::start(&inst)?;
-    ktrace_examples::run_or_sleep(&cmd, secs)?;
+    let status = ktrace_examples::run_or_sleep(&cmd, duration)?;
     let recording = rec.stop()?;
     let ks = ktrace_ftrace::load_kallsyms()?;
     let sym = |a: u64| ks.resolve(a).map_or(format!("{a:#x}"), |(n, off, _)| format!("{n}+{off:#x}"));
@@ -57,5 +66,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => {}
         }
     }
-    Ok(())
+    Ok(status)
 }

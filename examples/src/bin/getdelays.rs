@@ -6,7 +6,31 @@
 //! getdelays -m [SECONDS]    # every task that exits (all CPUs), for SECONDS (default 5)
 //! ```
 
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ktrace_examples::Status;
 use ktrace_sample::taskstats::{DelayAcctGuard, Exit, ExitListener, TaskStats, query};
+
+/// Delay accounting of a process, of a command, or (-m) of every task that exits.
+#[derive(Parser)]
+#[command(name = "getdelays", version)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["pid", "monitor", "cmd"]))]
+struct Args {
+    /// With PID: the whole thread group.
+    #[arg(short = 't', requires = "pid")]
+    tgid: bool,
+    /// Every task that exits, on all CPUs, for SECONDS (default 5).
+    #[arg(short = 'm', value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5", conflicts_with_all = ["pid", "cmd"], value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    monitor: Option<Duration>,
+    /// The process (or with -t, thread group) to report.
+    #[arg(value_name = "PID", conflicts_with = "cmd")]
+    pid: Option<u32>,
+    /// A command to run and report (queried just before it exits); its exit status is getdelays'.
+    #[arg(last = true, value_name = "COMMAND")]
+    cmd: Vec<String>,
+}
 
 fn print(t: &TaskStats) {
     println!("pid {} ({}) taskstats v{}", t.pid, t.comm, t.version);
@@ -20,38 +44,41 @@ fn print(t: &TaskStats) {
     );
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { tgid, monitor, pid, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::check_command(&cmd)?;
     let _g = DelayAcctGuard::enable()?;
-    if let Some(i) = args.iter().position(|a| a == "--") {
-        let cmd = args.get(i + 1..).unwrap_or_default();
-        let (prog, rest) = cmd.split_first().ok_or("getdelays -- COMMAND...")?;
-        // Run it under a shell that stays alive after it, so the shell's tgid can be queried.
+    if let Some((prog, rest)) = cmd.split_first() {
         let mut child = std::process::Command::new(prog).args(rest).spawn()?;
         let pid = child.id();
         let mut last = None;
-        while child.try_wait()?.is_none() {
+        let status = loop {
+            if let Some(s) = child.try_wait()? {
+                break Status::from(s);
+            }
             if let Ok(t) = query(pid, false) {
                 last = Some(t);
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         match last {
             Some(t) => print(&t),
             None => eprintln!("getdelays: the command ended before it could be queried"),
         }
-        return Ok(());
+        return Ok(status);
     }
-    if args.first().map(String::as_str) == Some("-m") {
-        let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    if let Some(d) = monitor {
         let mut l = ExitListener::register(None)?;
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let end = std::time::Instant::now() + d;
         println!(
             "{:>8} {:>8} {:<16} {:>6} {:>12} {:>12} {:>12}",
             "pid", "ppid", "comm", "exit", "cpu ns", "blkio ns", "run ns"
         );
         while std::time::Instant::now() < end {
-            for e in l.recv(std::time::Duration::from_millis(200))? {
+            for e in l.recv(Duration::from_millis(200))? {
                 match e {
                     Exit::Task(t) => println!(
                         "{:>8} {:>8} {:<16} {:>6} {:>12} {:>12} {:>12}",
@@ -68,10 +95,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
-        return Ok(());
+        return Ok(Status::SUCCESS);
     }
-    let tgid = args.iter().any(|a| a == "-t");
-    let pid: u32 = args.iter().find_map(|a| a.parse().ok()).ok_or("usage: getdelays [-t] PID | -- COMMAND...")?;
+    let pid = pid.ok_or("no PID")?;
     print(&query(pid, tgid)?);
-    Ok(())
+    Ok(Status::SUCCESS)
 }

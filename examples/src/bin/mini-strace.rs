@@ -1,17 +1,56 @@
 //! `mini-strace`: strace on ktrace-ptrace.
 //!
 //! ```sh
-//! mini-strace [-f] [-c] [-T] [-tt] [-e trace=NAME,NAME…] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
+//! mini-strace [-f] [-c] [-T] [-t|-tt] [-e trace=NAME,NAME…] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
-//! `-T` adds the time spent in each call (`<0.000012>`), `-tt` prefixes the time of day with
-//! microseconds, `-c` prints only strace's summary table (calls, errors and time per syscall).
+//! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
+//! microseconds), `-c` prints only strace's summary table (calls, errors and time per syscall).
+//! Like strace it ends as the command did: its exit code, or killed by the same signal.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use ktrace_examples::{Output, Status};
 use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer};
+
+/// strace on ktrace-ptrace: traces the syscalls and signals of a command or a running process.
+#[derive(Parser)]
+#[command(name = "mini-strace", version)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["pid", "cmd"]))]
+struct Args {
+    /// Follow forks and threads.
+    #[arg(short = 'f')]
+    follow: bool,
+    /// Print only a summary table: calls, errors and time per syscall.
+    #[arg(short = 'c')]
+    summary: bool,
+    /// Show the time spent in each syscall.
+    #[arg(short = 'T')]
+    timing: bool,
+    /// Prefix each line with the time of day (-tt: with microseconds).
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    tod: u8,
+    /// Which syscalls to show: trace=NAME,NAME… (or NAME,NAME…).
+    #[arg(short = 'e', value_name = "trace=LIST")]
+    expr: Vec<String>,
+    /// Stop only at the chosen syscalls, through a seccomp-bpf filter (with -e trace=).
+    #[arg(long = "seccomp-bpf", alias = "seccomp")]
+    seccomp: bool,
+    /// Write the trace to FILE instead of stderr (created before the command starts).
+    #[arg(short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Attach to this running process (and its threads).
+    #[arg(short = 'p', value_name = "PID")]
+    pid: Option<i32>,
+    /// The command to run traced; mini-strace exits with its status.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    cmd: Vec<String>,
+}
 
 /// Per-syscall totals for `-c`: calls, errors, time.
 #[derive(Default)]
@@ -21,49 +60,55 @@ struct Summary {
     time: Duration,
 }
 
-fn time_of_day() -> String {
+fn time_of_day(micros: bool) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = now.as_secs() % 86_400;
-    format!("{:02}:{:02}:{:02}.{:06}", secs / 3600, secs / 60 % 60, secs % 60, now.subsec_micros())
+    let hms = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if micros { format!("{hms}.{:06}", now.subsec_micros()) } else { hms }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut follow, mut seccomp, mut only, mut out, mut pid) = (false, false, None::<Vec<String>>, None, None);
-    let (mut summary, mut timing, mut tod) = (false, false, false);
-    let mut i = 0;
-    while let Some(a) = args.get(i) {
-        match a.as_str() {
-            "-f" => follow = true,
-            "-c" => summary = true,
-            "-T" => timing = true,
-            "-tt" => tod = true,
-            "--seccomp" | "--seccomp-bpf" => seccomp = true,
-            "-e" => {
-                i += 1;
-                let v = args.get(i).ok_or("-e trace=LIST")?;
-                only = Some(v.trim_start_matches("trace=").split(',').map(str::to_owned).collect());
-            }
-            "-o" => {
-                i += 1;
-                out = Some(args.get(i).ok_or("-o FILE")?.clone());
-            }
-            "-p" => {
-                i += 1;
-                pid = Some(args.get(i).and_then(|p| p.parse::<i32>().ok()).ok_or("-p PID")?);
-            }
-            _ => break,
-        }
-        i += 1;
+/// The syscall names of `-e` expressions (`trace=a,b` or `a,b`), each checked as strace does.
+fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
+    if exprs.is_empty() {
+        return Ok(None);
     }
-    let cmd = args.get(i..).unwrap_or_default();
-    let mut w: Box<dyn Write> = match &out {
-        Some(f) => Box::new(std::io::BufWriter::new(std::fs::File::create(f)?)),
+    let mut names = Vec::new();
+    for e in exprs {
+        let list = match e.split_once('=') {
+            Some(("trace", l)) => l,
+            Some((q, _)) => return Err(format!("invalid qualifier '{q}' (only trace= is supported)")),
+            None => e.as_str(),
+        };
+        for n in list.split(',') {
+            if AuditArch::NATIVE.syscall_nr(n).is_none() {
+                return Err(format!("invalid system call '{n}'"));
+            }
+            names.push(n.to_owned());
+        }
+    }
+    Ok(Some(names))
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    let Args { follow, summary, timing, tod, expr, seccomp, out, pid: attach, cmd } = a;
+    let only = trace_set(&expr)?;
+    ktrace_examples::check_command(&cmd)?;
+    let mut w: Box<dyn Write> = match out {
+        Some(f) => {
+            let mut o = Output::create(f)?;
+            // A partial trace is worth keeping.
+            o.keep()?;
+            Box::new(std::io::BufWriter::new(o))
+        }
         None => Box::new(std::io::BufWriter::new(std::io::stderr())),
     };
     let nrs: Option<Vec<u64>> =
         only.as_ref().map(|l| l.iter().filter_map(|n| AuditArch::NATIVE.syscall_nr(n)).collect());
-    let mut t: Tracer = match (pid, cmd.split_first()) {
+    let mut t: Tracer = match (attach, cmd.split_first()) {
         (Some(p), _) => Tracer::attach(p)?,
         (None, Some((prog, rest))) => {
             let mut c = TraceCommand::new(prog).args(rest).follow_forks(follow);
@@ -72,20 +117,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             c.spawn()?
         }
-        (None, None) => {
-            return Err(
-                "usage: mini-strace [-f] [-c] [-T] [-tt] [-e trace=LIST] [--seccomp] [-o FILE] (-p PID | CMD...)"
-                    .into(),
-            );
-        }
+        // clap requires one of them.
+        (None, None) => return Err("no command or -p PID".into()),
     };
-    let multi = follow || pid.is_some();
+    // The command's own end is mini-strace's exit status (strace's); -p ends with 0.
+    let mut leader = None;
+    let mut status = Status::SUCCESS;
+    let multi = follow || attach.is_some();
     let mut entered: HashMap<i32, Instant> = HashMap::new();
     let mut table: BTreeMap<&'static str, Summary> = BTreeMap::new();
     let shown = |arch: AuditArch, nr: u64| {
         only.as_ref().is_none_or(|l| arch.syscall_name(nr).is_some_and(|n| l.iter().any(|x| x == n)))
     };
     while let Some(ev) = t.next_event()? {
+        match ev {
+            Event::Attached { pid: p } if attach.is_none() && leader.is_none() => leader = Some(p),
+            Event::Exited { pid, code } if Some(pid) == leader => status = Status::Exited(code as u8),
+            Event::Killed { pid, signo, .. } if Some(pid) == leader => status = Status::Signaled(signo),
+            _ => {}
+        }
         let mut spent = None;
         let pid = match ev {
             Event::SyscallEnter { pid, arch, nr, .. } => {
@@ -97,7 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         continue;
                     }
                     let line = format!("{} = ?", t.describe(&ev));
-                    let stamp = if tod { format!("{} ", time_of_day()) } else { String::new() };
+                    let stamp = if tod > 0 { format!("{} ", time_of_day(tod > 1)) } else { String::new() };
                     if multi {
                         writeln!(w, "[pid {pid:>6}] {stamp}{line}")?;
                     } else {
@@ -128,7 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if timing && let Some(d) = spent {
             line.push_str(&format!(" <{:.6}>", d.as_secs_f64()));
         }
-        let stamp = if tod { format!("{} ", time_of_day()) } else { String::new() };
+        let stamp = if tod > 0 { format!("{} ", time_of_day(tod > 1)) } else { String::new() };
         if multi {
             writeln!(w, "[pid {pid:>6}] {stamp}{line}")?;
         } else {
@@ -163,5 +213,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(w, "100.00 {:>11.6} {:>11} {calls:>9} {errors:>9} total", total.as_secs_f64(), "")?;
     }
     w.flush()?;
-    Ok(())
+    Ok(status)
 }

@@ -8,13 +8,30 @@
 //! probe 'kr:do_sys_openat2 fd=$retval:s64'             # kretprobe
 //! probe 'f:do_sys_openat2 filename:ustring'            # fprobe, argument by BTF name (6.6+)
 //! probe 'fr:do_sys_openat2 fd=$retval:s64'             # fprobe on the function's exit
-//! probe -d 5 SPEC…                                     # for 5 seconds (default: until Ctrl-C, 10 s)
+//! probe -d 5 SPEC…                                     # for 5 seconds (default 10 s)
 //! ```
 
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
+use ktrace_examples::Status;
 use ktrace_ftrace::{Recorder, Tracefs};
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
+
+/// Creates probes from specs and prints their hits for a time.
+#[derive(Parser)]
+#[command(name = "probe", version)]
+#[command(after_help = "SPEC: 'u:/path:symbol [name=fetch:type…]' (uprobe), 'r:…' (uretprobe), 'k:symbol …' \
+(kprobe), 'kr:…' (kretprobe), 'f:function [arg[:type]…]' (fprobe, BTF argument names), 'fr:…' (fprobe exit)")]
+struct Args {
+    /// Seconds to trace.
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "10", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    duration: Duration,
+    /// Probe specs (see below).
+    #[arg(value_name = "SPEC", required = true)]
+    specs: Vec<String>,
+}
 
 fn args_of(words: &[&str]) -> Vec<FetchArg> {
     words
@@ -41,24 +58,11 @@ fn parse_type(t: &str) -> Option<ArgType> {
     ktrace_kprobe::ProbeDef::parse(&line).ok()?.args.first()?.ty
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let mut secs = 10.0;
-    let mut specs = Vec::new();
-    let mut it = argv.iter();
-    while let Some(a) = it.next() {
-        if a == "-d" {
-            secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?;
-        } else {
-            specs.push(a.clone());
-        }
-    }
-    if specs.is_empty() {
-        return Err(
-            "usage: probe [-d SECS] 'u:/path:symbol [name=fetch:type…]' | 'k:symbol …' | 'r:…' | 'kr:…' | 'f:…' | 'fr:…'"
-                .into(),
-        );
-    }
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { duration, specs }: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let fs = Tracefs::find_or_mount()?;
     let removed = ktrace_kprobe::reap_stale(&fs)?;
     if !removed.is_empty() {
@@ -88,8 +92,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         inst.enable_event(probes.group(), e)?;
     }
     let rec = Recorder::start(&inst)?;
-    eprintln!("probe: tracing {} probe(s) for {secs} s", events.len());
-    std::thread::sleep(Duration::from_secs_f64(secs));
+    eprintln!("probe: tracing {} probe(s) for {} s", events.len(), duration.as_secs_f64());
+    std::thread::sleep(duration);
     let recording = rec.stop()?;
     for ev in recording.events() {
         let ev = ev?;
@@ -98,5 +102,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     drop(inst);
     probes.close()?;
-    Ok(())
+    Ok(Status::SUCCESS)
 }

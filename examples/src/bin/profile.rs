@@ -7,61 +7,98 @@
 //! ```
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
+use clap::Parser;
+use ktrace_examples::{Output, Status};
 use ktrace_sample::profile::{Profiler, flamegraph};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut freq, mut out, mut all, mut secs) = (997u64, "profile.svg".to_owned(), false, 5u64);
-    let mut it = args.iter();
-    let mut cmd = Vec::new();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-F" => freq = it.next().and_then(|s| s.parse().ok()).ok_or("-F HZ")?,
-            "-o" => out = it.next().ok_or("-o FILE")?.clone(),
-            "-a" => all = true,
-            "-d" => secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?,
-            "--" => cmd = it.by_ref().cloned().collect(),
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
+/// Samples a command (or every CPU) with callchains and writes a flame graph SVG and folded stacks.
+#[derive(Parser)]
+#[command(name = "profile", version)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["all", "cmd"]))]
+struct Args {
+    /// Samples per second.
+    #[arg(short = 'F', value_name = "HZ", default_value = "997", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    freq: u64,
+    /// The flame graph SVG (folded stacks go to FILE.folded); both are created before sampling.
+    #[arg(short = 'o', value_name = "FILE", default_value = "profile.svg")]
+    out: PathBuf,
+    /// Every CPU, every task (system-wide), for -d seconds.
+    #[arg(short = 'a', conflicts_with = "cmd")]
+    all: bool,
+    /// Seconds to sample with -a.
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "5", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    duration: Duration,
+    /// The command to sample (with its children); its exit status is profile's.
+    #[arg(last = true, value_name = "COMMAND")]
+    cmd: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::check_command(&cmd)?;
+    let mut svg = Output::create(&out)?;
+    let mut folded_out = Output::create(format!("{}.folded", out.display()))?;
     let title;
+    let mut status = Status::SUCCESS;
     let p = if all {
         let mut prof = Profiler::system(freq)?;
-        prof.run_for(std::time::Duration::from_secs(secs));
-        title = format!("all CPUs, {secs} s");
+        prof.run_for(duration);
+        title = format!("all CPUs, {} s", duration.as_secs_f64());
         prof.finish()
     } else {
-        let (prog, rest) = cmd.split_first().ok_or("usage: profile [-a] [-F HZ] [-o out.svg] -- COMMAND...")?;
+        let (prog, rest) = cmd.split_first().ok_or("no command")?;
         // Start the command held so sampling is in place before it runs.
         let mut g = ktrace_examples::Gated::spawn(prog, rest)?;
         let mut prof = Profiler::task(g.pid(), freq)?;
         g.release()?;
-        while g.child.try_wait()?.is_none() {
+        loop {
+            if let Some(s) = g.child.try_wait()? {
+                status = Status::from(s);
+                break;
+            }
             prof.poll();
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(10));
         }
         title = prog.clone();
         prof.finish()
     };
+    if p.samples.is_empty() {
+        // No flame graph of nothing: the outputs are removed as they drop.
+        eprintln!("profile: no samples ({} lost, {} throttled); nothing written", p.lost, p.throttled);
+        return Ok(status);
+    }
     let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
     let mut sym = p.symbolizer(&kallsyms);
     let folded = p.folded(&mut sym);
-    let mut f = std::fs::File::create(&out)?;
+    let mut f = std::io::BufWriter::new(&mut svg);
     flamegraph(&folded, &format!("{title} ({} samples)", p.samples.len()), &mut f)?;
-    let folded_path = format!("{out}.folded");
-    let mut ff = std::io::BufWriter::new(std::fs::File::create(&folded_path)?);
+    f.flush()?;
+    drop(f);
+    let mut ff = std::io::BufWriter::new(&mut folded_out);
     for (k, v) in &folded {
         writeln!(ff, "{k} {v}")?;
     }
+    ff.flush()?;
+    drop(ff);
+    svg.keep()?;
+    folded_out.keep()?;
     eprintln!(
-        "profile: {} samples, {} lost, {} throttled -> {out}, {folded_path}",
+        "profile: {} samples, {} lost, {} throttled -> {}, {}",
         p.samples.len(),
         p.lost,
-        p.throttled
+        p.throttled,
+        svg.path().display(),
+        folded_out.path().display()
     );
     for (name, n) in p.top_symbols(&mut sym).iter().take(10) {
         println!("{n:>8}  {name}");
     }
-    Ok(())
+    Ok(status)
 }

@@ -6,48 +6,65 @@
 //! ```
 //! `SYSTEM:EVENT` names count a tracepoint, as `perf stat -e` does.
 
+use std::process::ExitCode;
+
+use clap::Parser;
+use ktrace_examples::Status;
 use ktrace_sample::counters::{Counters, Ev};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+/// Counts events of a command like `perf stat`.
+#[derive(Parser)]
+#[command(name = "pstat", version)]
+struct Args {
+    /// Events, comma-separated: task-clock, cpu-clock, context-switches, cpu-migrations,
+    /// page-faults, cycles, instructions, branch-misses, cache-misses, or SYSTEM:EVENT tracepoints.
+    #[arg(short = 'e', value_name = "LIST", value_delimiter = ',')]
+    events: Vec<String>,
+    /// The command to run and count; its exit status is pstat's.
+    #[arg(last = true, value_name = "COMMAND", required = true)]
+    cmd: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { events: wanted, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let mut events =
         vec![Ev::TaskClock, Ev::ContextSwitches, Ev::CpuMigrations, Ev::PageFaults, Ev::Cycles, Ev::Instructions];
     let mut names: std::collections::HashMap<u64, String> = Default::default();
-    let mut cmd = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-e" => {
-                let all = [
-                    Ev::TaskClock,
-                    Ev::CpuClock,
-                    Ev::ContextSwitches,
-                    Ev::CpuMigrations,
-                    Ev::PageFaults,
-                    Ev::Cycles,
-                    Ev::Instructions,
-                    Ev::BranchMisses,
-                    Ev::CacheMisses,
-                ];
-                events = Vec::new();
-                for n in it.next().ok_or("-e LIST")?.split(',') {
-                    if let Some((sys, name)) = n.split_once(':') {
-                        let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
-                        let id: u64 = fs.read(&format!("events/{sys}/{name}/id"))?.trim().parse()?;
-                        names.insert(id, n.to_owned());
-                        events.push(Ev::Tracepoint(id));
-                    } else if let Some(e) = all.iter().copied().find(|e| e.name() == n) {
-                        events.push(e);
-                    } else {
-                        return Err(format!("unknown event {n}").into());
-                    }
-                }
+    if !wanted.is_empty() {
+        let all = [
+            Ev::TaskClock,
+            Ev::CpuClock,
+            Ev::ContextSwitches,
+            Ev::CpuMigrations,
+            Ev::PageFaults,
+            Ev::Cycles,
+            Ev::Instructions,
+            Ev::BranchMisses,
+            Ev::CacheMisses,
+        ];
+        events = Vec::new();
+        for n in &wanted {
+            if let Some((sys, name)) = n.split_once(':') {
+                let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+                let id: u64 = fs
+                    .read(&format!("events/{sys}/{name}/id"))
+                    .map_err(|e| format!("unknown tracepoint {n}: {e}"))?
+                    .trim()
+                    .parse()?;
+                names.insert(id, n.to_owned());
+                events.push(Ev::Tracepoint(id));
+            } else if let Some(e) = all.iter().copied().find(|e| e.name() == n) {
+                events.push(e);
+            } else {
+                return Err(format!("unknown event {n}").into());
             }
-            "--" => cmd = it.by_ref().cloned().collect(),
-            other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let (prog, rest) = cmd.split_first().ok_or("usage: pstat [-e LIST] -- COMMAND...")?;
+    let (prog, rest) = cmd.split_first().ok_or("no command")?;
+    ktrace_examples::check_program(prog)?;
     let mut g = ktrace_examples::Gated::spawn(prog, rest)?;
     let pid = g.pid();
     let mut open = Vec::new();
@@ -62,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t0 = std::time::Instant::now();
     g.release()?;
-    g.child.wait()?;
+    let status = Status::from(g.child.wait()?);
     let wall = t0.elapsed();
     println!("\n Performance counter stats for '{}':\n", cmd.join(" "));
     for c in &mut open {
@@ -76,5 +93,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("\n{:>18.9} seconds time elapsed", wall.as_secs_f64());
-    Ok(())
+    Ok(status)
 }

@@ -4,29 +4,43 @@
 //! record -e SYSTEM[:EVENT] [-e …] [-o trace.dat] [-b KB] [-d SECONDS | -- COMMAND...]
 //! ```
 
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ktrace_examples::{Output, Status};
 use ktrace_ftrace::{Recorder, Tracefs};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut events = Vec::new();
-    let mut out = "trace.dat".to_owned();
-    let mut kb = None;
-    let mut secs = 1.0;
-    let mut cmd = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-e" => events.push(it.next().ok_or("-e EVENT")?.clone()),
-            "-o" => out = it.next().ok_or("-o FILE")?.clone(),
-            "-b" => kb = Some(it.next().and_then(|s| s.parse::<u64>().ok()).ok_or("-b KB")?),
-            "-d" => secs = it.next().and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?,
-            "--" => cmd = it.by_ref().cloned().collect(),
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    if events.is_empty() {
-        return Err("usage: record -e SYSTEM[:EVENT] ... [-o FILE] [-b KB] [-d SECS | -- CMD...]".into());
-    }
+/// Records events into a trace.dat that `trace-cmd report` reads.
+#[derive(Parser)]
+#[command(name = "record", version)]
+struct Args {
+    /// An event: SYSTEM (all its events), SYSTEM:EVENT, or a glob like SYSTEM:sys_enter_*.
+    #[arg(short = 'e', value_name = "EVENT", required = true)]
+    events: Vec<String>,
+    /// The trace file to write (created before recording starts).
+    #[arg(short = 'o', value_name = "FILE", default_value = "trace.dat")]
+    out: PathBuf,
+    /// Per-CPU buffer size in KiB.
+    #[arg(short = 'b', value_name = "KB")]
+    kb: Option<u64>,
+    /// Seconds to record (without a command).
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    duration: Duration,
+    /// A command to run while recording; its exit status is record's.
+    #[arg(last = true, value_name = "COMMAND")]
+    cmd: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::check_command(&cmd)?;
+    let mut out = Output::create(out)?;
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     if let Some(kb) = kb {
@@ -40,12 +54,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let rec = Recorder::start(&inst)?;
-    ktrace_examples::run_or_sleep(&cmd, secs)?;
+    let status = ktrace_examples::run_or_sleep(&cmd, duration)?;
     let recording = rec.stop()?;
     let meta = ktrace_ftrace::tracedat::capture_metadata(&inst, &recording)?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&out)?);
+    let mut f = std::io::BufWriter::new(&mut out);
     meta.write_recording_v6(&recording, &mut f)?;
+    f.flush()?;
+    drop(f);
+    out.keep()?;
     let n = recording.events().count();
-    eprintln!("record: {n} events, {} lost, written to {out}", recording.lost_total());
-    Ok(())
+    eprintln!("record: {n} events, {} lost, written to {}", recording.lost_total(), out.path().display());
+    Ok(status)
 }

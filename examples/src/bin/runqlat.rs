@@ -2,25 +2,45 @@
 //! sched_switch (like bcc's runqlat).
 //!
 //! ```sh
-//! runqlat [SECONDS] [--per-task]
+//! runqlat [-d SECONDS | SECONDS] [--per-task]
 //! ```
 
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
+use ktrace_examples::Status;
 use ktrace_ftrace::latency::WakeupLatency;
 use ktrace_ftrace::{Recorder, Tracefs};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let secs: f64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1.0);
-    let per_task = args.iter().any(|a| a == "--per-task");
+/// Scheduler run-queue (wakeup) latency as a log2 histogram, from sched_waking and sched_switch.
+#[derive(Parser)]
+#[command(name = "runqlat", version)]
+struct Args {
+    /// Seconds to trace (default 1).
+    #[arg(short = 'd', value_name = "SECONDS", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    duration: Option<Duration>,
+    /// Seconds to trace, as a word (`runqlat 5`).
+    #[arg(value_name = "SECONDS", conflicts_with = "duration", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    seconds: Option<Duration>,
+    /// Also the five tasks with the longest waits, each with its histogram.
+    #[arg(long)]
+    per_task: bool,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { duration, seconds, per_task }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    let duration = duration.or(seconds).unwrap_or(Duration::from_secs(1));
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     inst.enable_event("sched", "sched_waking")?;
     inst.enable_event("sched", "sched_wakeup_new")?;
     inst.enable_event("sched", "sched_switch")?;
     let rec = Recorder::start(&inst)?;
-    std::thread::sleep(Duration::from_secs_f64(secs));
+    std::thread::sleep(duration);
     let recording = rec.stop()?;
     let mut lat = WakeupLatency::new();
     for ev in recording.events() {
@@ -43,5 +63,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("lost events: {}", recording.lost_total());
-    Ok(())
+    Ok(Status::SUCCESS)
 }

@@ -6,35 +6,35 @@
 //! ```
 
 use std::collections::HashMap;
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
+use ktrace_examples::Status;
 use ktrace_ftrace::{Recorder, Tracefs, Typed};
+
+/// Counts syscalls per syscall and per process, system-wide for a time or for one command.
+#[derive(Parser)]
+#[command(name = "syscount", version)]
+struct Args {
+    /// Seconds to count system-wide (without a command).
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    duration: Duration,
+    /// A command to run and count (with its children); its exit status is syscount's.
+    #[arg(last = true, value_name = "COMMAND")]
+    cmd: Vec<String>,
+}
 
 fn name(nr: i64) -> String {
     syscalls::Sysno::new(nr as usize).map_or_else(|| format!("nr{nr}"), |s| s.name().to_owned())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut secs = 1.0f64;
-    let mut cmd: Vec<String> = Vec::new();
-    let mut i = 0;
-    while let Some(a) = args.get(i) {
-        match a.as_str() {
-            "-d" => {
-                secs = args.get(i + 1).and_then(|s| s.parse().ok()).ok_or("-d SECONDS")?;
-                i += 1;
-            }
-            "--" => {
-                cmd = args.get(i + 1..).unwrap_or_default().to_vec();
-                break;
-            }
-            other => {
-                return Err(format!("unknown argument {other}; usage: syscount [-d SECS] [-- CMD...]").into());
-            }
-        }
-        i += 1;
-    }
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::check_command(&cmd)?;
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     inst.set_buffer_size_kb(8192)?;
@@ -48,13 +48,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         child = Some(c);
     }
     let rec = Recorder::start(&inst)?;
-    match child.as_mut() {
+    let status = match child.as_mut() {
         Some(c) => {
             c.release()?;
-            c.child.wait()?;
+            Status::from(c.child.wait()?)
         }
-        None => std::thread::sleep(Duration::from_secs_f64(secs)),
-    }
+        None => {
+            std::thread::sleep(duration);
+            Status::SUCCESS
+        }
+    };
     let recording = rec.stop()?;
     let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
     let mut by_sys: HashMap<i64, u64> = HashMap::new();
@@ -79,5 +82,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{pid:<8} {:<16} {c:>10}", comms.get(pid).map_or("?", String::as_str));
     }
     println!("\nlost events: {}", recording.lost_total());
-    Ok(())
+    Ok(status)
 }

@@ -4,21 +4,37 @@
 //! top [-n ITERATIONS] [-d SECONDS]
 //! ```
 
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ktrace_examples::Status;
 use ktrace_sample::procfs::{Pressure, SystemStat};
 use ktrace_sample::top::ProcessSampler;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let get =
-        |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<f64>().ok());
-    let n = get("-n").unwrap_or(3.0) as u32;
-    let d = get("-d").unwrap_or(1.0);
+/// The process table every -d seconds (CPU%, RSS, state), with system CPU and CPU pressure.
+#[derive(Parser)]
+#[command(name = "top", version)]
+struct Args {
+    /// Number of tables to print.
+    #[arg(short = 'n', value_name = "ITERATIONS", default_value = "3", value_parser = clap::value_parser!(u32).range(1..))]
+    n: u32,
+    /// Seconds between tables.
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    delay: Duration,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(Args { n, delay }: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let page_kb = 4;
     let mut s = ProcessSampler::new(false);
     s.refresh();
     let mut prev = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
     for _ in 0..n {
-        std::thread::sleep(std::time::Duration::from_secs_f64(d));
+        std::thread::sleep(delay);
         let now = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
         let (busy, total) = (now.total.busy() - prev.total.busy(), now.total.total() - prev.total.total());
         prev = now;
@@ -43,5 +59,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
-    Ok(())
+    Ok(Status::SUCCESS)
 }
