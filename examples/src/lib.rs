@@ -76,7 +76,7 @@ impl From<std::process::ExitStatus> for Status {
 /// #[command(name = "mytool")]
 /// struct Args {
 ///     /// Seconds.
-///     #[arg(short, value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+///     #[arg(short, value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
 ///     d: Option<std::time::Duration>,
 /// }
 /// fn main() -> std::process::ExitCode {
@@ -162,7 +162,7 @@ fn die_by(sig: i32) -> ExitCode {
 pub const MAX_SECONDS: f64 = 30.0 * 86_400.0;
 
 /// clap value parser for a duration in seconds (`-d 2.5`): a finite number > 0 and at most
-/// [`MAX_SECONDS`]. Give the argument `allow_negative_numbers = true` so `-d -1` reaches it.
+/// [`MAX_SECONDS`]. Give the argument `allow_hyphen_values = true` so `-d -1` and `-d -inf` reach it.
 pub fn seconds(s: &str) -> Result<Duration, String> {
     let v: f64 = s.trim().parse().map_err(|_| "not a number of seconds".to_owned())?;
     if !v.is_finite() || v <= 0.0 {

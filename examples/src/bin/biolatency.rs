@@ -23,7 +23,7 @@ use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
 #[command(name = "biolatency", version)]
 struct Args {
     /// Seconds to trace.
-    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
     /// Trace this block device (sda, /dev/loop0) with the ftrace blk tracer: btt's Q2G…Q2C.
     #[arg(long = "blk", value_name = "DEV")]

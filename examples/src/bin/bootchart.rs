@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, value_name = "INIT", requires = "init")]
     exec: Option<String>,
     /// STOP after this many seconds (default 60 with --system and --init).
-    #[arg(long, value_name = "SECS", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECS", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     max: Option<Duration>,
     /// STOP when a process with this name appeared (e.g. getty).
     #[arg(long, value_name = "NAME")]

@@ -22,7 +22,7 @@ struct Args {
     #[arg(short = 's')]
     stack: bool,
     /// Seconds to trace (without a command).
-    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
     /// Kernel function names or globs (set_ftrace_filter).
     #[arg(value_name = "PATTERN", required = true)]

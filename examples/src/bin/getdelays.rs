@@ -22,7 +22,7 @@ struct Args {
     #[arg(short = 't', requires = "pid")]
     tgid: bool,
     /// Every task that exits, on all CPUs, for SECONDS (default 5).
-    #[arg(short = 'm', value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5", conflicts_with_all = ["pid", "cmd"], value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'm', value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5", conflicts_with_all = ["pid", "cmd"], value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     monitor: Option<Duration>,
     /// The process (or with -t, thread group) to report.
     #[arg(value_name = "PID", conflicts_with = "cmd")]

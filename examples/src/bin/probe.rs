@@ -26,7 +26,7 @@ use ktrace_kprobe::{ArgType, FetchArg, Probes};
 (kprobe), 'kr:…' (kretprobe), 'f:function [arg[:type]…]' (fprobe, BTF argument names), 'fr:…' (fprobe exit)")]
 struct Args {
     /// Seconds to trace.
-    #[arg(short = 'd', value_name = "SECONDS", default_value = "10", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "10", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
     /// Probe specs (see below).
     #[arg(value_name = "SPEC", required = true)]

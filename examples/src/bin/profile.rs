@@ -30,7 +30,7 @@ struct Args {
     #[arg(short = 'a', conflicts_with = "cmd")]
     all: bool,
     /// Seconds to sample with -a.
-    #[arg(short = 'd', value_name = "SECONDS", default_value = "5", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "5", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
     /// The command to sample (with its children); its exit status is profile's.
     #[arg(last = true, value_name = "COMMAND")]

@@ -27,7 +27,7 @@ struct Args {
     #[arg(short = 'b', value_name = "KB")]
     kb: Option<u64>,
     /// Seconds to record (without a command).
-    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
     /// A command to run while recording; its exit status is record's.
     #[arg(last = true, value_name = "COMMAND")]

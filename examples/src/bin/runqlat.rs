@@ -18,7 +18,7 @@ use ktrace_ftrace::{Recorder, Tracefs};
 #[command(name = "runqlat", version)]
 struct Args {
     /// Seconds to trace (default 1).
-    #[arg(short = 'd', value_name = "SECONDS", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Option<Duration>,
     /// Seconds to trace, as a word (`runqlat 5`).
     #[arg(value_name = "SECONDS", conflicts_with = "duration", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]

@@ -18,7 +18,7 @@ use ktrace_ftrace::{Recorder, Tracefs, Typed};
 #[command(name = "syscount", version)]
 struct Args {
     /// Seconds to count system-wide (without a command).
-    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
     /// A command to run and count (with its children); its exit status is syscount's.
     #[arg(last = true, value_name = "COMMAND")]

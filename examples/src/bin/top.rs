@@ -20,7 +20,7 @@ struct Args {
     #[arg(short = 'n', value_name = "ITERATIONS", default_value = "3", value_parser = clap::value_parser!(u32).range(1..))]
     n: u32,
     /// Seconds between tables.
-    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_negative_numbers = true)]
+    #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     delay: Duration,
 }
 

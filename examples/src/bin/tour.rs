@@ -513,7 +513,20 @@ fn libc_enoent() -> i32 {
     2
 }
 
-fn main() {
+/// Exercises every ktrace facility this kernel supports on a built-in workload and prints a
+/// report, naming each facility it skipped and why. Run as root.
+#[derive(clap::Parser)]
+#[command(name = "tour", version)]
+struct Args {}
+
+fn main() -> std::process::ExitCode {
+    ktrace_examples::main(|Args {}| {
+        tour();
+        Ok(ktrace_examples::Status::SUCCESS)
+    })
+}
+
+fn tour() {
     let mut r = Report { lines: Vec::new(), skipped: Vec::new() };
     println!(
         "ktrace tour on Linux {}",
