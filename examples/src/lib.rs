@@ -104,7 +104,20 @@ pub fn main<A: clap::Parser>(run: impl FnOnce(A) -> Result<Status, Box<dyn Error
             return ExitCode::FAILURE;
         }
     };
-    match run(args) {
+    // A reader that went away (`tool | head`) makes println! panic: unwind (so guards remove
+    // what they made in the kernel) and end as a SIGPIPE death would, without the panic message.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !broken_pipe(info.payload()) {
+            hook(info);
+        }
+    }));
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(args))) {
+        Ok(r) => r,
+        Err(p) if broken_pipe(p.as_ref()) => Ok(Status::Signaled(nix::libc::SIGPIPE)),
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    match result {
         Ok(Status::Exited(c)) => ExitCode::from(c),
         Ok(Status::Signaled(sig)) => die_by(sig),
         Err(e) => {
@@ -112,6 +125,11 @@ pub fn main<A: clap::Parser>(run: impl FnOnce(A) -> Result<Status, Box<dyn Error
             ExitCode::FAILURE
         }
     }
+}
+
+/// The panic of `print!` when stdout is a closed pipe.
+fn broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    payload.downcast_ref::<String>().is_some_and(|m| m.starts_with("failed printing to stdout: Broken pipe"))
 }
 
 /// An error and its sources, each added unless the message above already says it.

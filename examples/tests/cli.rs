@@ -256,3 +256,19 @@ fn profile_without_samples_writes_nothing() {
     assert!(!svg.exists() && !Path::new(&format!("{}.folded", svg.display())).exists(), "empty outputs left");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    // `top | head -1`: the reader goes away; top ends as a SIGPIPE death looks to a shell.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_top"))
+        .args(["-n", "3", "-d", "0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(c.stdout.take());
+    let out = c.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{:?} {err}", out.status);
+    assert!(err.is_empty(), "{err}");
+}
