@@ -29,7 +29,14 @@ use ktrace_sample::bootchart::{Chart, Until};
 /// Charts process start-up and system utilization as an SVG: of a command, of the whole system,
 /// or of a boot as an init wrapper.
 #[derive(Parser)]
-#[command(name = "bootchart", version)]
+#[command(
+    name = "bootchart",
+    version,
+    override_usage = "bootchart [-i MS] [-o FILE] -- COMMAND [ARGS]...
+       bootchart --system [-i MS] [-o FILE] [STOP...]
+       bootchart --init [--exec INIT] [-i MS] [-o FILE] [STOP...] [-- INIT ARGS...]
+       (STOP: --max SECS, --until-comm NAME, --until-file PATH)"
+)]
 #[command(group = clap::ArgGroup::new("what").required(true).multiple(true).args(["system", "init", "cmd"]))]
 struct Args {
     /// Sampling interval in milliseconds.

@@ -15,7 +15,13 @@ use ktrace_sample::taskstats::{DelayAcctGuard, Exit, ExitListener, TaskStats, qu
 
 /// Delay accounting of a process, of a command, or (-m) of every task that exits.
 #[derive(Parser)]
-#[command(name = "getdelays", version)]
+#[command(
+    name = "getdelays",
+    version,
+    override_usage = "getdelays [-t] PID
+       getdelays -- COMMAND [ARGS]...
+       getdelays -m [SECONDS]"
+)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["pid", "monitor", "cmd"]))]
 struct Args {
     /// With PID: the whole thread group.

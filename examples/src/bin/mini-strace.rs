@@ -20,7 +20,12 @@ use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer};
 
 /// strace on ktrace-ptrace: traces the syscalls and signals of a command or a running process.
 #[derive(Parser)]
-#[command(name = "mini-strace", version)]
+#[command(
+    name = "mini-strace",
+    version,
+    override_usage = "mini-strace [OPTIONS] COMMAND [ARGS]...
+       mini-strace [OPTIONS] -p PID"
+)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["pid", "cmd"]))]
 struct Args {
     /// Follow forks and threads.

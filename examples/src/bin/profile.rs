@@ -17,7 +17,12 @@ use ktrace_sample::profile::{Profiler, flamegraph};
 
 /// Samples a command (or every CPU) with callchains and writes a flame graph SVG and folded stacks.
 #[derive(Parser)]
-#[command(name = "profile", version)]
+#[command(
+    name = "profile",
+    version,
+    override_usage = "profile [-F HZ] [-o FILE] -- COMMAND [ARGS]...
+       profile -a [-F HZ] [-o FILE] [-d SECONDS]"
+)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["all", "cmd"]))]
 struct Args {
     /// Samples per second.
