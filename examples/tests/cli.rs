@@ -228,12 +228,14 @@ fn mini_strace_refuses_unknown_syscalls() {
 fn tools_running_a_command_exit_with_its_status() {
     let dir = scratch("status");
     let svg = dir.join("p.svg");
-    let runs: [(&str, Vec<&str>); 5] = [
+    let chart = dir.join("c.svg");
+    let runs: [(&str, Vec<&str>); 6] = [
         ("mini-strace", vec!["-o", "/dev/null"]),
         ("pstat", vec!["-e", "task-clock", "--"]),
         ("syscount", vec!["--"]),
         ("record", vec!["-e", "sched:sched_process_exit", "-o", "/dev/null", "--"]),
         ("profile", vec!["-F", "1", "-o", svg.to_str().unwrap(), "--"]),
+        ("bootchart", vec!["-o", chart.to_str().unwrap(), "--"]),
     ];
     for (t, before) in &runs {
         let out = under(t, before, "exit 7");

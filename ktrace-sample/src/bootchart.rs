@@ -49,6 +49,8 @@ pub struct Chart {
     pub system: Vec<(f64, f64, f64)>,
     /// Processes of the command's tree (or all of them), by start.
     pub processes: Vec<ChartProcess>,
+    /// How the charted command ended ([`Chart::record`]; `None` for a system chart).
+    pub exit: Option<std::process::ExitStatus>,
 }
 
 /// Which processes a chart follows.
@@ -213,15 +215,17 @@ impl Chart {
         let mut child =
             std::process::Command::new(prog).args(args).spawn().map_err(|e| Error::io("spawn", prog.as_str(), e))?;
         let mut rec = Recorder::new(Follow::Tree(child.id() as i32), cmd.join(" "));
-        loop {
-            let done = child.try_wait().map_err(|e| Error::io("waitpid", prog.as_str(), e))?.is_some();
+        let exit = loop {
+            let done = child.try_wait().map_err(|e| Error::io("waitpid", prog.as_str(), e))?;
             rec.sample();
-            if done {
-                break;
+            if let Some(status) = done {
+                break status;
             }
             std::thread::sleep(interval);
-        }
-        Ok(rec.finish())
+        };
+        let mut chart = rec.finish();
+        chart.exit = Some(exit);
+        Ok(chart)
     }
 
     /// Charts every process of the system (kernel threads aside) from now until `until` says

@@ -100,7 +100,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     for p in &chart.processes {
         println!("{:>7} {:<16} {:>7.3} {:>7.3}", p.pid, p.comm, p.start, p.end);
     }
-    Ok(Status::SUCCESS)
+    Ok(chart.exit.map_or(Status::SUCCESS, Status::from))
 }
 
 /// The boot mode: /proc, the logger, then exec the real init (so it keeps pid 1).
