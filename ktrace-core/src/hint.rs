@@ -35,11 +35,11 @@ impl Sysctl<'_> {
         format!("/proc/sys/{}", name.replace('.', "/"))
     }
 
-    /// `kernel.x is V`, or `kernel.x is not set (no /proc/sys/kernel/x)` when it could not be read.
+    /// `kernel.x is V`, or `kernel.x is unavailable (no /proc/sys/kernel/x)` when it could not be read.
     pub fn current(&self) -> String {
         match self.value {
             Some(v) => format!("{} is {v}", self.name),
-            None => format!("{} is not set (no {})", self.name, Sysctl::path(self.name)),
+            None => format!("{} is unavailable (no {})", self.name, Sysctl::path(self.name)),
         }
     }
 }
@@ -117,7 +117,7 @@ mod tests {
         let yama = Sysctl { name: "kernel.yama.ptrace_scope", value: None };
         assert_eq!(
             permission_restricted(&["CAP_SYS_PTRACE"], &yama, ""),
-            "needs CAP_SYS_PTRACE (or root); kernel.yama.ptrace_scope is not set (no /proc/sys/kernel/yama/ptrace_scope)"
+            "needs CAP_SYS_PTRACE (or root); kernel.yama.ptrace_scope is unavailable (no /proc/sys/kernel/yama/ptrace_scope)"
         );
         let yama = Sysctl { value: Some("1"), ..yama };
         assert_eq!(
@@ -129,7 +129,7 @@ mod tests {
         let p = Sysctl { name: "kernel.perf_event_paranoid", value: None };
         assert!(
             permission(&["CAP_PERFMON"], Some((&p, "≤ 1")))
-                .ends_with("(kernel.perf_event_paranoid is not set (no /proc/sys/kernel/perf_event_paranoid))")
+                .ends_with("(kernel.perf_event_paranoid is unavailable (no /proc/sys/kernel/perf_event_paranoid))")
         );
         assert_eq!(file_kind(0o100_644), "a regular file");
         assert_eq!(file_kind(0o040_755), "a directory");
