@@ -38,6 +38,14 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// A file to read as ELF is not a regular file (a device, a FIFO, a directory…).
+    #[error("{path} is not a regular file: it is {kind}")]
+    NotRegularFile {
+        /// The file.
+        path: String,
+        /// What it is (`a character device`, `a FIFO`…).
+        kind: &'static str,
+    },
     /// The binary has no symbol tables at all (stripped).
     #[error("{path} is stripped (no .symtab or .dynsym)")]
     Stripped {
@@ -74,6 +82,17 @@ impl Error {
         match self {
             Error::Unsupported { .. } => true,
             Error::Ftrace(e) => e.is_unsupported(),
+            _ => false,
+        }
+    }
+
+    /// True when the kernel refused for lack of privilege (tracefs needs root).
+    pub fn is_permission(&self) -> bool {
+        match self {
+            Error::Ftrace(e) => e.is_permission(),
+            Error::Io { source, .. } => {
+                matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+            }
             _ => false,
         }
     }
