@@ -60,6 +60,16 @@ pub enum Error {
         /// What was observed.
         hint: String,
     },
+    /// The kernel refused for lack of privilege; `hint` says what would allow it.
+    #[error("{call} {what}: permission denied: {hint}")]
+    Permission {
+        /// The call.
+        call: &'static str,
+        /// What it was asked for (the probe).
+        what: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// An ftrace-side error.
     #[error(transparent)]
     Ftrace(#[from] ktrace_ftrace::Error),
@@ -89,6 +99,7 @@ impl Error {
     /// True when the kernel refused for lack of privilege (tracefs needs root).
     pub fn is_permission(&self) -> bool {
         match self {
+            Error::Permission { .. } => true,
             Error::Ftrace(e) => e.is_permission(),
             Error::Io { source, .. } => {
                 matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM))

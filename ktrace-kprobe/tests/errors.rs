@@ -59,3 +59,35 @@ fn fprobe_unsupported_names_the_config_option() {
         Err(e) => panic!("{e:?}"),
     }
 }
+
+#[test]
+fn uprobe_pmu_as_nobody_names_cap_perfmon() {
+    use ktrace_core::testing::{AsNobody, as_nobody};
+    const T: &str = "uprobe_pmu_as_nobody_names_cap_perfmon";
+    let out = match as_nobody(T) {
+        AsNobody::Child => {
+            let r = ktrace_kprobe::pmu::PmuProbe::uprobe(&libc_path(), "getpid", false, std::process::id() as i32);
+            match r {
+                Ok(_) => println!("UNEXPECTED OK"),
+                Err(e) => println!("ERR {e}\nPERMISSION {}", e.is_permission()),
+            }
+            return;
+        }
+        AsNobody::Parent(out) => out,
+        AsNobody::Skipped => return,
+    };
+    if out.contains("ERR unsupported by this kernel") {
+        return skip(T, Skip::KernelLacks { feature: "uprobe PMU", why: &out });
+    }
+    assert!(
+        out.contains("ERR perf_event_open uprobe PMU: permission denied: needs CAP_PERFMON or CAP_SYS_ADMIN"),
+        "{out}"
+    );
+    assert!(out.contains("PERMISSION true"), "{out}");
+}
+
+/// The libc this process has mapped.
+fn libc_path() -> String {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines().filter_map(|l| l.split_whitespace().nth(5)).find(|p| p.contains("libc.so")).unwrap().to_owned()
+}
