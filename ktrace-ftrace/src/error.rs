@@ -34,7 +34,10 @@ pub enum Error {
     },
     /// The kernel refuses this under lockdown (EPERM as root), e.g. the function tracer or
     /// `set_ftrace_filter` on a kernel locked down in integrity mode.
-    #[error("refused by the kernel (lockdown?): {what} at {path}")]
+    #[error(
+        "refused by the kernel (EPERM as root, so not a permission problem): {what} at {path}: kernel lockdown \
+         (see /sys/kernel/security/lockdown; it cannot be lowered at run time)"
+    )]
     Lockdown {
         /// What was refused.
         what: &'static str,

@@ -579,7 +579,17 @@ impl DelayAcctGuard {
         if old.is_none() {
             return Ok(DelayAcctGuard { old: None }); // always on before 5.14
         }
-        std::fs::write(SYSCTL, "1").map_err(|e| Error::io("write", SYSCTL, e))?;
+        std::fs::write(SYSCTL, "1").map_err(|e| match e.raw_os_error() {
+            Some(libc::EACCES | libc::EPERM) => Error::Permission {
+                call: "write",
+                what: SYSCTL.into(),
+                hint: format!(
+                    "{}; or have an administrator run `sysctl kernel.task_delayacct=1` (or boot with `delayacct`)",
+                    ktrace_core::hint::permission(&["CAP_SYS_ADMIN"], None)
+                ),
+            },
+            _ => Error::io("write", SYSCTL, e),
+        })?;
         Ok(DelayAcctGuard { old })
     }
 }

@@ -84,6 +84,17 @@ fn exit_listener_as_nobody_is_refused() {
 }
 
 #[test]
+fn delay_accounting_as_nobody_says_who_may_turn_it_on() {
+    let Some(out) = nobody_error("delay_accounting_as_nobody_says_who_may_turn_it_on", || {
+        ktrace_sample::taskstats::DelayAcctGuard::enable()
+    }) else {
+        return;
+    };
+    assert!(out.contains("ERR write /proc/sys/kernel/task_delayacct: permission denied: needs CAP_SYS_ADMIN"), "{out}");
+    assert!(out.contains("sysctl kernel.task_delayacct=1"), "{out}");
+}
+
+#[test]
 fn taskstats_of_a_missing_pid_is_no_such_process() {
     // Above any pid_max (at most 2^22), so no task has it.
     let pid = 0x3fff_fff0;
