@@ -166,3 +166,34 @@ pub fn as_nobody(test: &str) -> AsNobody {
         Err(e) => panic!("{test}: {e}"),
     }
 }
+
+/// Runs `call` as `nobody` through [`as_nobody`] and returns, in the root parent, what the copy
+/// printed: `ERR <the error>` and `PERMISSION <is_permission(error)>`, or `UNEXPECTED OK`.
+/// `None` in the copy itself and when the test cannot run here (the skip is reported).
+///
+/// ```no_run
+/// # fn attach(_pid: i32) -> Result<(), std::io::Error> { Ok(()) }
+/// use ktrace_core::testing::refused_as_nobody;
+/// let Some(out) = refused_as_nobody("my_test", || attach(1), |e| e.kind() == std::io::ErrorKind::PermissionDenied)
+/// else {
+///     return;
+/// };
+/// assert!(out.contains("ERR ") && out.contains("PERMISSION true"), "{out}");
+/// ```
+pub fn refused_as_nobody<T, E: std::fmt::Display>(
+    test: &str,
+    call: impl FnOnce() -> Result<T, E>,
+    is_permission: impl FnOnce(&E) -> bool,
+) -> Option<String> {
+    match as_nobody(test) {
+        AsNobody::Child => {
+            match call() {
+                Ok(_) => println!("UNEXPECTED OK"),
+                Err(e) => println!("ERR {e}\nPERMISSION {}", is_permission(&e)),
+            }
+            None
+        }
+        AsNobody::Parent(out) => Some(out),
+        AsNobody::Skipped => None,
+    }
+}

@@ -62,20 +62,9 @@ fn fprobe_unsupported_names_the_config_option() {
 
 #[test]
 fn uprobe_pmu_as_nobody_names_cap_perfmon() {
-    use ktrace_core::testing::{AsNobody, as_nobody};
     const T: &str = "uprobe_pmu_as_nobody_names_cap_perfmon";
-    let out = match as_nobody(T) {
-        AsNobody::Child => {
-            let r = ktrace_kprobe::pmu::PmuProbe::uprobe(&libc_path(), "getpid", false, std::process::id() as i32);
-            match r {
-                Ok(_) => println!("UNEXPECTED OK"),
-                Err(e) => println!("ERR {e}\nPERMISSION {}", e.is_permission()),
-            }
-            return;
-        }
-        AsNobody::Parent(out) => out,
-        AsNobody::Skipped => return,
-    };
+    let probe = || ktrace_kprobe::pmu::PmuProbe::uprobe(&libc_path(), "getpid", false, std::process::id() as i32);
+    let Some(out) = ktrace_core::testing::refused_as_nobody(T, probe, Error::is_permission) else { return };
     if out.contains("ERR unsupported by this kernel") {
         return skip(T, Skip::KernelLacks { feature: "uprobe PMU", why: &out });
     }

@@ -3,23 +3,13 @@
 //! "already traced" (pid 1 has no tracer).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
-use ktrace_core::testing::{AsNobody, as_nobody};
-use ktrace_ptrace::Tracer;
+use ktrace_core::testing::refused_as_nobody;
+use ktrace_ptrace::{Error, Tracer};
 
 #[test]
 fn attach_to_init_as_nobody_is_a_permission_error() {
     const T: &str = "attach_to_init_as_nobody_is_a_permission_error";
-    let out = match as_nobody(T) {
-        AsNobody::Child => {
-            match Tracer::attach(1) {
-                Ok(_) => println!("UNEXPECTED OK"),
-                Err(e) => println!("ERR {e}\nPERMISSION {}", e.is_permission()),
-            }
-            return;
-        }
-        AsNobody::Parent(out) => out,
-        AsNobody::Skipped => return,
-    };
+    let Some(out) = refused_as_nobody(T, || Tracer::attach(1), Error::is_permission) else { return };
     let status = std::fs::read_to_string("/proc/1/status").unwrap();
     assert!(status.contains("TracerPid:\t0"), "pid 1 is traced here: {status}");
     assert!(out.contains("ERR ptrace(PTRACE_SEIZE) on pid 1: permission denied: "), "{out}");

@@ -6,23 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use ktrace_core::testing::{AsNobody, as_nobody};
+use ktrace_core::testing::refused_as_nobody;
 use ktrace_sample::Error;
 
-/// In the child: prints `ERR <display>` of a call that must fail as nobody, and whether it is a
-/// permission error. In the parent: the child's output.
-fn nobody_error<T: std::fmt::Debug>(test: &str, call: impl FnOnce() -> Result<T, Error>) -> Option<String> {
-    match as_nobody(test) {
-        AsNobody::Child => {
-            match call() {
-                Ok(v) => println!("UNEXPECTED OK {v:?}"),
-                Err(e) => println!("ERR {e}\nPERMISSION {}", e.is_permission()),
-            }
-            None
-        }
-        AsNobody::Parent(out) => Some(out),
-        AsNobody::Skipped => None,
-    }
+/// The output of `call` run as nobody (see [`refused_as_nobody`]).
+fn nobody_error<T>(test: &str, call: impl FnOnce() -> Result<T, Error>) -> Option<String> {
+    refused_as_nobody(test, call, Error::is_permission)
 }
 
 #[test]
