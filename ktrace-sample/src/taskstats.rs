@@ -317,7 +317,7 @@ impl TaskStats {
 }
 
 fn nl(e: impl std::fmt::Display) -> Error {
-    Error::io("netlink(TASKSTATS)", "", std::io::Error::other(e.to_string()))
+    Error::io("netlink", "TASKSTATS family", std::io::Error::other(e.to_string()))
 }
 
 /// The error the kernel answered a TASKSTATS request with (`errno`, positive): EPERM names
