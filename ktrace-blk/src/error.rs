@@ -19,6 +19,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The relay files' directory is missing because debugfs is not mounted.
+    #[error("no {path}: debugfs is not mounted (mount -t debugfs nodev /sys/kernel/debug)")]
+    NoDebugfs {
+        /// The per-CPU relay file that was looked for.
+        path: PathBuf,
+    },
     /// The kernel cannot do this here (e.g. relay files refused under lockdown).
     #[error("unsupported by this kernel: {feature} ({hint})")]
     Unsupported {
@@ -38,6 +44,15 @@ pub enum Error {
 impl Error {
     pub(crate) fn io(call: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Syscall { call, path: path.into(), source }
+    }
+    /// True when a call was refused for lack of privilege (EACCES/EPERM on a device, an ioctl
+    /// or tracefs): run as root.
+    pub fn is_permission(&self) -> bool {
+        match self {
+            Error::Syscall { source, .. } => matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM)),
+            Error::Ftrace(e) => e.is_permission(),
+            _ => false,
+        }
     }
     /// True when the kernel cannot do this here.
     pub fn is_unsupported(&self) -> bool {

@@ -24,11 +24,21 @@ impl LoopDevice {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let backing = std::env::temp_dir().join(format!("ktrace_loop_{}_{n}", std::process::id()));
         let f = std::fs::File::create(&backing).map_err(|e| Error::io("create", &backing, e))?;
-        f.set_len(size).map_err(|e| Error::io("ftruncate", &backing, e))?;
-        drop(f);
-        let mut d = LoopDevice::attach(&backing)?;
-        d.remove_backing = true;
-        Ok(d)
+        let attached = f
+            .set_len(size)
+            .map_err(|e| Error::io("ftruncate", &backing, e))
+            .and_then(|()| LoopDevice::attach(&backing));
+        match attached {
+            Ok(mut d) => {
+                d.remove_backing = true;
+                Ok(d)
+            }
+            Err(e) => {
+                // The file is ours and nothing holds it: do not leave it behind.
+                let _ = std::fs::remove_file(&backing);
+                Err(e)
+            }
+        }
     }
 
     /// Binds an existing file.

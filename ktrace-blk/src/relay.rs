@@ -21,6 +21,9 @@ pub struct RelayTrace {
     version: u8,
 }
 
+/// Where debugfs puts each traced device's relay files.
+const DEBUGFS_BLOCK: &str = "/sys/kernel/debug/block";
+
 impl RelayTrace {
     /// Sets up and starts tracing `dev_path` (`/dev/vda`) with `act_mask` (0xffff = all),
     /// `buf_size` × `buf_nr` relay sub-buffers per CPU. Asks for v8 records (BLKTRACESETUP2) and
@@ -50,7 +53,7 @@ impl RelayTrace {
         };
         let name_len = name.iter().position(|&c| c == 0).unwrap_or(name.len());
         let name = String::from_utf8_lossy(name.get(..name_len).unwrap_or_default()).into_owned();
-        let dir = PathBuf::from("/sys/kernel/debug/block").join(&name);
+        let dir = PathBuf::from(DEBUGFS_BLOCK).join(&name);
         let mut t = RelayTrace { dev, dev_path: dev_path.into(), dir, files: Vec::new(), active: true, version };
         let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
         for cpu in 0..ncpu {
@@ -62,6 +65,9 @@ impl RelayTrace {
                         feature: "blktrace relay files".into(),
                         hint: format!("{}: EPERM (kernel lockdown)", p.display()),
                     });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !Path::new(DEBUGFS_BLOCK).is_dir() => {
+                    return Err(Error::NoDebugfs { path: p });
                 }
                 Err(e) => return Err(Error::io("open", &p, e)),
             }

@@ -30,6 +30,7 @@
 
 pub mod error;
 pub mod format;
+pub mod hint;
 pub mod kallsyms;
 pub mod lost;
 pub mod merge;

@@ -95,3 +95,105 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 }
+
+/// Where [`as_nobody`] returns: in the re-executed copy running as `nobody`, or in the root
+/// parent with what that copy printed.
+#[derive(Debug)]
+pub enum AsNobody {
+    /// This process is the copy running as `nobody`: do the unprivileged work and print what the
+    /// parent should check.
+    Child,
+    /// This process is the root parent; the copy ran and this is its stdout (and stderr after it).
+    Parent(String),
+    /// The test cannot run here (not root, no `setpriv`); the skip has been reported.
+    Skipped,
+}
+
+const AS_NOBODY: &str = "KTRACE_AS_NOBODY";
+
+/// Runs test `test` of the calling test executable again as user `nobody`
+/// (`setpriv --reuid=65534 --regid=65534 --clear-groups`), so a live test can check what an
+/// unprivileged user is told. The executable is copied to a fresh 0755 temp directory first,
+/// because `target/` may sit where `nobody` cannot reach.
+///
+/// `test` is the name libtest knows the test by (the function name for a top-level test in
+/// `tests/`). A test calls it first and branches on the result.
+#[allow(clippy::panic, reason = "test support: failing to set the copy up fails the test")]
+pub fn as_nobody(test: &str) -> AsNobody {
+    use std::os::unix::fs::PermissionsExt;
+    if std::env::var(AS_NOBODY).is_ok_and(|t| t == test) {
+        return AsNobody::Child;
+    }
+    // The effective uid, without libc: /proc/self/status "Uid: real effective saved fs".
+    let euid = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines().find_map(|l| l.strip_prefix("Uid:").and_then(|r| r.split_whitespace().nth(1).map(str::to_owned)))
+    });
+    if euid.as_deref() != Some("0") {
+        skip(test, Skip::Environment("needs root to switch to nobody"));
+        return AsNobody::Skipped;
+    }
+    if std::process::Command::new("setpriv").arg("--version").output().is_err() {
+        skip(test, Skip::Environment("setpriv is missing (apt-get install util-linux)"));
+        return AsNobody::Skipped;
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{test}: current_exe: {e}"));
+    let dir = std::env::temp_dir().join(format!("ktrace-nobody-{}-{test}", std::process::id()));
+    let run = || -> std::io::Result<String> {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+        let bin = dir.join("test");
+        std::fs::copy(&exe, &bin)?;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))?;
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&bin)
+            .args(["--exact", test, "--nocapture", "--test-threads=1"])
+            .env(AS_NOBODY, test)
+            .env_remove("KTRACE_SKIP_LOG")
+            .current_dir(&dir)
+            .output()?;
+        let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+        s.push_str(&String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            return Err(std::io::Error::other(format!("the copy as nobody failed ({}):\n{s}", out.status)));
+        }
+        Ok(s)
+    };
+    let r = run();
+    let _ = std::fs::remove_dir_all(&dir);
+    match r {
+        Ok(s) => AsNobody::Parent(s),
+        Err(e) => panic!("{test}: {e}"),
+    }
+}
+
+/// Runs `call` as `nobody` through [`as_nobody`] and returns, in the root parent, what the copy
+/// printed: `ERR <the error>` and `PERMISSION <is_permission(error)>`, or `UNEXPECTED OK`.
+/// `None` in the copy itself and when the test cannot run here (the skip is reported).
+///
+/// ```no_run
+/// # fn attach(_pid: i32) -> Result<(), std::io::Error> { Ok(()) }
+/// use ktrace_core::testing::refused_as_nobody;
+/// let Some(out) = refused_as_nobody("my_test", || attach(1), |e| e.kind() == std::io::ErrorKind::PermissionDenied)
+/// else {
+///     return;
+/// };
+/// assert!(out.contains("ERR ") && out.contains("PERMISSION true"), "{out}");
+/// ```
+pub fn refused_as_nobody<T, E: std::fmt::Display>(
+    test: &str,
+    call: impl FnOnce() -> Result<T, E>,
+    is_permission: impl FnOnce(&E) -> bool,
+) -> Option<String> {
+    match as_nobody(test) {
+        AsNobody::Child => {
+            match call() {
+                Ok(_) => println!("UNEXPECTED OK"),
+                Err(e) => println!("ERR {e}\nPERMISSION {}", is_permission(&e)),
+            }
+            None
+        }
+        AsNobody::Parent(out) => Some(out),
+        AsNobody::Skipped => None,
+    }
+}

@@ -21,15 +21,23 @@ pub enum Error {
         /// What was looked at.
         hint: String,
     },
-    /// Not allowed: tracefs needs root (or CAP_SYS_ADMIN / tracefs group permissions).
-    #[error("permission denied on {path}: run as root (or grant access to tracefs)")]
+    /// Not allowed: tracefs files belong to root (mode 0700 at the top, 0640 below).
+    #[error(
+        "permission denied on {path}: tracefs is root's: run as root (sudo), or let a group read it \
+         with `mount -o remount,gid=GROUP,mode=0750 {mount}`"
+    )]
     NotRoot {
         /// The file that was refused.
         path: PathBuf,
+        /// The tracefs mount point it is under (`/sys/kernel/tracing`).
+        mount: PathBuf,
     },
     /// The kernel refuses this under lockdown (EPERM as root), e.g. the function tracer or
     /// `set_ftrace_filter` on a kernel locked down in integrity mode.
-    #[error("refused by the kernel (lockdown?): {what} at {path}")]
+    #[error(
+        "refused by the kernel (EPERM as root, so not a permission problem): {what} at {path}: kernel lockdown \
+         (see /sys/kernel/security/lockdown; it cannot be lowered at run time)"
+    )]
     Lockdown {
         /// What was refused.
         what: &'static str,
@@ -100,9 +108,23 @@ impl Error {
     pub(crate) fn io(call: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         let path = path.into();
         if source.raw_os_error() == Some(libc::EACCES) {
-            return Error::NotRoot { path };
+            return Error::not_root(path);
         }
         Error::Syscall { call, path, source }
+    }
+
+    /// [`Error::NotRoot`] for `path`, naming the tracefs mount it is under.
+    pub(crate) fn not_root(path: PathBuf) -> Error {
+        let mount = path
+            .ancestors()
+            .find(|a| a.ends_with("tracing"))
+            .map_or_else(|| PathBuf::from("/sys/kernel/tracing"), PathBuf::from);
+        Error::NotRoot { path, mount }
+    }
+
+    /// True when tracefs refused for lack of privilege ([`Error::NotRoot`]).
+    pub fn is_permission(&self) -> bool {
+        matches!(self, Error::NotRoot { .. })
     }
 
     /// True for errors that mean "this kernel cannot do this here" (a test should skip, not fail).

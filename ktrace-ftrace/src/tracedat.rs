@@ -521,6 +521,16 @@ impl TraceDat {
         self.write_v6_from(w, &cpus)
     }
 
+    /// Writes this trace's metadata with `rec`'s pages to the file `path` (created or truncated),
+    /// as [`TraceDat::write_recording_v6`] does; errors name the call and `path`
+    /// (`create /tmp: Is a directory`).
+    pub fn write_recording_v6_to(&self, rec: &Recording, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        let failed = |call, source| Error::Syscall { call, path: path.to_owned(), source };
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| failed("create", e))?);
+        self.write_recording_v6(rec, &mut w).and_then(|()| w.flush()).map_err(|e| failed("write", e))
+    }
+
     fn write_v6_from(&self, w: &mut impl Write, data: &BTreeMap<u32, Vec<&[u8]>>) -> std::io::Result<()> {
         let e = self.endian;
         let u16b = |v: u16| {
@@ -726,6 +736,16 @@ mod tests {
         let rec = back.recording().unwrap();
         let evs: Vec<_> = rec.events().map(|e| e.unwrap().timestamp().ns).collect();
         assert_eq!(evs, vec![1005]);
+        // Written to a path: a directory is refused by name (it used to be a bare `Os { code: 21 }`).
+        let dir = std::env::temp_dir();
+        let e = back.write_recording_v6_to(&rec, &dir).unwrap_err();
+        assert!(matches!(&e, Error::Syscall { call: "create", path, .. } if *path == dir), "{e:?}");
+        assert_eq!(e.to_string(), format!("create {}: Is a directory (os error 21)", dir.display()));
+        let file = dir.join(format!("ktrace-tracedat-{}.dat", std::process::id()));
+        back.write_recording_v6_to(&rec, &file).unwrap();
+        let written = std::fs::read(&file).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(TraceDat::parse(&written).unwrap().recording().unwrap().events().count(), 1);
         // Truncations anywhere give an error, never a panic.
         for cut in (0..out.len()).step_by(97) {
             let _ = TraceDat::parse(&out[..cut]);

@@ -50,7 +50,7 @@ impl Tracefs {
             return Err(Error::NotBuilt { hint: format!("neither {TRACEFS} nor /sys/kernel/debug exists") });
         }
         if !nix::unistd::geteuid().is_root() {
-            return Err(Error::NotRoot { path: TRACEFS.into() });
+            return Err(Error::not_root(TRACEFS.into()));
         }
         Err(Error::NotMounted { hint: "mount -t tracefs nodev /sys/kernel/tracing, or call Tracefs::find_or_mount()" })
     }
@@ -74,10 +74,10 @@ impl Tracefs {
     /// A tracefs at an explicit path (for tests or unusual mounts).
     pub fn at(root: impl Into<PathBuf>) -> Result<Tracefs> {
         let root = root.into();
-        if root.join("events").is_dir() {
-            Ok(Tracefs { root })
-        } else {
-            Err(Error::NotMounted { hint: "the given path has no events/ directory" })
+        match fs::metadata(root.join("events")) {
+            Ok(m) if m.is_dir() => Ok(Tracefs { root }),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => Err(Error::not_root(root)),
+            _ => Err(Error::NotMounted { hint: "the given path has no events/ directory" }),
         }
     }
 

@@ -4,10 +4,26 @@ use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
 use crate::error::{Error, Result};
 
-/// A parsed binary (the bytes are owned so offsets can be computed without re-reading).
+/// A binary's bytes: mapped from its file, or given.
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// A parsed binary (its file stays mapped so offsets can be computed without re-reading).
 pub struct Binary {
     path: String,
-    data: Vec<u8>,
+    data: Bytes,
 }
 
 impl std::fmt::Debug for Binary {
@@ -17,15 +33,19 @@ impl std::fmt::Debug for Binary {
 }
 
 impl Binary {
-    /// Reads `path`.
+    /// Maps `path` read-only. Anything but a non-empty regular file is refused before it is read:
+    /// [`Error::NotRegularFile`] for a device (`/dev/zero`), a FIFO or a directory.
     pub fn open(path: &str) -> Result<Binary> {
-        let data = std::fs::read(path).map_err(|e| Error::Io { call: "read", path: path.into(), source: e })?;
-        Ok(Binary { path: path.into(), data })
+        match crate::sys::map_regular(path) {
+            Ok(Ok(m)) => Ok(Binary { path: path.into(), data: Bytes::Mapped(m) }),
+            Ok(Err(kind)) => Err(Error::NotRegularFile { path: path.into(), kind }),
+            Err(e) => Err(Error::Io { call: "mmap", path: path.into(), source: e }),
+        }
     }
 
     /// Parses bytes already in memory (tests, fuzzing).
     pub fn from_bytes(path: &str, data: Vec<u8>) -> Binary {
-        Binary { path: path.into(), data }
+        Binary { path: path.into(), data: Bytes::Owned(data) }
     }
 
     fn file(&self) -> Result<object::File<'_>> {

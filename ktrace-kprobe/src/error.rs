@@ -38,6 +38,14 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// A file to read as ELF is not a regular file (a device, a FIFO, a directory…).
+    #[error("{path} is not a regular file: it is {kind}")]
+    NotRegularFile {
+        /// The file.
+        path: String,
+        /// What it is (`a character device`, `a FIFO`…).
+        kind: &'static str,
+    },
     /// The binary has no symbol tables at all (stripped).
     #[error("{path} is stripped (no .symtab or .dynsym)")]
     Stripped {
@@ -50,6 +58,16 @@ pub enum Error {
         /// What.
         feature: String,
         /// What was observed.
+        hint: String,
+    },
+    /// The kernel refused for lack of privilege; `hint` says what would allow it.
+    #[error("{call} {what}: permission denied: {hint}")]
+    Permission {
+        /// The call.
+        call: &'static str,
+        /// What it was asked for (the probe).
+        what: String,
+        /// What to do about it.
         hint: String,
     },
     /// An ftrace-side error.
@@ -74,6 +92,18 @@ impl Error {
         match self {
             Error::Unsupported { .. } => true,
             Error::Ftrace(e) => e.is_unsupported(),
+            _ => false,
+        }
+    }
+
+    /// True when the kernel refused for lack of privilege (tracefs needs root).
+    pub fn is_permission(&self) -> bool {
+        match self {
+            Error::Permission { .. } => true,
+            Error::Ftrace(e) => e.is_permission(),
+            Error::Io { source, .. } => {
+                matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+            }
             _ => false,
         }
     }

@@ -34,6 +34,8 @@ pub mod probe;
 pub mod probes;
 pub mod usdt;
 
+mod sys;
+
 pub use error::{Error, Result};
 pub use probe::{ArgType, FetchArg, ProbeDef, Target};
 pub use probes::{Probes, btf_args_supported, reap_stale};

@@ -55,6 +55,11 @@ fn pmu_err(what: &str, e: std::io::Error) -> Error {
     if missing {
         return Error::Unsupported { feature: format!("perf {what} PMU"), hint: e.to_string() };
     }
+    if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
+        // The kprobe and uprobe PMUs ask for perfmon_capable() whatever perf_event_paranoid says.
+        let hint = ktrace_core::hint::permission(&["CAP_PERFMON", "CAP_SYS_ADMIN"], None);
+        return Error::Permission { call: "perf_event_open", what: format!("{what} PMU"), hint };
+    }
     Error::Io { call: "perf_event_open", path: what.into(), source: e }
 }
 

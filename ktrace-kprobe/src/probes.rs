@@ -54,19 +54,27 @@ impl Probes {
     }
 
     fn events_file(&self, def: &ProbeDef) -> Result<PathBuf> {
-        let (name, feature) = if def.is_uprobe() {
-            ("uprobe_events", "uprobes (CONFIG_UPROBE_EVENTS)")
+        let (name, feature, config, since) = if def.is_uprobe() {
+            ("uprobe_events", "uprobe events", "CONFIG_UPROBE_EVENTS", "3.5")
         } else if def.is_dynamic_only() {
-            ("dynamic_events", "fprobe/tprobe events (CONFIG_FPROBE_EVENTS, 6.4+)")
+            ("dynamic_events", "fprobe/tprobe events", "CONFIG_FPROBE_EVENTS", "6.4")
         } else {
-            ("kprobe_events", "kprobes (CONFIG_KPROBE_EVENTS)")
+            ("kprobe_events", "kprobe events", "CONFIG_KPROBE_EVENTS", "2.6.33")
         };
+        let needs = ktrace_core::hint::kernel_feature(config, since);
         let p = self.fs.root().join(name);
-        // fprobe events need the kernel to know the `f` syntax, not just the file.
-        let syntax_known =
-            !def.is_dynamic_only() || self.fs.read("README").is_ok_and(|t| t.contains("f[:[<group>/][<event>]]"));
-        if !p.exists() || !syntax_known {
-            return Err(Error::Unsupported { feature: feature.into(), hint: format!("no {}", p.display()) });
+        if !p.exists() {
+            return Err(Error::Unsupported { feature: feature.into(), hint: format!("no {}: {needs}", p.display()) });
+        }
+        // `dynamic_events` also exists for uprobes or kprobes alone: fprobe events need the kernel to
+        // know the `f` syntax, which its tracefs README lists.
+        if def.is_dynamic_only() && !self.fs.read("README").is_ok_and(|t| t.contains("f[:[<group>/][<event>]]")) {
+            let hint = format!(
+                "{} exists, but {} lists no f[:[<group>/][<event>]] syntax: {needs}",
+                p.display(),
+                self.fs.root().join("README").display()
+            );
+            return Err(Error::Unsupported { feature: feature.into(), hint });
         }
         Ok(p)
     }

@@ -1,5 +1,6 @@
 //! The error type of ktrace-ptrace.
 
+use ktrace_core::hint::{self, Sysctl};
 use thiserror::Error;
 
 /// Everything that can go wrong tracing processes.
@@ -38,11 +39,24 @@ pub enum Error {
         /// The pid.
         pid: i32,
     },
-    /// The process is already traced (or we may not trace it).
-    #[error("pid {pid} is already traced or not ours to trace (EPERM)")]
+    /// The process is already traced by another tracer (its `TracerPid` in `/proc/PID/status`).
+    #[error("pid {pid} is already traced by pid {tracer}")]
     AlreadyTraced {
         /// The pid.
         pid: i32,
+        /// The tracer's pid, from `/proc/PID/status`.
+        tracer: i32,
+    },
+    /// We may not trace the process (EPERM while nobody traces it): `hint` names CAP_SYS_PTRACE
+    /// and `kernel.yama.ptrace_scope` with its current value.
+    #[error("{call} on pid {pid}: permission denied: {hint}")]
+    Permission {
+        /// The call.
+        call: &'static str,
+        /// The task.
+        pid: i32,
+        /// What to do about it.
+        hint: String,
     },
     /// Something this kernel or architecture cannot do.
     #[error("unsupported: {feature} (pid {pid})")]
@@ -68,5 +82,37 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub(crate) fn sys(call: &'static str, pid: i32, source: nix::errno::Errno) -> Error {
         Error::Syscall { call, pid, source }
+    }
+
+    /// EPERM from attaching to task `tid` of `pid`: [`Error::AlreadyTraced`] when its
+    /// `TracerPid` names a tracer, else [`Error::Permission`] with what would allow it.
+    pub(crate) fn attach_refused(call: &'static str, pid: i32, tid: i32) -> Error {
+        if let Some(tracer) = crate::sys::tracer_pid(tid).filter(|&t| t != 0) {
+            return Error::AlreadyTraced { pid, tracer };
+        }
+        let value = crate::sys::sysctl("kernel.yama.ptrace_scope");
+        let meaning = match value.as_deref() {
+            Some("0") => "0: any process of your own user",
+            Some("1") => "1: only your descendants, or a process that allowed you with PR_SET_PTRACER",
+            Some("2") => "2: only with CAP_SYS_PTRACE",
+            Some("3") => "3: no attaching at all until reboot",
+            _ => "",
+        };
+        let yama = Sysctl { name: "kernel.yama.ptrace_scope", value: value.as_deref() };
+        let hint = format!(
+            "a process of another user (or a setuid one) {}",
+            hint::permission_restricted(&["CAP_SYS_PTRACE"], &yama, meaning)
+        );
+        Error::Permission { call, pid, hint }
+    }
+
+    /// True when the kernel refused for lack of privilege ([`Error::Permission`]).
+    pub fn is_permission(&self) -> bool {
+        matches!(self, Error::Permission { .. })
+    }
+
+    /// True when this kernel or architecture cannot do this (skip, don't fail).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
     }
 }

@@ -1,4 +1,5 @@
-//! The ptrace(2), seccomp(2) and memory-reading calls. The only module with `unsafe`.
+//! The ptrace(2), seccomp(2) and memory-reading calls, and the /proc reads that explain a refusal.
+//! The only module with `unsafe`.
 #![allow(unsafe_code, reason = "ptrace requests without a nix wrapper and seccomp(2) need raw calls")]
 
 use nix::unistd::Pid;
@@ -136,4 +137,15 @@ pub(crate) fn pin_self(cpu: usize) -> std::io::Result<()> {
     let mut set = nix::sched::CpuSet::new();
     set.set(cpu).map_err(std::io::Error::from)?;
     nix::sched::sched_setaffinity(Pid::from_raw(0), &set).map_err(std::io::Error::from)
+}
+
+/// The current value of a sysctl (`kernel.yama.ptrace_scope`), trimmed; `None` when absent.
+pub(crate) fn sysctl(name: &str) -> Option<String> {
+    std::fs::read_to_string(ktrace_core::hint::Sysctl::path(name)).ok().map(|v| v.trim().to_owned())
+}
+
+/// The pid tracing `tid` (`TracerPid:` in `/proc/TID/status`; 0 when none).
+pub(crate) fn tracer_pid(tid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("TracerPid:")).and_then(|v| v.trim().parse().ok())
 }

@@ -400,7 +400,7 @@ impl Tracer {
                 Ok(()) => {}
                 Err(Errno::ESRCH) if tid != pid => continue, // a thread that just exited
                 Err(Errno::ESRCH) => return Err(Error::NoSuchProcess { pid }),
-                Err(Errno::EPERM) => return Err(Error::AlreadyTraced { pid }),
+                Err(Errno::EPERM) => return Err(Error::attach_refused("ptrace(PTRACE_SEIZE)", pid, tid)),
                 Err(e) => return Err(Error::sys("ptrace(PTRACE_SEIZE)", tid, e)),
             }
             let _ = ptrace::interrupt(Pid::from_raw(tid));

@@ -118,8 +118,9 @@ fn attach_to_reader_blocked_in_read_then_detach_leaves_it_running() {
     let mut t = Tracer::attach(pid).unwrap();
     let first = t.next_event().unwrap().unwrap();
     assert_eq!(first, Event::Attached { pid });
-    // A second tracer cannot attach.
-    assert!(matches!(Tracer::attach(pid), Err(Error::AlreadyTraced { .. })));
+    // A second tracer cannot attach; the error names the tracer (this thread), from TracerPid.
+    let me = nix::unistd::gettid().as_raw();
+    assert!(matches!(Tracer::attach(pid), Err(Error::AlreadyTraced { tracer, .. }) if tracer == me));
     assert_eq!(t.detach_all().unwrap(), vec![Event::Detached { pid }]);
     assert_eq!(t.describe(&Event::Detached { pid }), format!("--- detached {pid} ---"));
     drop(t);

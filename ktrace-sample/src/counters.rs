@@ -96,7 +96,12 @@ impl Reading {
     }
 }
 
-fn open_err(ev: Ev, e: std::io::Error) -> Error {
+/// What `kernel.perf_event_paranoid` must be for counting `ev` on a task.
+fn task_need(ev: Ev) -> &'static str {
+    if matches!(ev, Ev::Tracepoint(_)) { "≤ 1 to count kernel events" } else { "≤ 2 to count your own processes" }
+}
+
+fn open_err(ev: Ev, need: &str, e: std::io::Error) -> Error {
     let no_pmu = matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV | libc::EINVAL));
     if ev.is_hardware() && no_pmu {
         return Error::Unsupported {
@@ -104,8 +109,11 @@ fn open_err(ev: Ev, e: std::io::Error) -> Error {
             hint: format!("no PMU here: {e}"),
         };
     }
-    Error::io("perf_event_open", ev.name(), e)
+    Error::perf_open(ev.name(), need, e)
 }
+
+/// What `kernel.perf_event_paranoid` must be for counting on a whole CPU.
+const CPU_NEED: &str = "≤ 0 for per-CPU (system-wide) counting";
 
 /// Independent counters on one task (following its children with `inherit`), or on one CPU.
 #[derive(Debug)]
@@ -125,7 +133,7 @@ impl Counters {
                 .inherit(inherit)
                 .enabled(false)
                 .build()
-                .map_err(|e| open_err(ev, e))?;
+                .map_err(|e| open_err(ev, task_need(ev), e))?;
             counters.push((ev, c));
         }
         Ok(Counters { counters })
@@ -135,7 +143,8 @@ impl Counters {
     pub fn cpu(cpu: usize, events: &[Ev]) -> Result<Counters> {
         let mut counters = Vec::new();
         for &ev in events {
-            let c = ev.builder().any_pid().one_cpu(cpu).enabled(false).build().map_err(|e| open_err(ev, e))?;
+            let c =
+                ev.builder().any_pid().one_cpu(cpu).enabled(false).build().map_err(|e| open_err(ev, CPU_NEED, e))?;
             counters.push((ev, c));
         }
         Ok(Counters { counters })
@@ -184,10 +193,10 @@ impl std::fmt::Debug for CounterGroup {
 impl CounterGroup {
     /// A group observing the calling process.
     pub fn new(events: &[Ev]) -> Result<CounterGroup> {
-        let mut group = Group::new().map_err(|e| Error::io("perf_event_open", "group leader", e))?;
+        let mut group = Group::new().map_err(|e| Error::perf_open("group leader", task_need(Ev::TaskClock), e))?;
         let mut members = Vec::new();
         for &ev in events {
-            let c = group.add(&ev.builder()).map_err(|e| open_err(ev, e))?;
+            let c = group.add(&ev.builder()).map_err(|e| open_err(ev, task_need(ev), e))?;
             members.push((ev, c));
         }
         Ok(CounterGroup { group, members })

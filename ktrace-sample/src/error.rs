@@ -1,5 +1,6 @@
 //! The error type of ktrace-sample.
 
+use ktrace_core::hint::{self, Sysctl};
 use thiserror::Error;
 
 /// Everything that can go wrong sampling.
@@ -27,6 +28,33 @@ pub enum Error {
         /// What was expected there.
         expected: String,
     },
+    /// The call was refused (EACCES/EPERM); `hint` names the capability and the sysctl (with its
+    /// current value) that would allow it.
+    #[error("{call} {what}: permission denied: {hint}")]
+    Permission {
+        /// The call (`perf_event_open`, `netlink(TASKSTATS_CMD_GET)`…).
+        call: &'static str,
+        /// What it was asked for (event name, pid…).
+        what: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// The process asked about does not exist (ESRCH).
+    #[error("{call}: no such process: pid {pid}")]
+    NoSuchProcess {
+        /// The call.
+        call: &'static str,
+        /// The pid (or tgid).
+        pid: u32,
+    },
+    /// A file to read as ELF is not a regular file (a device, a FIFO, a directory…).
+    #[error("{path} is not a regular file: it is {kind}")]
+    NotRegularFile {
+        /// The file.
+        path: String,
+        /// What it is (`a character device`, `a FIFO`…).
+        kind: &'static str,
+    },
     /// The kernel or machine cannot do this (no PMU for hardware events…).
     #[error("unsupported: {feature} ({hint})")]
     Unsupported {
@@ -40,6 +68,29 @@ pub enum Error {
 impl Error {
     pub(crate) fn io(call: &'static str, path: impl Into<String>, source: std::io::Error) -> Error {
         Error::Syscall { call, path: path.into(), source }
+    }
+
+    /// A failed perf_event_open(2) of `what`: EACCES/EPERM become [`Error::Permission`] naming
+    /// CAP_PERFMON and `kernel.perf_event_paranoid` with its current value and the value `need`s
+    /// (`"≤ 0 for system-wide sampling"`).
+    pub(crate) fn perf_open(what: impl Into<String>, need: &str, e: std::io::Error) -> Error {
+        if !matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
+            return Error::io("perf_event_open", what, e);
+        }
+        let value = crate::sys::sysctl("kernel.perf_event_paranoid");
+        let paranoid = Sysctl { name: "kernel.perf_event_paranoid", value: value.as_deref() };
+        let hint = hint::permission(&["CAP_PERFMON", "CAP_SYS_ADMIN"], Some((&paranoid, need)));
+        Error::Permission { call: "perf_event_open", what: what.into(), hint }
+    }
+
+    /// True when the call was refused for lack of privilege ([`Error::Permission`]).
+    pub fn is_permission(&self) -> bool {
+        matches!(self, Error::Permission { .. })
+    }
+
+    /// True when the kernel or machine cannot do this here (skip, don't fail).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
     }
 }
 

@@ -197,6 +197,12 @@ impl Profiler {
         if raw {
             flags |= SampleFlag::RAW;
         }
+        // What kernel.perf_event_paranoid must be when the kernel refuses (see perf_event_open(2)).
+        let need = match (o.scope, raw) {
+            (Scope::System, _) => "≤ 0 for system-wide sampling",
+            (_, true) => "≤ -1 for tracepoint samples",
+            _ => "≤ 2 to sample your own processes (another user's also need CAP_SYS_PTRACE)",
+        };
         let mut samplers = Vec::new();
         let mut kernel = true;
         for cpu in 0..ncpu {
@@ -230,9 +236,9 @@ impl Profiler {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) && kernel => {
                     kernel = false;
                     b.exclude_kernel(true);
-                    b.build().map_err(|e| Error::io("perf_event_open", name, e))?
+                    b.build().map_err(|e| Error::perf_open(name, need, e))?
                 }
-                Err(e) => return Err(Error::io("perf_event_open", name, e)),
+                Err(e) => return Err(Error::perf_open(name, need, e)),
             };
             let r = MappedRing::new(&c, o.ring_bytes).map_err(|e| Error::io("mmap", name, e))?;
             samplers.push((c, r));

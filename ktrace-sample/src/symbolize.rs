@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use ktrace_core::Kallsyms;
 use object::{Object, ObjectSegment, ObjectSymbol};
 
+use crate::error::{Error, Result};
+
 /// A file mapping of a process (from PERF_RECORD_MMAP/MMAP2 or /proc/PID/maps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
@@ -29,9 +31,19 @@ struct ElfSyms {
 }
 
 impl ElfSyms {
-    fn load(path: &str) -> Option<ElfSyms> {
-        let data = std::fs::read(path).ok()?;
-        let f = object::File::parse(&*data).ok()?;
+    /// Reads the symbols of `path` through a read-only mapping; anything but a regular file
+    /// (`/dev/zero` mapped by a process, a FIFO) is refused before it is read.
+    fn load(path: &str) -> Result<ElfSyms> {
+        let data = match crate::sys::map_regular(path) {
+            Ok(Ok(m)) => m,
+            Ok(Err(kind)) => return Err(Error::NotRegularFile { path: path.to_owned(), kind }),
+            Err(e) => return Err(Error::io("mmap", path, e)),
+        };
+        let f = object::File::parse(&*data).map_err(|e| Error::Malformed {
+            what: "ELF file",
+            offset: 0,
+            expected: format!("an ELF file at {path}: {e}"),
+        })?;
         let mut syms: Vec<(u64, u64, String)> = f
             .symbols()
             .chain(f.dynamic_symbols())
@@ -47,7 +59,7 @@ impl ElfSyms {
                 (off, s.address(), size)
             })
             .collect();
-        Some(ElfSyms { syms, segs })
+        Ok(ElfSyms { syms, segs })
     }
 
     fn lookup(&self, file_off: u64) -> Option<&str> {
@@ -64,7 +76,7 @@ impl ElfSyms {
 pub struct Symbolizer {
     kallsyms: Kallsyms,
     maps: HashMap<i32, Vec<Mapping>>,
-    files: HashMap<String, Option<ElfSyms>>,
+    files: HashMap<String, Result<ElfSyms>>,
 }
 
 impl Symbolizer {
@@ -102,13 +114,19 @@ impl Symbolizer {
         self.maps.get(&pid).map_or(&[], Vec::as_slice)
     }
 
+    /// The files whose symbols could not be read so far, with why (not a regular file, not ELF,
+    /// unreadable); addresses in them stay unresolved.
+    pub fn unreadable(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.files.iter().filter_map(|(p, r)| Some((p.as_str(), r.as_ref().err()?)))
+    }
+
     /// The function name at `addr` in `pid` (kernel addresses need no pid), demangled.
     pub fn resolve(&mut self, pid: i32, addr: u64) -> Option<String> {
         if addr >= 0xffff_8000_0000_0000 {
             return self.kallsyms.resolve(addr).map(|(n, _, _)| n.to_owned());
         }
         let m = self.maps.get(&pid)?.iter().rev().find(|m| addr >= m.start && addr < m.end)?.clone();
-        let syms = self.files.entry(m.path.clone()).or_insert_with(|| ElfSyms::load(&m.path)).as_ref()?;
+        let syms = self.files.entry(m.path.clone()).or_insert_with(|| ElfSyms::load(&m.path)).as_ref().ok()?;
         let name = syms.lookup((addr - m.start).checked_add(m.pgoff)?)?;
         Some(demangle(name))
     }

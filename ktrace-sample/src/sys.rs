@@ -1,6 +1,7 @@
-//! The one raw-fd bridge ktrace-sample needs: neli's netlink socket offers only `AsRawFd`, and
-//! poll(2) through nix wants a `BorrowedFd`.
-#![allow(unsafe_code, reason = "borrowing a raw fd that a live owner keeps open")]
+//! The calls ktrace-sample makes outside its libraries: the raw-fd bridge (neli's netlink socket
+//! offers only `AsRawFd`, and poll(2) through nix wants a `BorrowedFd`), reading sysctls for
+//! hints, and mapping ELF files.
+#![allow(unsafe_code, reason = "borrowing a raw fd that a live owner keeps open; mapping a file")]
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -16,4 +17,28 @@ pub(crate) fn readable(owner: &impl AsRawFd, timeout: std::time::Duration) -> st
         Err(nix::errno::Errno::EINTR) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The current value of a sysctl (`kernel.perf_event_paranoid`), trimmed; `None` when absent.
+pub(crate) fn sysctl(name: &str) -> Option<String> {
+    std::fs::read_to_string(ktrace_core::hint::Sysctl::path(name)).ok().map(|v| v.trim().to_owned())
+}
+
+/// Maps a regular file read-only, or says what the file is instead (`Ok(Err("a FIFO"))`).
+///
+/// Opens with O_NONBLOCK so a FIFO does not block the open, and refuses anything but a non-empty
+/// regular file: a device such as `/dev/zero` would otherwise be read without end.
+pub(crate) fn map_regular(path: &str) -> std::io::Result<Result<memmap2::Mmap, &'static str>> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Ok(Err(ktrace_core::hint::file_kind(meta.mode())));
+    }
+    if meta.len() == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "empty file"));
+    }
+    // SAFETY: a read-only private mapping of a regular file that is only read. A file truncated
+    // by someone else while mapped would fault (SIGBUS), as for any mmap reader (perf, gdb).
+    unsafe { memmap2::Mmap::map(&f) }.map(Ok)
 }

@@ -317,7 +317,34 @@ impl TaskStats {
 }
 
 fn nl(e: impl std::fmt::Display) -> Error {
-    Error::io("netlink(TASKSTATS)", "", std::io::Error::other(e.to_string()))
+    Error::io("netlink", "TASKSTATS family", std::io::Error::other(e.to_string()))
+}
+
+/// The error the kernel answered a TASKSTATS request with (`errno`, positive): EPERM names
+/// CAP_NET_ADMIN (the family's commands are GENL_ADMIN_PERM), ESRCH is "no such process".
+fn refused(call: &'static str, what: &str, pid: Option<u32>, errno: i32) -> Error {
+    match (errno, pid) {
+        (libc::EPERM | libc::EACCES, _) => Error::Permission {
+            call,
+            what: what.to_owned(),
+            hint: ktrace_core::hint::permission(&["CAP_NET_ADMIN"], None),
+        },
+        (libc::ESRCH, Some(pid)) => Error::NoSuchProcess { call, pid },
+        _ => Error::io(call, what, std::io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// A router error, with the kernel's error answer turned into [`refused`].
+fn routed<T: std::fmt::Debug, P: std::fmt::Debug>(
+    call: &'static str,
+    what: &str,
+    pid: Option<u32>,
+    e: neli::err::RouterError<T, P>,
+) -> Error {
+    match e {
+        neli::err::RouterError::Nlmsgerr(m) => refused(call, what, pid, -*m.error()),
+        e => Error::io(call, what, std::io::Error::other(e.to_string())),
+    }
 }
 
 /// Queries the stats of a task (`tgid = false`: delays and accounting) or of a whole thread group
@@ -343,8 +370,9 @@ pub fn query(pid: u32, tgid: bool) -> Result<TaskStats> {
     let recv = sock
         .send::<u16, Genlmsghdr<u8, u16>, u16, Genlmsghdr<u8, u16>>(family, NlmF::REQUEST, NlPayload::Payload(msg))
         .map_err(nl)?;
+    let what = format!("{} {pid}", if tgid { "tgid" } else { "pid" });
     for r in recv {
-        let r = r.map_err(nl)?;
+        let r = r.map_err(|e| routed("netlink(TASKSTATS_CMD_GET)", &what, Some(pid), e))?;
         let Some(p) = r.get_payload() else { continue };
         if let Some(s) = stats_in(p)?.into_iter().next() {
             return Ok(s.1);
@@ -403,7 +431,12 @@ pub struct ExitListener {
     sock: neli::socket::synchronous::NlSocketHandle,
     family: u16,
     cpus: String,
+    /// Exit records that arrived before the registration's acknowledgement.
+    pending: Vec<Exit>,
 }
+
+/// The call an [`ExitListener`] registration is named by in errors.
+const CALL_REGISTER: &str = "netlink(TASKSTATS_CMD_ATTR_REGISTER_CPUMASK)";
 
 impl std::fmt::Debug for ExitListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -411,7 +444,12 @@ impl std::fmt::Debug for ExitListener {
     }
 }
 
-fn cpumask_msg(family: u16, attr: u16, cpus: &str) -> Result<neli::nl::Nlmsghdr<u16, Genlmsghdr<u8, u16>>> {
+fn cpumask_msg(
+    family: u16,
+    attr: u16,
+    cpus: &str,
+    flags: NlmF,
+) -> Result<neli::nl::Nlmsghdr<u16, Genlmsghdr<u8, u16>>> {
     let mut mask = cpus.as_bytes().to_vec();
     mask.push(0);
     let a = NlattrBuilder::default()
@@ -424,7 +462,7 @@ fn cpumask_msg(family: u16, attr: u16, cpus: &str) -> Result<neli::nl::Nlmsghdr<
         GenlmsghdrBuilder::<u8, u16>::default().cmd(TASKSTATS_CMD_GET).version(1).attrs(attrs).build().map_err(nl)?;
     neli::nl::NlmsghdrBuilder::default()
         .nl_type(family)
-        .nl_flags(NlmF::REQUEST)
+        .nl_flags(flags)
         .nl_payload(NlPayload::Payload(g))
         .build()
         .map_err(nl)
@@ -451,12 +489,48 @@ impl ExitListener {
             neli::socket::synchronous::NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty()).map_err(nl)?;
         // Exits come in bursts; a larger buffer keeps ENOBUFS rare (it is reported when it happens).
         let _ = sock.set_recv_buffer_size(4 << 20);
-        sock.send(&cpumask_msg(family, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, &cpus)?).map_err(nl)?;
-        Ok(ExitListener { sock, family, cpus })
+        // Ask for an acknowledgement: without one a refused registration (EPERM without
+        // CAP_NET_ADMIN) is silent and the listener would wait for exits that never come.
+        let msg = cpumask_msg(family, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, &cpus, NlmF::REQUEST | NlmF::ACK)?;
+        sock.send(&msg).map_err(nl)?;
+        let mut l = ExitListener { sock, family, cpus, pending: Vec::new() };
+        let what = format!("register cpus {}", l.cpus);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if !crate::sys::readable(&l.sock, left).map_err(|e| Error::io("poll", "taskstats socket", e))? {
+                return Err(Error::io(CALL_REGISTER, what, std::io::Error::from_raw_os_error(libc::ETIMEDOUT)));
+            }
+            let (msgs, _) = l.sock.recv::<u16, Genlmsghdr<u8, u16>>().map_err(nl)?;
+            let mut acked = false;
+            for m in msgs {
+                // Exits on other CPUs may be queued before the acknowledgement: keep them.
+                match m.map_err(nl)?.nl_payload() {
+                    NlPayload::Ack(_) => acked = true,
+                    NlPayload::Err(e) => {
+                        // Registered nothing: do not send a deregistration on drop.
+                        l.cpus.clear();
+                        return Err(refused(CALL_REGISTER, &what, None, -*e.error()));
+                    }
+                    NlPayload::Payload(p) => {
+                        for (group, s) in stats_in(p)? {
+                            l.pending.push(if group { Exit::Group(s) } else { Exit::Task(s) });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if acked {
+                return Ok(l);
+            }
+        }
     }
 
     /// Waits up to `timeout` for exit records and returns those that arrived (empty on timeout).
     pub fn recv(&mut self, timeout: std::time::Duration) -> Result<Vec<Exit>> {
+        if !self.pending.is_empty() {
+            return Ok(std::mem::take(&mut self.pending));
+        }
         if !crate::sys::readable(&self.sock, timeout).map_err(|e| Error::io("poll", "taskstats socket", e))? {
             return Ok(Vec::new());
         }
@@ -481,7 +555,10 @@ impl ExitListener {
 
 impl Drop for ExitListener {
     fn drop(&mut self) {
-        if let Ok(m) = cpumask_msg(self.family, TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, &self.cpus) {
+        if self.cpus.is_empty() {
+            return;
+        }
+        if let Ok(m) = cpumask_msg(self.family, TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, &self.cpus, NlmF::REQUEST) {
             let _ = self.sock.send(&m);
         }
     }
@@ -502,7 +579,17 @@ impl DelayAcctGuard {
         if old.is_none() {
             return Ok(DelayAcctGuard { old: None }); // always on before 5.14
         }
-        std::fs::write(SYSCTL, "1").map_err(|e| Error::io("write", SYSCTL, e))?;
+        std::fs::write(SYSCTL, "1").map_err(|e| match e.raw_os_error() {
+            Some(libc::EACCES | libc::EPERM) => Error::Permission {
+                call: "write",
+                what: SYSCTL.into(),
+                hint: format!(
+                    "{}; or have an administrator run `sysctl kernel.task_delayacct=1` (or boot with `delayacct`)",
+                    ktrace_core::hint::permission(&["CAP_SYS_ADMIN"], None)
+                ),
+            },
+            _ => Error::io("write", SYSCTL, e),
+        })?;
         Ok(DelayAcctGuard { old })
     }
 }
