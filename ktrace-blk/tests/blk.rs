@@ -61,7 +61,14 @@ fn scratch_device() -> (Option<LoopDevice>, std::path::PathBuf) {
 
 /// Starts a relay session on `dev`, or records a kernel-lacks skip of `test` under `feature`.
 fn start_relay(test: &str, feature: &str, dev: &std::path::Path, buf_nr: u32) -> Option<RelayTrace> {
-    match RelayTrace::start(dev, 0xffff, 1 << 16, buf_nr) {
+    let mut started = RelayTrace::start(dev, 0xffff, 1 << 16, buf_nr);
+    if matches!(started, Err(ktrace_blk::Error::NoDebugfs { .. })) {
+        // Most distributions mount debugfs at boot; a bare machine may not have it (as blktrace itself, the
+        // library does not mount it for the user). The test does, then tries again.
+        let _ = Command::new("mount").args(["-t", "debugfs", "none", "/sys/kernel/debug"]).status();
+        started = RelayTrace::start(dev, 0xffff, 1 << 16, buf_nr);
+    }
+    match started {
         Err(e) if e.is_unsupported() => {
             skip(test, Skip::KernelLacks { feature, why: &e.to_string() });
             None
