@@ -1,26 +1,39 @@
 //! Delay accounting through the TASKSTATS generic-netlink family (`Documentation/accounting/`):
 //! per-pid and per-tgid queries, `struct taskstats` parsed by its version and payload length, and
-//! a guard that turns `kernel.task_delayacct` on and restores it.
+//! a guard that turns `kernel.task_delayacct` on and restores it. The netlink side ([`query`],
+//! [`ExitListener`]) needs the `taskstats` feature (on by default); parsing and the guard do not.
 
-use neli::consts::nl::NlmF;
-use neli::consts::socket::NlFamily;
-use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
-use neli::nl::NlPayload;
-use neli::router::synchronous::NlRouter;
-use neli::types::{Buffer, GenlBuffer};
-use neli::utils::Groups;
+#[cfg(feature = "taskstats")]
+use neli::{
+    consts::{nl::NlmF, socket::NlFamily},
+    genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder},
+    nl::NlPayload,
+    router::synchronous::NlRouter,
+    types::{Buffer, GenlBuffer},
+    utils::Groups,
+};
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_GET: u8 = 1;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_PID: u16 = 1;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_TGID: u16 = 2;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_REGISTER_CPUMASK: u16 = 3;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK: u16 = 4;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_PID: u16 = 1;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_TGID: u16 = 2;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_STATS: u16 = 3;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_AGGR_PID: u16 = 4;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_AGGR_TGID: u16 = 5;
 
 /// A delay: how many times, how long in total, and (v15+) the longest and shortest one (ns).
@@ -316,12 +329,14 @@ impl TaskStats {
     }
 }
 
+#[cfg(feature = "taskstats")]
 fn nl(e: impl std::fmt::Display) -> Error {
     Error::io("netlink(TASKSTATS)", "", std::io::Error::other(e.to_string()))
 }
 
 /// Queries the stats of a task (`tgid = false`: delays and accounting) or of a whole thread group
 /// (`tgid = true`: the kernel sums only the delays and times; accounting fields stay zero).
+#[cfg(feature = "taskstats")]
 pub fn query(pid: u32, tgid: bool) -> Result<TaskStats> {
     let (sock, _) = NlRouter::connect(NlFamily::Generic, None, Groups::empty()).map_err(nl)?;
     let family = sock
@@ -354,6 +369,7 @@ pub fn query(pid: u32, tgid: bool) -> Result<TaskStats> {
 }
 
 /// The `(is_tgid, stats)` in a TASKSTATS reply or exit message.
+#[cfg(feature = "taskstats")]
 fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
     let mut out = Vec::new();
     for a in p.attrs().iter() {
@@ -374,6 +390,7 @@ fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
 }
 
 /// What an [`ExitListener`] receives.
+#[cfg(feature = "taskstats")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exit {
     /// A task exited: its final stats.
@@ -398,6 +415,7 @@ pub enum Exit {
 /// }
 /// # Ok::<(), ktrace_sample::Error>(())
 /// ```
+#[cfg(feature = "taskstats")]
 #[doc(alias = "TASKSTATS_CMD_ATTR_REGISTER_CPUMASK")]
 pub struct ExitListener {
     sock: neli::socket::synchronous::NlSocketHandle,
@@ -405,12 +423,14 @@ pub struct ExitListener {
     cpus: String,
 }
 
+#[cfg(feature = "taskstats")]
 impl std::fmt::Debug for ExitListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExitListener").field("family", &self.family).field("cpus", &self.cpus).finish()
     }
 }
 
+#[cfg(feature = "taskstats")]
 fn cpumask_msg(family: u16, attr: u16, cpus: &str) -> Result<neli::nl::Nlmsghdr<u16, Genlmsghdr<u8, u16>>> {
     let mut mask = cpus.as_bytes().to_vec();
     mask.push(0);
@@ -430,6 +450,7 @@ fn cpumask_msg(family: u16, attr: u16, cpus: &str) -> Result<neli::nl::Nlmsghdr<
         .map_err(nl)
 }
 
+#[cfg(feature = "taskstats")]
 impl ExitListener {
     /// Registers for exits on `cpus` (a cpulist such as `"0-3"`; `None`: every online CPU).
     pub fn register(cpus: Option<&str>) -> Result<ExitListener> {
@@ -479,6 +500,7 @@ impl ExitListener {
     }
 }
 
+#[cfg(feature = "taskstats")]
 impl Drop for ExitListener {
     fn drop(&mut self) {
         if let Ok(m) = cpumask_msg(self.family, TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, &self.cpus) {
