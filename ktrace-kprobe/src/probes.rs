@@ -21,6 +21,7 @@ use crate::usdt;
 /// use ktrace_kprobe::{ArgType, FetchArg, Probes};
 /// let fs = ktrace_ftrace::Tracefs::find()?;
 /// let mut probes = Probes::new(&fs);
+/// # #[cfg(feature = "elf")]
 /// probes.uprobe("readline", "/bin/bash", "readline", &[], false)?;
 /// let inst = fs.new_instance()?;
 /// inst.enable_event(probes.group(), "readline")?;

@@ -5,6 +5,7 @@
 //! watches as a typed event stream ([`inotify`]).
 //!
 //! ```no_run
+//! # #[cfg(feature = "perf")] {
 //! use ktrace_sample::counters::{Counters, Ev};
 //! let mut c = Counters::task(std::process::id() as i32, &[Ev::TaskClock, Ev::ContextSwitches], false)?;
 //! c.enable()?;
@@ -13,6 +14,7 @@
 //!     println!("{:>16} {}", r.ev.name(), r.scaled());
 //! }
 //! # let _ = v;
+//! # }
 //! # Ok::<(), ktrace_sample::Error>(())
 //! ```
 //!
