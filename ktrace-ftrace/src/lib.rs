@@ -70,3 +70,8 @@ pub use recorder::{Item, Recorder, Recording};
 pub use stats::CpuStats;
 pub use tracedat::TraceDat;
 pub use tracefs::Tracefs;
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

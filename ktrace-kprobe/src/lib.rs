@@ -52,3 +52,8 @@ pub mod usdt;
 pub use error::{Error, Result};
 pub use probe::{ArgType, FetchArg, ProbeDef, Target};
 pub use probes::{Probes, btf_args_supported, reap_stale};
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

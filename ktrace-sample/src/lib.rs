@@ -54,3 +54,8 @@ pub mod taskstats;
 pub mod top;
 
 pub use error::{Error, Result};
+
+// The README's examples are compiled as doctests.
+#[cfg(all(doctest, feature = "perf"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
