@@ -39,3 +39,8 @@ pub use blktracer::{BlkFilter, BlkTracer};
 pub use error::{Error, Result};
 pub use loopdev::LoopDevice;
 pub use record::{Action, BlkRecord, Category, FtraceBinRecords, Payload, Records};
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -139,7 +139,8 @@ fn btt_avgs(base: &std::path::Path, dir: &std::path::Path) -> (f64, f64) {
     let bin = dir.join("dump.bin");
     let st = Command::new("blkparse").arg("-i").arg(base).arg("-d").arg(&bin).args(["-O"]).status().unwrap();
     assert!(st.success());
-    let out = Command::new("btt").arg("-i").arg(&bin).output().unwrap();
+    // btt writes its per-device `*_iops_fp.dat`/`*_mbps_fp.dat` files into the working directory.
+    let out = Command::new("btt").current_dir(dir).arg("-i").arg(&bin).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let avg = |name: &str| -> f64 {
         let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("btt has no {name}: {text}"));

@@ -49,3 +49,8 @@ pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};
 pub use perf::{PerfRecord, PerfRecordType, PerfRing};
 pub use raw::{Endian, RawData};
 pub use time::{Clock, Timestamp, Timestamped};
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

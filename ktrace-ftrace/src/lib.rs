@@ -26,6 +26,19 @@
 //! 3.10 for instances, 6.8 for `buffer_subbuf_size_kb`. Needs root (or tracefs permissions).
 //!
 //! Kernel documentation: `Documentation/trace/ftrace.rst`, `events.rst`.
+//!
+//! ## Features
+//!
+//! Both on by default; without them the crate needs only ktrace-core, nix, libc, memmap2 and
+//! thiserror, and reading a compressed section of a trace.dat v7 file returns an error naming the
+//! missing feature (v6 files, uncompressed v7 files and everything live work the same).
+//!
+//! | feature | what | adds |
+//! |---|---|---|
+//! | `zstd` | zstd-compressed trace.dat v7 sections ([`TraceDat::parse`]; trace-cmd 3.x's default) | `ruzstd` |
+//! | `zlib` | zlib-compressed trace.dat v7 sections | `flate2` |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod error;
 pub mod event;
@@ -57,3 +70,8 @@ pub use recorder::{Item, Recorder, Recording};
 pub use stats::CpuStats;
 pub use tracedat::TraceDat;
 pub use tracefs::Tracefs;
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

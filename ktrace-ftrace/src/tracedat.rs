@@ -1,16 +1,18 @@
 //! trace.dat files, as `trace-cmd record` writes and `trace-cmd report` reads them.
 //!
 //! **Reading:** versions 6 and 7 (7 is what trace-cmd 3.x writes by default, with sections that may
-//! be zstd- or zlib-compressed). **Writing:** version 6, uncompressed, which every trace-cmd since
-//! 2.x reads and whose CPU data can be mapped straight from the file. Format documentation:
-//! trace-cmd.dat.v6(5), trace-cmd.dat.v7(5).
+//! be zstd- or zlib-compressed: the `zstd` and `zlib` features, both on by default). **Writing:**
+//! version 6, uncompressed, which every trace-cmd since 2.x reads and whose CPU data can be mapped
+//! straight from the file. Format documentation: trace-cmd.dat.v6(5), trace-cmd.dat.v7(5).
 //!
 //! A file's event formats, kallsyms, saved cmdlines and per-CPU pages come back as a [`TraceDat`];
 //! [`TraceDat::recording`] turns it into a [`Recording`] for the same time-ordered event iterator as a
 //! live recording.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+#[cfg(any(feature = "zstd", feature = "zlib"))]
+use std::io::Read;
+use std::io::Write;
 
 use ktrace_core::{Clock, Endian, FormatRegistry, PageLayout};
 
@@ -169,12 +171,18 @@ fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Ve
             out.extend_from_slice(data);
             Ok(())
         }
+        #[cfg(feature = "zstd")]
         Compression::Zstd => ruzstd::decoding::StreamingDecoder::new(data)
             .map_err(|e| e.to_string())
             .and_then(|mut d| d.read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())),
+        #[cfg(feature = "zlib")]
         Compression::Zlib => {
             flate2::read::ZlibDecoder::new(data).read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())
         }
+        #[cfg(not(feature = "zstd"))]
+        Compression::Zstd => Err("zstd, but ktrace-ftrace was built without its `zstd` feature".to_owned()),
+        #[cfg(not(feature = "zlib"))]
+        Compression::Zlib => Err("zlib, but ktrace-ftrace was built without its `zlib` feature".to_owned()),
     };
     r.map_err(|e| Error::TraceDat { offset: at, what: format!("decompression failed: {e}") })?;
     Ok(out)

@@ -25,17 +25,38 @@
 //! Kernel interfaces: `kprobe_events` (2.6.33+), `uprobe_events` (3.5+), `ustring` (5.5+),
 //! `ref_ctr_offset` for USDT semaphores (4.20+), `error_log` (5.4+). Docs:
 //! `Documentation/trace/kprobetrace.rst`, `uprobetracer.rst`.
+//!
+//! ## Features
+//!
+//! Both on by default. Without them the crate needs only ktrace-core, ktrace-ftrace, libc and
+//! thiserror: kprobes, kretprobes, fprobes and uprobes at file offsets ([`ProbeDef`] given to
+//! [`Probes::add`]) all work; what follows needs its feature.
+//!
+//! | feature | what | adds |
+//! |---|---|---|
+//! | `elf` | uprobes by symbol name ([`Probes::uprobe`]), USDT sites ([`Probes::usdt`], `usdt::probes`), the `elf` module | `object` |
+//! | `pmu` | counting probes through the perf kprobe/uprobe PMUs, the `pmu` module (uprobes there also need `elf`) | `perf-event2`, `perf-event-open-sys2` |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod agg;
+#[cfg(feature = "elf")]
 pub mod elf;
 pub mod error;
+#[cfg(feature = "pmu")]
 pub mod pmu;
 pub mod probe;
 pub mod probes;
 pub mod usdt;
 
+#[cfg(feature = "elf")]
 mod sys;
 
 pub use error::{Error, Result};
 pub use probe::{ArgType, FetchArg, ProbeDef, Target};
 pub use probes::{Probes, btf_args_supported, reap_stale};
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

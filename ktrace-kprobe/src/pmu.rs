@@ -3,18 +3,25 @@
 //! the file descriptor). These probes carry no fetch arguments: they count hits (and can be
 //! sampled like any perf event).
 
+#[cfg(feature = "elf")]
 use std::ffi::CString;
+#[cfg(feature = "elf")]
 use std::sync::Arc;
 
-use perf_event::events::{Event, EventData, KProbe};
+use perf_event::events::KProbe;
+#[cfg(feature = "elf")]
+use perf_event::events::{Event, EventData};
 use perf_event::{Builder, Counter};
+#[cfg(feature = "elf")]
 use perf_event_open_sys::bindings::perf_event_attr;
 
+#[cfg(feature = "elf")]
 use crate::elf::Binary;
 use crate::error::{Error, Result};
 
 /// A uprobe through the uprobe PMU: type from sysfs, `uprobe_path` (config1) pointing at the path,
 /// `probe_offset` (config2), bit 0 of config = retprobe (`format/retprobe` says `config:0`).
+#[cfg(feature = "elf")]
 struct UprobePmu {
     ty: u32,
     ret: bool,
@@ -22,6 +29,7 @@ struct UprobePmu {
     offset: u64,
 }
 
+#[cfg(feature = "elf")]
 impl Event for UprobePmu {
     fn update_attrs(self, attr: &mut perf_event_attr) {
         // Only reachable without the path kept alive; Builder calls update_attrs_with_data.
@@ -37,6 +45,7 @@ impl Event for UprobePmu {
     }
 }
 
+#[cfg(feature = "elf")]
 fn uprobe_pmu_type() -> std::io::Result<u32> {
     let t = std::fs::read_to_string("/sys/bus/event_source/devices/uprobe/type")?;
     t.trim().parse().map_err(|_| std::io::Error::other(format!("bad uprobe PMU type {t:?}")))
@@ -65,7 +74,8 @@ fn pmu_err(what: &str, e: std::io::Error) -> Error {
 
 impl PmuProbe {
     /// A uprobe (or uretprobe) on `symbol` of `path`, counting hits by task `pid` (and the
-    /// children it creates from now on).
+    /// children it creates from now on). Needs the `elf` feature (the symbol is found in the file).
+    #[cfg(feature = "elf")]
     pub fn uprobe(path: &str, symbol: &str, ret: bool, pid: i32) -> Result<PmuProbe> {
         let off = Binary::open(path)?.symbol_offset(symbol)?;
         let ty = uprobe_pmu_type().map_err(|e| pmu_err("uprobe", e))?;

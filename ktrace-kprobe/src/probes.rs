@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use ktrace_ftrace::Tracefs;
 
+#[cfg(feature = "elf")]
 use crate::elf::Binary;
 use crate::error::{Error, Result};
 use crate::probe::{ProbeDef, Target};
+#[cfg(feature = "elf")]
 use crate::usdt;
 
 /// Probes this process created, in its own group `ktrace_<pid>` (or another `ktrace_*` group).
@@ -19,6 +21,7 @@ use crate::usdt;
 /// use ktrace_kprobe::{ArgType, FetchArg, Probes};
 /// let fs = ktrace_ftrace::Tracefs::find()?;
 /// let mut probes = Probes::new(&fs);
+/// # #[cfg(feature = "elf")]
 /// probes.uprobe("readline", "/bin/bash", "readline", &[], false)?;
 /// let inst = fs.new_instance()?;
 /// inst.enable_event(probes.group(), "readline")?;
@@ -97,7 +100,9 @@ impl Probes {
         Ok(())
     }
 
-    /// A uprobe (or uretprobe) on a function of a binary or library, found by symbol.
+    /// A uprobe (or uretprobe) on a function of a binary or library, found by symbol (feature
+    /// `elf`; without it, give the file offset in a [`ProbeDef`] to [`Probes::add`]).
+    #[cfg(feature = "elf")]
     pub fn uprobe(&mut self, event: &str, path: &str, symbol: &str, args: &[crate::FetchArg], ret: bool) -> Result<()> {
         let off = Binary::open(path)?.symbol_offset(symbol)?;
         let target = if ret {
@@ -143,7 +148,8 @@ impl Probes {
     }
 
     /// Uprobes at every USDT site of a binary (`provider_name` events with `arg1…argN`), with the
-    /// semaphore as reference counter so guarded probes fire. Returns the event names.
+    /// semaphore as reference counter so guarded probes fire. Returns the event names (feature `elf`).
+    #[cfg(feature = "elf")]
     pub fn usdt(&mut self, path: &str) -> Result<Vec<String>> {
         let bin = Binary::open(path)?;
         let mut names = Vec::new();

@@ -1,7 +1,9 @@
 //! USDT probes (SystemTap SDT, `sys/sdt.h`, used by DTRACE_PROBE in many programs): the
 //! `.note.stapsdt` notes, their argument specs translated to uprobe fetch args.
 
+#[cfg(feature = "elf")]
 use crate::elf::Binary;
+#[cfg(feature = "elf")]
 use crate::error::Result;
 use crate::probe::{ArgType, FetchArg};
 
@@ -71,6 +73,7 @@ pub fn parse_notes(data: &[u8], base_note: Option<u64>, base_actual: Option<u64>
 }
 
 /// The USDT probes of a binary.
+#[cfg(feature = "elf")]
 pub fn probes(bin: &Binary) -> Result<Vec<UsdtProbe>> {
     let Some((_, notes)) = bin.section(".note.stapsdt")? else { return Ok(Vec::new()) };
     let base = bin.section(".stapsdt.base")?.map(|(a, _)| a);

@@ -32,3 +32,8 @@ pub use arch::AuditArch;
 pub use error::{Error, Result};
 pub use info::SyscallInfo;
 pub use tracer::{Event, ForkKind, Inject, SigInfo, TraceCommand, Tracer};
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

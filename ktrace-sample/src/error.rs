@@ -1,5 +1,6 @@
 //! The error type of ktrace-sample.
 
+#[cfg(feature = "perf")]
 use ktrace_core::hint::{self, Sysctl};
 use thiserror::Error;
 
@@ -70,6 +71,7 @@ impl Error {
         Error::Syscall { call, path: path.into(), source }
     }
 
+    #[cfg(feature = "perf")]
     /// A failed perf_event_open(2) of `what`: EACCES/EPERM become [`Error::Permission`] naming
     /// CAP_PERFMON and `kernel.perf_event_paranoid` with its current value and the value `need`s
     /// (`"≤ 0 for system-wide sampling"`).

@@ -13,7 +13,9 @@
 //!
 //! Kernel: perf_event_open(2) 2.6.31+, `sample_id_all` 2.6.38+, MMAP2 3.16+, LOST_SAMPLES 4.2+.
 
-use std::collections::{BTreeMap, HashMap};
+#[cfg(any(feature = "symbolize", feature = "flamegraph"))]
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ktrace_core::{Endian, RawData};
@@ -22,7 +24,9 @@ use perf_event::{Builder, Counter, SampleFlag};
 
 use crate::error::{Error, Result};
 use crate::ring::MappedRing;
-use crate::symbolize::{Mapping, Symbolizer};
+use crate::symbolize::Mapping;
+#[cfg(feature = "symbolize")]
+use crate::symbolize::Symbolizer;
 
 const PERF_RECORD_MMAP: u32 = 1;
 const PERF_RECORD_LOST: u32 = 2;
@@ -307,9 +311,7 @@ impl Profile {
         if comm && let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
             self.comms.insert(pid, c.trim_end().to_owned());
         }
-        let mut sym = Symbolizer::new("");
-        sym.add_proc_maps(pid);
-        self.mappings.extend(sym.mappings_of(pid).iter().map(|m| (pid, m.clone())));
+        self.mappings.extend(Mapping::of_process(pid).into_iter().map(|m| (pid, m)));
     }
 
     /// Adds one perf record (`ty` = `perf_event_header.type`, `d` = the body after the 8-byte
@@ -453,6 +455,7 @@ impl Profile {
     }
 
     /// A symbolizer primed with this profile's mappings and the given kallsyms text.
+    #[cfg(feature = "symbolize")]
     pub fn symbolizer(&self, kallsyms_text: &str) -> Symbolizer {
         let mut s = Symbolizer::new(kallsyms_text);
         for (pid, m) in &self.mappings {
@@ -465,6 +468,7 @@ impl Profile {
     ///
     /// Each distinct (pid, address) is symbolized once; a sample whose stack was seen before
     /// costs a lookup and no allocation.
+    #[cfg(feature = "symbolize")]
     pub fn folded(&self, sym: &mut Symbolizer) -> BTreeMap<String, u64> {
         let mut out: BTreeMap<String, u64> = BTreeMap::new();
         let mut names: HashMap<(i32, u64), String> = HashMap::new();
@@ -493,6 +497,7 @@ impl Profile {
     }
 
     /// Samples per leaf function, largest first (what `perf report --sort sym` shows at the top).
+    #[cfg(feature = "symbolize")]
     pub fn top_symbols(&self, sym: &mut Symbolizer) -> Vec<(String, u64)> {
         let mut m: HashMap<String, u64> = HashMap::new();
         for s in &self.samples {
@@ -505,7 +510,8 @@ impl Profile {
     }
 }
 
-/// Renders folded stacks as a flame graph SVG (inferno).
+/// Renders folded stacks as a flame graph SVG (inferno; feature `flamegraph`).
+#[cfg(feature = "flamegraph")]
 pub fn flamegraph(folded: &BTreeMap<String, u64>, title: &str, out: impl std::io::Write) -> Result<()> {
     let lines: Vec<String> = folded.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let mut opts = inferno::flamegraph::Options::default();

@@ -1,12 +1,17 @@
 //! Symbolization of sampled addresses: kernel addresses through kallsyms text, user addresses
 //! through the ELF symbols (`.symtab`/`.dynsym`, via `object`) of the files mapped at them, names
 //! demangled (Rust legacy and v0 with `rustc-demangle`, C++ Itanium ABI with `cpp_demangle`).
+//! [`Symbolizer`] and [`demangle`] need the `symbolize` feature (on by default); [`Mapping`] does not.
 
+#[cfg(feature = "symbolize")]
 use std::collections::HashMap;
 
+#[cfg(feature = "symbolize")]
 use ktrace_core::Kallsyms;
+#[cfg(feature = "symbolize")]
 use object::{Object, ObjectSegment, ObjectSymbol};
 
+#[cfg(feature = "symbolize")]
 use crate::error::{Error, Result};
 
 /// A file mapping of a process (from PERF_RECORD_MMAP/MMAP2 or /proc/PID/maps).
@@ -22,6 +27,30 @@ pub struct Mapping {
     pub path: String,
 }
 
+impl Mapping {
+    /// The file mappings of a live process from /proc/PID/maps (none if it is gone).
+    pub fn of_process(pid: i32) -> Vec<Mapping> {
+        let Ok(t) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else { return Vec::new() };
+        let mut out = Vec::new();
+        for l in t.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let (Some(range), Some(off), Some(path)) = (w.first(), w.get(2), w.get(5)) else { continue };
+            if !path.starts_with('/') {
+                continue;
+            }
+            let Some((a, b)) = range.split_once('-') else { continue };
+            let (Ok(start), Ok(end), Ok(pgoff)) =
+                (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16), u64::from_str_radix(off, 16))
+            else {
+                continue;
+            };
+            out.push(Mapping { start, end, pgoff, path: (*path).to_owned() });
+        }
+        out
+    }
+}
+
+#[cfg(feature = "symbolize")]
 #[derive(Debug, Default)]
 struct ElfSyms {
     /// (vaddr, size, name), sorted by vaddr.
@@ -30,6 +59,7 @@ struct ElfSyms {
     segs: Vec<(u64, u64, u64)>,
 }
 
+#[cfg(feature = "symbolize")]
 impl ElfSyms {
     /// Reads the symbols of `path` through a read-only mapping; anything but a regular file
     /// (`/dev/zero` mapped by a process, a FIFO) is refused before it is read.
@@ -72,6 +102,7 @@ impl ElfSyms {
 }
 
 /// Resolves addresses of many processes, caching each file's symbols once.
+#[cfg(feature = "symbolize")]
 #[derive(Debug, Default)]
 pub struct Symbolizer {
     kallsyms: Kallsyms,
@@ -79,6 +110,7 @@ pub struct Symbolizer {
     files: HashMap<String, Result<ElfSyms>>,
 }
 
+#[cfg(feature = "symbolize")]
 impl Symbolizer {
     /// A symbolizer with kernel symbols from `kallsyms` text (empty text: kernel frames unresolved).
     pub fn new(kallsyms_text: &str) -> Symbolizer {
@@ -92,20 +124,8 @@ impl Symbolizer {
 
     /// Adds the file mappings of a live process from /proc/PID/maps.
     pub fn add_proc_maps(&mut self, pid: i32) {
-        let Ok(t) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else { return };
-        for l in t.lines() {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            let (Some(range), Some(off), Some(path)) = (w.first(), w.get(2), w.get(5)) else { continue };
-            if !path.starts_with('/') {
-                continue;
-            }
-            let Some((a, b)) = range.split_once('-') else { continue };
-            let (Ok(start), Ok(end), Ok(pgoff)) =
-                (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16), u64::from_str_radix(off, 16))
-            else {
-                continue;
-            };
-            self.add_mapping(pid, Mapping { start, end, pgoff, path: (*path).to_owned() });
+        for m in Mapping::of_process(pid) {
+            self.add_mapping(pid, m);
         }
     }
 
@@ -140,6 +160,7 @@ impl Symbolizer {
 /// assert_eq!(demangle("_ZNSt6vectorIiSaIiEE9push_backERKi"), "std::vector<int, std::allocator<int> >::push_back(int const&)");
 /// assert_eq!(demangle("main"), "main");
 /// ```
+#[cfg(feature = "symbolize")]
 pub fn demangle(name: &str) -> String {
     if let Ok(d) = rustc_demangle::try_demangle(name) {
         return format!("{d:#}");

@@ -3,8 +3,10 @@
 //! hints, and mapping ELF files.
 #![allow(unsafe_code, reason = "borrowing a raw fd that a live owner keeps open; mapping a file")]
 
+#[cfg(feature = "taskstats")]
 use std::os::fd::{AsRawFd, BorrowedFd};
 
+#[cfg(feature = "taskstats")]
 /// Waits up to `timeout` for `owner`'s fd to be readable; `Ok(false)` on timeout or EINTR.
 pub(crate) fn readable(owner: &impl AsRawFd, timeout: std::time::Duration) -> std::io::Result<bool> {
     // SAFETY: `owner` is borrowed for this whole call and owns the fd, so the fd stays open and
@@ -19,11 +21,13 @@ pub(crate) fn readable(owner: &impl AsRawFd, timeout: std::time::Duration) -> st
     }
 }
 
+#[cfg(feature = "perf")]
 /// The current value of a sysctl (`kernel.perf_event_paranoid`), trimmed; `None` when absent.
 pub(crate) fn sysctl(name: &str) -> Option<String> {
     std::fs::read_to_string(ktrace_core::hint::Sysctl::path(name)).ok().map(|v| v.trim().to_owned())
 }
 
+#[cfg(feature = "symbolize")]
 /// Maps a regular file read-only, or says what the file is instead (`Ok(Err("a FIFO"))`).
 ///
 /// Opens with O_NONBLOCK so a FIFO does not block the open, and refuses anything but a non-empty

@@ -1,26 +1,39 @@
 //! Delay accounting through the TASKSTATS generic-netlink family (`Documentation/accounting/`):
 //! per-pid and per-tgid queries, `struct taskstats` parsed by its version and payload length, and
-//! a guard that turns `kernel.task_delayacct` on and restores it.
+//! a guard that turns `kernel.task_delayacct` on and restores it. The netlink side ([`query`],
+//! [`ExitListener`]) needs the `taskstats` feature (on by default); parsing and the guard do not.
 
-use neli::consts::nl::NlmF;
-use neli::consts::socket::NlFamily;
-use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
-use neli::nl::NlPayload;
-use neli::router::synchronous::NlRouter;
-use neli::types::{Buffer, GenlBuffer};
-use neli::utils::Groups;
+#[cfg(feature = "taskstats")]
+use neli::{
+    consts::{nl::NlmF, socket::NlFamily},
+    genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder},
+    nl::NlPayload,
+    router::synchronous::NlRouter,
+    types::{Buffer, GenlBuffer},
+    utils::Groups,
+};
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_GET: u8 = 1;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_PID: u16 = 1;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_TGID: u16 = 2;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_REGISTER_CPUMASK: u16 = 3;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK: u16 = 4;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_PID: u16 = 1;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_TGID: u16 = 2;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_STATS: u16 = 3;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_AGGR_PID: u16 = 4;
+#[cfg(feature = "taskstats")]
 const TASKSTATS_TYPE_AGGR_TGID: u16 = 5;
 
 /// A delay: how many times, how long in total, and (v15+) the longest and shortest one (ns).
@@ -316,10 +329,12 @@ impl TaskStats {
     }
 }
 
+#[cfg(feature = "taskstats")]
 fn nl(e: impl std::fmt::Display) -> Error {
     Error::io("netlink", "TASKSTATS family", std::io::Error::other(e.to_string()))
 }
 
+#[cfg(feature = "taskstats")]
 /// The error the kernel answered a TASKSTATS request with (`errno`, positive): EPERM names
 /// CAP_NET_ADMIN (the family's commands are GENL_ADMIN_PERM), ESRCH is "no such process".
 fn refused(call: &'static str, what: &str, pid: Option<u32>, errno: i32) -> Error {
@@ -334,6 +349,7 @@ fn refused(call: &'static str, what: &str, pid: Option<u32>, errno: i32) -> Erro
     }
 }
 
+#[cfg(feature = "taskstats")]
 /// A router error, with the kernel's error answer turned into [`refused`].
 fn routed<T: std::fmt::Debug, P: std::fmt::Debug>(
     call: &'static str,
@@ -349,6 +365,7 @@ fn routed<T: std::fmt::Debug, P: std::fmt::Debug>(
 
 /// Queries the stats of a task (`tgid = false`: delays and accounting) or of a whole thread group
 /// (`tgid = true`: the kernel sums only the delays and times; accounting fields stay zero).
+#[cfg(feature = "taskstats")]
 pub fn query(pid: u32, tgid: bool) -> Result<TaskStats> {
     let (sock, _) = NlRouter::connect(NlFamily::Generic, None, Groups::empty()).map_err(nl)?;
     let family = sock
@@ -382,6 +399,7 @@ pub fn query(pid: u32, tgid: bool) -> Result<TaskStats> {
 }
 
 /// The `(is_tgid, stats)` in a TASKSTATS reply or exit message.
+#[cfg(feature = "taskstats")]
 fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
     let mut out = Vec::new();
     for a in p.attrs().iter() {
@@ -402,6 +420,7 @@ fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
 }
 
 /// What an [`ExitListener`] receives.
+#[cfg(feature = "taskstats")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exit {
     /// A task exited: its final stats.
@@ -426,6 +445,7 @@ pub enum Exit {
 /// }
 /// # Ok::<(), ktrace_sample::Error>(())
 /// ```
+#[cfg(feature = "taskstats")]
 #[doc(alias = "TASKSTATS_CMD_ATTR_REGISTER_CPUMASK")]
 pub struct ExitListener {
     sock: neli::socket::synchronous::NlSocketHandle,
@@ -436,14 +456,17 @@ pub struct ExitListener {
 }
 
 /// The call an [`ExitListener`] registration is named by in errors.
+#[cfg(feature = "taskstats")]
 const CALL_REGISTER: &str = "netlink(TASKSTATS_CMD_ATTR_REGISTER_CPUMASK)";
 
+#[cfg(feature = "taskstats")]
 impl std::fmt::Debug for ExitListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExitListener").field("family", &self.family).field("cpus", &self.cpus).finish()
     }
 }
 
+#[cfg(feature = "taskstats")]
 fn cpumask_msg(
     family: u16,
     attr: u16,
@@ -468,6 +491,7 @@ fn cpumask_msg(
         .map_err(nl)
 }
 
+#[cfg(feature = "taskstats")]
 impl ExitListener {
     /// Registers for exits on `cpus` (a cpulist such as `"0-3"`; `None`: every online CPU).
     pub fn register(cpus: Option<&str>) -> Result<ExitListener> {
@@ -553,6 +577,7 @@ impl ExitListener {
     }
 }
 
+#[cfg(feature = "taskstats")]
 impl Drop for ExitListener {
     fn drop(&mut self) {
         if self.cpus.is_empty() {
