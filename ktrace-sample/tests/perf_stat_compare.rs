@@ -278,3 +278,42 @@ fn separate_runs_spinning_threads() {
     assert!(rel(&m[3]) < 0.02, "page-faults");
     assert_ranges_overlap(SPIN, &m, &[0, 1, 2]);
 }
+
+/// Without privileges and with perf_event_paranoid > 1 (2 here), perf stat falls back to user space and names the events `task-clock:u`: our counters
+/// opened by the same unprivileged user fall back the same way and say so with `user_only`.
+/// The test binary re-runs this test as `nobody`, which opens the counters on itself.
+#[test]
+fn unprivileged_falls_back_like_perf() {
+    const HELPER: &str = "KTRACE_PERF_UNPRIVILEGED";
+    if std::env::var_os(HELPER).is_some() {
+        let mut c = Counters::task(std::process::id() as i32, &EVENTS, false).unwrap();
+        let r = c.read().unwrap();
+        println!("user_only={}", r.iter().all(|r| r.user_only));
+        return;
+    }
+    if !perf_installed("unprivileged_falls_back_like_perf") || !nix::unistd::Uid::effective().is_root() {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let nobody = |c: &mut Command| {
+        c.uid(65534).gid(65534).env_remove("HOME").stdout(Stdio::piped()).stderr(Stdio::piped());
+    };
+    let mut ours = Command::new(std::env::current_exe().unwrap());
+    ours.args(["--exact", "unprivileged_falls_back_like_perf", "--nocapture"]).env(HELPER, "1");
+    nobody(&mut ours);
+    let ours = ours.output().unwrap();
+    let text = String::from_utf8_lossy(&ours.stdout);
+    assert!(ours.status.success(), "{text}{}", String::from_utf8_lossy(&ours.stderr));
+    let user_only = text.contains("user_only=true");
+    assert!(user_only || text.contains("user_only=false"), "{text}");
+    let mut perf = Command::new("perf");
+    perf.args(["stat", "-x,", "-e", &NAMES.join(","), "true"]);
+    nobody(&mut perf);
+    let perf = perf.output().unwrap();
+    let names: Vec<String> =
+        String::from_utf8_lossy(&perf.stderr).lines().filter_map(|l| Some(l.split(',').nth(2)?.to_owned())).collect();
+    assert_eq!(names.len(), 4, "perf stat as nobody: {names:?}");
+    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid").unwrap_or_default();
+    eprintln!("perf_event_paranoid {}: perf names {names:?}, ours user_only={user_only}", paranoid.trim());
+    assert!(names.iter().all(|n| n.ends_with(":u") == user_only), "perf {names:?}, ours user_only={user_only}");
+}
