@@ -13,7 +13,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<f64>().ok());
     let n = get("-n").unwrap_or(3.0) as u32;
     let d = get("-d").unwrap_or(1.0);
-    let page_kb = 4;
     let mut s = ProcessSampler::new(false);
     s.refresh();
     let mut prev = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
@@ -34,12 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for r in rows.iter().take(10) {
             println!(
                 "{:>7} {:<16} {:>1} {:>6.1} {:>9} {:>4}",
-                r.stat.pid,
-                r.stat.comm,
-                r.stat.state,
-                r.cpu_percent,
-                r.stat.rss * page_kb,
-                r.stat.num_threads
+                r.stat.pid, r.stat.comm, r.stat.state, r.cpu_percent, r.rss_kb, r.stat.num_threads
             );
         }
     }
