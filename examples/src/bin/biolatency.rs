@@ -34,7 +34,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::sleep(Duration::from_secs_f64(secs));
         let data = t.stop()?;
         let mut btt = Btt::new();
-        let mut recs: Vec<_> = FtraceBinRecords::new(&data).collect::<Result<_, _>>()?;
+        let (mut recs, lost) = FtraceBinRecords::new(&data).split()?;
+        if !lost.is_empty() {
+            let n: u64 = lost.iter().filter_map(|l| l.count).sum();
+            eprintln!(
+                "biolatency: the trace buffer dropped {n} events ({} notices); latencies are partial",
+                lost.len()
+            );
+        }
         recs.sort_by_key(|r| r.time());
         let t0 = recs.first().map_or(0, |r| r.time());
         for r in &recs {

@@ -338,9 +338,11 @@ fn blk_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
             let data = t.stop()?;
             let mut btt = ktrace_blk::btt::Btt::new();
             let mut n = 0;
-            for rec in ktrace_blk::FtraceBinRecords::new(&data) {
-                btt.feed(&rec?);
-                n += 1;
+            for item in ktrace_blk::FtraceBinRecords::new(&data) {
+                if let ktrace_blk::BlkItem::Record(rec) = item? {
+                    btt.feed(&rec);
+                    n += 1;
+                }
             }
             let (q2c, d2c) = (btt.q2c(), btt.d2c());
             r.ok(
