@@ -144,6 +144,17 @@ pub(crate) fn fork_exec_stopped(
     }
 }
 
+/// strerror(3): the C library's message for errno `e` ("Bad file descriptor"; "Unknown error N"
+/// for a number it does not know), the text strace prints.
+pub(crate) fn strerror(e: i32) -> String {
+    let mut buf = [0u8; 128];
+    // SAFETY: the XSI strerror_r (what the libc crate binds on glibc and musl) writes at most
+    // `buf.len()` bytes, NUL included, into `buf`.
+    let r = unsafe { libc::strerror_r(e, buf.as_mut_ptr().cast(), buf.len()) };
+    let text = std::ffi::CStr::from_bytes_until_nul(&buf).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    if r != 0 && text.is_empty() { format!("Unknown error {e}") } else { text }
+}
+
 /// The CPU the calling thread runs on now.
 pub(crate) fn current_cpu() -> Option<usize> {
     // SAFETY: sched_getcpu has no arguments.
