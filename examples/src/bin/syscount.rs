@@ -11,7 +11,7 @@ use std::time::Duration;
 use ktrace_ftrace::{Recorder, Tracefs, Typed};
 
 fn name(nr: i64) -> String {
-    syscalls::Sysno::new(nr as usize).map_or_else(|| format!("nr{nr}"), |s| s.name().to_owned())
+    ktrace_ftrace::syscall_name(nr).map_or_else(|| format!("nr{nr}"), str::to_owned)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
