@@ -8,8 +8,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = r.rwbs();
         btt.feed(&r);
     }
-    for r in ktrace_blk::FtraceBinRecords::new(data).flatten() {
-        btt.feed(&r);
+    for item in ktrace_blk::FtraceBinRecords::new(data).flatten() {
+        if let ktrace_blk::BlkItem::Record(r) = item {
+            btt.feed(&r);
+        }
     }
     let _ = btt.q2c();
 });

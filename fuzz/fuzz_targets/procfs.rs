@@ -7,6 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let t = String::from_utf8_lossy(data);
     let _ = procfs::SystemStat::parse(&t);
     let _ = procfs::PidStat::parse(&t);
+    let _ = procfs::PidStatm::parse(&t);
     let _ = procfs::PidIo::parse(&t);
     let _ = procfs::Pressure::parse(&t);
     let _ = procfs::diskstats(&t);

@@ -10,15 +10,18 @@
 //! files ([`relay`], refused under lockdown; tested in the VM tier).
 //!
 //! ```no_run
-//! use ktrace_blk::{BlkFilter, BlkTracer, FtraceBinRecords, LoopDevice, btt::Btt};
+//! use ktrace_blk::{BlkFilter, BlkItem, BlkTracer, FtraceBinRecords, LoopDevice, btt::Btt};
 //! let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
 //! let dev = LoopDevice::create_temp(16 << 20)?;
 //! let t = BlkTracer::start(&fs, &dev.name(), &BlkFilter::default())?;
 //! std::fs::write(dev.path(), vec![0u8; 4096])?;
 //! let data = t.stop()?;
 //! let mut btt = Btt::new();
-//! for r in FtraceBinRecords::new(&data) {
-//!     btt.feed(&r?);
+//! for item in FtraceBinRecords::new(&data) {
+//!     match item? {
+//!         BlkItem::Record(r) => btt.feed(&r),
+//!         BlkItem::Lost(l) => eprintln!("cpu {} dropped {:?} events", l.cpu, l.count),
+//!     }
 //! }
 //! println!("Q2C avg {} ns", btt.q2c().avg);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -38,7 +41,7 @@ mod sys;
 pub use blktracer::{BlkFilter, BlkTracer};
 pub use error::{Error, Result};
 pub use loopdev::LoopDevice;
-pub use record::{Action, BlkRecord, Category, FtraceBinRecords, Payload, Records};
+pub use record::{Action, BlkItem, BlkRecord, Category, FtraceBinRecords, Payload, Records};
 
 // The README's examples are compiled as doctests.
 #[cfg(doctest)]

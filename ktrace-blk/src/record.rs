@@ -433,8 +433,33 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
+/// An item of the ftrace `blk` tracer's binary stream: a record, or the kernel's notice that the
+/// ring buffer dropped events before the next record.
+#[derive(Debug, Clone, Copy)]
+pub enum BlkItem<'a> {
+    /// A record.
+    Record(BlkRecord<'a>),
+    /// Events the ftrace ring buffer of `cpu` dropped (`count` is `None` when the kernel does not
+    /// say how many); `timestamp_ns` is the next record's ftrace time (0 at the end).
+    Lost(ktrace_core::Lost),
+}
+
+impl<'a> BlkItem<'a> {
+    /// The record, if this is one.
+    pub fn record(self) -> Option<BlkRecord<'a>> {
+        match self {
+            BlkItem::Record(r) => Some(r),
+            BlkItem::Lost(_) => None,
+        }
+    }
+}
+
 /// The ftrace `blk` tracer's binary output (`trace_pipe` with the `bin` option): each record is
-/// prefixed by 16 bytes (pid u32, cpu u32, ts u64) that blkparse does not expect.
+/// prefixed by 16 bytes (pid u32, cpu u32, ts u64) that blkparse does not expect. When the ring
+/// buffer dropped events, the kernel writes a text line before the next record, binary mode or
+/// not (`print_trace_line()` in kernel/trace/trace.c): `CPU:%d [LOST %lu EVENTS]\n`, or
+/// `CPU:%d [LOST EVENTS]\n` when the count is unknown; it becomes a [`BlkItem::Lost`] and
+/// reading goes on. (As a prefix, `CPU:` would be a pid of 978,670,659, above any `pid_max`.)
 #[derive(Debug, Clone)]
 pub struct FtraceBinRecords<'a>(Records<'a>);
 
@@ -443,11 +468,68 @@ impl<'a> FtraceBinRecords<'a> {
     pub fn new(buf: &'a [u8]) -> FtraceBinRecords<'a> {
         FtraceBinRecords(Records { buf, pos: 0, prefix: 16 })
     }
+
+    /// All records and all losses, in stream order each; the first error stops.
+    pub fn split(self) -> Result<(Vec<BlkRecord<'a>>, Vec<ktrace_core::Lost>), ParseError> {
+        let (mut recs, mut lost) = (Vec::new(), Vec::new());
+        for item in self {
+            match item? {
+                BlkItem::Record(r) => recs.push(r),
+                BlkItem::Lost(l) => lost.push(l),
+            }
+        }
+        Ok((recs, lost))
+    }
+
+    /// Parses the kernel's lost-events line at the current position, if one starts there.
+    fn lost_line(&mut self) -> Option<Result<ktrace_core::Lost, ParseError>> {
+        let start = self.0.pos;
+        let rest = self.0.buf.get(start..)?;
+        if !rest.starts_with(b"CPU:") {
+            return None;
+        }
+        let bad = |found: &[u8]| ParseError::Text {
+            what: "ftrace lost-events line",
+            line: 1,
+            expected: "CPU:<cpu> [LOST <count> EVENTS] or CPU:<cpu> [LOST EVENTS]",
+            found: String::from_utf8_lossy(found.get(..80).unwrap_or(found)).into_owned(),
+        };
+        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            self.0.pos = self.0.buf.len();
+            return Some(Err(bad(rest)));
+        };
+        let line = rest.get(..nl).unwrap_or_default();
+        let parsed = std::str::from_utf8(line).ok().and_then(|l| {
+            let (cpu, tail) = l.strip_prefix("CPU:")?.split_once(" [LOST ")?;
+            let cpu = cpu.parse::<u32>().ok()?;
+            let count = match tail.strip_suffix("EVENTS]")?.trim_end() {
+                "" => None,
+                n => Some(n.parse::<u64>().ok()?),
+            };
+            Some((cpu, count))
+        });
+        let Some((cpu, count)) = parsed else {
+            self.0.pos = self.0.buf.len();
+            return Some(Err(bad(line)));
+        };
+        self.0.pos = start + nl + 1;
+        // The next record's ftrace prefix: pid u32, cpu u32, ts u64.
+        let ts = self
+            .0
+            .buf
+            .get(self.0.pos + 8..self.0.pos + 16)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_ne_bytes);
+        Some(Ok(ktrace_core::Lost { cpu, count, timestamp_ns: ts }))
+    }
 }
 
 impl<'a> Iterator for FtraceBinRecords<'a> {
-    type Item = Result<BlkRecord<'a>, ParseError>;
+    type Item = Result<BlkItem<'a>, ParseError>;
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(lost) = self.lost_line() {
+            return Some(lost.map(BlkItem::Lost));
+        }
         let mut r = match self.0.next()? {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
@@ -463,7 +545,7 @@ impl<'a> Iterator for FtraceBinRecords<'a> {
             .map(u32::from_ne_bytes);
         let (p28, p32) = (r.u32_at(28), r.u32_at(32));
         r.v2_fields = r.head.len() == LEN_V7 && ftrace_pid == Some(p28) && p28 != p32;
-        Some(Ok(r))
+        Some(Ok(BlkItem::Record(r)))
     }
 }
 
@@ -638,7 +720,8 @@ pub(crate) mod tests {
             head[46..48].copy_from_slice(&[0, 0]);
             buf.extend_from_slice(&head);
         }
-        let v: Vec<_> = FtraceBinRecords::new(&buf).collect::<Result<_, _>>().unwrap();
+        let (v, lost) = FtraceBinRecords::new(&buf).split().unwrap();
+        assert!(lost.is_empty());
         assert_eq!((v[0].action(), v[0].pid(), v[0].rwbs().as_str()), (Action::QUEUE, 117, "WS"));
         assert_eq!((v[1].action(), v[1].pid(), v[1].dev_major_minor()), (Action::COMPLETE, 0, (8, 16)));
         assert!(v.iter().all(|r| r.version() == 7 && r.raw().is_none()));
@@ -653,9 +736,63 @@ pub(crate) mod tests {
         let mut ok = vec![0u8; 16];
         ok[0..4].copy_from_slice(&42u32.to_ne_bytes());
         ok.extend(rec(1, 100, 8, 4096, Action::ISSUE.0 as u32 | (1 << 22), 0, &[]));
-        let r = FtraceBinRecords::new(&ok).next().unwrap().unwrap();
+        let r = FtraceBinRecords::new(&ok).next().unwrap().unwrap().record().unwrap();
         assert_eq!((r.action(), r.pid()), (Action::ISSUE, 42));
         assert!(r.raw().is_some());
+    }
+
+    /// What the kernel writes to `trace_pipe` (bin) when the ring dropped events: the text line
+    /// of `print_trace_line()` between two prefixed records.
+    #[test]
+    fn ftrace_lost_events_lines_are_lost_items() {
+        let prefixed = |pid: u32, cpu: u32, ts: u64, r: Vec<u8>| {
+            let mut v = pid.to_ne_bytes().to_vec();
+            v.extend_from_slice(&cpu.to_ne_bytes());
+            v.extend_from_slice(&ts.to_ne_bytes());
+            v.extend(r);
+            v
+        };
+        let q = Action::QUEUE.0 as u32;
+        let mut buf = prefixed(42, 0, 100, rec(0, 100, 8, 4096, q, 0, &[]));
+        buf.extend_from_slice(b"CPU:0 [LOST 572812 EVENTS]\n");
+        buf.extend(prefixed(42, 0, 900, rec(0, 900, 16, 4096, q, 0, &[])));
+        buf.extend_from_slice(b"CPU:1 [LOST EVENTS]\n");
+        buf.extend(prefixed(43, 1, 950, rec(0, 950, 24, 4096, q, 1, b"x")));
+        buf.extend_from_slice(b"CPU:1 [LOST 3 EVENTS]\n");
+        let items: Vec<_> = FtraceBinRecords::new(&buf).collect::<Result<_, _>>().unwrap();
+        let shape: Vec<String> = items
+            .iter()
+            .map(|i| match i {
+                BlkItem::Record(r) => format!("rec {}", r.sector()),
+                BlkItem::Lost(l) => format!("lost cpu {} {:?} at {}", l.cpu, l.count, l.timestamp_ns),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                "rec 8",
+                "lost cpu 0 Some(572812) at 900",
+                "rec 16",
+                "lost cpu 1 None at 950",
+                "rec 24",
+                "lost cpu 1 Some(3) at 0"
+            ]
+        );
+        let (recs, lost) = FtraceBinRecords::new(&buf).split().unwrap();
+        assert_eq!((recs.len(), lost.iter().filter_map(|l| l.count).sum::<u64>()), (3, 572815));
+        // Malformed or cut lines are errors naming the text, and the stream stops there.
+        for bad in [&b"CPU:0 [LOST x EVENTS]\n"[..], b"CPU:0 [LOST 5 EVENTS]", b"CPU:zero [LOST EVENTS]\n"] {
+            let mut b = prefixed(42, 0, 100, rec(0, 100, 8, 4096, q, 0, &[]));
+            b.extend_from_slice(bad);
+            b.extend(prefixed(42, 0, 900, rec(0, 900, 16, 4096, q, 0, &[])));
+            let mut it = FtraceBinRecords::new(&b);
+            assert!(matches!(it.next(), Some(Ok(BlkItem::Record(_)))));
+            match it.next() {
+                Some(Err(ParseError::Text { what: "ftrace lost-events line", .. })) => {}
+                r => panic!("{:?}", r.map(|r| r.map(|i| i.record().is_some()))),
+            }
+            assert!(it.next().is_none());
+        }
     }
 
     #[test]

@@ -167,7 +167,8 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
     workload(dev.path());
     let data = t.stop().unwrap();
     assert_eq!(fs.read("current_tracer").unwrap().trim(), "nop", "tracer not restored");
-    let recs: Vec<BlkRecord> = FtraceBinRecords::new(&data).collect::<Result<_, _>>().unwrap();
+    let (recs, lost) = FtraceBinRecords::new(&data).split().unwrap();
+    assert!(lost.is_empty(), "{lost:?}");
     check_ios(recs.iter().copied());
 
     // Our per-CPU files, as blktrace writes them: blkparse and btt read them.
@@ -214,7 +215,8 @@ fn ftrace_blk_tracer_records_in_this_kernels_version() {
     };
     workload(&dev_path);
     let data = t.stop().unwrap();
-    let recs: Vec<BlkRecord> = FtraceBinRecords::new(&data).collect::<Result<_, _>>().unwrap();
+    let (recs, lost) = FtraceBinRecords::new(&data).split().unwrap();
+    assert!(lost.is_empty(), "{lost:?}");
     let versions: std::collections::BTreeSet<u8> = recs.iter().map(|r| r.version()).collect();
     eprintln!("blk tracer record versions: {versions:?}");
     assert_eq!(versions.len(), 1, "one version per kernel: {versions:?}");
@@ -387,4 +389,69 @@ fn blktrace2_relay_writes_version_8_records() {
     let btt = btt_of(&all);
     assert!(btt.q2c().n >= WRITES + READS, "btt matched {} IOs", btt.q2c().n);
     check_ios(all.into_iter());
+}
+
+/// Sums `overrun` of every CPU's ring (`per_cpu/cpuN/stats`) of the top-level instance.
+fn global_overruns(fs: &Tracefs) -> u64 {
+    let dir = fs.root().join("per_cpu");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stats")).ok())
+        .map(|t| ktrace_ftrace::CpuStats::parse(&t).overrun)
+        .sum()
+}
+
+/// When the blk tracer's ring overflows, the kernel writes `CPU:N [LOST M EVENTS]` lines into
+/// the binary `trace_pipe` stream: with a 4 KiB-per-CPU ring and a burst of direct IO the reader
+/// falls behind, and every loss must come out as a `Lost` item, the records around it still read,
+/// and the counts add up to the rings' `overrun` statistics.
+#[test]
+fn ftrace_blk_tracer_losses_are_lost_items() {
+    const T: &str = "ftrace_blk_tracer_losses_are_lost_items";
+    if !root(T) {
+        return;
+    }
+    let _g = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    let fs = Tracefs::find_or_mount().unwrap();
+    let global = ktrace_ftrace::Instance::global(&fs);
+    let old_kb = global.buffer_size_kb().unwrap();
+    global.set_buffer_size_kb(4).unwrap();
+    let (_lo, dev_path) = scratch_device();
+    let name = dev_path.file_name().unwrap().to_string_lossy().into_owned();
+    let t = match BlkTracer::start(&fs, &name, &BlkFilter::default()) {
+        Err(e) if e.is_unsupported() => {
+            global.set_buffer_size_kb(old_kb).unwrap();
+            return skip(T, Skip::KernelLacks { feature: "blk tracer", why: &e.to_string() });
+        }
+        r => r.unwrap(),
+    };
+    // A burst of 4 KiB direct writes: several records each, far more than 4 KiB of ring holds.
+    let mut raw = vec![0u8; 3 * 4096];
+    let off = raw.as_ptr().align_offset(4096);
+    let buf = &mut raw[off..off + 4096];
+    let mut f = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_DIRECT).open(&dev_path).unwrap();
+    const IOS: u64 = 8192;
+    for i in 0..IOS {
+        f.seek(SeekFrom::Start((i % 4096) * 4096)).unwrap();
+        f.write_all(buf).unwrap();
+    }
+    drop(f);
+    // The IO is over: no more records, so the rings' overrun counts are final.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let overrun = global_overruns(&fs);
+    let data = t.stop().unwrap();
+    global.set_buffer_size_kb(old_kb).unwrap();
+    let (recs, lost) = FtraceBinRecords::new(&data).split().unwrap();
+    let counted: u64 = lost.iter().filter_map(|l| l.count).sum();
+    let completes = recs.iter().filter(|r| r.action() == Action::COMPLETE && !r.is_notify()).count();
+    eprintln!(
+        "{} records ({completes} completions of {IOS} writes), {} lost-events lines, {counted} events lost; rings' overrun {overrun}",
+        recs.len(),
+        lost.len()
+    );
+    assert!(!lost.is_empty(), "no loss: the reader kept up with {} records", recs.len());
+    assert!(lost.iter().all(|l| l.count.is_some()), "trace_pipe knows its counts: {lost:?}");
+    assert!(completes > 0 && completes < IOS as usize, "{completes} completions");
+    assert_eq!(counted, overrun, "lost events in the stream vs the rings' overrun");
 }

@@ -5,7 +5,7 @@
 
 use ktrace_blk::btt::Btt;
 use ktrace_blk::record::{MAGIC, VERSION, VERSION2, per_cpu_files, sequence_gaps};
-use ktrace_blk::{Action, Category, FtraceBinRecords, Records};
+use ktrace_blk::{Action, BlkItem, Category, FtraceBinRecords, Records};
 
 use ktrace_core::testing::Rng;
 
@@ -92,7 +92,7 @@ fn mutated_blk_streams_never_panic() {
             }
         }
         let recs: Vec<_> = if round % 3 == 0 {
-            FtraceBinRecords::new(&b).map_while(Result::ok).collect()
+            FtraceBinRecords::new(&b).map_while(Result::ok).filter_map(BlkItem::record).collect()
         } else {
             Records::new(&b).map_while(Result::ok).collect()
         };

@@ -364,6 +364,16 @@ pub struct Event<'a> {
     clock: Clock,
 }
 
+/// The name of syscall `nr` of a `raw_syscalls` event (`openat` for 257 on x86_64), from the
+/// native architecture's table of the `syscalls` crate: the table ktrace-ptrace names syscalls
+/// by, so both facades print the same names. A 32-bit task on a 64-bit kernel reports numbers of
+/// its compat table (i386 on x86_64), which this does not know from the event alone. `None` for a
+/// number the table lacks.
+#[doc(alias = "sys_enter")]
+pub fn syscall_name(nr: i64) -> Option<&'static str> {
+    syscalls::Sysno::new(usize::try_from(nr).ok()?).map(|s| s.name())
+}
+
 impl<'a> Event<'a> {
     /// The event name (`sched_switch`).
     pub fn name(&self) -> &'a str {

@@ -56,7 +56,7 @@ pub mod tracedat;
 pub mod tracefs;
 
 pub use error::{Error, Result};
-pub use event::{BlockPhase, Decoder, Event, StackFrames, Typed, WakeupKind};
+pub use event::{BlockPhase, Decoder, Event, StackFrames, Typed, WakeupKind, syscall_name};
 pub use instance::{Instance, Marker};
 pub use ktrace_core::Kallsyms;
 

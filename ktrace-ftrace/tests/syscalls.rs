@@ -175,3 +175,68 @@ fn hist_trigger_counts_syscalls_in_the_kernel() {
     assert_eq!(h.rows[0].val("hitcount"), Some(321), "sorted by hitcount, getppid first");
     inst.close().unwrap();
 }
+
+/// The syscalls of one run of `cat`, named by [`ktrace_ftrace::syscall_name`] from raw_syscalls
+/// numbers, are the ones strace names for another run, call for call (a multiset of names: from
+/// the execve on, exit_group included).
+#[test]
+fn raw_syscall_names_match_strace() {
+    use std::collections::BTreeMap;
+    use std::process::{Command, Stdio};
+    const T: &str = "raw_syscall_names_match_strace";
+    if Command::new("strace").arg("-V").output().is_err() {
+        ktrace_core::testing::skip(T, ktrace_core::testing::Skip::Environment("strace is not installed"));
+        return;
+    }
+    let Some(inst) = common::instance(T) else {
+        return;
+    };
+    // An absolute path: a shell tries each PATH entry with its own execve, strace resolves first.
+    let cmd = ["/bin/cat", "/etc/hostname", "/nonexistent"];
+    let mut child = Command::new("sh")
+        .args(["-c", "read _; exec \"$0\" \"$@\""])
+        .args(cmd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    inst.set_event_pids(&[child.id() as i32]).unwrap();
+    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"\n").unwrap();
+    child.wait().unwrap();
+    let recording = rec.stop().unwrap();
+    let mut names = Vec::new();
+    for ev in recording.events() {
+        if let Typed::SysEnter { nr, .. } = ev.unwrap().typed().unwrap() {
+            names.push(ktrace_ftrace::syscall_name(nr).map_or_else(|| format!("nr{nr}"), str::to_owned));
+        }
+    }
+    inst.close().unwrap();
+    // The shell's last calls before its exec are not cat's.
+    let from_exec = names.iter().position(|n| n == "execve").expect("execve seen");
+    let mut ours: BTreeMap<String, usize> = BTreeMap::new();
+    for n in &names[from_exec..] {
+        *ours.entry(n.clone()).or_default() += 1;
+    }
+    let out = std::env::temp_dir().join(format!("ktrace-ftrace-strace-{}.txt", std::process::id()));
+    Command::new("strace")
+        .args(["-qq", "-o"])
+        .arg(&out)
+        .args(cmd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let mut theirs: BTreeMap<String, usize> = BTreeMap::new();
+    for line in std::fs::read_to_string(&out).unwrap().lines() {
+        if let Some((name, _)) = line.split_once('(') {
+            *theirs.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+    std::fs::remove_file(&out).unwrap();
+    eprintln!("ftrace: {ours:?}\nstrace: {theirs:?}");
+    assert!(ours.keys().all(|n| !n.starts_with("nr")), "unnamed: {ours:?}");
+    assert_eq!(ours, theirs);
+}

@@ -130,17 +130,25 @@ fn read_bytes(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
     Some(b)
 }
 
-/// strace's quoting: printable ASCII as is, `\n \t \" \\` escaped, others as `\ooo`-ish hex.
+/// strace's quoting (`string_quote()` in strace's util.c): printable ASCII as is; `\" \\ \f \n \r
+/// \t \v` escaped; other bytes in octal, in the fewest digits unless the next byte shown is an
+/// octal digit, when all three are needed to keep it unambiguous (`\1` + `23` is `\00123`, not
+/// `\123`).
 pub fn quote(out: &mut String, b: &[u8], truncated: bool) {
     out.push('"');
-    for &c in b {
+    for (i, &c) in b.iter().enumerate() {
         match c {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
+            0x0c => out.push_str("\\f"),
             b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
             b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x0b => out.push_str("\\v"),
             0x20..=0x7e => out.push(c as char),
+            _ if matches!(b.get(i + 1), Some(b'0'..=b'7')) => {
+                let _ = write!(out, "\\{c:03o}");
+            }
             _ => {
                 let _ = write!(out, "\\{c:o}");
             }
@@ -219,9 +227,27 @@ fn signal_name(sig: i32) -> String {
     nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned())
 }
 
-/// The errno name for a positive errno (`ENOENT`).
+/// The kernel's internal restart codes a syscall-exit stop can show (include/linux/errno.h), with
+/// strace's texts for them: strace prints them as `= ? ERESTARTSYS (To be restarted if SA_RESTART
+/// is set)`, since the tracee never sees them.
+fn restart_errno(e: i32) -> Option<(&'static str, &'static str)> {
+    match e {
+        512 => Some(("ERESTARTSYS", "To be restarted if SA_RESTART is set")),
+        513 => Some(("ERESTARTNOINTR", "To be restarted")),
+        514 => Some(("ERESTARTNOHAND", "To be restarted if no handler")),
+        516 => Some(("ERESTART_RESTARTBLOCK", "Interrupted by signal")),
+        _ => None,
+    }
+}
+
+/// The errno name for a positive errno (`ENOENT`), as strace prints it: the kernel's restart codes
+/// by their kernel names, an errno without a name as its number.
 pub fn errno_name(e: i32) -> String {
-    format!("{:?}", nix::errno::Errno::from_raw(e))
+    match (restart_errno(e), nix::errno::Errno::from_raw(e)) {
+        (Some((name, _)), _) => name.to_owned(),
+        (None, nix::errno::Errno::UnknownErrno) => e.to_string(),
+        (None, known) => format!("{known:?}"),
+    }
 }
 
 fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Option<i64>) {
@@ -416,11 +442,21 @@ pub fn write_call(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: 
     }
 }
 
-/// Appends ` = value` (hex for mmap/brk, `-1 ERRNO (message)` for errors).
+/// Appends ` = value` (hex for mmap/brk, `-1 ERRNO (strerror text)` for errors, `? ERESTARTSYS
+/// (…)` for the kernel's restart codes), as strace does.
 pub fn format_ret(out: &mut String, name: &str, r: i64) {
     if (-4095..0).contains(&r) {
-        let e = nix::errno::Errno::from_raw(-r as i32);
-        let _ = write!(out, " = -1 {e:?} ({})", e.desc());
+        let e = -r as i32;
+        match restart_errno(e) {
+            Some((name, text)) => {
+                let _ = write!(out, " = ? {name} ({text})");
+            }
+            // The C library's message, as strace prints it (nix's own table has older texts:
+            // "Bad file number" for EBADF, "Not a typewriter" for ENOTTY).
+            None => {
+                let _ = write!(out, " = -1 {} ({})", errno_name(e), crate::sys::strerror(e));
+            }
+        }
     } else if matches!(name, "mmap" | "brk" | "mremap") {
         let _ = write!(out, " = {r:#x}");
     } else {
@@ -442,6 +478,20 @@ mod tests {
         let mut s = String::new();
         quote(&mut s, b"a\n\"\x01", true);
         assert_eq!(s, "\"a\\n\\\"\\1\"...");
+        // strace: three octal digits when an octal digit follows, \v and \f by name.
+        let mut s = String::new();
+        quote(&mut s, b"\x0123\x0b\x0c\x009\x7f\xff8\x1b[", false);
+        assert_eq!(s, r#""\00123\v\f\09\177\3778\33[""#);
+        let mut s = String::new();
+        format_ret(&mut s, "close", -libc::EBADF as i64);
+        assert_eq!(s, " = -1 EBADF (Bad file descriptor)");
+        let mut s = String::new();
+        format_ret(&mut s, "ioctl", -libc::ENOTTY as i64);
+        assert_eq!(s, " = -1 ENOTTY (Inappropriate ioctl for device)");
+        let mut s = String::new();
+        format_ret(&mut s, "read", -512);
+        assert_eq!(s, " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        assert_eq!(errno_name(600), "600");
         assert_eq!(errno_name(2), "ENOENT");
         let mut s = String::new();
         format_ret(&mut s, "openat", -2);

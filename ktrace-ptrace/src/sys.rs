@@ -75,9 +75,27 @@ pub(crate) fn read_mem(pid: Pid, addr: u64, buf: &mut [u8]) -> std::io::Result<u
     }
 }
 
+/// Puts the calling (child) process's signal state back to what a program expects at exec, as
+/// `std::process::Command` does: the Rust runtime ignores SIGPIPE (an ignored signal stays ignored
+/// across execve(2), so `yes | head -1` would leave `yes` failing with EPIPE instead of dying by
+/// SIGPIPE), and the tracer's threads may block signals (the mask is inherited too). Handlers need
+/// no reset: execve(2) resets caught signals to SIG_DFL. Async-signal-safe: sigaction(2) and
+/// sigprocmask(2) only.
+fn reset_signals_for_exec() {
+    // SAFETY: sigemptyset/sigprocmask on a local set, and sigaction to SIG_DFL (no handler runs).
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Forks a child that installs the optional seccomp program, stops itself with SIGSTOP (so the
-/// parent can seize it before anything runs) and then execs `path` with `argv`. Everything the
-/// child needs is prepared before the fork; after it, the child makes only async-signal-safe calls.
+/// parent can seize it before anything runs) and then execs `path` with `argv` with default
+/// SIGPIPE handling and an empty signal mask (as `std::process::Command` and strace start a
+/// program). Everything the child needs is prepared before the fork; after it, the child makes
+/// only async-signal-safe calls.
 pub(crate) fn fork_exec_stopped(
     path: &std::ffi::CStr,
     argv: &[std::ffi::CString],
@@ -98,10 +116,12 @@ pub(crate) fn fork_exec_stopped(
     let devnull = if stdout_null { Some(std::fs::OpenOptions::new().write(true).open("/dev/null")?) } else { None };
     let devnull_fd = devnull.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
     // SAFETY: fork(2) in a possibly multi-threaded process: the child only calls async-signal-safe
-    // functions (dup2, prctl, seccomp, raise, execv, _exit) on memory prepared before the fork.
+    // functions (sigprocmask, sigaction, dup2, prctl, seccomp, raise, execv, _exit) on memory
+    // prepared before the fork.
     match unsafe { nix::unistd::fork() }.map_err(std::io::Error::from)? {
         nix::unistd::ForkResult::Parent { child } => Ok(child),
         nix::unistd::ForkResult::Child => {
+            reset_signals_for_exec();
             if let Some(fd) = devnull_fd {
                 // SAFETY: dup2 on valid fds.
                 unsafe { libc::dup2(fd, 1) };
@@ -123,6 +143,17 @@ pub(crate) fn fork_exec_stopped(
             }
         }
     }
+}
+
+/// strerror(3): the C library's message for errno `e` ("Bad file descriptor"; "Unknown error N"
+/// for a number it does not know), the text strace prints.
+pub(crate) fn strerror(e: i32) -> String {
+    let mut buf = [0u8; 128];
+    // SAFETY: the XSI strerror_r (what the libc crate binds on glibc and musl) writes at most
+    // `buf.len()` bytes, NUL included, into `buf`.
+    let r = unsafe { libc::strerror_r(e, buf.as_mut_ptr().cast(), buf.len()) };
+    let text = std::ffi::CStr::from_bytes_until_nul(&buf).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    if r != 0 && text.is_empty() { format!("Unknown error {e}") } else { text }
 }
 
 /// The CPU the calling thread runs on now.

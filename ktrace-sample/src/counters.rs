@@ -48,8 +48,11 @@ impl Ev {
             Ev::Tracepoint(_) => "tracepoint",
         }
     }
+    /// The event counted in user and kernel space, as `perf stat` counts it (perf-event2's
+    /// default excludes the kernel, which loses every context switch, migration and the faults
+    /// the kernel takes on the task's behalf).
     fn builder(self) -> Builder<'static> {
-        match self {
+        let mut b = match self {
             Ev::TaskClock => Builder::new(Software::TASK_CLOCK),
             Ev::CpuClock => Builder::new(Software::CPU_CLOCK),
             Ev::ContextSwitches => Builder::new(Software::CONTEXT_SWITCHES),
@@ -59,16 +62,35 @@ impl Ev {
             Ev::Instructions => Builder::new(Hardware::INSTRUCTIONS),
             Ev::BranchMisses => Builder::new(Hardware::BRANCH_MISSES),
             Ev::CacheMisses => Builder::new(Hardware::CACHE_MISSES),
-            Ev::Tracepoint(id) => {
-                // Tracepoints fire in the kernel: count kernel-side hits.
-                let mut b = Builder::new(perf_event::events::Tracepoint::with_id(id));
-                b.include_kernel();
-                b
-            }
-        }
+            Ev::Tracepoint(id) => Builder::new(perf_event::events::Tracepoint::with_id(id)),
+        };
+        b.include_kernel();
+        b
+    }
+    fn is_tracepoint(self) -> bool {
+        matches!(self, Ev::Tracepoint(_))
     }
     fn is_hardware(self) -> bool {
         matches!(self, Ev::Cycles | Ev::Instructions | Ev::BranchMisses | Ev::CacheMisses)
+    }
+}
+
+/// Opens `b`'s counter with `open` counting kernel space too; where perf_event_paranoid (> 1,
+/// without CAP_PERFMON) refuses that with EACCES/EPERM, opens it for user space only, as
+/// `perf stat` falls back (and then names the event `task-clock:u`). Tracepoints, which fire only
+/// in the kernel, have no fallback. Returns the counter and whether it is user-space only.
+#[doc(alias = "perf_event_paranoid")]
+pub(crate) fn build_with_kernel_fallback(
+    b: &mut Builder<'_>,
+    tracepoint: bool,
+    mut open: impl FnMut(&Builder<'_>) -> std::io::Result<Counter>,
+) -> std::io::Result<(Counter, bool)> {
+    match open(b) {
+        Err(e) if !tracepoint && matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+            b.exclude_kernel(true).exclude_hv(true);
+            Ok((open(b)?, true))
+        }
+        r => Ok((r?, false)),
     }
 }
 
@@ -77,6 +99,9 @@ impl Ev {
 pub struct Reading {
     /// Event.
     pub ev: Ev,
+    /// Counted in user space only: perf_event_paranoid refused kernel counting (perf stat's
+    /// `:u` suffix). Otherwise user and kernel space are counted, as `perf stat` does as root.
+    pub user_only: bool,
     /// Raw count.
     pub count: u64,
     /// ns enabled.
@@ -118,41 +143,58 @@ const CPU_NEED: &str = "≤ 0 for per-CPU (system-wide) counting";
 /// Independent counters on one task (following its children with `inherit`), or on one CPU.
 #[derive(Debug)]
 pub struct Counters {
-    counters: Vec<(Ev, Counter)>,
+    counters: Vec<(Ev, Counter, bool)>,
 }
 
 impl Counters {
     /// Counters on task `pid` (and, with `inherit`, the children it creates from now on).
     pub fn task(pid: i32, events: &[Ev], inherit: bool) -> Result<Counters> {
-        let mut counters = Vec::new();
-        for &ev in events {
-            let c = ev
-                .builder()
-                .observe_pid(pid)
-                .any_cpu()
-                .inherit(inherit)
-                .enabled(false)
-                .build()
-                .map_err(|e| open_err(ev, task_need(ev), e))?;
-            counters.push((ev, c));
-        }
-        Ok(Counters { counters })
+        Counters::open(events, task_need, |b| {
+            b.observe_pid(pid).any_cpu().inherit(inherit);
+        })
+    }
+
+    /// Counters on task `pid` that start counting by themselves when it next calls execve(2)
+    /// (`enable_on_exec`), as `perf stat COMMAND` counts its workload from the exec on: open them
+    /// on a child held before its exec, then let it go. [`Counters::enable`] is not needed.
+    pub fn task_from_exec(pid: i32, events: &[Ev], inherit: bool) -> Result<Counters> {
+        Counters::open(events, task_need, |b| {
+            b.observe_pid(pid).any_cpu().inherit(inherit).enable_on_exec(true);
+        })
     }
 
     /// Counters on every task of one CPU (needs root or perf_event_paranoid ≤ 0).
     pub fn cpu(cpu: usize, events: &[Ev]) -> Result<Counters> {
+        Counters::open(
+            events,
+            |_| CPU_NEED,
+            |b| {
+                b.any_pid().one_cpu(cpu);
+            },
+        )
+    }
+
+    /// One disabled counter per event, configured by `target`; a refusal names what
+    /// `kernel.perf_event_paranoid` must be (`need`).
+    fn open(
+        events: &[Ev],
+        need: impl Fn(Ev) -> &'static str,
+        target: impl Fn(&mut Builder<'static>),
+    ) -> Result<Counters> {
         let mut counters = Vec::new();
         for &ev in events {
-            let c =
-                ev.builder().any_pid().one_cpu(cpu).enabled(false).build().map_err(|e| open_err(ev, CPU_NEED, e))?;
-            counters.push((ev, c));
+            let mut b = ev.builder();
+            target(b.enabled(false));
+            let (c, user_only) = build_with_kernel_fallback(&mut b, ev.is_tracepoint(), |b| b.build())
+                .map_err(|e| open_err(ev, need(ev), e))?;
+            counters.push((ev, c, user_only));
         }
         Ok(Counters { counters })
     }
 
     /// Starts counting.
     pub fn enable(&mut self) -> Result<()> {
-        for (ev, c) in &mut self.counters {
+        for (ev, c, _) in &mut self.counters {
             c.enable().map_err(|e| Error::io("ioctl(PERF_EVENT_IOC_ENABLE)", ev.name(), e))?;
         }
         Ok(())
@@ -160,7 +202,7 @@ impl Counters {
 
     /// Stops counting.
     pub fn disable(&mut self) -> Result<()> {
-        for (ev, c) in &mut self.counters {
+        for (ev, c, _) in &mut self.counters {
             c.disable().map_err(|e| Error::io("ioctl(PERF_EVENT_IOC_DISABLE)", ev.name(), e))?;
         }
         Ok(())
@@ -170,9 +212,15 @@ impl Counters {
     pub fn read(&mut self) -> Result<Vec<Reading>> {
         self.counters
             .iter_mut()
-            .map(|(ev, c)| {
+            .map(|(ev, c, user_only)| {
                 let r = c.read_count_and_time().map_err(|e| Error::io("read", ev.name(), e))?;
-                Ok(Reading { ev: *ev, count: r.count, enabled_ns: r.time_enabled, running_ns: r.time_running })
+                Ok(Reading {
+                    ev: *ev,
+                    user_only: *user_only,
+                    count: r.count,
+                    enabled_ns: r.time_enabled,
+                    running_ns: r.time_running,
+                })
             })
             .collect()
     }
@@ -181,7 +229,7 @@ impl Counters {
 /// A counter group on the calling process: all members start, stop and are read together.
 pub struct CounterGroup {
     group: Group,
-    members: Vec<(Ev, Counter)>,
+    members: Vec<(Ev, Counter, bool)>,
 }
 
 impl std::fmt::Debug for CounterGroup {
@@ -196,8 +244,9 @@ impl CounterGroup {
         let mut group = Group::new().map_err(|e| Error::perf_open("group leader", task_need(Ev::TaskClock), e))?;
         let mut members = Vec::new();
         for &ev in events {
-            let c = group.add(&ev.builder()).map_err(|e| open_err(ev, task_need(ev), e))?;
-            members.push((ev, c));
+            let (c, user_only) = build_with_kernel_fallback(&mut ev.builder(), ev.is_tracepoint(), |b| group.add(b))
+                .map_err(|e| open_err(ev, task_need(ev), e))?;
+            members.push((ev, c, user_only));
         }
         Ok(CounterGroup { group, members })
     }
@@ -217,8 +266,9 @@ impl CounterGroup {
         Ok(self
             .members
             .iter()
-            .map(|(ev, c)| Reading {
+            .map(|(ev, c, user_only)| Reading {
                 ev: *ev,
+                user_only: *user_only,
                 count: d.get(c).map_or(0, |e| e.value()),
                 enabled_ns: en,
                 running_ns: run,

@@ -1,17 +1,20 @@
-//! A `top`-style process table sampler. A refresh reads only `/proc/*/stat` (and `/proc/PID/io`
-//! when asked), into one reused buffer, and computes CPU% between refreshes.
+//! A `top`-style process table sampler. A refresh reads only `/proc/*/stat` and `/proc/*/statm`
+//! (and `/proc/PID/io` when asked), into one reused buffer, and computes CPU% between refreshes.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::time::Instant;
 
-use crate::procfs::{PidIo, PidStat};
+use crate::procfs::{PidIo, PidStat, PidStatm};
 
 /// One process in the table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessRow {
     /// /proc/PID/stat fields.
     pub stat: PidStat,
+    /// Resident set in KiB, from `/proc/PID/statm` (what `ps -o rss` and `top` show; the `rss`
+    /// of `/proc/PID/stat` is approximate on Linux 6.2+). 0 for kernel threads.
+    pub rss_kb: u64,
     /// CPU use since the previous refresh, % of one CPU (0 on the first refresh).
     pub cpu_percent: f64,
     /// IO counters, when enabled.
@@ -25,6 +28,7 @@ pub struct ProcessSampler {
     last: Option<Instant>,
     buf: String,
     ticks: f64,
+    page_kb: u64,
     with_io: bool,
     /// The table of the last refresh.
     pub rows: Vec<ProcessRow>,
@@ -45,6 +49,7 @@ impl ProcessSampler {
             last: None,
             buf: String::with_capacity(1024),
             ticks,
+            page_kb: crate::procfs::page_size() / 1024,
             with_io,
             rows: Vec::new(),
         }
@@ -83,9 +88,14 @@ impl ProcessSampler {
                 _ => 0.0,
             };
             seen.insert(pid, (ticks, stat.starttime));
+            // Same path buffer: "/proc/PID/stat" becomes "/proc/PID/statm", then "/proc/PID/io".
+            path.push('m');
+            let p = std::mem::take(&mut path);
+            let rss_kb =
+                if self.read(&p) { PidStatm::parse(&self.buf).map_or(0, |m| m.resident * self.page_kb) } else { 0 };
+            path = p;
             let io = if self.with_io {
-                // Same path buffer: "/proc/PID/stat" becomes "/proc/PID/io".
-                path.truncate(path.len() - "stat".len());
+                path.truncate(path.len() - "statm".len());
                 path.push_str("io");
                 let p = std::mem::take(&mut path);
                 let io = self.read(&p).then(|| PidIo::parse(&self.buf));
@@ -94,7 +104,7 @@ impl ProcessSampler {
             } else {
                 None
             };
-            self.rows.push(ProcessRow { stat, cpu_percent: cpu, io });
+            self.rows.push(ProcessRow { stat, rss_kb, cpu_percent: cpu, io });
         }
         self.prev = seen;
         &self.rows

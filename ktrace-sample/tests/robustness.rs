@@ -38,6 +38,7 @@ fn mutated_proc_texts_never_panic() {
     for p in [
         "/proc/stat".to_string(),
         format!("/proc/{pid}/stat"),
+        format!("/proc/{pid}/statm"),
         format!("/proc/{pid}/io"),
         "/proc/diskstats".into(),
         "/proc/meminfo".into(),
@@ -57,6 +58,7 @@ fn mutated_proc_texts_never_panic() {
         let t = String::from_utf8_lossy(&m);
         let _ = procfs::SystemStat::parse(&t);
         let _ = procfs::PidStat::parse(&t);
+        let _ = procfs::PidStatm::parse(&t);
         let _ = procfs::PidIo::parse(&t);
         let _ = procfs::Pressure::parse(&t);
         let _ = procfs::diskstats(&t);

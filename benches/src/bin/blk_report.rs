@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ktrace_lost = after.saturating_sub(before);
 
     // The same records as blktrace files, parsed by both.
-    let recs: Vec<_> = FtraceBinRecords::new(&data).collect::<Result<_, _>>()?;
+    let (recs, _lost) = FtraceBinRecords::new(&data).split()?;
     let n = recs.len();
     let dir = std::env::temp_dir().join(format!("ktrace-blkbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;

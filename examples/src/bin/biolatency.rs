@@ -44,7 +44,14 @@ fn run(Args { duration, blk_dev, text }: Args) -> Result<Status, Box<dyn std::er
         std::thread::sleep(duration);
         let data = t.stop()?;
         let mut btt = Btt::new();
-        let mut recs: Vec<_> = FtraceBinRecords::new(&data).collect::<Result<_, _>>()?;
+        let (mut recs, lost) = FtraceBinRecords::new(&data).split()?;
+        if !lost.is_empty() {
+            let n: u64 = lost.iter().filter_map(|l| l.count).sum();
+            eprintln!(
+                "biolatency: the trace buffer dropped {n} events ({} notices); latencies are partial",
+                lost.len()
+            );
+        }
         recs.sort_by_key(|r| r.time());
         let t0 = recs.first().map_or(0, |r| r.time());
         for r in &recs {

@@ -26,7 +26,7 @@ struct Args {
 }
 
 fn name(nr: i64) -> String {
-    syscalls::Sysno::new(nr as usize).map_or_else(|| format!("nr{nr}"), |s| s.name().to_owned())
+    ktrace_ftrace::syscall_name(nr).map_or_else(|| format!("nr{nr}"), str::to_owned)
 }
 
 fn main() -> ExitCode {

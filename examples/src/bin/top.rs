@@ -29,7 +29,6 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { n, delay }: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    let page_kb = 4;
     let mut s = ProcessSampler::new(false);
     s.refresh();
     let mut prev = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
@@ -50,12 +49,7 @@ fn run(Args { n, delay }: Args) -> Result<Status, Box<dyn std::error::Error>> {
         for r in rows.iter().take(10) {
             println!(
                 "{:>7} {:<16} {:>1} {:>6.1} {:>9} {:>4}",
-                r.stat.pid,
-                r.stat.comm,
-                r.stat.state,
-                r.cpu_percent,
-                r.stat.rss * page_kb,
-                r.stat.num_threads
+                r.stat.pid, r.stat.comm, r.stat.state, r.cpu_percent, r.rss_kb, r.stat.num_threads
             );
         }
     }

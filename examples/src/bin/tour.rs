@@ -95,7 +95,13 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     r.ok("ftrace typed events", top.join(" "));
     let mut sc: Vec<_> = syscalls.into_iter().collect();
     sc.sort_by_key(|s| std::cmp::Reverse(s.1));
-    let sc: Vec<String> = sc.iter().take(5).map(|(nr, c)| format!("nr{nr}×{c}")).collect();
+    let sc: Vec<String> = sc
+        .iter()
+        .take(5)
+        .map(|(nr, c)| {
+            format!("{}×{c}", ktrace_ftrace::syscall_name(*nr).map_or_else(|| format!("nr{nr}"), str::to_owned))
+        })
+        .collect();
     r.ok("ftrace syscalls", format!("top: {}", sc.join(" ")));
     r.ok("ftrace exec", format!("{} execs: {:?}", execs.len(), execs.iter().take(3).collect::<Vec<_>>()));
     r.ok("trace_marker", format!("{markers:?}"));
@@ -338,9 +344,11 @@ fn blk_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
             let data = t.stop()?;
             let mut btt = ktrace_blk::btt::Btt::new();
             let mut n = 0;
-            for rec in ktrace_blk::FtraceBinRecords::new(&data) {
-                btt.feed(&rec?);
-                n += 1;
+            for item in ktrace_blk::FtraceBinRecords::new(&data) {
+                if let ktrace_blk::BlkItem::Record(rec) = item? {
+                    btt.feed(&rec);
+                    n += 1;
+                }
             }
             let (q2c, d2c) = (btt.q2c(), btt.d2c());
             r.ok(
