@@ -1,0 +1,51 @@
+//! Trace the Linux kernel from Rust: one dependency for every ktrace facility.
+//!
+//! `ktrace` re-exports the facade crates behind Cargo features (all on by default) and holds what
+//! spans them: commands held before exec ([`command`]), and — coming — sessions merging every source
+//! on one clock and a test harness.
+//!
+//! | module | crate | kernel interface |
+//! |---|---|---|
+//! | [`core`] | `ktrace-core` | none: parsers of trace formats |
+//! | `ftrace` | `ktrace-ftrace` | tracefs instances, events, `trace_pipe_raw` |
+//! | `ptrace` | `ktrace-ptrace` | ptrace(2), seccomp, `PTRACE_GET_SYSCALL_INFO` |
+//! | `kprobe` | `ktrace-kprobe` | `kprobe_events`, `uprobe_events`, USDT |
+//! | `blk` | `ktrace-blk` | blktrace, the ftrace `blk` tracer |
+//! | `sample` | `ktrace-sample` | perf_event_open(2), /proc, taskstats, inotify |
+//!
+//! ```no_run
+//! use ktrace::command::HeldCommand;
+//! // Count a command's syscalls from its exec on, like `perf stat -e raw_syscalls:sys_enter -- true`.
+//! let held = HeldCommand::spawn(std::process::Command::new("/bin/true"))?;
+//! println!("held pid {}", held.pid());
+//! let status = held.release()?.wait()?;
+//! # let _ = status;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
+
+pub mod command;
+mod sys;
+
+#[cfg(feature = "blk")]
+pub use ktrace_blk as blk;
+pub use ktrace_core as core;
+#[cfg(feature = "ftrace")]
+pub use ktrace_ftrace as ftrace;
+#[cfg(feature = "kprobe")]
+pub use ktrace_kprobe as kprobe;
+#[cfg(feature = "ptrace")]
+pub use ktrace_ptrace as ptrace;
+#[cfg(feature = "sample")]
+pub use ktrace_sample as sample;
+
+pub use command::HeldCommand;
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
