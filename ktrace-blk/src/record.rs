@@ -571,7 +571,8 @@ pub fn sequence_gaps<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> Vec<ktrac
     out
 }
 
-/// Splits records into per-CPU blktrace files' contents (`<dev>.blktrace.<cpu>`), as blkparse reads.
+/// Splits records into per-CPU blktrace files' contents (`<dev>.blktrace.<cpu>`), as blkparse reads:
+/// one entry for every CPU up to the last one that has records (empty where a CPU had none).
 pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::collections::BTreeMap<u32, Vec<u8>> {
     let mut out: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
     for r in recs {
@@ -594,6 +595,13 @@ pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::coll
             v.extend_from_slice(r.head);
         }
         v.extend_from_slice(r.pdu);
+    }
+    // blkparse reads `<dev>.blktrace.0`, `.1`, … and stops at the first missing number: a CPU that
+    // saw no IO gets an empty file, as blktrace writes one per CPU.
+    if let Some(&last) = out.keys().next_back() {
+        for cpu in 0..last {
+            out.entry(cpu).or_default();
+        }
     }
     out
 }
@@ -692,7 +700,10 @@ pub(crate) mod tests {
         assert!(r.raw().is_none() && r.raw2().is_some() && r.header_bytes().len() == 64 && r.len() == 64);
         assert_eq!((v[1].version(), v[1].action()), (7, Action::QUEUE));
         assert_eq!(v[2].payload(), Payload::Process(b"fio"));
-        assert_eq!(per_cpu_files(v.into_iter())[&1], buf);
+        let files = per_cpu_files(v.into_iter());
+        assert_eq!(files[&1], buf);
+        // CPU 0 saw nothing: an empty file, so blkparse finds .0 before .1.
+        assert!(files[&0].is_empty() && files.len() == 2);
         for cut in 0..buf.len() {
             let _ = Records::new(&buf[..cut]).count();
         }
