@@ -6,8 +6,21 @@ use std::path::Path;
 
 use ktrace_ftrace::tracedat::{Buffer, TraceDat};
 
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ktrace-core/tests/fixtures")
+}
+
 fn sample() -> Vec<u8> {
-    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ktrace-core/tests/fixtures");
+    let raw = std::fs::read(fixtures().join("raw_syscalls.raw")).unwrap();
+    let mut cpus = BTreeMap::new();
+    cpus.insert(0u32, raw[..8192].to_vec());
+    cpus.insert(1u32, raw[8192..12288].to_vec());
+    trace_dat(cpus)
+}
+
+/// A v6 trace.dat of the fixtures' raw_syscalls formats with these per-CPU pages (4096-byte, LE64).
+fn trace_dat(cpus: BTreeMap<u32, Vec<u8>>) -> Vec<u8> {
+    let fx = fixtures();
     let mut formats = Vec::new();
     for ev in ["sys_enter", "sys_exit"] {
         formats.push((
@@ -15,10 +28,6 @@ fn sample() -> Vec<u8> {
             std::fs::read_to_string(fx.join(format!("formats/raw_syscalls/{ev}/format"))).unwrap(),
         ));
     }
-    let raw = std::fs::read(fx.join("raw_syscalls.raw")).unwrap();
-    let mut cpus = BTreeMap::new();
-    cpus.insert(0u32, raw[..8192].to_vec());
-    cpus.insert(1u32, raw[8192..12288].to_vec());
     let t = TraceDat {
         version: 6,
         long_size: 8,
@@ -70,6 +79,30 @@ fn mutated_trace_dat_never_panics() {
             }
         }
     }
+}
+
+/// Found by cargo-fuzz (`tracedat`, issue 13): pages whose stored missed-events counts sum past
+/// `u64::MAX` panicked `Recording::from_chunks` with overflow checks and read as `lost_total() == 0`
+/// without. The counts now saturate: each page still yields its `Lost`, and the total stays huge.
+#[test]
+fn missed_counts_past_u64_max_saturate() {
+    use ktrace_core::page::{RB_MISSED_EVENTS, RB_MISSED_STORED};
+    // An empty page (commit size 0) flagged as missed with the count stored right after the data.
+    let mut page = vec![0u8; 4096];
+    page[8..16].copy_from_slice(&(RB_MISSED_EVENTS | RB_MISSED_STORED).to_le_bytes());
+    page[16..24].copy_from_slice(&(u64::MAX - 1).to_le_bytes());
+    let mut cpus = BTreeMap::new();
+    cpus.insert(0u32, [page.as_slice(), &page, &page].concat());
+    let r = TraceDat::parse(&trace_dat(cpus)).unwrap().recording().unwrap();
+    let lost: Vec<_> = r
+        .items()
+        .filter_map(|i| match i.unwrap() {
+            ktrace_ftrace::Item::Lost(l) => l.count,
+            ktrace_ftrace::Item::Event(_) => None,
+        })
+        .collect();
+    assert_eq!(lost, [u64::MAX - 1; 3]);
+    assert_eq!(r.lost_total(), u64::MAX);
 }
 
 /// The hist-file parser on mutated kernel-shaped text (rows with execname/syscall keys, values,
