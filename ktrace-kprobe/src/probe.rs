@@ -138,6 +138,7 @@ impl ArgType {
 
 /// One fetch argument: `NAME=FETCHSPEC[:TYPE]`, the fetch spec kept as the kernel writes it
 /// (`%di`, `$arg1`, `$retval`, `$stack2`, `$comm`, `+8(%si)`, `@sym`, `+0(+8(%di))`…).
+#[doc(alias = "fetcharg")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchArg {
     /// Field name in the event.
@@ -196,6 +197,8 @@ impl FetchArg {
 /// assert_eq!(p.to_string(), "p:ktrace_1/open do_sys_openat2 path=+0(%si):string");
 /// assert_eq!(ProbeDef::parse(&p.to_string()).unwrap(), p);
 /// ```
+#[doc(alias = "kprobe_events")]
+#[doc(alias = "uprobe_events")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeDef {
     /// Group (the events/ directory).

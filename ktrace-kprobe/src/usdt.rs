@@ -6,6 +6,8 @@ use crate::error::Result;
 use crate::probe::{ArgType, FetchArg};
 
 /// One USDT probe site.
+#[doc(alias = "stapsdt")]
+#[doc(alias = "NT_STAPSDT")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsdtProbe {
     /// Provider (`libc`, `python`…).
@@ -33,6 +35,7 @@ fn cstr(b: &[u8], off: usize) -> Option<(String, usize)> {
 }
 
 /// Parses `.note.stapsdt` section bytes (64-bit little-endian). Malformed notes end the list.
+#[doc(alias = "NT_STAPSDT")]
 pub fn parse_notes(data: &[u8], base_note: Option<u64>, base_actual: Option<u64>) -> Vec<UsdtProbe> {
     let mut out = Vec::new();
     let mut pos = 0usize;

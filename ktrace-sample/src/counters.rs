@@ -7,6 +7,8 @@ use perf_event::{Builder, Counter, Group};
 use crate::error::{Error, Result};
 
 /// Counter events (`perf list` names).
+#[doc(alias = "perf_hw_id")]
+#[doc(alias = "perf_sw_ids")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Ev {
@@ -73,6 +75,7 @@ impl Ev {
 }
 
 /// A counter value with its enabled/running times.
+#[doc(alias = "read_format")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
     /// Event.
@@ -108,6 +111,8 @@ fn open_err(ev: Ev, e: std::io::Error) -> Error {
 }
 
 /// Independent counters on one task (following its children with `inherit`), or on one CPU.
+#[doc(alias = "perf_event_open")]
+#[doc(alias = "PERF_EVENT_IOC_ENABLE")]
 #[derive(Debug)]
 pub struct Counters {
     counters: Vec<(Ev, Counter)>,
@@ -170,6 +175,8 @@ impl Counters {
 }
 
 /// A counter group on the calling process: all members start, stop and are read together.
+#[doc(alias = "perf_event_open")]
+#[doc(alias = "PERF_FORMAT_GROUP")]
 pub struct CounterGroup {
     group: Group,
     members: Vec<(Ev, Counter)>,

@@ -37,6 +37,7 @@ impl CpuTimes {
 }
 
 /// `/proc/stat`.
+#[doc(alias = "proc_stat")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SystemStat {
     /// The `cpu` line.
@@ -99,6 +100,7 @@ impl SystemStat {
 }
 
 /// `/proc/PID/stat` (fields by proc(5) number).
+#[doc(alias = "proc_pid_stat")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PidStat {
     /// (1) pid
@@ -167,6 +169,7 @@ impl PidStat {
 }
 
 /// `/proc/PID/io`.
+#[doc(alias = "proc_pid_io")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PidIo {
     /// Bytes read through read-like calls.
@@ -222,6 +225,8 @@ pub struct PressureLine {
 }
 
 /// A PSI file: `some` and (except cpu on old kernels) `full`.
+#[doc(alias = "PSI")]
+#[doc(alias = "pressure")]
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Pressure {
     /// Some tasks stalled.
@@ -284,6 +289,7 @@ pub struct DiskStat {
 }
 
 /// Parses /proc/diskstats.
+#[doc(alias = "diskstats")]
 pub fn diskstats(text: &str) -> Vec<DiskStat> {
     text.lines()
         .filter_map(|l| {
@@ -307,6 +313,7 @@ pub fn diskstats(text: &str) -> Vec<DiskStat> {
 }
 
 /// `/proc/PID/schedstat`: (ns on CPU, ns waiting on a run queue, timeslices).
+#[doc(alias = "schedstat")]
 pub fn schedstat(text: &str) -> Option<(u64, u64, u64)> {
     let mut n = nums(text);
     Some((n.next()?, n.next()?, n.next()?))

@@ -79,6 +79,7 @@ impl Symbolizer {
     }
 
     /// Adds the file mappings of a live process from /proc/PID/maps.
+    #[doc(alias = "proc_pid_maps")]
     pub fn add_proc_maps(&mut self, pid: i32) {
         let Ok(t) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else { return };
         for l in t.lines() {
