@@ -95,3 +95,10 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 }
+
+/// True when this build checks integer overflow (`overflow-checks`: on in the dev and test
+/// profiles, off in release). The bounded mutation tests (`tests/robustness.rs`) assert it: an
+/// overflow that corrupted input can cause must panic there, as under cargo-fuzz, not wrap.
+pub fn overflow_checks_on() -> bool {
+    std::panic::catch_unwind(|| std::hint::black_box(u8::MAX) + 1).is_err()
+}

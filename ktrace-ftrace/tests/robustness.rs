@@ -47,6 +47,7 @@ fn trace_dat(cpus: BTreeMap<u32, Vec<u8>>) -> Vec<u8> {
 
 #[test]
 fn mutated_trace_dat_never_panics() {
+    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let orig = sample();
     let ok = TraceDat::parse(&orig).unwrap();
     assert!(ok.recording().unwrap().events().count() > 100);
