@@ -289,7 +289,6 @@ pub struct DiskStat {
 }
 
 /// Parses /proc/diskstats.
-#[doc(alias = "diskstats")]
 pub fn diskstats(text: &str) -> Vec<DiskStat> {
     text.lines()
         .filter_map(|l| {
@@ -313,7 +312,6 @@ pub fn diskstats(text: &str) -> Vec<DiskStat> {
 }
 
 /// `/proc/PID/schedstat`: (ns on CPU, ns waiting on a run queue, timeslices).
-#[doc(alias = "schedstat")]
 pub fn schedstat(text: &str) -> Option<(u64, u64, u64)> {
     let mut n = nums(text);
     Some((n.next()?, n.next()?, n.next()?))
