@@ -19,6 +19,9 @@ use crate::event::Decoder;
 use crate::recorder::Recording;
 
 const MAGIC: &[u8] = b"\x17\x08\x44tracing";
+/// Largest cpu id read from a file, far above any kernel's NR_CPUS (8192 on x86 MAXSMP): a
+/// [`Recording`] holds one slot per cpu id up to the largest, so a corrupted id must not size it.
+const MAX_CPU_ID: u32 = 1 << 16;
 
 /// One buffer (instance) of trace data.
 #[derive(Debug, Clone, Default)]
@@ -406,6 +409,9 @@ impl TraceDat {
             let mut buf = Buffer { name, clock, page_size, cpus: BTreeMap::new() };
             for _ in 0..ncpu {
                 let cpu = o.u32("cpu id")?;
+                if cpu > MAX_CPU_ID {
+                    return Err(o.err(format!("cpu id {cpu} beyond {MAX_CPU_ID}")));
+                }
                 let off = o.u64("cpu data offset")?;
                 let size = o.u64("cpu data size")?;
                 let mut dc = c.at(off)?;
@@ -470,6 +476,9 @@ impl TraceDat {
             let _ = reg.add_text(sys, text);
         }
         let ncpu = buf.cpus.keys().next_back().map_or(0, |&c| c as usize + 1);
+        if ncpu > MAX_CPU_ID as usize + 1 {
+            return Err(Error::TraceDat { offset: 0, what: format!("cpu id {} beyond {MAX_CPU_ID}", ncpu - 1) });
+        }
         let mut cpus = vec![Vec::new(); ncpu];
         for (&cpu, d) in &buf.cpus {
             if let Some(slot) = cpus.get_mut(cpu as usize) {

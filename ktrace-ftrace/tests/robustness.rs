@@ -106,6 +106,30 @@ fn missed_counts_past_u64_max_saturate() {
     assert_eq!(r.lost_total(), u64::MAX);
 }
 
+/// A v7 trace.dat (`fuzz/seeds/tracedat/v7_raw_syscalls`, `trace-cmd convert --file-version 7` of the
+/// v6 seed) whose BUFFER option names CPU `u32::MAX`: `recording()` sized a vector by the largest cpu
+/// id (96 GiB, an abort). Ids past any kernel's NR_CPUS are an error naming the offset.
+#[test]
+fn v7_cpu_id_past_nr_cpus_is_an_error() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/tracedat/v7_raw_syscalls");
+    let mut d = std::fs::read(seed).unwrap();
+    assert!(TraceDat::parse(&d).unwrap().recording().unwrap().events().count() > 50);
+    // The BUFFER option's cpu table: page size 4096, 1 cpu, cpu 0 at offset 0x1000.
+    let table =
+        [&4096u32.to_le_bytes()[..], &1u32.to_le_bytes(), &0u32.to_le_bytes(), &0x1000u64.to_le_bytes()].concat();
+    let at = d.windows(table.len()).position(|w| w == table).unwrap() + 8;
+    for cpu in [u32::MAX, 1 << 20] {
+        d[at..at + 4].copy_from_slice(&cpu.to_le_bytes());
+        match TraceDat::parse(&d).and_then(|t| t.recording()) {
+            Err(ktrace_ftrace::Error::TraceDat { what, .. }) => assert!(what.contains("cpu id"), "{what}"),
+            other => panic!("cpu {cpu}: {other:?}"),
+        }
+    }
+    d[at..at + 4].copy_from_slice(&5u32.to_le_bytes());
+    let r = TraceDat::parse(&d).unwrap().recording().unwrap();
+    assert_eq!(r.cpu_chunks().len(), 6, "a sparse cpu id still reads");
+}
+
 /// The hist-file parser on mutated kernel-shaped text (rows with execname/syscall keys, values,
 /// totals), and typed stacks decoded from mutated records, never panic.
 #[test]
