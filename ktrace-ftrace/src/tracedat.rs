@@ -167,6 +167,9 @@ enum Compression {
 fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Vec<u8>> {
     // The size comes from the file: use it as a hint only, bounded.
     let mut out = Vec::with_capacity(out_len.min(64 << 20));
+    // Output past the stated size (one byte is enough to tell) is an error, not memory: a few
+    // corrupted bytes of zstd can expand to gigabytes.
+    let limit = out_len as u64 + 1;
     let r = match c {
         Compression::None => {
             out.extend_from_slice(data);
@@ -174,12 +177,17 @@ fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Ve
         }
         Compression::Zstd => ruzstd::decoding::StreamingDecoder::new(data)
             .map_err(|e| e.to_string())
-            .and_then(|mut d| d.read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())),
-        Compression::Zlib => {
-            flate2::read::ZlibDecoder::new(data).read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())
-        }
+            .and_then(|d| d.take(limit).read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())),
+        Compression::Zlib => flate2::read::ZlibDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
     };
     r.map_err(|e| Error::TraceDat { offset: at, what: format!("decompression failed: {e}") })?;
+    if c != Compression::None && out.len() > out_len {
+        return Err(Error::TraceDat { offset: at, what: format!("decompresses past its stated size {out_len}") });
+    }
     Ok(out)
 }
 
@@ -703,6 +711,19 @@ pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<Trace
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decompression_stops_at_the_stated_size() {
+        let big = ruzstd::encoding::compress_to_vec(&[0u8; 1 << 20][..], ruzstd::encoding::CompressionLevel::Fastest);
+        assert_eq!(decompress(Compression::Zstd, &big, 1 << 20, 0).unwrap().len(), 1 << 20);
+        let err = decompress(Compression::Zstd, &big, 4096, 77).unwrap_err();
+        assert!(matches!(err, Error::TraceDat { offset: 77, ref what } if what.contains("stated size 4096")), "{err}");
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&[0u8; 1 << 16]).unwrap();
+        let z = z.finish().unwrap();
+        assert_eq!(decompress(Compression::Zlib, &z, 1 << 16, 0).unwrap().len(), 1 << 16);
+        assert!(decompress(Compression::Zlib, &z, 100, 0).is_err());
+    }
 
     #[test]
     fn v6_round_trip_and_bad_input() {
