@@ -5,8 +5,8 @@ Seeds are well-formed inputs each fuzz target's parser accepts, so a short run s
 paths instead of rediscovering the formats: the ftrace page and format fixtures of
 ktrace-core/tests/fixtures, and synthesized kernel structs (perf records, ptrace_syscall_info,
 taskstats, blk_io_trace, .note.stapsdt) laid out as the kernel's headers define them. The
-`tracedat` seed is a v6 file written by ktrace-ftrace's `TraceDat::write_v6` (see fuzz/README.md);
-this script leaves it alone.
+`tracedat` seeds (a v6 file written by ktrace-ftrace's `TraceDat::write_v6` and its v7 conversions
+by trace-cmd, see fuzz/README.md) and the `crash-*` inputs are left alone.
 """
 import os
 import struct
