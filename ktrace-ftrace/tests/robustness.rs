@@ -87,11 +87,7 @@ fn mutated_trace_dat_never_panics() {
 /// without. The counts now saturate: each page still yields its `Lost`, and the total stays huge.
 #[test]
 fn missed_counts_past_u64_max_saturate() {
-    use ktrace_core::page::{RB_MISSED_EVENTS, RB_MISSED_STORED};
-    // An empty page (commit size 0) flagged as missed with the count stored right after the data.
-    let mut page = vec![0u8; 4096];
-    page[8..16].copy_from_slice(&(RB_MISSED_EVENTS | RB_MISSED_STORED).to_le_bytes());
-    page[16..24].copy_from_slice(&(u64::MAX - 1).to_le_bytes());
+    let page = missed_page(u64::MAX - 1);
     let mut cpus = BTreeMap::new();
     cpus.insert(0u32, [page.as_slice(), &page, &page].concat());
     let r = TraceDat::parse(&trace_dat(cpus)).unwrap().recording().unwrap();
@@ -104,6 +100,38 @@ fn missed_counts_past_u64_max_saturate() {
         .collect();
     assert_eq!(lost, [u64::MAX - 1; 3]);
     assert_eq!(r.lost_total(), u64::MAX);
+}
+
+/// An empty LE64 page (commit size 0) flagged as missed, with the count `n` stored right after the data.
+fn missed_page(n: u64) -> Vec<u8> {
+    use ktrace_core::page::{RB_MISSED_EVENTS, RB_MISSED_STORED};
+    let mut page = vec![0u8; 4096];
+    page[8..16].copy_from_slice(&(RB_MISSED_EVENTS | RB_MISSED_STORED).to_le_bytes());
+    page[16..24].copy_from_slice(&n.to_le_bytes());
+    page
+}
+
+/// Recordings of 1-4 CPUs of 1-4 missed pages with random stored counts (half near `u64::MAX`) and
+/// random counter readings: no overflow, and `lost_total()` is never below any one loss it reports.
+#[test]
+fn random_missed_counts_never_overflow() {
+    use ktrace_core::testing::Rng;
+    use ktrace_core::{Clock, Endian, FormatRegistry, PageLayout};
+    use ktrace_ftrace::{Decoder, Item, Recording};
+    let mut rng = Rng::new(13);
+    for _ in 0..500 {
+        let (mut cpus, mut stats) = (Vec::new(), Vec::new());
+        for _ in 0..=rng.below(4) {
+            let pages = (0..=rng.below(4))
+                .map(|_| missed_page(if rng.below(2) == 0 { u64::MAX - rng.next() % 1000 } else { rng.next() }));
+            cpus.push(pages.collect::<Vec<_>>().concat());
+            stats.push((rng.next(), 0));
+        }
+        let dec = Decoder::new(FormatRegistry::new(), Endian::Little, Clock::Local);
+        let r = Recording::new(cpus, 4096, PageLayout::LE64, stats, dec);
+        let most = r.items().filter_map(|i| if let Ok(Item::Lost(l)) = i { l.count } else { None }).max();
+        assert!(r.lost_total() >= most.unwrap_or(0));
+    }
 }
 
 /// A v7 trace.dat (`fuzz/seeds/tracedat/v7_raw_syscalls`, `trace-cmd convert --file-version 7` of the
