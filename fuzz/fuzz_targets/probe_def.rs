@@ -7,6 +7,6 @@ fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);
     if let Ok(p) = ProbeDef::parse(&s) {
         let again = ProbeDef::parse(&p.to_string());
-        assert!(again.is_ok());
+        assert_eq!(again.ok().as_ref(), Some(&p), "{p:?} renders as {:?}", p.to_string());
     }
 });

@@ -16,6 +16,8 @@ use ktrace_ftrace::{Instance, Tracefs};
 use crate::error::{Error, Result};
 
 /// What to trace on the device (`/sys/block/<dev>/trace/*`).
+#[doc(alias = "blk_user_trace_setup")]
+#[doc(alias = "act_mask")]
 #[derive(Debug, Clone, Default)]
 pub struct BlkFilter {
     /// `act_mask`: categories by name (`read,write,queue,issue,complete…`); all when `None`.
@@ -27,6 +29,8 @@ pub struct BlkFilter {
 }
 
 /// A running blk-tracer session on one device.
+#[doc(alias = "blk")]
+#[doc(alias = "current_tracer")]
 #[derive(Debug)]
 pub struct BlkTracer {
     global: Option<Instance>,

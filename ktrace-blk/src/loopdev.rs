@@ -7,6 +7,9 @@ use crate::error::{Error, Result};
 use crate::sys;
 
 /// A loop device over a backing file, detached on drop.
+#[doc(alias = "LOOP_CONFIGURE")]
+#[doc(alias = "LOOP_CTL_GET_FREE")]
+#[doc(alias = "LOOP_CLR_FD")]
 #[derive(Debug)]
 pub struct LoopDevice {
     dev: std::fs::File,
@@ -42,6 +45,8 @@ impl LoopDevice {
     }
 
     /// Binds an existing file.
+    #[doc(alias = "LOOP_CONFIGURE")]
+    #[doc(alias = "LOOP_CTL_GET_FREE")]
     pub fn attach(backing: &Path) -> Result<LoopDevice> {
         let ctl_path = Path::new("/dev/loop-control");
         let ctl = std::fs::OpenOptions::new()
@@ -90,6 +95,7 @@ impl LoopDevice {
     }
 
     /// Detaches, reporting errors.
+    #[doc(alias = "LOOP_CLR_FD")]
     pub fn close(mut self) -> Result<()> {
         self.detach()
     }

@@ -103,6 +103,8 @@ bitflags! {
 }
 
 /// `__BLK_TA_*` action codes (low 16 bits); for notify records, `__BLK_TN_*`.
+#[doc(alias = "BLK_TA_QUEUE")]
+#[doc(alias = "BLK_TA_COMPLETE")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Action(pub u16);
 

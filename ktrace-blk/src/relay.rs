@@ -11,6 +11,12 @@ use crate::error::{Error, Result};
 use crate::sys::{self, BlkTraceOp, BlkUserTraceSetup, BlkUserTraceSetup2};
 
 /// A classic blktrace session, torn down on drop.
+#[doc(alias = "blktrace")]
+#[doc(alias = "BLKTRACESETUP")]
+#[doc(alias = "BLKTRACESETUP2")]
+#[doc(alias = "BLKTRACESTART")]
+#[doc(alias = "BLKTRACESTOP")]
+#[doc(alias = "BLKTRACETEARDOWN")]
 #[derive(Debug)]
 pub struct RelayTrace {
     dev: std::fs::File,
@@ -28,6 +34,9 @@ impl RelayTrace {
     /// Sets up and starts tracing `dev_path` (`/dev/vda`) with `act_mask` (0xffff = all),
     /// `buf_size` × `buf_nr` relay sub-buffers per CPU. Asks for v8 records (BLKTRACESETUP2) and
     /// falls back to v7 (BLKTRACESETUP) on kernels without it; [`RelayTrace::version`] says which.
+    #[doc(alias = "BLKTRACESETUP")]
+    #[doc(alias = "BLKTRACESETUP2")]
+    #[doc(alias = "BLKTRACESTART")]
     pub fn start(dev_path: &Path, act_mask: u16, buf_size: u32, buf_nr: u32) -> Result<RelayTrace> {
         let dev = std::fs::File::open(dev_path).map_err(|e| Error::io("open", dev_path, e))?;
         let mut setup2 = BlkUserTraceSetup2 {
@@ -118,6 +127,8 @@ impl RelayTrace {
 
     /// Stops, reads the rest, tears down; returns per-CPU record bytes and the kernel's `dropped`
     /// count (surface it with [`RelayTrace::lost`] / [`crate::record::sequence_gaps`]).
+    #[doc(alias = "BLKTRACESTOP")]
+    #[doc(alias = "BLKTRACETEARDOWN")]
     pub fn stop(mut self) -> Result<(Vec<Vec<u8>>, u64)> {
         let mut out = vec![Vec::new(); self.files.len()];
         sys::blktrace_ctl(&self.dev, BlkTraceOp::Stop)

@@ -46,6 +46,7 @@ fn v8(seq: u32, t: u64, sector: u64, bytes: u32, act: u64, pdu: &[u8]) -> Vec<u8
 
 #[test]
 fn mutated_blk_streams_never_panic() {
+    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let act = |a: Action, c: Category| (a.0 as u32) | ((c.bits() as u32) << 16);
     let mut stream = Vec::new();
     let mut seq = 1;

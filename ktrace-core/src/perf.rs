@@ -72,6 +72,9 @@ impl<'a> PerfRecord<'a> {
 ///
 /// `data` is the whole data area (its length a power of two); `tail` and `head` are the running
 /// positions from the mmap control page (`data_tail`, `data_head`). After an error it yields nothing.
+#[doc(alias = "perf_event_mmap_page")]
+#[doc(alias = "data_head")]
+#[doc(alias = "data_tail")]
 #[derive(Debug, Clone)]
 pub struct PerfRing<'a> {
     data: &'a [u8],

@@ -197,3 +197,10 @@ pub fn refused_as_nobody<T, E: std::fmt::Display>(
         AsNobody::Skipped => None,
     }
 }
+
+/// True when this build checks integer overflow (`overflow-checks`: on in the dev and test
+/// profiles, off in release). The bounded mutation tests (`tests/robustness.rs`) assert it: an
+/// overflow that corrupted input can cause must panic there, as under cargo-fuzz, not wrap.
+pub fn overflow_checks_on() -> bool {
+    std::panic::catch_unwind(|| std::hint::black_box(u8::MAX) + 1).is_err()
+}

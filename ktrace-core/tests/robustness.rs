@@ -70,6 +70,7 @@ fn registry() -> (FormatRegistry, Vec<String>) {
 
 #[test]
 fn mutated_pages_never_panic() {
+    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let (reg, _) = registry();
     let mut rng = Rng::new(0x6b74_7261_6365);
     let mut total = 0;

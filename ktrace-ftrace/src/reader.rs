@@ -10,10 +10,10 @@
 //! active spins on such tiny pages and slowed the traced child from ~300 ns to ~600 ns per syscall.
 //! splice(2) hands over only full pages, so the [`crate::Recorder`] takes full pages by splice
 //! into a one-page pipe and then read(2) from it into its own buffer (one copy, no spinning):
-//! the child then runs as fast as under `trace-cmd record` (~330-450 ns here, both without loss).
+//! the child then runs as fast as under `trace-cmd record` (~330-450 ns on a 2-CPU x86-64 host, both without loss).
 //! At stop, [`CpuReader::read_page_into`] (plain read(2)) flushes the partial pages. On 6.10+ the
 //! ring can instead be mapped and parsed in place ([`crate::MappedCpuReader`]): draining a full
-//! 16 MiB-per-CPU ring of 100k events takes 4.5 ms against 11.5 ms by read(2) here
+//! 16 MiB-per-CPU ring of 100k events takes 4.5 ms against 11.5 ms by read(2) on that host
 //! (`benches/compare/ftrace-mmap.sh`: 22M vs 8.8M events/s).
 //!
 //! Reads can return 0 while data remains (a page being swapped in); callers retry, and

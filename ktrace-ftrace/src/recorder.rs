@@ -248,7 +248,8 @@ impl Recording {
                 .iter()
                 .flat_map(|buf| buf.chunks_exact(page_size.max(1)))
                 .filter_map(|p| Page::parse(p, &layout, cpu as u32).ok()?.missed.flatten())
-                .sum();
+                // Saturating: a corrupted page's count (up to u64::MAX each) must not wrap to a small total.
+                .fold(0u64, u64::saturating_add);
             let (stat, when) = stats_lost.get(cpu).copied().unwrap_or((0, 0));
             extra_lost.push((stat > page_lost).then(|| Lost {
                 cpu: cpu as u32,
@@ -280,13 +281,14 @@ impl Recording {
     }
 
     /// Total losses the kernel reported (pages and counters).
+    /// Saturates at `u64::MAX` (only a corrupted recording claims that many) rather than wrapping.
     pub fn lost_total(&self) -> u64 {
         self.items()
             .filter_map(|i| match i {
                 Ok(Item::Lost(l)) => l.count,
                 _ => None,
             })
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 
     /// All CPUs' items merged in time order. Yields `Result`; stops after the first error.

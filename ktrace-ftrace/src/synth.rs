@@ -57,7 +57,7 @@ impl Drop for SynthEvent {
 
 /// Wakeup latency of task `pid` (waking -> running, µs) measured in the kernel while `work` runs,
 /// as a histogram with power-of-two buckets (`lat.log2` keys; each row's key value is a bucket).
-/// Needs hist triggers and synthetic events (the VM's 6.1 has both; this machine's 6.18 neither).
+/// Needs hist triggers and synthetic events (`CONFIG_HIST_TRIGGERS`, 4.17+; kernels built without it have neither).
 ///
 /// ```no_run
 /// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;

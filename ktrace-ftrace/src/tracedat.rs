@@ -21,6 +21,9 @@ use crate::event::Decoder;
 use crate::recorder::Recording;
 
 const MAGIC: &[u8] = b"\x17\x08\x44tracing";
+/// Largest cpu id read from a file, far above any kernel's NR_CPUS (8192 on x86 MAXSMP): a
+/// [`Recording`] holds one slot per cpu id up to the largest, so a corrupted id must not size it.
+const MAX_CPU_ID: u32 = 1 << 16;
 
 /// One buffer (instance) of trace data.
 #[derive(Debug, Clone, Default)]
@@ -166,6 +169,9 @@ enum Compression {
 fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Vec<u8>> {
     // The size comes from the file: use it as a hint only, bounded.
     let mut out = Vec::with_capacity(out_len.min(64 << 20));
+    // Output past the stated size (one byte is enough to tell) is an error, not memory: a few
+    // corrupted bytes of zstd can expand to gigabytes.
+    let limit = out_len as u64 + 1;
     let r = match c {
         Compression::None => {
             out.extend_from_slice(data);
@@ -174,17 +180,22 @@ fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Ve
         #[cfg(feature = "zstd")]
         Compression::Zstd => ruzstd::decoding::StreamingDecoder::new(data)
             .map_err(|e| e.to_string())
-            .and_then(|mut d| d.read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())),
+            .and_then(|d| d.take(limit).read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())),
         #[cfg(feature = "zlib")]
-        Compression::Zlib => {
-            flate2::read::ZlibDecoder::new(data).read_to_end(&mut out).map(|_| ()).map_err(|e| e.to_string())
-        }
+        Compression::Zlib => flate2::read::ZlibDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         #[cfg(not(feature = "zstd"))]
         Compression::Zstd => Err("zstd, but ktrace-ftrace was built without its `zstd` feature".to_owned()),
         #[cfg(not(feature = "zlib"))]
         Compression::Zlib => Err("zlib, but ktrace-ftrace was built without its `zlib` feature".to_owned()),
     };
     r.map_err(|e| Error::TraceDat { offset: at, what: format!("decompression failed: {e}") })?;
+    if c != Compression::None && out.len() > out_len {
+        return Err(Error::TraceDat { offset: at, what: format!("decompresses past its stated size {out_len}") });
+    }
     Ok(out)
 }
 
@@ -414,6 +425,9 @@ impl TraceDat {
             let mut buf = Buffer { name, clock, page_size, cpus: BTreeMap::new() };
             for _ in 0..ncpu {
                 let cpu = o.u32("cpu id")?;
+                if cpu > MAX_CPU_ID {
+                    return Err(o.err(format!("cpu id {cpu} beyond {MAX_CPU_ID}")));
+                }
                 let off = o.u64("cpu data offset")?;
                 let size = o.u64("cpu data size")?;
                 let mut dc = c.at(off)?;
@@ -478,6 +492,9 @@ impl TraceDat {
             let _ = reg.add_text(sys, text);
         }
         let ncpu = buf.cpus.keys().next_back().map_or(0, |&c| c as usize + 1);
+        if ncpu > MAX_CPU_ID as usize + 1 {
+            return Err(Error::TraceDat { offset: 0, what: format!("cpu id {} beyond {MAX_CPU_ID}", ncpu - 1) });
+        }
         let mut cpus = vec![Vec::new(); ncpu];
         for (&cpu, d) in &buf.cpus {
             if let Some(slot) = cpus.get_mut(cpu as usize) {
@@ -712,6 +729,19 @@ pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<Trace
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decompression_stops_at_the_stated_size() {
+        let big = ruzstd::encoding::compress_to_vec(&[0u8; 1 << 20][..], ruzstd::encoding::CompressionLevel::Fastest);
+        assert_eq!(decompress(Compression::Zstd, &big, 1 << 20, 0).unwrap().len(), 1 << 20);
+        let err = decompress(Compression::Zstd, &big, 4096, 77).unwrap_err();
+        assert!(matches!(err, Error::TraceDat { offset: 77, ref what } if what.contains("stated size 4096")), "{err}");
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&[0u8; 1 << 16]).unwrap();
+        let z = z.finish().unwrap();
+        assert_eq!(decompress(Compression::Zlib, &z, 1 << 16, 0).unwrap().len(), 1 << 16);
+        assert!(decompress(Compression::Zlib, &z, 100, 0).is_err());
+    }
 
     #[test]
     fn v6_round_trip_and_bad_input() {

@@ -52,6 +52,9 @@ fn uprobe_pmu_type() -> std::io::Result<u32> {
 }
 
 /// A probe made through the perf PMUs, counting hits.
+#[doc(alias = "perf_event_open")]
+#[doc(alias = "perf_kprobe")]
+#[doc(alias = "perf_uprobe")]
 #[derive(Debug)]
 pub struct PmuProbe {
     counter: Counter,

@@ -196,6 +196,8 @@ impl FetchArg {
 /// assert_eq!(p.to_string(), "p:ktrace_1/open do_sys_openat2 path=+0(%si):string");
 /// assert_eq!(ProbeDef::parse(&p.to_string()).unwrap(), p);
 /// ```
+#[doc(alias = "kprobe_events")]
+#[doc(alias = "uprobe_events")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeDef {
     /// Group (the events/ directory).
@@ -239,9 +241,16 @@ impl ProbeDef {
         let place = words.next().ok_or_else(|| bad("a probe location"))?;
         let (ptype, maxactive) = kind.split_at_checked(1).ok_or_else(|| bad("p or r"))?;
         let is_file = place.starts_with('/');
+        // `r[MAXACTIVE]` on a kretprobe only; anything else after the type letter is not the kernel's syntax.
+        let maxactive: u32 = match maxactive {
+            "" => 0,
+            m if ptype == "r" && !is_file => m.parse().map_err(|_| bad("a decimal MAXACTIVE after r"))?,
+            _ => return Err(bad("p, r[MAXACTIVE], f or t")),
+        };
+        let symbol = |s: &str| if s.is_empty() { Err(bad("a symbol")) } else { Ok(String::from(s)) };
         let target = if ptype == "f" {
             match place.strip_suffix("%return") {
-                Some(sym) => Target::Fexit { symbol: sym.into() },
+                Some(sym) => Target::Fexit { symbol: symbol(sym)? },
                 None => Target::Fentry { symbol: place.into() },
             }
         } else if ptype == "t" {
@@ -260,13 +269,13 @@ impl ProbeDef {
             }
         } else if ptype == "r" {
             let (sym, _) = place.split_once('+').unwrap_or((place, "0"));
-            Target::Kretprobe { symbol: sym.into(), maxactive: maxactive.parse().unwrap_or(0) }
+            Target::Kretprobe { symbol: symbol(sym)?, maxactive }
         } else if ptype == "p" {
             match parse_u64(place) {
                 Some(a) if place.starts_with("0x") => Target::KprobeAddr(a),
                 _ => {
                     let (sym, off) = place.split_once('+').unwrap_or((place, "0"));
-                    Target::Kprobe { symbol: sym.into(), offset: parse_u64(off).ok_or_else(|| bad("offset"))? }
+                    Target::Kprobe { symbol: symbol(sym)?, offset: parse_u64(off).ok_or_else(|| bad("offset"))? }
                 }
             }
         } else {
@@ -373,5 +382,22 @@ mod tests {
         assert!(ProbeDef::parse("x").is_err());
         assert!(ProbeDef::parse("q:g/e foo").is_err());
         assert!(ProbeDef::parse("p:g/e /bin/x:zz").is_err());
+    }
+
+    /// Found by cargo-fuzz (`probe_def`): `rgkapt:…  +` parsed as a kretprobe with an empty symbol and
+    /// MAXACTIVE "gkapt" read as 0, and its rendering (`r:… ` with no location) did not parse back.
+    #[test]
+    fn bad_maxactive_and_empty_symbols_are_errors() {
+        for line in [
+            "rgkapt:c/malloal\u{fffd}\u{fffd}s_/t/loc6\u{7f} +",
+            "r:g/e +",
+            "p:g/e +4",
+            "f:g/e %return",
+            "p5:g/e vfs_read",
+            "r5:g/e /bin/bash:0x10",
+        ] {
+            assert!(matches!(ProbeDef::parse(line), Err(Error::BadDefinition { .. })), "{line}");
+        }
+        assert_eq!(ProbeDef::parse("r0:g/e vfs_read").unwrap().to_string(), "r:g/e vfs_read");
     }
 }

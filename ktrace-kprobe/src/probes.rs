@@ -27,6 +27,9 @@ use crate::usdt;
 /// inst.enable_event(probes.group(), "readline")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[doc(alias = "kprobe_events")]
+#[doc(alias = "uprobe_events")]
+#[doc(alias = "dynamic_events")]
 #[derive(Debug)]
 pub struct Probes {
     fs: Tracefs,
@@ -103,6 +106,8 @@ impl Probes {
     /// A uprobe (or uretprobe) on a function of a binary or library, found by symbol (feature
     /// `elf`; without it, give the file offset in a [`ProbeDef`] to [`Probes::add`]).
     #[cfg(feature = "elf")]
+    #[doc(alias = "uprobe_events")]
+    #[doc(alias = "uretprobe")]
     pub fn uprobe(&mut self, event: &str, path: &str, symbol: &str, args: &[crate::FetchArg], ret: bool) -> Result<()> {
         let off = Binary::open(path)?.symbol_offset(symbol)?;
         let target = if ret {
@@ -116,6 +121,8 @@ impl Probes {
     }
 
     /// A kprobe (or kretprobe) on a kernel function.
+    #[doc(alias = "kprobe_events")]
+    #[doc(alias = "kretprobe")]
     pub fn kprobe(&mut self, event: &str, symbol: &str, args: &[crate::FetchArg], ret: bool) -> Result<()> {
         let target = if ret {
             Target::Kretprobe { symbol: symbol.into(), maxactive: 0 }
@@ -150,6 +157,8 @@ impl Probes {
     /// Uprobes at every USDT site of a binary (`provider_name` events with `arg1…argN`), with the
     /// semaphore as reference counter so guarded probes fire. Returns the event names (feature `elf`).
     #[cfg(feature = "elf")]
+    #[doc(alias = "uprobe_events")]
+    #[doc(alias = "stapsdt")]
     pub fn usdt(&mut self, path: &str) -> Result<Vec<String>> {
         let bin = Binary::open(path)?;
         let mut names = Vec::new();
@@ -213,6 +222,8 @@ pub fn btf_args_supported(fs: &Tracefs) -> bool {
 }
 
 /// Removes probes of `ktrace_<pid>` groups whose pid is gone; returns the removed `group/event`s.
+#[doc(alias = "kprobe_events")]
+#[doc(alias = "uprobe_events")]
 pub fn reap_stale(fs: &Tracefs) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for file in ["kprobe_events", "uprobe_events"] {

@@ -8,6 +8,8 @@ use crate::error::Result;
 use crate::probe::{ArgType, FetchArg};
 
 /// One USDT probe site.
+#[doc(alias = "stapsdt")]
+#[doc(alias = "NT_STAPSDT")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsdtProbe {
     /// Provider (`libc`, `python`…).
@@ -35,6 +37,7 @@ fn cstr(b: &[u8], off: usize) -> Option<(String, usize)> {
 }
 
 /// Parses `.note.stapsdt` section bytes (64-bit little-endian). Malformed notes end the list.
+#[doc(alias = "NT_STAPSDT")]
 pub fn parse_notes(data: &[u8], base_note: Option<u64>, base_actual: Option<u64>) -> Vec<UsdtProbe> {
     let mut out = Vec::new();
     let mut pos = 0usize;
@@ -84,7 +87,11 @@ pub fn probes(bin: &Binary) -> Result<Vec<UsdtProbe>> {
 pub fn translate_arg(name: &str, spec: &str) -> Option<FetchArg> {
     let (size, loc) = spec.split_once('@')?;
     let size: i32 = size.parse().ok()?;
-    let bits = (size.unsigned_abs() * 8) as u8;
+    // SDT operands are 1, 2, 4 or 8 bytes (negative: signed); anything else is a corrupt note.
+    let bits = match size.unsigned_abs() {
+        n @ (1 | 2 | 4 | 8) => n as u8 * 8,
+        _ => return None,
+    };
     let ty = if size < 0 { ArgType::S(bits) } else { ArgType::U(bits) };
     let fetch = if let Some(imm) = loc.strip_prefix('$') {
         format!("\\{imm}")
@@ -135,6 +142,16 @@ mod tests {
         assert_eq!(translate_arg("a", "4@$42").unwrap().to_string_spec(), "\\42:u32");
         assert!(translate_arg("a", "4@%xmm0").is_none());
         assert!(translate_arg("a", "junk").is_none());
+        assert_eq!(translate_arg("a", "-1@%al").unwrap().to_string_spec(), "%ax:s8");
+    }
+
+    /// Found by cargo-fuzz (`usdt_notes`): a size of 690310596 overflowed `size * 8` (a panic with
+    /// overflow checks) and 32 truncated to a 0-bit type; sizes other than 1, 2, 4, 8 are refused.
+    #[test]
+    fn odd_operand_sizes_are_refused() {
+        for spec in ["690310596@%rdi", "-2147483648@%rdi", "32@%rdi", "3@%rdi", "0@%rdi"] {
+            assert!(translate_arg("a", spec).is_none(), "{spec}");
+        }
     }
 
     #[test]

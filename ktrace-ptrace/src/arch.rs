@@ -1,6 +1,8 @@
 //! Audit architectures (`AUDIT_ARCH_*`) and syscall names per architecture.
 
 /// An `AUDIT_ARCH_*` value: which syscall table a syscall belongs to.
+#[doc(alias = "AUDIT_ARCH_X86_64")]
+#[doc(alias = "AUDIT_ARCH_AARCH64")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AuditArch(pub u32);
 

@@ -94,6 +94,7 @@ fn signature(name: &str) -> &'static [Arg] {
 pub const STRING_LIMIT: usize = 32;
 
 /// Reads a NUL-terminated string of at most `max` bytes; `None` if unreadable.
+#[doc(alias = "process_vm_readv")]
 pub fn read_string(pid: Pid, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
     if addr == 0 {
         return None;

@@ -20,6 +20,8 @@ const _: () = assert!(size_of::<RawHeader>() == 24);
 pub const SYSCALL_INFO_SIZE: usize = 88;
 
 /// `PTRACE_SYSCALL_INFO_*`: what kind of stop the info describes.
+#[doc(alias = "ptrace_syscall_info")]
+#[doc(alias = "PTRACE_GET_SYSCALL_INFO")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyscallInfo {
     /// Not a syscall stop (`PTRACE_SYSCALL_INFO_NONE`).

@@ -4,6 +4,7 @@
 use crate::arch::AuditArch;
 
 /// One classic BPF instruction (`struct sock_filter`).
+#[doc(alias = "sock_filter")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct SockFilter {
@@ -33,6 +34,7 @@ pub const RET_TRACE: u32 = 0x7ff0_0000;
 /// Linux 4.8. A tracer that resumes a seccomp stop with `PTRACE_SYSCALL` must know whether the next
 /// syscall stop is the entry (before 4.8) or the exit (4.8+) when it cannot ask
 /// `PTRACE_GET_SYSCALL_INFO` (5.3+). Found by [`crate::tracer::probe_seccomp_order`], as strace does.
+#[doc(alias = "PTRACE_EVENT_SECCOMP")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeccompOrder {
     /// 4.8+: the seccomp stop comes after the (optional) syscall-enter stop; the next syscall stop
@@ -45,6 +47,9 @@ pub enum SeccompOrder {
 
 /// Builds: syscalls of `arch` whose number is in `nrs` -> `SECCOMP_RET_TRACE`; everything else
 /// (including other arches, e.g. i386 compat calls) -> `SECCOMP_RET_ALLOW`.
+#[doc(alias = "seccomp")]
+#[doc(alias = "SECCOMP_SET_MODE_FILTER")]
+#[doc(alias = "SECCOMP_RET_TRACE")]
 pub fn trace_only(arch: AuditArch, nrs: &[u64]) -> Vec<SockFilter> {
     let n = nrs.len().min(250);
     let mut p = Vec::with_capacity(n + 5);

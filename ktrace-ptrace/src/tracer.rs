@@ -27,6 +27,8 @@ pub enum ForkKind {
 }
 
 /// Signal information of a signal-delivery stop (from PTRACE_GETSIGINFO).
+#[doc(alias = "PTRACE_GETSIGINFO")]
+#[doc(alias = "siginfo_t")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SigInfo {
     /// Signal number.
@@ -46,6 +48,10 @@ pub struct SigInfo {
 /// What happened to a tracee. Events are small `Copy` values; strings (paths, argv) are read from
 /// the tracee on demand with [`Tracer::describe`] while the tracee is still stopped, i.e. before
 /// the next call of [`Tracer::next_event`].
+#[doc(alias = "PTRACE_EVENT_FORK")]
+#[doc(alias = "PTRACE_EVENT_CLONE")]
+#[doc(alias = "PTRACE_EVENT_EXEC")]
+#[doc(alias = "PTRACE_EVENT_EXIT")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -206,18 +212,22 @@ impl TraceCommand {
         self
     }
     /// Follow children and threads (default on: TRACECLONE, TRACEFORK, TRACEVFORK).
+    #[doc(alias = "PTRACE_O_TRACEFORK")]
+    #[doc(alias = "PTRACE_O_TRACECLONE")]
     pub fn follow_forks(mut self, on: bool) -> Self {
         self.follow = on;
         self
     }
     /// Kill the command (and its traced children) when the tracer drops (default on,
     /// PTRACE_O_EXITKILL). Off: the tracer detaches and lets them run.
+    #[doc(alias = "PTRACE_O_EXITKILL")]
     pub fn kill_on_drop(mut self, on: bool) -> Self {
         self.kill_on_drop = on;
         self
     }
     /// Decodes syscall stops from registers only, as on kernels before 5.3 (no
     /// `PTRACE_GET_SYSCALL_INFO`): for testing that path on newer kernels (x86_64).
+    #[doc(alias = "PTRACE_GETREGS")]
     #[doc(hidden)]
     pub fn registers_only(mut self) -> Self {
         self.registers_only = true;
@@ -227,11 +237,15 @@ impl TraceCommand {
     /// Stop only for these syscalls (native arch numbers), through a seccomp-bpf filter returning
     /// SECCOMP_RET_TRACE for them; all others run without stopping. Linux 3.5+ (filter); the
     /// kernel's seccomp/syscall-stop order is probed once ([`probe_seccomp_order`]).
+    #[doc(alias = "seccomp")]
+    #[doc(alias = "SECCOMP_RET_TRACE")]
+    #[doc(alias = "PTRACE_O_TRACESECCOMP")]
     pub fn seccomp_filter(mut self, nrs: &[u64]) -> Self {
         self.seccomp = Some(nrs.to_vec());
         self
     }
     /// Fails (or skips) a syscall on every call (x86_64).
+    #[doc(alias = "PTRACE_SETREGS")]
     pub fn inject(mut self, i: Inject) -> Self {
         self.inject.push(i);
         self
@@ -239,7 +253,7 @@ impl TraceCommand {
     /// Runs the tracee and the calling (tracer) thread on one CPU (the tracer's current one).
     /// Every stop is a tracee -> tracer -> tracee hand-off; on one CPU it is a plain context switch
     /// instead of a cross-CPU wakeup (an IPI, costly in VMs): `benches/compare/ptrace.sh` measured
-    /// 16.5 -> 6.5 us per traced syscall here. The calling thread's affinity is restored when the
+    /// 16.5 -> 6.5 us per traced syscall on a 2-CPU x86-64 host. The calling thread's affinity is restored when the
     /// tracer drops.
     pub fn same_cpu(mut self, on: bool) -> Self {
         self.same_cpu = on;
@@ -252,6 +266,7 @@ impl TraceCommand {
     }
 
     /// Starts the command traced from its first instruction after exec.
+    #[doc(alias = "PTRACE_SEIZE")]
     pub fn spawn(self) -> Result<Tracer> {
         // Resolve PATH here, as strace does, so the child makes exactly one execve.
         let program = resolve(&self.program);
@@ -320,6 +335,7 @@ fn resolve(prog: &std::ffi::OsStr) -> std::path::PathBuf {
 /// ptrace ties tracees to the thread that attached them, so a `Tracer` is not `Send`, and it only
 /// waits for its own thread's children (`__WNOTHREAD`): several tracers can run on several
 /// threads of one process.
+#[doc(alias = "ptrace")]
 #[derive(Debug)]
 pub struct Tracer {
     tracees: HashMap<i32, Tracee>,
@@ -377,6 +393,8 @@ impl Tracer {
 
     /// Attaches to a running process and all its threads (`/proc/PID/task`) with PTRACE_SEIZE.
     /// Children are followed; the process is never killed by the tracer, which detaches on drop.
+    #[doc(alias = "PTRACE_SEIZE")]
+    #[doc(alias = "PTRACE_INTERRUPT")]
     pub fn attach(pid: i32) -> Result<Tracer> {
         let opts = Options::PTRACE_O_TRACESYSGOOD
             | Options::PTRACE_O_TRACEEXEC
@@ -434,6 +452,10 @@ impl Tracer {
 
     /// The next event, or `None` when no tracee is left. The task the event is about stays stopped
     /// until this is called again.
+    #[doc(alias = "PTRACE_SYSCALL")]
+    #[doc(alias = "PTRACE_GET_SYSCALL_INFO")]
+    #[doc(alias = "PTRACE_LISTEN")]
+    #[doc(alias = "waitpid")]
     pub fn next_event(&mut self) -> Result<Option<Event>> {
         if let Some(e) = self.queue.pop() {
             return Ok(Some(e));
@@ -716,6 +738,7 @@ impl Tracer {
     /// Detaches from every tracee (those spawned with kill-on-drop are killed instead), leaving
     /// none stopped. Returns an [`Event::Detached`] for each task let go (as strace prints
     /// `--- detached ---` lines on interrupt), none for killed ones.
+    #[doc(alias = "PTRACE_DETACH")]
     pub fn detach_all(&mut self) -> Result<Vec<Event>> {
         let mut detached = Vec::new();
         let stopped = self.stopped.take();
@@ -764,6 +787,7 @@ impl Tracer {
     }
 
     /// The ptrace options in force.
+    #[doc(alias = "PTRACE_SETOPTIONS")]
     pub fn options(&self) -> Options {
         self.opts
     }
@@ -808,6 +832,7 @@ fn siginfo(si: &libc::siginfo_t) -> SigInfo {
 /// }
 /// # Ok::<(), ktrace_ptrace::Error>(())
 /// ```
+#[doc(alias = "PTRACE_EVENT_SECCOMP")]
 pub fn probe_seccomp_order() -> Result<SeccompOrder> {
     let prog_path = ["/usr/bin/true", "/bin/true"]
         .into_iter()

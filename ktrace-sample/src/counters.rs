@@ -7,6 +7,8 @@ use perf_event::{Builder, Counter, Group};
 use crate::error::{Error, Result};
 
 /// Counter events (`perf list` names).
+#[doc(alias = "perf_hw_id")]
+#[doc(alias = "perf_sw_ids")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Ev {
@@ -95,6 +97,7 @@ pub(crate) fn build_with_kernel_fallback(
 }
 
 /// A counter value with its enabled/running times.
+#[doc(alias = "read_format")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
     /// Event.
@@ -141,6 +144,8 @@ fn open_err(ev: Ev, need: &str, e: std::io::Error) -> Error {
 const CPU_NEED: &str = "≤ 0 for per-CPU (system-wide) counting";
 
 /// Independent counters on one task (following its children with `inherit`), or on one CPU.
+#[doc(alias = "perf_event_open")]
+#[doc(alias = "PERF_EVENT_IOC_ENABLE")]
 #[derive(Debug)]
 pub struct Counters {
     counters: Vec<(Ev, Counter, bool)>,
@@ -227,6 +232,8 @@ impl Counters {
 }
 
 /// A counter group on the calling process: all members start, stop and are read together.
+#[doc(alias = "perf_event_open")]
+#[doc(alias = "PERF_FORMAT_GROUP")]
 pub struct CounterGroup {
     group: Group,
     members: Vec<(Ev, Counter, bool)>,

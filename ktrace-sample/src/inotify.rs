@@ -9,6 +9,7 @@ use nix::sys::inotify::{InitFlags, Inotify, WatchDescriptor};
 use crate::error::{Error, Result};
 
 /// One filesystem event.
+#[doc(alias = "inotify_event")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsEvent {
     /// An event on a watch.
@@ -27,6 +28,7 @@ pub enum FsEvent {
 }
 
 /// An inotify instance.
+#[doc(alias = "inotify_init1")]
 #[derive(Debug)]
 pub struct Watcher {
     fd: Inotify,
@@ -40,10 +42,12 @@ impl Watcher {
         Ok(Watcher { fd })
     }
     /// Watches `path` for `mask`.
+    #[doc(alias = "inotify_add_watch")]
     pub fn watch(&self, path: &Path, mask: Mask) -> Result<WatchDescriptor> {
         self.fd.add_watch(path, mask).map_err(|e| Error::io("inotify_add_watch", path.display().to_string(), e.into()))
     }
     /// Stops watching.
+    #[doc(alias = "inotify_rm_watch")]
     pub fn unwatch(&self, wd: WatchDescriptor) -> Result<()> {
         self.fd.rm_watch(wd).map_err(|e| Error::io("inotify_rm_watch", "", e.into()))
     }

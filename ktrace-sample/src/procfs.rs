@@ -37,6 +37,7 @@ impl CpuTimes {
 }
 
 /// `/proc/stat`.
+#[doc(alias = "proc_stat")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SystemStat {
     /// The `cpu` line.
@@ -99,6 +100,7 @@ impl SystemStat {
 }
 
 /// `/proc/PID/stat` (fields by proc(5) number).
+#[doc(alias = "proc_pid_stat")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PidStat {
     /// (1) pid
@@ -207,6 +209,7 @@ pub fn page_size() -> u64 {
 }
 
 /// `/proc/PID/io`.
+#[doc(alias = "proc_pid_io")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PidIo {
     /// Bytes read through read-like calls.
@@ -262,6 +265,8 @@ pub struct PressureLine {
 }
 
 /// A PSI file: `some` and (except cpu on old kernels) `full`.
+#[doc(alias = "PSI")]
+#[doc(alias = "pressure")]
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Pressure {
     /// Some tasks stalled.

@@ -9,7 +9,7 @@
 //! [`PerfRing`](ktrace_core::PerfRing), records parsed with its `RawData` readers. That is the
 //! faster of the two readers: `benches/compare/sample.sh` (`ring_report`) drains two identical
 //! rings of 200k tracepoint samples, ktrace-core's framing at 42–54M records/s against
-//! perf-event2's `Sampler::next_record` at 33–38M records/s on this machine.
+//! perf-event2's `Sampler::next_record` at 33–38M records/s on one 2-CPU x86-64 host.
 //!
 //! Kernel: perf_event_open(2) 2.6.31+, `sample_id_all` 2.6.38+, MMAP2 3.16+, LOST_SAMPLES 4.2+.
 
@@ -147,6 +147,9 @@ pub struct Profile {
 }
 
 /// A running profiler of one task tree or of the whole system.
+#[doc(alias = "perf_event_open")]
+#[doc(alias = "perf_event_mmap_page")]
+#[doc(alias = "PERF_RECORD_SAMPLE")]
 pub struct Profiler {
     samplers: Vec<(Counter, MappedRing)>,
     profile: Profile,
@@ -318,6 +321,9 @@ impl Profile {
     /// header) laid out as this profile's sampler asked for: IP, TID, TIME, CPU, PERIOD, then a
     /// callchain when [`Profile::callchain`] is set and a raw payload when `raw`. Malformed records
     /// are counted in [`Profile::malformed`] and skipped; nothing panics on any bytes.
+    #[doc(alias = "PERF_RECORD_SAMPLE")]
+    #[doc(alias = "PERF_RECORD_MMAP2")]
+    #[doc(alias = "PERF_RECORD_COMM")]
     pub fn add_record(&mut self, ty: u32, d: RawData<'_>, raw: bool) {
         record(self, ty, d, raw)
     }

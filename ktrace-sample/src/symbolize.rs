@@ -123,6 +123,7 @@ impl Symbolizer {
     }
 
     /// Adds the file mappings of a live process from /proc/PID/maps.
+    #[doc(alias = "proc_pid_maps")]
     pub fn add_proc_maps(&mut self, pid: i32) {
         for m in Mapping::of_process(pid) {
             self.add_mapping(pid, m);

@@ -227,7 +227,7 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
 
 impl TaskStats {
     /// Parses a `TASKSTATS_TYPE_STATS` payload (offsets of `linux/taskstats.h` v1–v16; checked
-    /// against the 6.1 header's v13 (416 bytes) and this 6.18 kernel's v16 (560 bytes)).
+    /// against the 6.1 header's v13 (416 bytes) and Linux 6.18's v16 (560 bytes)).
     ///
     /// ```
     /// let mut b = vec![0u8; 560];
@@ -366,6 +366,9 @@ fn routed<T: std::fmt::Debug, P: std::fmt::Debug>(
 /// Queries the stats of a task (`tgid = false`: delays and accounting) or of a whole thread group
 /// (`tgid = true`: the kernel sums only the delays and times; accounting fields stay zero).
 #[cfg(feature = "taskstats")]
+#[doc(alias = "TASKSTATS_CMD_GET")]
+#[doc(alias = "TASKSTATS_CMD_ATTR_PID")]
+#[doc(alias = "TASKSTATS_CMD_ATTR_TGID")]
 pub fn query(pid: u32, tgid: bool) -> Result<TaskStats> {
     let (sock, _) = NlRouter::connect(NlFamily::Generic, None, Groups::empty()).map_err(nl)?;
     let family = sock
@@ -590,6 +593,7 @@ impl Drop for ExitListener {
 }
 
 /// Turns `kernel.task_delayacct` on (so delays are counted, 5.14+) and restores it on drop.
+#[doc(alias = "task_delayacct")]
 #[derive(Debug)]
 pub struct DelayAcctGuard {
     old: Option<String>,

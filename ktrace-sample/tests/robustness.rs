@@ -33,6 +33,7 @@ fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
 
 #[test]
 fn mutated_proc_texts_never_panic() {
+    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let pid = std::process::id();
     let mut texts: Vec<Vec<u8>> = Vec::new();
     for p in [
