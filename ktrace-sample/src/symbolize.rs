@@ -98,7 +98,8 @@ fn text_symbols<'d, S: ObjectSymbol<'d>>(it: impl Iterator<Item = S>) -> Vec<(u6
         .filter_map(|s| {
             let name = s.name().ok().filter(|n| !n.is_empty())?;
             let underscores = name.bytes().take_while(|&b| b == b'_').count();
-            let rank = (s.size() == 0, s.is_weak(), !s.is_global() || s.is_weak(), underscores, usize::MAX - name.len());
+            let rank =
+                (s.size() == 0, s.is_weak(), !s.is_global() || s.is_weak(), underscores, usize::MAX - name.len());
             Some((s.address(), rank, s.size(), name.to_owned()))
         })
         .collect();
