@@ -354,3 +354,18 @@ fn stripped_binaries_are_named_from_debug_files_by_build_id_and_debuglink() {
     assert_eq!(name_at(&dir.join("nowhere"), &no_id, off), format!("noid+{off:#x}"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn compare_catches_a_misnamed_frame_and_a_swapped_order_but_allows_ties() {
+    let v = |rows: &[(&str, u64)]| rows.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect::<Vec<_>>();
+    let perf = v(&[("a", 900), ("b", 500), ("c", 300), ("d", 150), ("e", 60), ("f", 58), ("g", 32)]);
+    // Noise-sized differences, and e/f tied at the boundary: accepted.
+    let same = v(&[("a", 880), ("b", 520), ("c", 290), ("d", 160), ("f", 62), ("e", 57), ("g", 30)]);
+    assert_eq!(compare(&same, &perf), Ok(()));
+    // c unresolved on our side (`x+0x10`): its share is 0 against perf's 15 %.
+    let misnamed = v(&[("a", 900), ("b", 500), ("x+0x10", 300), ("d", 150), ("e", 60), ("f", 58), ("g", 32)]);
+    assert!(compare(&misnamed, &perf).unwrap_err().contains("0.0 %"));
+    // b and c swapped: 25 % against 15 % is far beyond noise.
+    let swapped = v(&[("a", 900), ("c", 500), ("b", 300), ("d", 150), ("e", 60), ("f", 58), ("g", 32)]);
+    assert!(compare(&swapped, &perf).is_err());
+}
