@@ -211,38 +211,41 @@ fn show(v: &[(String, u64)]) -> String {
     format!("{n} samples: {}", rows.join(", "))
 }
 
-/// Root and perf, or a skip.
-fn ready(test: &str) -> bool {
+/// Profiles `cmd` with ours, then with perf (its data in `dir`), and fails unless the leaves agree
+/// as [`compare`] asks; returns ours as [`ours`] does.
+fn differential(cmd: &[&str], dir: &Path) -> (Vec<(String, u64)>, BTreeMap<String, u64>, Symbolizer) {
+    let (mine, folded, sym) = ours(cmd);
+    let theirs = perf(cmd, &dir.join("perf.data"));
+    eprintln!("ours:  {}\nperf:  {}", show(&mine), show(&theirs));
+    if let Err(e) = compare(&mine, &theirs) {
+        panic!("{e}\nours:  {}\nperf:  {}", show(&mine), show(&theirs));
+    }
+    (mine, folded, sym)
+}
+
+/// Root and perf, then the test's temporary directory; or a skip.
+fn ready(test: &str) -> Option<PathBuf> {
     if !nix::unistd::geteuid().is_root() {
         skip(test, Skip::Environment("needs root"));
-        return false;
+        return None;
     }
     if Command::new("perf").arg("--version").output().is_err() {
         skip(test, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
-        return false;
+        return None;
     }
-    true
+    Some(tmpdir(test))
 }
 
 #[test]
 fn c_program_top5_leaves_match_perf_report_and_libc_is_named() {
     const T: &str = "c_program_top5_leaves_match_perf_report_and_libc_is_named";
-    if !ready(T) {
-        return;
-    }
-    let dir = tmpdir(T);
+    let Some(dir) = ready(T) else { return };
     let Some(bin) = gcc(&dir, "five", C_SRC, &[]) else {
         return skip(T, Skip::Environment("gcc is needed to build the profiled program"));
     };
-    let cmd = [bin.to_str().unwrap()];
-    let (mine, folded, sym) = ours(&cmd);
+    let (mine, folded, sym) = differential(&[bin.to_str().unwrap()], &dir);
     if !sym.debug_files().any(|(f, _)| f.contains("/libc.so")) {
         return skip(T, Skip::Environment("libc's separate debug file is not installed (apt-get install libc6-dbg)"));
-    }
-    let theirs = perf(&cmd, &dir.join("perf.data"));
-    eprintln!("ours:  {}\nperf:  {}", show(&mine), show(&theirs));
-    if let Err(e) = compare(&mine, &theirs) {
-        panic!("{e}\nours:  {}\nperf:  {}", show(&mine), show(&theirs));
     }
     // The five leaves, libc's memcpy by the name its debug file gives (perf's too).
     let top: Vec<&str> = mine.iter().take(5).map(|x| x.0.as_str()).collect();
@@ -260,19 +263,10 @@ fn c_program_top5_leaves_match_perf_report_and_libc_is_named() {
 #[test]
 fn python_loop_top5_leaves_match_perf_report() {
     const T: &str = "python_loop_top5_leaves_match_perf_report";
-    if !ready(T) {
-        return;
-    }
-    let dir = tmpdir(T);
+    let Some(dir) = ready(T) else { return };
     let script = dir.join("loop.py");
     std::fs::write(&script, PY_SRC).unwrap();
-    let cmd = ["/usr/bin/python3", script.to_str().unwrap()];
-    let (mine, _, _) = ours(&cmd);
-    let theirs = perf(&cmd, &dir.join("perf.data"));
-    eprintln!("ours:  {}\nperf:  {}", show(&mine), show(&theirs));
-    if let Err(e) = compare(&mine, &theirs) {
-        panic!("{e}\nours:  {}\nperf:  {}", show(&mine), show(&theirs));
-    }
+    let (mine, _, _) = differential(&["/usr/bin/python3", script.to_str().unwrap()], &dir);
     assert_eq!(mine[0].0, "_PyEval_EvalFrameDefault");
     std::fs::remove_dir_all(&dir).unwrap();
 }
