@@ -4,7 +4,7 @@
 //! Live: a C program with five distinct hot leaves (four of its own functions and libc's memcpy,
 //! named only by libc6-dbg's separate debug file) and a loop in Debian's stripped python3 (whose
 //! static functions stay unresolved: perf prints them as `[.] 0x…` under `python3.11`, we as
-//! `python3.11+0x…`) are each run once under `perf record -F 999 -g` and once under our profiler.
+//! `python3.11+0x…`) each run once, sampled by `perf record -F 999 -g` and our profiler at once.
 //! The two top-5 lists by sample count must agree: see [`compare`] for how sampling noise is
 //! allowed for. Offline (real ELF files, no sampling): a stripped binary is named from its debug
 //! file under a private debug root by build-id and by `.gnu_debuglink`, and a debug file whose
@@ -93,32 +93,37 @@ fn gcc(dir: &Path, name: &str, src: &str, extra: &[&str]) -> Option<PathBuf> {
     Some(bin)
 }
 
-/// Starts `cmd`, which waits for a line on stdin, and feeds it the line once `attach(pid)` is done.
-fn start_held<T>(cmd: &[&str], attach: impl FnOnce(i32) -> T) -> (std::process::Child, T) {
-    let mut child = Command::new(cmd[0]).args(&cmd[1..]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let t = attach(child.id() as i32);
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    (child, t)
-}
-
-/// Our leaf counts (named as `top_symbols` names them), the folded stacks, and the symbolizer.
-fn ours(cmd: &[&str]) -> (Vec<(String, u64)>, BTreeMap<String, u64>, Symbolizer) {
-    let (mut child, mut prof) = start_held(cmd, |pid| Profiler::task(pid, FREQ).unwrap());
-    while child.try_wait().unwrap().is_none() {
-        prof.poll();
-        std::thread::sleep(std::time::Duration::from_millis(10));
+/// The process `perf record` (`perf_pid`) started for `exe` once it has exec'd and blocks reading
+/// stdin (perf's events are enabled at that exec, so perf samples from then on).
+fn held_child(perf_pid: u32, exe: &Path) -> i32 {
+    let exe = std::fs::canonicalize(exe).unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < end {
+        let kids = std::fs::read_to_string(format!("/proc/{perf_pid}/task/{perf_pid}/children")).unwrap_or_default();
+        for pid in kids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            let is_exe = std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe);
+            // /proc/PID/syscall: "0 0x0 …" is read(0, …), the wait for the line.
+            let reading =
+                std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| s.starts_with("0 0x0 "));
+            if is_exe && reading {
+                return pid;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    assert!(child.wait().unwrap().success());
-    let p = prof.finish();
-    assert_eq!(p.lost, 0);
-    let mut sym = p.symbolizer(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default());
-    (p.top_symbols(&mut sym), p.folded(&mut sym), sym)
+    panic!("perf record did not start {}", exe.display());
 }
 
-/// perf's leaf counts for the same command: `perf report -n --no-children --sort dso,sym`, its
-/// unresolved user rows (`python3.11  [.] 0x00000000001fd01d`) written as ours are
-/// (`python3.11+0x1fd01d`).
-fn perf(cmd: &[&str], data: &Path) -> Vec<(String, u64)> {
+/// Leaf counts by us and by perf of one execution of `cmd` (which waits for a line on stdin): perf
+/// records it (`perf record -F 999 -g`, data in `data`), our profiler attaches to the same process
+/// while it waits, then it runs. Two runs of one program differ by more than sampling noise
+/// (python's `PyLong_FromLong` took 4 % of one run and 6.5 % of the next), one sampled twice
+/// does not. Ours come with the folded stacks and the symbolizer; perf's from [`perf_report`].
+#[allow(clippy::type_complexity, reason = "a test helper's tuple")]
+fn profile_both(
+    cmd: &[&str],
+    data: &Path,
+) -> (Vec<(String, u64)>, BTreeMap<String, u64>, Symbolizer, Vec<(String, u64)>) {
     // -N: leave perf's build-id cache (~/.debug) alone.
     let mut rec = Command::new("perf")
         .args(["record", "-N", "-q", "-g", "-F", &FREQ.to_string(), "-o"])
@@ -130,8 +135,24 @@ fn perf(cmd: &[&str], data: &Path) -> Vec<(String, u64)> {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let pid = held_child(rec.id(), Path::new(cmd[0]));
+    let mut prof = Profiler::task(pid, FREQ).unwrap();
+    // The command shares perf's stdin.
     rec.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    while rec.try_wait().unwrap().is_none() {
+        prof.poll();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert!(rec.wait().unwrap().success(), "perf record failed");
+    let p = prof.finish();
+    assert_eq!(p.lost, 0);
+    let mut sym = p.symbolizer(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default());
+    (p.top_symbols(&mut sym), p.folded(&mut sym), sym, perf_report(data))
+}
+
+/// perf's leaf counts: `perf report -n --no-children --sort dso,sym`, its unresolved user rows
+/// (`python3.11  [.] 0x00000000001fd01d`) written as ours are (`python3.11+0x1fd01d`).
+fn perf_report(data: &Path) -> Vec<(String, u64)> {
     let rep = run(Command::new("perf")
         .args(["report", "-n", "--no-children", "--sort", "dso,sym", "--stdio", "-q", "-g", "none", "-i"])
         .arg(data))
@@ -153,8 +174,8 @@ fn perf(cmd: &[&str], data: &Path) -> Vec<(String, u64)> {
 
 /// Compares two leaf lists (sample counts, largest first) by share, allowing for sampling noise.
 ///
-/// The runs are independent, so a share p measured over N₁ and N₂ samples differs by about
-/// σ = √(p(1−p)(1/N₁+1/N₂)). Asked of the top 5 of each:
+/// The two sample the same execution independently, so a share p measured over N₁ and N₂
+/// samples differs by about σ = √(p(1−p)(1/N₁+1/N₂)). Asked of the top 5 of each:
 /// - every name in either top 5 has shares within 3σ + 1 % of each other in the two runs (a
 ///   frame named in one and unresolved in the other fails here: its share is 0 on one side);
 /// - the two top-5 sets are equal, except for names tied at the boundary: a name in one top 5
@@ -211,11 +232,10 @@ fn show(v: &[(String, u64)]) -> String {
     format!("{n} samples: {}", rows.join(", "))
 }
 
-/// Profiles `cmd` with ours, then with perf (its data in `dir`), and fails unless the leaves agree
-/// as [`compare`] asks; returns ours as [`ours`] does.
+/// Profiles `cmd` with ours and perf at once (perf's data in `dir`) and fails unless the leaves
+/// agree as [`compare`] asks; returns ours as [`profile_both`] does.
 fn differential(cmd: &[&str], dir: &Path) -> (Vec<(String, u64)>, BTreeMap<String, u64>, Symbolizer) {
-    let (mine, folded, sym) = ours(cmd);
-    let theirs = perf(cmd, &dir.join("perf.data"));
+    let (mine, folded, sym, theirs) = profile_both(cmd, &dir.join("perf.data"));
     eprintln!("ours:  {}\nperf:  {}", show(&mine), show(&theirs));
     if let Err(e) = compare(&mine, &theirs) {
         panic!("{e}\nours:  {}\nperf:  {}", show(&mine), show(&theirs));
