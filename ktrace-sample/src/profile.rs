@@ -472,8 +472,9 @@ impl Profile {
 
     /// Folded stacks (`comm;root;…;leaf count`), as flamegraph.pl and inferno read them.
     ///
-    /// Each distinct (pid, address) is symbolized once; a sample whose stack was seen before
-    /// costs a lookup and no allocation.
+    /// Frames are named by [`Symbolizer::name`] (unresolved ones `file+0xoffset`); each distinct
+    /// (pid, address) is symbolized once, and a sample whose stack was seen before costs a lookup
+    /// and no allocation.
     #[cfg(feature = "symbolize")]
     pub fn folded(&self, sym: &mut Symbolizer) -> BTreeMap<String, u64> {
         let mut out: BTreeMap<String, u64> = BTreeMap::new();
@@ -488,8 +489,7 @@ impl Profile {
                 line.push(';');
                 // Kernel addresses are the same in every process.
                 let key = (if a >= 0xffff_8000_0000_0000 { 0 } else { s.pid }, a);
-                let name =
-                    names.entry(key).or_insert_with(|| sym.resolve(s.pid, a).unwrap_or_else(|| format!("{a:#x}")));
+                let name = names.entry(key).or_insert_with(|| sym.name(s.pid, a));
                 line.push_str(name);
             }
             match out.get_mut(line.as_str()) {
@@ -502,13 +502,14 @@ impl Profile {
         out
     }
 
-    /// Samples per leaf function, largest first (what `perf report --sort sym` shows at the top).
+    /// Samples per leaf function, largest first (what `perf report --no-children --sort sym` shows
+    /// at the top), named by [`Symbolizer::name`]: an unresolved leaf is `file+0xoffset`, one row per
+    /// address as perf gives each its own row.
     #[cfg(feature = "symbolize")]
     pub fn top_symbols(&self, sym: &mut Symbolizer) -> Vec<(String, u64)> {
         let mut m: HashMap<String, u64> = HashMap::new();
         for s in &self.samples {
-            let name = sym.resolve(s.pid, s.ip).unwrap_or_else(|| format!("{:#x}", s.ip));
-            *m.entry(name).or_default() += 1;
+            *m.entry(sym.name(s.pid, s.ip)).or_default() += 1;
         }
         let mut v: Vec<_> = m.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

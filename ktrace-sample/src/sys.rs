@@ -32,7 +32,7 @@ pub(crate) fn sysctl(name: &str) -> Option<String> {
 ///
 /// Opens with O_NONBLOCK so a FIFO does not block the open, and refuses anything but a non-empty
 /// regular file: a device such as `/dev/zero` would otherwise be read without end.
-pub(crate) fn map_regular(path: &str) -> std::io::Result<Result<memmap2::Mmap, &'static str>> {
+pub(crate) fn map_regular(path: impl AsRef<std::path::Path>) -> std::io::Result<Result<memmap2::Mmap, &'static str>> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
     let meta = f.metadata()?;

@@ -102,8 +102,15 @@ fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn s
         svg.path().display(),
         folded_out.path().display()
     );
-    for (name, n) in p.top_symbols(&mut sym).iter().take(10) {
+    let top = p.top_symbols(&mut sym);
+    for (name, n) in top.iter().take(10) {
         println!("{n:>8}  {name}");
+    }
+    if top.iter().take(10).any(|(name, _)| name.contains("+0x")) {
+        eprintln!(
+            "profile: FILE+0xOFFSET frames have no symbol (FILE is stripped): install its separate debug file \
+             under /usr/lib/debug (libc6-dbg for libc, a -dbgsym or -dbg package for others)"
+        );
     }
     Ok(status)
 }
