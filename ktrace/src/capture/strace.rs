@@ -116,7 +116,7 @@ pub(crate) fn syscall_text(sc: &Syscall) -> String {
             if !creates {
                 continue;
             }
-            format!("{:#o}", a.value)
+            format!("0{:o}", a.value)
         } else if a.value > 0xffff {
             format!("{:#x}", a.value)
         } else {
