@@ -1,5 +1,6 @@
 //! The capture harness, live: each query type against a workload whose kernel events are known,
 //! cleanup after a panicking workload, and the text a failing assertion prints.
+#![cfg(all(feature = "blk", feature = "kprobe"))]
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 #![allow(unsafe_code, reason = "a no_mangle function of this binary is the uprobe target")]
 
@@ -145,7 +146,8 @@ fn probe_hits_by_name() {
 fn a_panicking_workload_leaves_nothing_and_panics_on() {
     let _g = serial();
     let before = our_instances();
-    let r = catch_unwind(AssertUnwindSafe(|| capture(Spec::default().watch_path("/tmp/x"), || panic!("workload failed"))));
+    let r =
+        catch_unwind(AssertUnwindSafe(|| capture(Spec::default().watch_path("/tmp/x"), || panic!("workload failed"))));
     let msg = r.unwrap_err();
     assert_eq!(msg.downcast_ref::<&str>(), Some(&"workload failed"));
     assert_eq!(our_instances(), before);
@@ -155,7 +157,9 @@ fn a_panicking_workload_leaves_nothing_and_panics_on() {
 fn normalize(text: &str) -> String {
     text.lines()
         .map(|l| match l.split_once("] ") {
-            Some((head, rest)) if head.trim_start().starts_with(|c: char| c.is_ascii_digit()) => format!("T [TID] {rest}"),
+            Some((head, rest)) if head.trim_start().starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("T [TID] {rest}")
+            }
             _ => l.to_owned(),
         })
         .collect::<Vec<_>>()

@@ -10,11 +10,13 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let path = "/tmp/ktrace-capture-doctest";
 //! let (cap, status) = capture(Spec::default().watch_path(path), || {
-//!     std::fs::write(path, "hi").and_then(|_| std::process::Command::new("sh").args(["-c", "exit 3"]).status())
+//!     std::fs::write(path, "hi")?;
+//!     std::process::Command::new("sh").args(["-c", "exit 3"]).status()
 //! })?;
 //! assert_eq!(status?.code(), Some(3));
 //! cap.assert_opened(path);
 //! cap.assert_exited(3);
+//! # std::fs::remove_file(path)?;
 //! # Ok(()) }
 //! ```
 //!
@@ -87,6 +89,7 @@ impl Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     syscalls: bool,
+    opens: bool,
     processes: bool,
     sched: bool,
     block: Vec<(u32, u32)>,
@@ -99,6 +102,7 @@ impl Spec {
     pub fn new() -> Spec {
         Spec {
             syscalls: false,
+            opens: false,
             processes: false,
             sched: false,
             block: Vec::new(),
@@ -111,6 +115,14 @@ impl Spec {
     #[doc(alias = "sys_enter")]
     pub fn syscalls(mut self) -> Spec {
         self.syscalls = true;
+        self
+    }
+
+    /// Only the open family (`open`, `openat`, `openat2`, `creat`: entries and results), a lighter
+    /// source than [`Spec::syscalls`] when opens are all a test or tool needs.
+    #[doc(alias = "sys_enter_openat")]
+    pub fn opens(mut self) -> Spec {
+        self.opens = true;
         self
     }
 
@@ -159,7 +171,8 @@ impl Default for Spec {
 }
 
 /// The syscalls that open a path, with the name of their path argument.
-const OPENS: [(&str, &str); 4] = [("openat", "filename"), ("open", "filename"), ("openat2", "filename"), ("creat", "pathname")];
+const OPENS: [(&str, &str); 4] =
+    [("openat", "filename"), ("open", "filename"), ("openat2", "filename"), ("creat", "pathname")];
 
 /// What each instance of a capture is for.
 enum Role {
@@ -255,7 +268,7 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
 fn enable_main(inst: &Instance, spec: &Spec) -> Result<(), Error> {
     if spec.syscalls {
         inst.enable_system("syscalls")?;
-    } else if !spec.paths.is_empty() {
+    } else if spec.opens || !spec.paths.is_empty() {
         for (sys, _) in OPENS {
             for dir in ["enter", "exit"] {
                 match inst.enable_event("syscalls", &format!("sys_{dir}_{sys}")) {

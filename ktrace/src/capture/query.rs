@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use ktrace_ftrace::BlockPhase;
 
 use super::record::{Arg, Record, What};
-use super::strace::{render, signal_name, syscall_text};
+use super::strace::{render, ret_text, signal_name, syscall_text};
 
 /// A syscall of a captured thread: entry and (unless the capture ended first, or it never returns
 /// as `exit_group`) its result.
@@ -31,6 +31,11 @@ impl Syscall {
     /// An argument's value by name (`flags`).
     pub fn arg(&self, name: &str) -> Option<u64> {
         self.args.iter().find(|a| a.name == name).map(|a| a.value)
+    }
+    /// The result as strace writes it: `3`, `-1 ENOENT (No such file or directory)`, or `?` when
+    /// the call had not returned.
+    pub fn result(&self) -> String {
+        self.ret.map_or_else(|| "?".to_owned(), ret_text)
     }
     /// Time from entry to return.
     pub fn latency_ns(&self) -> Option<u64> {
@@ -340,7 +345,9 @@ impl Capture {
         } else {
             " (not watched: on kernels whose syscall events carry no strings, add Spec::watch_path)"
         };
-        self.fail(&format!("no open of {path:?}{hint}"), &|r| is_process_or(r, |n| super::OPENS.iter().any(|(o, _)| *o == n)))
+        self.fail(&format!("no open of {path:?}{hint}"), &|r| {
+            is_process_or(r, |n| super::OPENS.iter().any(|(o, _)| *o == n))
+        })
     }
 
     /// Asserts a task exited with `code` (from its `exit_group`) and returns the exit.
@@ -348,7 +355,9 @@ impl Capture {
     pub fn assert_exited(&self, code: i32) -> Exit {
         match self.exits().into_iter().find(|e| e.code == Some(code)) {
             Some(e) => e,
-            None => self.fail(&format!("no task exited with code {code}"), &|r| is_process_or(r, |n| n == "exit_group")),
+            None => {
+                self.fail(&format!("no task exited with code {code}"), &|r| is_process_or(r, |n| n == "exit_group"))
+            }
         }
     }
 
@@ -375,7 +384,10 @@ impl Capture {
     #[track_caller]
     pub fn assert_no_syscall(&self, name: &str) {
         if self.syscalls_named(name).next().is_some() {
-            self.fail(&format!("unexpected {name} syscall"), &|r| matches!(&r.what, What::SysEnter { name: n, .. } if n == name));
+            self.fail(
+                &format!("unexpected {name} syscall"),
+                &|r| matches!(&r.what, What::SysEnter { name: n, .. } if n == name),
+            );
         }
     }
 
@@ -403,7 +415,11 @@ fn is_path_arg(name: &str) -> bool {
 fn is_process_or(r: &Record, syscall: impl Fn(&str) -> bool) -> bool {
     match &r.what {
         What::SysEnter { name, .. } | What::SysExit { name, .. } => syscall(name),
-        What::Fork { .. } | What::Exec { .. } | What::Exit { .. } | What::SignalGenerate { .. } | What::SignalDeliver { .. } => true,
+        What::Fork { .. }
+        | What::Exec { .. }
+        | What::Exit { .. }
+        | What::SignalGenerate { .. }
+        | What::SignalDeliver { .. } => true,
         _ => false,
     }
 }

@@ -183,13 +183,9 @@ pub(crate) fn convert(ev: &Event<'_>, ts_ns: u64) -> Result<Record, ParseError> 
         syscall(ev)?
     } else {
         match ev.typed()? {
-            Typed::SchedSwitch { prev_comm, prev_pid, prev_state, next_comm, next_pid, .. } => What::Switch {
-                prev_pid,
-                prev_comm: text(prev_comm),
-                prev_state,
-                next_pid,
-                next_comm: text(next_comm),
-            },
+            Typed::SchedSwitch { prev_comm, prev_pid, prev_state, next_comm, next_pid, .. } => {
+                What::Switch { prev_pid, prev_comm: text(prev_comm), prev_state, next_pid, next_comm: text(next_comm) }
+            }
             Typed::Fork { child_comm, child_pid, parent_pid, .. } => {
                 What::Fork { parent_pid, child_pid, child_comm: text(child_comm) }
             }
@@ -199,14 +195,9 @@ pub(crate) fn convert(ev: &Event<'_>, ts_ns: u64) -> Result<Record, ParseError> 
                 What::SignalGenerate { sig, pid, comm: text(comm), result }
             }
             Typed::SignalDeliver { sig, code, .. } => What::SignalDeliver { sig, code },
-            Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } => What::Block {
-                phase,
-                dev: (dev >> 20, dev & 0xf_ffff),
-                sector,
-                nr_sector,
-                rwbs: text(rwbs),
-                error,
-            },
+            Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } => {
+                What::Block { phase, dev: (dev >> 20, dev & 0xf_ffff), sector, nr_sector, rwbs: text(rwbs), error }
+            }
             _ => What::Event {
                 system: ev.system().to_owned(),
                 name: ev.name().to_owned(),

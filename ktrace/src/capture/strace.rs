@@ -67,9 +67,11 @@ const ERRNOS: [(i64, &str); 14] = [
     (38, "ENOSYS"),
 ];
 
-fn ret_text(ret: i64) -> String {
+/// A return value as strace writes it: `3`, `0x7f…`, `-1 ENOENT (No such file or directory)`.
+pub(crate) fn ret_text(ret: i64) -> String {
     if (-4095..0).contains(&ret) {
-        let name = ERRNOS.iter().find(|(n, _)| *n == -ret).map_or_else(|| format!("E{}", -ret), |(_, s)| (*s).to_owned());
+        let name =
+            ERRNOS.iter().find(|(n, _)| *n == -ret).map_or_else(|| format!("E{}", -ret), |(_, s)| (*s).to_owned());
         let msg = std::io::Error::from_raw_os_error((-ret) as i32).to_string();
         let msg = msg.split(" (os error").next().unwrap_or("").to_owned();
         format!("-1 {name} ({msg})")
@@ -81,9 +83,37 @@ fn ret_text(ret: i64) -> String {
 }
 
 const SIGNALS: [&str; 31] = [
-    "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
-    "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN",
-    "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
 ];
 
 /// `SIGCHLD` for 17; `SIG40` for numbers without a name.
@@ -124,8 +154,7 @@ pub(crate) fn syscall_text(sc: &Syscall) -> String {
         };
         args.push(text);
     }
-    let ret = sc.ret.map_or_else(|| "?".to_owned(), ret_text);
-    format!("{}({}) = {ret}", sc.name, args.join(", "))
+    format!("{}({}) = {}", sc.name, args.join(", "), sc.result())
 }
 
 /// One record's line (without the time and thread); `None` for syscall exits (shown with their
@@ -206,7 +235,10 @@ mod tests {
 
     #[test]
     fn flags_errors_and_signals_read_as_strace_writes_them() {
-        assert_eq!(open_flags((libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC) as u64), "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
+        assert_eq!(
+            open_flags((libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC) as u64),
+            "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC"
+        );
         assert_eq!(ret_text(-2), "-1 ENOENT (No such file or directory)");
         assert_eq!(ret_text(3), "3");
         assert_eq!(signal_name(17), "SIGCHLD");
