@@ -1,6 +1,6 @@
 //! The capture harness, live: each query type against a workload whose kernel events are known,
 //! cleanup after a panicking workload, and the text a failing assertion prints.
-#![cfg(all(feature = "blk", feature = "kprobe"))]
+#![cfg(all(feature = "blk", feature = "kprobe", feature = "sample"))]
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 #![allow(unsafe_code, reason = "a no_mangle function of this binary is the uprobe target")]
 
@@ -183,4 +183,21 @@ fn a_failing_assertion_prints_the_capture_strace_like() {
          T [TID] openat(AT_FDCWD, \"/tmp/ktrace-capture-snapshot-missing\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such \
          file or directory)"
     );
+}
+
+#[test]
+fn cpu_samples_of_a_spinning_child() {
+    let _g = serial();
+    let spin = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done";
+    let (cap, pid) = capture(Spec::new().processes().samples(1000), || {
+        let mut c = Command::new("/bin/sh").args(["-c", spin]).spawn().unwrap();
+        c.wait().unwrap();
+        c.id() as i32
+    })
+    .unwrap();
+    let of_child = cap.samples().iter().filter(|s| s.pid == pid).count();
+    // The child spins for some 100 ms of CPU at 1000 Hz: dozens of samples at the least.
+    assert!(of_child >= 20, "{of_child} samples of the child of {}", cap.samples().len());
+    // Nobody else's: only this process (the test thread) and the child are sampled.
+    assert!(cap.samples().iter().all(|s| s.pid == pid || s.pid == std::process::id() as i32));
 }

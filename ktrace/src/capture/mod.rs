@@ -59,7 +59,7 @@ use std::sync::mpsc;
 use ktrace_core::Clock;
 use ktrace_ftrace::{Instance, Recorder, Tracefs};
 
-pub use query::{BlockIo, Capture, Exec, Exit, Signal, Switch, Syscall};
+pub use query::{BlockIo, Capture, Exec, Exit, Sample, Signal, Switch, Syscall};
 pub use record::{Arg, FieldValue, Record, What};
 
 /// Errors setting up or reading a capture.
@@ -72,6 +72,10 @@ pub enum Error {
     /// A recorded event did not parse.
     #[error(transparent)]
     Parse(#[from] ktrace_core::ParseError),
+    /// perf_event_open(2) refused the sampler ([`Spec::samples`]).
+    #[cfg(feature = "sample")]
+    #[error(transparent)]
+    Sample(#[from] ktrace_sample::Error),
     /// The recorder's helper thread died.
     #[error("the capture's recorder thread panicked")]
     Recorder,
@@ -95,6 +99,8 @@ pub struct Spec {
     block: Vec<(u32, u32)>,
     events: Vec<(String, String)>,
     paths: Vec<String>,
+    #[cfg(feature = "sample")]
+    samples: Option<u64>,
 }
 
 impl Spec {
@@ -108,6 +114,8 @@ impl Spec {
             block: Vec::new(),
             events: Vec::new(),
             paths: Vec::new(),
+            #[cfg(feature = "sample")]
+            samples: None,
         }
     }
 
@@ -153,6 +161,16 @@ impl Spec {
     /// `(probes.group(), "name")`. Its hits are [`Capture::probe_hits`].
     pub fn event(mut self, system: &str, name: &str) -> Spec {
         self.events.push((system.to_owned(), name.to_owned()));
+        self
+    }
+
+    /// CPU samples of the captured tasks at `hz` per second of CPU time (perf `cpu-clock`, with
+    /// `inherit` so children are sampled too; no PMU needed), as [`Capture::samples`]. Sample
+    /// times are on the perf clock, not the capture's.
+    #[doc(alias = "perf_event_open")]
+    #[cfg(feature = "sample")]
+    pub fn samples(mut self, hz: u64) -> Spec {
+        self.samples = Some(hz);
         self
     }
 
@@ -239,9 +257,26 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
             let _ = helper.join();
             return Err(e);
         }
+        #[cfg(feature = "sample")]
+        let profiler = match spec.samples.map(|hz| ktrace_sample::profile::Profiler::task(crate::sys::gettid(), hz)) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                drop(go_tx);
+                let _ = helper.join();
+                return Err(e.into());
+            }
+            None => None,
+        };
         let t0 = crate::sys::monotonic_ns();
         let out = catch_unwind(AssertUnwindSafe(workload));
         let t1 = crate::sys::monotonic_ns();
+        #[cfg(feature = "sample")]
+        let samples = profiler.map_or_else(Vec::new, |p| {
+            let s = p.finish().samples;
+            s.into_iter().map(|s| Sample { pid: s.pid, tid: s.tid, time: s.time, cpu: s.cpu, ip: s.ip }).collect()
+        });
+        #[cfg(not(feature = "sample"))]
+        let samples = Vec::new();
         let _ = go_tx.send(Some((t0, t1)));
         let recorded = helper.join().unwrap_or(Err(Error::Recorder));
         let value = match out {
@@ -261,7 +296,7 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
         }
         main.extend(side);
         main.sort_by_key(|r| r.ts_ns);
-        Ok((Capture::build(main, &paths, lost), value))
+        Ok((Capture::build(main, &paths, samples, lost), value))
     })
 }
 

@@ -124,6 +124,21 @@ pub struct BlockIo {
     pub error: i32,
 }
 
+/// A CPU sample of a captured task ([`super::Spec::samples`]; feature `sample`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// Process.
+    pub pid: i32,
+    /// Thread.
+    pub tid: i32,
+    /// The perf clock (not the capture's timeline).
+    pub time: u64,
+    /// CPU.
+    pub cpu: u32,
+    /// The sampled instruction pointer.
+    pub ip: u64,
+}
+
 /// What a [`super::capture`] recorded, time-ordered, with queries and assertions. `Display` prints
 /// it strace-like.
 #[derive(Debug, Clone)]
@@ -135,11 +150,12 @@ pub struct Capture {
     exit_paired: std::collections::HashSet<usize>,
     exit_codes: HashMap<i32, i32>,
     watched: Vec<String>,
+    samples: Vec<Sample>,
     lost: u64,
 }
 
 impl Capture {
-    pub(crate) fn build(records: Vec<Record>, paths: &[(String, Record)], lost: u64) -> Capture {
+    pub(crate) fn build(records: Vec<Record>, paths: &[(String, Record)], samples: Vec<Sample>, lost: u64) -> Capture {
         let mut syscalls: Vec<Syscall> = Vec::new();
         let mut enter_of = HashMap::new();
         let mut exit_paired = std::collections::HashSet::new();
@@ -192,7 +208,7 @@ impl Capture {
             }
         }
         let watched = paths.iter().map(|(p, _)| p.clone()).collect();
-        Capture { records, syscalls, enter_of, exit_paired, exit_codes, watched, lost }
+        Capture { records, syscalls, enter_of, exit_paired, exit_codes, watched, samples, lost }
     }
 
     pub(crate) fn syscall_at(&self, record: usize) -> Option<&Syscall> {
@@ -315,6 +331,11 @@ impl Capture {
     pub fn probe_hits<'c>(&'c self, name: &str) -> impl Iterator<Item = &'c Record> + 'c {
         let name = name.to_owned();
         self.records.iter().filter(move |r| matches!(&r.what, What::Event { name: n, .. } if *n == name))
+    }
+
+    /// CPU samples of the captured tasks ([`super::Spec::samples`]), in perf-clock order.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
     }
 
     /// The capture as strace-like text, at most `max_lines` lines (the first and last halves).
