@@ -444,3 +444,50 @@ fn is_process_or(r: &Record, syscall: impl Fn(&str) -> bool) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(ts_ns: u64, tid: i32, what: What) -> Record {
+        Record { ts_ns, cpu: 0, tid, what }
+    }
+
+    fn enter(name: &str, args: &[(&str, u64)]) -> What {
+        let args = args.iter().map(|(n, v)| Arg { name: (*n).to_owned(), value: *v, string: None }).collect();
+        What::SysEnter { name: name.to_owned(), nr: 0, args }
+    }
+
+    fn exit(name: &str, ret: i64) -> What {
+        What::SysExit { name: name.to_owned(), nr: 0, ret }
+    }
+
+    /// Two threads' calls interleave; a kernel-matched path lands on the nearest open of its
+    /// thread; an exit takes its code from exit_group; an unreturned call prints `= ?`.
+    #[test]
+    fn pairs_calls_per_thread_and_joins_watched_paths() {
+        let open = |p| enter("openat", &[("dfd", 0xffff_ff9c), ("filename", p), ("flags", 0), ("mode", 0)]);
+        let records = vec![
+            rec(1_000, 10, open(0x1000)),
+            rec(1_100, 20, open(0x2000)),
+            rec(1_500, 10, exit("openat", 3)),
+            rec(1_600, 20, exit("openat", -2)),
+            rec(5_000, 10, open(0x3000)),
+            rec(9_000, 20, enter("exit_group", &[("error_code", 7)])),
+            rec(9_500, 20, What::Exit { pid: 20, comm: "sh".into() }),
+        ];
+        let hits = [("/b".to_owned(), rec(1_120, 20, What::Exit { pid: 0, comm: String::new() }))];
+        let cap = Capture::build(records, &hits, Vec::new(), 0);
+        let opens: Vec<_> = cap.opens().map(|o| (o.tid, o.ret, o.path.clone())).collect();
+        assert_eq!(opens, [(10, Some(3), None), (20, Some(-2), Some("/b".to_owned())), (10, None, None)]);
+        assert_eq!(cap.assert_opened("/b").latency_ns(), Some(500));
+        assert_eq!(cap.assert_exited(7).pid, 20);
+        let text = cap.to_string();
+        assert!(
+            text.contains("[20] openat(AT_FDCWD, \"/b\", O_RDONLY) = -1 ENOENT (No such file or directory)"),
+            "{text}"
+        );
+        assert!(text.contains("[10] openat(AT_FDCWD, 0x3000, O_RDONLY) = ?"), "{text}");
+        assert!(text.contains("[20] +++ exited with 7 +++"), "{text}");
+    }
+}

@@ -147,7 +147,7 @@ pub(crate) fn syscall_text(sc: &Syscall) -> String {
                 continue;
             }
             format!("0{:o}", a.value)
-        } else if a.value > 0xffff {
+        } else if a.value > 0xffff || matches!(n, "filename" | "pathname" | "buf" | "path") {
             format!("{:#x}", a.value)
         } else {
             a.value.to_string()
