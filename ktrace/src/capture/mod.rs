@@ -59,7 +59,7 @@ use std::sync::mpsc;
 use ktrace_core::Clock;
 use ktrace_ftrace::{Instance, Recorder, Tracefs};
 
-pub use query::{BlockIo, Capture, Exec, Exit, Sample, Signal, Switch, Syscall};
+pub use query::{BlockIo, Capture, Exec, Exit, Signal, Switch, Syscall};
 pub use record::{Arg, FieldValue, Record, What};
 
 /// Errors setting up or reading a capture.
@@ -271,12 +271,7 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
         let out = catch_unwind(AssertUnwindSafe(workload));
         let t1 = crate::sys::monotonic_ns();
         #[cfg(feature = "sample")]
-        let samples = profiler.map_or_else(Vec::new, |p| {
-            let s = p.finish().samples;
-            s.into_iter().map(|s| Sample { pid: s.pid, tid: s.tid, time: s.time, cpu: s.cpu, ip: s.ip }).collect()
-        });
-        #[cfg(not(feature = "sample"))]
-        let samples = Vec::new();
+        let profile = profiler.map(|p| p.finish());
         let _ = go_tx.send(Some((t0, t1)));
         let recorded = helper.join().unwrap_or(Err(Error::Recorder));
         let value = match out {
@@ -296,7 +291,13 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
         }
         main.extend(side);
         main.sort_by_key(|r| r.ts_ns);
-        Ok((Capture::build(main, &paths, samples, lost), value))
+        #[allow(unused_mut, reason = "set only with feature sample")]
+        let mut cap = Capture::build(main, &paths, lost);
+        #[cfg(feature = "sample")]
+        {
+            cap.profile = profile;
+        }
+        Ok((cap, value))
     })
 }
 

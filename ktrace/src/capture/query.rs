@@ -124,24 +124,9 @@ pub struct BlockIo {
     pub error: i32,
 }
 
-/// A CPU sample of a captured task ([`super::Spec::samples`]; feature `sample`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sample {
-    /// Process.
-    pub pid: i32,
-    /// Thread.
-    pub tid: i32,
-    /// The perf clock (not the capture's timeline).
-    pub time: u64,
-    /// CPU.
-    pub cpu: u32,
-    /// The sampled instruction pointer.
-    pub ip: u64,
-}
-
 /// What a [`super::capture`] recorded, time-ordered, with queries and assertions. `Display` prints
 /// it strace-like.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Capture {
     records: Vec<Record>,
     syscalls: Vec<Syscall>,
@@ -150,12 +135,13 @@ pub struct Capture {
     exit_paired: std::collections::HashSet<usize>,
     exit_codes: HashMap<i32, i32>,
     watched: Vec<String>,
-    samples: Vec<Sample>,
+    #[cfg(feature = "sample")]
+    pub(crate) profile: Option<ktrace_sample::profile::Profile>,
     lost: u64,
 }
 
 impl Capture {
-    pub(crate) fn build(records: Vec<Record>, paths: &[(String, Record)], samples: Vec<Sample>, lost: u64) -> Capture {
+    pub(crate) fn build(records: Vec<Record>, paths: &[(String, Record)], lost: u64) -> Capture {
         let mut syscalls: Vec<Syscall> = Vec::new();
         let mut enter_of = HashMap::new();
         let mut exit_paired = std::collections::HashSet::new();
@@ -208,7 +194,17 @@ impl Capture {
             }
         }
         let watched = paths.iter().map(|(p, _)| p.clone()).collect();
-        Capture { records, syscalls, enter_of, exit_paired, exit_codes, watched, samples, lost }
+        Capture {
+            records,
+            syscalls,
+            enter_of,
+            exit_paired,
+            exit_codes,
+            watched,
+            #[cfg(feature = "sample")]
+            profile: None,
+            lost,
+        }
     }
 
     pub(crate) fn syscall_at(&self, record: usize) -> Option<&Syscall> {
@@ -334,8 +330,16 @@ impl Capture {
     }
 
     /// CPU samples of the captured tasks ([`super::Spec::samples`]), in perf-clock order.
-    pub fn samples(&self) -> &[Sample] {
-        &self.samples
+    #[cfg(feature = "sample")]
+    pub fn samples(&self) -> &[ktrace_sample::profile::Sample] {
+        self.profile.as_ref().map_or(&[], |p| &p.samples)
+    }
+
+    /// The whole perf profile behind [`Capture::samples`] (callchains, comms, mappings: symbolize
+    /// or fold it with `ktrace::sample::profile`).
+    #[cfg(feature = "sample")]
+    pub fn profile(&self) -> Option<&ktrace_sample::profile::Profile> {
+        self.profile.as_ref()
     }
 
     /// The capture as strace-like text, at most `max_lines` lines (the first and last halves).
@@ -477,7 +481,7 @@ mod tests {
             rec(9_500, 20, What::Exit { pid: 20, comm: "sh".into() }),
         ];
         let hits = [("/b".to_owned(), rec(1_120, 20, What::Exit { pid: 0, comm: String::new() }))];
-        let cap = Capture::build(records, &hits, Vec::new(), 0);
+        let cap = Capture::build(records, &hits, 0);
         let opens: Vec<_> = cap.opens().map(|o| (o.tid, o.ret, o.path.clone())).collect();
         assert_eq!(opens, [(10, Some(3), None), (20, Some(-2), Some("/b".to_owned())), (10, None, None)]);
         assert_eq!(cap.assert_opened("/b").latency_ns(), Some(500));
