@@ -243,3 +243,50 @@ fn syscall(ev: &Event<'_>) -> Result<What, ParseError> {
     }
     Ok(What::SysEnter { name, nr, args })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail by panicking")]
+    use super::*;
+    use ktrace_core::{Clock, Endian, FormatRegistry, RawEvent};
+    use ktrace_ftrace::Decoder;
+
+    /// `sys_enter_openat` as this kernel (6.18) writes it, plus the string field newer kernels add.
+    const OPENAT: &str = "name: sys_enter_openat\nID: 782\nformat:\n\
+        \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+        \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+        \tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\
+        \tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;\n\
+        \tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
+        \tfield:int flags;\toffset:32;\tsize:8;\tsigned:0;\n\
+        \tfield:umode_t mode;\toffset:40;\tsize:8;\tsigned:0;\n\
+        \tfield:__data_loc char[] __filename_val;\toffset:48;\tsize:4;\tsigned:0;\n\n\
+        print fmt: \"\"\n";
+
+    /// A syscall event whose format carries the path string: the string lands on `filename`,
+    /// the pointer stays its value.
+    #[test]
+    fn a_string_field_of_a_syscall_event_names_its_pointer_argument() {
+        let mut reg = FormatRegistry::new();
+        reg.add_text("syscalls", OPENAT).unwrap();
+        let d = Decoder::new(reg, Endian::NATIVE, Clock::Mono);
+        let mut rec = vec![0u8; 52];
+        rec[0..2].copy_from_slice(&782u16.to_ne_bytes());
+        rec[4..8].copy_from_slice(&4711i32.to_ne_bytes());
+        rec[8..12].copy_from_slice(&257i32.to_ne_bytes());
+        rec[16..24].copy_from_slice(&0xffff_ff9cu64.to_ne_bytes());
+        rec[24..32].copy_from_slice(&0x7ffd_0000u64.to_ne_bytes());
+        let s = b"/tmp/x\0";
+        rec[48..52].copy_from_slice(&(((s.len() as u32) << 16) | 52).to_ne_bytes());
+        rec.extend_from_slice(s);
+        let ev = d.decode(RawEvent { timestamp: 5, cpu: 1, offset: 0, data: &rec }).unwrap();
+        let r = convert(&ev, 5).unwrap();
+        assert_eq!(r.tid, 4711);
+        let What::SysEnter { name, nr, args } = r.what else { panic!("not a syscall entry: {r:?}") };
+        assert_eq!((name.as_str(), nr, args.len()), ("openat", 257, 4));
+        assert_eq!((args[1].name.as_str(), args[1].value), ("filename", 0x7ffd_0000));
+        assert_eq!(args[1].string.as_deref(), Some("/tmp/x"));
+    }
+}
