@@ -34,7 +34,8 @@
 //! # Paths of syscalls
 //! On this kernel (6.18) `syscalls:sys_enter_openat` records `filename` as a user pointer. Paths are
 //! known exactly two ways: (a) on kernels whose syscall events carry the string (a `__data_loc
-//! char[]` field), it is read from the record ([`Arg::string`]); (b) paths the test names in
+//! char[] __<arg>_val` field, Linux 6.19+; the kernel truncates it at `syscall_user_buf_size`,
+//! at most 165 bytes), it is read from the record ([`Arg::string`]); (b) paths the test names in
 //! [`Spec::watch_path`] are matched **by the kernel** at the moment of the call: a second instance
 //! records the open-family `sys_enter` events with the filter `filename.ustring == "<path>"`
 //! (Linux 6.1+), and each hit is joined to the syscall of the same thread at the nearest time.
