@@ -201,3 +201,22 @@ fn cpu_samples_of_a_spinning_child() {
     // Nobody else's: only this process (the test thread) and the child are sampled.
     assert!(cap.samples().iter().all(|s| s.pid == pid || s.pid == std::process::id() as i32));
 }
+
+#[test]
+fn threads_the_workload_spawns_are_captured() {
+    let _g = serial();
+    let path = format!("/tmp/ktrace-cap-thread-{}", std::process::id());
+    let (cap, tid) = capture(Spec::default().watch_path(&path), || {
+        let p = path.clone();
+        std::thread::spawn(move || {
+            std::fs::write(&p, b"t").unwrap();
+            // SAFETY: gettid has no preconditions.
+            unsafe { libc::gettid() }
+        })
+        .join()
+        .unwrap()
+    })
+    .unwrap();
+    assert_eq!(cap.assert_opened(&path).tid, tid);
+    std::fs::remove_file(&path).unwrap();
+}
