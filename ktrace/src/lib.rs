@@ -28,6 +28,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+#[cfg(feature = "ftrace")]
+pub mod capture;
 pub mod command;
 mod sys;
 
@@ -43,6 +45,8 @@ pub use ktrace_ptrace as ptrace;
 #[cfg(feature = "sample")]
 pub use ktrace_sample as sample;
 
+#[cfg(feature = "ftrace")]
+pub use capture::capture;
 pub use command::HeldCommand;
 
 // The README's examples are compiled as doctests.

@@ -1,4 +1,5 @@
-//! The calls `ktrace` makes itself: the pipes that hold a forked child before its exec.
+//! The calls `ktrace` makes itself: the pipes that hold a forked child before its exec, and the
+//! thread id and monotonic clock a capture scopes itself by.
 #![allow(unsafe_code, reason = "pipe2/read/write on raw fds, and a pre_exec hook in the forked child")]
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -68,4 +69,20 @@ pub(crate) fn read_pid(ready_r: &OwnedFd) -> std::io::Result<Option<i32>> {
 pub(crate) fn write_go(go_w: &OwnedFd) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::File::from(go_w.try_clone()?).write_all(&[1])
+}
+
+/// The calling thread's id (gettid(2)): what tracefs `set_event_pid` and `common_pid` name.
+#[cfg(feature = "ftrace")]
+pub(crate) fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds: the `mono` trace clock's time base.
+#[cfg(feature = "ftrace")]
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
 }
