@@ -139,3 +139,38 @@ fn pstat_page_faults_are_stable_and_match_perf_stat() {
     assert!((hi - lo) * 50 <= m, "pstat's page faults vary: {ours:?}");
     assert!(m.abs_diff(pm) * 50 <= pm, "pstat's median {m} vs perf stat's {pm}: more than 2% apart");
 }
+
+/// The calls of an strace-style trace: each line up to its `(`, the execve line whole with its
+/// envp address masked (it differs from run to run).
+fn calls(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .map(|l| match l.split_once(", 0x") {
+            Some((head, tail)) if l.starts_with("execve(") => {
+                format!(
+                    "{head}, 0x… {}",
+                    tail.split_once(' ').map_or("", |t| t.1).split_whitespace().collect::<Vec<_>>().join(" ")
+                )
+            }
+            _ => l.split('(').next().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn mini_strace_traces_a_held_command_from_its_exec_as_strace_does() {
+    const T: &str = "mini_strace_traces_a_held_command_from_its_exec_as_strace_does";
+    if Command::new("strace").arg("-V").output().is_err() {
+        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
+    }
+    let cmd = ["cat", "/etc/hostname"];
+    let ours = Command::new(env!("CARGO_BIN_EXE_mini-strace")).args(cmd).output().unwrap();
+    assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
+    let theirs = Command::new("strace").args(cmd).output().unwrap();
+    let (a, b) = (calls(&String::from_utf8_lossy(&ours.stderr)), calls(&String::from_utf8_lossy(&theirs.stderr)));
+    // `execve("/usr/bin/cat", ["cat", "/etc/hostname"], 0x… /* N vars */) = 0` first, as strace
+    // shows it (PATH resolved before, no launcher), then the same calls.
+    assert!(a[0].starts_with(r#"execve(""#) && a[0].contains(r#"["cat", "/etc/hostname"]"#), "{a:?}");
+    eprintln!("{} calls: {a:?}", a.len());
+    assert_eq!(a, b, "mini-strace vs strace");
+}
