@@ -412,4 +412,6 @@ fn a_held_process_is_traced_from_its_exec_as_strace_shows_it() {
     assert!(!lines.iter().any(|l| l.starts_with("read(0,")), "the shell's read was traced: {lines:?}");
     assert!(lines.iter().any(|l| l.contains(r#""/etc/hostname", O_RDONLY"#)), "{lines:?}");
     assert_eq!(evs.last(), Some(&Event::Exited { pid, code: 0 }));
+    // The tracer, in this thread of its parent, reaped it.
+    assert!(child.wait().is_err());
 }
