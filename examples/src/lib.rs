@@ -202,7 +202,8 @@ pub fn check_command(cmd: &[String]) -> Result<(), CommandError> {
 
 /// Restricts the events of `inst` to `pid` and the tasks it forks from now on (`set_event_pid`
 /// with `event-fork`): set on a held command's pid before it is released, the instance records
-/// the command and its children only, from their first instruction.
+/// the command and its children only (and, of the held child, only its last calls before the
+/// exec: the end of the hold's `read`, a `close`, the `execve` itself).
 pub fn follow_pid(inst: &ktrace_ftrace::Instance, pid: i32) -> ktrace_ftrace::Result<()> {
     inst.set_event_pids(&[pid])?;
     inst.follow_forks(true)

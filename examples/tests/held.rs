@@ -174,3 +174,33 @@ fn mini_strace_traces_a_held_command_from_its_exec_as_strace_does() {
     eprintln!("{} calls: {a:?}", a.len());
     assert_eq!(a, b, "mini-strace vs strace");
 }
+
+#[test]
+fn record_of_a_command_holds_its_processes_only() {
+    let dat = std::env::temp_dir().join(format!("ktrace-held-record-{}.dat", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_record"))
+        .args(["-e", "raw_syscalls:sys_enter", "-e", "sched:sched_process_exec", "-o"])
+        .arg(&dat)
+        .args(["--", "sh", "-c", "ls / | wc -l"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t = ktrace_ftrace::tracedat::TraceDat::parse(&std::fs::read(&dat).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&dat);
+    let rec = t.recording().unwrap();
+    let mut pids = std::collections::BTreeSet::new();
+    let mut execs = 0;
+    for ev in rec.events() {
+        let ev = ev.unwrap();
+        pids.insert(ev.pid());
+        execs += usize::from(ev.name() == "sched_process_exec");
+    }
+    // The shell and its ls and wc, every event set on them before the shell ran.
+    let comms = t.comms();
+    let names: Vec<&str> = pids.iter().map(|p| comms.get(p).map_or("?", String::as_str)).collect();
+    assert_eq!(pids.len(), 3, "pids {pids:?} ({names:?})");
+    assert_eq!(execs, 3, "sh, ls, wc");
+    for n in &names {
+        assert!(["sh", "ls", "wc"].contains(n), "{names:?}");
+    }
+}

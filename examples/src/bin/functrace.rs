@@ -27,7 +27,8 @@ struct Args {
     /// Kernel function names or globs (set_ftrace_filter).
     #[arg(value_name = "PATTERN", required = true)]
     patterns: Vec<String>,
-    /// A command to run while tracing; its exit status is functrace's.
+    /// A command to run and trace (its calls and its children's only); its exit status is
+    /// functrace's.
     #[arg(last = true, value_name = "COMMAND")]
     cmd: Vec<String>,
 }

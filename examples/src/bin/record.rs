@@ -29,7 +29,8 @@ struct Args {
     /// Seconds to record (without a command).
     #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
-    /// A command to run while recording; its exit status is record's.
+    /// A command to run and record (its events and its children's only, as `trace-cmd record -F`);
+    /// its exit status is record's.
     #[arg(last = true, value_name = "COMMAND")]
     cmd: Vec<String>,
 }
@@ -48,7 +49,7 @@ fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn 
         inst.set_buffer_size_kb(kb)?;
     }
     if let Some(h) = &held {
-        // The command and its children only, from its exec on (as `trace-cmd record -F`).
+        // The command and its children only (as `trace-cmd record -F`), set before it runs.
         ktrace_examples::follow_pid(&inst, h.pid())?;
     }
     for e in &events {
