@@ -1,33 +1,21 @@
 //! Helpers shared by the example tools: the `main` every tool runs through (arguments parsed
 //! by clap, errors printed as `TOOL: message` on one line, exit codes like strace's), the shared
-//! duration parser, output files opened before tracing, and the program check before a command is
-//! started.
+//! duration parser, output files opened before tracing, and commands started held before their
+//! exec (so pid filters and counters are in place when the command starts).
 
 use std::error::Error;
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
+
+pub use ktrace::command::{CommandError, HeldCommand, resolve_program};
 
 /// Errors of the tools' own checks (the libraries' errors pass through as they are).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The program to run is not there (strace's wording).
-    #[error("Can't stat '{program}': No such file or directory")]
-    NoProgram {
-        /// As given on the command line.
-        program: String,
-    },
-    /// The program is there but cannot be executed.
-    #[error("Can't exec '{program}': {why}")]
-    NotExecutable {
-        /// As given on the command line.
-        program: String,
-        /// Why: a directory, no execute permission.
-        why: &'static str,
-    },
     /// The output file cannot be written.
     #[error("cannot write '{}': {source}", path.display())]
     Output {
@@ -192,34 +180,45 @@ pub fn seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
-/// Checks that `prog` (a path, or a name looked up in `PATH`) is an executable file before
-/// anything is started, so a missing program is an error naming it (strace's `Can't stat`) rather
-/// than a shell's failure after tracing was set up.
-pub fn check_program(prog: &str) -> Result<(), CliError> {
-    let candidates: Vec<PathBuf> = if prog.contains('/') {
-        vec![PathBuf::from(prog)]
-    } else {
-        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-        std::env::split_paths(&path).map(|d| d.join(prog)).collect()
+/// The command line `cmd` (program and arguments) started held before its exec (see
+/// [`HeldCommand`]), or `None` for an empty one. The program is resolved first as execvp(3) would
+/// ([`resolve_program`]): a missing one is an error naming it (strace's `Can't stat`) before
+/// anything is started, and the held child makes exactly one execve, of the program itself (no
+/// shell, no `PATH` search), with `argv[0]` as given.
+pub fn hold(cmd: &[String]) -> Result<Option<HeldCommand>, CommandError> {
+    let Some((prog, args)) = cmd.split_first() else {
+        return Ok(None);
     };
-    let mut found = None;
-    for c in candidates.iter().filter(|c| !prog.is_empty() && c.exists()) {
-        let why = match c.metadata() {
-            Ok(m) if m.is_dir() => "Is a directory",
-            Ok(m) if m.permissions().mode() & 0o111 == 0 => "Permission denied",
-            _ => return Ok(()),
-        };
-        found.get_or_insert(why);
-    }
-    match found {
-        Some(why) => Err(CliError::NotExecutable { program: prog.to_owned(), why }),
-        None => Err(CliError::NoProgram { program: prog.to_owned() }),
-    }
+    let mut c = Command::new(resolve_program(prog)?);
+    c.arg0(prog).args(args);
+    HeldCommand::spawn(c).map(Some)
 }
 
-/// [`check_program`] on the first word of a command, if there is one.
-pub fn check_command(cmd: &[String]) -> Result<(), CliError> {
-    cmd.first().map_or(Ok(()), |p| check_program(p))
+/// Checks the program of a command line (the first word, if any) as [`hold`] does, for tools
+/// that start it another way: a missing program is strace's `Can't stat` error.
+pub fn check_command(cmd: &[String]) -> Result<(), CommandError> {
+    cmd.first().map_or(Ok(()), |p| resolve_program(p).map(drop))
+}
+
+/// Restricts the events of `inst` to `pid` and the tasks it forks from now on (`set_event_pid`
+/// with `event-fork`): set on a held command's pid before it is released, the instance records
+/// the command and its children only (and, of the held child, only its last calls before the
+/// exec: the end of the hold's `read`, a `close`, the `execve` itself).
+pub fn follow_pid(inst: &ktrace_ftrace::Instance, pid: i32) -> ktrace_ftrace::Result<()> {
+    inst.set_event_pids(&[pid])?;
+    inst.follow_forks(true)
+}
+
+/// Releases a held command and waits for it (its status), or sleeps `d` when there is none: the
+/// span a tool traces.
+pub fn release_or_sleep(held: Option<HeldCommand>, d: Duration) -> Result<Status, Box<dyn Error>> {
+    match held {
+        Some(h) => Ok(Status::from(h.release()?.wait()?)),
+        None => {
+            std::thread::sleep(d);
+            Ok(Status::SUCCESS)
+        }
+    }
 }
 
 /// An output file created (truncated) before tracing starts, so an unwritable path fails first
@@ -300,53 +299,6 @@ impl Drop for Output {
         // Only a regular file: never unlink a device or FIFO given as the output.
         if !self.keep && self.path.metadata().is_ok_and(|m| m.is_file()) {
             let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// A command started but held before `exec` (a shell blocked on a pipe), so a tracer, probe or
-/// counter can be attached to its pid before it runs anything of its own.
-#[derive(Debug)]
-pub struct Gated {
-    /// The held process; after [`Gated::release`] it runs the command.
-    pub child: Child,
-}
-
-impl Gated {
-    /// Starts `prog args…` held.
-    pub fn spawn(prog: &str, args: &[String]) -> std::io::Result<Gated> {
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg("read _ && exec \"$0\" \"$@\"")
-            .arg(prog)
-            .args(args)
-            .stdin(Stdio::piped())
-            .spawn()?;
-        Ok(Gated { child })
-    }
-
-    /// The pid (the same before and after the exec).
-    pub fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// Lets it run.
-    pub fn release(&mut self) -> std::io::Result<()> {
-        match self.child.stdin.take() {
-            Some(mut s) => s.write_all(b"\n"),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Runs `cmd` to completion (its status), or sleeps `d` when there is no command: the span a
-/// tool traces.
-pub fn run_or_sleep(cmd: &[String], d: Duration) -> std::io::Result<Status> {
-    match cmd.split_first() {
-        Some((p, rest)) => Command::new(p).args(rest).status().map(Status::from),
-        None => {
-            std::thread::sleep(d);
-            Ok(Status::SUCCESS)
         }
     }
 }

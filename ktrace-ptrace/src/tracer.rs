@@ -159,6 +159,9 @@ struct Tracee {
     injected: Option<i64>,
     /// A seccomp stop was just resumed on a kernel where a syscall-enter stop follows it (< 4.8).
     skip_entry_stop: bool,
+    /// Seized while held before its exec ([`Tracer::seize_held`]): its first stop is the exec,
+    /// whose execve entry is reported then, from the new image.
+    held: bool,
 }
 
 /// Builder for a traced command, in the spirit of `std::process::Command`.
@@ -427,6 +430,55 @@ impl Tracer {
         Ok(t)
     }
 
+    /// Traces a process that is held just before its `execve(2)` and will exec next (a
+    /// `ktrace::HeldCommand` before its release, or any child blocked before its exec): seizes it
+    /// with PTRACE_SEIZE, to be released after this returns. Nothing before its exec is traced:
+    /// the events are [`Event::Attached`], then its execve as strace shows it (the
+    /// [`Event::SyscallEnter`], [`Event::Exec`], then the [`Event::SyscallExit`] whose
+    /// [`Tracer::describe`] is `execve("/bin/ls", ["ls", "/"], 0x7ffc… /* 20 vars */) = 0`), then
+    /// everything the program does. Children and threads are followed when `follow_forks` is on;
+    /// the tracees are killed when the tracer drops (PTRACE_O_EXITKILL), as with [`TraceCommand`].
+    ///
+    /// Release the process after this call: it runs to its exec without stopping (so a release
+    /// that waits for the exec, as `HeldCommand::release` does, returns), and stays stopped there
+    /// until [`Tracer::next_event`] is called. Should its exec fail, the process exits and only
+    /// this tracer can reap it: a release that waits for the exec (a `std::process::Command`
+    /// spawn) then waits until this tracer's thread calls [`Tracer::next_event`], so release it on
+    /// another thread when the exec may fail.
+    ///
+    /// ```no_run
+    /// # fn held_pid() -> i32 { 0 }
+    /// # fn release() {}
+    /// use ktrace_ptrace::{Event, Tracer};
+    /// let mut t = Tracer::seize_held(held_pid(), true)?;
+    /// release(); // e.g. `held.release()?` of a ktrace::HeldCommand
+    /// while let Some(ev) = t.next_event()? {
+    ///     if matches!(ev, Event::SyscallExit { .. }) {
+    ///         println!("{}", t.describe(&ev));
+    ///     }
+    /// }
+    /// # Ok::<(), ktrace_ptrace::Error>(())
+    /// ```
+    #[doc(alias = "PTRACE_SEIZE")]
+    pub fn seize_held(pid: i32, follow_forks: bool) -> Result<Tracer> {
+        let mut opts = Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACEEXEC | Options::PTRACE_O_EXITKILL;
+        if follow_forks {
+            opts |= Options::PTRACE_O_TRACECLONE | Options::PTRACE_O_TRACEFORK | Options::PTRACE_O_TRACEVFORK;
+        }
+        match ptrace::seize(Pid::from_raw(pid), opts) {
+            Ok(()) => {}
+            Err(Errno::ESRCH) => return Err(Error::NoSuchProcess { pid }),
+            Err(Errno::EPERM) => return Err(Error::attach_refused("ptrace(PTRACE_SEIZE)", pid, pid)),
+            Err(e) => return Err(Error::sys("ptrace(PTRACE_SEIZE)", pid, e)),
+        }
+        // No interrupt: it runs on to its exec unstopped, and PTRACE_O_TRACEEXEC stops it there.
+        let mut t = Tracer::empty(opts, false, true);
+        t.tracees.insert(pid, Tracee { held: true, ..Default::default() });
+        t.spawned.insert(pid);
+        t.queue.push(Event::Attached { pid });
+        Ok(t)
+    }
+
     /// Tasks currently traced.
     pub fn tracees(&self) -> impl Iterator<Item = i32> + '_ {
         self.tracees.keys().copied()
@@ -587,11 +639,27 @@ impl Tracer {
                         if old != pid {
                             self.tracees.remove(&old);
                         }
-                        if let Some(t) = self.tracees.get_mut(&pid) {
+                        let held = self.tracees.get_mut(&pid).map(|t| {
                             t.starting = false;
-                            // execve's entry was seen; its exit comes next.
+                            // execve's entry was seen (unless held); its exit comes next.
+                            std::mem::take(&mut t.held)
+                        });
+                        if held == Some(true)
+                            && let Some(nr) = AuditArch::NATIVE.syscall_nr("execve")
+                        {
+                            // Its first stop: the entry it made in the old image is reported from
+                            // the new one (the file name, argv and envp are on its fresh stack),
+                            // so its exit is shown as strace shows it.
+                            let args = exec_args_of_new_image(pid).unwrap_or_default();
+                            if let Some(t) = self.tracees.get_mut(&pid) {
+                                t.entry = Some((AuditArch::NATIVE, nr, args));
+                            }
+                            self.exec_args.insert(pid, crate::decode::format_call(p, "execve", &args, None));
+                            self.queue.push(Event::Exec { pid, old_pid: old });
+                            Some(Event::SyscallEnter { pid, arch: AuditArch::NATIVE, nr, args })
+                        } else {
+                            Some(Event::Exec { pid, old_pid: old })
                         }
-                        Some(Event::Exec { pid, old_pid: old })
                     }
                     e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
                         resume = Resume::Syscall;
@@ -800,6 +868,28 @@ impl Drop for Tracer {
             let _ = nix::sched::sched_setaffinity(Pid::from_raw(0), &set);
         }
     }
+}
+
+/// execve's arguments as they are in the new image of `pid`, stopped at its exec: the file name
+/// as passed (`AT_EXECFN` of `/proc/PID/auxv`), then argv and envp on the fresh stack (argc at its
+/// start, `startstack` of `/proc/PID/stat`). Native word size.
+fn exec_args_of_new_image(pid: i32) -> Option<[u64; 6]> {
+    const AT_EXECFN: u64 = 31;
+    const WORD: u64 = std::mem::size_of::<u64>() as u64;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the comm's closing parenthesis start with the 3rd (state); startstack is the 28th.
+    let start: u64 = stat.rsplit_once(')')?.1.split_whitespace().nth(28 - 3)?.parse().ok()?;
+    let auxv = std::fs::read(format!("/proc/{pid}/auxv")).ok()?;
+    let word = |b: &[u8]| b.try_into().ok().map(u64::from_ne_bytes);
+    let execfn = auxv
+        .chunks_exact(16)
+        .map(|kv| kv.split_at(8))
+        .find_map(|(k, v)| (word(k)? == AT_EXECFN).then(|| word(v))?)?;
+    let mut argc = [0u8; 8];
+    (sys::read_mem(Pid::from_raw(pid), start, &mut argc).ok()? == 8).then_some(())?;
+    let argv = start + WORD;
+    let envp = argv + WORD * (u64::from_ne_bytes(argc) + 1);
+    Some([execfn, argv, envp, 0, 0, 0])
 }
 
 fn siginfo(si: &libc::siginfo_t) -> SigInfo {

@@ -372,3 +372,46 @@ fn compat_int80_syscalls_are_decoded_with_the_i386_table() {
     assert_eq!(compat.len(), 3, "{compat:?}");
     assert!(compat.iter().all(|l| l.starts_with("getppid() = ")), "{compat:?}");
 }
+
+#[test]
+fn a_held_process_is_traced_from_its_exec_as_strace_shows_it() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    // Held before its exec: a shell blocked in read, which then execs cat (its next exec).
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "read _; exec /bin/cat /etc/hostname"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    // Once blocked in read (sleeping), it is past its own exec of the shell.
+    let t0 = std::time::Instant::now();
+    while proc_state(child.id()) != 'S' && t0.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mut t = Tracer::seize_held(pid, true).unwrap();
+    // Released after the seize; it runs unstopped to its exec.
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let mut evs = Vec::new();
+    let mut lines = Vec::new();
+    while let Some(ev) = t.next_event().unwrap() {
+        if matches!(ev, Event::SyscallExit { .. }) {
+            lines.push(t.describe(&ev));
+        }
+        evs.push(ev);
+    }
+    assert_eq!(evs[0], Event::Attached { pid });
+    assert!(matches!(evs[1], Event::SyscallEnter { .. }) && name(&evs[1]) == Some("execve"), "{:?}", &evs[..3]);
+    assert_eq!(evs[2], Event::Exec { pid, old_pid: pid });
+    // The shell's read before the exec is not traced: the first call shown is the execve, with
+    // its file name, argv and envp as strace prints them.
+    let first = &lines[0];
+    assert!(first.starts_with(r#"execve("/bin/cat", ["/bin/cat", "/etc/hostname"], 0x"#), "{first}");
+    assert!(first.ends_with(" vars */) = 0"), "{first}");
+    assert!(!lines.iter().any(|l| l.starts_with("read(0,")), "the shell's read was traced: {lines:?}");
+    assert!(lines.iter().any(|l| l.contains(r#""/etc/hostname", O_RDONLY"#)), "{lines:?}");
+    assert_eq!(evs.last(), Some(&Event::Exited { pid, code: 0 }));
+    // The tracer, in this thread of its parent, reaped it.
+    assert!(child.wait().is_err());
+}

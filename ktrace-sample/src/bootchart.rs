@@ -212,11 +212,18 @@ impl Chart {
         let (prog, args) = cmd
             .split_first()
             .ok_or_else(|| Error::Unsupported { feature: "bootchart".into(), hint: "no command".into() })?;
-        let mut child =
+        let child =
             std::process::Command::new(prog).args(args).spawn().map_err(|e| Error::io("spawn", prog.as_str(), e))?;
-        let mut rec = Recorder::new(Follow::Tree(child.id() as i32), cmd.join(" "));
+        Chart::record_child(child, &cmd.join(" "), interval)
+    }
+
+    /// Samples a started command (and its children) every `interval` until it exits: as
+    /// [`Chart::record`], for a child started another way (held before its exec, say).
+    /// `label` names it in the chart.
+    pub fn record_child(mut child: std::process::Child, label: &str, interval: Duration) -> Result<Chart> {
+        let mut rec = Recorder::new(Follow::Tree(child.id() as i32), label.to_owned());
         let exit = loop {
-            let done = child.try_wait().map_err(|e| Error::io("waitpid", prog.as_str(), e))?;
+            let done = child.try_wait().map_err(|e| Error::io("waitpid", label, e))?;
             rec.sample();
             if let Some(status) = done {
                 break status;

@@ -76,7 +76,8 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     if a.init {
         return init_wrapper(&a);
     }
-    ktrace_examples::check_command(&a.cmd)?;
+    // A command is held before its exec (a missing program fails here, before the output is made).
+    let held = ktrace_examples::hold(&a.cmd)?;
     let mut out = Output::staged(&a.out)?;
     let interval = Duration::from_millis(a.ms);
     let chart = if a.system {
@@ -87,7 +88,8 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         };
         Chart::record_system(interval, &until)?
     } else {
-        Chart::record(&a.cmd, interval)?
+        let child = held.ok_or("no command")?.release()?;
+        Chart::record_child(child, &a.cmd.join(" "), interval)?
     };
     out.write_all(chart.svg().as_bytes())?;
     out.keep()?;

@@ -27,7 +27,8 @@ struct Args {
     /// Kernel function names or globs (set_ftrace_filter).
     #[arg(value_name = "PATTERN", required = true)]
     patterns: Vec<String>,
-    /// A command to run while tracing; its exit status is functrace's.
+    /// A command to run and trace (its calls and its children's only); its exit status is
+    /// functrace's.
     #[arg(last = true, value_name = "COMMAND")]
     cmd: Vec<String>,
 }
@@ -37,7 +38,8 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { stack, duration, patterns, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    ktrace_examples::check_command(&cmd)?;
+    // Held before its exec (a missing program fails here).
+    let held = ktrace_examples::hold(&cmd)?;
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     let pats: Vec<&str> = patterns.iter().map(String::as_str).collect();
@@ -51,8 +53,13 @@ fn run(Args { stack, duration, patterns, cmd }: Args) -> Result<Status, Box<dyn 
     if stack {
         inst.set_option("func_stack_trace", true)?;
     }
+    if let Some(h) = &held {
+        // The command and its children only (set_ftrace_pid with function-fork).
+        inst.set_ftrace_pids(&[h.pid()])?;
+        ktrace_examples::follow_pid(&inst, h.pid())?;
+    }
     let rec = Recorder::start(&inst)?;
-    let status = ktrace_examples::run_or_sleep(&cmd, duration)?;
+    let status = ktrace_examples::release_or_sleep(held, duration)?;
     let recording = rec.stop()?;
     let ks = ktrace_ftrace::load_kallsyms()?;
     let sym = |a: u64| ks.resolve(a).map_or(format!("{a:#x}"), |(n, off, _)| format!("{n}+{off:#x}"));

@@ -55,10 +55,11 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { tgid, monitor, pid, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    ktrace_examples::check_command(&cmd)?;
+    // Held before its exec (a missing program fails here), released once accounting is on.
+    let held = ktrace_examples::hold(&cmd)?;
     let _g = DelayAcctGuard::enable()?;
-    if let Some((prog, rest)) = cmd.split_first() {
-        let mut child = std::process::Command::new(prog).args(rest).spawn()?;
+    if let Some(held) = held {
+        let mut child = held.release()?;
         let pid = child.id();
         let mut last = None;
         let status = loop {

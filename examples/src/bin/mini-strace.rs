@@ -94,6 +94,11 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
     Ok(Some(names))
 }
 
+/// The native numbers of the syscalls of `-e trace=`.
+fn nrs_of(only: &Option<Vec<String>>) -> Option<Vec<u64>> {
+    only.as_ref().map(|l| l.iter().filter_map(|n| AuditArch::NATIVE.syscall_nr(n)).collect())
+}
+
 fn main() -> ExitCode {
     ktrace_examples::main(run)
 }
@@ -101,7 +106,17 @@ fn main() -> ExitCode {
 fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let Args { follow, summary, timing, tod, expr, seccomp, out, pid: attach, cmd } = a;
     let only = trace_set(&expr)?;
-    ktrace_examples::check_command(&cmd)?;
+    // With a seccomp filter the command is started by TraceCommand (the filter must be in place
+    // before the exec, after any hold); otherwise held before its exec (a missing program fails
+    // here, as strace's `Can't stat`) and seized there.
+    let held = if seccomp && nrs_of(&only).is_some() {
+        ktrace_examples::check_command(&cmd)?;
+        None
+    } else if attach.is_none() {
+        ktrace_examples::hold(&cmd)?
+    } else {
+        None
+    };
     let mut w: Box<dyn Write> = match out {
         Some(f) => {
             let mut o = Output::create(f)?;
@@ -111,10 +126,17 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         }
         None => Box::new(std::io::BufWriter::new(std::io::stderr())),
     };
-    let nrs: Option<Vec<u64>> =
-        only.as_ref().map(|l| l.iter().filter_map(|n| AuditArch::NATIVE.syscall_nr(n)).collect());
+    let nrs = nrs_of(&only);
+    let mut release = None;
     let mut t: Tracer = match (attach, cmd.split_first()) {
         (Some(p), _) => Tracer::attach(p)?,
+        (None, Some(_)) if let Some(h) = held => {
+            let t = Tracer::seize_held(h.pid(), follow)?;
+            // Released on another thread: should its exec fail, the release waits for a child
+            // only this (the tracer's) thread can reap.
+            release = Some(std::thread::spawn(move || h.release().map(drop)));
+            t
+        }
         (None, Some((prog, rest))) => {
             let mut c = TraceCommand::new(prog).args(rest).follow_forks(follow);
             if seccomp && let Some(n) = &nrs {
@@ -189,6 +211,9 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         } else {
             writeln!(w, "{stamp}{line}")?;
         }
+    }
+    if let Some(r) = release {
+        r.join().map_err(|_| "the release of the command panicked")??;
     }
     if summary {
         // strace -c's table, sorted by time.

@@ -47,7 +47,8 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    ktrace_examples::check_command(&cmd)?;
+    // Held before its exec (a missing program fails here, before the outputs are created).
+    let held = ktrace_examples::hold(&cmd)?;
     let mut svg = Output::create(&out)?;
     let mut folded_out = Output::create(format!("{}.folded", out.display()))?;
     let title;
@@ -58,20 +59,19 @@ fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn s
         title = format!("all CPUs, {} s", duration.as_secs_f64());
         prof.finish()
     } else {
-        let (prog, rest) = cmd.split_first().ok_or("no command")?;
-        // Start the command held so sampling is in place before it runs.
-        let mut g = ktrace_examples::Gated::spawn(prog, rest)?;
-        let mut prof = Profiler::task(g.pid(), freq)?;
-        g.release()?;
+        let held = held.ok_or("no command")?;
+        // Sampling is in place before the command runs.
+        let mut prof = Profiler::task(held.pid(), freq)?;
+        let mut child = held.release()?;
         loop {
-            if let Some(s) = g.child.try_wait()? {
+            if let Some(s) = child.try_wait()? {
                 status = Status::from(s);
                 break;
             }
             prof.poll();
             std::thread::sleep(Duration::from_millis(10));
         }
-        title = prog.clone();
+        title = cmd.first().cloned().unwrap_or_default();
         prof.finish()
     };
     if p.samples.is_empty() {

@@ -63,23 +63,19 @@ fn run(Args { events: wanted, cmd }: Args) -> Result<Status, Box<dyn std::error:
             }
         }
     }
-    let (prog, rest) = cmd.split_first().ok_or("no command")?;
-    ktrace_examples::check_program(prog)?;
-    let mut g = ktrace_examples::Gated::spawn(prog, rest)?;
-    let pid = g.pid();
+    // Held before its exec; the counters start by themselves at the exec (enable_on_exec), as
+    // `perf stat` counts its workload: the command alone, from its first instruction.
+    let held = ktrace_examples::hold(&cmd)?.ok_or("no command")?;
+    let pid = held.pid();
     let mut open = Vec::new();
     for ev in events {
-        match Counters::task(pid, &[ev], true) {
+        match Counters::task_from_exec(pid, &[ev], true) {
             Ok(c) => open.push(c),
             Err(e) => eprintln!("pstat: {:>16} <not supported>: {e}", ev.name()),
         }
     }
-    for c in &mut open {
-        c.enable()?;
-    }
     let t0 = std::time::Instant::now();
-    g.release()?;
-    let status = Status::from(g.child.wait()?);
+    let status = Status::from(held.release()?.wait()?);
     let wall = t0.elapsed();
     println!("\n Performance counter stats for '{}':\n", cmd.join(" "));
     for c in &mut open {

@@ -29,7 +29,8 @@ struct Args {
     /// Seconds to record (without a command).
     #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
-    /// A command to run while recording; its exit status is record's.
+    /// A command to run and record (its events and its children's only, as `trace-cmd record -F`);
+    /// its exit status is record's.
     #[arg(last = true, value_name = "COMMAND")]
     cmd: Vec<String>,
 }
@@ -39,12 +40,17 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    ktrace_examples::check_command(&cmd)?;
+    // Held before its exec (a missing program fails here, before the output is created).
+    let held = ktrace_examples::hold(&cmd)?;
     let mut out = Output::create(out)?;
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     if let Some(kb) = kb {
         inst.set_buffer_size_kb(kb)?;
+    }
+    if let Some(h) = &held {
+        // The command and its children only (as `trace-cmd record -F`), set before it runs.
+        ktrace_examples::follow_pid(&inst, h.pid())?;
     }
     for e in &events {
         match e.split_once(':') {
@@ -54,7 +60,7 @@ fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn 
         }
     }
     let rec = Recorder::start(&inst)?;
-    let status = ktrace_examples::run_or_sleep(&cmd, duration)?;
+    let status = ktrace_examples::release_or_sleep(held, duration)?;
     let recording = rec.stop()?;
     let meta = ktrace_ftrace::tracedat::capture_metadata(&inst, &recording)?;
     let mut f = std::io::BufWriter::new(&mut out);

@@ -2,15 +2,18 @@
 //! through the raw_syscalls tracepoints (like bcc's syscount / `perf trace -s`).
 //!
 //! ```sh
-//! syscount [-d SECONDS] [-- COMMAND ARGS...]
+//! syscount [-d SECONDS] [--csv] [-- COMMAND ARGS...]
 //! ```
+//! A command's syscalls are counted from its exec on, with its children, as `perf stat -e
+//! raw_syscalls:sys_enter -- COMMAND` counts them: it is started held before its exec with the
+//! instance's pid filter on it, so no other process and no launcher is counted.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::Status;
+use ktrace_examples::{HeldCommand, Status};
 use ktrace_ftrace::{Recorder, Tracefs, Typed};
 
 /// Counts syscalls per syscall and per process, system-wide for a time or for one command.
@@ -20,6 +23,10 @@ struct Args {
     /// Seconds to count system-wide (without a command).
     #[arg(short = 'd', value_name = "SECONDS", default_value = "1", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
     duration: Duration,
+    /// Machine-readable output: `total,N`, `command,PID` (with a command), then `syscall,NAME,N`
+    /// and `pid,PID,COMM,N` rows (all of them).
+    #[arg(long)]
+    csv: bool,
     /// A command to run and count (with its children); its exit status is syscount's.
     #[arg(last = true, value_name = "COMMAND")]
     cmd: Vec<String>,
@@ -33,53 +40,67 @@ fn main() -> ExitCode {
     ktrace_examples::main(run)
 }
 
-fn run(Args { duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    ktrace_examples::check_command(&cmd)?;
+fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    // Held before its exec (its program resolved: a missing one fails here, naming it).
+    let held = ktrace_examples::hold(&cmd)?;
+    let target = held.as_ref().map(HeldCommand::pid);
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     inst.set_buffer_size_kb(8192)?;
-    inst.enable_event("raw_syscalls", "sys_enter")?;
-    let mut child = None;
-    if let Some((prog, rest)) = cmd.split_first() {
-        // Start the command held so the pid filter is in place before it runs.
-        let c = ktrace_examples::Gated::spawn(prog, rest)?;
-        inst.set_event_pids(&[c.pid()])?;
-        inst.follow_forks(true)?;
-        child = Some(c);
+    if let Some(pid) = target {
+        // The filter first, so nothing of another process reaches the buffer; the exec event
+        // marks where counting starts (the held child's own calls before it are not the command's).
+        ktrace_examples::follow_pid(&inst, pid)?;
+        inst.enable_event("sched", "sched_process_exec")?;
     }
+    inst.enable_event("raw_syscalls", "sys_enter")?;
     let rec = Recorder::start(&inst)?;
-    let status = match child.as_mut() {
-        Some(c) => {
-            c.release()?;
-            Status::from(c.child.wait()?)
-        }
-        None => {
-            std::thread::sleep(duration);
-            Status::SUCCESS
-        }
-    };
+    let status = ktrace_examples::release_or_sleep(held, duration)?;
     let recording = rec.stop()?;
     let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
     let mut by_sys: HashMap<i64, u64> = HashMap::new();
     let mut by_proc: HashMap<i32, u64> = HashMap::new();
+    // Without a command everything counts; with one, from the command's exec on.
+    let mut counting = target.is_none();
     for ev in recording.events() {
         let ev = ev?;
-        if let Typed::SysEnter { nr, .. } = ev.typed()? {
-            *by_sys.entry(nr).or_default() += 1;
-            *by_proc.entry(ev.pid()).or_default() += 1;
+        match ev.typed()? {
+            Typed::SysEnter { nr, .. } if counting => {
+                *by_sys.entry(nr).or_default() += 1;
+                *by_proc.entry(ev.pid()).or_default() += 1;
+            }
+            _ if ev.name() == "sched_process_exec" && Some(ev.pid()) == target => counting = true,
+            _ => {}
         }
     }
+    let total: u64 = by_sys.values().sum();
     let mut s: Vec<_> = by_sys.into_iter().collect();
-    s.sort_by_key(|x| std::cmp::Reverse(x.1));
+    s.sort_by_key(|x| (std::cmp::Reverse(x.1), x.0));
+    let mut p: Vec<_> = by_proc.into_iter().collect();
+    p.sort_by_key(|x| (std::cmp::Reverse(x.1), x.0));
+    let comm = |pid: &i32| comms.get(pid).map_or("?", String::as_str);
+    if csv {
+        println!("total,{total}");
+        if let Some(pid) = target {
+            println!("command,{pid}");
+        }
+        for (nr, c) in &s {
+            println!("syscall,{},{c}", name(*nr));
+        }
+        for (pid, c) in &p {
+            println!("pid,{pid},{},{c}", comm(pid));
+        }
+        println!("lost,{}", recording.lost_total());
+        return Ok(status);
+    }
     println!("{:<22} {:>10}", "SYSCALL", "COUNT");
     for (nr, c) in s.iter().take(20) {
         println!("{:<22} {c:>10}", name(*nr));
     }
-    let mut p: Vec<_> = by_proc.into_iter().collect();
-    p.sort_by_key(|x| std::cmp::Reverse(x.1));
+    println!("{:<22} {total:>10}", "(total)");
     println!("\n{:<8} {:<16} {:>10}", "PID", "COMM", "COUNT");
     for (pid, c) in p.iter().take(10) {
-        println!("{pid:<8} {:<16} {c:>10}", comms.get(pid).map_or("?", String::as_str));
+        println!("{pid:<8} {:<16} {c:>10}", comm(pid));
     }
     println!("\nlost events: {}", recording.lost_total());
     Ok(status)

@@ -384,13 +384,13 @@ fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let before = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
     let mut top = ktrace_sample::top::ProcessSampler::new(false);
     top.refresh();
-    let mut child = std::process::Command::new("/bin/sh")
-        .args(["-c", "read x; exec /bin/sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()?;
-    let mut prof = ktrace_sample::profile::Profiler::task(child.id() as i32, 997)?;
-    let mut c = Counters::task(child.id() as i32, &[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], true)?;
-    c.enable()?;
+    // A shell loop held before its exec (ktrace::HeldCommand): the profiler and counters are on
+    // its pid before it runs; the counters start at its exec, as `perf stat` counts a command.
+    let mut loop_cmd = Command::new("/bin/sh");
+    loop_cmd.args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"]);
+    let held = ktrace_examples::HeldCommand::spawn(loop_cmd)?;
+    let mut prof = ktrace_sample::profile::Profiler::task(held.pid(), 997)?;
+    let mut c = Counters::task_from_exec(held.pid(), &[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], true)?;
     let _delayacct = ktrace_sample::taskstats::DelayAcctGuard::enable()?;
     let mut exits = ktrace_sample::taskstats::ExitListener::register(None);
     // System-wide: every sched_switch on every CPU, payloads decoded by the event's format.
@@ -404,10 +404,7 @@ fn sample_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     );
     sw_opts.callchain = false;
     let mut switches = ktrace_sample::profile::Profiler::open(&sw_opts)?;
-    {
-        use std::io::Write;
-        child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;
-    }
+    let mut child = held.release()?;
     top.refresh();
     std::thread::sleep(std::time::Duration::from_millis(300));
     top.refresh();
