@@ -94,6 +94,7 @@ pub fn resolve_program(program: impl AsRef<Path>) -> Result<PathBuf, CommandErro
 #[doc(alias = "fork")]
 pub struct HeldCommand {
     pid: i32,
+    program: String,
     go: Option<OwnedFd>,
     spawner: Option<JoinHandle<std::io::Result<Child>>>,
 }
@@ -103,6 +104,7 @@ impl HeldCommand {
     /// any `pre_exec` hooks of `cmd` apply as usual (the hold runs after your hooks).
     pub fn spawn(mut cmd: Command) -> Result<HeldCommand, CommandError> {
         let io = |call| move |source| CommandError::Io { call, source };
+        let program = cmd.get_program().to_string_lossy().into_owned();
         let (ready_r, ready_w) = sys::pipe().map_err(io("pipe2"))?;
         let (go_r, go_w) = sys::pipe().map_err(io("pipe2"))?;
         sys::hold_before_exec(&mut cmd, &ready_r, &ready_w, &go_r, &go_w);
@@ -117,7 +119,7 @@ impl HeldCommand {
             })
             .map_err(io("spawn thread"))?;
         match sys::read_pid(&ready_r) {
-            Ok(Some(pid)) => Ok(HeldCommand { pid, go: Some(go_w), spawner: Some(spawner) }),
+            Ok(Some(pid)) => Ok(HeldCommand { pid, program, go: Some(go_w), spawner: Some(spawner) }),
             Ok(None) => {
                 let e = match spawner.join() {
                     Ok(Err(e)) => e,
@@ -148,7 +150,7 @@ impl HeldCommand {
         match spawner.map(JoinHandle::join) {
             Some(Ok(Ok(child))) => Ok(child),
             Some(Ok(Err(e))) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(CommandError::NotFound { program: format!("pid {}", self.pid) })
+                Err(CommandError::NotFound { program: self.program.clone() })
             }
             Some(Ok(Err(e))) => Err(CommandError::Io { call: "execve", source: e }),
             Some(Err(_)) | None => {
