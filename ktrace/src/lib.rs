@@ -1,8 +1,9 @@
 //! Trace the Linux kernel from Rust: one dependency for every ktrace facility.
 //!
 //! `ktrace` re-exports the facade crates behind Cargo features (all on by default) and holds what
-//! spans them: commands held before exec ([`command`]), and — coming — sessions merging every source
-//! on one clock and a test harness.
+//! spans them: commands held before exec ([`command`]) and the test harness (`capture`: record
+//! what the kernel did for one closure, then query and assert on it). Sessions merging every source
+//! on one clock are planned.
 //!
 //! | module | crate | kernel interface |
 //! |---|---|---|

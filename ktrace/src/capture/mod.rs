@@ -32,7 +32,7 @@
 //! cleared before recording starts).
 //!
 //! # Paths of syscalls
-//! On this kernel (6.18) `syscalls:sys_enter_openat` records `filename` as a user pointer. Paths are
+//! Before Linux 6.19, `syscalls:sys_enter_openat` records `filename` as a user pointer only. Paths are
 //! known exactly two ways: (a) on kernels whose syscall events carry the string (a `__data_loc
 //! char[] __<arg>_val` field, Linux 6.19+; the kernel truncates it at `syscall_user_buf_size`,
 //! at most 165 bytes), it is read from the record ([`Arg::string`]); (b) paths the test names in

@@ -251,7 +251,7 @@ mod tests {
     use ktrace_core::{Clock, Endian, FormatRegistry, RawEvent};
     use ktrace_ftrace::Decoder;
 
-    /// `sys_enter_openat` as this kernel (6.18) writes it, plus the string field newer kernels add.
+    /// `sys_enter_openat` as Linux 6.18 writes it, plus the string field newer kernels add.
     const OPENAT: &str = "name: sys_enter_openat\nID: 782\nformat:\n\
         \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
         \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
