@@ -600,7 +600,8 @@ pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::coll
     }
     // blkparse reads `<dev>.blktrace.0`, `.1`, … and stops at the first missing number: a CPU that
     // saw no IO gets an empty file, as blktrace writes one per CPU.
-    if let Some(&last) = out.keys().next_back() {
+    // Bounded by the kernel's largest NR_CPUS (8192): a corrupted cpu number must not size the map.
+    if let Some(&last) = out.keys().next_back().filter(|&&c| c < 8192) {
         for cpu in 0..last {
             out.entry(cpu).or_default();
         }
