@@ -130,11 +130,17 @@ impl<'a> Cursor<'a> {
         self.data.slice(self.pos, self.remaining()).unwrap_or(RawData::Single(&[]))
     }
 
-    /// Moves to `offset` of the data (counted without the base); past the end is an error.
+    /// Moves to `offset` of the data (counted without the base); past the end is a
+    /// [`ParseError::BadValue`].
     pub fn seek(&mut self, offset: usize) -> Result<()> {
         let len = self.data.len();
         if offset > len {
-            return Err(ParseError::truncated("seek", self.base.saturating_add(offset), 0, 0));
+            return Err(ParseError::BadValue {
+                offset: self.base.saturating_add(len),
+                what: "offset",
+                expected: "an offset inside the data",
+                found: offset as u64,
+            });
         }
         self.pos = offset;
         Ok(())
@@ -256,6 +262,19 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Names the field a failed read was for: `c.u32().reading("blk_io_trace magic")?`.
+pub trait Reading<T> {
+    /// The same result, its error naming `what` (see [`ParseError::reading`]).
+    fn reading(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> Reading<T> for Result<T> {
+    #[inline]
+    fn reading(self, what: &'static str) -> Result<T> {
+        self.map_err(|e| e.reading(what))
+    }
+}
+
 impl ParseError {
     /// The same error naming `what` as the thing being read (for a [`Cursor`] read of a named
     /// field, e.g. `c.u32().map_err(|e| e.reading("blk_io_trace magic"))`).
@@ -305,7 +324,7 @@ mod tests {
         assert_eq!(c.u64(), Err(ParseError::Truncated { offset: 102, wanted: 8, available: 4, what: "u64" }));
         assert_eq!(c.offset(), 102);
         assert_eq!(
-            c.u64().map_err(|e| e.reading("magic")).unwrap_err().to_string(),
+            c.u64().reading("magic").unwrap_err().to_string(),
             "truncated at offset 102: wanted 8 bytes for magic, 4 available"
         );
         assert!(c.skip(5).is_err());

@@ -41,7 +41,7 @@ pub mod raw;
 pub mod testing;
 pub mod time;
 
-pub use cursor::Cursor;
+pub use cursor::{Cursor, Reading};
 pub use error::{ParseError, Result};
 pub use format::{EventFormat, Field, FieldKind, FormatRegistry, Value};
 pub use kallsyms::Kallsyms;
