@@ -6,7 +6,7 @@
 use bitflags::bitflags;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use ktrace_core::{ParseError, Timestamped};
+use ktrace_core::{Cursor, ParseError, Timestamped};
 
 /// `BLK_IO_TRACE_MAGIC`.
 pub const MAGIC: u32 = 0x6561_7400;
@@ -43,6 +43,17 @@ const _: () = assert!(size_of::<BlkIoTraceRaw>() == 48);
 #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
 pub struct BlkIoTrace2Raw {
+    head: Trace2Head,
+    error: [u8; 2],
+    pdu_len: [u8; 2],
+    pad: [u8; 12],
+}
+
+/// The first 48 bytes of `struct blk_io_trace2`: all of it that Linux 7.x's ftrace `blk` tracer
+/// writes under a v7 magic (see [`FtraceBinRecords`]).
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct Trace2Head {
     magic: [u8; 4],
     sequence: [u8; 4],
     time: [u8; 8],
@@ -52,12 +63,11 @@ pub struct BlkIoTrace2Raw {
     action: [u8; 8],
     device: [u8; 4],
     cpu: [u8; 4],
-    error: [u8; 2],
-    pdu_len: [u8; 2],
-    pad: [u8; 12],
 }
 const _: () = assert!(size_of::<BlkIoTrace2Raw>() == LEN_V8);
-const _: () = assert!(std::mem::offset_of!(BlkIoTrace2Raw, action) == 32);
+const _: () = assert!(size_of::<Trace2Head>() == LEN_V7);
+const _: () = assert!(std::mem::offset_of!(Trace2Head, pid) == 28);
+const _: () = assert!(std::mem::offset_of!(Trace2Head, action) == 32);
 const _: () = assert!(std::mem::offset_of!(BlkIoTrace2Raw, pdu_len) == 50);
 const _: () = assert!(std::mem::offset_of!(BlkIoTraceRaw, action) == 28);
 const _: () = assert!(std::mem::offset_of!(BlkIoTraceRaw, pdu_len) == 46);
@@ -130,61 +140,77 @@ actions! {
 /// v8 records only): a completion of a zone append write.
 pub const CATEGORY_ZONE_APPEND: u64 = 1 << 16;
 
+/// A record's header, read in place by [`parse_at`].
+#[derive(Debug, Clone, Copy)]
+enum Head<'a> {
+    /// `blk_io_trace` (48 bytes).
+    V7(&'a BlkIoTraceRaw),
+    /// `blk_io_trace2` (64 bytes).
+    V8(&'a BlkIoTrace2Raw),
+    /// A 48-byte v7 header whose fields sit where `blk_io_trace2` has them (the ftrace blk
+    /// tracer's `bin` output on Linux 7.x, seen on 7.2: see [`FtraceBinRecords`]); it has no
+    /// room for the error field.
+    V2Fields(&'a Trace2Head),
+}
+
+fn ne16(b: [u8; 2]) -> u16 {
+    u16::from_ne_bytes(b)
+}
+fn ne32(b: [u8; 4]) -> u32 {
+    u32::from_ne_bytes(b)
+}
+fn ne64(b: [u8; 8]) -> u64 {
+    u64::from_ne_bytes(b)
+}
+
+/// The bytes before the first NUL (all of them if there is none).
+fn until_nul(b: &[u8]) -> &[u8] {
+    b.split(|&c| c == 0).next().unwrap_or(b)
+}
+
 /// One record and its payload, borrowed from the buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct BlkRecord<'a> {
-    /// The header: 48 bytes (v7) or 64 (v8), checked by [`parse_at`].
-    head: &'a [u8],
-    /// A 48-byte v7 header whose fields sit where `blk_io_trace2` has them (the ftrace blk
-    /// tracer's `bin` output on Linux 7.x, seen on 7.2: see [`FtraceBinRecords`]).
-    v2_fields: bool,
+    /// The header: 48 bytes (v7) or 64 (v8).
+    head: Head<'a>,
     /// The payload (`pdu_len` bytes): a process name, a message, remap data, a PC command…
     pub pdu: &'a [u8],
     /// Byte offset of the record in its buffer.
     pub offset: usize,
 }
 
-fn u32n(b: [u8; 4]) -> u32 {
-    u32::from_ne_bytes(b)
-}
-
 impl<'a> BlkRecord<'a> {
-    fn u16_at(&self, off: usize) -> u16 {
-        self.head.get(off..off + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_ne_bytes)
-    }
-    fn u32_at(&self, off: usize) -> u32 {
-        self.head.get(off..off + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_ne_bytes)
-    }
-    fn u64_at(&self, off: usize) -> u64 {
-        self.head.get(off..off + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_ne_bytes)
-    }
-    /// Fields at `blk_io_trace2` offsets.
-    fn v8(&self) -> bool {
-        self.head.len() == LEN_V8 || self.v2_fields
+    /// The header with fields at `blk_io_trace2` places (`Err`: at `blk_io_trace` places).
+    fn fields(&self) -> Result<&'a Trace2Head, &'a BlkIoTraceRaw> {
+        match self.head {
+            Head::V7(h) => Err(h),
+            Head::V8(h) => Ok(&h.head),
+            Head::V2Fields(h) => Ok(h),
+        }
     }
     /// The record's version: 7 (`blk_io_trace`) or 8 (`blk_io_trace2`), as its header says.
     pub fn version(&self) -> u8 {
-        if self.head.len() == LEN_V8 { VERSION2 } else { VERSION }
+        if let Head::V8(_) = self.head { VERSION2 } else { VERSION }
     }
     /// Sequence number (per CPU; 0 from the ftrace `blk` tracer).
     pub fn sequence(&self) -> u32 {
-        self.u32_at(4)
+        ne32(self.fields().map_or_else(|h| h.sequence, |h| h.sequence))
     }
     /// Time in ns since tracing started (or on the trace clock for the ftrace path).
     pub fn time(&self) -> u64 {
-        self.u64_at(8)
+        ne64(self.fields().map_or_else(|h| h.time, |h| h.time))
     }
     /// First sector.
     pub fn sector(&self) -> u64 {
-        self.u64_at(16)
+        ne64(self.fields().map_or_else(|h| h.sector, |h| h.sector))
     }
     /// Bytes.
     pub fn bytes(&self) -> u32 {
-        self.u32_at(24)
+        ne32(self.fields().map_or_else(|h| h.bytes, |h| h.bytes))
     }
     /// The whole action word: code in the low 16 bits, categories above (32 bits in v7, 64 in v8).
     pub fn action_bits(&self) -> u64 {
-        if self.v8() { self.u64_at(32) } else { u64::from(self.u32_at(28)) }
+        self.fields().map_or_else(|h| u64::from(ne32(h.action)), |h| ne64(h.action))
     }
     /// The action code.
     pub fn action(&self) -> Action {
@@ -205,11 +231,11 @@ impl<'a> BlkRecord<'a> {
     }
     /// Task id.
     pub fn pid(&self) -> u32 {
-        self.u32_at(if self.v8() { 28 } else { 32 })
+        ne32(self.fields().map_or_else(|h| h.pid, |h| h.pid))
     }
     /// Device (`dev_t` in the kernel encoding: major << 20 | minor).
     pub fn device(&self) -> u32 {
-        self.u32_at(if self.v8() { 40 } else { 36 })
+        ne32(self.fields().map_or_else(|h| h.device, |h| h.device))
     }
     /// (major, minor).
     pub fn dev_major_minor(&self) -> (u32, u32) {
@@ -217,11 +243,16 @@ impl<'a> BlkRecord<'a> {
     }
     /// CPU.
     pub fn cpu(&self) -> u32 {
-        self.u32_at(if self.v8() { 44 } else { 40 })
+        ne32(self.fields().map_or_else(|h| h.cpu, |h| h.cpu))
     }
-    /// Completion error.
+    /// Completion error (0 for a Linux 7.x ftrace record with `blk_io_trace2` fields under a v7
+    /// magic: its 48 bytes end before the error field).
     pub fn error(&self) -> i16 {
-        self.u16_at(if self.v8() { 48 } else { 44 }) as i16
+        match self.head {
+            Head::V7(h) => ne16(h.error) as i16,
+            Head::V8(h) => ne16(h.error) as i16,
+            Head::V2Fields(_) => 0,
+        }
     }
     /// True for notify records (process name, timestamp, message).
     pub fn is_notify(&self) -> bool {
@@ -259,19 +290,23 @@ impl<'a> BlkRecord<'a> {
     }
     /// The v7 header as a struct (`None` for a v8 record, or a v7 header with v8 field places).
     pub fn raw(&self) -> Option<&'a BlkIoTraceRaw> {
-        if self.v8() { None } else { BlkIoTraceRaw::ref_from_bytes(self.head).ok() }
+        if let Head::V7(h) = self.head { Some(h) } else { None }
     }
     /// The v8 header as a struct (`None` for a v7 record).
     pub fn raw2(&self) -> Option<&'a BlkIoTrace2Raw> {
-        if self.head.len() == LEN_V8 { BlkIoTrace2Raw::ref_from_bytes(self.head).ok() } else { None }
+        if let Head::V8(h) = self.head { Some(h) } else { None }
     }
     /// The header's bytes (48 or 64).
     pub fn header_bytes(&self) -> &'a [u8] {
-        self.head
+        match self.head {
+            Head::V7(h) => h.as_bytes(),
+            Head::V8(h) => h.as_bytes(),
+            Head::V2Fields(h) => h.as_bytes(),
+        }
     }
     /// Total bytes of the record (header + pdu).
     pub fn len(&self) -> usize {
-        self.head.len() + self.pdu.len()
+        self.header_bytes().len() + self.pdu.len()
     }
     /// Never empty (a header is 48 or 64 bytes).
     pub fn is_empty(&self) -> bool {
@@ -317,35 +352,31 @@ impl<'a> BlkRecord<'a> {
         if self.action().0 & 0x100 == 0 {
             return None;
         }
-        self.pdu.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)
+        Cursor::new(self.pdu).u64().ok()
     }
 
     /// The typed payload.
     pub fn payload(&self) -> Payload<'a> {
-        let body = if self.cgroup_id().is_some() { self.pdu.get(8..).unwrap_or_default() } else { self.pdu };
-        let strip = |b: &'a [u8]| b.iter().position(|&c| c == 0).map_or(b, |n| b.get(..n).unwrap_or_default());
+        let body = match self.cgroup_id() {
+            Some(_) => self.pdu.split_at_checked(8).map_or(self.pdu, |(_, rest)| rest),
+            None => self.pdu,
+        };
+        let mut c = Cursor::new(body);
         if self.is_notify() {
             return match self.action().0 & 0xff {
-                0 => Payload::Process(strip(body)),
-                1 => match (body.get(0..4), body.get(4..8)) {
-                    (Some(a), Some(b)) => Payload::Timestamp {
-                        sec: u32::from_ne_bytes(a.try_into().unwrap_or_default()),
-                        nsec: u32::from_ne_bytes(b.try_into().unwrap_or_default()),
-                    },
+                0 => Payload::Process(until_nul(body)),
+                1 => match (c.u32(), c.u32()) {
+                    (Ok(sec), Ok(nsec)) => Payload::Timestamp { sec, nsec },
                     _ => Payload::Raw(body),
                 },
-                2 => Payload::Message(strip(body)),
+                2 => Payload::Message(until_nul(body)),
                 _ => Payload::Raw(body),
             };
         }
         if self.action().0 & 0xff == Action::REMAP.0
-            && let (Some(f), Some(t), Some(sf)) = (body.get(0..4), body.get(4..8), body.get(8..16))
+            && let (Ok(dev_from), Ok(dev_to), Ok(sector_from)) = (c.u32_be(), c.u32_be(), c.u64_be())
         {
-            return Payload::Remap {
-                dev_from: u32::from_be_bytes(f.try_into().unwrap_or_default()),
-                dev_to: u32::from_be_bytes(t.try_into().unwrap_or_default()),
-                sector_from: u64::from_be_bytes(sf.try_into().unwrap_or_default()),
-            };
+            return Payload::Remap { dev_from, dev_to, sector_from };
         }
         if body.is_empty() { Payload::None } else { Payload::Raw(body) }
     }
@@ -359,13 +390,14 @@ impl Timestamped for BlkRecord<'_> {
 
 /// Parses one record at `off` of `buf` (version 7 or 8, by its magic word).
 pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
-    let rest = buf.get(off..).unwrap_or_default();
-    let magic = rest.get(..4).and_then(|b| b.try_into().ok()).map(u32n).ok_or(ParseError::Truncated {
+    let mut c = Cursor::at(buf, off).map_err(|_| ParseError::Truncated {
         offset: off,
         wanted: 4,
-        available: rest.len(),
+        available: 0,
         what: "blk_io_trace magic",
     })?;
+    let mut peek = c;
+    let magic = peek.u32().map_err(|e| e.reading("blk_io_trace magic"))?;
     if magic & 0xffff_ff00 != MAGIC {
         return Err(ParseError::BadValue {
             offset: off,
@@ -374,9 +406,15 @@ pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
             found: magic as u64,
         });
     }
-    let (hlen, plen_at, what) = match (magic & 0xff) as u8 {
-        VERSION => (LEN_V7, 46, "blk_io_trace"),
-        VERSION2 => (LEN_V8, 50, "blk_io_trace2"),
+    let (head, plen) = match (magic & 0xff) as u8 {
+        VERSION => {
+            let h = c.read_ref::<BlkIoTraceRaw>("blk_io_trace")?;
+            (Head::V7(h), ne16(h.pdu_len))
+        }
+        VERSION2 => {
+            let h = c.read_ref::<BlkIoTrace2Raw>("blk_io_trace2")?;
+            (Head::V8(h), ne16(h.pdu_len))
+        }
         v => {
             return Err(ParseError::BadValue {
                 offset: off,
@@ -386,17 +424,8 @@ pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
             });
         }
     };
-    let head =
-        rest.get(..hlen).ok_or(ParseError::Truncated { offset: off, wanted: hlen, available: rest.len(), what })?;
-    let plen = head.get(plen_at..plen_at + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_ne_bytes) as usize;
-    let tail = rest.get(hlen..).unwrap_or_default();
-    let pdu = tail.get(..plen).ok_or(ParseError::Truncated {
-        offset: off + hlen,
-        wanted: plen,
-        available: tail.len(),
-        what: "blk_io_trace pdu",
-    })?;
-    Ok(BlkRecord { head, v2_fields: false, pdu, offset: off })
+    let pdu = c.bytes(plen as usize).map_err(|e| e.reading("blk_io_trace pdu"))?;
+    Ok(BlkRecord { head, pdu, offset: off })
 }
 
 /// Records of a blktrace stream (a relay file or a `<dev>.blktrace.<cpu>` file). Yields `Result`;
@@ -515,13 +544,18 @@ impl<'a> FtraceBinRecords<'a> {
             return Some(Err(bad(line)));
         };
         self.0.pos = start + nl + 1;
-        // The next record's ftrace prefix: pid u32, cpu u32, ts u64.
-        let ts = self
-            .0
-            .buf
-            .get(self.0.pos + 8..self.0.pos + 16)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_ne_bytes);
+        // The next record's ftrace prefix: pid u32, cpu u32, ts u64 (none at the end: 0).
+        let ts = if self.0.pos >= self.0.buf.len() {
+            0
+        } else {
+            match Cursor::at(self.0.buf, self.0.pos + 8).and_then(|mut c| c.u64()) {
+                Ok(ts) => ts,
+                Err(e) => {
+                    self.0.pos = self.0.buf.len();
+                    return Some(Err(e.reading("ftrace blk prefix timestamp")));
+                }
+            }
+        };
         Some(Ok(ktrace_core::Lost { cpu, count, timestamp_ns: ts }))
     }
 }
@@ -539,14 +573,15 @@ impl<'a> Iterator for FtraceBinRecords<'a> {
         // The ftrace prefix names the task: in a v7 header its pid is at 32. Linux 7.x's blk
         // tracer writes `blk_io_trace2` fields under a v7 magic, pid at 28 and the action at 32
         // (seen on 7.2); read such records by those places.
-        let ftrace_pid = r
-            .offset
-            .checked_sub(16)
-            .and_then(|o| self.0.buf.get(o..o + 4))
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_ne_bytes);
-        let (p28, p32) = (r.u32_at(28), r.u32_at(32));
-        r.v2_fields = r.head.len() == LEN_V7 && ftrace_pid == Some(p28) && p28 != p32;
+        let ftrace_pid =
+            r.offset.checked_sub(16).and_then(|o| Cursor::at(self.0.buf, o).and_then(|mut c| c.u32()).ok());
+        if let Head::V7(h) = r.head {
+            let as_v2: &Trace2Head = zerocopy::transmute_ref!(h);
+            let (p28, p32) = (ne32(as_v2.pid), ne32(h.pid));
+            if ftrace_pid == Some(p28) && p28 != p32 {
+                r.head = Head::V2Fields(as_v2);
+            }
+        }
         Some(Ok(BlkItem::Record(r)))
     }
 }
@@ -579,7 +614,7 @@ pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::coll
     let mut out: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
     for r in recs {
         let v = out.entry(r.cpu()).or_default();
-        if r.v2_fields {
+        if let Head::V2Fields(_) = r.head {
             // A v8-fields-under-v7-magic record (Linux 7.x ftrace): written as the proper v7
             // record it claims to be, so blkparse reads it.
             v.extend_from_slice(&(MAGIC | VERSION as u32).to_ne_bytes());
@@ -594,7 +629,7 @@ pub fn per_cpu_files<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> std::coll
             v.extend_from_slice(&r.error().to_ne_bytes());
             v.extend_from_slice(&(r.pdu.len() as u16).to_ne_bytes());
         } else {
-            v.extend_from_slice(r.head);
+            v.extend_from_slice(r.header_bytes());
         }
         v.extend_from_slice(r.pdu);
     }

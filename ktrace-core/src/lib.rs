@@ -1,7 +1,7 @@
 //! # ktrace-core
 //!
 //! Zero-copy parsers for the Linux kernel's trace formats, with no syscalls: the ftrace ring-buffer
-//! page ([`page`]), the tracefs event `format` language ([`format`](mod@format)), perf mmap ring framing
+//! page ([`page`]), one checked byte reader for every parser ([`Cursor`]), the tracefs event `format` language ([`format`](mod@format)), perf mmap ring framing
 //! ([`perf`]), a k-way per-CPU merge ([`merge`]), timestamps on named clocks ([`time`]) and the
 //! [`Lost`] record for kernel drops. Records borrow from the buffer they were read from.
 //!
@@ -28,6 +28,7 @@
 //! }
 //! ```
 
+pub mod cursor;
 pub mod error;
 pub mod format;
 pub mod hint;
@@ -40,6 +41,7 @@ pub mod raw;
 pub mod testing;
 pub mod time;
 
+pub use cursor::{Cursor, Reading};
 pub use error::{ParseError, Result};
 pub use format::{EventFormat, Field, FieldKind, FormatRegistry, Value};
 pub use kallsyms::Kallsyms;

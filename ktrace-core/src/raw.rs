@@ -73,6 +73,18 @@ impl<'a> From<&'a [u8]> for RawData<'a> {
     }
 }
 
+impl<'a> From<&'a Vec<u8>> for RawData<'a> {
+    fn from(s: &'a Vec<u8>) -> Self {
+        RawData::Single(s)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for RawData<'a> {
+    fn from(s: &'a [u8; N]) -> Self {
+        RawData::Single(s)
+    }
+}
+
 impl<'a> RawData<'a> {
     /// Total length in bytes.
     #[inline]

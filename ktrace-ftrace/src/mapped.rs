@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use ktrace_core::{Lost, Page, PageItem, PageLayout, ParseError};
+use ktrace_core::{Cursor, Lost, Page, PageItem, PageLayout, ParseError};
 
 use crate::error::{Error, Result};
 use crate::sys;
@@ -74,11 +74,13 @@ pub struct MappedPage<'a> {
     cpu: u32,
 }
 
-fn word(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_ne_bytes)
+/// The `u64` field of the meta page at `off`.
+fn word(meta: &[u8], off: usize, what: &'static str) -> Result<u64> {
+    Ok(Cursor::at(meta, off).and_then(|mut c| c.u64()).map_err(|e| e.reading(what))?)
 }
-fn half(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes)
+/// The `u32` field of the meta page at `off`.
+fn half(meta: &[u8], off: usize, what: &'static str) -> Result<u32> {
+    Ok(Cursor::at(meta, off).and_then(|mut c| c.u32()).map_err(|e| e.reading(what))?)
 }
 
 impl MappedCpuReader {
@@ -97,7 +99,11 @@ impl MappedCpuReader {
         let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p as usize);
         let (meta_len, subbuf_size, nr_subbufs) = {
             let meta = sys::map_read_only(&file, page).map_err(unsupported)?;
-            (half(&meta, META_PAGE_SIZE) as usize, half(&meta, SUBBUF_SIZE) as usize, half(&meta, NR_SUBBUFS) as usize)
+            (
+                half(&meta, META_PAGE_SIZE, "trace_buffer_meta.meta_page_size")? as usize,
+                half(&meta, SUBBUF_SIZE, "trace_buffer_meta.subbuf_size")? as usize,
+                half(&meta, NR_SUBBUFS, "trace_buffer_meta.nr_subbufs")? as usize,
+            )
         };
         if meta_len == 0 || subbuf_size == 0 || nr_subbufs == 0 {
             return Err(Error::Parse(ParseError::BadValue {
@@ -129,8 +135,11 @@ impl MappedCpuReader {
     }
 
     /// (entries written, entries overwritten) from the meta page.
-    pub fn counts(&self) -> (u64, u64) {
-        (word(&self.map, ENTRIES), word(&self.map, OVERRUN))
+    pub fn counts(&self) -> Result<(u64, u64)> {
+        Ok((
+            word(&self.map, ENTRIES, "trace_buffer_meta.entries")?,
+            word(&self.map, OVERRUN, "trace_buffer_meta.overrun")?,
+        ))
     }
 
     /// Swaps in the next reader sub-buffer and returns it, or `None` when nothing new was
@@ -138,8 +147,8 @@ impl MappedCpuReader {
     pub fn next_page(&mut self) -> Result<Option<MappedPage<'_>>> {
         sys::trace_mmap_get_reader(&self.file)
             .map_err(|e| Error::io("ioctl(TRACE_MMAP_IOCTL_GET_READER)", &self.path, e))?;
-        let id = half(&self.map, READER_ID);
-        let lost = word(&self.map, READER_LOST);
+        let id = half(&self.map, READER_ID, "trace_buffer_meta.reader.id")?;
+        let lost = word(&self.map, READER_LOST, "trace_buffer_meta.reader.lost_events")?;
         if id as usize >= self.nr_subbufs {
             return Err(Error::Parse(ParseError::BadValue {
                 offset: READER_ID,
@@ -149,7 +158,9 @@ impl MappedCpuReader {
             }));
         }
         let start = self.meta_len + id as usize * self.subbuf_size;
-        let bytes = self.map.get(start..start + self.subbuf_size).unwrap_or_default();
+        let bytes = Cursor::at(&self.map[..], start)
+            .and_then(|mut c| c.bytes(self.subbuf_size))
+            .map_err(|e| e.reading("mapped sub-buffer"))?;
         let page = Page::parse(bytes, &PageLayout::LE64, self.cpu)?;
         let skip = match self.last {
             Some((last_id, done)) if last_id == id => done,

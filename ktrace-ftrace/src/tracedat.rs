@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::io::Write;
 
-use ktrace_core::{Clock, Endian, FormatRegistry, PageLayout};
+use ktrace_core::{Clock, Cursor, Endian, FormatRegistry, PageLayout, ParseError};
 
 use crate::error::{Error, Result};
 use crate::event::Decoder;
@@ -69,60 +69,43 @@ pub struct TraceDat {
     pub cpu_stats: Vec<String>,
 }
 
-struct Cur<'a> {
-    b: &'a [u8],
-    pos: usize,
-    e: Endian,
+/// A failed [`Cursor`] read as a trace.dat error naming `what` (a malformed file is always
+/// [`Error::TraceDat`]).
+trait Dat<T> {
+    fn what(self, what: &'static str) -> Result<T>;
 }
 
-impl<'a> Cur<'a> {
+impl<T> Dat<T> for std::result::Result<T, ParseError> {
+    fn what(self, what: &'static str) -> Result<T> {
+        self.map_err(|e| match e {
+            ParseError::Truncated { offset, wanted, available, .. } => Error::TraceDat {
+                offset: offset as u64,
+                what: format!("truncated: wanted {wanted} bytes for {what}, {available} left"),
+            },
+            e => Error::TraceDat { offset: 0, what: format!("{what}: {e}") },
+        })
+    }
+}
+
+/// What trace.dat parsing adds to core's [`Cursor`]: its error type, strings, sections.
+trait DatCursor<'a> {
+    fn err(&self, what: impl Into<String>) -> Error;
+    fn string(&mut self, what: &'static str) -> Result<String>;
+    fn expect(&mut self, lit: &[u8], what: &'static str) -> Result<()>;
+    fn text(&mut self, len: u64, what: &'static str) -> Result<String>;
+    fn at(&self, pos: u64) -> Result<Cursor<'a>>;
+}
+
+impl<'a> DatCursor<'a> for Cursor<'a> {
     fn err(&self, what: impl Into<String>) -> Error {
-        Error::TraceDat { offset: self.pos as u64, what: what.into() }
+        Error::TraceDat { offset: self.offset() as u64, what: what.into() }
     }
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let s = self.pos.checked_add(n).and_then(|end| self.b.get(self.pos..end)).ok_or_else(|| {
-            self.err(format!("truncated: wanted {n} bytes for {what}, {} left", self.b.len().saturating_sub(self.pos)))
-        })?;
-        self.pos += n;
-        Ok(s)
+    fn string(&mut self, what: &'static str) -> Result<String> {
+        Ok(String::from_utf8_lossy(self.cstr().what(what)?).into_owned())
     }
-    fn arr<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
-        let s = self.take(N, what)?;
-        let mut a = [0u8; N];
-        a.copy_from_slice(s);
-        Ok(a)
-    }
-    fn u16(&mut self, what: &str) -> Result<u16> {
-        let a = self.arr::<2>(what)?;
-        Ok(match self.e {
-            Endian::Little => u16::from_le_bytes(a),
-            Endian::Big => u16::from_be_bytes(a),
-        })
-    }
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        let a = self.arr::<4>(what)?;
-        Ok(match self.e {
-            Endian::Little => u32::from_le_bytes(a),
-            Endian::Big => u32::from_be_bytes(a),
-        })
-    }
-    fn u64(&mut self, what: &str) -> Result<u64> {
-        let a = self.arr::<8>(what)?;
-        Ok(match self.e {
-            Endian::Little => u64::from_le_bytes(a),
-            Endian::Big => u64::from_be_bytes(a),
-        })
-    }
-    fn cstr(&mut self, what: &str) -> Result<String> {
-        let rest = self.b.get(self.pos..).unwrap_or_default();
-        let n = rest.iter().position(|&c| c == 0).ok_or_else(|| self.err(format!("unterminated string for {what}")))?;
-        let s = String::from_utf8_lossy(rest.get(..n).unwrap_or_default()).into_owned();
-        self.pos += n + 1;
-        Ok(s)
-    }
-    fn expect(&mut self, lit: &[u8], what: &str) -> Result<()> {
-        let at = self.pos;
-        let got = self.take(lit.len(), what)?;
+    fn expect(&mut self, lit: &[u8], what: &'static str) -> Result<()> {
+        let at = self.offset();
+        let got = self.bytes(lit.len()).what(what)?;
         if got != lit {
             return Err(Error::TraceDat {
                 offset: at as u64,
@@ -131,16 +114,18 @@ impl<'a> Cur<'a> {
         }
         Ok(())
     }
-    fn text(&mut self, len: u64, what: &str) -> Result<String> {
+    fn text(&mut self, len: u64, what: &'static str) -> Result<String> {
         let n = usize::try_from(len).map_err(|_| self.err(format!("size of {what} too large")))?;
-        Ok(String::from_utf8_lossy(self.take(n, what)?).into_owned())
+        Ok(String::from_utf8_lossy(self.bytes(n).what(what)?).into_owned())
     }
-    fn at(&self, pos: u64) -> Result<Cur<'a>> {
-        let p = usize::try_from(pos)
+    /// A cursor at `pos` of the same data.
+    fn at(&self, pos: u64) -> Result<Cursor<'a>> {
+        let mut c = *self;
+        usize::try_from(pos)
             .ok()
-            .filter(|&p| p <= self.b.len())
+            .and_then(|p| c.seek(p).ok())
             .ok_or_else(|| self.err(format!("offset {pos} beyond the file")))?;
-        Ok(Cur { b: self.b, pos: p, e: self.e })
+        Ok(c)
     }
 }
 
@@ -202,18 +187,18 @@ fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Ve
 impl TraceDat {
     /// Parses a whole trace.dat file.
     pub fn parse(b: &[u8]) -> Result<TraceDat> {
-        let mut c = Cur { b, pos: 0, e: Endian::Little };
+        let mut c = Cursor::new(b).with_endian(Endian::Little);
         c.expect(MAGIC, "the trace.dat magic")?;
-        let ver = c.cstr("version")?;
+        let ver = c.string("version")?;
         let version: u32 = ver.parse().map_err(|_| c.err(format!("bad version {ver:?}")))?;
-        let endian = match c.arr::<1>("endianness")? {
-            [0] => Endian::Little,
-            [1] => Endian::Big,
-            [x] => return Err(c.err(format!("bad endianness byte {x}"))),
+        let endian = match c.u8().what("endianness")? {
+            0 => Endian::Little,
+            1 => Endian::Big,
+            x => return Err(c.err(format!("bad endianness byte {x}"))),
         };
-        c.e = endian;
-        let [long_size] = c.arr::<1>("long size")?;
-        let page_size = c.u32("page size")?;
+        c = c.with_endian(endian);
+        let long_size = c.u8().what("long size")?;
+        let page_size = c.u32().what("page size")?;
         let mut t = TraceDat { version, endian, long_size, page_size, ..Default::default() };
         match version {
             6 => t.parse_v6(&mut c)?,
@@ -225,82 +210,82 @@ impl TraceDat {
         Ok(t)
     }
 
-    fn header_info(&mut self, c: &mut Cur<'_>) -> Result<()> {
+    fn header_info(&mut self, c: &mut Cursor<'_>) -> Result<()> {
         c.expect(b"header_page\0", "header_page")?;
-        let n = c.u64("header_page size")?;
+        let n = c.u64().what("header_page size")?;
         self.header_page = c.text(n, "header_page")?;
         c.expect(b"header_event\0", "header_event")?;
-        let n = c.u64("header_event size")?;
+        let n = c.u64().what("header_event size")?;
         self.header_event = c.text(n, "header_event")?;
         Ok(())
     }
-    fn ftrace_events(&mut self, c: &mut Cur<'_>) -> Result<()> {
-        let n = c.u32("ftrace format count")?;
+    fn ftrace_events(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+        let n = c.u32().what("ftrace format count")?;
         for _ in 0..n {
-            let len = c.u64("ftrace format size")?;
+            let len = c.u64().what("ftrace format size")?;
             let f = c.text(len, "ftrace format")?;
             self.formats.push(("ftrace".into(), f));
         }
         Ok(())
     }
-    fn event_formats(&mut self, c: &mut Cur<'_>) -> Result<()> {
-        let nsys = c.u32("system count")?;
+    fn event_formats(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+        let nsys = c.u32().what("system count")?;
         for _ in 0..nsys {
-            let sys = c.cstr("system name")?;
-            let n = c.u32("event count")?;
+            let sys = c.string("system name")?;
+            let n = c.u32().what("event count")?;
             for _ in 0..n {
-                let len = c.u64("format size")?;
+                let len = c.u64().what("format size")?;
                 let f = c.text(len, "event format")?;
                 self.formats.push((sys.clone(), f));
             }
         }
         Ok(())
     }
-    fn kallsyms(&mut self, c: &mut Cur<'_>) -> Result<()> {
-        let n = c.u32("kallsyms size")?;
+    fn kallsyms(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+        let n = c.u32().what("kallsyms size")?;
         self.kallsyms = c.text(n as u64, "kallsyms")?;
         Ok(())
     }
-    fn printk(&mut self, c: &mut Cur<'_>) -> Result<()> {
-        let n = c.u32("printk size")?;
+    fn printk(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+        let n = c.u32().what("printk size")?;
         self.printk = c.text(n as u64, "printk formats")?;
         Ok(())
     }
-    fn cmdlines(&mut self, c: &mut Cur<'_>) -> Result<()> {
-        let n = c.u64("cmdlines size")?;
+    fn cmdlines(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+        let n = c.u64().what("cmdlines size")?;
         self.cmdlines = c.text(n, "saved cmdlines")?;
         Ok(())
     }
 
-    fn parse_v6(&mut self, c: &mut Cur<'_>) -> Result<()> {
+    fn parse_v6(&mut self, c: &mut Cursor<'_>) -> Result<()> {
         self.header_info(c)?;
         self.ftrace_events(c)?;
         self.event_formats(c)?;
         self.kallsyms(c)?;
         self.printk(c)?;
         self.cmdlines(c)?;
-        let ncpus = c.u32("cpu count")?;
+        let ncpus = c.u32().what("cpu count")?;
         let mut top = Buffer { page_size: self.page_size as usize, clock: "local".into(), ..Default::default() };
         loop {
-            let at = c.pos;
-            let kind = c.take(10, "section marker")?;
+            let at = c.offset();
+            let kind = c.bytes(10).what("section marker")?;
             match kind {
                 b"options  \0" => loop {
-                    let id = c.u16("option id")?;
+                    let id = c.u16().what("option id")?;
                     if id == opt::DONE {
                         break;
                     }
-                    let size = c.u32("option size")?;
-                    let data = c.take(size as usize, "option data")?;
+                    let size = c.u32().what("option size")?;
+                    let data = c.bytes(size as usize).what("option data")?;
                     self.option_v6(id, data, c)?;
                 },
                 b"latency  \0" => return Err(c.err("latency (text) trace data is not supported")),
                 b"flyrecord\0" => {
                     for cpu in 0..ncpus {
-                        let off = c.u64("cpu data offset")?;
-                        let size = c.u64("cpu data size")?;
+                        let off = c.u64().what("cpu data offset")?;
+                        let size = c.u64().what("cpu data size")?;
                         let mut d = c.at(off)?;
-                        top.cpus.insert(cpu, d.take(size as usize, "cpu data")?.to_vec());
+                        top.cpus.insert(cpu, d.bytes(size as usize).what("cpu data")?.to_vec());
                     }
                     break;
                 }
@@ -321,7 +306,7 @@ impl TraceDat {
         Ok(())
     }
 
-    fn option_v6(&mut self, id: u16, data: &[u8], c: &Cur<'_>) -> Result<()> {
+    fn option_v6(&mut self, id: u16, data: &[u8], c: &Cursor<'_>) -> Result<()> {
         let text = || String::from_utf8_lossy(data).trim_end_matches('\0').to_owned();
         match id {
             opt::TRACECLOCK => self.trace_clock = Some(text()),
@@ -329,20 +314,20 @@ impl TraceDat {
             opt::BUFFER => {
                 // v6: <u64 offset of a flyrecord area for this instance><name\0>; CPU data follows
                 // there as in the top buffer. Keep the name; the data layout is the same.
-                let mut o = Cur { b: data, pos: 0, e: c.e };
-                let off = o.u64("buffer offset")?;
-                let name = o.cstr("buffer name")?;
+                let mut o = Cursor::new(data).with_endian(c.endian());
+                let off = o.u64().what("buffer offset")?;
+                let name = o.string("buffer name")?;
                 let mut d = c.at(off)?;
                 let mut buf =
                     Buffer { name, page_size: self.page_size as usize, clock: "local".into(), ..Default::default() };
                 // Per CPU: offset, size (as many as the file's CPU count; read until data runs out).
                 let ncpus = self.cpu_stats.len().max(1);
                 for cpu in 0..ncpus as u32 {
-                    let (Ok(o2), Ok(sz)) = (d.u64("cpu offset"), d.u64("cpu size")) else {
+                    let (Ok(o2), Ok(sz)) = (d.u64().what("cpu offset"), d.u64().what("cpu size")) else {
                         break;
                     };
                     let mut dd = c.at(o2)?;
-                    buf.cpus.insert(cpu, dd.take(sz as usize, "cpu data")?.to_vec());
+                    buf.cpus.insert(cpu, dd.bytes(sz as usize).what("cpu data")?.to_vec());
                 }
                 self.buffers.push(buf);
             }
@@ -351,16 +336,16 @@ impl TraceDat {
         Ok(())
     }
 
-    fn parse_v7(&mut self, c: &mut Cur<'_>) -> Result<()> {
-        let name = c.cstr("compression name")?;
-        let _ver = c.cstr("compression version")?;
+    fn parse_v7(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+        let name = c.string("compression name")?;
+        let _ver = c.string("compression version")?;
         let comp = match name.as_str() {
             "none" => Compression::None,
             "zstd" => Compression::Zstd,
             "zlib" => Compression::Zlib,
             other => return Err(c.err(format!("unsupported compression {other:?}"))),
         };
-        let mut next = c.u64("first options offset")?;
+        let mut next = c.u64().what("first options offset")?;
         let mut sections: BTreeMap<u16, u64> = BTreeMap::new();
         let mut buffers: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut seen = 0;
@@ -370,15 +355,15 @@ impl TraceDat {
                 return Err(c.err("more than 1000 options sections (a loop?)"));
             }
             let data = self.section_v7(c, next, comp, SECTION_OPTIONS)?;
-            let mut o = Cur { b: &data, pos: 0, e: c.e };
+            let mut o = Cursor::new(&data).with_endian(c.endian());
             loop {
-                let id = o.u16("option id")?;
-                let size = o.u32("option size")?;
-                let d = o.take(size as usize, "option data")?;
-                let mut od = Cur { b: d, pos: 0, e: c.e };
+                let id = o.u16().what("option id")?;
+                let size = o.u32().what("option size")?;
+                let d = o.bytes(size as usize).what("option data")?;
+                let mut od = Cursor::new(d).with_endian(c.endian());
                 match id {
                     opt::DONE => {
-                        next = od.u64("next options offset").unwrap_or(0);
+                        next = od.u64().what("next options offset").unwrap_or(0);
                         break;
                     }
                     opt::HEADER_INFO
@@ -387,7 +372,7 @@ impl TraceDat {
                     | opt::KALLSYMS
                     | opt::PRINTK
                     | opt::CMDLINES => {
-                        sections.insert(id, od.u64("section offset")?);
+                        sections.insert(id, od.u64().what("section offset")?);
                     }
                     opt::BUFFER => buffers.push((0, d.to_vec())),
                     opt::TRACECLOCK => {
@@ -400,7 +385,7 @@ impl TraceDat {
         }
         for (id, off) in &sections {
             let data = self.section_v7(c, *off, comp, *id)?;
-            let mut s = Cur { b: &data, pos: 0, e: c.e };
+            let mut s = Cursor::new(&data).with_endian(c.endian());
             match *id {
                 opt::HEADER_INFO => self.header_info(&mut s)?,
                 opt::FTRACE_EVENTS => self.ftrace_events(&mut s)?,
@@ -412,38 +397,38 @@ impl TraceDat {
             }
         }
         for (_, d) in buffers {
-            let mut o = Cur { b: &d, pos: 0, e: c.e };
-            let sec_off = o.u64("buffer section offset")?;
-            let name = o.cstr("buffer name")?;
-            let clock = o.cstr("buffer clock")?;
-            let page_size = o.u32("buffer page size")? as usize;
-            let ncpu = o.u32("buffer cpu count")?;
+            let mut o = Cursor::new(&d).with_endian(c.endian());
+            let sec_off = o.u64().what("buffer section offset")?;
+            let name = o.string("buffer name")?;
+            let clock = o.string("buffer clock")?;
+            let page_size = o.u32().what("buffer page size")? as usize;
+            let ncpu = o.u32().what("buffer cpu count")?;
             // The flyrecord section header tells whether the data is compressed.
             let mut h = c.at(sec_off)?;
-            let _sid = h.u16("section id")?;
-            let flags = h.u16("section flags")?;
+            let _sid = h.u16().what("section id")?;
+            let flags = h.u16().what("section flags")?;
             let mut buf = Buffer { name, clock, page_size, cpus: BTreeMap::new() };
             for _ in 0..ncpu {
-                let cpu = o.u32("cpu id")?;
+                let cpu = o.u32().what("cpu id")?;
                 if cpu > MAX_CPU_ID {
                     return Err(o.err(format!("cpu id {cpu} beyond {MAX_CPU_ID}")));
                 }
-                let off = o.u64("cpu data offset")?;
-                let size = o.u64("cpu data size")?;
+                let off = o.u64().what("cpu data offset")?;
+                let size = o.u64().what("cpu data size")?;
                 let mut dc = c.at(off)?;
                 let data = if flags & 1 != 0 && comp != Compression::None {
-                    let chunks = dc.u32("chunk count")?;
+                    let chunks = dc.u32().what("chunk count")?;
                     let mut out = Vec::new();
                     for _ in 0..chunks {
-                        let clen = dc.u32("chunk size")?;
-                        let ulen = dc.u32("chunk uncompressed size")?;
-                        let at = dc.pos as u64;
-                        let cd = dc.take(clen as usize, "chunk")?;
+                        let clen = dc.u32().what("chunk size")?;
+                        let ulen = dc.u32().what("chunk uncompressed size")?;
+                        let at = dc.offset() as u64;
+                        let cd = dc.bytes(clen as usize).what("chunk")?;
                         out.extend(decompress(comp, cd, ulen as usize, at)?);
                     }
                     out
                 } else {
-                    dc.take(size as usize, "cpu data")?.to_vec()
+                    dc.bytes(size as usize).what("cpu data")?.to_vec()
                 };
                 buf.cpus.insert(cpu, data);
             }
@@ -457,23 +442,23 @@ impl TraceDat {
     }
 
     /// Reads a v7 section at `off`, checking its id and decompressing it.
-    fn section_v7(&self, c: &Cur<'_>, off: u64, comp: Compression, want: u16) -> Result<Vec<u8>> {
+    fn section_v7(&self, c: &Cursor<'_>, off: u64, comp: Compression, want: u16) -> Result<Vec<u8>> {
         let mut s = c.at(off)?;
-        let id = s.u16("section id")?;
+        let id = s.u16().what("section id")?;
         if id != want {
             return Err(Error::TraceDat { offset: off, what: format!("expected section {want}, found {id}") });
         }
-        let flags = s.u16("section flags")?;
-        let _desc = s.u32("section description")?;
-        let size = s.u64("section size")?;
+        let flags = s.u16().what("section flags")?;
+        let _desc = s.u32().what("section description")?;
+        let size = s.u64().what("section size")?;
         if flags & 1 != 0 {
-            let clen = s.u32("compressed size")?;
-            let ulen = s.u32("uncompressed size")?;
-            let at = s.pos as u64;
-            let d = s.take(clen as usize, "compressed section")?;
+            let clen = s.u32().what("compressed size")?;
+            let ulen = s.u32().what("uncompressed size")?;
+            let at = s.offset() as u64;
+            let d = s.bytes(clen as usize).what("compressed section")?;
             decompress(comp, d, ulen as usize, at)
         } else {
-            Ok(s.take(size as usize, "section")?.to_vec())
+            Ok(s.bytes(size as usize).what("section")?.to_vec())
         }
     }
 

@@ -5,6 +5,8 @@
 use crate::elf::Binary;
 #[cfg(feature = "elf")]
 use crate::error::Result;
+use ktrace_core::{Cursor, ParseError};
+
 use crate::probe::{ArgType, FetchArg};
 
 /// One USDT probe site.
@@ -24,53 +26,45 @@ pub struct UsdtProbe {
     pub args: String,
 }
 
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    b.get(off..off + 4)?.try_into().ok().map(u32::from_le_bytes)
+/// One ELF note: its type, owner name (without the NUL) and descriptor; the cursor advances
+/// past the note's 4-byte padding.
+fn note<'a>(c: &mut Cursor<'a>) -> Result<(u32, &'a [u8], Cursor<'a>), ParseError> {
+    let (namesz, descsz, ty) = (c.u32_le()? as usize, c.u32_le()? as usize, c.u32_le()?);
+    let owner = c.split(namesz.div_ceil(4) * 4)?.bytes(namesz.saturating_sub(1))?;
+    let desc = c.split(descsz.div_ceil(4) * 4)?.split(descsz)?;
+    Ok((ty, owner, desc))
 }
-fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    b.get(off..off + 8)?.try_into().ok().map(u64::from_le_bytes)
-}
-fn cstr(b: &[u8], off: usize) -> Option<(String, usize)> {
-    let rest = b.get(off..)?;
-    let n = rest.iter().position(|&c| c == 0)?;
-    Some((String::from_utf8_lossy(rest.get(..n)?).into_owned(), off + n + 1))
+
+/// A `stapsdt` descriptor: pc, link-time base, semaphore (u64 each), then provider, name and
+/// argument spec as NUL-terminated strings.
+fn stapsdt(d: &mut Cursor<'_>) -> Result<(u64, u64, u64, [String; 3]), ParseError> {
+    let (pc, base, sem) = (d.u64_le()?, d.u64_le()?, d.u64_le()?);
+    let mut s = || d.cstr().map(|b| String::from_utf8_lossy(b).into_owned());
+    Ok((pc, base, sem, [s()?, s()?, s()?]))
 }
 
 /// Parses `.note.stapsdt` section bytes (64-bit little-endian). Malformed notes end the list.
 #[doc(alias = "NT_STAPSDT")]
 pub fn parse_notes(data: &[u8], base_note: Option<u64>, base_actual: Option<u64>) -> Vec<UsdtProbe> {
     let mut out = Vec::new();
-    let mut pos = 0usize;
-    while let (Some(namesz), Some(descsz), Some(ty)) = (u32_at(data, pos), u32_at(data, pos + 4), u32_at(data, pos + 8))
-    {
-        let name_off = pos + 12;
-        let desc_off = name_off + (namesz as usize).div_ceil(4) * 4;
-        let next = desc_off + (descsz as usize).div_ceil(4) * 4;
-        if next > data.len() || next <= pos {
-            break;
+    let mut c = Cursor::new(data);
+    while let Ok((ty, owner, mut desc)) = note(&mut c) {
+        if ty == 3
+            && owner == b"stapsdt"
+            && let Ok((pc, base, sem, [provider, name, args])) = stapsdt(&mut desc)
+        {
+            let adjust = match (base_actual, base_note.or(Some(base))) {
+                (Some(actual), Some(b)) => actual.wrapping_sub(b),
+                _ => 0,
+            };
+            out.push(UsdtProbe {
+                provider,
+                name,
+                pc: pc.wrapping_add(adjust),
+                semaphore: if sem == 0 { 0 } else { sem.wrapping_add(adjust) },
+                args,
+            });
         }
-        let owner = data.get(name_off..name_off + namesz.saturating_sub(1) as usize);
-        if ty == 3 && owner == Some(b"stapsdt".as_slice()) {
-            let desc = data.get(desc_off..desc_off + descsz as usize).unwrap_or_default();
-            if let (Some(pc), Some(base), Some(sem)) = (u64_at(desc, 0), u64_at(desc, 8), u64_at(desc, 16))
-                && let Some((provider, o)) = cstr(desc, 24)
-                && let Some((name, o)) = cstr(desc, o)
-                && let Some((args, _)) = cstr(desc, o)
-            {
-                let adjust = match (base_actual, base_note.or(Some(base))) {
-                    (Some(actual), Some(b)) => actual.wrapping_sub(b),
-                    _ => 0,
-                };
-                out.push(UsdtProbe {
-                    provider,
-                    name,
-                    pc: pc.wrapping_add(adjust),
-                    semaphore: if sem == 0 { 0 } else { sem.wrapping_add(adjust) },
-                    args,
-                });
-            }
-        }
-        pos = next;
     }
     out
 }

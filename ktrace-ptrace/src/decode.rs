@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use ktrace_core::Cursor;
 use nix::unistd::Pid;
 
 use crate::sys::read_mem;
@@ -129,6 +130,11 @@ fn read_bytes(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
     let n = read_mem(pid, addr, &mut b).ok()?;
     b.truncate(n);
     Some(b)
+}
+
+/// The tracee's `u64` at `addr` (`None` when it cannot be read whole).
+fn read_u64(pid: Pid, addr: u64) -> Option<u64> {
+    Cursor::new(&read_bytes(pid, addr, 8)?).u64().ok()
 }
 
 /// strace's quoting (`string_quote()` in strace's util.c): printable ASCII as is; `\" \\ \f \n \r
@@ -352,8 +358,7 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
         Argv => {
             out.push('[');
             for i in 0..32u64 {
-                let Some(p) = read_bytes(pid, v + 8 * i, 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)
-                else {
+                let Some(p) = read_u64(pid, v + 8 * i) else {
                     break;
                 };
                 if p == 0 {
@@ -374,7 +379,7 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
             let _ = write!(out, "{v:#x}");
             let mut n = 0u64;
             while n < 4096 {
-                match read_bytes(pid, v + 8 * n, 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes) {
+                match read_u64(pid, v + 8 * n) {
                     Some(0) | None => break,
                     Some(_) => n += 1,
                 }
@@ -409,14 +414,19 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
                 _ => arg(out, pid, Ptr, v, args, ret),
             }
         }
-        Timespec => match read_bytes(pid, v, 16).as_deref().and_then(|b| b.split_first_chunk::<8>()) {
-            Some((sec, rest)) if rest.len() == 8 => {
-                let s = i64::from_ne_bytes(*sec);
-                let ns = i64::from_ne_bytes(rest.try_into().unwrap_or_default());
-                let _ = write!(out, "{{tv_sec={s}, tv_nsec={ns}}}");
+        Timespec => {
+            // `struct timespec`: tv_sec, tv_nsec (i64 each on 64-bit).
+            let ts = read_bytes(pid, v, 16).and_then(|b| {
+                let mut c = Cursor::new(&b);
+                Some((c.i64().ok()?, c.i64().ok()?))
+            });
+            match ts {
+                Some((s, ns)) => {
+                    let _ = write!(out, "{{tv_sec={s}, tv_nsec={ns}}}");
+                }
+                None => arg(out, pid, Ptr, v, args, ret),
             }
-            _ => arg(out, pid, Ptr, v, args, ret),
-        },
+        }
     }
 }
 

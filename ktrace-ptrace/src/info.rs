@@ -1,5 +1,6 @@
 //! `struct ptrace_syscall_info` (PTRACE_GET_SYSCALL_INFO, Linux 5.3+), parsed from its bytes.
 
+use ktrace_core::{Cursor, ParseError, Reading};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
 use crate::arch::AuditArch;
@@ -57,39 +58,43 @@ pub enum SyscallInfo {
     },
 }
 
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_ne_bytes)
-}
-
 impl SyscallInfo {
-    /// Parses the first `len` bytes the kernel wrote.
+    /// Parses the first `len` bytes the kernel wrote. Bytes that do not hold the whole struct
+    /// for their op describe no stop: [`SyscallInfo::None`] ([`SyscallInfo::try_parse`] says
+    /// what was missing).
     pub fn parse(buf: &[u8]) -> SyscallInfo {
-        let Ok((h, _)) = RawHeader::read_from_prefix(buf) else {
-            return SyscallInfo::None;
-        };
+        SyscallInfo::try_parse(buf).unwrap_or(SyscallInfo::None)
+    }
+
+    /// Parses the first `len` bytes the kernel wrote; input shorter than the header and the
+    /// union member of its op is [`ParseError::Truncated`] naming the offset. An op this code
+    /// does not know is [`SyscallInfo::None`].
+    pub fn try_parse(buf: &[u8]) -> Result<SyscallInfo, ParseError> {
+        let mut c = Cursor::new(buf);
+        let h = c.read_ref::<RawHeader>("ptrace_syscall_info")?;
         let arch = AuditArch(u32::from_ne_bytes(h.arch));
-        let args = |base: usize| {
+        let args = |c: &mut Cursor<'_>| -> Result<[u64; 6], ParseError> {
             let mut a = [0u64; 6];
-            for (i, v) in a.iter_mut().enumerate() {
-                *v = u64_at(buf, base + 8 + 8 * i);
+            for v in &mut a {
+                *v = c.u64().reading("syscall argument")?;
             }
-            a
+            Ok(a)
         };
-        match h.op {
-            1 => SyscallInfo::Entry { arch, nr: u64_at(buf, 24), args: args(24) },
+        Ok(match h.op {
+            1 => SyscallInfo::Entry { arch, nr: c.u64().reading("entry.nr")?, args: args(&mut c)? },
             2 => SyscallInfo::Exit {
                 arch,
-                rval: u64_at(buf, 24) as i64,
-                is_error: buf.get(32).copied().unwrap_or(0) != 0,
+                rval: c.i64().reading("exit.rval")?,
+                is_error: c.u8().reading("exit.is_error")? != 0,
             },
             3 => SyscallInfo::Seccomp {
                 arch,
-                nr: u64_at(buf, 24),
-                args: args(24),
-                ret_data: buf.get(80..84).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes),
+                nr: c.u64().reading("seccomp.nr")?,
+                args: args(&mut c)?,
+                ret_data: c.u32().reading("seccomp.ret_data")?,
             },
             _ => SyscallInfo::None,
-        }
+        })
     }
 }
 
@@ -113,5 +118,19 @@ mod tests {
         b[80..84].copy_from_slice(&7u32.to_ne_bytes());
         assert!(matches!(SyscallInfo::parse(&b), SyscallInfo::Seccomp { ret_data: 7, .. }));
         assert_eq!(SyscallInfo::parse(&b[..10]), SyscallInfo::None);
+        // Short input is an error naming where, never zeros.
+        assert_eq!(
+            SyscallInfo::try_parse(&b[..10]),
+            Err(ParseError::Truncated { offset: 0, wanted: 24, available: 10, what: "ptrace_syscall_info" })
+        );
+        assert_eq!(
+            SyscallInfo::try_parse(&b[..81]),
+            Err(ParseError::Truncated { offset: 80, wanted: 4, available: 1, what: "seccomp.ret_data" })
+        );
+        b[0] = 1;
+        assert!(matches!(SyscallInfo::try_parse(&b[..79]), Err(ParseError::Truncated { offset: 72, .. })));
+        assert!(matches!(SyscallInfo::try_parse(&b[..80]), Ok(SyscallInfo::Entry { .. })));
+        b[0] = 9;
+        assert_eq!(SyscallInfo::try_parse(&b[..24]), Ok(SyscallInfo::None));
     }
 }

@@ -880,15 +880,18 @@ fn exec_args_of_new_image(pid: i32) -> Option<[u64; 6]> {
     // Fields after the comm's closing parenthesis start with the 3rd (state); startstack is the 28th.
     let start: u64 = stat.rsplit_once(')')?.1.split_whitespace().nth(28 - 3)?.parse().ok()?;
     let auxv = std::fs::read(format!("/proc/{pid}/auxv")).ok()?;
-    let word = |b: &[u8]| b.try_into().ok().map(u64::from_ne_bytes);
-    let execfn = auxv
-        .chunks_exact(16)
-        .map(|kv| kv.split_at(8))
-        .find_map(|(k, v)| (word(k)? == AT_EXECFN).then(|| word(v))?)?;
+    let mut aux = ktrace_core::Cursor::new(&auxv);
+    let execfn = loop {
+        let (k, v) = (aux.u64().ok()?, aux.u64().ok()?);
+        if k == AT_EXECFN {
+            break v;
+        }
+    };
     let mut argc = [0u8; 8];
     (sys::read_mem(Pid::from_raw(pid), start, &mut argc).ok()? == 8).then_some(())?;
+    let argc = ktrace_core::Cursor::new(&argc).u64().ok()?;
     let argv = start + WORD;
-    let envp = argv + WORD * (u64::from_ne_bytes(argc) + 1);
+    let envp = argv.checked_add(WORD.checked_mul(argc.checked_add(1)?)?)?;
     Some([execfn, argv, envp, 0, 0, 0])
 }
 

@@ -13,6 +13,8 @@ use neli::{
     utils::Groups,
 };
 
+use ktrace_core::{Cursor, ParseError, Reading};
+
 use crate::error::{Error, Result};
 
 #[cfg(feature = "taskstats")]
@@ -62,8 +64,9 @@ impl Delay {
 ///
 /// Fields were appended over the versions, except in v15 (Linux 6.16), which put each delay's
 /// max/min beside its count and total; v16 (6.17) moved them to the end again; v17 appends when
-/// each maximum happened (`*_delay_max_ts`, 688 bytes; Debian sid's 7.2 sends it). A field the
-/// payload is too short to hold is zero.
+/// each maximum happened (`*_delay_max_ts`, 688 bytes; Debian sid's 7.2 sends it). A field that
+/// starts at or past the payload's end (one of a later version than the kernel's) is zero; a
+/// payload that ends inside a field is [`Error::Malformed`] naming the field's offset.
 #[doc(alias = "taskstats")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskStats {
@@ -218,11 +221,38 @@ const V15: Layout = Layout {
 /// Smallest payload that is a taskstats at all: version, exit code, flag, nice, padding.
 const MIN_LEN: usize = 16;
 
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_ne_bytes)
-}
-fn u32_at(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes)
+/// A taskstats payload's fields by offset, read with core's [`Cursor`]. Fields were appended over
+/// the versions, so one that starts at or past the end is one the kernel's version does not
+/// have: zero. A payload that ends inside a field is malformed.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn field<T: Default>(&self, off: usize, read: impl FnOnce(&mut Cursor<'a>) -> Result<T, ParseError>) -> Result<T> {
+        if off >= self.0.len() {
+            return Ok(T::default());
+        }
+        Cursor::at(self.0, off).and_then(|mut c| read(&mut c)).map_err(|e| match e {
+            ParseError::Truncated { offset, wanted, available, what } => Error::Malformed {
+                what: "taskstats",
+                offset,
+                expected: format!("{wanted} bytes for a {what} field, found {available}"),
+            },
+            e => Error::Malformed { what: "taskstats", offset: off, expected: e.to_string() },
+        })
+    }
+    fn u64(&self, off: usize) -> Result<u64> {
+        self.field(off, Cursor::u64)
+    }
+    fn u32(&self, off: usize) -> Result<u32> {
+        self.field(off, Cursor::u32)
+    }
+    fn u8(&self, off: usize) -> Result<u8> {
+        self.field(off, Cursor::u8)
+    }
+    /// A NUL-padded `char[n]`.
+    fn string(&self, off: usize, n: usize) -> Result<String> {
+        self.field(off, |c| c.cstr_in(n).reading("char[]").map(|b| String::from_utf8_lossy(b).into_owned()))
+    }
 }
 
 impl TaskStats {
@@ -245,72 +275,69 @@ impl TaskStats {
                 expected: format!("at least {MIN_LEN} bytes (version, exit code, flags)"),
             });
         }
-        let byte = |i: usize| b.get(i).copied().unwrap_or(0);
-        let version = u16::from_ne_bytes([byte(0), byte(1)]);
+        let f = Fields(b);
+        let version = f.field(0, Cursor::u16)?;
         let l = if version == 15 { &V15 } else { &APPENDED };
         let mut i = 0;
-        let d = |a: DelayAt| {
+        let d = |a: DelayAt| -> Result<Delay> {
             // v17: a `struct __kernel_timespec` per delay, in the same order, from byte 560.
             let ts = 560 + 16 * i;
             i += 1;
-            let (sec, nsec) = (u64_at(b, ts), u64_at(b, ts + 8));
-            Delay {
-                count: u64_at(b, a.0),
-                total_ns: u64_at(b, a.1),
-                max_ns: a.2.filter(|_| version >= 15).map_or(0, |o| u64_at(b, o)),
-                min_ns: a.3.filter(|_| version >= 15).map_or(0, |o| u64_at(b, o)),
+            let (sec, nsec) = (f.u64(ts)?, f.u64(ts + 8)?);
+            let since_v15 = |o: Option<usize>| o.filter(|_| version >= 15).map_or(Ok(0), |o| f.u64(o));
+            Ok(Delay {
+                count: f.u64(a.0)?,
+                total_ns: f.u64(a.1)?,
+                max_ns: since_v15(a.2)?,
+                min_ns: since_v15(a.3)?,
                 max_at_ns: if version >= 17 && nsec < 1_000_000_000 {
                     sec.saturating_mul(1_000_000_000).saturating_add(nsec)
                 } else {
                     0
                 },
-            }
+            })
         };
         let [cpu, blkio, swapin, freepages, thrashing, compact, wpcopy, irq] = l.delays.map(d);
-        let comm = b.get(l.comm..l.comm + 32).map(|c| {
-            let n = c.iter().position(|&x| x == 0).unwrap_or(c.len());
-            String::from_utf8_lossy(c.get(..n).unwrap_or_default()).into_owned()
-        });
-        let btime64 = u64_at(b, l.btime64);
+        let btime64 = f.u64(l.btime64)?;
         Ok(TaskStats {
             version,
             len: b.len(),
-            exit_code: u32_at(b, 4),
-            flags: byte(8),
-            nice: byte(9) as i8,
-            cpu,
-            blkio,
-            swapin,
-            freepages,
-            thrashing,
-            compact,
-            wpcopy,
-            irq: if version >= 14 { irq } else { Delay::default() },
-            cpu_run_real_ns: u64_at(b, l.run_real),
-            cpu_run_virtual_ns: u64_at(b, l.run_real + 8),
-            comm: comm.unwrap_or_default(),
-            uid: u32_at(b, l.uid),
-            gid: u32_at(b, l.uid + 4),
-            pid: u32_at(b, l.uid + 8),
-            ppid: u32_at(b, l.uid + 12),
-            tgid: u32_at(b, l.tgid),
-            btime: if btime64 != 0 { btime64 } else { u64::from(u32_at(b, l.btime)) },
-            etime_us: u64_at(b, l.etime),
-            utime_us: u64_at(b, l.etime + 8),
-            stime_us: u64_at(b, l.etime + 16),
-            minflt: u64_at(b, l.minflt),
-            majflt: u64_at(b, l.minflt + 8),
-            hiwater_rss_kb: u64_at(b, l.hiwater_rss),
-            hiwater_vm_kb: u64_at(b, l.hiwater_rss + 8),
-            read_char: u64_at(b, l.read_char),
-            write_char: u64_at(b, l.read_char + 8),
-            read_syscalls: u64_at(b, l.read_char + 16),
-            write_syscalls: u64_at(b, l.read_char + 24),
-            read_bytes: u64_at(b, l.read_char + 32),
-            write_bytes: u64_at(b, l.read_char + 40),
-            cancelled_write_bytes: u64_at(b, l.read_char + 48),
-            nvcsw: u64_at(b, l.nvcsw),
-            nivcsw: u64_at(b, l.nvcsw + 8),
+            exit_code: f.u32(4)?,
+            flags: f.u8(8)?,
+            nice: f.u8(9)? as i8,
+            cpu: cpu?,
+            blkio: blkio?,
+            swapin: swapin?,
+            freepages: freepages?,
+            thrashing: thrashing?,
+            compact: compact?,
+            wpcopy: wpcopy?,
+            irq: if version >= 14 { irq? } else { Delay::default() },
+            cpu_run_real_ns: f.u64(l.run_real)?,
+            cpu_run_virtual_ns: f.u64(l.run_real + 8)?,
+            comm: f.string(l.comm, 32)?,
+            uid: f.u32(l.uid)?,
+            gid: f.u32(l.uid + 4)?,
+            pid: f.u32(l.uid + 8)?,
+            ppid: f.u32(l.uid + 12)?,
+            tgid: f.u32(l.tgid)?,
+            btime: if btime64 != 0 { btime64 } else { u64::from(f.u32(l.btime)?) },
+            etime_us: f.u64(l.etime)?,
+            utime_us: f.u64(l.etime + 8)?,
+            stime_us: f.u64(l.etime + 16)?,
+            minflt: f.u64(l.minflt)?,
+            majflt: f.u64(l.minflt + 8)?,
+            hiwater_rss_kb: f.u64(l.hiwater_rss)?,
+            hiwater_vm_kb: f.u64(l.hiwater_rss + 8)?,
+            read_char: f.u64(l.read_char)?,
+            write_char: f.u64(l.read_char + 8)?,
+            read_syscalls: f.u64(l.read_char + 16)?,
+            write_syscalls: f.u64(l.read_char + 24)?,
+            read_bytes: f.u64(l.read_char + 32)?,
+            write_bytes: f.u64(l.read_char + 40)?,
+            cancelled_write_bytes: f.u64(l.read_char + 48)?,
+            nvcsw: f.u64(l.nvcsw)?,
+            nivcsw: f.u64(l.nvcsw + 8)?,
         })
     }
 
@@ -644,8 +671,16 @@ mod tests {
         let t = TaskStats::parse(&b).unwrap();
         assert_eq!((t.version, t.cpu.count, t.blkio.total_ns, t.comm.as_str(), t.irq.count), (13, 5, 777, "dd", 0));
         assert_eq!(t.cpu.max_ns, 0, "no max before v15");
-        let short = TaskStats::parse(&b[..100]).unwrap();
-        assert_eq!(short.wpcopy, Delay::default());
+        // A payload ending at a field boundary is an older layout: the later fields are zero.
+        let short = TaskStats::parse(&b[..80]).unwrap();
+        assert_eq!((short.wpcopy, short.comm.as_str(), short.blkio.total_ns), (Delay::default(), "", 777));
+        // One ending inside a field is malformed, naming the field (comm at 80), never zeros.
+        match TaskStats::parse(&b[..100]) {
+            Err(Error::Malformed { offset: 80, expected, .. }) => {
+                assert_eq!(expected, "32 bytes for a char[] field, found 20")
+            }
+            r => panic!("{r:?}"),
+        }
         match TaskStats::parse(&[1]) {
             Err(Error::Malformed { offset: 1, .. }) => {}
             r => panic!("{r:?}"),
