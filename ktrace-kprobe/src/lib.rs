@@ -45,6 +45,7 @@ pub mod elf;
 pub mod error;
 #[cfg(feature = "pmu")]
 pub mod pmu;
+pub mod print;
 pub mod probe;
 pub mod probes;
 pub mod usdt;

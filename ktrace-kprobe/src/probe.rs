@@ -97,6 +97,10 @@ pub enum ArgType {
 }
 
 impl ArgType {
+    /// The types [`ArgType`]'s `FromStr` accepts, as the kernel's `README` lists them.
+    pub const ACCEPTED: &'static str = "u8/u16/u32/u64, s8/s16/s32/s64, x8/x16/x32/x64, string, ustring, symbol, \
+b<bit-width>@<bit-offset>/<container-size>, or <type>[<n>] (u, s or x types)";
+
     fn render(self) -> String {
         match self {
             ArgType::U(b) => format!("u{b}"),
@@ -133,6 +137,21 @@ impl ArgType {
                 _ => None,
             },
         }
+    }
+}
+
+/// Parses a type as written after a fetch spec's `:` (`s32`, `ustring`, `u8[4]`, `b4@3/32`); any
+/// other text is [`Error::UnknownType`], naming it and the accepted types.
+///
+/// ```
+/// use ktrace_kprobe::ArgType;
+/// assert_eq!("s32".parse::<ArgType>().unwrap(), ArgType::S(32));
+/// assert!("badtype".parse::<ArgType>().unwrap_err().to_string().contains("\"badtype\""));
+/// ```
+impl std::str::FromStr for ArgType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ArgType> {
+        ArgType::parse(s).ok_or_else(|| Error::UnknownType { ty: s.to_owned() })
     }
 }
 
@@ -288,8 +307,8 @@ impl ProbeDef {
                 Some(x) => x,
                 None => {
                     let (name, ty) = match w.rsplit_once(':') {
-                        Some((nm, t)) if ArgType::parse(t).is_some() => (nm, ArgType::parse(t)),
-                        _ => (w, None),
+                        Some((nm, t)) => (nm, Some(t.parse()?)),
+                        None => (w, None),
                     };
                     let a = FetchArg::btf(name, ty);
                     if !a.is_btf() {
@@ -299,10 +318,11 @@ impl ProbeDef {
                     continue;
                 }
             };
-            // A type suffix is the text after the last ':' when it names a type.
+            // A type suffix is the text after the last ':'; one the kernel does not know is an error
+            // (the kernel would refuse the line), never silently part of the fetch spec.
             let (fetch, ty) = match spec.rsplit_once(':') {
-                Some((f, t)) if ArgType::parse(t).is_some() => (f, ArgType::parse(t)),
-                _ => (spec, None),
+                Some((f, t)) => (f, Some(t.parse()?)),
+                None => (spec, None),
             };
             args.push(FetchArg::new(n, fetch, ty));
         }
@@ -382,6 +402,16 @@ mod tests {
         assert!(ProbeDef::parse("x").is_err());
         assert!(ProbeDef::parse("q:g/e foo").is_err());
         assert!(ProbeDef::parse("p:g/e /bin/x:zz").is_err());
+    }
+
+    /// `x=%di:badtype` used to parse as fetch spec `%di:badtype` with no type.
+    #[test]
+    fn unknown_types_are_errors_naming_them() {
+        for line in ["p:g/e vfs_read x=%di:badtype", "f:g/e vfs_read file:badtype"] {
+            let e = ProbeDef::parse(line).unwrap_err();
+            assert!(matches!(&e, Error::UnknownType { ty } if ty == "badtype"), "{line}: {e}");
+            assert!(e.to_string().contains("ustring"), "{e}");
+        }
     }
 
     /// Found by cargo-fuzz (`probe_def`): `rgkapt:…  +` parsed as a kretprobe with an empty symbol and
