@@ -95,7 +95,7 @@ fn probe_lines(bin: &Path, provider: &str, n: u32) -> (Vec<String>, u32) {
     assert!(child.wait().unwrap().success(), "probe failed: {said}");
     let lines = out
         .lines()
-        .map(|l| l.split_once(&format!("_tick_0: ")).unwrap_or_else(|| panic!("odd line {l:?}")).1.to_owned())
+        .map(|l| l.split_once("_tick_0: ").unwrap_or_else(|| panic!("odd line {l:?}")).1.to_owned())
         .collect();
     (lines, fired)
 }

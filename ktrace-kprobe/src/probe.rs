@@ -78,6 +78,14 @@ pub enum ArgType {
     UString,
     /// `symbol` (address shown as symbol+offset).
     Symbol,
+    /// `char` (one character, 6.6+).
+    Char,
+    /// `symstr` (the symbol+offset as a string field, 6.2+).
+    SymStr,
+    /// `%pd` (a `struct dentry *` printed as its name, 6.5+).
+    Dentry,
+    /// `%pD` (a `struct file *` printed as its name, 6.5+).
+    File,
     /// A bitfield `b<width>@<offset>/<container bits>`.
     Bitfield {
         /// Bits.
@@ -97,9 +105,9 @@ pub enum ArgType {
 }
 
 impl ArgType {
-    /// The types [`ArgType`]'s `FromStr` accepts, as the kernel's `README` lists them.
-    pub const ACCEPTED: &'static str = "u8/u16/u32/u64, s8/s16/s32/s64, x8/x16/x32/x64, string, ustring, symbol, \
-b<bit-width>@<bit-offset>/<container-size>, or <type>[<n>] (u, s or x types)";
+    /// The types [`ArgType`]'s `FromStr` accepts, as the kernel's tracefs `README` lists them.
+    pub const ACCEPTED: &'static str = "u8/u16/u32/u64, s8/s16/s32/s64, x8/x16/x32/x64, char, string, ustring, \
+symbol, symstr, %pd, %pD, b<bit-width>@<bit-offset>/<container-size>, or <type>[<n>] (u, s or x types)";
 
     fn render(self) -> String {
         match self {
@@ -109,6 +117,10 @@ b<bit-width>@<bit-offset>/<container-size>, or <type>[<n>] (u, s or x types)";
             ArgType::String => "string".into(),
             ArgType::UString => "ustring".into(),
             ArgType::Symbol => "symbol".into(),
+            ArgType::Char => "char".into(),
+            ArgType::SymStr => "symstr".into(),
+            ArgType::Dentry => "%pd".into(),
+            ArgType::File => "%pD".into(),
             ArgType::Bitfield { width, offset, container } => format!("b{width}@{offset}/{container}"),
             ArgType::Array { elem: (k, b), len } => format!("{k}{b}[{len}]"),
         }
@@ -130,6 +142,10 @@ b<bit-width>@<bit-offset>/<container-size>, or <type>[<n>] (u, s or x types)";
             "string" => Some(ArgType::String),
             "ustring" => Some(ArgType::UString),
             "symbol" => Some(ArgType::Symbol),
+            "char" => Some(ArgType::Char),
+            "symstr" => Some(ArgType::SymStr),
+            "%pd" => Some(ArgType::Dentry),
+            "%pD" => Some(ArgType::File),
             _ => match s.split_at_checked(1)? {
                 ("u", r) => bits(r).map(ArgType::U),
                 ("s", r) => bits(r).map(ArgType::S),
@@ -395,6 +411,7 @@ mod tests {
             "r:g/ur /bin/bash:0x1234 rv=$retval:x64",
             "p:g/k vfs_read+4 c=$comm",
             "p:g/bf vfs_read f=+0(%di):b4@3/32 a=+8(%si):u32[4]",
+            "p:g/t vfs_read c=+0(%si):char s=%di:symstr d=%di:%pd f=%di:%pD",
         ] {
             let p = ProbeDef::parse(line).unwrap();
             assert_eq!(p.to_string(), line);
