@@ -72,7 +72,6 @@ impl Conv {
 
     /// Writes the value of `field` (or of `size` bytes at `off` for an array element).
     fn write(&self, out: &mut String, f: &Field, rec: RawData<'_>, off: usize, size: usize, e: Endian) -> Res {
-        let bits = (size * 8) as u32;
         let unsigned = || rec.uint(off, size, e);
         match self {
             Conv::Unsigned => write!(out, "{}", unsigned()?),
@@ -89,7 +88,13 @@ impl Conv {
                     if i > 0 {
                         out.push(',');
                     }
-                    elem.write(out, f, rec, off + i * es, es, e)?;
+                    let at = i.checked_mul(es).and_then(|d| off.checked_add(d)).ok_or(ParseError::BadValue {
+                        offset: off,
+                        what: "probe array element",
+                        expected: "an offset inside the record",
+                        found: i as u64,
+                    })?;
+                    elem.write(out, f, rec, at, es, e)?;
                 }
                 out.push('}');
                 Ok(())
@@ -99,7 +104,7 @@ impl Conv {
             offset: off,
             what: "probe field",
             expected: "printable",
-            found: bits as u64,
+            found: size as u64,
         })
     }
 }
