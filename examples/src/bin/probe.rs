@@ -34,7 +34,7 @@ use ktrace_kprobe::{ArgType, FetchArg, Probes};
 #[command(name = "probe", version)]
 #[command(after_help = "SPEC: 'u:/path:symbol [name=fetch:type…]' (uprobe), 'r:…' (uretprobe), 'k:symbol …' \
 (kprobe), 'kr:…' (kretprobe), 'f:function [arg[:type]…]' (fprobe, BTF argument names), 'fr:…' (fprobe exit), \
-'sdt:/path:provider:name' (USDT probe). TYPE: u8…u64, s8…s64, x8…x64, string, ustring, symbol, b<w>@<o>/<c>, t[n]")]
+'sdt:/path:provider:name' (USDT probe). TYPE: u8…u64, s8…s64, x8…x64, char, string, ustring, symbol, symstr, %pd, %pD, b<w>@<o>/<c>, u8[n]…")]
 struct Args {
     /// Seconds to trace.
     #[arg(short = 'd', value_name = "SECONDS", default_value = "10", value_parser = ktrace_examples::seconds, allow_hyphen_values = true)]
