@@ -78,6 +78,14 @@ pub enum ArgType {
     UString,
     /// `symbol` (address shown as symbol+offset).
     Symbol,
+    /// `char` (one character, 6.6+).
+    Char,
+    /// `symstr` (the symbol+offset as a string field, 6.2+).
+    SymStr,
+    /// `%pd` (a `struct dentry *` printed as its name, 6.5+).
+    Dentry,
+    /// `%pD` (a `struct file *` printed as its name, 6.5+).
+    File,
     /// A bitfield `b<width>@<offset>/<container bits>`.
     Bitfield {
         /// Bits.
@@ -97,6 +105,10 @@ pub enum ArgType {
 }
 
 impl ArgType {
+    /// The types [`ArgType`]'s `FromStr` accepts, as the kernel's tracefs `README` lists them.
+    pub const ACCEPTED: &'static str = "u8/u16/u32/u64, s8/s16/s32/s64, x8/x16/x32/x64, char, string, ustring, \
+symbol, symstr, %pd, %pD, b<bit-width>@<bit-offset>/<container-size>, or <type>[<n>] (u, s or x types)";
+
     fn render(self) -> String {
         match self {
             ArgType::U(b) => format!("u{b}"),
@@ -105,6 +117,10 @@ impl ArgType {
             ArgType::String => "string".into(),
             ArgType::UString => "ustring".into(),
             ArgType::Symbol => "symbol".into(),
+            ArgType::Char => "char".into(),
+            ArgType::SymStr => "symstr".into(),
+            ArgType::Dentry => "%pd".into(),
+            ArgType::File => "%pD".into(),
             ArgType::Bitfield { width, offset, container } => format!("b{width}@{offset}/{container}"),
             ArgType::Array { elem: (k, b), len } => format!("{k}{b}[{len}]"),
         }
@@ -126,6 +142,10 @@ impl ArgType {
             "string" => Some(ArgType::String),
             "ustring" => Some(ArgType::UString),
             "symbol" => Some(ArgType::Symbol),
+            "char" => Some(ArgType::Char),
+            "symstr" => Some(ArgType::SymStr),
+            "%pd" => Some(ArgType::Dentry),
+            "%pD" => Some(ArgType::File),
             _ => match s.split_at_checked(1)? {
                 ("u", r) => bits(r).map(ArgType::U),
                 ("s", r) => bits(r).map(ArgType::S),
@@ -133,6 +153,21 @@ impl ArgType {
                 _ => None,
             },
         }
+    }
+}
+
+/// Parses a type as written after a fetch spec's `:` (`s32`, `ustring`, `u8[4]`, `b4@3/32`); any
+/// other text is [`Error::UnknownType`], naming it and the accepted types.
+///
+/// ```
+/// use ktrace_kprobe::ArgType;
+/// assert_eq!("s32".parse::<ArgType>().unwrap(), ArgType::S(32));
+/// assert!("badtype".parse::<ArgType>().unwrap_err().to_string().contains("\"badtype\""));
+/// ```
+impl std::str::FromStr for ArgType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ArgType> {
+        ArgType::parse(s).ok_or_else(|| Error::UnknownType { ty: s.to_owned() })
     }
 }
 
@@ -288,8 +323,8 @@ impl ProbeDef {
                 Some(x) => x,
                 None => {
                     let (name, ty) = match w.rsplit_once(':') {
-                        Some((nm, t)) if ArgType::parse(t).is_some() => (nm, ArgType::parse(t)),
-                        _ => (w, None),
+                        Some((nm, t)) => (nm, Some(t.parse()?)),
+                        None => (w, None),
                     };
                     let a = FetchArg::btf(name, ty);
                     if !a.is_btf() {
@@ -299,10 +334,11 @@ impl ProbeDef {
                     continue;
                 }
             };
-            // A type suffix is the text after the last ':' when it names a type.
+            // A type suffix is the text after the last ':'; one the kernel does not know is an error
+            // (the kernel would refuse the line), never silently part of the fetch spec.
             let (fetch, ty) = match spec.rsplit_once(':') {
-                Some((f, t)) if ArgType::parse(t).is_some() => (f, ArgType::parse(t)),
-                _ => (spec, None),
+                Some((f, t)) => (f, Some(t.parse()?)),
+                None => (spec, None),
             };
             args.push(FetchArg::new(n, fetch, ty));
         }
@@ -375,6 +411,7 @@ mod tests {
             "r:g/ur /bin/bash:0x1234 rv=$retval:x64",
             "p:g/k vfs_read+4 c=$comm",
             "p:g/bf vfs_read f=+0(%di):b4@3/32 a=+8(%si):u32[4]",
+            "p:g/t vfs_read c=+0(%si):char s=%di:symstr d=%di:%pd f=%di:%pD",
         ] {
             let p = ProbeDef::parse(line).unwrap();
             assert_eq!(p.to_string(), line);
@@ -382,6 +419,16 @@ mod tests {
         assert!(ProbeDef::parse("x").is_err());
         assert!(ProbeDef::parse("q:g/e foo").is_err());
         assert!(ProbeDef::parse("p:g/e /bin/x:zz").is_err());
+    }
+
+    /// `x=%di:badtype` used to parse as fetch spec `%di:badtype` with no type.
+    #[test]
+    fn unknown_types_are_errors_naming_them() {
+        for line in ["p:g/e vfs_read x=%di:badtype", "f:g/e vfs_read file:badtype"] {
+            let e = ProbeDef::parse(line).unwrap_err();
+            assert!(matches!(&e, Error::UnknownType { ty } if ty == "badtype"), "{line}: {e}");
+            assert!(e.to_string().contains("ustring"), "{e}");
+        }
     }
 
     /// Found by cargo-fuzz (`probe_def`): `rgkapt:…  +` parsed as a kretprobe with an empty symbol and
