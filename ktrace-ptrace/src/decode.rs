@@ -7,12 +7,22 @@ use nix::unistd::Pid;
 
 use crate::sys::read_mem;
 
+mod table;
+
+use table::{Names, shown_args, signature};
+
 /// How to show one argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Arg {
+    /// A C `int`: the low 32 bits, signed.
     Int,
     Uint,
+    /// A C `long` or `off_t`: all 64 bits, signed.
+    Long,
+    /// Hexadecimal as C's `%#x` (`0` for zero).
     Hex,
+    /// A file offset: `0`, or hexadecimal.
+    Off,
     Ptr,
     Fd,
     AtFd,
@@ -22,7 +32,12 @@ enum Arg {
     /// A buffer filled by the call, its length the return value (read at exit: read-like).
     BufOut,
     OpenFlags,
+    /// Open flags without the access mode (pipe2, dup3): `0` when none.
+    OpenFlags0,
+    /// A file mode in octal (`0644`).
     Mode,
+    AccessMode,
+    AtFlags,
     Prot,
     MapFlags,
     Signal,
@@ -30,65 +45,40 @@ enum Arg {
     /// An environment vector: strace shows its address and how many variables it holds.
     Envp,
     SockAddr(usize),
+    SockType,
     Timespec,
     CloneFlags,
+    /// One of the named values, else hexadecimal with this comment (`0x3001 /* ARCH_??? */`).
+    Value(Names, &'static str),
+    /// Flag bits by name.
+    Named(Names),
+    /// A `struct stat` filled by the call.
+    Stat,
+    /// A `struct sigaction` (the new one at entry, the old one filled by the call).
+    SigAction,
+    /// A signal set (`[INT QUIT]`, or `~[…]` for the complement when most are set).
+    SigSet,
+    /// getdents64's buffer: its address and how many entries the call returned.
+    Dirents,
+    /// fcntl's third argument, as its command takes it.
+    FcntlArg,
+    /// The two descriptors pipe and pipe2 return.
+    PipeFds,
+    /// getcwd's buffer: the directory returned.
+    Cwd,
+    /// A `struct rlimit`.
+    Rlimit,
+    /// futex's operation (`FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`).
+    FutexOp,
+    /// futex's sixth argument (`FUTEX_BITSET_MATCH_ANY`).
+    FutexVal3,
+    /// sched_getaffinity's CPU set, filled by the call (its size the return value).
+    CpuSet,
+    /// wait4's status, filled by the call.
+    WaitStatus,
 }
 
 use Arg::*;
-
-fn signature(name: &str) -> &'static [Arg] {
-    match name {
-        "read" => &[Fd, BufOut, Uint],
-        "pread64" => &[Fd, BufOut, Uint, Int],
-        "write" => &[Fd, BufIn(2), Uint],
-        "pwrite64" => &[Fd, BufIn(2), Uint, Int],
-        "open" => &[Path, OpenFlags, Mode],
-        "openat" => &[AtFd, Path, OpenFlags, Mode],
-        "creat" => &[Path, Mode],
-        "close" | "fsync" | "fdatasync" | "dup" => &[Fd],
-        "dup2" | "dup3" => &[Fd, Fd, Hex],
-        "stat" | "lstat" | "statfs" => &[Path, Ptr],
-        "fstat" | "fstatfs" => &[Fd, Ptr],
-        "newfstatat" => &[AtFd, Path, Ptr, Hex],
-        "statx" => &[AtFd, Path, Hex, Hex, Ptr],
-        "access" => &[Path, Mode],
-        "faccessat" | "faccessat2" => &[AtFd, Path, Mode, Hex],
-        "readlink" => &[Path, Ptr, Uint],
-        "readlinkat" => &[AtFd, Path, Ptr, Uint],
-        "unlink" | "rmdir" | "chdir" | "chroot" => &[Path],
-        "unlinkat" => &[AtFd, Path, Hex],
-        "mkdir" => &[Path, Mode],
-        "mkdirat" => &[AtFd, Path, Mode],
-        "rename" | "symlink" | "link" => &[Path, Path],
-        "renameat" | "renameat2" => &[AtFd, Path, AtFd, Path, Hex],
-        "execve" => &[Path, Argv, Envp],
-        "execveat" => &[AtFd, Path, Argv, Envp, Hex],
-        "mmap" => &[Ptr, Uint, Prot, MapFlags, Fd, Hex],
-        "mprotect" => &[Ptr, Uint, Prot],
-        "munmap" => &[Ptr, Uint],
-        "brk" => &[Ptr],
-        "lseek" => &[Fd, Int, Int],
-        "getdents64" => &[Fd, Ptr, Uint],
-        "ioctl" => &[Fd, Hex, Ptr],
-        "fcntl" => &[Fd, Int, Hex],
-        "kill" | "tkill" => &[Int, Signal],
-        "tgkill" => &[Int, Int, Signal],
-        "rt_sigaction" => &[Signal, Ptr, Ptr, Uint],
-        "rt_sigprocmask" => &[Int, Ptr, Ptr, Uint],
-        "exit" | "exit_group" => &[Int],
-        "wait4" => &[Int, Ptr, Hex, Ptr],
-        "clone" => &[CloneFlags, Ptr, Ptr, Ptr, Hex],
-        "socket" => &[Int, Int, Int],
-        "connect" | "bind" => &[Fd, SockAddr(2), Uint],
-        "sendto" => &[Fd, BufIn(2), Uint, Hex, SockAddr(5), Uint],
-        "nanosleep" => &[Timespec, Ptr],
-        "clock_nanosleep" => &[Int, Hex, Timespec, Ptr],
-        "pipe" | "pipe2" => &[Ptr, Hex],
-        "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield" => &[],
-        "getsid" | "getpgid" => &[Int],
-        _ => &[Hex, Hex, Hex, Hex, Hex, Hex],
-    }
-}
 
 /// How many bytes of strings and buffers to show (`strace -s`).
 pub const STRING_LIMIT: usize = 32;
@@ -186,9 +176,7 @@ fn flags(out: &mut String, v: u64, table: &[(u64, &str)], zero: &str) {
     }
 }
 
-macro_rules! table {
-    ($($c:ident),* $(,)?) => { &[$((libc::$c as u64, stringify!($c))),*] };
-}
+use table::table;
 
 fn open_flags(out: &mut String, v: u64) {
     out.push_str(match v & 3 {
@@ -200,32 +188,87 @@ fn open_flags(out: &mut String, v: u64) {
     let rest = v & !3;
     if rest != 0 {
         out.push('|');
-        // O_TMPFILE includes O_DIRECTORY and O_SYNC includes O_DSYNC: composites first.
-        let t: &[(u64, &str)] = table!(
-            O_TMPFILE,
-            O_SYNC,
-            O_CREAT,
-            O_EXCL,
-            O_NOCTTY,
-            O_TRUNC,
-            O_APPEND,
-            O_NONBLOCK,
-            O_DSYNC,
-            O_ASYNC,
-            O_DIRECT,
-            O_LARGEFILE,
-            O_DIRECTORY,
-            O_NOFOLLOW,
-            O_NOATIME,
-            O_CLOEXEC,
-            O_PATH
-        );
-        flags(out, rest, t, "0");
+        flags(out, rest, table::OPEN, "0");
     }
 }
 
+/// `SIGINT`; the real-time signals as strace names them (`SIGRTMIN`, `SIGRT_1`…).
 fn signal_name(sig: i32) -> String {
-    nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned())
+    match sig {
+        32 => "SIGRTMIN".to_owned(),
+        33..=64 => format!("SIGRT_{}", sig - 32),
+        _ => nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned()),
+    }
+}
+
+/// C's `%#x`: `0` for zero, else `0x…`.
+fn hex(out: &mut String, v: u64) {
+    if v == 0 {
+        out.push('0');
+    } else {
+        let _ = write!(out, "{v:#x}");
+    }
+}
+
+/// One of `names`, else hexadecimal with strace's comment for an unknown value.
+fn value(out: &mut String, v: u64, names: Names, unknown: &str) {
+    match names.iter().find(|(n, _)| *n == v) {
+        Some((_, name)) => out.push_str(name),
+        None => {
+            hex(out, v);
+            let _ = write!(out, " /* {unknown} */");
+        }
+    }
+}
+
+/// Reads a native-endian u64 of the tracee.
+fn read_u64(pid: Pid, addr: u64) -> Option<u64> {
+    read_bytes(pid, addr, 8)?.try_into().ok().map(u64::from_ne_bytes)
+}
+
+/// The u64 at `off` in `b`.
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    b.get(off..off + 8)?.try_into().ok().map(u64::from_ne_bytes)
+}
+
+/// A signal set of 64 bits as strace shows it: `[CHLD INT]`, or `~[…]` with the signals not in it
+/// when more than half are.
+fn sigset(out: &mut String, mask: u64) {
+    let (mask, neg) = if mask.count_ones() > 32 { (!mask, true) } else { (mask, false) };
+    out.push_str(if neg { "~[" } else { "[" });
+    let mut first = true;
+    for sig in 1..=64i32 {
+        if mask & (1 << (sig - 1)) != 0 {
+            if !first {
+                out.push(' ');
+            }
+            first = false;
+            let n = signal_name(sig);
+            out.push_str(n.strip_prefix("SIG").unwrap_or(&n));
+        }
+    }
+    out.push(']');
+}
+
+/// An rlimit value: `RLIM64_INFINITY`, `8192*1024` for multiples of 1024, else decimal.
+fn rlim(out: &mut String, v: u64) {
+    if v == u64::MAX {
+        out.push_str("RLIM64_INFINITY");
+    } else if v > 0 && v % 1024 == 0 {
+        let _ = write!(out, "{}*1024", v / 1024);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// A file mode's type and permissions: `S_IFREG|0644`.
+fn file_mode(out: &mut String, mode: u64) {
+    let kind = mode & libc::S_IFMT as u64;
+    match table::S_IF.iter().find(|(k, _)| *k == kind) {
+        Some((_, n)) => out.push_str(n),
+        None => hex(out, kind),
+    }
+    let _ = write!(out, "|{:#o}", mode & 0o7777);
 }
 
 /// The kernel's internal restart codes a syscall-exit stop can show (include/linux/errno.h), with
@@ -251,7 +294,7 @@ pub fn errno_name(e: i32) -> String {
     }
 }
 
-fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Option<i64>) {
+fn arg(out: &mut String, pid: Pid, name: &str, kind: Arg, v: u64, args: &[u64; 6], ret: Option<i64>) {
     match kind {
         Int => {
             // C `int` arguments: only the low 32 bits are meaningful.
@@ -260,9 +303,11 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
         Uint => {
             let _ = write!(out, "{v}");
         }
-        Hex => {
-            let _ = write!(out, "{v:#x}");
+        Long => {
+            let _ = write!(out, "{}", v as i64);
         }
+        Hex => hex(out, v),
+        Off => hex(out, v),
         Ptr => {
             if v == 0 {
                 out.push_str("NULL");
@@ -282,26 +327,185 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
         }
         Path => match read_string(pid, v, 4096) {
             Some((s, t)) => quote(out, &s, t),
-            None => arg(out, pid, Ptr, v, args, ret),
+            None => arg(out, pid, name, Ptr, v, args, ret),
         },
         BufIn(len_idx) => {
             let len = args.get(len_idx).copied().unwrap_or(0) as usize;
             match read_bytes(pid, v, len.min(STRING_LIMIT)) {
                 Some(b) => quote(out, &b, len > STRING_LIMIT),
-                None => arg(out, pid, Ptr, v, args, ret),
+                None => arg(out, pid, name, Ptr, v, args, ret),
             }
         }
         BufOut => match ret {
             Some(n) if n >= 0 => match read_bytes(pid, v, (n as usize).min(STRING_LIMIT)) {
                 Some(b) => quote(out, &b, n as usize > STRING_LIMIT),
-                None => arg(out, pid, Ptr, v, args, ret),
+                None => arg(out, pid, name, Ptr, v, args, ret),
             },
-            _ => arg(out, pid, Ptr, v, args, ret),
+            _ => arg(out, pid, name, Ptr, v, args, ret),
         },
         OpenFlags => open_flags(out, v),
         Mode => {
-            let _ = write!(out, "{v:#o}");
+            // C's `%#03o`: `000`, `0644`.
+            let _ = write!(out, "0{:02o}", v & 0o7777_7777);
         }
+        OpenFlags0 => flags(out, v, table::OPEN, "0"),
+        AccessMode => flags(out, v, table::ACCESS, "F_OK"),
+        AtFlags if name == "faccessat2" => flags(out, v, table::AT_ACCESS, "0"),
+        AtFlags => flags(out, v, table::AT, "0"),
+        Value(names, unknown) => value(out, v, names, unknown),
+        Named(names) => flags(out, v, names, "0"),
+        SockType => {
+            value(out, v & 0xf, table::SOCK_TYPE, "SOCK_???");
+            if v & !0xf != 0 {
+                out.push('|');
+                flags(out, v & !0xf, table::SOCK_FLAGS, "0");
+            }
+        }
+        // Structures the call fills are shown only when it succeeded.
+        Stat | PipeFds | Cwd | CpuSet | WaitStatus | Dirents if v == 0 || ret.is_none_or(|r| r < 0) => {
+            arg(out, pid, name, Ptr, v, args, ret);
+        }
+        Stat => match read_bytes(pid, v, std::mem::size_of::<libc::stat>()) {
+            Some(b) if b.len() == std::mem::size_of::<libc::stat>() => {
+                let field = |off: usize, len: usize| -> u64 {
+                    let mut w = [0u8; 8];
+                    if let (Some(d), Some(s)) = (w.get_mut(..len), b.get(off..off + len)) {
+                        d.copy_from_slice(s);
+                    }
+                    u64::from_ne_bytes(w)
+                };
+                let mode = field(std::mem::offset_of!(libc::stat, st_mode), 4);
+                out.push_str("{st_mode=");
+                file_mode(out, mode);
+                let kind = mode & libc::S_IFMT as u64;
+                if kind == libc::S_IFCHR as u64 || kind == libc::S_IFBLK as u64 {
+                    let dev = field(std::mem::offset_of!(libc::stat, st_rdev), 8);
+                    out.push_str(", st_rdev=makedev(");
+                    hex(out, libc::major(dev) as u64);
+                    out.push_str(", ");
+                    hex(out, libc::minor(dev) as u64);
+                    out.push(')');
+                } else {
+                    let _ = write!(out, ", st_size={}", field(std::mem::offset_of!(libc::stat, st_size), 8) as i64);
+                }
+                out.push_str(", ...}");
+            }
+            _ => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        PipeFds => match read_bytes(pid, v, 8).as_deref() {
+            Some([a0, a1, a2, a3, b0, b1, b2, b3]) => {
+                let (a, b) = (i32::from_ne_bytes([*a0, *a1, *a2, *a3]), i32::from_ne_bytes([*b0, *b1, *b2, *b3]));
+                let _ = write!(out, "[{a}, {b}]");
+            }
+            _ => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        Cwd => match read_string(pid, v, 4096) {
+            Some((s, t)) => quote(out, &s, t),
+            None => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        CpuSet => {
+            let n = ret.unwrap_or(0).clamp(0, 1024) as usize;
+            match read_bytes(pid, v, n) {
+                Some(b) => {
+                    out.push('[');
+                    let cpus = (0..b.len() * 8).filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0));
+                    for (k, cpu) in cpus.enumerate() {
+                        let _ = write!(out, "{}{cpu}", if k > 0 { " " } else { "" });
+                    }
+                    out.push(']');
+                }
+                None => arg(out, pid, name, Ptr, v, args, ret),
+            }
+        }
+        WaitStatus if ret == Some(0) => arg(out, pid, name, Ptr, v, args, ret),
+        WaitStatus => match read_bytes(pid, v, 4).as_deref() {
+            Some([a, b, c, d]) => {
+                let s = i32::from_ne_bytes([*a, *b, *c, *d]);
+                if libc::WIFEXITED(s) {
+                    let _ = write!(out, "[{{WIFEXITED(s) && WEXITSTATUS(s) == {}}}]", libc::WEXITSTATUS(s));
+                } else if libc::WIFSIGNALED(s) {
+                    let core = if libc::WCOREDUMP(s) { " && WCOREDUMP(s)" } else { "" };
+                    let _ = write!(out, "[{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}]", signal_name(libc::WTERMSIG(s)));
+                } else {
+                    let _ = write!(out, "[{s:#x}]");
+                }
+            }
+            _ => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        Dirents => {
+            // `0x55… /* 13 entries */`: the records' d_reclen (at offset 16) walks the buffer.
+            hex(out, v);
+            let n = ret.unwrap_or(0).clamp(0, 1 << 20) as usize;
+            let b = read_bytes(pid, v, n).unwrap_or_default();
+            let (mut off, mut count) = (0usize, 0usize);
+            while let Some([l0, l1]) = b.get(off + 16..off + 18) {
+                let len = u16::from_ne_bytes([*l0, *l1]) as usize;
+                if len == 0 {
+                    break;
+                }
+                count += 1;
+                off += len;
+            }
+            let _ = write!(out, " /* {count} entries */");
+        }
+        SigSet if v == 0 => out.push_str("NULL"),
+        SigSet => match read_u64(pid, v) {
+            Some(m) => sigset(out, m),
+            None => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        SigAction if v == 0 => out.push_str("NULL"),
+        SigAction => match read_bytes(pid, v, 32) {
+            Some(b) if b.len() == 32 => {
+                let f = |i: usize| u64_at(&b, 8 * i).unwrap_or(0);
+                let (handler, fl, restorer, mask) = (f(0), f(1), f(2), f(3));
+                out.push_str("{sa_handler=");
+                match handler {
+                    0 => out.push_str("SIG_DFL"),
+                    1 => out.push_str("SIG_IGN"),
+                    h => hex(out, h),
+                }
+                out.push_str(", sa_mask=");
+                sigset(out, mask);
+                out.push_str(", sa_flags=");
+                flags(out, fl, table::SA, "0");
+                if fl & 0x0400_0000 != 0 {
+                    out.push_str(", sa_restorer=");
+                    hex(out, restorer);
+                }
+                out.push('}');
+            }
+            _ => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        FcntlArg => match args.get(1).map(|&c| c as i32) {
+            Some(libc::F_SETFD) => flags(out, v, table!(FD_CLOEXEC), "0"),
+            Some(libc::F_SETFL) => open_flags(out, v),
+            Some(libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ) => {
+                let _ = write!(out, "{}", v as i32);
+            }
+            _ => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        Rlimit if v == 0 => out.push_str("NULL"),
+        Rlimit => match read_bytes(pid, v, 16) {
+            Some(b) if b.len() == 16 => {
+                out.push_str("{rlim_cur=");
+                rlim(out, u64_at(&b, 0).unwrap_or(0));
+                out.push_str(", rlim_max=");
+                rlim(out, u64_at(&b, 8).unwrap_or(0));
+                out.push('}');
+            }
+            _ => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        FutexOp => {
+            value(out, v & 0x7f, table::FUTEX_CMD, "FUTEX_???");
+            if v & 128 != 0 {
+                out.push_str("_PRIVATE");
+            }
+            if v & 256 != 0 {
+                out.push_str("|FUTEX_CLOCK_REALTIME");
+            }
+        }
+        FutexVal3 if v as u32 == u32::MAX => out.push_str("FUTEX_BITSET_MATCH_ANY"),
+        FutexVal3 => hex(out, v),
         Prot => flags(out, v, table!(PROT_READ, PROT_WRITE, PROT_EXEC), "PROT_NONE"),
         MapFlags => flags(
             out,
@@ -406,16 +610,17 @@ fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Opti
                         let _ = write!(out, "{{sa_family={f}, ...}}");
                     }
                 },
-                _ => arg(out, pid, Ptr, v, args, ret),
+                _ => arg(out, pid, name, Ptr, v, args, ret),
             }
         }
+        Timespec if v == 0 => out.push_str("NULL"),
         Timespec => match read_bytes(pid, v, 16).as_deref().and_then(|b| b.split_first_chunk::<8>()) {
             Some((sec, rest)) if rest.len() == 8 => {
                 let s = i64::from_ne_bytes(*sec);
                 let ns = i64::from_ne_bytes(rest.try_into().unwrap_or_default());
                 let _ = write!(out, "{{tv_sec={s}, tv_nsec={ns}}}");
             }
-            _ => arg(out, pid, Ptr, v, args, ret),
+            _ => arg(out, pid, name, Ptr, v, args, ret),
         },
     }
 }
@@ -431,11 +636,12 @@ pub fn format_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> S
 pub fn write_call(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
     out.push_str(name);
     out.push('(');
-    for (i, kind) in signature(name).iter().enumerate() {
+    let sig = signature(name);
+    for (i, kind) in sig.iter().take(shown_args(name, args, sig.len())).enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        arg(out, pid, *kind, args.get(i).copied().unwrap_or(0), args, ret);
+        arg(out, pid, name, *kind, args.get(i).copied().unwrap_or(0), args, ret);
     }
     out.push(')');
     if let Some(r) = ret {

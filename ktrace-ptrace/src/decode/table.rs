@@ -1,0 +1,269 @@
+//! What strace knows per syscall, as data: each syscall's argument kinds, and the named values and
+//! flag bits of the arguments (from libc's constants where libc has them).
+
+use super::Arg::{self, *};
+
+/// The argument kinds of a syscall, by name (six raw hex words for one not listed).
+pub(super) fn signature(name: &str) -> &'static [Arg] {
+    match name {
+        "read" => &[Fd, BufOut, Uint],
+        "pread64" => &[Fd, BufOut, Uint, Long],
+        "write" => &[Fd, BufIn(2), Uint],
+        "pwrite64" => &[Fd, BufIn(2), Uint, Long],
+        "open" => &[Path, OpenFlags, Mode],
+        "openat" => &[AtFd, Path, OpenFlags, Mode],
+        "creat" => &[Path, Mode],
+        "close" | "fsync" | "fdatasync" | "dup" | "fchdir" | "syncfs" => &[Fd],
+        "dup2" => &[Fd, Fd],
+        "dup3" => &[Fd, Fd, OpenFlags0],
+        "stat" | "lstat" => &[Path, Stat],
+        "fstat" => &[Fd, Stat],
+        "statfs" => &[Path, Ptr],
+        "fstatfs" => &[Fd, Ptr],
+        "newfstatat" => &[AtFd, Path, Stat, AtFlags],
+        "statx" => &[AtFd, Path, AtFlags, Hex, Ptr],
+        "access" => &[Path, AccessMode],
+        "faccessat" => &[AtFd, Path, AccessMode],
+        "faccessat2" => &[AtFd, Path, AccessMode, AtFlags],
+        "readlink" => &[Path, BufOut, Uint],
+        "readlinkat" => &[AtFd, Path, BufOut, Uint],
+        "unlink" | "rmdir" | "chdir" | "chroot" | "acct" | "swapoff" => &[Path],
+        "unlinkat" => &[AtFd, Path, AtFlags],
+        "mkdir" | "chmod" => &[Path, Mode],
+        "mkdirat" | "fchmodat" => &[AtFd, Path, Mode],
+        "fchmod" => &[Fd, Mode],
+        "umask" => &[Mode],
+        "chown" | "lchown" => &[Path, Int, Int],
+        "fchown" => &[Fd, Int, Int],
+        "fchownat" => &[AtFd, Path, Int, Int, AtFlags],
+        "truncate" => &[Path, Long],
+        "ftruncate" => &[Fd, Long],
+        "rename" | "symlink" | "link" => &[Path, Path],
+        "symlinkat" => &[Path, AtFd, Path],
+        "renameat" => &[AtFd, Path, AtFd, Path],
+        "renameat2" => &[AtFd, Path, AtFd, Path, Named(RENAME)],
+        "linkat" => &[AtFd, Path, AtFd, Path, AtFlags],
+        "getxattr" | "lgetxattr" => &[Path, Path, BufOut, Uint],
+        "fgetxattr" => &[Fd, Path, BufOut, Uint],
+        "execve" => &[Path, Argv, Envp],
+        "execveat" => &[AtFd, Path, Argv, Envp, AtFlags],
+        "mmap" => &[Ptr, Uint, Prot, MapFlags, Fd, Off],
+        "mprotect" => &[Ptr, Uint, Prot],
+        "munmap" => &[Ptr, Uint],
+        "madvise" => &[Ptr, Uint, Value(MADV, "MADV_???")],
+        "fadvise64" => &[Fd, Long, Long, Value(FADV, "POSIX_FADV_???")],
+        "brk" | "set_tid_address" | "shmdt" => &[Ptr],
+        "lseek" => &[Fd, Long, Value(SEEK, "SEEK_???")],
+        "getdents64" | "getdents" => &[Fd, Dirents, Uint],
+        "ioctl" => &[Fd, Value(IOCTL, "_IOC(???)"), Ptr],
+        "fcntl" => &[Fd, Value(FCNTL, "F_???"), FcntlArg],
+        "kill" | "tkill" => &[Int, Signal],
+        "tgkill" => &[Int, Int, Signal],
+        "rt_sigaction" => &[Signal, SigAction, SigAction, Uint],
+        "rt_sigprocmask" => &[Value(SIG_HOW, "SIG_???"), SigSet, SigSet, Uint],
+        "exit" | "exit_group" => &[Int],
+        "wait4" => &[Int, WaitStatus, Named(WAIT), Ptr],
+        "clone" => &[CloneFlags, Ptr, Ptr, Ptr, Hex],
+        "socket" => &[Value(AF, "AF_???"), SockType, Int],
+        "connect" | "bind" => &[Fd, SockAddr(2), Uint],
+        "sendto" => &[Fd, BufIn(2), Uint, Hex, SockAddr(5), Uint],
+        "nanosleep" => &[Timespec, Ptr],
+        "clock_nanosleep" => &[Int, Hex, Timespec, Ptr],
+        "pipe" => &[PipeFds],
+        "pipe2" => &[PipeFds, OpenFlags0],
+        "getcwd" => &[Cwd, Uint],
+        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), Ptr],
+        "set_robust_list" => &[Ptr, Uint],
+        "rseq" => &[Ptr, Hex, Int, Hex],
+        "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
+        "getrlimit" | "setrlimit" => &[Value(RLIMIT, "RLIMIT_???"), Rlimit],
+        "getrandom" => &[BufOut, Uint, Named(GRND)],
+        "futex" => &[Ptr, FutexOp, Int, Timespec, Ptr, FutexVal3],
+        "copy_file_range" => &[Fd, Ptr, Fd, Ptr, Uint, Uint],
+        "sendfile" => &[Fd, Fd, Ptr, Uint],
+        "sched_getaffinity" => &[Int, Uint, CpuSet],
+        "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield"
+        | "vfork" | "fork" | "getpgrp" | "setsid" | "sync" | "pause" => &[],
+        "getsid" | "getpgid" | "setuid" | "setgid" => &[Int],
+        "setpgid" => &[Int, Int],
+        _ => &[Hex, Hex, Hex, Hex, Hex, Hex],
+    }
+}
+
+/// A table of named values or flag bits, in strace's order.
+pub(super) type Names = &'static [(u64, &'static str)];
+
+macro_rules! table {
+    ($($c:ident),* $(,)?) => { &[$((libc::$c as u64, stringify!($c))),*] };
+}
+pub(super) use table;
+
+pub(super) const RENAME: Names = table!(RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT);
+pub(super) const SEEK: Names = table!(SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE);
+pub(super) const SIG_HOW: Names = table!(SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK);
+pub(super) const MADV: Names = table!(
+    MADV_NORMAL,
+    MADV_RANDOM,
+    MADV_SEQUENTIAL,
+    MADV_WILLNEED,
+    MADV_DONTNEED,
+    MADV_FREE,
+    MADV_REMOVE,
+    MADV_DONTFORK,
+    MADV_DOFORK,
+    MADV_MERGEABLE,
+    MADV_UNMERGEABLE,
+    MADV_HUGEPAGE,
+    MADV_NOHUGEPAGE,
+    MADV_DONTDUMP,
+    MADV_DODUMP,
+    MADV_HWPOISON
+);
+pub(super) const FADV: Names = table!(
+    POSIX_FADV_NORMAL,
+    POSIX_FADV_RANDOM,
+    POSIX_FADV_SEQUENTIAL,
+    POSIX_FADV_WILLNEED,
+    POSIX_FADV_DONTNEED,
+    POSIX_FADV_NOREUSE
+);
+pub(super) const IOCTL: Names = table!(
+    TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, FIONREAD, FIONBIO, FIOCLEX,
+    FIONCLEX, TIOCSCTTY, TIOCNOTTY
+);
+pub(super) const FCNTL: Names = table!(
+    F_DUPFD,
+    F_GETFD,
+    F_SETFD,
+    F_GETFL,
+    F_SETFL,
+    F_GETLK,
+    F_SETLK,
+    F_SETLKW,
+    F_DUPFD_CLOEXEC,
+    F_SETPIPE_SZ,
+    F_GETPIPE_SZ,
+    F_ADD_SEALS,
+    F_GET_SEALS
+);
+pub(super) const AF: Names = table!(AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET);
+pub(super) const SOCK_TYPE: Names = table!(SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET);
+pub(super) const SOCK_FLAGS: Names = table!(SOCK_CLOEXEC, SOCK_NONBLOCK);
+pub(super) const ARCH_PRCTL: Names = &[
+    (0x1001, "ARCH_SET_GS"),
+    (0x1002, "ARCH_SET_FS"),
+    (0x1003, "ARCH_GET_FS"),
+    (0x1004, "ARCH_GET_GS"),
+    (0x1011, "ARCH_GET_CPUID"),
+    (0x1012, "ARCH_SET_CPUID"),
+];
+pub(super) const RLIMIT: Names = table!(
+    RLIMIT_CPU,
+    RLIMIT_FSIZE,
+    RLIMIT_DATA,
+    RLIMIT_STACK,
+    RLIMIT_CORE,
+    RLIMIT_RSS,
+    RLIMIT_NPROC,
+    RLIMIT_NOFILE,
+    RLIMIT_MEMLOCK,
+    RLIMIT_AS,
+    RLIMIT_LOCKS,
+    RLIMIT_SIGPENDING,
+    RLIMIT_MSGQUEUE,
+    RLIMIT_NICE,
+    RLIMIT_RTPRIO,
+    RLIMIT_RTTIME
+);
+pub(super) const GRND: Names = table!(GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE);
+pub(super) const WAIT: Names = &[
+    (libc::WNOHANG as u64, "WNOHANG"),
+    (libc::WUNTRACED as u64, "WSTOPPED"),
+    (libc::WEXITED as u64, "WEXITED"),
+    (libc::WCONTINUED as u64, "WCONTINUED"),
+    (libc::WNOWAIT as u64, "WNOWAIT"),
+    (libc::__WNOTHREAD as u32 as u64, "__WNOTHREAD"),
+    (libc::__WALL as u32 as u64, "__WALL"),
+    (libc::__WCLONE as u32 as u64, "__WCLONE"),
+];
+pub(super) const ACCESS: Names = table!(R_OK, W_OK, X_OK);
+/// The `AT_*` flags of the *at syscalls (AT_EACCESS shares AT_REMOVEDIR's bit: faccessat2 alone).
+pub(super) const AT: Names = table!(
+    AT_SYMLINK_NOFOLLOW,
+    AT_REMOVEDIR,
+    AT_SYMLINK_FOLLOW,
+    AT_NO_AUTOMOUNT,
+    AT_EMPTY_PATH,
+    AT_STATX_FORCE_SYNC,
+    AT_STATX_DONT_SYNC
+);
+pub(super) const AT_ACCESS: Names = table!(AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_EMPTY_PATH);
+/// `sa_flags` in strace's order (SA_RESTORER is not in libc for every target).
+pub(super) const SA: Names = &[
+    (0x0400_0000, "SA_RESTORER"),
+    (libc::SA_ONSTACK as u64, "SA_ONSTACK"),
+    (libc::SA_RESTART as u64, "SA_RESTART"),
+    (libc::SA_NODEFER as u64, "SA_NODEFER"),
+    (libc::SA_RESETHAND as u64, "SA_RESETHAND"),
+    (libc::SA_SIGINFO as u64, "SA_SIGINFO"),
+    (libc::SA_NOCLDSTOP as u64, "SA_NOCLDSTOP"),
+    (libc::SA_NOCLDWAIT as u64, "SA_NOCLDWAIT"),
+];
+pub(super) const FUTEX_CMD: Names = &[
+    (0, "FUTEX_WAIT"),
+    (1, "FUTEX_WAKE"),
+    (2, "FUTEX_FD"),
+    (3, "FUTEX_REQUEUE"),
+    (4, "FUTEX_CMP_REQUEUE"),
+    (5, "FUTEX_WAKE_OP"),
+    (6, "FUTEX_LOCK_PI"),
+    (7, "FUTEX_UNLOCK_PI"),
+    (8, "FUTEX_TRYLOCK_PI"),
+    (9, "FUTEX_WAIT_BITSET"),
+    (10, "FUTEX_WAKE_BITSET"),
+    (11, "FUTEX_WAIT_REQUEUE_PI"),
+    (12, "FUTEX_CMP_REQUEUE_PI"),
+    (13, "FUTEX_LOCK_PI2"),
+];
+/// File types of `st_mode`.
+pub(super) const S_IF: Names = table!(S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFLNK, S_IFSOCK);
+
+/// How many of the signature's arguments strace shows for these argument values: the mode of
+/// open only with O_CREAT or O_TMPFILE, fcntl's third only for commands that take one, futex's
+/// by operation.
+pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> usize {
+    let creat = |f: u64| f & (libc::O_CREAT as u64) != 0 || f & (libc::O_TMPFILE as u64) == libc::O_TMPFILE as u64;
+    let a = |i: usize| args.get(i).copied().unwrap_or(0);
+    match name {
+        "open" if !creat(a(1)) => 2,
+        "openat" if !creat(a(2)) => 3,
+        "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => 2,
+        "futex" => match a(1) & 0x7f {
+            1 => 3,                          // FUTEX_WAKE
+            0 => 4,                          // FUTEX_WAIT
+            _ => n,
+        },
+        _ => n,
+    }
+}
+/// Open flags past the access mode (O_TMPFILE includes O_DIRECTORY and O_SYNC includes O_DSYNC:
+/// composites first; O_LARGEFILE is the kernel's bit, 0 in x86_64's libc).
+pub(super) const OPEN: Names = &[
+    (libc::O_TMPFILE as u64, "O_TMPFILE"),
+    (libc::O_SYNC as u64, "O_SYNC"),
+    (libc::O_CREAT as u64, "O_CREAT"),
+    (libc::O_EXCL as u64, "O_EXCL"),
+    (libc::O_NOCTTY as u64, "O_NOCTTY"),
+    (libc::O_TRUNC as u64, "O_TRUNC"),
+    (libc::O_APPEND as u64, "O_APPEND"),
+    (libc::O_NONBLOCK as u64, "O_NONBLOCK"),
+    (libc::O_DSYNC as u64, "O_DSYNC"),
+    (libc::O_ASYNC as u64, "O_ASYNC"),
+    (libc::O_DIRECT as u64, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"),
+    (libc::O_NOFOLLOW as u64, "O_NOFOLLOW"),
+    (libc::O_NOATIME as u64, "O_NOATIME"),
+    (libc::O_CLOEXEC as u64, "O_CLOEXEC"),
+    (libc::O_DIRECTORY as u64, "O_DIRECTORY"),
+    (libc::O_PATH as u64, "O_PATH"),
+];
