@@ -103,6 +103,8 @@ fn unpredictable(line: &str) -> String {
             let tail: String = tail.chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect();
             format!("{head},{tail}")
         }
+        // The parent of the first process is the tracer.
+        "getppid" if line.rsplit(' ').next().is_some_and(|r| r.parse::<i32>().is_ok()) => "getppid() = TRACER".to_owned(),
         _ => line.to_owned(),
     }
 }

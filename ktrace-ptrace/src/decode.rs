@@ -54,6 +54,10 @@ enum Arg {
     Named(Names),
     /// A `struct stat` filled by the call.
     Stat,
+    /// statx's flags: the sync type, then `AT_*` flags.
+    StatxFlags,
+    /// A `struct statx` filled by the call.
+    Statx,
     /// A `struct sigaction` (the new one at entry, the old one filled by the call).
     SigAction,
     /// A signal set (`[INT QUIT]`, or `~[…]` for the complement when most are set).
@@ -261,6 +265,19 @@ fn rlim(out: &mut String, v: u64) {
     }
 }
 
+/// Clone flags and the exit signal in the low byte: `CLONE_VM|…|SIGCHLD`.
+fn clone_flags(out: &mut String, v: u64) {
+    let sig = v & 0xff;
+    if v & !0xff != 0 || sig == 0 {
+        flags(out, v & !0xff, table::CLONE, "0");
+        if sig == 0 {
+            return;
+        }
+        out.push('|');
+    }
+    out.push_str(&signal_name(sig as i32));
+}
+
 /// A file mode's type and permissions: `S_IFREG|0644`.
 fn file_mode(out: &mut String, mode: u64) {
     let kind = mode & libc::S_IFMT as u64;
@@ -268,7 +285,7 @@ fn file_mode(out: &mut String, mode: u64) {
         Some((_, n)) => out.push_str(n),
         None => hex(out, kind),
     }
-    let _ = write!(out, "|{:#o}", mode & 0o7777);
+    let _ = write!(out, "|0{:03o}", mode & 0o7777);
 }
 
 /// The kernel's internal restart codes a syscall-exit stop can show (include/linux/errno.h), with
@@ -361,8 +378,16 @@ fn arg(out: &mut String, pid: Pid, name: &str, kind: Arg, v: u64, args: &[u64; 6
                 flags(out, v & !0xf, table::SOCK_FLAGS, "0");
             }
         }
+        StatxFlags => {
+            // The sync type is a value of two bits (AT_STATX_SYNC_AS_STAT is 0), then the flags.
+            value(out, v & libc::AT_STATX_SYNC_TYPE as u64, table::STATX_SYNC, "AT_STATX_???");
+            if v & !(libc::AT_STATX_SYNC_TYPE as u64) != 0 {
+                out.push('|');
+                flags(out, v & !(libc::AT_STATX_SYNC_TYPE as u64), table::AT, "0");
+            }
+        }
         // Structures the call fills are shown only when it succeeded.
-        Stat | PipeFds | Cwd | CpuSet | WaitStatus | Dirents if v == 0 || ret.is_none_or(|r| r < 0) => {
+        Statx | Stat | PipeFds | Cwd | CpuSet | WaitStatus | Dirents if v == 0 || ret.is_none_or(|r| r < 0) => {
             arg(out, pid, name, Ptr, v, args, ret);
         }
         Stat => match read_bytes(pid, v, std::mem::size_of::<libc::stat>()) {
@@ -389,6 +414,25 @@ fn arg(out: &mut String, pid: Pid, name: &str, kind: Arg, v: u64, args: &[u64; 6
                     let _ = write!(out, ", st_size={}", field(std::mem::offset_of!(libc::stat, st_size), 8) as i64);
                 }
                 out.push_str(", ...}");
+            }
+            _ => arg(out, pid, name, Ptr, v, args, ret),
+        },
+        Statx => match read_bytes(pid, v, 48) {
+            Some(b) if b.len() == 48 => {
+                let w = |off: usize, len: usize| -> u64 {
+                    let mut w = [0u8; 8];
+                    if let (Some(d), Some(s)) = (w.get_mut(..len), b.get(off..off + len)) {
+                        d.copy_from_slice(s);
+                    }
+                    u64::from_ne_bytes(w)
+                };
+                out.push_str("{stx_mask=");
+                flags(out, w(0, 4), table::STATX_MASK, "0");
+                out.push_str(", stx_attributes=");
+                flags(out, w(8, 8), table::STATX_ATTR, "0");
+                out.push_str(", stx_mode=");
+                file_mode(out, w(28, 2));
+                let _ = write!(out, ", stx_size={}, ...}}", w(40, 8));
             }
             _ => arg(out, pid, name, Ptr, v, args, ret),
         },
@@ -525,34 +569,7 @@ fn arg(out: &mut String, pid: Pid, name: &str, kind: Arg, v: u64, args: &[u64; 6
             "0",
         ),
         Signal => out.push_str(&signal_name(v as i32)),
-        CloneFlags => {
-            let sig = v & 0xff;
-            flags(
-                out,
-                v & !0xff,
-                table!(
-                    CLONE_VM,
-                    CLONE_FS,
-                    CLONE_FILES,
-                    CLONE_SIGHAND,
-                    CLONE_PTRACE,
-                    CLONE_VFORK,
-                    CLONE_PARENT,
-                    CLONE_THREAD,
-                    CLONE_NEWNS,
-                    CLONE_SYSVSEM,
-                    CLONE_SETTLS,
-                    CLONE_PARENT_SETTID,
-                    CLONE_CHILD_CLEARTID,
-                    CLONE_CHILD_SETTID
-                ),
-                "0",
-            );
-            if sig != 0 {
-                out.push('|');
-                out.push_str(&signal_name(sig as i32));
-            }
-        }
+        CloneFlags => clone_flags(out, v),
         Argv => {
             out.push('[');
             for i in 0..32u64 {
@@ -636,16 +653,66 @@ pub fn format_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> S
 pub fn write_call(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
     out.push_str(name);
     out.push('(');
-    let sig = signature(name);
-    for (i, kind) in sig.iter().take(shown_args(name, args, sig.len())).enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        arg(out, pid, name, *kind, args.get(i).copied().unwrap_or(0), args, ret);
+    if name == "clone" {
+        write_clone(out, args);
+    } else {
+        write_args(out, pid, name, args, ret);
     }
     out.push(')');
     if let Some(r) = ret {
-        format_ret(out, name, r);
+        match (name, args.get(1).map(|&c| c as i32)) {
+            // `= 0x1 (flags FD_CLOEXEC)`, `= 0x8002 (flags O_RDWR|O_LARGEFILE)`.
+            ("fcntl", Some(cmd @ (libc::F_GETFD | libc::F_GETFL))) if r >= 0 => {
+                out.push_str(" = ");
+                hex(out, r as u64);
+                out.push_str(" (flags ");
+                if cmd == libc::F_GETFD {
+                    flags(out, r as u64, table!(FD_CLOEXEC), "0");
+                } else {
+                    open_flags(out, r as u64);
+                }
+                out.push(')');
+            }
+            _ => format_ret(out, name, r),
+        }
+    }
+}
+
+/// x86_64's clone(flags, stack, parent_tid, child_tid, tls) as strace shows it: by name, the
+/// stack first, the tids and tls only when the flags use them.
+fn write_clone(out: &mut String, args: &[u64; 6]) {
+    let a = |i: usize| args.get(i).copied().unwrap_or(0);
+    let ptr = |out: &mut String, v: u64| if v == 0 { out.push_str("NULL") } else { hex(out, v) };
+    out.push_str("child_stack=");
+    ptr(out, a(1));
+    out.push_str(", flags=");
+    clone_flags(out, a(0));
+    let f = a(0) as i32;
+    if f & libc::CLONE_PARENT_SETTID != 0 {
+        out.push_str(", parent_tid=");
+        ptr(out, a(2));
+    }
+    if f & (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) != 0 {
+        out.push_str(", child_tidptr=");
+        ptr(out, a(3));
+    }
+    if f & libc::CLONE_SETTLS != 0 {
+        out.push_str(", tls=");
+        ptr(out, a(4));
+    }
+}
+
+/// The arguments of `name` from its signature, those strace shows for these values.
+fn write_args(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
+    let sig = signature(name);
+    let shown = shown_args(name, args, sig.len());
+    let mut first = true;
+    for (i, kind) in sig.iter().enumerate().filter(|(i, _)| shown & (1 << i) != 0) {
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        arg(out, pid, name, *kind, args.get(i).copied().unwrap_or(0), args, ret);
     }
 }
 

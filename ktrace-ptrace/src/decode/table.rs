@@ -21,7 +21,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "statfs" => &[Path, Ptr],
         "fstatfs" => &[Fd, Ptr],
         "newfstatat" => &[AtFd, Path, Stat, AtFlags],
-        "statx" => &[AtFd, Path, AtFlags, Hex, Ptr],
+        "statx" => &[AtFd, Path, StatxFlags, Named(STATX_MASK), Statx],
         "access" => &[Path, AccessMode],
         "faccessat" => &[AtFd, Path, AccessMode],
         "faccessat2" => &[AtFd, Path, AccessMode, AtFlags],
@@ -228,22 +228,25 @@ pub(super) const FUTEX_CMD: Names = &[
 /// File types of `st_mode`.
 pub(super) const S_IF: Names = table!(S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFLNK, S_IFSOCK);
 
-/// How many of the signature's arguments strace shows for these argument values: the mode of
-/// open only with O_CREAT or O_TMPFILE, fcntl's third only for commands that take one, futex's
-/// by operation.
-pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> usize {
+/// Which of the signature's arguments strace shows for these argument values, a bit each: the
+/// mode of open only with O_CREAT or O_TMPFILE, fcntl's third only for commands that take one,
+/// futex's by operation.
+pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
     let creat = |f: u64| f & (libc::O_CREAT as u64) != 0 || f & (libc::O_TMPFILE as u64) == libc::O_TMPFILE as u64;
     let a = |i: usize| args.get(i).copied().unwrap_or(0);
     match name {
-        "open" if !creat(a(1)) => 2,
-        "openat" if !creat(a(2)) => 3,
-        "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => 2,
+        "open" if !creat(a(1)) => 0b11,
+        "openat" if !creat(a(2)) => 0b111,
+        "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => 0b11,
         "futex" => match a(1) & 0x7f {
-            1 => 3,                          // FUTEX_WAKE
-            0 => 4,                          // FUTEX_WAIT
-            _ => n,
+            // FUTEX_WAKE: address, op, count; FUTEX_WAIT: and the timeout.
+            1 => 0b111,
+            0 => 0b1111,
+            // FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET: no second address.
+            9 | 10 => 0b10_1111,
+            _ => 0b11_1111,
         },
-        _ => n,
+        _ => ((1u16 << n) - 1) as u8,
     }
 }
 /// Open flags past the access mode (O_TMPFILE includes O_DIRECTORY and O_SYNC includes O_DSYNC:
@@ -264,6 +267,62 @@ pub(super) const OPEN: Names = &[
     (libc::O_NOFOLLOW as u64, "O_NOFOLLOW"),
     (libc::O_NOATIME as u64, "O_NOATIME"),
     (libc::O_CLOEXEC as u64, "O_CLOEXEC"),
-    (libc::O_DIRECTORY as u64, "O_DIRECTORY"),
     (libc::O_PATH as u64, "O_PATH"),
+    (libc::O_DIRECTORY as u64, "O_DIRECTORY"),
 ];
+pub(super) const CLONE: Names = table!(
+    CLONE_VM,
+    CLONE_FS,
+    CLONE_FILES,
+    CLONE_SIGHAND,
+    CLONE_PIDFD,
+    CLONE_PTRACE,
+    CLONE_VFORK,
+    CLONE_PARENT,
+    CLONE_THREAD,
+    CLONE_NEWNS,
+    CLONE_SYSVSEM,
+    CLONE_SETTLS,
+    CLONE_PARENT_SETTID,
+    CLONE_CHILD_CLEARTID,
+    CLONE_DETACHED,
+    CLONE_UNTRACED,
+    CLONE_CHILD_SETTID,
+    CLONE_NEWCGROUP,
+    CLONE_NEWUTS,
+    CLONE_NEWIPC,
+    CLONE_NEWUSER,
+    CLONE_NEWPID,
+    CLONE_NEWNET,
+    CLONE_IO
+);
+pub(super) const STATX_SYNC: Names = table!(AT_STATX_SYNC_AS_STAT, AT_STATX_FORCE_SYNC, AT_STATX_DONT_SYNC);
+/// statx's mask bits (STATX_BASIC_STATS, a composite, first).
+pub(super) const STATX_MASK: Names = table!(
+    STATX_BASIC_STATS,
+    STATX_TYPE,
+    STATX_MODE,
+    STATX_NLINK,
+    STATX_UID,
+    STATX_GID,
+    STATX_ATIME,
+    STATX_MTIME,
+    STATX_CTIME,
+    STATX_INO,
+    STATX_SIZE,
+    STATX_BLOCKS,
+    STATX_BTIME,
+    STATX_MNT_ID,
+    STATX_DIOALIGN
+);
+pub(super) const STATX_ATTR: Names = table!(
+    STATX_ATTR_COMPRESSED,
+    STATX_ATTR_IMMUTABLE,
+    STATX_ATTR_APPEND,
+    STATX_ATTR_NODUMP,
+    STATX_ATTR_ENCRYPTED,
+    STATX_ATTR_AUTOMOUNT,
+    STATX_ATTR_MOUNT_ROOT,
+    STATX_ATTR_VERITY,
+    STATX_ATTR_DAX
+);
