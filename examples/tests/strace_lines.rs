@@ -104,7 +104,9 @@ fn unpredictable(line: &str) -> String {
             format!("{head},{tail}")
         }
         // The parent of the first process is the tracer.
-        "getppid" if line.rsplit(' ').next().is_some_and(|r| r.parse::<i32>().is_ok()) => "getppid() = TRACER".to_owned(),
+        "getppid" if line.rsplit(' ').next().is_some_and(|r| r.parse::<i32>().is_ok()) => {
+            "getppid() = TRACER".to_owned()
+        }
         _ => line.to_owned(),
     }
 }
@@ -239,13 +241,33 @@ fn lines_match_strace() {
               t = threading.Thread(target=w); t.start(); t.join()\n\
               with open('in.txt') as f: f.read()\n\
               os.stat('t.txt'); os.rename('t.txt', 'u.txt'); os.unlink('u.txt')";
+    // File, pipe, descriptor, poll, socket and signal-mask calls from one program.
+    let calls = "import os, socket, select, signal\n\
+                 os.umask(0o22); os.mkdir('d', 0o755); os.chmod('d', 0o700); os.rmdir('d')\n\
+                 r, w = os.pipe(); os.write(w, b'hi'); os.read(r, 2); os.dup2(r, 10); os.close(10)\n\
+                 fd = os.open('in.txt', os.O_RDONLY); os.lseek(fd, 5, os.SEEK_SET); os.pread(fd, 4, 2); os.close(fd)\n\
+                 fd = os.open('n.txt', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640); os.ftruncate(fd, 0)\n\
+                 os.fsync(fd); os.close(fd); os.symlink('n.txt', 'l'); os.readlink('l'); os.unlink('l')\n\
+                 os.rename('n.txt', 'm.txt'); os.unlink('m.txt'); os.getcwd(); os.access('in.txt', os.R_OK | os.W_OK)\n\
+                 select.select([r], [], [], 0); p = select.poll(); p.register(r, select.POLLIN); p.poll(0)\n\
+                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); s.close()\n\
+                 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); os.kill(os.getpid(), 0)";
     let programs: &[&[&str]] = &[
         &["ls", "-la", "/usr"],
         &["cat", "in.txt"],
         &["cp", "in.txt", "copy.txt"],
         &["tar", "cf", "out.tar", "in.txt"],
         &["/usr/bin/python3", "-c", py],
+        &["/usr/bin/python3", "-c", calls],
         &["git", "--version"],
+        &[
+            "sh",
+            "-c",
+            "mkdir -p a/b && touch a/b/f && ln -s f a/b/l && chmod 600 a/b/f && stat a/b/f >/dev/null && rm -r a",
+        ],
+        &["find", "/usr/share/doc", "-maxdepth", "1", "-name", "lib*"],
+        &["date"],
+        &["id"],
         &["sh", "-c", "cat in.txt | wc -l >/dev/null; ls / | sort | head -2 >/dev/null"],
     ];
     let mini = env!("CARGO_BIN_EXE_mini-strace");

@@ -1,6 +1,12 @@
-//! strace-like rendering of syscall arguments and results: paths and strings from tracee memory,
-//! flags by name, errno names, buffers, sockaddrs, timespecs, execve argv.
+//! strace-like decoding of syscalls: [`decode_call`] reads a call's arguments from the tracee
+//! (paths, buffers, structures) into typed [`Value`]s (flags and constants by name, signal sets,
+//! `struct stat`…), and their `Display` renders them as strace prints them.
+//!
+//! What is known per syscall is data (`table.rs`: each syscall's argument kinds, and the names of
+//! values and flag bits from libc's constants); reading and decoding is here, rendering in
+//! `value.rs`.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use nix::unistd::Pid;
@@ -8,10 +14,12 @@ use nix::unistd::Pid;
 use crate::sys::read_mem;
 
 mod table;
+mod value;
 
 use table::{Names, shown_args, signature};
+pub use value::{Call, Ret, Value};
 
-/// How to show one argument.
+/// How to decode one argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Arg {
     /// A C `int`: the low 32 bits, signed.
@@ -19,13 +27,11 @@ enum Arg {
     Uint,
     /// A C `long` or `off_t`: all 64 bits, signed.
     Long,
-    /// Hexadecimal as C's `%#x` (`0` for zero).
     Hex,
-    /// A file offset: `0`, or hexadecimal.
-    Off,
     Ptr,
-    Fd,
+    /// A descriptor, or `AT_FDCWD`.
     AtFd,
+    /// A NUL-terminated string (a path, an attribute name).
     Path,
     /// A buffer whose length is the argument at this index (read at entry: write-like).
     BufIn(usize),
@@ -34,12 +40,10 @@ enum Arg {
     OpenFlags,
     /// Open flags without the access mode (pipe2, dup3): `0` when none.
     OpenFlags0,
-    /// A file mode in octal (`0644`).
+    /// A file mode's permission bits in octal (`0644`).
     Mode,
     AccessMode,
     AtFlags,
-    Prot,
-    MapFlags,
     Signal,
     Argv,
     /// An environment vector: strace shows its address and how many variables it holds.
@@ -47,11 +51,10 @@ enum Arg {
     SockAddr(usize),
     SockType,
     Timespec,
-    CloneFlags,
     /// One of the named values, else hexadecimal with this comment (`0x3001 /* ARCH_??? */`).
     Value(Names, &'static str),
-    /// Flag bits by name.
-    Named(Names),
+    /// Flag bits by name; the text for none.
+    Named(Names, &'static str),
     /// A `struct stat` filled by the call.
     Stat,
     /// statx's flags: the sync type, then `AT_*` flags.
@@ -80,6 +83,10 @@ enum Arg {
     CpuSet,
     /// wait4's status, filled by the call.
     WaitStatus,
+    /// A `struct sysinfo` filled by the call.
+    Sysinfo,
+    /// clone3's `struct clone_args`.
+    CloneArgs,
 }
 
 use Arg::*;
@@ -125,167 +132,106 @@ fn read_bytes(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
     Some(b)
 }
 
-/// strace's quoting (`string_quote()` in strace's util.c): printable ASCII as is; `\" \\ \f \n \r
-/// \t \v` escaped; other bytes in octal, in the fewest digits unless the next byte shown is an
-/// octal digit, when all three are needed to keep it unambiguous (`\1` + `23` is `\00123`, not
-/// `\123`).
-pub fn quote(out: &mut String, b: &[u8], truncated: bool) {
-    out.push('"');
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x0c => out.push_str("\\f"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x0b => out.push_str("\\v"),
-            0x20..=0x7e => out.push(c as char),
-            _ if matches!(b.get(i + 1), Some(b'0'..=b'7')) => {
-                let _ = write!(out, "\\{c:03o}");
-            }
-            _ => {
-                let _ = write!(out, "\\{c:o}");
-            }
-        }
-    }
-    out.push('"');
-    if truncated {
-        out.push_str("...");
-    }
+/// Reads a structure of `len` bytes whole; `None` if any of it is unreadable.
+fn read_struct(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
+    read_bytes(pid, addr, len).filter(|b| b.len() == len)
 }
 
-fn flags(out: &mut String, v: u64, table: &[(u64, &str)], zero: &str) {
+/// The native-endian unsigned field of `len` bytes (1 to 8) at `off` in `b`; 0 past the end.
+fn field(b: &[u8], off: usize, len: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let (Some(d), Some(s)) = (w.get_mut(..len), b.get(off..off + len)) {
+        d.copy_from_slice(s);
+    }
+    u64::from_ne_bytes(w)
+}
+
+/// Appends strace's quoting of `b` to `out` (see [`Value::Str`]): printable ASCII as is, `\n`
+/// and friends escaped, other bytes in octal; `...` after when `truncated`.
+pub fn quote(out: &mut String, b: &[u8], truncated: bool) {
+    let _ = value::write_quoted(out, b, truncated);
+}
+
+/// Flag bits by name in `table`'s order (composites first), then the bits left; `zero` when none.
+fn flags(v: u64, table: Names, zero: &'static str) -> Value {
     if v == 0 {
-        out.push_str(zero);
-        return;
+        return if zero == "0" { Value::Flags { names: Vec::new(), rest: 0 } } else { Value::Name(zero.into()) };
     }
     let mut rest = v;
-    let mut first = true;
+    let mut names = Vec::new();
     for &(bit, name) in table {
         if bit != 0 && rest & bit == bit {
-            if !first {
-                out.push('|');
-            }
-            out.push_str(name);
+            names.push(Cow::Borrowed(name));
             rest &= !bit;
-            first = false;
         }
     }
-    if rest != 0 {
-        if !first {
-            out.push('|');
-        }
-        let _ = write!(out, "{rest:#x}");
-    }
+    Value::Flags { names, rest }
 }
 
-use table::table;
+/// A value field's name followed by flag bits: `O_WRONLY|O_CREAT`, `SOCK_STREAM|SOCK_CLOEXEC`.
+fn value_and_flags(head: Value, v: u64, table: Names) -> Value {
+    let mut names = match head {
+        Value::Name(n) => vec![n],
+        other => vec![Cow::Owned(other.to_string())],
+    };
+    if let Value::Flags { names: more, rest } = flags(v, table, "0") {
+        names.extend(more);
+        return Value::Flags { names, rest };
+    }
+    Value::Flags { names, rest: 0 }
+}
 
-fn open_flags(out: &mut String, v: u64) {
-    out.push_str(match v & 3 {
+fn open_flags(v: u64) -> Value {
+    let mode = match v & 3 {
         0 => "O_RDONLY",
         1 => "O_WRONLY",
         2 => "O_RDWR",
         _ => "O_ACCMODE",
-    });
-    let rest = v & !3;
-    if rest != 0 {
-        out.push('|');
-        flags(out, rest, table::OPEN, "0");
+    };
+    value_and_flags(Value::Name(mode.into()), v & !3, table::OPEN)
+}
+
+/// One of `names`, else hexadecimal with strace's comment for an unknown value.
+fn value(v: u64, names: Names, unknown: &str) -> Value {
+    match names.iter().find(|(n, _)| *n == v) {
+        Some((_, name)) => Value::Name(Cow::Borrowed(name)),
+        None => Value::Commented(Box::new(Value::Hex(v)), unknown.to_owned()),
     }
 }
 
 /// `SIGINT`; the real-time signals as strace names them (`SIGRTMIN`, `SIGRT_1`…).
-fn signal_name(sig: i32) -> String {
+fn signal_name(sig: i32) -> Cow<'static, str> {
     match sig {
-        32 => "SIGRTMIN".to_owned(),
-        33..=64 => format!("SIGRT_{}", sig - 32),
-        _ => nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned()),
+        32 => "SIGRTMIN".into(),
+        33..=64 => format!("SIGRT_{}", sig - 32).into(),
+        _ => nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string().into(), |s| s.as_str().into()),
     }
-}
-
-/// C's `%#x`: `0` for zero, else `0x…`.
-fn hex(out: &mut String, v: u64) {
-    if v == 0 {
-        out.push('0');
-    } else {
-        let _ = write!(out, "{v:#x}");
-    }
-}
-
-/// One of `names`, else hexadecimal with strace's comment for an unknown value.
-fn value(out: &mut String, v: u64, names: Names, unknown: &str) {
-    match names.iter().find(|(n, _)| *n == v) {
-        Some((_, name)) => out.push_str(name),
-        None => {
-            hex(out, v);
-            let _ = write!(out, " /* {unknown} */");
-        }
-    }
-}
-
-/// Reads a native-endian u64 of the tracee.
-fn read_u64(pid: Pid, addr: u64) -> Option<u64> {
-    read_bytes(pid, addr, 8)?.try_into().ok().map(u64::from_ne_bytes)
-}
-
-/// The u64 at `off` in `b`.
-fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    b.get(off..off + 8)?.try_into().ok().map(u64::from_ne_bytes)
 }
 
 /// A signal set of 64 bits as strace shows it: `[CHLD INT]`, or `~[…]` with the signals not in it
 /// when more than half are.
-fn sigset(out: &mut String, mask: u64) {
-    let (mask, neg) = if mask.count_ones() > 32 { (!mask, true) } else { (mask, false) };
-    out.push_str(if neg { "~[" } else { "[" });
-    let mut first = true;
-    for sig in 1..=64i32 {
-        if mask & (1 << (sig - 1)) != 0 {
-            if !first {
-                out.push(' ');
-            }
-            first = false;
-            let n = signal_name(sig);
-            out.push_str(n.strip_prefix("SIG").unwrap_or(&n));
-        }
-    }
-    out.push(']');
-}
-
-/// An rlimit value: `RLIM64_INFINITY`, `8192*1024` for multiples of 1024, else decimal.
-fn rlim(out: &mut String, v: u64) {
-    if v == u64::MAX {
-        out.push_str("RLIM64_INFINITY");
-    } else if v > 0 && v % 1024 == 0 {
-        let _ = write!(out, "{}*1024", v / 1024);
-    } else {
-        let _ = write!(out, "{v}");
-    }
+fn sigset(mask: u64) -> Value {
+    let (mask, complement) = if mask.count_ones() > 32 { (!mask, true) } else { (mask, false) };
+    let items = (1..=64i32)
+        .filter(|sig| mask & (1 << (sig - 1)) != 0)
+        .map(|sig| match signal_name(sig) {
+            Cow::Borrowed(n) => Cow::Borrowed(n.strip_prefix("SIG").unwrap_or(n)),
+            Cow::Owned(n) => Cow::Owned(n.strip_prefix("SIG").unwrap_or(&n).to_owned()),
+        })
+        .collect();
+    Value::Set { items, complement }
 }
 
 /// Clone flags and the exit signal in the low byte: `CLONE_VM|…|SIGCHLD`.
-fn clone_flags(out: &mut String, v: u64) {
+fn clone_flags(v: u64) -> Value {
     let sig = v & 0xff;
-    if v & !0xff != 0 || sig == 0 {
-        flags(out, v & !0xff, table::CLONE, "0");
-        if sig == 0 {
-            return;
+    match flags(v & !0xff, table::CLONE, "0") {
+        Value::Flags { mut names, rest } if sig != 0 => {
+            names.push(signal_name(sig as i32));
+            Value::Flags { names, rest }
         }
-        out.push('|');
+        other => other,
     }
-    out.push_str(&signal_name(sig as i32));
-}
-
-/// A file mode's type and permissions: `S_IFREG|0644`.
-fn file_mode(out: &mut String, mode: u64) {
-    let kind = mode & libc::S_IFMT as u64;
-    match table::S_IF.iter().find(|(k, _)| *k == kind) {
-        Some((_, n)) => out.push_str(n),
-        None => hex(out, kind),
-    }
-    let _ = write!(out, "|0{:03o}", mode & 0o7777);
 }
 
 /// The kernel's internal restart codes a syscall-exit stop can show (include/linux/errno.h), with
@@ -311,431 +257,388 @@ pub fn errno_name(e: i32) -> String {
     }
 }
 
-fn arg(out: &mut String, pid: Pid, name: &str, kind: Arg, v: u64, args: &[u64; 6], ret: Option<i64>) {
-    match kind {
-        Int => {
-            // C `int` arguments: only the low 32 bits are meaningful.
-            let _ = write!(out, "{}", v as i32);
+/// A NUL-terminated array of pointers (argv, envp): the pointers, at most `max`.
+fn pointers(pid: Pid, v: u64, max: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    for i in 0..max {
+        match read_bytes(pid, v + 8 * i, 8).map(|b| field(&b, 0, 8)) {
+            Some(0) | None => break,
+            Some(p) => out.push(p),
         }
-        Uint => {
-            let _ = write!(out, "{v}");
-        }
-        Long => {
-            let _ = write!(out, "{}", v as i64);
-        }
-        Hex => hex(out, v),
-        Off => hex(out, v),
-        Ptr => {
-            if v == 0 {
-                out.push_str("NULL");
-            } else {
-                let _ = write!(out, "{v:#x}");
-            }
-        }
-        Fd => {
-            let _ = write!(out, "{}", v as i32);
-        }
-        AtFd => {
-            if v as i32 == libc::AT_FDCWD {
-                out.push_str("AT_FDCWD");
-            } else {
-                let _ = write!(out, "{}", v as i32);
-            }
-        }
-        Path => match read_string(pid, v, 4096) {
-            Some((s, t)) => quote(out, &s, t),
-            None => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        BufIn(len_idx) => {
-            let len = args.get(len_idx).copied().unwrap_or(0) as usize;
-            match read_bytes(pid, v, len.min(STRING_LIMIT)) {
-                Some(b) => quote(out, &b, len > STRING_LIMIT),
-                None => arg(out, pid, name, Ptr, v, args, ret),
-            }
-        }
-        BufOut => match ret {
-            Some(n) if n >= 0 => match read_bytes(pid, v, (n as usize).min(STRING_LIMIT)) {
-                Some(b) => quote(out, &b, n as usize > STRING_LIMIT),
-                None => arg(out, pid, name, Ptr, v, args, ret),
-            },
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        OpenFlags => open_flags(out, v),
-        Mode => {
-            // C's `%#03o`: `000`, `0644`.
-            let _ = write!(out, "0{:02o}", v & 0o7777_7777);
-        }
-        OpenFlags0 => flags(out, v, table::OPEN, "0"),
-        AccessMode => flags(out, v, table::ACCESS, "F_OK"),
-        AtFlags if name == "faccessat2" => flags(out, v, table::AT_ACCESS, "0"),
-        AtFlags => flags(out, v, table::AT, "0"),
-        Value(names, unknown) => value(out, v, names, unknown),
-        Named(names) => flags(out, v, names, "0"),
-        SockType => {
-            value(out, v & 0xf, table::SOCK_TYPE, "SOCK_???");
-            if v & !0xf != 0 {
-                out.push('|');
-                flags(out, v & !0xf, table::SOCK_FLAGS, "0");
-            }
-        }
-        StatxFlags => {
-            // The sync type is a value of two bits (AT_STATX_SYNC_AS_STAT is 0), then the flags.
-            value(out, v & libc::AT_STATX_SYNC_TYPE as u64, table::STATX_SYNC, "AT_STATX_???");
-            if v & !(libc::AT_STATX_SYNC_TYPE as u64) != 0 {
-                out.push('|');
-                flags(out, v & !(libc::AT_STATX_SYNC_TYPE as u64), table::AT, "0");
-            }
-        }
-        // Structures the call fills are shown only when it succeeded.
-        Statx | Stat | PipeFds | Cwd | CpuSet | WaitStatus | Dirents if v == 0 || ret.is_none_or(|r| r < 0) => {
-            arg(out, pid, name, Ptr, v, args, ret);
-        }
-        Stat => match read_bytes(pid, v, std::mem::size_of::<libc::stat>()) {
-            Some(b) if b.len() == std::mem::size_of::<libc::stat>() => {
-                let field = |off: usize, len: usize| -> u64 {
-                    let mut w = [0u8; 8];
-                    if let (Some(d), Some(s)) = (w.get_mut(..len), b.get(off..off + len)) {
-                        d.copy_from_slice(s);
-                    }
-                    u64::from_ne_bytes(w)
-                };
-                let mode = field(std::mem::offset_of!(libc::stat, st_mode), 4);
-                out.push_str("{st_mode=");
-                file_mode(out, mode);
-                let kind = mode & libc::S_IFMT as u64;
-                if kind == libc::S_IFCHR as u64 || kind == libc::S_IFBLK as u64 {
-                    let dev = field(std::mem::offset_of!(libc::stat, st_rdev), 8);
-                    out.push_str(", st_rdev=makedev(");
-                    hex(out, libc::major(dev) as u64);
-                    out.push_str(", ");
-                    hex(out, libc::minor(dev) as u64);
-                    out.push(')');
-                } else {
-                    let _ = write!(out, ", st_size={}", field(std::mem::offset_of!(libc::stat, st_size), 8) as i64);
-                }
-                out.push_str(", ...}");
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        Statx => match read_bytes(pid, v, 48) {
-            Some(b) if b.len() == 48 => {
-                let w = |off: usize, len: usize| -> u64 {
-                    let mut w = [0u8; 8];
-                    if let (Some(d), Some(s)) = (w.get_mut(..len), b.get(off..off + len)) {
-                        d.copy_from_slice(s);
-                    }
-                    u64::from_ne_bytes(w)
-                };
-                out.push_str("{stx_mask=");
-                flags(out, w(0, 4), table::STATX_MASK, "0");
-                out.push_str(", stx_attributes=");
-                flags(out, w(8, 8), table::STATX_ATTR, "0");
-                out.push_str(", stx_mode=");
-                file_mode(out, w(28, 2));
-                let _ = write!(out, ", stx_size={}, ...}}", w(40, 8));
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        PipeFds => match read_bytes(pid, v, 8).as_deref() {
-            Some([a0, a1, a2, a3, b0, b1, b2, b3]) => {
-                let (a, b) = (i32::from_ne_bytes([*a0, *a1, *a2, *a3]), i32::from_ne_bytes([*b0, *b1, *b2, *b3]));
-                let _ = write!(out, "[{a}, {b}]");
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        Cwd => match read_string(pid, v, 4096) {
-            Some((s, t)) => quote(out, &s, t),
-            None => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        CpuSet => {
-            let n = ret.unwrap_or(0).clamp(0, 1024) as usize;
-            match read_bytes(pid, v, n) {
-                Some(b) => {
-                    out.push('[');
-                    let cpus = (0..b.len() * 8).filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0));
-                    for (k, cpu) in cpus.enumerate() {
-                        let _ = write!(out, "{}{cpu}", if k > 0 { " " } else { "" });
-                    }
-                    out.push(']');
-                }
-                None => arg(out, pid, name, Ptr, v, args, ret),
-            }
-        }
-        WaitStatus if ret == Some(0) => arg(out, pid, name, Ptr, v, args, ret),
-        WaitStatus => match read_bytes(pid, v, 4).as_deref() {
-            Some([a, b, c, d]) => {
-                let s = i32::from_ne_bytes([*a, *b, *c, *d]);
-                if libc::WIFEXITED(s) {
-                    let _ = write!(out, "[{{WIFEXITED(s) && WEXITSTATUS(s) == {}}}]", libc::WEXITSTATUS(s));
-                } else if libc::WIFSIGNALED(s) {
-                    let core = if libc::WCOREDUMP(s) { " && WCOREDUMP(s)" } else { "" };
-                    let _ = write!(out, "[{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}]", signal_name(libc::WTERMSIG(s)));
-                } else {
-                    let _ = write!(out, "[{s:#x}]");
-                }
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        Dirents => {
-            // `0x55… /* 13 entries */`: the records' d_reclen (at offset 16) walks the buffer.
-            hex(out, v);
-            let n = ret.unwrap_or(0).clamp(0, 1 << 20) as usize;
-            let b = read_bytes(pid, v, n).unwrap_or_default();
-            let (mut off, mut count) = (0usize, 0usize);
-            while let Some([l0, l1]) = b.get(off + 16..off + 18) {
-                let len = u16::from_ne_bytes([*l0, *l1]) as usize;
-                if len == 0 {
-                    break;
-                }
-                count += 1;
-                off += len;
-            }
-            let _ = write!(out, " /* {count} entries */");
-        }
-        SigSet if v == 0 => out.push_str("NULL"),
-        SigSet => match read_u64(pid, v) {
-            Some(m) => sigset(out, m),
-            None => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        SigAction if v == 0 => out.push_str("NULL"),
-        SigAction => match read_bytes(pid, v, 32) {
-            Some(b) if b.len() == 32 => {
-                let f = |i: usize| u64_at(&b, 8 * i).unwrap_or(0);
-                let (handler, fl, restorer, mask) = (f(0), f(1), f(2), f(3));
-                out.push_str("{sa_handler=");
-                match handler {
-                    0 => out.push_str("SIG_DFL"),
-                    1 => out.push_str("SIG_IGN"),
-                    h => hex(out, h),
-                }
-                out.push_str(", sa_mask=");
-                sigset(out, mask);
-                out.push_str(", sa_flags=");
-                flags(out, fl, table::SA, "0");
-                if fl & 0x0400_0000 != 0 {
-                    out.push_str(", sa_restorer=");
-                    hex(out, restorer);
-                }
-                out.push('}');
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        FcntlArg => match args.get(1).map(|&c| c as i32) {
-            Some(libc::F_SETFD) => flags(out, v, table!(FD_CLOEXEC), "0"),
-            Some(libc::F_SETFL) => open_flags(out, v),
-            Some(libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ) => {
-                let _ = write!(out, "{}", v as i32);
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        Rlimit if v == 0 => out.push_str("NULL"),
-        Rlimit => match read_bytes(pid, v, 16) {
-            Some(b) if b.len() == 16 => {
-                out.push_str("{rlim_cur=");
-                rlim(out, u64_at(&b, 0).unwrap_or(0));
-                out.push_str(", rlim_max=");
-                rlim(out, u64_at(&b, 8).unwrap_or(0));
-                out.push('}');
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
-        FutexOp => {
-            value(out, v & 0x7f, table::FUTEX_CMD, "FUTEX_???");
-            if v & 128 != 0 {
-                out.push_str("_PRIVATE");
-            }
-            if v & 256 != 0 {
-                out.push_str("|FUTEX_CLOCK_REALTIME");
-            }
-        }
-        FutexVal3 if v as u32 == u32::MAX => out.push_str("FUTEX_BITSET_MATCH_ANY"),
-        FutexVal3 => hex(out, v),
-        Prot => flags(out, v, table!(PROT_READ, PROT_WRITE, PROT_EXEC), "PROT_NONE"),
-        MapFlags => flags(
-            out,
-            v,
-            table!(
-                MAP_SHARED,
-                MAP_PRIVATE,
-                MAP_FIXED,
-                MAP_ANONYMOUS,
-                MAP_DENYWRITE,
-                MAP_NORESERVE,
-                MAP_POPULATE,
-                MAP_STACK,
-                MAP_GROWSDOWN,
-                MAP_FIXED_NOREPLACE
-            ),
-            "0",
-        ),
-        Signal => out.push_str(&signal_name(v as i32)),
-        CloneFlags => clone_flags(out, v),
-        Argv => {
-            out.push('[');
-            for i in 0..32u64 {
-                let Some(p) = read_bytes(pid, v + 8 * i, 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)
-                else {
-                    break;
-                };
-                if p == 0 {
-                    break;
-                }
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                match read_string(pid, p, STRING_LIMIT) {
-                    Some((s, t)) => quote(out, &s, t),
-                    None => out.push('?'),
-                }
-            }
-            out.push(']');
-        }
-        Envp => {
-            // `0x7ffd… /* 23 vars */`, as strace prints it (counted up to 4096 entries).
-            let _ = write!(out, "{v:#x}");
-            let mut n = 0u64;
-            while n < 4096 {
-                match read_bytes(pid, v + 8 * n, 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes) {
-                    Some(0) | None => break,
-                    Some(_) => n += 1,
-                }
-            }
-            if v != 0 {
-                let _ = write!(out, " /* {n} var{} */", if n == 1 { "" } else { "s" });
-            }
-        }
-        SockAddr(len_idx) => {
-            let len = args.get(len_idx).copied().unwrap_or(0) as usize;
-            match read_bytes(pid, v, len.min(128)).as_deref() {
-                Some([f0, f1, rest @ ..]) => match u16::from_ne_bytes([*f0, *f1]) as i32 {
-                    libc::AF_UNIX => {
-                        let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
-                        out.push_str("{sa_family=AF_UNIX, sun_path=");
-                        quote(out, rest.get(..end).unwrap_or_default(), false);
-                        out.push('}');
-                    }
-                    libc::AF_INET if rest.len() >= 6 => {
-                        if let [p0, p1, a, b, c, d, ..] = rest {
-                            let port = u16::from_be_bytes([*p0, *p1]);
-                            let _ = write!(
-                                out,
-                                "{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"{a}.{b}.{c}.{d}\")}}"
-                            );
-                        }
-                    }
-                    f => {
-                        let _ = write!(out, "{{sa_family={f}, ...}}");
-                    }
-                },
-                _ => arg(out, pid, name, Ptr, v, args, ret),
-            }
-        }
-        Timespec if v == 0 => out.push_str("NULL"),
-        Timespec => match read_bytes(pid, v, 16).as_deref().and_then(|b| b.split_first_chunk::<8>()) {
-            Some((sec, rest)) if rest.len() == 8 => {
-                let s = i64::from_ne_bytes(*sec);
-                let ns = i64::from_ne_bytes(rest.try_into().unwrap_or_default());
-                let _ = write!(out, "{{tv_sec={s}, tv_nsec={ns}}}");
-            }
-            _ => arg(out, pid, name, Ptr, v, args, ret),
-        },
     }
-}
-
-/// Renders `name(args…)`; with `ret`, adds ` = ret` (or ` = -1 ENOENT (…)`) as strace does.
-pub fn format_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> String {
-    let mut out = String::with_capacity(64);
-    write_call(&mut out, pid, name, args, ret);
     out
 }
 
-/// Like [`format_call`], appending to `out` (reuse one buffer to render without allocating).
-pub fn write_call(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
-    out.push_str(name);
-    out.push('(');
-    if name == "clone" {
-        write_clone(out, args);
-    } else {
-        write_args(out, pid, name, args, ret);
+/// The syscall being decoded: its tracee, name, raw arguments and (at exit) return value.
+struct Ctx<'a> {
+    pid: Pid,
+    name: &'a str,
+    args: &'a [u64; 6],
+    ret: Option<i64>,
+}
+
+impl Ctx<'_> {
+    fn arg(&self, i: usize) -> u64 {
+        self.args.get(i).copied().unwrap_or(0)
     }
-    out.push(')');
-    if let Some(r) = ret {
-        match (name, args.get(1).map(|&c| c as i32)) {
-            // `= 0x1 (flags FD_CLOEXEC)`, `= 0x8002 (flags O_RDWR|O_LARGEFILE)`.
-            ("fcntl", Some(cmd @ (libc::F_GETFD | libc::F_GETFL))) if r >= 0 => {
-                out.push_str(" = ");
-                hex(out, r as u64);
-                out.push_str(" (flags ");
-                if cmd == libc::F_GETFD {
-                    flags(out, r as u64, table!(FD_CLOEXEC), "0");
-                } else {
-                    open_flags(out, r as u64);
-                }
-                out.push(')');
-            }
-            _ => format_ret(out, name, r),
+
+    /// Whether the call has returned successfully (structures it fills can be read).
+    fn succeeded(&self) -> bool {
+        self.ret.is_some_and(|r| r >= 0)
+    }
+
+    fn string(&self, v: u64, max: usize) -> Value {
+        match read_string(self.pid, v, max) {
+            Some((bytes, truncated)) => Value::Str { bytes, truncated },
+            None => Value::Ptr(v),
         }
+    }
+
+    fn buffer(&self, v: u64, len: usize) -> Value {
+        match read_bytes(self.pid, v, len.min(STRING_LIMIT)) {
+            Some(bytes) => Value::Str { bytes, truncated: len > STRING_LIMIT },
+            None => Value::Ptr(v),
+        }
+    }
+
+    /// Decodes one argument of kind `kind` whose raw value is `v`.
+    fn decode(&self, kind: Arg, v: u64) -> Value {
+        let pid = self.pid;
+        match kind {
+            Int => Value::Int((v as i32).into()),
+            Uint => Value::Uint(v),
+            Long => Value::Int(v as i64),
+            Hex => Value::Hex(v),
+            Ptr => Value::Ptr(v),
+            AtFd if v as i32 == libc::AT_FDCWD => Value::Name("AT_FDCWD".into()),
+            AtFd => Value::Int((v as i32).into()),
+            Path => self.string(v, 4096),
+            BufIn(len_idx) => self.buffer(v, self.arg(len_idx) as usize),
+            BufOut => match self.ret {
+                Some(n) if n >= 0 && v != 0 => self.buffer(v, n as usize),
+                _ => Value::Ptr(v),
+            },
+            OpenFlags => open_flags(v),
+            OpenFlags0 => flags(v, table::OPEN, "0"),
+            Mode => Value::Octal(v & 0o7777_7777),
+            AccessMode => flags(v, table::ACCESS, "F_OK"),
+            AtFlags if self.name == "faccessat2" => flags(v, table::AT_ACCESS, "0"),
+            AtFlags => flags(v, table::AT, "0"),
+            Value(names, unknown) => value(v, names, unknown),
+            Named(names, zero) => flags(v, names, zero),
+            SockType => value_and_flags(value(v & 0xf, table::SOCK_TYPE, "SOCK_???"), v & !0xf, table::SOCK_FLAGS),
+            StatxFlags => {
+                // The sync type is a value of two bits (AT_STATX_SYNC_AS_STAT is 0), then the flags.
+                let sync = libc::AT_STATX_SYNC_TYPE as u64;
+                value_and_flags(value(v & sync, table::STATX_SYNC, "AT_STATX_???"), v & !sync, table::AT)
+            }
+            Signal => Value::Name(signal_name(v as i32)),
+            FutexOp => {
+                let cmd = match value(v & 0x7f, table::FUTEX_CMD, "FUTEX_???") {
+                    Value::Name(n) if v & 128 != 0 => Value::Name(format!("{n}_PRIVATE").into()),
+                    other => other,
+                };
+                value_and_flags(cmd, v & 0xffff_ff00, &[(256, "FUTEX_CLOCK_REALTIME")])
+            }
+            FutexVal3 if v as u32 == u32::MAX => Value::Name("FUTEX_BITSET_MATCH_ANY".into()),
+            FutexVal3 => Value::Hex(v),
+            FcntlArg => match self.arg(1) as i32 {
+                libc::F_SETFD => flags(v, table::FD_FLAGS, "0"),
+                libc::F_SETFL => open_flags(v),
+                libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ => Value::Int((v as i32).into()),
+                _ => Value::Ptr(v),
+            },
+            Argv => Value::Array(
+                pointers(pid, v, 32)
+                    .into_iter()
+                    .map(|p| match self.string(p, STRING_LIMIT) {
+                        Value::Ptr(_) => Value::Name("?".into()),
+                        s => s,
+                    })
+                    .collect(),
+            ),
+            // `0x7ffd… /* 23 vars */`, as strace prints it (counted up to 4096 entries).
+            Envp if v == 0 => Value::Ptr(0),
+            Envp => {
+                let n = pointers(pid, v, 4096).len();
+                Value::Commented(Box::new(Value::Hex(v)), format!("{n} var{}", if n == 1 { "" } else { "s" }))
+            }
+            SockAddr(len_idx) => self.sockaddr(v, self.arg(len_idx) as usize),
+            Timespec | SigSet | SigAction | Rlimit if v == 0 => Value::Ptr(0),
+            Timespec => match read_struct(pid, v, 16) {
+                Some(b) => Value::Struct {
+                    fields: vec![
+                        ("tv_sec", Value::Int(field(&b, 0, 8) as i64)),
+                        ("tv_nsec", Value::Int(field(&b, 8, 8) as i64)),
+                    ],
+                    more: false,
+                },
+                None => Value::Ptr(v),
+            },
+            SigSet => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| sigset(field(&b, 0, 8))),
+            SigAction => read_struct(pid, v, 32).map_or(Value::Ptr(v), |b| sigaction(&b)),
+            Rlimit => match read_struct(pid, v, 16) {
+                Some(b) => Value::Struct {
+                    fields: vec![
+                        ("rlim_cur", Value::Rlimit(field(&b, 0, 8))),
+                        ("rlim_max", Value::Rlimit(field(&b, 8, 8))),
+                    ],
+                    more: false,
+                },
+                None => Value::Ptr(v),
+            },
+            CloneArgs => self.clone_args(v),
+            // Structures the call fills are shown only when it succeeded.
+            Stat | Statx | PipeFds | Cwd | CpuSet | WaitStatus | Dirents | Sysinfo if v == 0 || !self.succeeded() => {
+                Value::Ptr(v)
+            }
+            WaitStatus if self.ret == Some(0) => Value::Ptr(v),
+            Stat => read_struct(pid, v, std::mem::size_of::<libc::stat>()).map_or(Value::Ptr(v), |b| stat(&b)),
+            Statx => read_struct(pid, v, 48).map_or(Value::Ptr(v), |b| statx(&b)),
+            Sysinfo => read_struct(pid, v, std::mem::size_of::<libc::sysinfo>()).map_or(Value::Ptr(v), |b| sysinfo(&b)),
+            PipeFds => match read_struct(pid, v, 8) {
+                Some(b) => Value::Array(vec![
+                    Value::Int((field(&b, 0, 4) as i32).into()),
+                    Value::Int((field(&b, 4, 4) as i32).into()),
+                ]),
+                None => Value::Ptr(v),
+            },
+            Cwd => self.string(v, 4096),
+            CpuSet => {
+                let n = self.ret.unwrap_or(0).clamp(0, 1024) as usize;
+                match read_bytes(pid, v, n) {
+                    Some(b) => Value::Set {
+                        items: (0..b.len() * 8)
+                            .filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0))
+                            .map(|cpu| cpu.to_string().into())
+                            .collect(),
+                        complement: false,
+                    },
+                    None => Value::Ptr(v),
+                }
+            }
+            WaitStatus => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::WaitStatus(field(&b, 0, 4) as i32)),
+            Dirents => {
+                // `0x55… /* 13 entries */`: the records' d_reclen (at offset 16) walks the buffer.
+                let n = self.ret.unwrap_or(0).clamp(0, 1 << 20) as usize;
+                let b = read_bytes(pid, v, n).unwrap_or_default();
+                let (mut off, mut count) = (0usize, 0usize);
+                while off + 18 <= b.len() {
+                    let len = field(&b, off + 16, 2) as usize;
+                    if len == 0 {
+                        break;
+                    }
+                    count += 1;
+                    off += len;
+                }
+                Value::Commented(Box::new(Value::Hex(v)), format!("{count} entries"))
+            }
+        }
+    }
+
+    fn sockaddr(&self, v: u64, len: usize) -> Value {
+        let Some(b) = read_bytes(self.pid, v, len.min(128)).filter(|b| b.len() >= 2) else {
+            return Value::Ptr(v);
+        };
+        let family = field(&b, 0, 2);
+        let rest = b.get(2..).unwrap_or_default();
+        let fam = value(family, table::AF, "AF_???");
+        let fields = match (family as i32, rest) {
+            (libc::AF_UNIX, _) => {
+                let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
+                vec![("sun_path", Value::Str { bytes: rest.get(..end).unwrap_or_default().to_vec(), truncated: false })]
+            }
+            (libc::AF_INET, [p0, p1, a, b, c, d, ..]) => vec![
+                ("sin_port", Value::Call("htons", vec![Value::Uint(u16::from_be_bytes([*p0, *p1]).into())])),
+                (
+                    "sin_addr",
+                    Value::Call(
+                        "inet_addr",
+                        vec![Value::Str { bytes: format!("{a}.{b}.{c}.{d}").into_bytes(), truncated: false }],
+                    ),
+                ),
+            ],
+            _ => return Value::Struct { fields: vec![("sa_family", fam)], more: true },
+        };
+        let mut all = vec![("sa_family", fam)];
+        all.extend(fields);
+        Value::Struct { fields: all, more: false }
+    }
+
+    /// clone3's `struct clone_args` as strace shows it: the fields the flags use, and at exit
+    /// the parent's copy of the child's tid (`=> {parent_tid=[1234]}`).
+    fn clone_args(&self, v: u64) -> Value {
+        let Some(b) = read_struct(self.pid, v, 64) else { return Value::Ptr(v) };
+        let f = |i: usize| field(&b, 8 * i, 8);
+        let fl = f(0) as i32;
+        let mut fields = vec![("flags", flags(f(0), table::CLONE, "0"))];
+        if fl & libc::CLONE_PIDFD != 0 {
+            fields.push(("pidfd", Value::Ptr(f(1))));
+        }
+        if fl & (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) != 0 {
+            fields.push(("child_tid", Value::Ptr(f(2))));
+        }
+        if fl & libc::CLONE_PARENT_SETTID != 0 {
+            fields.push(("parent_tid", Value::Ptr(f(3))));
+        }
+        fields.push(("exit_signal", if f(4) == 0 { Value::Int(0) } else { Value::Name(signal_name(f(4) as i32)) }));
+        fields.extend([("stack", Value::Ptr(f(5))), ("stack_size", Value::Hex(f(6)))]);
+        if fl & libc::CLONE_SETTLS != 0 {
+            fields.push(("tls", Value::Ptr(f(7))));
+        }
+        let entry = Value::Struct { fields, more: false };
+        match read_struct(self.pid, f(3), 4) {
+            Some(t) if fl & libc::CLONE_PARENT_SETTID != 0 && self.succeeded() => {
+                let tid = Value::Array(vec![Value::Int((field(&t, 0, 4) as i32).into())]);
+                Value::Changed(
+                    Box::new(entry),
+                    Box::new(Value::Struct { fields: vec![("parent_tid", tid)], more: false }),
+                )
+            }
+            _ => entry,
+        }
+    }
+}
+
+/// `struct sigaction` of the kernel (handler, flags, restorer, mask).
+fn sigaction(b: &[u8]) -> Value {
+    let f = |i: usize| field(b, 8 * i, 8);
+    let handler = match f(0) {
+        0 => Value::Name("SIG_DFL".into()),
+        1 => Value::Name("SIG_IGN".into()),
+        h => Value::Hex(h),
+    };
+    let mut fields =
+        vec![("sa_handler", handler), ("sa_mask", sigset(f(3))), ("sa_flags", flags(f(1), table::SA, "0"))];
+    if f(1) & table::SA_RESTORER != 0 {
+        fields.push(("sa_restorer", Value::Hex(f(2))));
+    }
+    Value::Struct { fields, more: false }
+}
+
+/// `struct stat`: the file type and mode, then the size (a device's number for devices).
+fn stat(b: &[u8]) -> Value {
+    let mode = field(b, std::mem::offset_of!(libc::stat, st_mode), 4);
+    let kind = mode & libc::S_IFMT as u64;
+    let second = if kind == libc::S_IFCHR as u64 || kind == libc::S_IFBLK as u64 {
+        let dev = field(b, std::mem::offset_of!(libc::stat, st_rdev), 8);
+        (
+            "st_rdev",
+            Value::Call("makedev", vec![Value::Hex(libc::major(dev).into()), Value::Hex(libc::minor(dev).into())]),
+        )
+    } else {
+        ("st_size", Value::Int(field(b, std::mem::offset_of!(libc::stat, st_size), 8) as i64))
+    };
+    Value::Struct { fields: vec![("st_mode", Value::FileMode(mode)), second], more: true }
+}
+
+/// `struct statx` (include/uapi/linux/stat.h): mask, attributes, mode and size.
+fn statx(b: &[u8]) -> Value {
+    Value::Struct {
+        fields: vec![
+            ("stx_mask", flags(field(b, 0, 4), table::STATX_MASK, "0")),
+            ("stx_attributes", flags(field(b, 8, 8), table::STATX_ATTR, "0")),
+            ("stx_mode", Value::FileMode(field(b, 28, 2))),
+            ("stx_size", Value::Uint(field(b, 40, 8))),
+        ],
+        more: true,
+    }
+}
+
+/// `struct sysinfo`, every field.
+fn sysinfo(b: &[u8]) -> Value {
+    use std::mem::offset_of;
+    let u = |off: usize| Value::Uint(field(b, off, 8));
+    let loads = offset_of!(libc::sysinfo, loads);
+    Value::Struct {
+        fields: vec![
+            ("uptime", Value::Int(field(b, offset_of!(libc::sysinfo, uptime), 8) as i64)),
+            ("loads", Value::Array((0..3).map(|i| u(loads + 8 * i)).collect())),
+            ("totalram", u(offset_of!(libc::sysinfo, totalram))),
+            ("freeram", u(offset_of!(libc::sysinfo, freeram))),
+            ("sharedram", u(offset_of!(libc::sysinfo, sharedram))),
+            ("bufferram", u(offset_of!(libc::sysinfo, bufferram))),
+            ("totalswap", u(offset_of!(libc::sysinfo, totalswap))),
+            ("freeswap", u(offset_of!(libc::sysinfo, freeswap))),
+            ("procs", Value::Uint(field(b, offset_of!(libc::sysinfo, procs), 2))),
+            ("totalhigh", u(offset_of!(libc::sysinfo, totalhigh))),
+            ("freehigh", u(offset_of!(libc::sysinfo, freehigh))),
+            ("mem_unit", Value::Uint(field(b, offset_of!(libc::sysinfo, mem_unit), 4))),
+        ],
+        more: false,
     }
 }
 
 /// x86_64's clone(flags, stack, parent_tid, child_tid, tls) as strace shows it: by name, the
 /// stack first, the tids and tls only when the flags use them.
-fn write_clone(out: &mut String, args: &[u64; 6]) {
+fn clone_call(args: &[u64; 6]) -> Vec<Value> {
     let a = |i: usize| args.get(i).copied().unwrap_or(0);
-    let ptr = |out: &mut String, v: u64| if v == 0 { out.push_str("NULL") } else { hex(out, v) };
-    out.push_str("child_stack=");
-    ptr(out, a(1));
-    out.push_str(", flags=");
-    clone_flags(out, a(0));
+    let labeled = |name, v| Value::Labeled(name, Box::new(v));
     let f = a(0) as i32;
+    let mut out = vec![labeled("child_stack", Value::Ptr(a(1))), labeled("flags", clone_flags(a(0)))];
     if f & libc::CLONE_PARENT_SETTID != 0 {
-        out.push_str(", parent_tid=");
-        ptr(out, a(2));
+        out.push(labeled("parent_tid", Value::Ptr(a(2))));
     }
     if f & (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) != 0 {
-        out.push_str(", child_tidptr=");
-        ptr(out, a(3));
+        out.push(labeled("child_tidptr", Value::Ptr(a(3))));
     }
     if f & libc::CLONE_SETTLS != 0 {
-        out.push_str(", tls=");
-        ptr(out, a(4));
+        out.push(labeled("tls", Value::Ptr(a(4))));
+    }
+    out
+}
+
+/// Decodes a syscall: its arguments read from the stopped tracee `pid` as strace shows them,
+/// and with `ret` (at exit) what it returned. Arguments the call fills (a `struct stat`, a read
+/// buffer) are decoded only at a successful exit.
+pub fn decode_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> Call {
+    let ctx = Ctx { pid, name, args, ret };
+    let values = if name == "clone" {
+        clone_call(args)
+    } else {
+        let sig = signature(name);
+        let shown = shown_args(name, args, sig.len());
+        sig.iter()
+            .enumerate()
+            .filter(|(i, _)| shown & (1 << i) != 0)
+            .map(|(i, kind)| ctx.decode(*kind, ctx.arg(i)))
+            .collect()
+    };
+    let ret = ret.map(|r| match (name, ctx.arg(1) as i32) {
+        // `= 0x1 (flags FD_CLOEXEC)`, `= 0x8002 (flags O_RDWR|O_LARGEFILE)`.
+        ("fcntl", libc::F_GETFD) if r > 0 => Ret::Flags(r as u64, flags(r as u64, table::FD_FLAGS, "0")),
+        ("fcntl", libc::F_GETFL) if r >= 0 => Ret::Flags(r as u64, open_flags(r as u64)),
+        _ => ret_of(name, r),
+    });
+    Call { name: name.to_owned(), args: values, ret }
+}
+
+/// What a raw return value means, as strace shows it.
+fn ret_of(name: &str, r: i64) -> Ret {
+    if (-4095..0).contains(&r) {
+        let e = -r as i32;
+        if restart_errno(e).is_some() { Ret::Restart(e) } else { Ret::Error(e) }
+    } else if matches!(name, "mmap" | "brk" | "mremap") {
+        Ret::Addr(r as u64)
+    } else {
+        Ret::Int(r)
     }
 }
 
-/// The arguments of `name` from its signature, those strace shows for these values.
-fn write_args(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
-    let sig = signature(name);
-    let shown = shown_args(name, args, sig.len());
-    let mut first = true;
-    for (i, kind) in sig.iter().enumerate().filter(|(i, _)| shown & (1 << i) != 0) {
-        if !first {
-            out.push_str(", ");
-        }
-        first = false;
-        arg(out, pid, name, *kind, args.get(i).copied().unwrap_or(0), args, ret);
-    }
+/// Renders `name(args…)`; with `ret`, adds ` = ret` (or ` = -1 ENOENT (…)`) as strace does.
+pub fn format_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> String {
+    decode_call(pid, name, args, ret).to_string()
+}
+
+/// Like [`format_call`], appending to `out`.
+pub fn write_call(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
+    let _ = write!(out, "{}", decode_call(pid, name, args, ret));
 }
 
 /// Appends ` = value` (hex for mmap/brk, `-1 ERRNO (strerror text)` for errors, `? ERESTARTSYS
 /// (…)` for the kernel's restart codes), as strace does.
 pub fn format_ret(out: &mut String, name: &str, r: i64) {
-    if (-4095..0).contains(&r) {
-        let e = -r as i32;
-        match restart_errno(e) {
-            Some((name, text)) => {
-                let _ = write!(out, " = ? {name} ({text})");
-            }
-            // The C library's message, as strace prints it (nix's own table has older texts:
-            // "Bad file number" for EBADF, "Not a typewriter" for ENOTTY).
-            None => {
-                let _ = write!(out, " = -1 {} ({})", errno_name(e), crate::sys::strerror(e));
-            }
-        }
-    } else if matches!(name, "mmap" | "brk" | "mremap") {
-        let _ = write!(out, " = {r:#x}");
-    } else {
-        let _ = write!(out, " = {r}");
-    }
+    let _ = write!(out, " = {}", ret_of(name, r));
 }
 
 #[cfg(test)]
@@ -743,12 +646,9 @@ mod tests {
     use super::*;
     #[test]
     fn flags_and_quotes() {
-        let mut s = String::new();
-        open_flags(&mut s, (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64);
-        assert_eq!(s, "O_WRONLY|O_CREAT|O_CLOEXEC");
-        let mut s = String::new();
-        open_flags(&mut s, 0);
-        assert_eq!(s, "O_RDONLY");
+        let o = (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64;
+        assert_eq!(open_flags(o).to_string(), "O_WRONLY|O_CREAT|O_CLOEXEC");
+        assert_eq!(open_flags(0).to_string(), "O_RDONLY");
         let mut s = String::new();
         quote(&mut s, b"a\n\"\x01", true);
         assert_eq!(s, "\"a\\n\\\"\\1\"...");
@@ -756,27 +656,59 @@ mod tests {
         let mut s = String::new();
         quote(&mut s, b"\x0123\x0b\x0c\x009\x7f\xff8\x1b[", false);
         assert_eq!(s, r#""\00123\v\f\09\177\3778\33[""#);
-        let mut s = String::new();
-        format_ret(&mut s, "close", -libc::EBADF as i64);
-        assert_eq!(s, " = -1 EBADF (Bad file descriptor)");
-        let mut s = String::new();
-        format_ret(&mut s, "ioctl", -libc::ENOTTY as i64);
-        assert_eq!(s, " = -1 ENOTTY (Inappropriate ioctl for device)");
-        let mut s = String::new();
-        format_ret(&mut s, "read", -512);
-        assert_eq!(s, " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        let ret = |name, r| {
+            let mut s = String::new();
+            format_ret(&mut s, name, r);
+            s
+        };
+        assert_eq!(ret("close", -libc::EBADF as i64), " = -1 EBADF (Bad file descriptor)");
+        assert_eq!(ret("ioctl", -libc::ENOTTY as i64), " = -1 ENOTTY (Inappropriate ioctl for device)");
+        assert_eq!(ret("read", -512), " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        assert_eq!(ret("openat", -2), " = -1 ENOENT (No such file or directory)");
+        assert_eq!(ret("mmap", 0x7f00_0000_1000), " = 0x7f0000001000");
         assert_eq!(errno_name(600), "600");
         assert_eq!(errno_name(2), "ENOENT");
-        let mut s = String::new();
-        format_ret(&mut s, "openat", -2);
-        assert_eq!(s, " = -1 ENOENT (No such file or directory)");
-        let mut s = String::new();
-        flags(
-            &mut s,
-            (libc::PROT_READ | libc::PROT_WRITE) as u64,
-            table!(PROT_READ, PROT_WRITE, PROT_EXEC),
-            "PROT_NONE",
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        assert_eq!(flags(prot, table::PROT, "PROT_NONE").to_string(), "PROT_READ|PROT_WRITE");
+        assert_eq!(flags(0, table::PROT, "PROT_NONE").to_string(), "PROT_NONE");
+        assert_eq!(flags(0x1_0000_0000 | 1, table::PROT, "PROT_NONE").to_string(), "PROT_READ|0x100000000");
+        assert_eq!(flags(0, table::AT, "0").to_string(), "0");
+    }
+
+    /// Values whose rendering strace fixes: octal modes, unknown constants, signal sets,
+    /// clone's exit signal, rlimits, futex operations.
+    #[test]
+    fn values_render_as_strace() {
+        assert_eq!(Value::Octal(0o644).to_string(), "0644");
+        assert_eq!(Value::Octal(0).to_string(), "000");
+        assert_eq!(Value::FileMode(0o100_755).to_string(), "S_IFREG|0755");
+        assert_eq!(Value::FileMode(0o41_777).to_string(), "S_IFDIR|01777");
+        assert_eq!(value(0x3001, table::ARCH_PRCTL, "ARCH_???").to_string(), "0x3001 /* ARCH_??? */");
+        assert_eq!(value(2, table::SIG_HOW, "SIG_???").to_string(), "SIG_SETMASK");
+        assert_eq!(sigset(0).to_string(), "[]");
+        assert_eq!(sigset((1 << 16) | (1 << 1)).to_string(), "[INT CHLD]");
+        assert_eq!(sigset(!((1 << 31) | (1 << 32))).to_string(), "~[RTMIN RT_1]");
+        assert_eq!(clone_flags(libc::SIGCHLD as u64).to_string(), "SIGCHLD");
+        let f = (libc::CLONE_CHILD_CLEARTID | libc::CLONE_CHILD_SETTID | libc::SIGCHLD) as u64;
+        assert_eq!(clone_flags(f).to_string(), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
+        assert_eq!(Value::Rlimit(8 << 20).to_string(), "8192*1024");
+        assert_eq!(Value::Rlimit(u64::MAX).to_string(), "RLIM64_INFINITY");
+        assert_eq!(Value::Rlimit(1000).to_string(), "1000");
+        let ctx = Ctx { pid: Pid::from_raw(0), name: "futex", args: &[0; 6], ret: None };
+        assert_eq!(ctx.decode(FutexOp, 128 | 1).to_string(), "FUTEX_WAKE_PRIVATE");
+        assert_eq!(ctx.decode(FutexOp, 256 | 128 | 9).to_string(), "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME");
+        assert_eq!(
+            ctx.decode(SockType, (libc::SOCK_STREAM | libc::SOCK_CLOEXEC) as u64).to_string(),
+            "SOCK_STREAM|SOCK_CLOEXEC"
         );
-        assert_eq!(s, "PROT_READ|PROT_WRITE");
+        assert_eq!(ctx.decode(Long, -559_038_737i64 as u64).to_string(), "-559038737");
+        assert_eq!(ctx.decode(Long, 0xdead_beef_dead_beef).to_string(), (0xdead_beef_dead_beef_u64 as i64).to_string());
+        assert_eq!(Value::WaitStatus(0x0100).to_string(), "[{WIFEXITED(s) && WEXITSTATUS(s) == 1}]");
+        assert_eq!(Value::WaitStatus(libc::SIGPIPE).to_string(), "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGPIPE}]");
+        // open's mode only with O_CREAT; futex's arguments by operation.
+        let creat = [0, libc::O_CREAT as u64, 0o600, 0, 0, 0];
+        assert_eq!(shown_args("open", &creat, 3), 0b111);
+        assert_eq!(shown_args("open", &[0; 6], 3), 0b11);
+        assert_eq!(shown_args("futex", &[0, 129, 0, 0, 0, 0], 6), 0b111);
     }
 }

@@ -6,22 +6,22 @@ use super::Arg::{self, *};
 /// The argument kinds of a syscall, by name (six raw hex words for one not listed).
 pub(super) fn signature(name: &str) -> &'static [Arg] {
     match name {
-        "read" => &[Fd, BufOut, Uint],
-        "pread64" => &[Fd, BufOut, Uint, Long],
-        "write" => &[Fd, BufIn(2), Uint],
-        "pwrite64" => &[Fd, BufIn(2), Uint, Long],
+        "read" => &[Int, BufOut, Uint],
+        "pread64" => &[Int, BufOut, Uint, Long],
+        "write" => &[Int, BufIn(2), Uint],
+        "pwrite64" => &[Int, BufIn(2), Uint, Long],
         "open" => &[Path, OpenFlags, Mode],
         "openat" => &[AtFd, Path, OpenFlags, Mode],
         "creat" => &[Path, Mode],
-        "close" | "fsync" | "fdatasync" | "dup" | "fchdir" | "syncfs" => &[Fd],
-        "dup2" => &[Fd, Fd],
-        "dup3" => &[Fd, Fd, OpenFlags0],
+        "close" | "fsync" | "fdatasync" | "dup" | "fchdir" | "syncfs" => &[Int],
+        "dup2" => &[Int, Int],
+        "dup3" => &[Int, Int, OpenFlags0],
         "stat" | "lstat" => &[Path, Stat],
-        "fstat" => &[Fd, Stat],
+        "fstat" => &[Int, Stat],
         "statfs" => &[Path, Ptr],
-        "fstatfs" => &[Fd, Ptr],
+        "fstatfs" => &[Int, Ptr],
         "newfstatat" => &[AtFd, Path, Stat, AtFlags],
-        "statx" => &[AtFd, Path, StatxFlags, Named(STATX_MASK), Statx],
+        "statx" => &[AtFd, Path, StatxFlags, Named(STATX_MASK, "0"), Statx],
         "access" => &[Path, AccessMode],
         "faccessat" => &[AtFd, Path, AccessMode],
         "faccessat2" => &[AtFd, Path, AccessMode, AtFlags],
@@ -31,59 +31,60 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "unlinkat" => &[AtFd, Path, AtFlags],
         "mkdir" | "chmod" => &[Path, Mode],
         "mkdirat" | "fchmodat" => &[AtFd, Path, Mode],
-        "fchmod" => &[Fd, Mode],
+        "fchmod" => &[Int, Mode],
         "umask" => &[Mode],
         "chown" | "lchown" => &[Path, Int, Int],
-        "fchown" => &[Fd, Int, Int],
+        "fchown" => &[Int, Int, Int],
         "fchownat" => &[AtFd, Path, Int, Int, AtFlags],
         "truncate" => &[Path, Long],
-        "ftruncate" => &[Fd, Long],
+        "ftruncate" => &[Int, Long],
         "rename" | "symlink" | "link" => &[Path, Path],
         "symlinkat" => &[Path, AtFd, Path],
         "renameat" => &[AtFd, Path, AtFd, Path],
-        "renameat2" => &[AtFd, Path, AtFd, Path, Named(RENAME)],
+        "renameat2" => &[AtFd, Path, AtFd, Path, Named(RENAME, "0")],
         "linkat" => &[AtFd, Path, AtFd, Path, AtFlags],
         "getxattr" | "lgetxattr" => &[Path, Path, BufOut, Uint],
-        "fgetxattr" => &[Fd, Path, BufOut, Uint],
+        "fgetxattr" => &[Int, Path, BufOut, Uint],
         "execve" => &[Path, Argv, Envp],
         "execveat" => &[AtFd, Path, Argv, Envp, AtFlags],
-        "mmap" => &[Ptr, Uint, Prot, MapFlags, Fd, Off],
-        "mprotect" => &[Ptr, Uint, Prot],
+        "mmap" => &[Ptr, Uint, Named(PROT, "PROT_NONE"), Named(MAP, "0"), Int, Hex],
+        "mprotect" => &[Ptr, Uint, Named(PROT, "PROT_NONE")],
         "munmap" => &[Ptr, Uint],
         "madvise" => &[Ptr, Uint, Value(MADV, "MADV_???")],
-        "fadvise64" => &[Fd, Long, Long, Value(FADV, "POSIX_FADV_???")],
+        "fadvise64" => &[Int, Long, Long, Value(FADV, "POSIX_FADV_???")],
         "brk" | "set_tid_address" | "shmdt" => &[Ptr],
-        "lseek" => &[Fd, Long, Value(SEEK, "SEEK_???")],
-        "getdents64" | "getdents" => &[Fd, Dirents, Uint],
-        "ioctl" => &[Fd, Value(IOCTL, "_IOC(???)"), Ptr],
-        "fcntl" => &[Fd, Value(FCNTL, "F_???"), FcntlArg],
+        "lseek" => &[Int, Long, Value(SEEK, "SEEK_???")],
+        "getdents64" | "getdents" => &[Int, Dirents, Uint],
+        "ioctl" => &[Int, Value(IOCTL, "_IOC(???)"), Ptr],
+        "fcntl" => &[Int, Value(FCNTL, "F_???"), FcntlArg],
         "kill" | "tkill" => &[Int, Signal],
         "tgkill" => &[Int, Int, Signal],
         "rt_sigaction" => &[Signal, SigAction, SigAction, Uint],
         "rt_sigprocmask" => &[Value(SIG_HOW, "SIG_???"), SigSet, SigSet, Uint],
         "exit" | "exit_group" => &[Int],
-        "wait4" => &[Int, WaitStatus, Named(WAIT), Ptr],
-        "clone" => &[CloneFlags, Ptr, Ptr, Ptr, Hex],
+        "wait4" => &[Int, WaitStatus, Named(WAIT, "0"), Ptr],
+        "clone3" => &[CloneArgs, Uint],
         "socket" => &[Value(AF, "AF_???"), SockType, Int],
-        "connect" | "bind" => &[Fd, SockAddr(2), Uint],
-        "sendto" => &[Fd, BufIn(2), Uint, Hex, SockAddr(5), Uint],
+        "connect" | "bind" => &[Int, SockAddr(2), Uint],
+        "sendto" => &[Int, BufIn(2), Uint, Hex, SockAddr(5), Uint],
         "nanosleep" => &[Timespec, Ptr],
         "clock_nanosleep" => &[Int, Hex, Timespec, Ptr],
         "pipe" => &[PipeFds],
         "pipe2" => &[PipeFds, OpenFlags0],
         "getcwd" => &[Cwd, Uint],
+        "sysinfo" => &[Sysinfo],
         "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), Ptr],
         "set_robust_list" => &[Ptr, Uint],
         "rseq" => &[Ptr, Hex, Int, Hex],
         "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
         "getrlimit" | "setrlimit" => &[Value(RLIMIT, "RLIMIT_???"), Rlimit],
-        "getrandom" => &[BufOut, Uint, Named(GRND)],
+        "getrandom" => &[BufOut, Uint, Named(GRND, "0")],
         "futex" => &[Ptr, FutexOp, Int, Timespec, Ptr, FutexVal3],
-        "copy_file_range" => &[Fd, Ptr, Fd, Ptr, Uint, Uint],
-        "sendfile" => &[Fd, Fd, Ptr, Uint],
+        "copy_file_range" => &[Int, Ptr, Int, Ptr, Uint, Uint],
+        "sendfile" => &[Int, Int, Ptr, Uint],
         "sched_getaffinity" => &[Int, Uint, CpuSet],
-        "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield"
-        | "vfork" | "fork" | "getpgrp" | "setsid" | "sync" | "pause" => &[],
+        "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield" | "vfork"
+        | "fork" | "getpgrp" | "setsid" | "sync" | "pause" => &[],
         "getsid" | "getpgid" | "setuid" | "setgid" => &[Int],
         "setpgid" => &[Int, Int],
         _ => &[Hex, Hex, Hex, Hex, Hex, Hex],
@@ -96,7 +97,6 @@ pub(super) type Names = &'static [(u64, &'static str)];
 macro_rules! table {
     ($($c:ident),* $(,)?) => { &[$((libc::$c as u64, stringify!($c))),*] };
 }
-pub(super) use table;
 
 pub(super) const RENAME: Names = table!(RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT);
 pub(super) const SEEK: Names = table!(SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE);
@@ -200,7 +200,7 @@ pub(super) const AT: Names = table!(
 pub(super) const AT_ACCESS: Names = table!(AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_EMPTY_PATH);
 /// `sa_flags` in strace's order (SA_RESTORER is not in libc for every target).
 pub(super) const SA: Names = &[
-    (0x0400_0000, "SA_RESTORER"),
+    (SA_RESTORER, "SA_RESTORER"),
     (libc::SA_ONSTACK as u64, "SA_ONSTACK"),
     (libc::SA_RESTART as u64, "SA_RESTART"),
     (libc::SA_NODEFER as u64, "SA_NODEFER"),
@@ -237,7 +237,9 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
     match name {
         "open" if !creat(a(1)) => 0b11,
         "openat" if !creat(a(2)) => 0b111,
-        "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => 0b11,
+        "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => {
+            0b11
+        }
         "futex" => match a(1) & 0x7f {
             // FUTEX_WAKE: address, op, count; FUTEX_WAIT: and the timeout.
             1 => 0b111,
@@ -326,3 +328,26 @@ pub(super) const STATX_ATTR: Names = table!(
     STATX_ATTR_VERITY,
     STATX_ATTR_DAX
 );
+pub(super) const PROT: Names = table!(PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP);
+pub(super) const MAP: Names = table!(
+    MAP_SHARED_VALIDATE,
+    MAP_SHARED,
+    MAP_PRIVATE,
+    MAP_FIXED,
+    MAP_ANONYMOUS,
+    MAP_32BIT,
+    MAP_GROWSDOWN,
+    MAP_DENYWRITE,
+    MAP_EXECUTABLE,
+    MAP_LOCKED,
+    MAP_NORESERVE,
+    MAP_POPULATE,
+    MAP_NONBLOCK,
+    MAP_STACK,
+    MAP_HUGETLB,
+    MAP_SYNC,
+    MAP_FIXED_NOREPLACE
+);
+pub(super) const FD_FLAGS: Names = table!(FD_CLOEXEC);
+/// `SA_RESTORER`, which libc does not define for every target.
+pub(super) const SA_RESTORER: u64 = 0x0400_0000;
