@@ -87,6 +87,32 @@ enum Arg {
     Sysinfo,
     /// clone3's `struct clone_args`.
     CloneArgs,
+    /// A socket's protocol, named for the family of the first argument.
+    SockProto,
+    /// An ioctl request: named, else `_IOC(dir, type, nr, size)`.
+    IoctlReq,
+    /// An ioctl's third argument, as its request takes it.
+    IoctlArg,
+    /// getgroups' and setgroups' list of group ids.
+    Gids,
+    /// An array of `struct pollfd`, its length the next argument.
+    PollFds,
+    /// An `fd_set` of the first argument's size.
+    FdSet,
+    /// A `struct timeval`.
+    Timeval,
+    /// utimensat's two timespecs (`UTIME_NOW`, `UTIME_OMIT` by name).
+    Timespec2,
+    /// A `struct epoll_event`.
+    EpollEvent,
+    /// A `struct utsname` filled by the call.
+    Utsname,
+    /// A `struct statfs` filled by the call.
+    Statfs,
+    /// A file type and mode (mknod): `S_IFIFO|0644`.
+    FileMode,
+    /// rt_sigreturn's restored signal mask (`{mask=[]}`), read from the thread's status.
+    SigreturnMask,
 }
 
 use Arg::*;
@@ -388,13 +414,125 @@ impl Ctx<'_> {
                 None => Value::Ptr(v),
             },
             CloneArgs => self.clone_args(v),
+            FileMode => Value::FileMode(v & 0xffff_ffff),
+            // At its exit the mask the frame held is the thread's: /proc/TID/status has it.
+            SigreturnMask => match blocked_signals(pid) {
+                Some(m) => Value::Struct { fields: vec![("mask", sigset(m))], more: false },
+                None => Value::Struct { fields: Vec::new(), more: true },
+            },
+            SockProto => match self.arg(0) as i32 {
+                libc::AF_INET | libc::AF_INET6 => value(v, table::IPPROTO, "IPPROTO_???"),
+                _ => Value::Int((v as i32).into()),
+            },
+            IoctlReq => match table::IOCTL.iter().find(|(n, _)| *n == v) {
+                Some((_, name)) => Value::Name(Cow::Borrowed(name)),
+                None => {
+                    // _IOC(dir, type, nr, size): dir in bits 30-31, size 16-29, type 8-15, nr 0-7.
+                    let dir = match v >> 30 & 3 {
+                        0 => "_IOC_NONE",
+                        1 => "_IOC_WRITE",
+                        2 => "_IOC_READ",
+                        _ => "_IOC_READ|_IOC_WRITE",
+                    };
+                    let parts = [v >> 8 & 0xff, v & 0xff, v >> 16 & 0x3fff].map(Value::Hex);
+                    let mut all = vec![Value::Name(dir.into())];
+                    all.extend(parts);
+                    Value::Call("_IOC", all)
+                }
+            },
+            IoctlArg if self.arg(1) == libc::FICLONE as u64 => Value::Int((v as i32).into()),
+            IoctlArg => Value::Ptr(v),
+            Gids if v == 0 => Value::Ptr(0),
+            Gids => {
+                // setgroups' list at entry, getgroups' at its exit (as many as it returned).
+                let n = if self.name == "setgroups" { self.arg(0) } else { self.ret.unwrap_or(-1) as u64 };
+                match read_struct(pid, v, (n as usize).min(65_536) * 4) {
+                    Some(b) if n < 65_536 => {
+                        Value::Array(b.chunks_exact(4).map(|c| Value::Uint(field(c, 0, 4))).collect())
+                    }
+                    _ => Value::Ptr(v),
+                }
+            }
+            PollFds => match read_struct(pid, v, (self.arg(1) as usize).min(1024) * 8) {
+                Some(b) => Value::Array(b.chunks_exact(8).map(|c| pollfd(c, "events", 4)).collect()),
+                None => Value::Ptr(v),
+            },
+            FdSet | Timeval | Timespec2 | EpollEvent if v == 0 => Value::Ptr(0),
+            FdSet => {
+                let n = (self.arg(0) as i32).clamp(0, 65_536) as usize;
+                match read_struct(pid, v, n.div_ceil(64) * 8) {
+                    Some(b) => fd_set(&b, n),
+                    None => Value::Ptr(v),
+                }
+            }
+            Timeval => match read_struct(pid, v, 16) {
+                Some(b) => Value::Struct {
+                    fields: vec![
+                        ("tv_sec", Value::Int(field(&b, 0, 8) as i64)),
+                        ("tv_usec", Value::Int(field(&b, 8, 8) as i64)),
+                    ],
+                    more: false,
+                },
+                None => Value::Ptr(v),
+            },
+            Timespec2 => match read_struct(pid, v, 32) {
+                Some(b) => Value::Array(
+                    (0..2)
+                        .map(|i| match field(&b, 16 * i + 8, 8) as i64 {
+                            libc::UTIME_NOW => Value::Name("UTIME_NOW".into()),
+                            libc::UTIME_OMIT => Value::Name("UTIME_OMIT".into()),
+                            ns => Value::Struct {
+                                fields: vec![
+                                    ("tv_sec", Value::Int(field(&b, 16 * i, 8) as i64)),
+                                    ("tv_nsec", Value::Int(ns)),
+                                ],
+                                more: false,
+                            },
+                        })
+                        .collect(),
+                ),
+                None => Value::Ptr(v),
+            },
+            EpollEvent => match read_struct(pid, v, 12) {
+                Some(b) => Value::Struct {
+                    fields: vec![
+                        ("events", flags(field(&b, 0, 4), table::EPOLL_EVENTS, "0")),
+                        (
+                            "data",
+                            Value::Struct {
+                                fields: vec![
+                                    ("u32", Value::Uint(field(&b, 4, 4))),
+                                    ("u64", Value::Uint(field(&b, 4, 8))),
+                                ],
+                                more: false,
+                            },
+                        ),
+                    ],
+                    more: false,
+                },
+                None => Value::Ptr(v),
+            },
             // Structures the call fills are shown only when it succeeded.
-            Stat | Statx | PipeFds | Cwd | CpuSet | WaitStatus | Dirents | Sysinfo if v == 0 || !self.succeeded() => {
+            Stat | Statx | Statfs | Utsname | PipeFds | Cwd | CpuSet | WaitStatus | Dirents | Sysinfo
+                if v == 0 || !self.succeeded() =>
+            {
                 Value::Ptr(v)
             }
             WaitStatus if self.ret == Some(0) => Value::Ptr(v),
             Stat => read_struct(pid, v, std::mem::size_of::<libc::stat>()).map_or(Value::Ptr(v), |b| stat(&b)),
             Statx => read_struct(pid, v, 48).map_or(Value::Ptr(v), |b| statx(&b)),
+            Statfs => read_struct(pid, v, std::mem::size_of::<libc::statfs>()).map_or(Value::Ptr(v), |b| statfs(&b)),
+            Utsname => match read_struct(pid, v, 130) {
+                Some(b) => {
+                    let s = |off: usize| {
+                        let f = b.get(off..off + 65).unwrap_or_default();
+                        let end = f.iter().position(|&c| c == 0).unwrap_or(f.len());
+                        Value::Str { bytes: f.get(..end).unwrap_or_default().to_vec(), truncated: false }
+                    };
+                    Value::Struct { fields: vec![("sysname", s(0)), ("nodename", s(65))], more: true }
+                }
+                None => Value::Ptr(v),
+            },
             Sysinfo => read_struct(pid, v, std::mem::size_of::<libc::sysinfo>()).map_or(Value::Ptr(v), |b| sysinfo(&b)),
             PipeFds => match read_struct(pid, v, 8) {
                 Some(b) => Value::Array(vec![
@@ -497,6 +635,74 @@ impl Ctx<'_> {
             }
             _ => entry,
         }
+    }
+}
+
+/// The signals thread `pid` blocks (`SigBlk:` of /proc/PID/status).
+fn blocked_signals(pid: Pid) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
+    u64::from_str_radix(line.trim(), 16).ok()
+}
+
+/// One `struct pollfd` (fd, events, revents) with the events of the half at `off`, by `name`.
+fn pollfd(c: &[u8], name: &'static str, off: usize) -> Value {
+    Value::Struct {
+        fields: vec![
+            ("fd", Value::Int((field(c, 0, 4) as i32).into())),
+            (name, flags(field(c, off, 2), table::POLL, "0")),
+        ],
+        more: false,
+    }
+}
+
+/// An `fd_set` of `n` descriptors: the ones set, `[3 4]`.
+fn fd_set(b: &[u8], n: usize) -> Value {
+    let items = (0..n).filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0)).map(|i| i.to_string().into());
+    Value::Set { items: items.collect(), complement: false }
+}
+
+/// `struct statfs`: every field, the type and flags by name.
+fn statfs(b: &[u8]) -> Value {
+    use std::mem::offset_of;
+    let u = |off: usize| Value::Uint(field(b, off, 8));
+    let fsid = offset_of!(libc::statfs, f_fsid);
+    // f_flags follows f_frsize (libc does not name it).
+    let fl = field(b, offset_of!(libc::statfs, f_frsize) + 8, 8);
+    let mut f_flags = flags(fl & !table::ST_VALID.0, table::ST, "0");
+    if let Value::Flags { names, .. } = &mut f_flags
+        && fl & table::ST_VALID.0 != 0
+    {
+        // strace lists ST_VALID after the mount flags below it.
+        let at = names.iter().position(|n| {
+            !matches!(n.as_ref(), "ST_RDONLY" | "ST_NOSUID" | "ST_NODEV" | "ST_NOEXEC" | "ST_SYNCHRONOUS")
+        });
+        names.insert(at.unwrap_or(names.len()), table::ST_VALID.1.into());
+    }
+    Value::Struct {
+        fields: vec![
+            ("f_type", value(field(b, offset_of!(libc::statfs, f_type), 8), table::FS_MAGIC, "???")),
+            ("f_bsize", u(offset_of!(libc::statfs, f_bsize))),
+            ("f_blocks", u(offset_of!(libc::statfs, f_blocks))),
+            ("f_bfree", u(offset_of!(libc::statfs, f_bfree))),
+            ("f_bavail", u(offset_of!(libc::statfs, f_bavail))),
+            ("f_files", u(offset_of!(libc::statfs, f_files))),
+            ("f_ffree", u(offset_of!(libc::statfs, f_ffree))),
+            (
+                "f_fsid",
+                Value::Struct {
+                    fields: vec![(
+                        "val",
+                        Value::Array(vec![Value::Hex(field(b, fsid, 4)), Value::Hex(field(b, fsid + 4, 4))]),
+                    )],
+                    more: false,
+                },
+            ),
+            ("f_namelen", u(offset_of!(libc::statfs, f_namelen))),
+            ("f_frsize", u(offset_of!(libc::statfs, f_frsize))),
+            ("f_flags", f_flags),
+        ],
+        more: false,
     }
 }
 
@@ -608,6 +814,18 @@ pub fn decode_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> C
         // `= 0x1 (flags FD_CLOEXEC)`, `= 0x8002 (flags O_RDWR|O_LARGEFILE)`.
         ("fcntl", libc::F_GETFD) if r > 0 => Ret::Flags(r as u64, flags(r as u64, table::FD_FLAGS, "0")),
         ("fcntl", libc::F_GETFL) if r >= 0 => Ret::Flags(r as u64, open_flags(r as u64)),
+        ("poll" | "ppoll" | "select" | "pselect6", _) if r == 0 => Ret::Note(0, Value::Name("Timeout".into())),
+        ("poll" | "ppoll", _) if r > 0 => match read_struct(pid, ctx.arg(0), (ctx.arg(1) as usize).min(1024) * 8) {
+            // `= 1 ([{fd=3, revents=POLLIN}])`: the descriptors with events.
+            Some(b) => Ret::Note(
+                r,
+                Value::Array(
+                    b.chunks_exact(8).filter(|c| field(c, 6, 2) != 0).map(|c| pollfd(c, "revents", 6)).collect(),
+                ),
+            ),
+            None => Ret::Int(r),
+        },
+        ("umask", _) => Ret::Octal(r as u64),
         _ => ret_of(name, r),
     });
     Call { name: name.to_owned(), args: values, ret }

@@ -80,6 +80,10 @@ pub enum Ret {
     Restart(i32),
     /// Flags returned: `0x1 (flags FD_CLOEXEC)`.
     Flags(u64, Value),
+    /// A number with strace's note on it: `0 (Timeout)`, `1 ([{fd=3, revents=POLLIN}])`.
+    Note(i64, Value),
+    /// A file mode in octal (umask): `022`.
+    Octal(u64),
     /// No return (exit, exit_group, an execve that replaced the tracer's view): `?`.
     None,
 }
@@ -230,6 +234,8 @@ impl Display for Ret {
                 hex(f, *v)?;
                 write!(f, " (flags {flags})")
             }
+            Ret::Note(v, note) => write!(f, "{v} ({note})"),
+            Ret::Octal(v) => write!(f, "0{v:02o}"),
             Ret::None => f.write_char('?'),
         }
     }
