@@ -194,7 +194,11 @@ fn trace(tool: &str, cmd: &[&str], dir: &std::path::Path, tag: &str) -> Run {
 
 /// `(identical, total)` lines of strace's, matched as multisets of normalized lines, and the
 /// differing ones (strace's and ours) by syscall.
-fn compare(ours: &Run, theirs: &Run, diff: &mut BTreeMap<String, (usize, Vec<(String, String)>)>) -> (usize, usize) {
+/// Per syscall: how many of strace's lines had no identical line of ours, and a few examples
+/// (strace's line, an unmatched one of ours).
+type Diffs = BTreeMap<String, (usize, Vec<(String, String)>)>;
+
+fn compare(ours: &Run, theirs: &Run, diff: &mut Diffs) -> (usize, usize) {
     let mut pool: HashMap<&str, usize> = HashMap::new();
     for l in ours.procs.iter().flatten() {
         *pool.entry(l.as_str()).or_default() += 1;

@@ -68,7 +68,7 @@ enum Arg {
     /// getdents64's buffer: its address and how many entries the call returned.
     Dirents,
     /// fcntl's third argument, as its command takes it.
-    FcntlArg,
+    FcntlThird,
     /// The two descriptors pipe and pipe2 return.
     PipeFds,
     /// getcwd's buffer: the directory returned.
@@ -92,7 +92,7 @@ enum Arg {
     /// An ioctl request: named, else `_IOC(dir, type, nr, size)`.
     IoctlReq,
     /// An ioctl's third argument, as its request takes it.
-    IoctlArg,
+    IoctlThird,
     /// getgroups' and setgroups' list of group ids.
     Gids,
     /// An array of `struct pollfd`, its length the next argument.
@@ -368,7 +368,7 @@ impl Ctx<'_> {
             }
             FutexVal3 if v as u32 == u32::MAX => Value::Name("FUTEX_BITSET_MATCH_ANY".into()),
             FutexVal3 => Value::Hex(v),
-            FcntlArg => match self.arg(1) as i32 {
+            FcntlThird => match self.arg(1) as i32 {
                 libc::F_SETFD => flags(v, table::FD_FLAGS, "0"),
                 libc::F_SETFL => open_flags(v),
                 libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ => Value::Int((v as i32).into()),
@@ -424,7 +424,7 @@ impl Ctx<'_> {
                 libc::AF_INET | libc::AF_INET6 => value(v, table::IPPROTO, "IPPROTO_???"),
                 _ => Value::Int((v as i32).into()),
             },
-            IoctlReq => match table::IOCTL.iter().find(|(n, _)| *n == v) {
+            IoctlReq => match table::IOCTL.iter().chain([&table::FICLONE]).find(|(n, _)| *n == v) {
                 Some((_, name)) => Value::Name(Cow::Borrowed(name)),
                 None => {
                     // _IOC(dir, type, nr, size): dir in bits 30-31, size 16-29, type 8-15, nr 0-7.
@@ -440,8 +440,8 @@ impl Ctx<'_> {
                     Value::Call("_IOC", all)
                 }
             },
-            IoctlArg if self.arg(1) == libc::FICLONE as u64 => Value::Int((v as i32).into()),
-            IoctlArg => Value::Ptr(v),
+            IoctlThird if self.arg(1) == table::FICLONE.0 => Value::Int((v as i32).into()),
+            IoctlThird => Value::Ptr(v),
             Gids if v == 0 => Value::Ptr(0),
             Gids => {
                 // setgroups' list at entry, getgroups' at its exit (as many as it returned).

@@ -53,8 +53,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "brk" | "set_tid_address" | "shmdt" => &[Ptr],
         "lseek" => &[Int, Long, Value(SEEK, "SEEK_???")],
         "getdents64" | "getdents" => &[Int, Dirents, Uint],
-        "ioctl" => &[Int, IoctlReq, IoctlArg],
-        "fcntl" => &[Int, Value(FCNTL, "F_???"), FcntlArg],
+        "ioctl" => &[Int, IoctlReq, IoctlThird],
+        "fcntl" => &[Int, Value(FCNTL, "F_???"), FcntlThird],
         "kill" | "tkill" => &[Int, Signal],
         "tgkill" => &[Int, Int, Signal],
         "rt_sigaction" => &[Signal, SigAction, SigAction, Uint],
@@ -309,23 +309,12 @@ pub(super) const FADV: Names = table!(
     POSIX_FADV_DONTNEED,
     POSIX_FADV_NOREUSE
 );
-pub(super) const IOCTL: Names = &[
-    (libc::TCGETS as u64, "TCGETS"),
-    (libc::TCSETS as u64, "TCSETS"),
-    (libc::TCSETSW as u64, "TCSETSW"),
-    (libc::TCSETSF as u64, "TCSETSF"),
-    (libc::TIOCGWINSZ as u64, "TIOCGWINSZ"),
-    (libc::TIOCSWINSZ as u64, "TIOCSWINSZ"),
-    (libc::TIOCGPGRP as u64, "TIOCGPGRP"),
-    (libc::TIOCSPGRP as u64, "TIOCSPGRP"),
-    (libc::FIONREAD as u64, "FIONREAD"),
-    (libc::FIONBIO as u64, "FIONBIO"),
-    (libc::FIOCLEX as u64, "FIOCLEX"),
-    (libc::FIONCLEX as u64, "FIONCLEX"),
-    (libc::TIOCSCTTY as u64, "TIOCSCTTY"),
-    (libc::TIOCNOTTY as u64, "TIOCNOTTY"),
-    (libc::FICLONE as u64, "BTRFS_IOC_CLONE or FICLONE"),
-];
+pub(super) const IOCTL: Names = table!(
+    TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, FIONREAD, FIONBIO, FIOCLEX,
+    FIONCLEX, TIOCSCTTY, TIOCNOTTY
+);
+/// FICLONE, which strace names with btrfs's older name for the same number.
+pub(super) const FICLONE: (u64, &str) = (0x4004_9409, "BTRFS_IOC_CLONE or FICLONE");
 pub(super) const FCNTL: Names = table!(
     F_DUPFD,
     F_GETFD,
