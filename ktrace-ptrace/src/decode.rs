@@ -391,16 +391,7 @@ impl Ctx<'_> {
             }
             SockAddr(len_idx) => self.sockaddr(v, self.arg(len_idx) as usize),
             Timespec | SigSet | SigAction | Rlimit if v == 0 => Value::Ptr(0),
-            Timespec => match read_struct(pid, v, 16) {
-                Some(b) => Value::Struct {
-                    fields: vec![
-                        ("tv_sec", Value::Int(field(&b, 0, 8) as i64)),
-                        ("tv_nsec", Value::Int(field(&b, 8, 8) as i64)),
-                    ],
-                    more: false,
-                },
-                None => Value::Ptr(v),
-            },
+            Timespec => read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec")),
             SigSet => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| sigset(field(&b, 0, 8))),
             SigAction => read_struct(pid, v, 32).map_or(Value::Ptr(v), |b| sigaction(&b)),
             Rlimit => match read_struct(pid, v, 16) {
@@ -465,29 +456,14 @@ impl Ctx<'_> {
                     None => Value::Ptr(v),
                 }
             }
-            Timeval => match read_struct(pid, v, 16) {
-                Some(b) => Value::Struct {
-                    fields: vec![
-                        ("tv_sec", Value::Int(field(&b, 0, 8) as i64)),
-                        ("tv_usec", Value::Int(field(&b, 8, 8) as i64)),
-                    ],
-                    more: false,
-                },
-                None => Value::Ptr(v),
-            },
+            Timeval => read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_usec")),
             Timespec2 => match read_struct(pid, v, 32) {
                 Some(b) => Value::Array(
                     (0..2)
                         .map(|i| match field(&b, 16 * i + 8, 8) as i64 {
                             libc::UTIME_NOW => Value::Name("UTIME_NOW".into()),
                             libc::UTIME_OMIT => Value::Name("UTIME_OMIT".into()),
-                            ns => Value::Struct {
-                                fields: vec![
-                                    ("tv_sec", Value::Int(field(&b, 16 * i, 8) as i64)),
-                                    ("tv_nsec", Value::Int(ns)),
-                                ],
-                                more: false,
-                            },
+                            _ => time_pair(&b, 16 * i, "tv_nsec"),
                         })
                         .collect(),
                 ),
@@ -635,6 +611,14 @@ impl Ctx<'_> {
             }
             _ => entry,
         }
+    }
+}
+
+/// A `struct timespec` or `struct timeval` at `off` in `b`: `{tv_sec=1, tv_nsec=5}`.
+fn time_pair(b: &[u8], off: usize, sub: &'static str) -> Value {
+    Value::Struct {
+        fields: vec![("tv_sec", Value::Int(field(b, off, 8) as i64)), (sub, Value::Int(field(b, off + 8, 8) as i64))],
+        more: false,
     }
 }
 
