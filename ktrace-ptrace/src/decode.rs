@@ -2,6 +2,24 @@
 //! (paths, buffers, structures) into typed [`Value`]s (flags and constants by name, signal sets,
 //! `struct stat`…), and their `Display` renders them as strace prints them.
 //!
+//! ```no_run
+//! use ktrace_ptrace::decode::{Value, decode_call};
+//! use ktrace_ptrace::{Event, TraceCommand};
+//! let mut t = TraceCommand::new("cat").arg("/etc/hostname").stdout_null().spawn()?;
+//! while let Some(ev) = t.next_event()? {
+//!     if let Event::SyscallExit { pid, arch, nr, args, ret } = ev
+//!         && arch.syscall_name(nr) == Some("openat")
+//!     {
+//!         let call = decode_call(nix::unistd::Pid::from_raw(pid), "openat", &args, Some(ret));
+//!         // The path as bytes, the flags by name; `call` renders as strace's line.
+//!         if let Some(Value::Str { bytes, .. }) = call.args.get(1) {
+//!             println!("{} opened: {call}", String::from_utf8_lossy(bytes));
+//!         }
+//!     }
+//! }
+//! # Ok::<(), ktrace_ptrace::Error>(())
+//! ```
+//!
 //! What is known per syscall is data (`table.rs`: each syscall's argument kinds, and the names of
 //! values and flag bits from libc's constants); reading and decoding is here, rendering in
 //! `value.rs`.
@@ -374,6 +392,7 @@ impl Ctx<'_> {
                 libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ => Value::Int((v as i32).into()),
                 _ => Value::Ptr(v),
             },
+            Argv if v == 0 => Value::Ptr(0),
             Argv => Value::Array(
                 pointers(pid, v, 32)
                     .into_iter()
@@ -759,10 +778,16 @@ fn sysinfo(b: &[u8]) -> Value {
     }
 }
 
-/// x86_64's clone(flags, stack, parent_tid, child_tid, tls) as strace shows it: by name, the
-/// stack first, the tids and tls only when the flags use them.
+/// clone(flags, stack, parent_tid, child_tid, tls) (x86_64's order; aarch64 swaps the last
+/// two) as strace shows it: by name, the stack first, the tids and tls only when the flags use
+/// them.
 fn clone_call(args: &[u64; 6]) -> Vec<Value> {
-    let a = |i: usize| args.get(i).copied().unwrap_or(0);
+    let at = |i: usize| args.get(i).copied().unwrap_or(0);
+    let a = |i: usize| match i {
+        3 if cfg!(target_arch = "aarch64") => at(4),
+        4 if cfg!(target_arch = "aarch64") => at(3),
+        _ => at(i),
+    };
     let labeled = |name, v| Value::Labeled(name, Box::new(v));
     let f = a(0) as i32;
     let mut out = vec![labeled("child_stack", Value::Ptr(a(1))), labeled("flags", clone_flags(a(0)))];
