@@ -278,6 +278,10 @@ fn lines_match_strace() {
         ],
         &["find", "/usr/share/doc", "-maxdepth", "1", "-name", "lib*"],
         &["date"],
+        &["gzip", "-c", "in.txt"],
+        &["sed", "-n", "s/some/any/p", "in.txt"],
+        &["/usr/bin/python3", "-c", "import subprocess, json; subprocess.run(['true']); json.dumps([1])"],
+        &["sort", "-u", "in.txt"],
         &["id"],
         &["sh", "-c", "cat in.txt | wc -l >/dev/null; ls / | sort | head -2 >/dev/null"],
     ];
