@@ -177,29 +177,37 @@ fn multisets(r: &Run) -> Vec<BTreeMap<String, usize>> {
     v
 }
 
-fn trace(tool: &str, cmd: &[&str], dir: &std::path::Path, tag: &str) -> Run {
-    let out = dir.join(format!("{tag}.trace"));
-    let st = Command::new(tool)
-        .args(["-f", "-qq", "-o"])
-        .arg(&out)
-        .args(cmd)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
+/// Traces `cmd` in `dir` with `tool` (strace or mini-strace) `-f -qq`; with `tty`, on a
+/// terminal of its own (under script(1)), so terminal ioctls succeed.
+fn trace(tool: &str, cmd: &[&str], dir: &std::path::Path, tag: &str, tty: bool) -> Run {
+    // Outside `dir`, where `ls` would list it.
+    let out = std::env::temp_dir().join(format!("ktrace-lines-{}-{tag}-{tty}.trace", std::process::id()));
+    let mut argv: Vec<String> = vec![tool.into(), "-f".into(), "-qq".into(), "-o".into()];
+    argv.push(out.to_str().unwrap().into());
+    argv.extend(cmd.iter().map(|a| (*a).to_owned()));
+    let mut c = if tty {
+        let quoted: Vec<String> = argv.iter().map(|a| format!("'{}'", a.replace('\'', "'\\''"))).collect();
+        let mut c = Command::new("script");
+        c.args(["-qec", &quoted.join(" "), "/dev/null"]);
+        c
+    } else {
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..]);
+        c
+    };
+    let st = c.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
     assert!(st.code().is_some(), "{tool} {cmd:?}: {st}");
     let text = std::fs::read_to_string(&out).unwrap();
     std::fs::remove_file(&out).unwrap();
     parse(&text)
 }
 
-/// `(identical, total)` lines of strace's, matched as multisets of normalized lines, and the
-/// differing ones (strace's and ours) by syscall.
 /// Per syscall: how many of strace's lines had no identical line of ours, and a few examples
 /// (strace's line, an unmatched one of ours).
 type Diffs = BTreeMap<String, (usize, Vec<(String, String)>)>;
 
+/// `(identical, total)` lines of strace's, matched as multisets of normalized lines, and the
+/// differing ones (strace's and ours) by syscall.
 fn compare(ours: &Run, theirs: &Run, diff: &mut Diffs) -> (usize, usize) {
     let mut pool: HashMap<&str, usize> = HashMap::new();
     for l in ours.procs.iter().flatten() {
@@ -285,6 +293,32 @@ fn lines_match_strace() {
         &["id"],
         &["sh", "-c", "cat in.txt | wc -l >/dev/null; ls / | sort | head -2 >/dev/null"],
     ];
+    check(programs, &dir, false);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Terminal ioctls (TCGETS, TIOCGWINSZ, TIOCGPGRP) decoded as strace decodes them, on a terminal.
+#[test]
+fn terminal_lines_match_strace() {
+    const T: &str = "terminal_lines_match_strace";
+    if Command::new("strace").arg("-V").output().is_err() {
+        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
+    }
+    if Command::new("script").arg("-V").output().is_err() {
+        return skip(T, Skip::Environment("script(1) is not installed (apt-get install util-linux)"));
+    }
+    let dir = std::env::temp_dir().join(format!("ktrace-strace-tty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let programs: &[&[&str]] =
+        &[&["sh", "-c", "ls; stty size"], &["/usr/bin/python3", "-c", "import os; os.get_terminal_size()"]];
+    check(programs, &dir, true);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Traces each program under strace and mini-strace in `dir`, prints the identical-line
+/// percentage per program and overall and the syscalls whose lines differ; fails on unequal
+/// per-process syscall multisets or a percentage below [`MIN_IDENTICAL`].
+fn check(programs: &[&[&str]], dir: &std::path::Path, tty: bool) {
     let mini = env!("CARGO_BIN_EXE_mini-strace");
     let mut diff = BTreeMap::new();
     let (mut same, mut total) = (0, 0);
@@ -295,9 +329,15 @@ fn lines_match_strace() {
             continue;
         }
         // A warm-up run, so caches (python's .pyc) are written before either trace.
-        Command::new(cmd[0]).args(&cmd[1..]).current_dir(&dir).stdout(Stdio::null()).status().unwrap();
-        let theirs = trace("strace", cmd, &dir, &format!("s{i}"));
-        let ours = trace(mini, cmd, &dir, &format!("m{i}"));
+        Command::new(cmd[0])
+            .args(&cmd[1..])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        let theirs = trace("strace", cmd, dir, &format!("s{i}"), tty);
+        let ours = trace(mini, cmd, dir, &format!("m{i}"), tty);
         if multisets(&ours) != multisets(&theirs) {
             mismatched.push(format!("{cmd:?}:\n ours   {:?}\n strace {:?}", multisets(&ours), multisets(&theirs)));
         }
@@ -306,7 +346,6 @@ fn lines_match_strace() {
         same += s;
         total += t;
     }
-    std::fs::remove_dir_all(&dir).unwrap();
     let pct = 100.0 * same as f64 / total.max(1) as f64;
     println!("overall: {same}/{total} lines identical ({pct:.1}%)");
     let mut worst: Vec<_> = diff.into_iter().collect();

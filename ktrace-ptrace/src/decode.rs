@@ -450,8 +450,7 @@ impl Ctx<'_> {
                     Value::Call("_IOC", all)
                 }
             },
-            IoctlThird if self.arg(1) == table::FICLONE.0 => Value::Int((v as i32).into()),
-            IoctlThird => Value::Ptr(v),
+            IoctlThird => self.ioctl_arg(v),
             Gids if v == 0 => Value::Ptr(0),
             Gids => {
                 // setgroups' list at entry, getgroups' at its exit (as many as it returned).
@@ -569,6 +568,37 @@ impl Ctx<'_> {
         }
     }
 
+    /// An ioctl's third argument for the requests strace decodes: terminal attributes, window
+    /// sizes, an int (`[7731]`); what a "get" request fills only when it succeeded.
+    fn ioctl_arg(&self, v: u64) -> Value {
+        let req = self.arg(1);
+        let get = matches!(req, libc::TCGETS | libc::TIOCGWINSZ | libc::TIOCGPGRP | libc::FIONREAD);
+        if req == table::FICLONE.0 {
+            return Value::Int((v as i32).into());
+        }
+        if v == 0 || (get && !self.succeeded()) {
+            return Value::Ptr(v);
+        }
+        let decoded = match req {
+            libc::TCGETS | libc::TCSETS | libc::TCSETSW | libc::TCSETSF => {
+                read_struct(self.pid, v, 16).map(|b| termios(&b))
+            }
+            libc::TIOCGWINSZ | libc::TIOCSWINSZ => read_struct(self.pid, v, 8).map(|b| Value::Struct {
+                fields: ["ws_row", "ws_col", "ws_xpixel", "ws_ypixel"]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| (n, Value::Uint(field(&b, 2 * i, 2))))
+                    .collect(),
+                more: false,
+            }),
+            libc::TIOCGPGRP | libc::TIOCSPGRP | libc::FIONREAD | libc::FIONBIO => {
+                read_struct(self.pid, v, 4).map(|b| Value::Array(vec![Value::Int((field(&b, 0, 4) as i32).into())]))
+            }
+            _ => None,
+        };
+        decoded.unwrap_or(Value::Ptr(v))
+    }
+
     fn sockaddr(&self, v: u64, len: usize) -> Value {
         let Some(b) = read_bytes(self.pid, v, len.min(128)).filter(|b| b.len() >= 2) else {
             return Value::Ptr(v);
@@ -630,6 +660,37 @@ impl Ctx<'_> {
             }
             _ => entry,
         }
+    }
+}
+
+/// The kernel's `struct termios` (its four flag words) as strace abbreviates it.
+fn termios(b: &[u8]) -> Value {
+    let w = |i: usize| field(b, 4 * i, 4);
+    // Multi-bit fields are values (NL0, CR3, B38400, CS8), then the flags.
+    let fields_then_flags = |v: u64, fields: &[(u64, Names)], flag_names: Names| {
+        let mut names = Vec::new();
+        let mut rest = v;
+        for &(mask, vals) in fields {
+            match vals.iter().find(|(n, _)| *n == v & mask) {
+                Some((_, name)) => names.push(Cow::Borrowed(*name)),
+                None => names.push(format!("{:#x}", v & mask).into()),
+            }
+            rest &= !mask;
+        }
+        if let Value::Flags { names: more, rest: r } = flags(rest, flag_names, "0") {
+            names.extend(more);
+            rest = r;
+        }
+        Value::Flags { names, rest }
+    };
+    Value::Struct {
+        fields: vec![
+            ("c_iflag", flags(w(0), table::TERM_IFLAGS, "0")),
+            ("c_oflag", fields_then_flags(w(1), table::TERM_OFIELDS, table::TERM_OFLAGS)),
+            ("c_cflag", fields_then_flags(w(2), table::TERM_CFIELDS, table::TERM_CFLAGS)),
+            ("c_lflag", flags(w(3), table::TERM_LFLAGS, "0")),
+        ],
+        more: true,
     }
 }
 

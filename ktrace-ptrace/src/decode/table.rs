@@ -636,3 +636,34 @@ pub(super) const ST: Names = table!(
 /// `ST_VALID`, which libc does not define.
 pub(super) const ST_VALID: (u64, &str) = (0x20, "ST_VALID");
 pub(super) const IDTYPE: Names = table!(P_ALL, P_PID, P_PGID, P_PIDFD);
+pub(super) const TERM_IFLAGS: Names = table!(
+    IGNBRK, BRKINT, IGNPAR, PARMRK, INPCK, ISTRIP, INLCR, IGNCR, ICRNL, IUCLC, IXON, IXANY, IXOFF, IMAXBEL, IUTF8
+);
+/// c_oflag's delay fields, each a mask and its values.
+pub(super) const TERM_OFIELDS: &[(u64, Names)] = &[
+    (libc::NLDLY as u64, table!(NL0, NL1)),
+    (libc::CRDLY as u64, table!(CR0, CR1, CR2, CR3)),
+    (libc::TABDLY as u64, table!(TAB0, TAB1, TAB2, TAB3)),
+    (libc::BSDLY as u64, table!(BS0, BS1)),
+    (libc::VTDLY as u64, table!(VT0, VT1)),
+    (libc::FFDLY as u64, table!(FF0, FF1)),
+];
+pub(super) const TERM_OFLAGS: Names = table!(OPOST, OLCUC, ONLCR, OCRNL, ONOCR, ONLRET, OFILL, OFDEL);
+/// c_cflag's speed and character size.
+pub(super) const TERM_CFIELDS: &[(u64, Names)] = &[
+    (
+        libc::CBAUD as u64,
+        table!(
+            B0, B50, B75, B110, B134, B150, B200, B300, B600, B1200, B1800, B2400, B4800, B9600, B19200, B38400,
+            B57600, B115200, B230400, B460800, B500000, B576000, B921600, B1000000, B1152000, B1500000, B2000000,
+            B2500000, B3000000, B3500000, B4000000
+        ),
+    ),
+    (libc::CSIZE as u64, table!(CS5, CS6, CS7, CS8)),
+];
+pub(super) const TERM_CFLAGS: Names = table!(CSTOPB, CREAD, PARENB, PARODD, HUPCL, CLOCAL, CMSPAR, CRTSCTS);
+/// c_lflag in strace's order.
+pub(super) const TERM_LFLAGS: Names = table!(
+    ISIG, ICANON, XCASE, ECHO, ECHOE, ECHOK, ECHONL, NOFLSH, IEXTEN, ECHOCTL, ECHOPRT, ECHOKE, FLUSHO, PENDIN, TOSTOP,
+    EXTPROC
+);
