@@ -435,6 +435,9 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
         _ => ((1u16 << n) - 1) as u8,
     }
 }
+/// The kernel's O_LARGEFILE (libc's is 0 on 64-bit targets, where the kernel sets it itself).
+const O_LARGEFILE: u64 = if cfg!(target_arch = "aarch64") { 0o400_000 } else { 0o100_000 };
+
 /// Open flags past the access mode (O_TMPFILE includes O_DIRECTORY and O_SYNC includes O_DSYNC:
 /// composites first; O_LARGEFILE is the kernel's bit, 0 in x86_64's libc).
 pub(super) const OPEN: Names = &[
@@ -449,7 +452,7 @@ pub(super) const OPEN: Names = &[
     (libc::O_DSYNC as u64, "O_DSYNC"),
     (libc::O_ASYNC as u64, "O_ASYNC"),
     (libc::O_DIRECT as u64, "O_DIRECT"),
-    (0o100000, "O_LARGEFILE"),
+    (O_LARGEFILE, "O_LARGEFILE"),
     (libc::O_NOFOLLOW as u64, "O_NOFOLLOW"),
     (libc::O_NOATIME as u64, "O_NOATIME"),
     (libc::O_CLOEXEC as u64, "O_CLOEXEC"),
