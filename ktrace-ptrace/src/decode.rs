@@ -455,10 +455,8 @@ impl Ctx<'_> {
             Gids => {
                 // setgroups' list at entry, getgroups' at its exit (as many as it returned).
                 let n = if self.name == "setgroups" { self.arg(0) } else { self.ret.unwrap_or(-1) as u64 };
-                match read_struct(pid, v, (n as usize).min(65_536) * 4) {
-                    Some(b) if n < 65_536 => {
-                        Value::Array(b.chunks_exact(4).map(|c| Value::Uint(field(c, 0, 4))).collect())
-                    }
+                match (n < 65_536).then(|| read_struct(pid, v, n as usize * 4)).flatten() {
+                    Some(b) => Value::Array(b.chunks_exact(4).map(|c| Value::Uint(field(c, 0, 4))).collect()),
                     _ => Value::Ptr(v),
                 }
             }
