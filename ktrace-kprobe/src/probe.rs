@@ -154,6 +154,22 @@ impl FetchArg {
         FetchArg { name: name.into(), fetch: fetch.into(), ty }
     }
 
+    /// Function argument `n` (1-based) at a function's entry, as field `arg<n>`: `$arg<n>` for
+    /// kprobes and fprobes (the kernel maps it, 4.20+). Uprobes have no `$arg<n>`:
+    /// [`Probes::add`](crate::Probes::add) puts in the register the calling convention passes it in
+    /// (x86_64: `%di %si %dx %cx %r8 %r9`, then the stack; aarch64: `%x0`…`%x7`, then the stack).
+    /// Meaningful at entry only (not in a return probe).
+    ///
+    /// ```
+    /// use ktrace_kprobe::{ArgType, FetchArg};
+    /// let a = FetchArg::arg(2, Some(ArgType::S(32)));
+    /// assert_eq!((a.name.as_str(), a.to_string_spec().as_str()), ("arg2", "$arg2:s32"));
+    /// ```
+    #[doc(alias = "$arg")]
+    pub fn arg(n: u32, ty: Option<ArgType>) -> FetchArg {
+        FetchArg { name: format!("arg{n}"), fetch: format!("$arg{n}"), ty }
+    }
+
     /// A function argument by its name through the kernel's BTF (`filename`, `$arg*`; Linux 6.6+
     /// with CONFIG_PROBE_EVENTS_BTF_ARGS): rendered bare, and the event field takes its name.
     ///
@@ -301,6 +317,43 @@ impl ProbeDef {
     }
 }
 
+/// Where this architecture's user-space calling convention passes integer argument `n` (1-based)
+/// at a function's entry, as a uprobe fetch spec; `None` where not known (the spec is kept).
+fn user_arg_location(n: u32) -> Option<String> {
+    if cfg!(target_arch = "x86_64") {
+        // System V AMD64: six registers, then the stack above the return address ($stack0).
+        const REGS: [&str; 6] = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
+        let i = n.checked_sub(1)? as usize;
+        Some(REGS.get(i).map_or_else(|| format!("$stack{}", n - 6), |r| (*r).to_owned()))
+    } else if cfg!(target_arch = "aarch64") {
+        // AAPCS64: x0..x7, then the stack (the return address is in x30, not on the stack).
+        let i = n.checked_sub(1)?;
+        Some(if i < 8 { format!("%x{i}") } else { format!("$stack{}", i - 8) })
+    } else {
+        None
+    }
+}
+
+/// A fetch spec with each `$arg<N>` replaced by [`user_arg_location`] (uprobes lack `$argN`);
+/// `$arg*` (BTF) and specs without `$arg` are returned unchanged.
+pub(crate) fn user_args_to_registers(fetch: &str) -> String {
+    let mut out = String::with_capacity(fetch.len());
+    let mut rest = fetch;
+    while let Some(at) = rest.find("$arg") {
+        let (before, tail) = rest.split_at(at);
+        out.push_str(before);
+        let after = tail.get(4..).unwrap_or_default();
+        let digits = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+        match after.get(..digits).and_then(|d| d.parse::<u32>().ok()).and_then(user_arg_location) {
+            Some(loc) => out.push_str(&loc),
+            None => out.push_str(tail.get(..4 + digits).unwrap_or(tail)),
+        }
+        rest = tail.get(4 + digits..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
 fn parse_u64(s: &str) -> Option<u64> {
     match s.strip_prefix("0x") {
         Some(h) => u64::from_str_radix(h, 16).ok(),
@@ -355,6 +408,19 @@ mod tests {
     }
 
     use super::*;
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn user_args_become_registers() {
+        assert_eq!(user_args_to_registers("$arg1"), "%di");
+        assert_eq!(user_args_to_registers("+0($arg2)"), "+0(%si)");
+        assert_eq!(user_args_to_registers("+8(+0($arg6))"), "+8(+0(%r9))");
+        assert_eq!(user_args_to_registers("$arg7"), "$stack1");
+        assert_eq!(user_args_to_registers("$arg10x"), "$stack4x");
+        for kept in ["$arg*", "$arg", "$arg0", "%di", "$retval", "$comm", "@sym"] {
+            assert_eq!(user_args_to_registers(kept), kept);
+        }
+    }
+
     #[test]
     fn round_trips() {
         for line in [
