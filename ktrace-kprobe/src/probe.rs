@@ -54,6 +54,17 @@ pub enum Target {
         /// Symbol.
         symbol: String,
     },
+    /// An event probe (`e:… system.event`; `dynamic_events`, Linux 5.15+ with
+    /// CONFIG_EPROBE_EVENTS): a new event on each hit of an existing one, its fetch args reading
+    /// the base event's fields as `$field` and dereferencing them (`+0($filename):ustring` reads
+    /// the path a `syscalls/sys_enter_openat` only points to).
+    #[doc(alias = "eprobe")]
+    Eprobe {
+        /// The base event's system (`syscalls`).
+        system: String,
+        /// The base event (`sys_enter_openat`).
+        event: String,
+    },
     /// A probe on a tracepoint with arguments by BTF name (`t:… tracepoint`, 6.4+).
     #[doc(alias = "tprobe")]
     Tracepoint {
@@ -239,9 +250,12 @@ impl ProbeDef {
         matches!(self.target, Target::Uprobe { .. } | Target::Uretprobe { .. })
     }
 
-    /// Whether this is an fprobe or tracepoint probe (goes to `dynamic_events`).
+    /// Whether this is an fprobe, tracepoint probe or event probe (goes to `dynamic_events`).
     pub fn is_dynamic_only(&self) -> bool {
-        matches!(self.target, Target::Fentry { .. } | Target::Fexit { .. } | Target::Tracepoint { .. })
+        matches!(
+            self.target,
+            Target::Fentry { .. } | Target::Fexit { .. } | Target::Tracepoint { .. } | Target::Eprobe { .. }
+        )
     }
 
     /// Parses a definition line as written to, or read back from, `kprobe_events`/`uprobe_events`/
@@ -262,6 +276,9 @@ impl ProbeDef {
             }
         } else if ptype == "t" {
             Target::Tracepoint { name: place.into() }
+        } else if ptype == "e" {
+            let (system, event) = place.split_once(['.', '/']).ok_or_else(|| bad("SYSTEM.EVENT"))?;
+            Target::Eprobe { system: system.into(), event: event.into() }
         } else if is_file {
             let (path, rest) = place.rsplit_once(':').ok_or_else(|| bad("PATH:OFFSET"))?;
             let (off, ref_ctr) = match rest.split_once('(') {
@@ -376,6 +393,7 @@ impl fmt::Display for ProbeDef {
             Target::Fentry { symbol } => write!(f, "f:{n} {symbol}")?,
             Target::Fexit { symbol } => write!(f, "f:{n} {symbol}%return")?,
             Target::Tracepoint { name } => write!(f, "t:{n} {name}")?,
+            Target::Eprobe { system, event } => write!(f, "e:{n} {system}.{event}")?,
         }
         for a in &self.args {
             if a.is_btf() {
@@ -396,6 +414,7 @@ mod tests {
             "f:ktrace_1/open do_sys_openat2 dfd filename:ustring",
             "f:ktrace_1/open_ret do_sys_openat2%return fd=$retval:s64",
             "t:ktrace_1/sw sched_switch prev next",
+            "e:ktrace_1/open syscalls.sys_enter_openat path=+0($filename):ustring dfd=$dfd:s32",
         ] {
             let d = ProbeDef::parse(line).unwrap();
             assert!(d.is_dynamic_only() && !d.is_uprobe());

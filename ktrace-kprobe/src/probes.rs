@@ -78,8 +78,11 @@ impl Probes {
     }
 
     fn events_file(&self, def: &ProbeDef) -> Result<PathBuf> {
+        let eprobe = matches!(def.target, Target::Eprobe { .. });
         let (name, feature, config, since) = if def.is_uprobe() {
             ("uprobe_events", "uprobe events", "CONFIG_UPROBE_EVENTS", "3.5")
+        } else if eprobe {
+            ("dynamic_events", "eprobe events", "CONFIG_EPROBE_EVENTS", "5.15")
         } else if def.is_dynamic_only() {
             ("dynamic_events", "fprobe/tprobe events", "CONFIG_FPROBE_EVENTS", "6.4")
         } else {
@@ -92,9 +95,10 @@ impl Probes {
         }
         // `dynamic_events` also exists for uprobes or kprobes alone: fprobe events need the kernel to
         // know the `f` syntax, which its tracefs README lists.
-        if def.is_dynamic_only() && !self.fs.read("README").is_ok_and(|t| t.contains("f[:[<group>/][<event>]]")) {
+        let syntax = if eprobe { "e[:[<group>/][<event>]]" } else { "f[:[<group>/][<event>]]" };
+        if def.is_dynamic_only() && !self.fs.read("README").is_ok_and(|t| t.contains(syntax)) {
             let hint = format!(
-                "{} exists, but {} lists no f[:[<group>/][<event>]] syntax: {needs}",
+                "{} exists, but {} lists no {syntax} syntax: {needs}",
                 p.display(),
                 self.fs.root().join("README").display()
             );
@@ -119,6 +123,22 @@ impl Probes {
         let r = std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| f.write_all(line.as_bytes()));
         if let Err(e) = r {
             let log = std::fs::read_to_string(self.fs.root().join("error_log")).unwrap_or_default();
+            // The README lists `e:` whether or not eprobes are built; without them dynamic_events
+            // refuses every `e:` line with EINVAL and no error_log entry (a kernel that has them
+            // explains a bad definition there).
+            if matches!(def.target, Target::Eprobe { .. })
+                && e.raw_os_error() == Some(libc::EINVAL)
+                && log.trim().is_empty()
+            {
+                return Err(Error::Unsupported {
+                    feature: "eprobe events".into(),
+                    hint: format!(
+                        "{} refused {line:?} with EINVAL and no error_log entry: {} and kprobe events",
+                        path.display(),
+                        ktrace_core::hint::kernel_feature("CONFIG_EPROBE_EVENTS", "5.15")
+                    ),
+                });
+            }
             return Err(Error::Rejected {
                 def: line,
                 log: if log.trim().is_empty() { e.to_string() } else { log.trim_end().to_owned() },
@@ -170,6 +190,27 @@ impl Probes {
     pub fn fprobe(&mut self, event: &str, symbol: &str, args: &[crate::FetchArg], ret: bool) -> Result<()> {
         let target =
             if ret { Target::Fexit { symbol: symbol.into() } } else { Target::Fentry { symbol: symbol.into() } };
+        let mut def = ProbeDef::new(&self.group, event, target);
+        def.args = args.to_vec();
+        self.add(def)
+    }
+
+    /// An event probe: a new event `event` on each hit of `system/base_event`, with fetch args over
+    /// the base event's fields (`$field`, dereferenced as `+0($field):ustring`…) (`dynamic_events`,
+    /// Linux 5.15+ with CONFIG_EPROBE_EVENTS; [`Error::Unsupported`] without it).
+    ///
+    /// ```no_run
+    /// use ktrace_kprobe::{ArgType, FetchArg, Probes};
+    /// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+    /// let mut probes = Probes::new(&fs);
+    /// // sys_enter_openat's `filename` is only a user pointer; the eprobe reads the string.
+    /// let path = FetchArg::new("path", "+0($filename)", Some(ArgType::UString));
+    /// probes.eprobe("openat", "syscalls", "sys_enter_openat", &[path])?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "dynamic_events")]
+    pub fn eprobe(&mut self, event: &str, system: &str, base_event: &str, args: &[crate::FetchArg]) -> Result<()> {
+        let target = Target::Eprobe { system: system.into(), event: base_event.into() };
         let mut def = ProbeDef::new(&self.group, event, target);
         def.args = args.to_vec();
         self.add(def)

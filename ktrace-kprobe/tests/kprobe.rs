@@ -188,3 +188,48 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
     assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// VM tier (this machine's kernel has no kprobes, which eprobes are built on): an event probe on
+/// `syscalls/sys_enter_openat` reads the path its `filename` field only points to.
+#[test]
+fn eprobe_on_sys_enter_openat_reads_the_path() {
+    const T: &str = "eprobe_on_sys_enter_openat_reads_the_path";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let fs = Tracefs::find_or_mount().unwrap();
+    let mut probes = Probes::new(&fs);
+    let args = [FetchArg::new("path", "+0($filename)", Some(ArgType::UString))];
+    match probes.eprobe("openat", "syscalls", "sys_enter_openat", &args) {
+        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "eprobe", why: &e.to_string() }),
+        r => r.unwrap(),
+    }
+    let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
+    assert!(listed.lines().any(|l| l.starts_with(&format!("e:{}/openat ", probes.group()))), "{listed}");
+    let inst = fs.new_instance().unwrap();
+    inst.filter_current_thread().unwrap();
+    inst.enable_event(probes.group(), "openat").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    let path = format!("/ktrace-eprobe-{}-no-such-file", std::process::id());
+    for _ in 0..3 {
+        assert!(std::fs::File::open(&path).is_err());
+    }
+    let recording = rec.stop().unwrap();
+    let paths: Vec<String> = recording
+        .events()
+        .map(|e| e.unwrap())
+        .filter(|e| e.name() == "openat")
+        .filter_map(|e| match e.field("path").unwrap() {
+            Value::Str(s) => Some(String::from_utf8_lossy(s).into_owned()),
+            _ => None,
+        })
+        .filter(|p| p == &path)
+        .collect();
+    assert_eq!(paths.len(), 3, "the three opens of {path}");
+    let group = probes.group().to_owned();
+    // Removed although the instance still has it enabled.
+    probes.close().unwrap();
+    let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
+    assert!(!listed.contains(&group), "{listed}");
+    inst.close().unwrap();
+}
