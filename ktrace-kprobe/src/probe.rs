@@ -54,10 +54,11 @@ pub enum Target {
         /// Symbol.
         symbol: String,
     },
-    /// An event probe (`e:… system.event`; `dynamic_events`, Linux 5.15+ with
-    /// CONFIG_EPROBE_EVENTS): a new event on each hit of an existing one, its fetch args reading
-    /// the base event's fields as `$field` and dereferencing them (`+0($filename):ustring` reads
-    /// the path a `syscalls/sys_enter_openat` only points to).
+    /// An event probe (`e:… system.event`; `dynamic_events`, Linux 5.15+, built with kprobe events;
+    /// CONFIG_EPROBE_EVENTS on newer kernels): a new event on each hit of an existing one, its
+    /// fetch args reading the base event's fields as `$field` and dereferencing them
+    /// (`+0($args):ustring` on `raw_syscalls.sys_enter` reads the string a syscall's first argument
+    /// points to). See [`Probes::eprobe`](crate::Probes::eprobe) for a kernel bug with `char *` fields.
     #[doc(alias = "eprobe")]
     Eprobe {
         /// The base event's system (`syscalls`).

@@ -197,15 +197,25 @@ impl Probes {
 
     /// An event probe: a new event `event` on each hit of `system/base_event`, with fetch args over
     /// the base event's fields (`$field`, dereferenced as `+0($field):ustring`…) (`dynamic_events`,
-    /// Linux 5.15+ with CONFIG_EPROBE_EVENTS; [`Error::Unsupported`] without it).
+    /// Linux 5.15+ built with kprobe events, CONFIG_EPROBE_EVENTS on newer kernels;
+    /// [`Error::Unsupported`] without them).
+    ///
+    /// Kernel bug (seen on 6.1): a `char *` field of the base event (`filename` of
+    /// `syscalls/sys_enter_openat`) is fetched as its first byte, not as the pointer
+    /// (`trace_eprobe.c` `get_event_field`, FILTER_PTR_STRING), so `+0($filename):ustring`
+    /// records an empty string. Integer fields, and arrays (read as their first 8 bytes), work.
     ///
     /// ```no_run
     /// use ktrace_kprobe::{ArgType, FetchArg, Probes};
     /// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
     /// let mut probes = Probes::new(&fs);
-    /// // sys_enter_openat's `filename` is only a user pointer; the eprobe reads the string.
-    /// let path = FetchArg::new("path", "+0($filename)", Some(ArgType::UString));
-    /// probes.eprobe("openat", "syscalls", "sys_enter_openat", &[path])?;
+    /// // raw_syscalls/sys_enter's `args` array: `$args` is the first argument, here a user
+    /// // pointer (the path of access(2), unlink(2), chdir(2)…) that the eprobe reads.
+    /// let args = [
+    ///     FetchArg::new("nr", "$id", Some(ArgType::S(64))),
+    ///     FetchArg::new("path", "+0($args)", Some(ArgType::UString)),
+    /// ];
+    /// probes.eprobe("enter_path", "raw_syscalls", "sys_enter", &args)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[doc(alias = "dynamic_events")]
