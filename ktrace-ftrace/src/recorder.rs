@@ -14,8 +14,9 @@ use crate::reader::CpuReader;
 use crate::stats::CpuStats;
 
 /// Drains all CPUs of an instance in background threads (one per CPU, woken by poll) into memory
-/// until [`Recorder::stop`]. Tracing is turned on by [`Recorder::start`] and off by `stop`, which
-/// then reads what remains, partial pages included.
+/// until [`Recorder::stop`]. [`Recorder::start`] empties the buffers and turns tracing on, so a
+/// recording holds only events from after the start; `stop` turns it off, then reads what
+/// remains, partial pages included. (Instances are made with tracing off.)
 ///
 /// ```no_run
 /// use ktrace_ftrace::{Item, Recorder, Tracefs, Typed};
@@ -42,8 +43,14 @@ pub struct Recorder<'i> {
 }
 
 impl<'i> Recorder<'i> {
-    /// Opens every CPU's `trace_pipe_raw`, starts the drain threads and turns tracing on.
+    /// Turns tracing off, empties the ring buffers, opens every CPU's `trace_pipe_raw`, starts the
+    /// drain threads and turns tracing on: the recording holds only events from after this call
+    /// (an instance someone turned on earlier, or the global one, is cleared first).
     pub fn start(inst: &'i Instance) -> Result<Recorder<'i>> {
+        // Off first, then clear: nothing from before the start is recorded, and the drain
+        // threads never see a page from before it.
+        inst.set_tracing_on(false)?;
+        inst.clear()?;
         let ncpu = inst.nr_cpus() as u32;
         let page_size = inst.subbuf_size();
         let mut readers = Vec::new();
@@ -52,8 +59,6 @@ impl<'i> Recorder<'i> {
             readers.push(inst.cpu_reader(cpu)?);
             start_stats.push(inst.cpu_stats(cpu)?);
         }
-        // A fresh instance records from birth; hold it off until the drain threads are excluded.
-        inst.set_tracing_on(false)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let threads = readers

@@ -152,6 +152,7 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let inst = fs.new_instance()?;
     inst.enable_event("raw_syscalls", "sys_enter")?;
     inst.set_option("stacktrace", true)?;
+    inst.set_tracing_on(true)?; // instances start off; this section reads the rings itself
     let mut readers = Vec::new();
     for cpu in 0..inst.nr_cpus() as u32 {
         match inst.mapped_reader(cpu) {
