@@ -135,7 +135,7 @@ impl Error {
         matches!(self, Error::NotRoot { .. })
     }
 
-    /// True for errors that mean "this kernel cannot do this here" (a test should skip, not fail).
+    /// True for errors that mean "the running kernel cannot do this" (a test should skip, not fail).
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Error::Unsupported { .. } | Error::Lockdown { .. } | Error::NotBuilt { .. })
     }

@@ -95,7 +95,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the kernel cannot do this here (skip, don't fail).
+    /// True when the running kernel cannot do this (skip, do not fail).
     pub fn is_unsupported(&self) -> bool {
         match self {
             Error::Unsupported { .. } => true,
