@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::Status;
-use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_examples::{Losses, Status};
+use ktrace_ftrace::{Item, Recorder, Tracefs};
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
 
 /// Creates probes from specs and prints their hits for a time.
@@ -63,6 +63,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { duration, specs }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     let fs = Tracefs::find_or_mount()?;
     let removed = ktrace_kprobe::reap_stale(&fs)?;
     if !removed.is_empty() {
@@ -93,13 +94,26 @@ fn run(Args { duration, specs }: Args) -> Result<Status, Box<dyn std::error::Err
     }
     let rec = Recorder::start(&inst)?;
     eprintln!("probe: tracing {} probe(s) for {} s", events.len(), duration.as_secs_f64());
-    std::thread::sleep(duration);
+    ktrace_examples::sleep(duration);
     let recording = rec.stop()?;
-    for ev in recording.events() {
-        let ev = ev?;
-        let fields: Vec<String> = ev.fields().map(|(n, v)| format!("{n}={v:?}")).collect();
-        println!("{} [{:03}] {:>7} {}: {}", ev.timestamp(), ev.cpu(), ev.pid(), ev.name(), fields.join(" "));
+    let mut losses = Losses::default();
+    for item in recording.items() {
+        match item? {
+            Item::Event(ev) => {
+                let fields: Vec<String> = ev.fields().map(|(n, v)| format!("{n}={v:?}")).collect();
+                println!("{} [{:03}] {:>7} {}: {}", ev.timestamp(), ev.cpu(), ev.pid(), ev.name(), fields.join(" "));
+            }
+            // Where the kernel dropped hits, as trace-cmd report marks it.
+            Item::Lost(l) => {
+                losses.add(&l);
+                match l.count {
+                    Some(n) => println!("CPU:{} [LOST {n} EVENTS]", l.cpu),
+                    None => println!("CPU:{} [LOST EVENTS]", l.cpu),
+                }
+            }
+        }
     }
+    losses.report("probe", Some(ktrace_examples::kernel_lost(&inst)?));
     drop(inst);
     probes.close()?;
     Ok(Status::SUCCESS)
