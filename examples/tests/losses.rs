@@ -19,6 +19,9 @@ use nix::unistd::Pid;
 
 const INSTANCES: &str = "/sys/kernel/tracing/instances";
 
+/// One test at a time: they check global kernel state (the tracer, a sysctl) another would change.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn root(test: &str) -> bool {
     let ok = nix::unistd::geteuid().is_root() && Path::new(INSTANCES).is_dir();
     if !ok {
@@ -64,8 +67,9 @@ fn loss_line(tool: &str, stderr: &str) -> (u64, u64) {
 
 /// Runs `exe ARGS` (a short trace) with `load` running, stops it for 5 s once its instance traces,
 /// and checks its loss line against the kernel's counters.
-fn stopped_under_load(tool: &str, exe: &str, args: &[&str], mut load: Child) {
-    let mut child = Command::new(exe).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+fn stopped_under_load(tool: &str, exe: &str, args: &[&str], load: Load) {
+    let _one = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let child = Command::new(exe).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let t0 = Instant::now();
     while !instances(pid).iter().any(|i| std::fs::read_to_string(i.join("tracing_on")).is_ok_and(|v| v.trim() == "1")) {
@@ -79,8 +83,7 @@ fn stopped_under_load(tool: &str, exe: &str, args: &[&str], mut load: Child) {
     let while_stopped = kernel_lost(pid);
     kill(p, Signal::SIGCONT).unwrap();
     let out = child.wait_with_output().unwrap();
-    let _ = load.kill();
-    let _ = load.wait();
+    drop(load);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{tool}: {}\n{stderr}", out.status);
     assert!(while_stopped > 0, "the load made no overruns in 5 s:\n{stderr}");
@@ -90,8 +93,22 @@ fn stopped_under_load(tool: &str, exe: &str, args: &[&str], mut load: Child) {
     assert!(kernel >= while_stopped, "{tool}: fewer losses than the kernel had counted while it was stopped");
 }
 
-fn sh(script: &str) -> Child {
-    Command::new("sh").args(["-c", script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+/// A load running in its own process group, all of it killed when dropped (a failing test too).
+struct Load(Child);
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(-(self.0.id() as i32)), Signal::SIGKILL);
+        let _ = self.0.wait();
+    }
+}
+
+/// `script` run by sh as a [`Load`].
+fn sh(script: &str) -> Load {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new("sh");
+    c.args(["-c", script]).process_group(0).stdout(Stdio::null()).stderr(Stdio::null());
+    Load(c.spawn().unwrap())
 }
 
 #[test]
@@ -119,7 +136,7 @@ fn probe_reports_every_loss() {
         return;
     };
     // perl's getppid calls libc's: a hot function of a small program.
-    let load = Command::new("perl").args(["-e", "getppid() while 1"]).spawn().unwrap();
+    let load = sh("exec perl -e 'getppid() while 1'");
     let spec = format!("u:{libc}:getppid");
     stopped_under_load("probe", env!("CARGO_BIN_EXE_probe"), &["-d", "1", &spec], load);
 }
@@ -131,7 +148,9 @@ fn biolatency_reports_every_loss() {
     }
     let dev = ktrace_blk::LoopDevice::create_temp(16 << 20).unwrap();
     let path = dev.path().display().to_string();
-    let load = sh(&format!("while :; do dd if=/dev/zero of={path} bs=4k count=4096 oflag=direct 2>/dev/null; done"));
+    // Two writers of 512-byte direct IOs: many requests for few bytes.
+    let dd = format!("while :; do dd if=/dev/zero of={path} bs=512 count=32768 oflag=direct 2>/dev/null; done");
+    let load = sh(&format!("{dd} & {dd}"));
     stopped_under_load("biolatency", env!("CARGO_BIN_EXE_biolatency"), &["-d", "1"], load);
     dev.close().unwrap();
 }
