@@ -161,6 +161,10 @@ fn die_by(sig: i32) -> ExitCode {
         let mut set = SigSet::empty();
         set.add(s);
         let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
+        if STOP_SIGNAL.get().is_some() && matches!(s, Signal::SIGINT | Signal::SIGTERM) {
+            // Caught by [`stop_on_signals`]: the default action back, then the signal.
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+        }
         let _ = raise(s);
     }
     ExitCode::from(128u8.wrapping_add(sig as u8))
