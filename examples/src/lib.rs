@@ -438,10 +438,13 @@ impl Losses {
             .iter()
             .map(|(c, n)| if *c == u32::MAX { format!("{n} not tied to a CPU") } else { format!("cpu{c} {n}") })
             .collect();
-        let mut s = format!("{tool}: the kernel dropped {} events ({})", self.total(), cpus.join(", "));
-        if self.uncounted > 0 {
-            s.push_str(&format!(", and {} loss notices without a count", self.uncounted));
-        }
+        // Notices without a count (a full page that had no room for it) are covered by the
+        // counters' item that follows them; alone, they are all there is to say.
+        let mut s = if self.total() > 0 {
+            format!("{tool}: the kernel dropped {} events ({})", self.total(), cpus.join(", "))
+        } else {
+            format!("{tool}: the kernel dropped events ({} notices without a count)", self.uncounted)
+        };
         if let Some(k) = kernel {
             s.push_str(&format!("; its counters say {k}"));
         }
@@ -482,4 +485,29 @@ pub fn kernel_lost(inst: &ktrace_ftrace::Instance) -> ktrace_ftrace::Result<u64>
         n = n.saturating_add(inst.cpu_stats(cpu)?.lost());
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ktrace_core::Lost;
+
+    #[test]
+    fn loss_lines_give_the_exact_count_per_cpu() {
+        let mut l = Losses::default();
+        assert_eq!(l.line("t", Some(0)), None);
+        l.add(&Lost { cpu: 0, count: None, timestamp_ns: 1 });
+        assert_eq!(
+            l.line("t", None).as_deref(),
+            Some("t: the kernel dropped events (1 notices without a count); the results are partial")
+        );
+        l.add(&Lost { cpu: 1, count: Some(5), timestamp_ns: 2 });
+        l.add(&Lost { cpu: 0, count: Some(3), timestamp_ns: 3 });
+        l.add(&Lost { cpu: 1, count: Some(2), timestamp_ns: 4 });
+        assert_eq!(l.total(), 10);
+        assert_eq!(
+            l.line("t", Some(10)).as_deref(),
+            Some("t: the kernel dropped 10 events (cpu0 3, cpu1 7); its counters say 10; the results are partial")
+        );
+    }
 }
