@@ -120,24 +120,23 @@ fn libc_path() -> &'static str {
         .unwrap_or("/lib/libc.so.6")
 }
 
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| (*s).to_owned()).collect()
+/// Each tool, by SIGINT and by SIGTERM, given 1 s to print and exit; `V` in `a` is the duration
+/// (600 s, then 0.2 s for the second run).
+fn both(exe: &str, a: &[&str], printed: &str) -> bool {
+    both_within(exe, a, printed, Duration::from_secs(1))
 }
 
-/// Each tool, by SIGINT and by SIGTERM, given 1 s to print and exit.
-fn both(exe: &str, long: &[&str], short: &[&str], printed: &str) -> bool {
-    both_within(exe, long, short, printed, Duration::from_secs(1))
-}
-
-fn both_within(exe: &str, long: &[&str], short: &[&str], printed: &str, budget: Duration) -> bool {
-    stop_by(Signal::SIGINT, exe, &args(long), &args(short), printed, budget)
-        && stop_by(Signal::SIGTERM, exe, &args(long), &args(short), printed, budget)
+fn both_within(exe: &str, a: &[&str], printed: &str, budget: Duration) -> bool {
+    let with = |v: &str| -> Vec<String> { a.iter().map(|w| if *w == "V" { v } else { w }.to_owned()).collect() };
+    let (long, short) = (with("600"), with("0.2"));
+    stop_by(Signal::SIGINT, exe, &long, &short, printed, budget)
+        && stop_by(Signal::SIGTERM, exe, &long, &short, printed, budget)
 }
 
 #[test]
 fn syscount_stops_on_signals() {
     if root("syscount_stops_on_signals") {
-        both(env!("CARGO_BIN_EXE_syscount"), &["-d", "600"], &["-d", "0.2"], "(total)");
+        both(env!("CARGO_BIN_EXE_syscount"), &["-d", "V"], "(total)");
     }
 }
 
@@ -148,12 +147,7 @@ fn record_stops_on_signals() {
     }
     let out = scratch("record").join("trace.dat");
     let o = out.to_str().unwrap();
-    both(
-        env!("CARGO_BIN_EXE_record"),
-        &["-e", "sched:sched_switch", "-o", o, "-d", "600"],
-        &["-e", "sched:sched_switch", "-o", o, "-d", "0.2"],
-        "written to",
-    );
+    both(env!("CARGO_BIN_EXE_record"), &["-e", "sched:sched_switch", "-o", o, "-d", "V"], "written to");
     assert!(out.metadata().unwrap().len() > 0);
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
@@ -161,14 +155,14 @@ fn record_stops_on_signals() {
 #[test]
 fn runqlat_stops_on_signals() {
     if root("runqlat_stops_on_signals") {
-        both(env!("CARGO_BIN_EXE_runqlat"), &["-d", "600"], &["-d", "0.2"], "run queue latency");
+        both(env!("CARGO_BIN_EXE_runqlat"), &["-d", "V"], "run queue latency");
     }
 }
 
 #[test]
 fn biolatency_stops_on_signals() {
     if root("biolatency_stops_on_signals") {
-        both(env!("CARGO_BIN_EXE_biolatency"), &["-d", "600"], &["-d", "0.2"], "IO");
+        both(env!("CARGO_BIN_EXE_biolatency"), &["-d", "V"], "IO");
     }
 }
 
@@ -179,12 +173,7 @@ fn biolatency_blk_stops_on_signals() {
     }
     let dev = ktrace_blk::LoopDevice::create_temp(16 << 20).unwrap();
     let name = dev.name();
-    both(
-        env!("CARGO_BIN_EXE_biolatency"),
-        &["--blk", &name, "-d", "600"],
-        &["--blk", &name, "-d", "0.2"],
-        "merge ratio",
-    );
+    both(env!("CARGO_BIN_EXE_biolatency"), &["--blk", &name, "-d", "V"], "merge ratio");
     dev.close().unwrap();
 }
 
@@ -199,14 +188,13 @@ fn probe_stops_on_signals() {
     }
     // A uprobe on a libc function seldom called: few hits, but a probe, its group and an instance.
     let bin = format!("u:{}:getppid", libc_path());
-    let bin = bin.as_str();
-    both(env!("CARGO_BIN_EXE_probe"), &["-d", "600", bin], &["-d", "0.2", bin], "probe: tracing 1 probe(s)");
+    both(env!("CARGO_BIN_EXE_probe"), &["-d", "V", &bin], "probe: tracing 1 probe(s)");
 }
 
 #[test]
 fn getdelays_monitor_stops_on_signals() {
     if root("getdelays_monitor_stops_on_signals") && Path::new(DELAYACCT).exists() {
-        both(env!("CARGO_BIN_EXE_getdelays"), &["-m", "600"], &["-m", "0.2"], "blkio ns");
+        both(env!("CARGO_BIN_EXE_getdelays"), &["-m", "V"], "blkio ns");
     }
 }
 
@@ -215,7 +203,7 @@ fn functrace_stops_on_signals() {
     if !root("functrace_stops_on_signals") {
         return;
     }
-    let ran = both(env!("CARGO_BIN_EXE_functrace"), &["-d", "600", "vfs_read"], &["-d", "0.2", "vfs_read"], "");
+    let ran = both(env!("CARGO_BIN_EXE_functrace"), &["-d", "V", "vfs_read"], "");
     if !ran {
         skip(
             "functrace_stops_on_signals",
@@ -233,13 +221,7 @@ fn profile_stops_on_signals() {
     let o = out.to_str().unwrap();
     // Sampling stops at once; symbolizing every sampled binary for the flame graph takes longer
     // than a second in a debug build (rustc's, when cargo builds in parallel).
-    both_within(
-        env!("CARGO_BIN_EXE_profile"),
-        &["-a", "-o", o, "-d", "600"],
-        &["-a", "-o", o, "-d", "0.2"],
-        "profile:",
-        Duration::from_secs(15),
-    );
+    both_within(env!("CARGO_BIN_EXE_profile"), &["-a", "-o", o, "-d", "V"], "profile:", Duration::from_secs(15));
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
 
@@ -248,7 +230,7 @@ fn top_stops_on_signals() {
     if !root("top_stops_on_signals") {
         return;
     }
-    both(env!("CARGO_BIN_EXE_top"), &["-n", "1000", "-d", "600"], &["-n", "1", "-d", "0.1"], "");
+    both(env!("CARGO_BIN_EXE_top"), &["-n", "2", "-d", "V"], "");
 }
 
 /// With a traced command: Ctrl-C (SIGINT to the whole foreground group) ends the command, and the
