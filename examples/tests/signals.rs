@@ -53,7 +53,9 @@ fn leftovers(pid: u32, delayacct_before: &str) -> Vec<String> {
     }
     for f in ["uprobe_events", "kprobe_events", "dynamic_events"] {
         let text = std::fs::read_to_string(Path::new(TRACING).join(f)).unwrap_or_default();
-        left.extend(text.lines().filter(|l| l.contains(&format!("ktrace_{pid}/"))).map(|l| format!("{f}: {l}")));
+        // Its probe groups: `ktrace_<pid>` or `ktrace_<pid>_<n>`.
+        let mine = |l: &&str| l.contains(&format!("ktrace_{pid}/")) || l.contains(&format!("ktrace_{pid}_"));
+        left.extend(text.lines().filter(mine).map(|l| format!("{f}: {l}")));
     }
     let tracer = std::fs::read_to_string(Path::new(TRACING).join("current_tracer")).unwrap_or_default();
     if tracer.trim() != "nop" {
