@@ -67,8 +67,12 @@ fn loss_line(tool: &str, stderr: &str) -> (u64, u64) {
 
 /// Runs `exe ARGS` (a short trace) with `load` running, stops it for 5 s once its instance traces,
 /// and checks its loss line against the kernel's counters.
-fn stopped_under_load(tool: &str, exe: &str, args: &[&str], load: Load) {
+/// `load` (a shell script) starts first, alone (one test at a time, so no other test's load takes
+/// the CPUs), and runs for 0.3 s before the tool.
+fn stopped_under_load(tool: &str, exe: &str, args: &[&str], load: &str) {
     let _one = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let load = sh(load);
+    std::thread::sleep(Duration::from_millis(300));
     let child = Command::new(exe).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let t0 = Instant::now();
@@ -114,7 +118,7 @@ fn sh(script: &str) -> Load {
 #[test]
 fn syscount_reports_every_loss() {
     if root("syscount_reports_every_loss") {
-        let load = sh("exec dd if=/dev/zero of=/dev/null bs=1 count=1000000000");
+        let load = "exec dd if=/dev/zero of=/dev/null bs=1 count=1000000000";
         stopped_under_load("syscount", env!("CARGO_BIN_EXE_syscount"), &["-d", "1"], load);
     }
 }
@@ -136,7 +140,7 @@ fn probe_reports_every_loss() {
         return;
     };
     // perl's getppid calls libc's: a hot function of a small program.
-    let load = sh("exec perl -e 'getppid() while 1'");
+    let load = "exec perl -e 'getppid() while 1'";
     let spec = format!("u:{libc}:getppid");
     stopped_under_load("probe", env!("CARGO_BIN_EXE_probe"), &["-d", "1", &spec], load);
 }
@@ -150,7 +154,6 @@ fn biolatency_reports_every_loss() {
     let path = dev.path().display().to_string();
     // Two writers of 512-byte direct IOs: many requests for few bytes.
     let dd = format!("while :; do dd if=/dev/zero of={path} bs=512 count=32768 oflag=direct 2>/dev/null; done");
-    let load = sh(&format!("{dd} & {dd}"));
-    stopped_under_load("biolatency", env!("CARGO_BIN_EXE_biolatency"), &["-d", "1"], load);
+    stopped_under_load("biolatency", env!("CARGO_BIN_EXE_biolatency"), &["-d", "1"], &format!("{dd} & {dd}"));
     dev.close().unwrap();
 }
