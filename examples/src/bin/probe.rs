@@ -23,8 +23,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::Status;
-use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_examples::{Losses, Status};
+use ktrace_ftrace::{Item, Recorder, Tracefs};
 use ktrace_kprobe::elf::Binary;
 use ktrace_kprobe::print::PrintFmt;
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
@@ -101,6 +101,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { duration, specs }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     let fs = Tracefs::find_or_mount()?;
     let removed = ktrace_kprobe::reap_stale(&fs)?;
     if !removed.is_empty() {
@@ -139,19 +140,32 @@ fn run(Args { duration, specs }: Args) -> Result<Status, Box<dyn std::error::Err
     }
     let rec = Recorder::start(&inst)?;
     eprintln!("probe: tracing {} probe(s) for {} s", events.len(), duration.as_secs_f64());
-    std::thread::sleep(duration);
+    ktrace_examples::sleep(duration);
     let recording = rec.stop()?;
     let mut prints: HashMap<u16, PrintFmt> = HashMap::new();
-    for ev in recording.events() {
-        let ev = ev?;
-        let print = match prints.entry(ev.id()) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(PrintFmt::parse(ev.format)?),
-        };
-        // Records come from this machine's kernel, so in its byte order.
-        let text = print.render(ev.format, ev.data(), ktrace_core::Endian::NATIVE)?;
-        println!("{:>7} [{:03}] {}: {}:{}: {text}", ev.pid(), ev.cpu(), ev.timestamp(), ev.system(), ev.name());
+    let mut losses = Losses::default();
+    for item in recording.items() {
+        match item? {
+            Item::Event(ev) => {
+                let print = match prints.entry(ev.id()) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => v.insert(PrintFmt::parse(ev.format)?),
+                };
+                // Records come from the running kernel, so in its byte order.
+                let text = print.render(ev.format, ev.data(), ktrace_core::Endian::NATIVE)?;
+                println!("{:>7} [{:03}] {}: {}:{}: {text}", ev.pid(), ev.cpu(), ev.timestamp(), ev.system(), ev.name());
+            }
+            // Where the kernel dropped hits, as trace-cmd report marks it.
+            Item::Lost(l) => {
+                losses.add(&l);
+                match l.count {
+                    Some(n) => println!("CPU:{} [LOST {n} EVENTS]", l.cpu),
+                    None => println!("CPU:{} [LOST EVENTS]", l.cpu),
+                }
+            }
+        }
     }
+    losses.report("probe", Some(ktrace_examples::kernel_lost(&inst)?));
     drop(inst);
     probes.close()?;
     Ok(Status::SUCCESS)

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::{Output, Status};
+use ktrace_examples::{Losses, Output, Status};
 use ktrace_ftrace::{Recorder, Tracefs};
 
 /// Records events into a trace.dat that `trace-cmd report` reads.
@@ -40,6 +40,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     // Held before its exec (a missing program fails here, before the output is created).
     let held = ktrace_examples::hold(&cmd)?;
     let mut out = Output::create(out)?;
@@ -68,7 +69,9 @@ fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn 
     f.flush()?;
     drop(f);
     out.keep()?;
-    let n = recording.events().count();
-    eprintln!("record: {n} events, {} lost, written to {}", recording.lost_total(), out.path().display());
+    let mut losses = Losses::default();
+    let n = losses.events(&recording).count();
+    eprintln!("record: {n} events, {} lost, written to {}", losses.total(), out.path().display());
+    losses.report("record", Some(ktrace_examples::kernel_lost(&inst)?));
     Ok(status)
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::{HeldCommand, Status};
+use ktrace_examples::{HeldCommand, Losses, Status};
 use ktrace_ftrace::{Recorder, Tracefs, Typed};
 
 /// Counts syscalls per syscall and per process, system-wide for a time or for one command.
@@ -41,6 +41,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     // Held before its exec (its program resolved: a missing one fails here, naming it).
     let held = ktrace_examples::hold(&cmd)?;
     let target = held.as_ref().map(HeldCommand::pid);
@@ -62,7 +63,8 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     let mut by_proc: HashMap<i32, u64> = HashMap::new();
     // Without a command everything counts; with one, from the command's exec on.
     let mut counting = target.is_none();
-    for ev in recording.events() {
+    let mut losses = Losses::default();
+    for ev in losses.events(&recording) {
         let ev = ev?;
         match ev.typed()? {
             Typed::SysEnter { nr, .. } if counting => {
@@ -90,7 +92,8 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
         for (pid, c) in &p {
             println!("pid,{pid},{},{c}", comm(pid));
         }
-        println!("lost,{}", recording.lost_total());
+        println!("lost,{}", losses.total());
+        losses.report("syscount", Some(ktrace_examples::kernel_lost(&inst)?));
         return Ok(status);
     }
     println!("{:<22} {:>10}", "SYSCALL", "COUNT");
@@ -102,6 +105,7 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     for (pid, c) in p.iter().take(10) {
         println!("{pid:<8} {:<16} {c:>10}", comm(pid));
     }
-    println!("\nlost events: {}", recording.lost_total());
+    println!("\nlost events: {}", losses.total());
+    losses.report("syscount", Some(ktrace_examples::kernel_lost(&inst)?));
     Ok(status)
 }
