@@ -201,20 +201,6 @@ fn getdelays_monitor_stops_on_signals() {
 }
 
 #[test]
-fn functrace_stops_on_signals() {
-    if !root("functrace_stops_on_signals") {
-        return;
-    }
-    let ran = both(env!("CARGO_BIN_EXE_functrace"), &["-d", "V", "vfs_read"], "");
-    if !ran {
-        skip(
-            "functrace_stops_on_signals",
-            Skip::KernelLacks { feature: "function", why: "the function tracer is refused (lockdown)" },
-        );
-    }
-}
-
-#[test]
 fn profile_stops_on_signals() {
     if !root("profile_stops_on_signals") {
         return;
