@@ -68,7 +68,8 @@ impl Probes {
     /// the guardian removes the probes if this process dies before the guard drops.
     pub fn with_group(fs: &Tracefs, group: &str) -> Probes {
         let _ = reap_stale(fs);
-        let group = if group.starts_with("ktrace_") { group.to_owned() } else { format!("{}_{group}", ktrace_owner::tag()) };
+        let group =
+            if group.starts_with("ktrace_") { group.to_owned() } else { format!("{}_{group}", ktrace_owner::tag()) };
         Probes { fs: fs.clone(), group, created: Vec::new(), guardian: Vec::new() }
     }
 

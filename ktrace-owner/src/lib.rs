@@ -80,7 +80,9 @@ impl OwnerId {
         let mut unsure = me.is_none();
         for pid in proc_pids() {
             let Ok(m) = fs::metadata(format!("/proc/{pid}/ns/pid")) else {
-                unsure |= Path::new(&format!("/proc/{pid}")).exists();
+                // Unreadable (pid 1 of a container may be): it may be in the namespace only if
+                // it is in one below ours (more than one `NSpid`), or if it says nothing at all.
+                unsure |= ns_depth(pid).map_or(Path::new(&format!("/proc/{pid}")).exists(), |d| d > 1);
                 continue;
             };
             if m.ino() != self.ns {
@@ -139,6 +141,12 @@ fn proc_pids() -> impl Iterator<Item = u32> {
 fn ns_pid(pid: u32) -> Option<u32> {
     let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines().find_map(|l| l.strip_prefix("NSpid:"))?.split_whitespace().last()?.parse().ok()
+}
+
+/// How many pid namespaces `pid` is in, from ours down (the `NSpid` count).
+fn ns_depth(pid: u32) -> Option<usize> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(s.lines().find_map(|l| l.strip_prefix("NSpid:"))?.split_whitespace().count())
 }
 
 /// Field 22 of a `stat` file (after the `)` that ends `comm`, field 3 is the state).
@@ -271,7 +279,6 @@ fn start_registry() -> Option<Registry> {
     fs::create_dir_all(&dir).ok()?;
     let file = dir.join(id.tag());
     let r = Registry { pid: id.pid, id, file, actions: Vec::new(), next: 0, guardian: None };
-    r.save();
     let guardian = guardian_command(&r.file, &id).stdin(Stdio::piped()).process_group(0).spawn().ok()?;
     Some(Registry { guardian: Some(guardian), ..r })
 }
@@ -285,8 +292,13 @@ fn guardian_command(file: &Path, id: &OwnerId) -> Command {
 use std::os::unix::process::CommandExt;
 
 impl Registry {
-    /// Rewrites the undo file (write + rename: the guardian never sees half a file).
+    /// Rewrites the undo file (write + rename: the guardian never sees half a file); removes it
+    /// when nothing is left to undo, so that a guardian killed with its namespace leaves nothing.
     fn save(&self) {
+        if self.actions.is_empty() {
+            let _ = fs::remove_file(&self.file);
+            return;
+        }
         let tmp = self.file.with_extension("tmp");
         let text: String = self.actions.iter().map(|(_, l)| format!("{l}\n")).collect();
         if fs::write(&tmp, text).is_ok() {
@@ -363,7 +375,8 @@ impl Shared {
     /// Holds `path` at `value`.
     pub fn acquire(path: &Path, value: &str) -> io::Result<Shared> {
         let id = current().ok_or_else(|| io::Error::other("no owner id"))?;
-        let key: String = path.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let key: String =
+            path.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
         let dir = Path::new(RUN_DIR).join("shared").join(key);
         fs::create_dir_all(dir.join("holders"))?;
         let holder = dir.join("holders").join(id.tag());
@@ -439,9 +452,12 @@ mod tests {
         assert!(!is_stale("ktrace_bench"), "no owner: never reaped");
         // This pid with another start time: a reused pid, so gone.
         assert!(is_stale(&OwnerId { start: me.start + 1, ..me }.name("0")));
-        // A namespace nobody is in: never gone unless every namespace is visible from here.
+        // A namespace nobody is in: gone only if every namespace is visible from here.
+        let ghost = OwnerId { ns: 1, ..me }.name("0");
         if own_ns() != Some(INIT_PID_NS) {
-            assert!(!is_stale(&OwnerId { ns: 1, ..me }.name("0")));
+            assert!(!is_stale(&ghost));
+        } else if proc_pids().all(|p| ns_depth(p).is_some()) {
+            assert!(is_stale(&ghost));
         }
     }
 }
