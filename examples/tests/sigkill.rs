@@ -6,6 +6,7 @@
 //! each other. (Uses the global tracer and sysctl: run under `flock /tmp/ktrace-live.lock`.)
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,6 +100,16 @@ fn syscount_and_record_killed_leave_no_instance() {
     }
     kill_and_check("syscount", &["-d", "60"], has_state, || true);
     rerun("syscount", &["-d", "0.2"]);
+    // Ctrl-C reaches the whole foreground process group: not the guardian (a group of its own).
+    let mut child =
+        Command::new(exe("syscount")).args(["-d", "60"]).stdout(Stdio::null()).process_group(0).spawn().unwrap();
+    let pid = child.id();
+    wait_for("syscount set up", Duration::from_secs(10), || has_state(pid));
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = child.kill();
+    child.wait().unwrap();
+    wait_for("syscount cleaned after SIGINT to its group", Duration::from_secs(1), || !has_state(pid));
     let out = std::env::temp_dir().join(format!("ktrace-sigkill-{}.dat", std::process::id()));
     let out = out.to_str().unwrap();
     kill_and_check("record", &["-e", "sched:sched_switch", "-o", out, "-d", "60"], has_state, || true);

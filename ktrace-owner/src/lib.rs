@@ -214,13 +214,15 @@ fn clean_line(op: &str, p: &Path, v: &str) -> String {
     format!("{op}\t{}\t{}", clean(&p.to_string_lossy()), clean(v.trim()))
 }
 
-/// The guardian: waits for EOF on stdin (the owner's pipe), then runs the undo file `$1` last line
-/// first, for owner `$2`, and removes it. Also run with stdin at EOF by [`reap`].
+/// The guardian: ignores the signals a terminal or a session end sends, closes fds the owner may
+/// have inherited without CLOEXEC (std opens its own with CLOEXEC), waits for EOF on stdin (the owner's pipe), then runs the undo file `$1` last line
+/// first, and removes it (`$2`, the owner's tag, is for `ps`). Also run with stdin at EOF by [`reap`].
 const GUARDIAN: &str = r#"trap '' INT TERM HUP PIPE
+for n in 3 4 5 6 7 8 9; do eval "exec $n>&-"; done
 f=$1 id=$2
 cat >/dev/null 2>&1
 [ -f "$f" ] || exit 0
-tac "$f" | while IFS='	' read -r op p v; do
+tac "$f" | while IFS='	' read -r op p v h; do
   case $op in
   rmdir) echo 0 > "$p/tracing_on"; : > "$p/set_event"; echo nop > "$p/current_tracer"; i=0
     while [ -d "$p" ] && ! rmdir "$p" && [ $i -lt 50 ]; do sleep 0.02; i=$((i+1)); done ;;
@@ -228,7 +230,7 @@ tac "$f" | while IFS='	' read -r op p v; do
   probe) r=${p%/*}
     for e in "$r/events/$v/enable" "$r"/instances/*/"events/$v/enable"; do [ -f "$e" ] && echo 0 > "$e"; done; i=0
     while ! printf '%s' "-:$v" >> "$p" && [ $i -lt 50 ]; do sleep 0.02; i=$((i+1)); done ;;
-  release) ( flock 9; rm -f "$v/holders/$id"
+  release) ( flock 9; rm -f "$v/holders/$h"
     if [ -z "$(ls -A "$v/holders" 2>/dev/null)" ] && [ -f "$v/orig" ]; then cat "$v/orig" > "$p" && rm -f "$v/orig"; fi ) 9>"$v.lock" ;;
   esac
 done 2>/dev/null
@@ -379,7 +381,10 @@ impl Shared {
             path.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
         let dir = Path::new(RUN_DIR).join("shared").join(key);
         fs::create_dir_all(dir.join("holders"))?;
-        let holder = dir.join("holders").join(id.tag());
+        // One name per hold: two in one process are two holders.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let hold = id.name(&NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string());
+        let holder = dir.join("holders").join(&hold);
         Shared::locked(&dir, |dir| {
             drop_dead_and_restore(dir, path)?;
             fs::write(dir.join("path"), path.to_string_lossy().as_bytes())?;
@@ -390,7 +395,7 @@ impl Shared {
             fs::write(path, value)?;
             fs::write(&holder, b"")
         })?;
-        let undo = add_line(clean_line("release", path, &dir.to_string_lossy()));
+        let undo = add_line(format!("{}\t{hold}", clean_line("release", path, &dir.to_string_lossy())));
         Ok(Shared { dir, path: path.to_owned(), holder, _undo: undo })
     }
 
@@ -399,6 +404,12 @@ impl Shared {
         lock.lock()?;
         f(dir)
     }
+}
+
+/// The record of a shared setting: `/run/ktrace/shared/<path with _ for every non-alphanumeric>`.
+fn a_dir(path: &Path) -> PathBuf {
+    let key: String = path.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    Path::new(RUN_DIR).join("shared").join(key)
 }
 
 /// Removes holders whose owner is gone; with none left, writes the recorded value back.
@@ -437,6 +448,26 @@ pub fn write_once(p: &Path, text: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_holds_count_within_a_process_too() {
+        if fs::create_dir_all(RUN_DIR).is_err() {
+            return; // not root: nothing to hold
+        }
+        let file = std::env::temp_dir().join(format!("ktrace-owner-shared-{}", std::process::id()));
+        fs::write(&file, "0").unwrap();
+        let a = Shared::acquire(&file, "1").unwrap();
+        let b = Shared::acquire(&file, "1").unwrap();
+        assert_eq!(fs::read_to_string(&file).unwrap(), "1");
+        drop(a);
+        assert_eq!(fs::read_to_string(&file).unwrap(), "1", "released under a live hold");
+        drop(b);
+        assert_eq!(fs::read_to_string(&file).unwrap(), "0");
+        let _ = fs::remove_file(&file);
+        let dir = a_dir(&file);
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_file(dir.with_extension("lock"));
+    }
 
     #[test]
     fn names_round_trip() {
