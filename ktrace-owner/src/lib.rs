@@ -377,9 +377,7 @@ impl Shared {
     /// Holds `path` at `value`.
     pub fn acquire(path: &Path, value: &str) -> io::Result<Shared> {
         let id = current().ok_or_else(|| io::Error::other("no owner id"))?;
-        let key: String =
-            path.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-        let dir = Path::new(RUN_DIR).join("shared").join(key);
+        let dir = a_dir(path);
         fs::create_dir_all(dir.join("holders"))?;
         // One name per hold: two in one process are two holders.
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
