@@ -208,15 +208,24 @@ fn total(out: &std::process::Output) -> u64 {
     text.lines().find_map(|l| l.strip_prefix("total,")).unwrap().trim().parse().unwrap()
 }
 
-/// Instances whose owner is in another pid namespace than ours (`ktrace_<pid>_<start>_<ns>_<n>`).
-fn foreign_instances() -> Vec<String> {
+/// The pid namespace `unshare` (`pid`) made, as instance names render it (hex inode).
+fn ns_of(pid: u32) -> String {
     use std::os::unix::fs::MetadataExt;
-    let ours = format!("{:x}", std::fs::metadata("/proc/self/ns/pid").unwrap().ino());
+    let ours = std::fs::metadata("/proc/self/ns/pid").unwrap().ino();
+    let p = format!("/proc/{pid}/ns/pid_for_children");
+    let ino = || std::fs::metadata(&p).map_or(ours, |m| m.ino());
+    // Ours until `unshare` has called unshare(CLONE_NEWPID).
+    wait_for("unshare's namespace", Duration::from_secs(5), || ino() != ours);
+    format!("{:x}", ino())
+}
+
+/// Instances whose owner is in pid namespace `ns` (`ktrace_<pid>_<start>_<ns>_<n>`).
+fn instances_in(ns: &str) -> Vec<String> {
     std::fs::read_dir(Path::new(TRACING).join("instances"))
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("ktrace_") && n.split('_').nth(3).is_some_and(|ns| ns != ours))
+        .filter(|n| n.starts_with("ktrace_") && n.split('_').nth(3) == Some(ns))
         .collect()
 }
 
@@ -235,20 +244,19 @@ fn a_tracer_in_a_pid_namespace_and_one_on_the_host_leave_each_other_alone() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the namespaced syscount's instance", Duration::from_secs(10), || !foreign_instances().is_empty());
-    let theirs = foreign_instances();
+    let ns_id = ns_of(ns.id());
+    wait_for("the namespaced syscount's instance", Duration::from_secs(10), || !instances_in(&ns_id).is_empty());
+    let theirs = instances_in(&ns_id);
     // Host tracers start (each runs the reapers) and finish while the namespaced one runs.
     for _ in 0..3 {
         let host = total(&Command::new(sc).args(["--csv", "-d", "0.2"]).output().unwrap());
         assert!(host > 0);
-        let now = foreign_instances();
+        let now = instances_in(&ns_id);
         assert!(theirs.iter().all(|t| now.contains(t)), "a host reaper removed {theirs:?} (left {now:?})");
     }
     let out = ns.wait_with_output().unwrap();
     assert!(total(&out) > 1000, "the namespaced syscount was cut short: {}", String::from_utf8_lossy(&out.stdout));
-    wait_for("the namespaced instance removed", Duration::from_secs(1), || {
-        !foreign_instances().iter().any(|n| theirs.contains(n))
-    });
+    wait_for("the namespaced instance removed", Duration::from_secs(1), || instances_in(&ns_id).is_empty());
 }
 
 #[test]
@@ -264,14 +272,12 @@ fn a_killed_pid_namespace_is_reaped_from_the_host() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the namespaced syscount's instance", Duration::from_secs(10), || !foreign_instances().is_empty());
-    let theirs = foreign_instances();
+    let ns_id = ns_of(ns.id());
+    wait_for("the namespaced syscount's instance", Duration::from_secs(10), || !instances_in(&ns_id).is_empty());
     std::thread::sleep(Duration::from_millis(500));
     ns.kill().unwrap();
     ns.wait().unwrap();
     std::thread::sleep(Duration::from_millis(100));
     rerun("syscount", &["-d", "0.1"]);
-    wait_for("the dead namespace's instance reaped", Duration::from_secs(1), || {
-        !foreign_instances().iter().any(|n| theirs.contains(n))
-    });
+    wait_for("the dead namespace's instance reaped", Duration::from_secs(1), || instances_in(&ns_id).is_empty());
 }
