@@ -36,6 +36,8 @@ pub struct BlkTracer {
     global: Option<Instance>,
     trace_dir: PathBuf,
     restore: Vec<(PathBuf, String)>,
+    /// The guardian's undo actions for what `start` changed (run if this process dies first).
+    guardian: Vec<ktrace_owner::Registration>,
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<std::io::Result<Vec<u8>>>>,
 }
@@ -59,9 +61,17 @@ impl BlkTracer {
             global: None,
             trace_dir,
             restore: Vec::new(),
+            guardian: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
             reader: None,
         };
+        // If this process dies (also by SIGKILL), its guardian puts back the option, the tracer
+        // and every device file `set` changes (last first).
+        let bin = fs.root().join("options/bin");
+        if let Ok(old) = std::fs::read_to_string(&bin) {
+            t.guard(bin, old.trim());
+        }
+        t.guard(fs.root().join("current_tracer"), "nop");
         global.set_option("bin", true)?;
         global.set_tracer("blk")?;
         global.clear()?;
@@ -112,11 +122,16 @@ impl BlkTracer {
         Ok(t)
     }
 
+    fn guard(&mut self, path: PathBuf, value: &str) {
+        self.guardian.push(ktrace_owner::register(ktrace_owner::Undo::Write { path, value: value.to_owned() }));
+    }
+
     fn set(&mut self, file: &str, val: &str) -> Result<()> {
         let p = self.trace_dir.join(file);
         let old = std::fs::read_to_string(&p).map_err(|e| Error::io("read", &p, e))?;
         if !self.restore.iter().any(|(q, _)| q == &p) {
             self.restore.push((p.clone(), old.trim().to_owned()));
+            self.guard(p.clone(), old.trim());
         }
         std::fs::write(&p, val).map_err(|e| Error::io("write", &p, e))
     }
@@ -157,6 +172,7 @@ impl BlkTracer {
         {
             first.get_or_insert(e.into());
         }
+        self.guardian.clear();
         match first {
             Some(e) => Err(e),
             None => Ok(data),

@@ -19,7 +19,8 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A tracefs instance owned by this process, or the global instance by explicit choice.
 ///
-/// An instance made by [`Tracefs::new_instance`] is named `ktrace_<pid>_<n>`, starts with tracing
+/// An instance made by [`Tracefs::new_instance`] is named `ktrace_<pid>_<start>_<pidns>_<n>`
+/// ([`ktrace_owner::OwnerId`]: removed by a guardian if this process dies), starts with tracing
 /// off (a [`Recorder`](crate::Recorder) turns it on after clearing the buffers; a reader of its own
 /// calls [`Instance::set_tracing_on`]), and is removed on drop
 /// (tracing off, events disabled, directory removed); [`Instance::close`] does the same and reports
@@ -45,19 +46,29 @@ pub struct Instance {
     closed: bool,
     /// Files this guard wrote, with their value before (restored on close, last first).
     restore: std::sync::Mutex<Vec<(PathBuf, String)>>,
+    /// The guardian's undo action for an instance this process made (removes it if we die).
+    guardian: Option<ktrace_owner::Registration>,
 }
 
 impl Instance {
     pub(crate) fn create(fs: &Tracefs) -> Result<Instance> {
-        let pid = std::process::id();
+        let owner = ktrace_owner::tag();
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let name = format!("ktrace_{pid}_{n}");
+            let name = format!("{owner}_{n}");
             let dir = fs.root().join("instances").join(&name);
             match fs::create_dir(&dir) {
                 Ok(()) => {
-                    let inst =
-                        Instance { fs: fs.clone(), name, dir, owned: true, closed: false, restore: Default::default() };
+                    let guardian = Some(ktrace_owner::register(ktrace_owner::Undo::RemoveInstance(dir.clone())));
+                    let inst = Instance {
+                        fs: fs.clone(),
+                        name,
+                        dir,
+                        owned: true,
+                        closed: false,
+                        restore: Default::default(),
+                        guardian,
+                    };
                     // The kernel makes instances with tracing on: hold it off until a `Recorder`
                     // starts, so nothing from before the start (markers, events enabled while
                     // setting up) lands in the buffer. (Dropped on error: the directory is removed.)
@@ -85,6 +96,7 @@ impl Instance {
             owned: true,
             closed: false,
             restore: Default::default(),
+            guardian: None,
         }
     }
 
@@ -99,10 +111,11 @@ impl Instance {
             owned: false,
             closed: false,
             restore: Default::default(),
+            guardian: None,
         }
     }
 
-    /// The instance name (`ktrace_<pid>_<n>`; empty for the global instance).
+    /// The instance name (`ktrace_<pid>_<start>_<pidns>_<n>`; empty for the global instance).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -606,6 +619,7 @@ impl Instance {
                     }
                 }
             }
+            self.guardian = None;
         } else {
             let restore = std::mem::take(&mut *self.restore.lock().unwrap_or_else(|e| e.into_inner()));
             for (p, old) in restore.into_iter().rev() {

@@ -29,7 +29,17 @@ const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
 impl Tracefs {
     /// Finds a mounted tracefs: `/sys/kernel/tracing`, then `/sys/kernel/debug/tracing`, then any
     /// tracefs in `/proc/mounts`. Never mounts anything.
+    ///
+    /// Every call runs the reapers first ([`ktrace_owner::reap`], [`Tracefs::reap_stale`]): state
+    /// of ktrace owners that died (also by SIGKILL) is removed; that of live ones never.
     pub fn find() -> Result<Tracefs> {
+        let fs = Tracefs::find_mounted()?;
+        ktrace_owner::reap();
+        let _ = fs.reap_stale();
+        Ok(fs)
+    }
+
+    fn find_mounted() -> Result<Tracefs> {
         for p in [TRACEFS, DEBUGFS_TRACING] {
             if Path::new(p).join("events").is_dir() {
                 return Ok(Tracefs { root: p.into() });
@@ -146,12 +156,14 @@ impl Tracefs {
         Ok(parse_pairs(&self.read("saved_tgids")?, |p, t| t.trim().parse().ok().map(|t| (p, t))))
     }
 
-    /// Creates a new instance `instances/ktrace_<pid>_<n>`, removed when the guard drops.
+    /// Creates a new instance `instances/ktrace_<pid>_<start>_<pidns>_<n>` (see
+    /// [`ktrace_owner::OwnerId`]), removed when the guard drops or, if this process dies first
+    /// (also by SIGKILL), by its guardian.
     pub fn new_instance(&self) -> Result<Instance> {
         Instance::create(self)
     }
 
-    /// Removes `ktrace_<pid>_*` instances whose owner pid is gone; returns their names.
+    /// Removes `ktrace_…` instances whose owner is surely gone (see [`is_stale`]); returns their names.
     pub fn reap_stale(&self) -> Result<Vec<String>> {
         let dir = self.root.join("instances");
         let mut reaped = Vec::new();
@@ -172,16 +184,18 @@ impl Tracefs {
 }
 
 /// The owner pid in a `ktrace_<pid>` or `ktrace_<pid>_<suffix>` name (an instance, or a probe
-/// group of ktrace-kprobe); `None` for any other name.
+/// group of ktrace-kprobe), as seen in the owner's pid namespace; `None` for any other name.
 pub fn owner_pid(name: &str) -> Option<i32> {
     name.strip_prefix("ktrace_")?.split('_').next()?.parse().ok()
 }
 
-/// Whether `name` is owned by a process that is gone: a `ktrace_<pid>[_<suffix>]` name whose pid
-/// has no `/proc/<pid>` (in this pid namespace). Names without an owner pid are never stale, and a
-/// live owner's never are: reapers remove only what this says.
+/// Whether `name` is owned by a process that is surely gone: a
+/// `ktrace_<pid>_<start>_<pidns>[_<suffix>]` name whose owner is in no visible pid namespace, or
+/// an older `ktrace_<pid>[_<suffix>]` one whose pid is not in this namespace. Names without an owner
+/// are never stale, and a live owner's (in any pid namespace) never are: reapers remove only what
+/// this says ([`ktrace_owner::is_stale`]).
 pub fn is_stale(name: &str) -> bool {
-    owner_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+    ktrace_owner::is_stale(name)
 }
 
 fn parse_pairs<T>(text: &str, f: impl Fn(i32, &str) -> Option<T>) -> Vec<T> {

@@ -94,7 +94,8 @@ fn reaper_removes_instances_of_dead_pids_only() {
     std::fs::create_dir(&stale).unwrap();
     let mine = fs.new_instance().unwrap();
     let reaped = fs.reap_stale().unwrap();
-    assert!(reaped.contains(&"ktrace_67108863_0".to_owned()));
+    // (Or by the reaper of a `Tracefs::find` in a test running in parallel.)
+    assert!(reaped.contains(&"ktrace_67108863_0".to_owned()) || !reaped.iter().any(|r| r.contains("67108863")));
     assert!(!stale.exists());
     assert!(mine.path().exists());
     assert!(our_instances(&fs).contains(&mine.name().to_owned()));

@@ -39,35 +39,38 @@ pub struct Probes {
     fs: Tracefs,
     group: String,
     created: Vec<ProbeDef>,
+    /// The guardian's undo actions for `created` (remove the probes if this process dies first).
+    guardian: Vec<ktrace_owner::Registration>,
 }
 
 static NEXT_GROUP: AtomicU32 = AtomicU32::new(0);
 
 impl Probes {
-    /// A guard with a group of its own, `ktrace_<pid>_<n>` (`n` counts guards in this process;
-    /// a name whose `events/` directory exists, left by a dead process with the same pid, is
-    /// skipped).
+    /// A guard with a group of its own, `ktrace_<pid>_<start>_<pidns>_<n>` ([`ktrace_owner::tag`], `n`
+    /// counts guards in this process; a name whose `events/` directory exists is skipped).
+    ///
+    /// Like [`Probes::with_group`], it first removes the probes of dead owners ([`reap_stale`]).
     pub fn new(fs: &Tracefs) -> Probes {
-        let pid = std::process::id();
+        let _ = reap_stale(fs);
+        let tag = ktrace_owner::tag();
         let group = loop {
-            let g = format!("ktrace_{pid}_{}", NEXT_GROUP.fetch_add(1, Ordering::Relaxed));
+            let g = format!("{tag}_{}", NEXT_GROUP.fetch_add(1, Ordering::Relaxed));
             if !fs.root().join("events").join(&g).exists() {
                 break g;
             }
         };
-        Probes { fs: fs.clone(), group, created: Vec::new() }
+        Probes { fs: fs.clone(), group, created: Vec::new(), guardian: Vec::new() }
     }
 
     /// A guard for a named group: a name starting with `ktrace_` is used as is (the reaper removes
-    /// it only if it is `ktrace_<pid>[_<suffix>]` with `<pid>` gone), any other becomes
-    /// `ktrace_<pid>_<name>` (owned by this process, so reapable).
+    /// it only if its owner is surely gone, see [`ktrace_ftrace::tracefs::is_stale`]), any other
+    /// becomes `<owner tag>_<name>` ([`ktrace_owner::tag`]: owned by this process, so reapable). Either way
+    /// the guardian removes the probes if this process dies before the guard drops.
     pub fn with_group(fs: &Tracefs, group: &str) -> Probes {
-        let group = if group.starts_with("ktrace_") {
-            group.to_owned()
-        } else {
-            format!("ktrace_{}_{group}", std::process::id())
-        };
-        Probes { fs: fs.clone(), group, created: Vec::new() }
+        let _ = reap_stale(fs);
+        let group =
+            if group.starts_with("ktrace_") { group.to_owned() } else { format!("{}_{group}", ktrace_owner::tag()) };
+        Probes { fs: fs.clone(), group, created: Vec::new(), guardian: Vec::new() }
     }
 
     /// The group name (the `events/<group>/` directory).
@@ -147,6 +150,8 @@ impl Probes {
                 log: if log.trim().is_empty() { e.to_string() } else { log.trim_end().to_owned() },
             });
         }
+        let name = format!("{}/{}", def.group, def.event);
+        self.guardian.push(ktrace_owner::register(ktrace_owner::Undo::RemoveProbe { events_file: path, name }));
         self.created.push(def);
         Ok(())
     }
@@ -271,6 +276,7 @@ impl Probes {
                 first.get_or_insert(Error::Io { call: "write", path: path.display().to_string(), source: e });
             }
         }
+        self.guardian.clear();
         first.map_or(Ok(()), Err)
     }
 }

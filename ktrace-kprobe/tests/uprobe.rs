@@ -306,10 +306,12 @@ fn reaper_removes_dead_owners_groups_only() {
     let mut live = Probes::new(&fs);
     live.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
     let mut named = Probes::with_group(&fs, "reaper_named");
-    assert_eq!(named.group(), format!("ktrace_{}_reaper_named", std::process::id()));
+    let g = named.group();
+    assert!(g.starts_with(&format!("ktrace_{}_", std::process::id())) && g.ends_with("_reaper_named"), "{g}");
     named.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
     let reaped = ktrace_kprobe::reap_stale(&fs).unwrap();
-    assert!(reaped.contains(&"ktrace_67108863_0/target".to_owned()), "{reaped:?}");
+    // (Or by the reaper of a guard made at the same time by a test in parallel.)
+    assert!(reaped.contains(&"ktrace_67108863_0/target".to_owned()) || reaped.is_empty(), "{reaped:?}");
     assert!(listed(&fs, &["ktrace_67108863_0"]).is_empty());
     assert_eq!(listed(&fs, &[live.group(), named.group()]).len(), 2, "a live owner's probes were reaped");
     assert!(!reaped.iter().any(|r| r.starts_with(live.group()) || r.starts_with(named.group())), "{reaped:?}");

@@ -620,10 +620,15 @@ impl Drop for ExitListener {
 }
 
 /// Turns `kernel.task_delayacct` on (so delays are counted, 5.14+) and restores it on drop.
+///
+/// The hold is counted across processes ([`ktrace_owner::Shared`]): with several at once, the last
+/// one out, in any order, writes back the value from before the first; one killed (also by SIGKILL)
+/// is released by its guardian.
 #[doc(alias = "task_delayacct")]
 #[derive(Debug)]
 pub struct DelayAcctGuard {
-    old: Option<String>,
+    /// A hold on the sysctl, shared with other processes (`None` before 5.14: always on).
+    _hold: Option<ktrace_owner::Shared>,
 }
 
 const SYSCTL: &str = "/proc/sys/kernel/task_delayacct";
@@ -631,30 +636,22 @@ const SYSCTL: &str = "/proc/sys/kernel/task_delayacct";
 impl DelayAcctGuard {
     /// Enables delay accounting.
     pub fn enable() -> Result<DelayAcctGuard> {
-        let old = std::fs::read_to_string(SYSCTL).ok();
-        if old.is_none() {
-            return Ok(DelayAcctGuard { old: None }); // always on before 5.14
+        if !std::path::Path::new(SYSCTL).exists() {
+            return Ok(DelayAcctGuard { _hold: None }); // always on before 5.14
         }
-        std::fs::write(SYSCTL, "1").map_err(|e| match e.raw_os_error() {
-            Some(libc::EACCES | libc::EPERM) => Error::Permission {
-                call: "write",
-                what: SYSCTL.into(),
-                hint: format!(
-                    "{}; or have an administrator run `sysctl kernel.task_delayacct=1` (or boot with `delayacct`)",
-                    ktrace_core::hint::permission(&["CAP_SYS_ADMIN"], None)
-                ),
-            },
-            _ => Error::io("write", SYSCTL, e),
-        })?;
-        Ok(DelayAcctGuard { old })
-    }
-}
-
-impl Drop for DelayAcctGuard {
-    fn drop(&mut self) {
-        if let Some(o) = self.old.take() {
-            let _ = std::fs::write(SYSCTL, o.trim());
-        }
+        let hold =
+            ktrace_owner::Shared::acquire(std::path::Path::new(SYSCTL), "1").map_err(|e| match e.raw_os_error() {
+                Some(libc::EACCES | libc::EPERM) => Error::Permission {
+                    call: "write",
+                    what: SYSCTL.into(),
+                    hint: format!(
+                        "{}; or have an administrator run `sysctl kernel.task_delayacct=1` (or boot with `delayacct`)",
+                        ktrace_core::hint::permission(&["CAP_SYS_ADMIN"], None)
+                    ),
+                },
+                _ => Error::io("write", SYSCTL, e),
+            })?;
+        Ok(DelayAcctGuard { _hold: Some(hold) })
     }
 }
 
