@@ -1,0 +1,140 @@
+//! Live: a stream with a tiny budget accounts for every event (seen or counted lost), and a
+//! trace.dat streamed to a file holds what an in-memory recording of the same events holds and
+//! reads back with `trace-cmd report`.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+mod common;
+use std::process::Command;
+use std::sync::mpsc;
+
+use ktrace_ftrace::stream::{Budget, write_trace_dat};
+use ktrace_ftrace::{Item, Recorder, TraceDat, Typed};
+
+const GETPPID: i64 = 110; // x86_64
+
+/// A thread that calls getppid `n` times once told to, after sending its tid.
+fn storm<'s>(s: &'s std::thread::Scope<'s, '_>, n: u64) -> (i32, mpsc::Sender<()>, std::thread::ScopedJoinHandle<'s, ()>) {
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let h = s.spawn(move || {
+        tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+        go_rx.recv().unwrap();
+        for _ in 0..n {
+            std::hint::black_box(nix::unistd::getppid());
+        }
+    });
+    (tid_rx.recv().unwrap(), go_tx, h)
+}
+
+#[test]
+fn tiny_budget_reports_every_dropped_event() {
+    let Some(inst) = common::instance("tiny_budget_reports_every_dropped_event") else {
+        return;
+    };
+    inst.set_buffer_size_kb(8192).unwrap();
+    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    const N: u64 = 400_000;
+    std::thread::scope(|s| {
+        let (tid, go, h) = storm(s, N);
+        inst.set_event_pids(&[tid]).unwrap();
+        inst.set_filter("raw_syscalls", "sys_enter", &format!("id == {GETPPID}")).unwrap();
+        let mut stream = Recorder::stream(&inst, Budget { bytes: 64 << 10 }).unwrap();
+        let stop = stream.stop_handle();
+        go.send(()).unwrap();
+        let waiter = s.spawn(move || {
+            h.join().unwrap();
+            stop.stop();
+        });
+        let (mut seen, mut lost, mut last) = (0u64, 0u64, 0u64);
+        while let Some(item) = stream.next() {
+            match item.unwrap() {
+                Item::Event(ev) => {
+                    assert!(ev.timestamp().ns >= last, "not in time order");
+                    last = ev.timestamp().ns;
+                    assert!(matches!(ev.typed().unwrap(), Typed::SysEnter { nr: GETPPID, .. }));
+                    assert_eq!(ev.pid(), tid);
+                    seen += 1;
+                    // A slow consumer: the budget fills and pages are dropped.
+                    if seen % 2000 == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+                Item::Lost(l) => lost += l.count.expect("a loss of unknown size"),
+            }
+        }
+        waiter.join().unwrap();
+        let st = stream.stats();
+        eprintln!("seen {seen} lost {lost} {st:?}");
+        assert_eq!(seen + lost, N, "every getppid is seen or counted lost");
+        assert!(st.dropped_events > 0, "a 64 KiB budget dropped nothing: {st:?}");
+        assert_eq!(st.dropped_events + st.kernel_lost, lost);
+        assert!(st.peak_bytes <= 64 << 10, "{st:?}");
+    });
+    inst.close().unwrap();
+}
+
+/// (pid, name, fields) of every event, in order.
+fn events(rec: &ktrace_ftrace::Recording) -> Vec<(i32, String, String)> {
+    rec.events()
+        .map(|e| {
+            let e = e.unwrap();
+            let fields: Vec<String> = e.fields().map(|(n, v)| format!("{n}={:?}", v.unwrap())).collect();
+            (e.pid(), e.name().to_owned(), fields.join(" "))
+        })
+        .collect()
+}
+
+#[test]
+fn streamed_trace_dat_equals_the_in_memory_recording() {
+    let Some(fs) = common::tracefs("streamed_trace_dat_equals_the_in_memory_recording") else {
+        return;
+    };
+    // Two instances see the same child: one recorded in memory, one streamed to a file.
+    let (mem, file) = (fs.new_instance().unwrap(), fs.new_instance().unwrap());
+    let child = common::gated_python("for _ in range(3000): os.getsid(0)");
+    let pid = child.id() as i32;
+    for inst in [&mem, &file] {
+        inst.set_event_pids(&[pid]).unwrap();
+        inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+        inst.enable_event("raw_syscalls", "sys_exit").unwrap();
+    }
+    let path = std::env::temp_dir().join(format!("ktrace-stream-{}.dat", std::process::id()));
+    let rec = Recorder::start(&mem).unwrap();
+    let mut stream = Recorder::stream(&file, Budget::mib(4)).unwrap();
+    let stop = stream.stop_handle();
+    let (stats, written) = std::thread::scope(|s| {
+        s.spawn(move || {
+            common::release(child);
+            stop.stop();
+        });
+        write_trace_dat(&mut stream, &path).unwrap()
+    });
+    drop(stream);
+    let recording = rec.stop().unwrap();
+    assert_eq!((stats.dropped_events, stats.kernel_lost), (0, 0));
+    let dat = TraceDat::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let streamed = events(&dat.recording().unwrap());
+    let in_memory = events(&recording);
+    assert!(in_memory.len() >= 6000, "{} events", in_memory.len());
+    assert_eq!(streamed.len() as u64, written);
+    assert_eq!(streamed.len(), in_memory.len(), "streamed vs in-memory event count");
+    if let Some(i) = (0..streamed.len()).find(|&i| streamed[i] != in_memory[i]) {
+        panic!("event {i} differs: streamed {:?}, in memory {:?}", streamed[i], in_memory[i]);
+    }
+    let out = Command::new("trace-cmd").arg("report").arg(&path).output();
+    match out {
+        Ok(out) => {
+            assert!(out.status.success(), "trace-cmd report: {}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8_lossy(&out.stdout);
+            let n = text.lines().filter(|l| l.contains("sys_enter") || l.contains("sys_exit")).count();
+            assert_eq!(n, streamed.len(), "trace-cmd report lines");
+        }
+        Err(e) => panic!("trace-cmd not runnable: {e}"),
+    }
+    let _ = std::fs::remove_file(&path);
+    for i in 0..4 {
+        assert!(!std::path::Path::new(&format!("{}.cpu{i}", path.display())).exists(), "temporary file left");
+    }
+    mem.close().unwrap();
+    file.close().unwrap();
+}
