@@ -165,6 +165,16 @@ struct Current {
     page: Bytes,
     slots: VecDeque<Slot>,
     read_at: Instant,
+    /// Bumped for each page or loss taken from the queue.
+    generation: u64,
+}
+
+/// The CPUs found empty and caught up (idle since, or finished) when `cpu`'s page `generation`
+/// was released: while no other CPU runs empty, its items go out without taking the lock.
+struct Released {
+    cpu: usize,
+    generation: u64,
+    caught_up: Vec<bool>,
 }
 
 /// A raw item of [`Stream::next_raw`]: a whole page, or a loss no page carries.
@@ -196,6 +206,7 @@ pub struct Stream<'i> {
     stopped: bool,
     /// The end's counter losses were queued.
     tail_done: bool,
+    released: Option<Released>,
 }
 
 impl std::fmt::Debug for Stream<'_> {
@@ -242,9 +253,9 @@ impl<'i> Stream<'i> {
             }
         })?;
         let cur = (0..ncpu)
-            .map(|_| Current { page: Bytes::new(), slots: VecDeque::new(), read_at: Instant::now() })
+            .map(|_| Current { page: Bytes::new(), slots: VecDeque::new(), read_at: Instant::now(), generation: 0 })
             .collect();
-        Ok(Stream { inst, shared, threads, start_stats, decoder, cur, stopped: false, tail_done: false })
+        Ok(Stream { inst, shared, threads, start_stats, decoder, cur, stopped: false, tail_done: false, released: None })
     }
 
     /// A handle that stops this stream from another thread.
@@ -375,9 +386,33 @@ impl<'i> Stream<'i> {
         Ok(())
     }
 
+    /// The CPU with the oldest next item when that is sure without the lock: its page was
+    /// released before and every CPU with nothing to read was caught up then (a page such a CPU
+    /// queues later holds only newer events).
+    fn fast_step(&self) -> Option<usize> {
+        if self.shared.stop_requested.load(Ordering::Relaxed) && !self.stopped {
+            return None;
+        }
+        let r = self.released.as_ref()?;
+        let mut best: Option<(u64, usize)> = None;
+        for (c, cur) in self.cur.iter().enumerate() {
+            match cur.slots.front() {
+                Some(s) if best.is_none_or(|b| (s.ts(), c) < b) => best = Some((s.ts(), c)),
+                Some(_) => {}
+                None if r.caught_up.get(c).copied().unwrap_or(false) => {}
+                None => return None,
+            }
+        }
+        let (_, c) = best?;
+        (c == r.cpu && self.cur.get(c)?.generation == r.generation).then_some(c)
+    }
+
     /// Waits until some CPU's next item may be released (time order) and returns that CPU, or
     /// `None` at the end.
     fn step(&mut self) -> Result<Option<usize>> {
+        if let Some(c) = self.fast_step() {
+            return Ok(Some(c));
+        }
         let shared = self.shared.clone();
         let mut st = shared.lock();
         loop {
@@ -397,6 +432,7 @@ impl<'i> Stream<'i> {
                 let Some(entry) = st.queues.get_mut(cpu).and_then(VecDeque::pop_front) else {
                     continue;
                 };
+                cur.generation += 1;
                 match entry {
                     Entry::Page { data, read_at } => {
                         st.bytes -= data.len();
@@ -431,13 +467,17 @@ impl<'i> Stream<'i> {
             let read_at = self.cur.get(best).map_or_else(Instant::now, |c| c.read_at);
             // Another CPU with nothing queued may still hold older events in its ring, unless it
             // found its ring empty after this page was read (or its drain has finished).
-            let blocked = (0..self.cur.len()).any(|c| {
-                c != best
-                    && self.cur.get(c).is_some_and(|cur| cur.slots.is_empty())
-                    && !st.done.get(c).copied().unwrap_or(true)
-                    && st.idle.get(c).copied().flatten().is_none_or(|t| t < read_at)
-            });
+            let caught_up: Vec<bool> = (0..self.cur.len())
+                .map(|c| {
+                    st.done.get(c).copied().unwrap_or(true)
+                        || st.idle.get(c).copied().flatten().is_some_and(|t| t >= read_at)
+                })
+                .collect();
+            let blocked = (self.cur.iter().enumerate())
+                .any(|(c, cur)| c != best && cur.slots.is_empty() && !caught_up.get(c).copied().unwrap_or(true));
             if !blocked {
+                let generation = self.cur.get(best).map_or(0, |c| c.generation);
+                self.released = Some(Released { cpu: best, generation, caught_up });
                 return Ok(Some(best));
             }
             st = shared.wait(st);

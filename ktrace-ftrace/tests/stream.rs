@@ -98,6 +98,13 @@ fn streamed_trace_dat_equals_the_in_memory_recording() {
         inst.enable_event("raw_syscalls", "sys_enter").unwrap();
         inst.enable_event("raw_syscalls", "sys_exit").unwrap();
     }
+    // Both start once the child waits in read(0, …), so neither sees its startup.
+    let blocked = || std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| s.starts_with("0 0x0 "));
+    let t0 = std::time::Instant::now();
+    while !blocked() {
+        assert!(t0.elapsed().as_secs() < 10, "python3 never read its stdin");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let path = std::env::temp_dir().join(format!("ktrace-stream-{}.dat", std::process::id()));
     let rec = Recorder::start(&mem).unwrap();
     let mut stream = Recorder::stream(&file, Budget::mib(4)).unwrap();
@@ -137,4 +144,54 @@ fn streamed_trace_dat_equals_the_in_memory_recording() {
     }
     mem.close().unwrap();
     file.close().unwrap();
+}
+
+#[test]
+fn live_stream_orders_cpus_like_the_in_memory_recording() {
+    let Some(fs) = common::tracefs("live_stream_orders_cpus_like_the_in_memory_recording") else {
+        return;
+    };
+    let (mem, live) = (fs.new_instance().unwrap(), fs.new_instance().unwrap());
+    // Two threads on (likely) two CPUs, so the order across CPUs matters.
+    let child = common::gated_python(
+        "import threading\nts = [threading.Thread(target=lambda: [os.getsid(0) for _ in range(5000)]) for _ in range(2)]\n\
+         [t.start() for t in ts]\n[t.join() for t in ts]",
+    );
+    let pid = child.id() as i32;
+    for inst in [&mem, &live] {
+        inst.set_event_pids(&[pid]).unwrap();
+        inst.follow_forks(true).unwrap();
+        inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    }
+    let rec = Recorder::start(&mem).unwrap();
+    let mut stream = Recorder::stream(&live, Budget::mib(16)).unwrap();
+    let stop = stream.stop_handle();
+    let (mut streamed, mut cpus) = (Vec::new(), std::collections::BTreeSet::new());
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            common::release(child);
+            stop.stop();
+        });
+        while let Some(item) = stream.next() {
+            let Item::Event(e) = item.unwrap() else { panic!("lost events") };
+            cpus.insert(e.cpu());
+            let fields: Vec<String> = e.fields().map(|(n, v)| format!("{n}={:?}", v.unwrap())).collect();
+            streamed.push((e.pid(), e.name().to_owned(), fields.join(" ")));
+        }
+    });
+    drop(stream);
+    let in_memory = events(&rec.stop().unwrap());
+    // Only the getsid calls: the threads' start-up differs in nothing but is racy to compare.
+    let getsid = |v: &[(i32, String, String)]| -> Vec<(i32, String, String)> {
+        v.iter().filter(|e| e.2.starts_with("id=Signed(124)")).cloned().collect()
+    };
+    let (a, b) = (getsid(&streamed), getsid(&in_memory));
+    assert_eq!(a.len(), 10_000, "getsid calls streamed");
+    assert_eq!(b.len(), 10_000, "getsid calls recorded");
+    let tids: std::collections::BTreeSet<i32> = a.iter().map(|e| e.0).collect();
+    eprintln!("cpus {cpus:?}, threads {tids:?}");
+    let differ = (0..a.len()).filter(|&i| a[i].0 != b[i].0).count();
+    assert_eq!(differ, 0, "the two threads' calls interleave differently in {differ} places");
+    live.close().unwrap();
+    mem.close().unwrap();
 }
