@@ -4,14 +4,13 @@
 //! record -e SYSTEM[:EVENT] [-e …] [-o trace.dat] [-b KB] [-d SECONDS | -- COMMAND...]
 //! ```
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use ktrace_examples::{Output, Status};
-use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_ftrace::{Budget, Recorder, Tracefs};
 
 /// Records events into a trace.dat that `trace-cmd report` reads.
 #[derive(Parser)]
@@ -59,16 +58,20 @@ fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn 
             None => inst.enable_system(e)?,
         }
     }
-    let rec = Recorder::start(&inst)?;
-    let status = ktrace_examples::release_or_sleep(held, duration)?;
-    let recording = rec.stop()?;
-    let meta = ktrace_ftrace::tracedat::capture_metadata(&inst, &recording)?;
-    let mut f = std::io::BufWriter::new(&mut out);
-    meta.write_recording_v6(&recording, &mut f)?;
-    f.flush()?;
-    drop(f);
+    // Pages go to per-CPU temporary files as they arrive, assembled into the trace.dat at the
+    // end: memory stays within the budget however long the run.
+    let mut stream = Recorder::stream(&inst, Budget::mib(16))?;
+    let waiter = ktrace_examples::stop_when_done(held, duration, stream.stop_handle());
+    let (stats, n) = ktrace_ftrace::stream::write_trace_dat(&mut stream, out.path())?;
+    drop(stream);
+    let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
     out.keep()?;
-    let n = recording.events().count();
-    eprintln!("record: {n} events, {} lost, written to {}", recording.lost_total(), out.path().display());
+    let lost = stats.kernel_lost + stats.dropped_events;
+    eprintln!(
+        "record: {n} events, {lost} lost ({} by the kernel, {} over the memory budget), written to {}",
+        stats.kernel_lost,
+        stats.dropped_events,
+        out.path().display()
+    );
     Ok(status)
 }

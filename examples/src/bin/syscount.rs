@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ktrace_examples::{HeldCommand, Status};
-use ktrace_ftrace::{Recorder, Tracefs, Typed};
+use ktrace_ftrace::{Budget, Item, Recorder, Tracefs, Typed};
 
 /// Counts syscalls per syscall and per process, system-wide for a time or for one command.
 #[derive(Parser)]
@@ -54,16 +54,22 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
         inst.enable_event("sched", "sched_process_exec")?;
     }
     inst.enable_event("raw_syscalls", "sys_enter")?;
-    let rec = Recorder::start(&inst)?;
-    let status = ktrace_examples::release_or_sleep(held, duration)?;
-    let recording = rec.stop()?;
-    let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
+    // Counted live as events arrive: memory stays within the budget however long the run.
+    let mut stream = Recorder::stream(&inst, Budget::mib(16))?;
+    let waiter = ktrace_examples::stop_when_done(held, duration, stream.stop_handle());
     let mut by_sys: HashMap<i64, u64> = HashMap::new();
     let mut by_proc: HashMap<i32, u64> = HashMap::new();
+    let mut lost = 0u64;
     // Without a command everything counts; with one, from the command's exec on.
     let mut counting = target.is_none();
-    for ev in recording.events() {
-        let ev = ev?;
+    while let Some(item) = stream.next() {
+        let ev = match item? {
+            Item::Event(ev) => ev,
+            Item::Lost(l) => {
+                lost = lost.saturating_add(l.count.unwrap_or(0));
+                continue;
+            }
+        };
         match ev.typed()? {
             Typed::SysEnter { nr, .. } if counting => {
                 *by_sys.entry(nr).or_default() += 1;
@@ -73,6 +79,10 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
             _ => {}
         }
     }
+    let stats = stream.stats();
+    drop(stream);
+    let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
+    let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
     let total: u64 = by_sys.values().sum();
     let mut s: Vec<_> = by_sys.into_iter().collect();
     s.sort_by_key(|x| (std::cmp::Reverse(x.1), x.0));
@@ -90,7 +100,8 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
         for (pid, c) in &p {
             println!("pid,{pid},{},{c}", comm(pid));
         }
-        println!("lost,{}", recording.lost_total());
+        println!("lost,{lost}");
+        println!("kernel_lost,{}", stats.kernel_lost);
         return Ok(status);
     }
     println!("{:<22} {:>10}", "SYSCALL", "COUNT");
@@ -102,6 +113,9 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     for (pid, c) in p.iter().take(10) {
         println!("{pid:<8} {:<16} {c:>10}", comm(pid));
     }
-    println!("\nlost events: {}", recording.lost_total());
+    println!(
+        "\nlost events: {lost} ({} by the kernel, {} over the memory budget)",
+        stats.kernel_lost, stats.dropped_events
+    );
     Ok(status)
 }
