@@ -46,9 +46,10 @@ echo "syscount: $(awk -F, '$1=="total"{print $2}' "$TMP/syscount.out") syscalls,
 run record "$T/record" -e raw_syscalls:sys_enter -d "$SECS" -o "$TMP/trace.dat"
 REC_HWM=$HWM_KIB
 cat "$TMP/record.err"
-# "record: N events, L lost (K by the kernel, D over the memory budget), written to …"
-rec_lost=$(sed -n 's/.* events, \([0-9]*\) lost (\([0-9]*\) by the kernel.*/\1/p' "$TMP/record.err")
-rec_klost=$(sed -n 's/.* events, \([0-9]*\) lost (\([0-9]*\) by the kernel.*/\2/p' "$TMP/record.err")
+# "record: N events, L lost, written to …", then "record: the kernel dropped K events; …" if K > 0.
+rec_lost=$(sed -n 's/^record: [0-9]* events, \([0-9]*\) lost,.*/\1/p' "$TMP/record.err")
+rec_klost=$(sed -n 's/^record: the kernel dropped \([0-9]*\) events.*/\1/p' "$TMP/record.err")
+rec_klost=${rec_klost:-0}
 echo "record: trace.dat $(($(stat -c %s "$TMP/trace.dat") / 1048576)) MiB"
 
 echo "RESULT stream-rss syscount_rss_mib=$((SC_HWM / 1024)) record_rss_mib=$((REC_HWM / 1024))" \

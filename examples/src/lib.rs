@@ -8,8 +8,10 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
-use std::time::Duration;
+use std::process::{Child, Command, ExitCode, ExitStatus};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 pub use ktrace::command::{CommandError, HeldCommand, resolve_program};
 
@@ -159,6 +161,10 @@ fn die_by(sig: i32) -> ExitCode {
         let mut set = SigSet::empty();
         set.add(s);
         let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
+        if STOP_SIGNAL.get().is_some() && matches!(s, Signal::SIGINT | Signal::SIGTERM) {
+            // Caught by [`stop_on_signals`]: the default action back, then the signal.
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+        }
         let _ = raise(s);
     }
     ExitCode::from(128u8.wrapping_add(sig as u8))
@@ -209,15 +215,94 @@ pub fn follow_pid(inst: &ktrace_ftrace::Instance, pid: i32) -> ktrace_ftrace::Re
     inst.follow_forks(true)
 }
 
-/// Releases a held command and waits for it (its status), or sleeps `d` when there is none: the
-/// span a tool traces.
+/// Releases a held command and waits for it (its status, see [`wait_child`]), or sleeps `d` when
+/// there is none, ending early on SIGINT/SIGTERM (see [`stop_on_signals`]): the span a tool traces.
 pub fn release_or_sleep(held: Option<HeldCommand>, d: Duration) -> Result<Status, Box<dyn Error>> {
     match held {
-        Some(h) => Ok(Status::from(h.release()?.wait()?)),
+        Some(h) => Ok(Status::from(wait_child(&mut h.release()?, || {})?)),
         None => {
-            std::thread::sleep(d);
+            sleep(d);
             Ok(Status::SUCCESS)
         }
+    }
+}
+
+/// The stop signal received (SIGINT or SIGTERM), 0 before one.
+static STOP_SIGNAL: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+
+/// How often the wait loops look at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// Turns SIGINT and SIGTERM into a stop request that the tools' waits ([`sleep`], [`wait_child`],
+/// [`release_or_sleep`]) end on, so a tool interrupted by Ctrl-C or `kill` stops tracing, prints
+/// what it has and drops its guards normally: no tracefs instance, probe, tracer or sysctl is
+/// left behind, and it exits as it would have at the end of its time (0 after a timed run, like
+/// `perf stat`; the command's status when it traced one). A second signal ends the tool at once
+/// (the default action), as a second Ctrl-C is expected to. Call it first, before kernel state is
+/// made; calling it again does nothing.
+///
+/// Handlers are installed with `signal-hook` (sigaction(2)); see signal(7).
+pub fn stop_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut first = false;
+    let sig = STOP_SIGNAL.get_or_init(|| {
+        first = true;
+        Arc::new(AtomicUsize::new(0))
+    });
+    if !first {
+        return Ok(());
+    }
+    let stopping = Arc::new(AtomicBool::new(false));
+    for s in [SIGINT, SIGTERM] {
+        // Handlers run in the order registered: the default action only once `stopping` is set,
+        // that is from the second signal on.
+        signal_hook::flag::register_conditional_default(s, stopping.clone())?;
+        signal_hook::flag::register(s, stopping.clone())?;
+        signal_hook::flag::register_usize(s, sig.clone(), s as usize)?;
+    }
+    Ok(())
+}
+
+/// The signal that asked this tool to stop (SIGINT or SIGTERM), if one arrived since
+/// [`stop_on_signals`].
+pub fn stop_signal() -> Option<i32> {
+    let s = STOP_SIGNAL.get()?.load(Ordering::Relaxed);
+    (s != 0).then_some(s as i32)
+}
+
+/// Sleeps for `d`, or less when SIGINT/SIGTERM asks the tool to stop (see [`stop_on_signals`]).
+/// Returns whether the whole time passed.
+pub fn sleep(d: Duration) -> bool {
+    let end = Instant::now() + d;
+    loop {
+        if stop_signal().is_some() {
+            return false;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(STOP_POLL));
+    }
+}
+
+/// Waits for a command the tool started. SIGINT (Ctrl-C) reaches the whole foreground process
+/// group, the command included, so the tool goes on waiting for it to end, as `perf stat` does;
+/// a SIGTERM sent to the tool alone (kill(1), a service manager) is passed on to the command once.
+/// `tick` runs every 10 ms while the command runs (to poll samplers or query it).
+pub fn wait_child(child: &mut Child, mut tick: impl FnMut()) -> std::io::Result<ExitStatus> {
+    let mut forwarded = false;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        if !forwarded && stop_signal() == Some(signal_hook::consts::SIGTERM) {
+            forwarded = true;
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        tick();
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -314,5 +399,129 @@ impl Drop for Output {
         if !self.keep && self.path.metadata().is_ok_and(|m| m.is_file()) {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// The losses of a stream (its `Lost` items), counted per CPU, for the line a tool prints when the
+/// kernel dropped events.
+///
+/// ```
+/// let mut l = ktrace_examples::Losses::default();
+/// l.add(&ktrace_core::Lost { cpu: 1, count: Some(7), timestamp_ns: 0 });
+/// assert_eq!((l.total(), l.line("tool", None).as_deref()), (7, Some("tool: the kernel dropped 7 events (cpu1 7); the results are partial")));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Losses {
+    /// Events dropped per CPU (`u32::MAX`: a loss not tied to a CPU).
+    per_cpu: std::collections::BTreeMap<u32, u64>,
+    /// Loss notices without a count.
+    uncounted: u64,
+}
+
+impl Losses {
+    /// Counts one `Lost` item.
+    pub fn add(&mut self, l: &ktrace_core::Lost) {
+        match l.count {
+            Some(n) => {
+                let c = self.per_cpu.entry(l.cpu).or_default();
+                *c = c.saturating_add(n);
+            }
+            None => self.uncounted += 1,
+        }
+    }
+
+    /// Events dropped in all (the exact counts the kernel gave).
+    pub fn total(&self) -> u64 {
+        self.per_cpu.values().fold(0, |a, &b| a.saturating_add(b))
+    }
+
+    /// Whether the kernel reported any loss.
+    pub fn any(&self) -> bool {
+        self.uncounted > 0 || self.per_cpu.values().any(|&n| n > 0)
+    }
+
+    /// The line `TOOL: the kernel dropped N events (cpu0 A, cpu1 B); the results are partial`, with
+    /// `; its counters say K` when the kernel's own counters (`kernel`, e.g. [`kernel_lost`]) are
+    /// given; `None` when nothing was lost.
+    pub fn line(&self, tool: &str, kernel: Option<u64>) -> Option<String> {
+        if !self.any() {
+            return None;
+        }
+        let cpus: Vec<String> = self
+            .per_cpu
+            .iter()
+            .map(|(c, n)| if *c == u32::MAX { format!("{n} not tied to a CPU") } else { format!("cpu{c} {n}") })
+            .collect();
+        // Notices without a count (a full page that had no room for it) are covered by the
+        // counters' item that follows them; alone, they are all there is to say.
+        let mut s = if self.total() > 0 {
+            format!("{tool}: the kernel dropped {} events ({})", self.total(), cpus.join(", "))
+        } else {
+            format!("{tool}: the kernel dropped events ({} notices without a count)", self.uncounted)
+        };
+        if let Some(k) = kernel {
+            s.push_str(&format!("; its counters say {k}"));
+        }
+        s.push_str("; the results are partial");
+        Some(s)
+    }
+
+    /// The events of `rec` in time order, its `Lost` items counted here on the way (an error ends
+    /// the stream, as [`ktrace_ftrace::Recording::items`] does).
+    pub fn events<'r>(
+        &'r mut self,
+        rec: &'r ktrace_ftrace::Recording,
+    ) -> impl Iterator<Item = Result<ktrace_ftrace::Event<'r>, ktrace_core::ParseError>> + 'r {
+        rec.items().filter_map(|i| match i {
+            Ok(ktrace_ftrace::Item::Event(e)) => Some(Ok(e)),
+            Ok(ktrace_ftrace::Item::Lost(l)) => {
+                self.add(&l);
+                None
+            }
+            Err(e) => Some(Err(e)),
+        })
+    }
+
+    /// Prints [`Losses::line`] on stderr, if anything was lost.
+    pub fn report(&self, tool: &str, kernel: Option<u64>) {
+        if let Some(l) = self.line(tool, kernel) {
+            eprintln!("{l}");
+        }
+    }
+}
+
+/// What the kernel's counters of `inst` say was lost since it was made: the sum over CPUs of
+/// `per_cpu/cpuN/stats` `overrun`, `commit overrun` and `dropped events`. Read it before the
+/// instance is removed, after tracing stopped.
+pub fn kernel_lost(inst: &ktrace_ftrace::Instance) -> ktrace_ftrace::Result<u64> {
+    let mut n = 0u64;
+    for cpu in 0..inst.nr_cpus() as u32 {
+        n = n.saturating_add(inst.cpu_stats(cpu)?.lost());
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ktrace_core::Lost;
+
+    #[test]
+    fn loss_lines_give_the_exact_count_per_cpu() {
+        let mut l = Losses::default();
+        assert_eq!(l.line("t", Some(0)), None);
+        l.add(&Lost { cpu: 0, count: None, timestamp_ns: 1 });
+        assert_eq!(
+            l.line("t", None).as_deref(),
+            Some("t: the kernel dropped events (1 notices without a count); the results are partial")
+        );
+        l.add(&Lost { cpu: 1, count: Some(5), timestamp_ns: 2 });
+        l.add(&Lost { cpu: 0, count: Some(3), timestamp_ns: 3 });
+        l.add(&Lost { cpu: 1, count: Some(2), timestamp_ns: 4 });
+        assert_eq!(l.total(), 10);
+        assert_eq!(
+            l.line("t", Some(10)).as_deref(),
+            Some("t: the kernel dropped 10 events (cpu0 3, cpu1 7); its counters say 10; the results are partial")
+        );
     }
 }

@@ -25,7 +25,7 @@ pub enum Error {
         /// The per-CPU relay file that was looked for.
         path: PathBuf,
     },
-    /// The kernel cannot do this here (e.g. relay files refused under lockdown).
+    /// The running kernel cannot do this (e.g. relay files refused under lockdown).
     #[error("unsupported by this kernel: {feature} ({hint})")]
     Unsupported {
         /// What.
@@ -54,7 +54,7 @@ impl Error {
             _ => false,
         }
     }
-    /// True when the kernel cannot do this here.
+    /// True when the running kernel cannot do this.
     pub fn is_unsupported(&self) -> bool {
         match self {
             Error::Unsupported { .. } => true,

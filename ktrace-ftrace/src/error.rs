@@ -60,6 +60,14 @@ pub enum Error {
         /// The event (or glob).
         name: String,
     },
+    /// An event pattern (`system:event` globs) that is malformed or matches no event.
+    #[error("event pattern {pattern:?}: {why}")]
+    NoMatch {
+        /// The pattern as given.
+        pattern: String,
+        /// Why nothing was enabled (`matches no event in …/events`, or the glob syntax error).
+        why: String,
+    },
     /// The kernel rejected a filter; `message` is its `error_log` text.
     #[error("bad filter {filter:?} for {event}: {message}")]
     Filter {
@@ -127,7 +135,7 @@ impl Error {
         matches!(self, Error::NotRoot { .. })
     }
 
-    /// True for errors that mean "this kernel cannot do this here" (a test should skip, not fail).
+    /// True for errors that mean "the running kernel cannot do this" (a test should skip, not fail).
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Error::Unsupported { .. } | Error::Lockdown { .. } | Error::NotBuilt { .. })
     }

@@ -19,7 +19,9 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A tracefs instance owned by this process, or the global instance by explicit choice.
 ///
-/// An instance made by [`Tracefs::new_instance`] is named `ktrace_<pid>_<n>` and is removed on drop
+/// An instance made by [`Tracefs::new_instance`] is named `ktrace_<pid>_<n>`, starts with tracing
+/// off (a [`Recorder`](crate::Recorder) turns it on after clearing the buffers; a reader of its own
+/// calls [`Instance::set_tracing_on`]), and is removed on drop
 /// (tracing off, events disabled, directory removed); [`Instance::close`] does the same and reports
 /// errors. The global instance ([`Instance::global`]) is never removed: its guard disables what it
 /// enabled and restores every setting it changed.
@@ -54,14 +56,13 @@ impl Instance {
             let dir = fs.root().join("instances").join(&name);
             match fs::create_dir(&dir) {
                 Ok(()) => {
-                    return Ok(Instance {
-                        fs: fs.clone(),
-                        name,
-                        dir,
-                        owned: true,
-                        closed: false,
-                        restore: Default::default(),
-                    });
+                    let inst =
+                        Instance { fs: fs.clone(), name, dir, owned: true, closed: false, restore: Default::default() };
+                    // The kernel makes instances with tracing on: hold it off until a `Recorder`
+                    // starts, so nothing from before the start (markers, events enabled while
+                    // setting up) lands in the buffer. (Dropped on error: the directory is removed.)
+                    write_file(&inst.dir.join("tracing_on"), "0")?;
+                    return Ok(inst);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -163,19 +164,58 @@ impl Instance {
         self.write_event_file(&d.join("enable"), "1")
     }
 
-    /// Enables events matching `system:glob` through `set_event` (e.g. `sched:sched_wak*`,
-    /// `syscalls:sys_enter_open*`). Returns an error when nothing matched.
+    /// Enables every event matching `system:event`, each part a glob (`*`, `?`, `[...]`, `[!...]`):
+    /// `syscalls:sys_enter_open*`, `sched:*`, `*:sched_switch`, `sched:sched_wak*`. A pattern without
+    /// `:` names events of any system (`sched_switch` is `*:sched_switch`), as in `set_event`.
+    ///
+    /// The kernel's `set_event` takes only whole-part wildcards (`sched:*`) and refuses partial
+    /// globs, so the pattern is expanded here over this instance's `events/` directory (see
+    /// [`Instance::matching_events`]) and each match enabled through its `enable` file. A pattern
+    /// that matches nothing, or is not a valid glob, is [`Error::NoMatch`] naming it.
+    ///
+    /// ```no_run
+    /// let fs = ktrace_ftrace::Tracefs::find()?;
+    /// let inst = fs.new_instance()?;
+    /// inst.enable_glob("syscalls:sys_enter_open*")?; // open, openat, openat2, open_by_handle_at…
+    /// # Ok::<(), ktrace_ftrace::Error>(())
+    /// ```
     #[doc(alias = "set_event")]
     pub fn enable_glob(&self, pattern: &str) -> Result<()> {
-        let p = self.dir.join("set_event");
-        self.remember(&p)?;
-        append_file(&p, pattern).map_err(|e| match e {
-            Error::Syscall { source, .. } if source.raw_os_error() == Some(libc::EINVAL) => {
-                let (s, n) = pattern.split_once(':').unwrap_or(("*", pattern));
-                Error::NoSuchEvent { system: s.into(), name: n.into() }
+        for (system, name) in self.matching_events(pattern)? {
+            self.enable_event(&system, &name)?;
+        }
+        Ok(())
+    }
+
+    /// The events of this instance that match `system:event` globs (see [`Instance::enable_glob`]),
+    /// as sorted `(system, name)` pairs; [`Error::NoMatch`] when there are none.
+    pub fn matching_events(&self, pattern: &str) -> Result<Vec<(String, String)>> {
+        let no_match = |why: String| Error::NoMatch { pattern: pattern.into(), why };
+        let (sys_glob, ev_glob) = pattern.split_once(':').unwrap_or(("*", pattern));
+        let (sys_glob, ev_glob) =
+            (if sys_glob.is_empty() { "*" } else { sys_glob }, if ev_glob.is_empty() { "*" } else { ev_glob });
+        let sys_pat = glob::Pattern::new(sys_glob).map_err(|e| no_match(format!("bad system glob: {e}")))?;
+        let ev_pat = glob::Pattern::new(ev_glob).map_err(|e| no_match(format!("bad event glob: {e}")))?;
+        let events = self.dir.join("events");
+        let names = |d: &Path| -> Result<Vec<String>> {
+            Ok(fs::read_dir(d)
+                .map_err(|e| Error::io("readdir", d, e))?
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect())
+        };
+        let mut found = Vec::new();
+        for system in names(&events)?.into_iter().filter(|s| sys_pat.matches(s)) {
+            for name in names(&events.join(&system))?.into_iter().filter(|n| ev_pat.matches(n)) {
+                found.push((system.clone(), name));
             }
-            e => e,
-        })
+        }
+        if found.is_empty() {
+            return Err(no_match(format!("matches no event in {}", events.display())));
+        }
+        found.sort();
+        Ok(found)
     }
 
     /// The events enabled in this instance, as `(system, name)` (`set_event`).
@@ -256,10 +296,42 @@ impl Instance {
         }
     }
 
-    /// Traces events only of these pids (`set_event_pid`); empty clears the list.
+    /// Traces events only of these tasks (`set_event_pid`); empty clears the list.
+    ///
+    /// The kernel's "pids" here are **thread ids** (`gettid(2)`), not process ids: a process's
+    /// other threads are not included, and `std::process::id()` names only its main thread (a
+    /// `#[test]` runs on another one). To trace the calling thread and whatever it starts, use
+    /// [`Instance::filter_current_thread`]; to follow a child's own children, also set
+    /// [`Instance::follow_forks`].
     #[doc(alias = "set_event_pid")]
     pub fn set_event_pids(&self, pids: &[i32]) -> Result<()> {
         self.write("set_event_pid", &join(pids))
+    }
+
+    /// Scopes this instance's events to the calling thread and every task it creates from now on
+    /// (threads and processes, and theirs in turn): `set_event_pid` gets this thread's id
+    /// (`gettid(2)`) and the `event-fork` option is set, so the kernel adds each new child's id
+    /// at fork and drops it at exit (Linux 4.20+ for `event-fork`).
+    ///
+    /// Other threads of this process, and threads it started before the call, are not traced.
+    /// A [`Recorder`](crate::Recorder)'s own drain threads are excluded through
+    /// `set_event_notrace_pid`. The function tracer's `function-fork` is not touched (function
+    /// tracing is filtered by [`Instance::set_ftrace_pids`]).
+    ///
+    /// ```no_run
+    /// let fs = ktrace_ftrace::Tracefs::find()?;
+    /// let inst = fs.new_instance()?;
+    /// inst.filter_current_thread()?;
+    /// inst.enable_event("raw_syscalls", "sys_enter")?;
+    /// let rec = ktrace_ftrace::Recorder::start(&inst)?;
+    /// std::process::Command::new("true").status().ok(); // this thread and the child are seen
+    /// let recording = rec.stop()?;
+    /// # Ok::<(), ktrace_ftrace::Error>(())
+    /// ```
+    #[doc(alias = "event-fork")]
+    pub fn filter_current_thread(&self) -> Result<()> {
+        self.set_event_pids(&[nix::unistd::gettid().as_raw()])?;
+        self.set_option("event-fork", true)
     }
 
     /// Function-tracer pid filter (`set_ftrace_pid`). Refused under lockdown.

@@ -14,8 +14,10 @@ use crate::reader::CpuReader;
 use crate::stats::CpuStats;
 
 /// Drains all CPUs of an instance in background threads (one per CPU, woken by poll) into memory
-/// until [`Recorder::stop`]. Tracing is turned on by [`Recorder::start`] and off by `stop`, which
-/// then reads what remains, partial pages included.
+/// until [`Recorder::stop`]. [`Recorder::start`] empties the buffers and turns tracing on, so a
+/// recording holds only events from after the start; `stop` turns it off, then reads what
+/// remains, partial pages included. (Instances are made with tracing off.) To consume events
+/// while tracing runs, with bounded memory, see [`Recorder::stream`].
 ///
 /// ```no_run
 /// use ktrace_ftrace::{Item, Recorder, Tracefs, Typed};
@@ -42,7 +44,9 @@ pub struct Recorder<'i> {
 }
 
 impl<'i> Recorder<'i> {
-    /// Opens every CPU's `trace_pipe_raw`, starts the drain threads and turns tracing on.
+    /// Turns tracing off, empties the ring buffers, opens every CPU's `trace_pipe_raw`, starts the
+    /// drain threads and turns tracing on: the recording holds only events from after this call
+    /// (an instance someone turned on earlier, or the global one, is cleared first).
     pub fn start(inst: &'i Instance) -> Result<Recorder<'i>> {
         let page_size = inst.subbuf_size();
         let stop = Arc::new(AtomicBool::new(false));

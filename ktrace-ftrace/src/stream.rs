@@ -148,14 +148,15 @@ impl StopHandle {
 #[derive(Clone, Copy)]
 enum Slot {
     Event { ts: u64, offset: usize, start: usize, len: usize },
-    Lost(Lost),
+    /// A loss; true for pages dropped over the budget.
+    Lost(Lost, bool),
 }
 
 impl Slot {
     fn ts(&self) -> u64 {
         match self {
             Slot::Event { ts, .. } => *ts,
-            Slot::Lost(l) => l.timestamp_ns,
+            Slot::Lost(l, _) => l.timestamp_ns,
         }
     }
 }
@@ -207,6 +208,7 @@ pub struct Stream<'i> {
     /// The end's counter losses were queued.
     tail_done: bool,
     released: Option<Released>,
+    last_dropped: bool,
 }
 
 impl std::fmt::Debug for Stream<'_> {
@@ -255,7 +257,7 @@ impl<'i> Stream<'i> {
         let cur = (0..ncpu)
             .map(|_| Current { page: Bytes::new(), slots: VecDeque::new(), read_at: Instant::now(), generation: 0 })
             .collect();
-        Ok(Stream { inst, shared, threads, start_stats, decoder, cur, stopped: false, tail_done: false, released: None })
+        Ok(Stream { inst, shared, threads, start_stats, decoder, cur, stopped: false, tail_done: false, released: None, last_dropped: false })
     }
 
     /// A handle that stops this stream from another thread.
@@ -272,6 +274,12 @@ impl<'i> Stream<'i> {
             r?;
         }
         Ok(())
+    }
+
+    /// Whether the last [`Item::Lost`] that [`Stream::next`] returned counted pages dropped over
+    /// the budget (the consumer fell behind) rather than events the kernel lost.
+    pub fn last_loss_was_dropped(&self) -> bool {
+        self.last_dropped
     }
 
     /// The counters so far.
@@ -302,7 +310,10 @@ impl<'i> Stream<'i> {
         };
         let cur = self.cur.get_mut(c)?;
         match cur.slots.pop_front()? {
-            Slot::Lost(l) => Some(Ok(Item::Lost(l))),
+            Slot::Lost(l, dropped) => {
+                self.last_dropped = dropped;
+                Some(Ok(Item::Lost(l)))
+            }
             Slot::Event { ts, offset, start, len } => {
                 let cur = self.cur.get(c)?;
                 let data = cur.page.get(start..start + len).unwrap_or_default();
@@ -440,10 +451,10 @@ impl<'i> Stream<'i> {
                         parse_slots(&data, shared.layout, cpu as u32, &mut cur.slots)?;
                         cur.page = data;
                     }
-                    Entry::Lost { lost, read_at, .. } => {
+                    Entry::Lost { lost, dropped, read_at } => {
                         cur.read_at = read_at;
                         cur.page = Bytes::new();
-                        cur.slots.push_back(Slot::Lost(lost));
+                        cur.slots.push_back(Slot::Lost(lost, dropped));
                     }
                 }
             }
@@ -505,7 +516,7 @@ fn parse_slots(page: &[u8], layout: PageLayout, cpu: u32, out: &mut VecDeque<Slo
                 start: (e.data.as_ptr() as usize).saturating_sub(base),
                 len: e.data.len(),
             },
-            PageItem::Lost(l) => Slot::Lost(l),
+            PageItem::Lost(l) => Slot::Lost(l, false),
         });
     }
     Ok(())

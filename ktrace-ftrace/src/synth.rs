@@ -92,7 +92,10 @@ pub fn wakeup_latency_in_kernel(inst: &Instance, pid: i32, work: impl FnOnce()) 
         inst.set_trigger("sched", "sched_waking", &waking)?;
         inst.set_trigger("sched", "sched_switch", &switch)?;
         inst.add_hist("synthetic", &name, &spec)?;
+        // As it was before instances were made with tracing off (triggers fire either way).
+        inst.set_tracing_on(true)?;
         work();
+        inst.set_tracing_on(false)?;
         inst.read_hist("synthetic", &name)
     };
     let out = run();

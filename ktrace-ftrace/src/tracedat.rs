@@ -156,6 +156,7 @@ fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Ve
     let mut out = Vec::with_capacity(out_len.min(64 << 20));
     // Output past the stated size (one byte is enough to tell) is an error, not memory: a few
     // corrupted bytes of zstd can expand to gigabytes.
+    #[cfg(any(feature = "zstd", feature = "zlib"))]
     let limit = out_len as u64 + 1;
     let r = match c {
         Compression::None => {
@@ -735,6 +736,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(all(feature = "zstd", feature = "zlib"))]
     fn decompression_stops_at_the_stated_size() {
         let big = ruzstd::encoding::compress_to_vec(&[0u8; 1 << 20][..], ruzstd::encoding::CompressionLevel::Fastest);
         assert_eq!(decompress(Compression::Zstd, &big, 1 << 20, 0).unwrap().len(), 1 << 20);

@@ -160,10 +160,7 @@ impl Tracefs {
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let Some(pid) = owner_pid(&name) else {
-                continue;
-            };
-            if Path::new(&format!("/proc/{pid}")).exists() {
+            if !is_stale(&name) {
                 continue;
             }
             let inst = Instance::adopt(self, &name);
@@ -174,9 +171,17 @@ impl Tracefs {
     }
 }
 
-/// The owner pid in a `ktrace_<pid>_<n>` name.
-pub(crate) fn owner_pid(name: &str) -> Option<i32> {
+/// The owner pid in a `ktrace_<pid>` or `ktrace_<pid>_<suffix>` name (an instance, or a probe
+/// group of ktrace-kprobe); `None` for any other name.
+pub fn owner_pid(name: &str) -> Option<i32> {
     name.strip_prefix("ktrace_")?.split('_').next()?.parse().ok()
+}
+
+/// Whether `name` is owned by a process that is gone: a `ktrace_<pid>[_<suffix>]` name whose pid
+/// has no `/proc/<pid>` (in this pid namespace). Names without an owner pid are never stale, and a
+/// live owner's never are: reapers remove only what this says.
+pub fn is_stale(name: &str) -> bool {
+    owner_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
 }
 
 fn parse_pairs<T>(text: &str, f: impl Fn(i32, &str) -> Option<T>) -> Vec<T> {
@@ -234,6 +239,11 @@ mod tests {
         assert_eq!(owner_pid("ktrace_123_4"), Some(123));
         assert_eq!(owner_pid("ktrace_x"), None);
         assert_eq!(owner_pid("other"), None);
+        assert_eq!(owner_pid("ktrace_123"), Some(123));
+        assert_eq!(owner_pid("ktrace_123_libc"), Some(123));
+        assert!(is_stale("ktrace_67108863_0"), "above pid_max: never alive");
+        assert!(!is_stale(&format!("ktrace_{}_0", std::process::id())));
+        assert!(!is_stale("ktrace_bench"), "no owner: never reaped");
         let v = parse_pairs("1 systemd\n42 bash\nbad\n", |p, c| Some((p, c.to_owned())));
         assert_eq!(v, vec![(1, "systemd".to_owned()), (42, "bash".to_owned())]);
     }

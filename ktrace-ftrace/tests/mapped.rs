@@ -33,6 +33,8 @@ fn mapped_reader_sees_every_event_once() {
         .unwrap();
     inst.set_event_pids(&[child.id() as i32]).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
+    // Instances are made with tracing off (a Recorder turns it on; this test reads by itself).
+    inst.set_tracing_on(true).unwrap();
     let dec = Decoder::new(inst.formats(), Endian::NATIVE, Clock::Local);
     let (mut seen, mut lost, mut pages) = (0usize, 0usize, 0usize);
     let mut drain = |readers: &mut Vec<ktrace_ftrace::MappedCpuReader>| {

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::probe::ArgType;
+
 /// Everything that can go wrong with probes.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -13,6 +15,12 @@ pub enum Error {
         line: String,
         /// What was expected.
         what: String,
+    },
+    /// A fetch argument type the kernel's probe syntax does not have (`:badtype`).
+    #[error("unknown fetch argument type {ty:?}: expected {}", ArgType::ACCEPTED)]
+    UnknownType {
+        /// The type as written.
+        ty: String,
     },
     /// The kernel rejected a definition; `log` is its `error_log` entry (position and reason).
     #[error("the kernel rejected {def:?}: {log}")]
@@ -87,7 +95,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the kernel cannot do this here (skip, don't fail).
+    /// True when the running kernel cannot do this (skip, do not fail).
     pub fn is_unsupported(&self) -> bool {
         match self {
             Error::Unsupported { .. } => true,

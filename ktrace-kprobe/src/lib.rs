@@ -4,7 +4,8 @@
 //! of programs and libraries (found by ELF symbol), and USDT (`sys/sdt.h`) probe sites, as typed
 //! definitions ([`ProbeDef`]) that render to and parse from the kernel's syntax, created through
 //! tracefs by a guard ([`Probes`]) that removes them on drop. Hits arrive as ftrace events (read
-//! them with a `ktrace_ftrace::Instance` and `Recorder`), fetch args decoded by name.
+//! them with a `ktrace_ftrace::Instance` and `Recorder`), fetch args decoded by name, or printed
+//! as `perf script` prints them by [`print::PrintFmt`] (`(55d0c2a1516f) a=-500 s="text"`).
 //!
 //! ```no_run
 //! use ktrace_ftrace::{Recorder, Tracefs};
@@ -45,6 +46,7 @@ pub mod elf;
 pub mod error;
 #[cfg(feature = "pmu")]
 pub mod pmu;
+pub mod print;
 pub mod probe;
 pub mod probes;
 pub mod usdt;

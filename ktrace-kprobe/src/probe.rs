@@ -54,6 +54,18 @@ pub enum Target {
         /// Symbol.
         symbol: String,
     },
+    /// An event probe (`e:… system.event`; `dynamic_events`, Linux 5.15+, built with kprobe events;
+    /// CONFIG_EPROBE_EVENTS on newer kernels): a new event on each hit of an existing one, its
+    /// fetch args reading the base event's fields as `$field` and dereferencing them
+    /// (`+0($args):ustring` on `raw_syscalls.sys_enter` reads the string a syscall's first argument
+    /// points to). See [`Probes::eprobe`](crate::Probes::eprobe) for a kernel bug with `char *` fields.
+    #[doc(alias = "eprobe")]
+    Eprobe {
+        /// The base event's system (`syscalls`).
+        system: String,
+        /// The base event (`sys_enter_openat`).
+        event: String,
+    },
     /// A probe on a tracepoint with arguments by BTF name (`t:… tracepoint`, 6.4+).
     #[doc(alias = "tprobe")]
     Tracepoint {
@@ -78,6 +90,14 @@ pub enum ArgType {
     UString,
     /// `symbol` (address shown as symbol+offset).
     Symbol,
+    /// `char` (one character, 6.6+).
+    Char,
+    /// `symstr` (the symbol+offset as a string field, 6.2+).
+    SymStr,
+    /// `%pd` (a `struct dentry *` printed as its name, 6.5+).
+    Dentry,
+    /// `%pD` (a `struct file *` printed as its name, 6.5+).
+    File,
     /// A bitfield `b<width>@<offset>/<container bits>`.
     Bitfield {
         /// Bits.
@@ -97,6 +117,10 @@ pub enum ArgType {
 }
 
 impl ArgType {
+    /// The types [`ArgType`]'s `FromStr` accepts, as the kernel's tracefs `README` lists them.
+    pub const ACCEPTED: &'static str = "u8/u16/u32/u64, s8/s16/s32/s64, x8/x16/x32/x64, char, string, ustring, \
+symbol, symstr, %pd, %pD, b<bit-width>@<bit-offset>/<container-size>, or <type>[<n>] (u, s or x types)";
+
     fn render(self) -> String {
         match self {
             ArgType::U(b) => format!("u{b}"),
@@ -105,6 +129,10 @@ impl ArgType {
             ArgType::String => "string".into(),
             ArgType::UString => "ustring".into(),
             ArgType::Symbol => "symbol".into(),
+            ArgType::Char => "char".into(),
+            ArgType::SymStr => "symstr".into(),
+            ArgType::Dentry => "%pd".into(),
+            ArgType::File => "%pD".into(),
             ArgType::Bitfield { width, offset, container } => format!("b{width}@{offset}/{container}"),
             ArgType::Array { elem: (k, b), len } => format!("{k}{b}[{len}]"),
         }
@@ -126,6 +154,10 @@ impl ArgType {
             "string" => Some(ArgType::String),
             "ustring" => Some(ArgType::UString),
             "symbol" => Some(ArgType::Symbol),
+            "char" => Some(ArgType::Char),
+            "symstr" => Some(ArgType::SymStr),
+            "%pd" => Some(ArgType::Dentry),
+            "%pD" => Some(ArgType::File),
             _ => match s.split_at_checked(1)? {
                 ("u", r) => bits(r).map(ArgType::U),
                 ("s", r) => bits(r).map(ArgType::S),
@@ -133,6 +165,21 @@ impl ArgType {
                 _ => None,
             },
         }
+    }
+}
+
+/// Parses a type as written after a fetch spec's `:` (`s32`, `ustring`, `u8[4]`, `b4@3/32`); any
+/// other text is [`Error::UnknownType`], naming it and the accepted types.
+///
+/// ```
+/// use ktrace_kprobe::ArgType;
+/// assert_eq!("s32".parse::<ArgType>().unwrap(), ArgType::S(32));
+/// assert!("badtype".parse::<ArgType>().unwrap_err().to_string().contains("\"badtype\""));
+/// ```
+impl std::str::FromStr for ArgType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ArgType> {
+        ArgType::parse(s).ok_or_else(|| Error::UnknownType { ty: s.to_owned() })
     }
 }
 
@@ -152,6 +199,22 @@ impl FetchArg {
     /// A fetch argument.
     pub fn new(name: &str, fetch: &str, ty: Option<ArgType>) -> FetchArg {
         FetchArg { name: name.into(), fetch: fetch.into(), ty }
+    }
+
+    /// Function argument `n` (1-based) at a function's entry, as field `arg<n>`: `$arg<n>` for
+    /// kprobes and fprobes (the kernel maps it, 4.20+). Uprobes have no `$arg<n>`:
+    /// [`Probes::add`](crate::Probes::add) puts in the register the calling convention passes it in
+    /// (x86_64: `%di %si %dx %cx %r8 %r9`, then the stack; aarch64: `%x0`…`%x7`, then the stack).
+    /// Meaningful at entry only (not in a return probe).
+    ///
+    /// ```
+    /// use ktrace_kprobe::{ArgType, FetchArg};
+    /// let a = FetchArg::arg(2, Some(ArgType::S(32)));
+    /// assert_eq!((a.name.as_str(), a.to_string_spec().as_str()), ("arg2", "$arg2:s32"));
+    /// ```
+    #[doc(alias = "$arg")]
+    pub fn arg(n: u32, ty: Option<ArgType>) -> FetchArg {
+        FetchArg { name: format!("arg{n}"), fetch: format!("$arg{n}"), ty }
     }
 
     /// A function argument by its name through the kernel's BTF (`filename`, `$arg*`; Linux 6.6+
@@ -225,9 +288,12 @@ impl ProbeDef {
         matches!(self.target, Target::Uprobe { .. } | Target::Uretprobe { .. })
     }
 
-    /// Whether this is an fprobe or tracepoint probe (goes to `dynamic_events`).
+    /// Whether this is an fprobe, tracepoint probe or event probe (goes to `dynamic_events`).
     pub fn is_dynamic_only(&self) -> bool {
-        matches!(self.target, Target::Fentry { .. } | Target::Fexit { .. } | Target::Tracepoint { .. })
+        matches!(
+            self.target,
+            Target::Fentry { .. } | Target::Fexit { .. } | Target::Tracepoint { .. } | Target::Eprobe { .. }
+        )
     }
 
     /// Parses a definition line as written to, or read back from, `kprobe_events`/`uprobe_events`/
@@ -255,6 +321,9 @@ impl ProbeDef {
             }
         } else if ptype == "t" {
             Target::Tracepoint { name: place.into() }
+        } else if ptype == "e" {
+            let (system, event) = place.split_once(['.', '/']).ok_or_else(|| bad("SYSTEM.EVENT"))?;
+            Target::Eprobe { system: system.into(), event: event.into() }
         } else if is_file {
             let (path, rest) = place.rsplit_once(':').ok_or_else(|| bad("PATH:OFFSET"))?;
             let (off, ref_ctr) = match rest.split_once('(') {
@@ -288,8 +357,8 @@ impl ProbeDef {
                 Some(x) => x,
                 None => {
                     let (name, ty) = match w.rsplit_once(':') {
-                        Some((nm, t)) if ArgType::parse(t).is_some() => (nm, ArgType::parse(t)),
-                        _ => (w, None),
+                        Some((nm, t)) => (nm, Some(t.parse()?)),
+                        None => (w, None),
                     };
                     let a = FetchArg::btf(name, ty);
                     if !a.is_btf() {
@@ -299,15 +368,54 @@ impl ProbeDef {
                     continue;
                 }
             };
-            // A type suffix is the text after the last ':' when it names a type.
+            // A type suffix is the text after the last ':'; one the kernel does not know is an error
+            // (the kernel would refuse the line), never silently part of the fetch spec.
             let (fetch, ty) = match spec.rsplit_once(':') {
-                Some((f, t)) if ArgType::parse(t).is_some() => (f, ArgType::parse(t)),
-                _ => (spec, None),
+                Some((f, t)) => (f, Some(t.parse()?)),
+                None => (spec, None),
             };
             args.push(FetchArg::new(n, fetch, ty));
         }
         Ok(ProbeDef { group: group.into(), event: event.into(), target, args })
     }
+}
+
+/// Where this architecture's user-space calling convention passes integer argument `n` (1-based)
+/// at a function's entry, as a uprobe fetch spec; `None` where not known (the spec is kept).
+fn user_arg_location(n: u32) -> Option<String> {
+    if cfg!(target_arch = "x86_64") {
+        // System V AMD64: six registers, then the stack above the return address ($stack0).
+        const REGS: [&str; 6] = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
+        let i = n.checked_sub(1)? as usize;
+        Some(REGS.get(i).map_or_else(|| format!("$stack{}", n - 6), |r| (*r).to_owned()))
+    } else if cfg!(target_arch = "aarch64") {
+        // AAPCS64: x0..x7, then the stack (the return address is in x30, not on the stack).
+        let i = n.checked_sub(1)?;
+        Some(if i < 8 { format!("%x{i}") } else { format!("$stack{}", i - 8) })
+    } else {
+        None
+    }
+}
+
+/// A fetch spec with each `$arg<N>` replaced by [`user_arg_location`] (uprobes lack `$argN`);
+/// `$arg*` (BTF) and specs without `$arg` are returned unchanged.
+pub(crate) fn user_args_to_registers(fetch: &str) -> String {
+    let mut out = String::with_capacity(fetch.len());
+    let mut rest = fetch;
+    while let Some(at) = rest.find("$arg") {
+        let (before, tail) = rest.split_at(at);
+        out.push_str(before);
+        let after = tail.get(4..).unwrap_or_default();
+        let digits = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+        let (token, next) = tail.split_at_checked(4 + digits).unwrap_or((tail, ""));
+        match after.get(..digits).and_then(|d| d.parse::<u32>().ok()).and_then(user_arg_location) {
+            Some(loc) => out.push_str(&loc),
+            None => out.push_str(token),
+        }
+        rest = next;
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse_u64(s: &str) -> Option<u64> {
@@ -332,6 +440,7 @@ impl fmt::Display for ProbeDef {
             Target::Fentry { symbol } => write!(f, "f:{n} {symbol}")?,
             Target::Fexit { symbol } => write!(f, "f:{n} {symbol}%return")?,
             Target::Tracepoint { name } => write!(f, "t:{n} {name}")?,
+            Target::Eprobe { system, event } => write!(f, "e:{n} {system}.{event}")?,
         }
         for a in &self.args {
             if a.is_btf() {
@@ -352,6 +461,7 @@ mod tests {
             "f:ktrace_1/open do_sys_openat2 dfd filename:ustring",
             "f:ktrace_1/open_ret do_sys_openat2%return fd=$retval:s64",
             "t:ktrace_1/sw sched_switch prev next",
+            "e:ktrace_1/open syscalls.sys_enter_openat path=+0($filename):ustring dfd=$dfd:s32",
         ] {
             let d = ProbeDef::parse(line).unwrap();
             assert!(d.is_dynamic_only() && !d.is_uprobe());
@@ -365,6 +475,19 @@ mod tests {
 
     use super::*;
     #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn user_args_become_registers() {
+        assert_eq!(user_args_to_registers("$arg1"), "%di");
+        assert_eq!(user_args_to_registers("+0($arg2)"), "+0(%si)");
+        assert_eq!(user_args_to_registers("+8(+0($arg6))"), "+8(+0(%r9))");
+        assert_eq!(user_args_to_registers("$arg7"), "$stack1");
+        assert_eq!(user_args_to_registers("$arg10x"), "$stack4x");
+        for kept in ["$arg*", "$arg", "$arg0", "%di", "$retval", "$comm", "@sym"] {
+            assert_eq!(user_args_to_registers(kept), kept);
+        }
+    }
+
+    #[test]
     fn round_trips() {
         for line in [
             "p:ktrace_1/open do_sys_openat2 path=+0(%si):string dfd=%di:s32",
@@ -375,6 +498,7 @@ mod tests {
             "r:g/ur /bin/bash:0x1234 rv=$retval:x64",
             "p:g/k vfs_read+4 c=$comm",
             "p:g/bf vfs_read f=+0(%di):b4@3/32 a=+8(%si):u32[4]",
+            "p:g/t vfs_read c=+0(%si):char s=%di:symstr d=%di:%pd f=%di:%pD",
         ] {
             let p = ProbeDef::parse(line).unwrap();
             assert_eq!(p.to_string(), line);
@@ -382,6 +506,16 @@ mod tests {
         assert!(ProbeDef::parse("x").is_err());
         assert!(ProbeDef::parse("q:g/e foo").is_err());
         assert!(ProbeDef::parse("p:g/e /bin/x:zz").is_err());
+    }
+
+    /// `x=%di:badtype` used to parse as fetch spec `%di:badtype` with no type.
+    #[test]
+    fn unknown_types_are_errors_naming_them() {
+        for line in ["p:g/e vfs_read x=%di:badtype", "f:g/e vfs_read file:badtype"] {
+            let e = ProbeDef::parse(line).unwrap_err();
+            assert!(matches!(&e, Error::UnknownType { ty } if ty == "badtype"), "{line}: {e}");
+            assert!(e.to_string().contains("ustring"), "{e}");
+        }
     }
 
     /// Found by cargo-fuzz (`probe_def`): `rgkapt:…  +` parsed as a kretprobe with an empty symbol and

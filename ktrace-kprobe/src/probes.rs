@@ -2,7 +2,8 @@
 //! removes them on drop; a reaper for probes of dead owners.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use ktrace_ftrace::Tracefs;
 
@@ -13,9 +14,12 @@ use crate::probe::{ProbeDef, Target};
 #[cfg(feature = "elf")]
 use crate::usdt;
 
-/// Probes this process created, in its own group `ktrace_<pid>` (or another `ktrace_*` group).
-/// Dropping it removes them; [`Probes::close`] does the same and reports errors. Instances that
-/// enabled the probes' events must be closed first (the kernel refuses to remove enabled probes).
+/// Probes this process created, in a group of their own: `ktrace_<pid>_<n>`, one per guard, so
+/// guards made at once (parallel tests) never collide, and [`reap_stale`] removes the group once
+/// `<pid>` is gone (never while it lives). Dropping the guard removes the probes;
+/// [`Probes::close`] does the same and reports errors. Removal first disables each probe's event
+/// in every instance that enabled it (the kernel refuses to remove an enabled probe), so guards and
+/// instances may be dropped in any order.
 ///
 /// ```no_run
 /// use ktrace_kprobe::{ArgType, FetchArg, Probes};
@@ -37,15 +41,32 @@ pub struct Probes {
     created: Vec<ProbeDef>,
 }
 
+static NEXT_GROUP: AtomicU32 = AtomicU32::new(0);
+
 impl Probes {
-    /// A guard for group `ktrace_<pid>`.
+    /// A guard with a group of its own, `ktrace_<pid>_<n>` (`n` counts guards in this process;
+    /// a name whose `events/` directory exists, left by a dead process with the same pid, is
+    /// skipped).
     pub fn new(fs: &Tracefs) -> Probes {
-        Probes { fs: fs.clone(), group: format!("ktrace_{}", std::process::id()), created: Vec::new() }
+        let pid = std::process::id();
+        let group = loop {
+            let g = format!("ktrace_{pid}_{}", NEXT_GROUP.fetch_add(1, Ordering::Relaxed));
+            if !fs.root().join("events").join(&g).exists() {
+                break g;
+            }
+        };
+        Probes { fs: fs.clone(), group, created: Vec::new() }
     }
 
-    /// A guard for another group (must start with `ktrace_` so the reaper can find it).
+    /// A guard for a named group: a name starting with `ktrace_` is used as is (the reaper removes
+    /// it only if it is `ktrace_<pid>[_<suffix>]` with `<pid>` gone), any other becomes
+    /// `ktrace_<pid>_<name>` (owned by this process, so reapable).
     pub fn with_group(fs: &Tracefs, group: &str) -> Probes {
-        let group = if group.starts_with("ktrace_") { group.to_owned() } else { format!("ktrace_{group}") };
+        let group = if group.starts_with("ktrace_") {
+            group.to_owned()
+        } else {
+            format!("ktrace_{}_{group}", std::process::id())
+        };
         Probes { fs: fs.clone(), group, created: Vec::new() }
     }
 
@@ -60,8 +81,11 @@ impl Probes {
     }
 
     fn events_file(&self, def: &ProbeDef) -> Result<PathBuf> {
+        let eprobe = matches!(def.target, Target::Eprobe { .. });
         let (name, feature, config, since) = if def.is_uprobe() {
             ("uprobe_events", "uprobe events", "CONFIG_UPROBE_EVENTS", "3.5")
+        } else if eprobe {
+            ("dynamic_events", "eprobe events", "CONFIG_EPROBE_EVENTS", "5.15")
         } else if def.is_dynamic_only() {
             ("dynamic_events", "fprobe/tprobe events", "CONFIG_FPROBE_EVENTS", "6.4")
         } else {
@@ -74,9 +98,10 @@ impl Probes {
         }
         // `dynamic_events` also exists for uprobes or kprobes alone: fprobe events need the kernel to
         // know the `f` syntax, which its tracefs README lists.
-        if def.is_dynamic_only() && !self.fs.read("README").is_ok_and(|t| t.contains("f[:[<group>/][<event>]]")) {
+        let syntax = if eprobe { "e[:[<group>/][<event>]]" } else { "f[:[<group>/][<event>]]" };
+        if def.is_dynamic_only() && !self.fs.read("README").is_ok_and(|t| t.contains(syntax)) {
             let hint = format!(
-                "{} exists, but {} lists no f[:[<group>/][<event>]] syntax: {needs}",
+                "{} exists, but {} lists no {syntax} syntax: {needs}",
                 p.display(),
                 self.fs.root().join("README").display()
             );
@@ -85,15 +110,38 @@ impl Probes {
         Ok(p)
     }
 
-    /// Creates a probe from a definition (its group is replaced by this guard's).
+    /// Creates a probe from a definition (its group is replaced by this guard's). For uprobes,
+    /// `$argN` in fetch specs (see [`FetchArg::arg`](crate::FetchArg::arg)) becomes the register
+    /// or stack slot of argument N, as uprobes lack `$argN`.
     pub fn add(&mut self, mut def: ProbeDef) -> Result<()> {
         def.group = self.group.clone();
+        if def.is_uprobe() {
+            for a in &mut def.args {
+                a.fetch = crate::probe::user_args_to_registers(&a.fetch);
+            }
+        }
         let path = self.events_file(&def)?;
         let _ = std::fs::write(self.fs.root().join("error_log"), "");
         let line = def.to_string();
         let r = std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| f.write_all(line.as_bytes()));
         if let Err(e) = r {
             let log = std::fs::read_to_string(self.fs.root().join("error_log")).unwrap_or_default();
+            // The README lists `e:` whether or not eprobes are built; without them dynamic_events
+            // refuses every `e:` line with EINVAL and no error_log entry (a kernel that has them
+            // explains a bad definition there).
+            if matches!(def.target, Target::Eprobe { .. })
+                && e.raw_os_error() == Some(libc::EINVAL)
+                && log.trim().is_empty()
+            {
+                return Err(Error::Unsupported {
+                    feature: "eprobe events".into(),
+                    hint: format!(
+                        "{} refused {line:?} with EINVAL and no error_log entry: {} and kprobe events",
+                        path.display(),
+                        ktrace_core::hint::kernel_feature("CONFIG_EPROBE_EVENTS", "5.15")
+                    ),
+                });
+            }
             return Err(Error::Rejected {
                 def: line,
                 log: if log.trim().is_empty() { e.to_string() } else { log.trim_end().to_owned() },
@@ -154,6 +202,37 @@ impl Probes {
         self.add(def)
     }
 
+    /// An event probe: a new event `event` on each hit of `system/base_event`, with fetch args over
+    /// the base event's fields (`$field`, dereferenced as `+0($field):ustring`…) (`dynamic_events`,
+    /// Linux 5.15+ built with kprobe events, CONFIG_EPROBE_EVENTS on newer kernels;
+    /// [`Error::Unsupported`] without them).
+    ///
+    /// Kernel bug (seen on 6.1): a `char *` field of the base event (`filename` of
+    /// `syscalls/sys_enter_openat`) is fetched as its first byte, not as the pointer
+    /// (`trace_eprobe.c` `get_event_field`, FILTER_PTR_STRING), so `+0($filename):ustring`
+    /// records an empty string. Integer fields, and arrays (read as their first 8 bytes), work.
+    ///
+    /// ```no_run
+    /// use ktrace_kprobe::{ArgType, FetchArg, Probes};
+    /// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+    /// let mut probes = Probes::new(&fs);
+    /// // raw_syscalls/sys_enter's `args` array: `$args` is the first argument, here a user
+    /// // pointer (the path of access(2), unlink(2), chdir(2)…) that the eprobe reads.
+    /// let args = [
+    ///     FetchArg::new("nr", "$id", Some(ArgType::S(64))),
+    ///     FetchArg::new("path", "+0($args)", Some(ArgType::UString)),
+    /// ];
+    /// probes.eprobe("enter_path", "raw_syscalls", "sys_enter", &args)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "dynamic_events")]
+    pub fn eprobe(&mut self, event: &str, system: &str, base_event: &str, args: &[crate::FetchArg]) -> Result<()> {
+        let target = Target::Eprobe { system: system.into(), event: base_event.into() };
+        let mut def = ProbeDef::new(&self.group, event, target);
+        def.args = args.to_vec();
+        self.add(def)
+    }
+
     /// Uprobes at every USDT site of a binary (`provider_name` events with `arg1…argN`), with the
     /// semaphore as reference counter so guarded probes fire. Returns the event names (feature `elf`).
     #[cfg(feature = "elf")]
@@ -188,24 +267,39 @@ impl Probes {
         let mut first = None;
         for def in std::mem::take(&mut self.created) {
             let Ok(path) = self.events_file(&def) else { continue };
-            let cmd = format!("-:{}/{}", def.group, def.event);
-            // An instance may still be closing: retry briefly on EBUSY.
-            for attempt in 0..50 {
-                let r =
-                    std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| f.write_all(cmd.as_bytes()));
-                match r {
-                    Ok(()) => break,
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
-                        std::thread::sleep(std::time::Duration::from_millis(20))
-                    }
-                    Err(e) => {
-                        first.get_or_insert(Error::Io { call: "write", path: path.display().to_string(), source: e });
-                        break;
-                    }
-                }
+            if let Err(e) = remove_probe(&self.fs, &path, &def.group, &def.event) {
+                first.get_or_insert(Error::Io { call: "write", path: path.display().to_string(), source: e });
             }
         }
         first.map_or(Ok(()), Err)
+    }
+}
+
+/// Disables `group/event` in the top instance and in every instance that enabled it, then removes
+/// it through `events_file` (`-:group/event`), retrying briefly while the kernel says it is busy
+/// (a perf user or a closing reader).
+fn remove_probe(fs: &Tracefs, events_file: &Path, group: &str, event: &str) -> std::io::Result<()> {
+    let enable = Path::new("events").join(group).join(event).join("enable");
+    let instances = std::fs::read_dir(fs.root().join("instances")).into_iter().flatten().flatten().map(|e| e.path());
+    for dir in std::iter::once(fs.root().to_owned()).chain(instances) {
+        let p = dir.join(&enable);
+        // `1`, or `1*` when also soft-enabled by a trigger.
+        if std::fs::read_to_string(&p).is_ok_and(|t| t.starts_with('1')) {
+            let _ = std::fs::write(&p, "0");
+        }
+    }
+    let cmd = format!("-:{group}/{event}");
+    let mut attempt = 0;
+    loop {
+        let r =
+            std::fs::OpenOptions::new().append(true).open(events_file).and_then(|mut f| f.write_all(cmd.as_bytes()));
+        match r {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -221,28 +315,30 @@ pub fn btf_args_supported(fs: &Tracefs) -> bool {
     fs.read("README").is_ok_and(|t| t.contains("<argname>"))
 }
 
-/// Removes probes of `ktrace_<pid>` groups whose pid is gone; returns the removed `group/event`s.
+/// Removes probes of `ktrace_<pid>` and `ktrace_<pid>_<suffix>` groups (the groups [`Probes`]
+/// makes) whose pid is gone, disabling them in any instance first; returns the removed
+/// `group/event`s. A live owner's probes, and groups without an owner pid, are never touched
+/// (see [`ktrace_ftrace::tracefs::is_stale`]).
 #[doc(alias = "kprobe_events")]
 #[doc(alias = "uprobe_events")]
 pub fn reap_stale(fs: &Tracefs) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for file in ["kprobe_events", "uprobe_events"] {
+    for file in ["kprobe_events", "uprobe_events", "dynamic_events"] {
         let path = fs.root().join(file);
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
         for line in text.lines() {
-            let Ok(def) = ProbeDef::parse(line) else { continue };
-            let Some(pid) = def.group.strip_prefix("ktrace_").and_then(|p| p.parse::<i32>().ok()) else { continue };
-            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            // `TYPE:GROUP/EVENT …`: any probe type, also those ProbeDef does not parse.
+            let Some((group, event)) =
+                line.split_whitespace().next().and_then(|h| h.split_once(':')).and_then(|(_, n)| n.split_once('/'))
+            else {
+                continue;
+            };
+            if !ktrace_ftrace::tracefs::is_stale(group) {
                 continue;
             }
-            let cmd = format!("-:{}/{}", def.group, def.event);
-            if std::fs::OpenOptions::new()
-                .append(true)
-                .open(&path)
-                .and_then(|mut f| f.write_all(cmd.as_bytes()))
-                .is_ok()
-            {
-                out.push(format!("{}/{}", def.group, def.event));
+            let name = format!("{group}/{event}");
+            if !out.contains(&name) && remove_probe(fs, &path, group, event).is_ok() {
+                out.push(name);
             }
         }
     }

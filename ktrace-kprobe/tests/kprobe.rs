@@ -188,3 +188,55 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
     assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// VM tier (this machine's kernel has no kprobes, which eprobes are built on): an event probe on
+/// `raw_syscalls/sys_enter` reads the path that `access(2)`'s first argument only points to.
+///
+/// (Not `+0($filename)` on `syscalls/sys_enter_*`: the kernel reads a `const char *` field of the
+/// base event as its first byte (trace_eprobe.c `get_event_field`, FILTER_PTR_STRING), so the
+/// dereference finds nothing; a non-string field of 8 bytes or more reads as its first 8 bytes.)
+#[test]
+fn eprobe_on_sys_enter_reads_the_path() {
+    const T: &str = "eprobe_on_sys_enter_reads_the_path";
+    if !nix::unistd::geteuid().is_root() {
+        return skip(T, Skip::Environment("needs root"));
+    }
+    let fs = Tracefs::find_or_mount().unwrap();
+    let mut probes = Probes::new(&fs);
+    // `args` is `unsigned long args[6]`: `$args` is args[0].
+    let args =
+        [FetchArg::new("nr", "$id", Some(ArgType::S(64))), FetchArg::new("path", "+0($args)", Some(ArgType::UString))];
+    match probes.eprobe("enter_path", "raw_syscalls", "sys_enter", &args) {
+        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "eprobe", why: &e.to_string() }),
+        r => r.unwrap(),
+    }
+    let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
+    assert!(listed.lines().any(|l| l.starts_with(&format!("e:{}/enter_path ", probes.group()))), "{listed}");
+    let inst = fs.new_instance().unwrap();
+    inst.filter_current_thread().unwrap();
+    inst.enable_event(probes.group(), "enter_path").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    let path = format!("/ktrace-eprobe-{}-no-such-file", std::process::id());
+    for _ in 0..3 {
+        assert!(nix::unistd::access(path.as_str(), nix::unistd::AccessFlags::F_OK).is_err());
+    }
+    let recording = rec.stop().unwrap();
+    let seen: Vec<(i64, String)> = recording
+        .events()
+        .map(|e| e.unwrap())
+        .filter(|e| e.name() == "enter_path")
+        .map(|e| {
+            let Value::Str(s) = e.field("path").unwrap() else { panic!("path is not a string") };
+            (e.int("nr").unwrap(), String::from_utf8_lossy(s).into_owned())
+        })
+        .collect();
+    let access: Vec<_> = seen.iter().filter(|(nr, _)| *nr == libc::SYS_access).collect();
+    assert_eq!(access.len(), 3, "three access(2) calls: {seen:?}");
+    assert!(access.iter().all(|(_, p)| p == &path), "{seen:?}");
+    let group = probes.group().to_owned();
+    // Removed although the instance still has it enabled.
+    probes.close().unwrap();
+    let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
+    assert!(!listed.contains(&group), "{listed}");
+    inst.close().unwrap();
+}

@@ -17,6 +17,13 @@ pub extern "C" fn ktrace_uprobe_target(n: u64, s: *const u8) -> u64 {
     std::hint::black_box(n) * 3
 }
 
+/// A probed function with two integer arguments (SysV x86_64: %rdi, %rsi; aarch64: x0, x1).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn ktrace_uprobe_two_ints(a: i64, b: u32) -> i64 {
+    std::hint::black_box(a) + i64::from(std::hint::black_box(b))
+}
+
 fn fs(test: &str) -> Option<Tracefs> {
     if !nix::unistd::geteuid().is_root() {
         skip(test, Skip::Environment("needs root"));
@@ -189,4 +196,124 @@ fn stripped_static_binary_is_reported_as_stripped() {
     let err = ktrace_kprobe::elf::Binary::open(bin.to_str().unwrap()).unwrap().symbol_offset("main").unwrap_err();
     assert!(matches!(err, ktrace_kprobe::Error::Stripped { .. }), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `group/event`s of these groups in uprobe_events.
+fn listed(fs: &Tracefs, groups: &[&str]) -> Vec<String> {
+    std::fs::read_to_string(fs.root().join("uprobe_events"))
+        .unwrap()
+        .lines()
+        .filter(|l| groups.iter().any(|g| l.contains(&format!(":{g}/"))))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn exe() -> String {
+    std::fs::read_link("/proc/self/exe").unwrap().display().to_string()
+}
+
+#[test]
+fn guards_made_at_once_probe_the_same_function() {
+    let Some(fs) = fs("guards_made_at_once_probe_the_same_function") else { return };
+    let barrier = std::sync::Barrier::new(2);
+    let groups: Vec<String> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut p = Probes::new(&fs);
+                    barrier.wait();
+                    p.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
+                    barrier.wait();
+                    let g = p.group().to_owned();
+                    assert_eq!(listed(&fs, &[&g]).len(), 1, "{g}");
+                    p.close().unwrap();
+                    g
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_ne!(groups[0], groups[1]);
+    let me = format!("ktrace_{}_", std::process::id());
+    assert!(groups.iter().all(|g| g.starts_with(&me)), "{groups:?}");
+    assert!(listed(&fs, &[&groups[0], &groups[1]]).is_empty());
+}
+
+#[test]
+fn probes_are_removed_whatever_the_drop_order() {
+    let Some(fs) = fs("probes_are_removed_whatever_the_drop_order") else { return };
+    for probes_first in [true, false] {
+        let mut probes = Probes::new(&fs);
+        probes.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
+        let group = probes.group().to_owned();
+        // Enabled in an instance and at the top, as a user might.
+        let inst = fs.new_instance().unwrap();
+        inst.enable_event(&group, "target").unwrap();
+        let global = ktrace_ftrace::Instance::global(&fs);
+        global.enable_event(&group, "target").unwrap();
+        if probes_first {
+            probes.close().unwrap();
+            drop(inst);
+        } else {
+            drop(inst);
+            drop(probes);
+        }
+        assert!(listed(&fs, &[&group]).is_empty(), "probes_first={probes_first}: {:?}", listed(&fs, &[&group]));
+        assert!(!fs.root().join("events").join(&group).exists());
+        // The global guard's restore of the removed event's `enable` has nothing left to restore.
+        let _ = global.close();
+    }
+}
+
+#[test]
+fn fetch_arg_by_position_reads_integer_arguments() {
+    let Some(fs) = fs("fetch_arg_by_position_reads_integer_arguments") else { return };
+    let mut probes = Probes::new(&fs);
+    let args = [FetchArg::arg(1, Some(ArgType::S(64))), FetchArg::arg(2, Some(ArgType::U(32)))];
+    probes.uprobe("two", &exe(), "ktrace_uprobe_two_ints", &args, false).unwrap();
+    // The kernel holds the register the argument arrives in, not $arg1.
+    let line = listed(&fs, &[probes.group()]).pop().unwrap();
+    assert!(!line.contains("$arg"), "{line}");
+    let inst = fs.new_instance().unwrap();
+    inst.filter_current_thread().unwrap();
+    inst.enable_event(probes.group(), "two").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    let want: Vec<(i64, i64)> = (0..10i64).map(|i| (-1000 * i - 7, 3 * i + 1)).collect();
+    for &(a, b) in &want {
+        ktrace_uprobe_two_ints(a, b as u32);
+    }
+    let recording = rec.stop().unwrap();
+    let got: Vec<(i64, i64)> = recording
+        .events()
+        .map(|e| e.unwrap())
+        .filter(|e| e.name() == "two")
+        .map(|e| (e.int("arg1").unwrap(), e.int("arg2").unwrap()))
+        .collect();
+    assert_eq!(got, want);
+    drop(probes);
+    drop(inst);
+}
+
+#[test]
+fn reaper_removes_dead_owners_groups_only() {
+    let Some(fs) = fs("reaper_removes_dead_owners_groups_only") else { return };
+    // pid 0x3ffffff is above pid_max: never alive. Its guard is leaked, as a killed owner's would be.
+    let mut dead = Probes::with_group(&fs, "ktrace_67108863_0");
+    dead.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
+    let inst = fs.new_instance().unwrap();
+    inst.enable_event(dead.group(), "target").unwrap();
+    std::mem::forget(dead);
+    let mut live = Probes::new(&fs);
+    live.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
+    let mut named = Probes::with_group(&fs, "reaper_named");
+    assert_eq!(named.group(), format!("ktrace_{}_reaper_named", std::process::id()));
+    named.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
+    let reaped = ktrace_kprobe::reap_stale(&fs).unwrap();
+    assert!(reaped.contains(&"ktrace_67108863_0/target".to_owned()), "{reaped:?}");
+    assert!(listed(&fs, &["ktrace_67108863_0"]).is_empty());
+    assert_eq!(listed(&fs, &[live.group(), named.group()]).len(), 2, "a live owner's probes were reaped");
+    assert!(!reaped.iter().any(|r| r.starts_with(live.group()) || r.starts_with(named.group())), "{reaped:?}");
+    live.close().unwrap();
+    named.close().unwrap();
+    inst.close().unwrap();
 }

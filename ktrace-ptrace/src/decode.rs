@@ -1,95 +1,140 @@
-//! strace-like rendering of syscall arguments and results: paths and strings from tracee memory,
-//! flags by name, errno names, buffers, sockaddrs, timespecs, execve argv.
-
-use std::fmt::Write;
+//! strace-like decoding of syscalls: [`decode_call`] reads a call's arguments from the tracee
+//! (paths, buffers, structures) into typed [`Value`]s (flags and constants by name, signal sets,
+//! `struct stat`…), and their `Display` renders them as strace prints them.
+//!
+//! ```no_run
+//! use ktrace_ptrace::decode::{Value, decode_call};
+//! use ktrace_ptrace::{Event, TraceCommand};
+//! let mut t = TraceCommand::new("cat").arg("/etc/hostname").stdout_null().spawn()?;
+//! while let Some(ev) = t.next_event()? {
+//!     if let Event::SyscallExit { pid, arch, nr, args, ret } = ev
+//!         && arch.syscall_name(nr) == Some("openat")
+//!     {
+//!         let call = decode_call(nix::unistd::Pid::from_raw(pid), "openat", &args, Some(ret));
+//!         // The path as bytes, the flags by name; `call` renders as strace's line.
+//!         if let Some(Value::Str { bytes, .. }) = call.args.get(1) {
+//!             println!("{} opened: {call}", String::from_utf8_lossy(bytes));
+//!         }
+//!     }
+//! }
+//! # Ok::<(), ktrace_ptrace::Error>(())
+//! ```
+//!
+//! What is known per syscall is data (`table.rs`: each syscall's argument kinds, and the names of
+//! values and flag bits from libc's constants); reading and decoding is here, rendering in
+//! `value.rs`.
 
 use ktrace_core::Cursor;
+use std::borrow::Cow;
+use std::fmt::Write;
+
 use nix::unistd::Pid;
 
 use crate::sys::read_mem;
 
-/// How to show one argument.
+mod table;
+mod value;
+
+use table::{Names, shown_args, signature};
+pub use value::{Call, Ret, Value};
+
+/// How to decode one argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Arg {
+    /// A C `int`: the low 32 bits, signed.
     Int,
     Uint,
+    /// A C `long` or `off_t`: all 64 bits, signed.
+    Long,
     Hex,
     Ptr,
-    Fd,
+    /// A descriptor, or `AT_FDCWD`.
     AtFd,
+    /// A NUL-terminated string (a path, an attribute name).
     Path,
     /// A buffer whose length is the argument at this index (read at entry: write-like).
     BufIn(usize),
     /// A buffer filled by the call, its length the return value (read at exit: read-like).
     BufOut,
     OpenFlags,
+    /// Open flags without the access mode (pipe2, dup3): `0` when none.
+    OpenFlags0,
+    /// A file mode's permission bits in octal (`0644`).
     Mode,
-    Prot,
-    MapFlags,
+    AccessMode,
+    AtFlags,
     Signal,
     Argv,
     /// An environment vector: strace shows its address and how many variables it holds.
     Envp,
     SockAddr(usize),
+    SockType,
     Timespec,
-    CloneFlags,
+    /// One of the named values, else hexadecimal with this comment (`0x3001 /* ARCH_??? */`).
+    Value(Names, &'static str),
+    /// Flag bits by name; the text for none.
+    Named(Names, &'static str),
+    /// A `struct stat` filled by the call.
+    Stat,
+    /// statx's flags: the sync type, then `AT_*` flags.
+    StatxFlags,
+    /// A `struct statx` filled by the call.
+    Statx,
+    /// A `struct sigaction` (the new one at entry, the old one filled by the call).
+    SigAction,
+    /// A signal set (`[INT QUIT]`, or `~[…]` for the complement when most are set).
+    SigSet,
+    /// getdents64's buffer: its address and how many entries the call returned.
+    Dirents,
+    /// fcntl's third argument, as its command takes it.
+    FcntlThird,
+    /// The two descriptors pipe and pipe2 return.
+    PipeFds,
+    /// getcwd's buffer: the directory returned.
+    Cwd,
+    /// A `struct rlimit`.
+    Rlimit,
+    /// futex's operation (`FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`).
+    FutexOp,
+    /// futex's sixth argument (`FUTEX_BITSET_MATCH_ANY`).
+    FutexVal3,
+    /// sched_getaffinity's CPU set, filled by the call (its size the return value).
+    CpuSet,
+    /// wait4's status, filled by the call.
+    WaitStatus,
+    /// A `struct sysinfo` filled by the call.
+    Sysinfo,
+    /// clone3's `struct clone_args`.
+    CloneArgs,
+    /// A socket's protocol, named for the family of the first argument.
+    SockProto,
+    /// An ioctl request: named, else `_IOC(dir, type, nr, size)`.
+    IoctlReq,
+    /// An ioctl's third argument, as its request takes it.
+    IoctlThird,
+    /// getgroups' and setgroups' list of group ids.
+    Gids,
+    /// An array of `struct pollfd`, its length the next argument.
+    PollFds,
+    /// An `fd_set` of the first argument's size.
+    FdSet,
+    /// A `struct timeval`.
+    Timeval,
+    /// utimensat's two timespecs (`UTIME_NOW`, `UTIME_OMIT` by name).
+    Timespec2,
+    /// A `struct epoll_event`.
+    EpollEvent,
+    /// A `struct utsname` filled by the call.
+    Utsname,
+    /// A `struct statfs` filled by the call.
+    Statfs,
+    /// A file type and mode (mknod): `S_IFIFO|0644`.
+    FileMode,
+    /// rt_sigreturn's restored signal mask (`{mask=[]}`), read from the thread's status.
+    SigreturnMask,
 }
 
 use Arg::*;
-
-fn signature(name: &str) -> &'static [Arg] {
-    match name {
-        "read" => &[Fd, BufOut, Uint],
-        "pread64" => &[Fd, BufOut, Uint, Int],
-        "write" => &[Fd, BufIn(2), Uint],
-        "pwrite64" => &[Fd, BufIn(2), Uint, Int],
-        "open" => &[Path, OpenFlags, Mode],
-        "openat" => &[AtFd, Path, OpenFlags, Mode],
-        "creat" => &[Path, Mode],
-        "close" | "fsync" | "fdatasync" | "dup" => &[Fd],
-        "dup2" | "dup3" => &[Fd, Fd, Hex],
-        "stat" | "lstat" | "statfs" => &[Path, Ptr],
-        "fstat" | "fstatfs" => &[Fd, Ptr],
-        "newfstatat" => &[AtFd, Path, Ptr, Hex],
-        "statx" => &[AtFd, Path, Hex, Hex, Ptr],
-        "access" => &[Path, Mode],
-        "faccessat" | "faccessat2" => &[AtFd, Path, Mode, Hex],
-        "readlink" => &[Path, Ptr, Uint],
-        "readlinkat" => &[AtFd, Path, Ptr, Uint],
-        "unlink" | "rmdir" | "chdir" | "chroot" => &[Path],
-        "unlinkat" => &[AtFd, Path, Hex],
-        "mkdir" => &[Path, Mode],
-        "mkdirat" => &[AtFd, Path, Mode],
-        "rename" | "symlink" | "link" => &[Path, Path],
-        "renameat" | "renameat2" => &[AtFd, Path, AtFd, Path, Hex],
-        "execve" => &[Path, Argv, Envp],
-        "execveat" => &[AtFd, Path, Argv, Envp, Hex],
-        "mmap" => &[Ptr, Uint, Prot, MapFlags, Fd, Hex],
-        "mprotect" => &[Ptr, Uint, Prot],
-        "munmap" => &[Ptr, Uint],
-        "brk" => &[Ptr],
-        "lseek" => &[Fd, Int, Int],
-        "getdents64" => &[Fd, Ptr, Uint],
-        "ioctl" => &[Fd, Hex, Ptr],
-        "fcntl" => &[Fd, Int, Hex],
-        "kill" | "tkill" => &[Int, Signal],
-        "tgkill" => &[Int, Int, Signal],
-        "rt_sigaction" => &[Signal, Ptr, Ptr, Uint],
-        "rt_sigprocmask" => &[Int, Ptr, Ptr, Uint],
-        "exit" | "exit_group" => &[Int],
-        "wait4" => &[Int, Ptr, Hex, Ptr],
-        "clone" => &[CloneFlags, Ptr, Ptr, Ptr, Hex],
-        "socket" => &[Int, Int, Int],
-        "connect" | "bind" => &[Fd, SockAddr(2), Uint],
-        "sendto" => &[Fd, BufIn(2), Uint, Hex, SockAddr(5), Uint],
-        "nanosleep" => &[Timespec, Ptr],
-        "clock_nanosleep" => &[Int, Hex, Timespec, Ptr],
-        "pipe" | "pipe2" => &[Ptr, Hex],
-        "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield" => &[],
-        "getsid" | "getpgid" => &[Int],
-        _ => &[Hex, Hex, Hex, Hex, Hex, Hex],
-    }
-}
 
 /// How many bytes of strings and buffers to show (`strace -s`).
 pub const STRING_LIMIT: usize = 32;
@@ -132,106 +177,110 @@ fn read_bytes(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
     Some(b)
 }
 
-/// The tracee's `u64` at `addr` (`None` when it cannot be read whole).
-fn read_u64(pid: Pid, addr: u64) -> Option<u64> {
-    Cursor::new(&read_bytes(pid, addr, 8)?).u64().ok()
+/// Reads a structure of `len` bytes whole; `None` if any of it is unreadable.
+fn read_struct(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
+    read_bytes(pid, addr, len).filter(|b| b.len() == len)
 }
 
-/// strace's quoting (`string_quote()` in strace's util.c): printable ASCII as is; `\" \\ \f \n \r
-/// \t \v` escaped; other bytes in octal, in the fewest digits unless the next byte shown is an
-/// octal digit, when all three are needed to keep it unambiguous (`\1` + `23` is `\00123`, not
-/// `\123`).
+/// The native-endian unsigned field of `len` bytes (1, 2, 4 or 8) at `off` in `b`, a structure
+/// [`read_struct`] read whole (so the field is there; 0 only for a layout error of ours).
+fn field(b: &[u8], off: usize, len: usize) -> u64 {
+    let Ok(mut c) = Cursor::at(b, off) else { return 0 };
+    let v = match len {
+        1 => c.u8().map(u64::from),
+        2 => c.u16().map(u64::from),
+        4 => c.u32().map(u64::from),
+        _ => c.u64(),
+    };
+    v.unwrap_or(0)
+}
+
+/// Appends strace's quoting of `b` to `out` (see [`Value::Str`]): printable ASCII as is, `\n`
+/// and friends escaped, other bytes in octal; `...` after when `truncated`.
 pub fn quote(out: &mut String, b: &[u8], truncated: bool) {
-    out.push('"');
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x0c => out.push_str("\\f"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x0b => out.push_str("\\v"),
-            0x20..=0x7e => out.push(c as char),
-            _ if matches!(b.get(i + 1), Some(b'0'..=b'7')) => {
-                let _ = write!(out, "\\{c:03o}");
-            }
-            _ => {
-                let _ = write!(out, "\\{c:o}");
-            }
-        }
-    }
-    out.push('"');
-    if truncated {
-        out.push_str("...");
-    }
+    let _ = value::write_quoted(out, b, truncated);
 }
 
-fn flags(out: &mut String, v: u64, table: &[(u64, &str)], zero: &str) {
+/// Flag bits by name in `table`'s order (composites first), then the bits left; `zero` when none.
+fn flags(v: u64, table: Names, zero: &'static str) -> Value {
     if v == 0 {
-        out.push_str(zero);
-        return;
+        return if zero == "0" { Value::Flags { names: Vec::new(), rest: 0 } } else { Value::Name(zero.into()) };
     }
     let mut rest = v;
-    let mut first = true;
+    let mut names = Vec::new();
     for &(bit, name) in table {
         if bit != 0 && rest & bit == bit {
-            if !first {
-                out.push('|');
-            }
-            out.push_str(name);
+            names.push(Cow::Borrowed(name));
             rest &= !bit;
-            first = false;
         }
     }
-    if rest != 0 {
-        if !first {
-            out.push('|');
-        }
-        let _ = write!(out, "{rest:#x}");
+    Value::Flags { names, rest }
+}
+
+/// A value field's name followed by flag bits: `O_WRONLY|O_CREAT`, `SOCK_STREAM|SOCK_CLOEXEC`.
+fn value_and_flags(head: Value, v: u64, table: Names) -> Value {
+    let mut names = match head {
+        Value::Name(n) => vec![n],
+        other => vec![Cow::Owned(other.to_string())],
+    };
+    if let Value::Flags { names: more, rest } = flags(v, table, "0") {
+        names.extend(more);
+        return Value::Flags { names, rest };
     }
+    Value::Flags { names, rest: 0 }
 }
 
-macro_rules! table {
-    ($($c:ident),* $(,)?) => { &[$((libc::$c as u64, stringify!($c))),*] };
-}
-
-fn open_flags(out: &mut String, v: u64) {
-    out.push_str(match v & 3 {
+fn open_flags(v: u64) -> Value {
+    let mode = match v & 3 {
         0 => "O_RDONLY",
         1 => "O_WRONLY",
         2 => "O_RDWR",
         _ => "O_ACCMODE",
-    });
-    let rest = v & !3;
-    if rest != 0 {
-        out.push('|');
-        // O_TMPFILE includes O_DIRECTORY and O_SYNC includes O_DSYNC: composites first.
-        let t: &[(u64, &str)] = table!(
-            O_TMPFILE,
-            O_SYNC,
-            O_CREAT,
-            O_EXCL,
-            O_NOCTTY,
-            O_TRUNC,
-            O_APPEND,
-            O_NONBLOCK,
-            O_DSYNC,
-            O_ASYNC,
-            O_DIRECT,
-            O_LARGEFILE,
-            O_DIRECTORY,
-            O_NOFOLLOW,
-            O_NOATIME,
-            O_CLOEXEC,
-            O_PATH
-        );
-        flags(out, rest, t, "0");
+    };
+    value_and_flags(Value::Name(mode.into()), v & !3, table::OPEN)
+}
+
+/// One of `names`, else hexadecimal with strace's comment for an unknown value.
+fn value(v: u64, names: Names, unknown: &str) -> Value {
+    match names.iter().find(|(n, _)| *n == v) {
+        Some((_, name)) => Value::Name(Cow::Borrowed(name)),
+        None => Value::Commented(Box::new(Value::Hex(v)), unknown.to_owned()),
     }
 }
 
-fn signal_name(sig: i32) -> String {
-    nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned())
+/// `SIGINT`; the real-time signals as strace names them (`SIGRTMIN`, `SIGRT_1`…).
+fn signal_name(sig: i32) -> Cow<'static, str> {
+    match sig {
+        32 => "SIGRTMIN".into(),
+        33..=64 => format!("SIGRT_{}", sig - 32).into(),
+        _ => nix::sys::signal::Signal::try_from(sig).map_or_else(|_| sig.to_string().into(), |s| s.as_str().into()),
+    }
+}
+
+/// A signal set of 64 bits as strace shows it: `[CHLD INT]`, or `~[…]` with the signals not in it
+/// when more than half are.
+fn sigset(mask: u64) -> Value {
+    let (mask, complement) = if mask.count_ones() > 32 { (!mask, true) } else { (mask, false) };
+    let items = (1..=64i32)
+        .filter(|sig| mask & (1 << (sig - 1)) != 0)
+        .map(|sig| match signal_name(sig) {
+            Cow::Borrowed(n) => Cow::Borrowed(n.strip_prefix("SIG").unwrap_or(n)),
+            Cow::Owned(n) => Cow::Owned(n.strip_prefix("SIG").unwrap_or(&n).to_owned()),
+        })
+        .collect();
+    Value::Set { items, complement }
+}
+
+/// Clone flags and the exit signal in the low byte: `CLONE_VM|…|SIGCHLD`.
+fn clone_flags(v: u64) -> Value {
+    let sig = v & 0xff;
+    match flags(v & !0xff, table::CLONE, "0") {
+        Value::Flags { mut names, rest } if sig != 0 => {
+            names.push(signal_name(sig as i32));
+            Value::Flags { names, rest }
+        }
+        other => other,
+    }
 }
 
 /// The kernel's internal restart codes a syscall-exit stop can show (include/linux/errno.h), with
@@ -257,222 +306,630 @@ pub fn errno_name(e: i32) -> String {
     }
 }
 
-fn arg(out: &mut String, pid: Pid, kind: Arg, v: u64, args: &[u64; 6], ret: Option<i64>) {
-    match kind {
-        Int => {
-            // C `int` arguments: only the low 32 bits are meaningful.
-            let _ = write!(out, "{}", v as i32);
+/// A NUL-terminated array of pointers (argv, envp): the pointers, at most `max`.
+fn pointers(pid: Pid, v: u64, max: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    for i in 0..max {
+        match read_bytes(pid, v + 8 * i, 8).map(|b| field(&b, 0, 8)) {
+            Some(0) | None => break,
+            Some(p) => out.push(p),
         }
-        Uint => {
-            let _ = write!(out, "{v}");
+    }
+    out
+}
+
+/// The syscall being decoded: its tracee, name, raw arguments and (at exit) return value.
+struct Ctx<'a> {
+    pid: Pid,
+    name: &'a str,
+    args: &'a [u64; 6],
+    ret: Option<i64>,
+}
+
+impl Ctx<'_> {
+    fn arg(&self, i: usize) -> u64 {
+        self.args.get(i).copied().unwrap_or(0)
+    }
+
+    /// Whether the call has returned successfully (structures it fills can be read).
+    fn succeeded(&self) -> bool {
+        self.ret.is_some_and(|r| r >= 0)
+    }
+
+    fn string(&self, v: u64, max: usize) -> Value {
+        match read_string(self.pid, v, max) {
+            Some((bytes, truncated)) => Value::Str { bytes, truncated },
+            None => Value::Ptr(v),
         }
-        Hex => {
-            let _ = write!(out, "{v:#x}");
+    }
+
+    fn buffer(&self, v: u64, len: usize) -> Value {
+        match read_bytes(self.pid, v, len.min(STRING_LIMIT)) {
+            Some(bytes) => Value::Str { bytes, truncated: len > STRING_LIMIT },
+            None => Value::Ptr(v),
         }
-        Ptr => {
-            if v == 0 {
-                out.push_str("NULL");
-            } else {
-                let _ = write!(out, "{v:#x}");
-            }
-        }
-        Fd => {
-            let _ = write!(out, "{}", v as i32);
-        }
-        AtFd => {
-            if v as i32 == libc::AT_FDCWD {
-                out.push_str("AT_FDCWD");
-            } else {
-                let _ = write!(out, "{}", v as i32);
-            }
-        }
-        Path => match read_string(pid, v, 4096) {
-            Some((s, t)) => quote(out, &s, t),
-            None => arg(out, pid, Ptr, v, args, ret),
-        },
-        BufIn(len_idx) => {
-            let len = args.get(len_idx).copied().unwrap_or(0) as usize;
-            match read_bytes(pid, v, len.min(STRING_LIMIT)) {
-                Some(b) => quote(out, &b, len > STRING_LIMIT),
-                None => arg(out, pid, Ptr, v, args, ret),
-            }
-        }
-        BufOut => match ret {
-            Some(n) if n >= 0 => match read_bytes(pid, v, (n as usize).min(STRING_LIMIT)) {
-                Some(b) => quote(out, &b, n as usize > STRING_LIMIT),
-                None => arg(out, pid, Ptr, v, args, ret),
+    }
+
+    /// Decodes one argument of kind `kind` whose raw value is `v`.
+    fn decode(&self, kind: Arg, v: u64) -> Value {
+        let pid = self.pid;
+        match kind {
+            Int => Value::Int((v as i32).into()),
+            Uint => Value::Uint(v),
+            Long => Value::Int(v as i64),
+            Hex => Value::Hex(v),
+            Ptr => Value::Ptr(v),
+            AtFd if v as i32 == libc::AT_FDCWD => Value::Name("AT_FDCWD".into()),
+            AtFd => Value::Int((v as i32).into()),
+            Path => self.string(v, 4096),
+            BufIn(len_idx) => self.buffer(v, self.arg(len_idx) as usize),
+            BufOut => match self.ret {
+                Some(n) if n >= 0 && v != 0 => self.buffer(v, n as usize),
+                _ => Value::Ptr(v),
             },
-            _ => arg(out, pid, Ptr, v, args, ret),
-        },
-        OpenFlags => open_flags(out, v),
-        Mode => {
-            let _ = write!(out, "{v:#o}");
-        }
-        Prot => flags(out, v, table!(PROT_READ, PROT_WRITE, PROT_EXEC), "PROT_NONE"),
-        MapFlags => flags(
-            out,
-            v,
-            table!(
-                MAP_SHARED,
-                MAP_PRIVATE,
-                MAP_FIXED,
-                MAP_ANONYMOUS,
-                MAP_DENYWRITE,
-                MAP_NORESERVE,
-                MAP_POPULATE,
-                MAP_STACK,
-                MAP_GROWSDOWN,
-                MAP_FIXED_NOREPLACE
-            ),
-            "0",
-        ),
-        Signal => out.push_str(&signal_name(v as i32)),
-        CloneFlags => {
-            let sig = v & 0xff;
-            flags(
-                out,
-                v & !0xff,
-                table!(
-                    CLONE_VM,
-                    CLONE_FS,
-                    CLONE_FILES,
-                    CLONE_SIGHAND,
-                    CLONE_PTRACE,
-                    CLONE_VFORK,
-                    CLONE_PARENT,
-                    CLONE_THREAD,
-                    CLONE_NEWNS,
-                    CLONE_SYSVSEM,
-                    CLONE_SETTLS,
-                    CLONE_PARENT_SETTID,
-                    CLONE_CHILD_CLEARTID,
-                    CLONE_CHILD_SETTID
-                ),
-                "0",
-            );
-            if sig != 0 {
-                out.push('|');
-                out.push_str(&signal_name(sig as i32));
+            OpenFlags => open_flags(v),
+            OpenFlags0 => flags(v, table::OPEN, "0"),
+            Mode => Value::Octal(v & 0o7777_7777),
+            AccessMode => flags(v, table::ACCESS, "F_OK"),
+            AtFlags if self.name == "faccessat2" => flags(v, table::AT_ACCESS, "0"),
+            AtFlags => flags(v, table::AT, "0"),
+            Value(names, unknown) => value(v, names, unknown),
+            Named(names, zero) => flags(v, names, zero),
+            SockType => value_and_flags(value(v & 0xf, table::SOCK_TYPE, "SOCK_???"), v & !0xf, table::SOCK_FLAGS),
+            StatxFlags => {
+                // The sync type is a value of two bits (AT_STATX_SYNC_AS_STAT is 0), then the flags.
+                let sync = libc::AT_STATX_SYNC_TYPE as u64;
+                value_and_flags(value(v & sync, table::STATX_SYNC, "AT_STATX_???"), v & !sync, table::AT)
             }
-        }
-        Argv => {
-            out.push('[');
-            for i in 0..32u64 {
-                let Some(p) = read_u64(pid, v + 8 * i) else {
-                    break;
+            Signal => Value::Name(signal_name(v as i32)),
+            FutexOp => {
+                let cmd = match value(v & 0x7f, table::FUTEX_CMD, "FUTEX_???") {
+                    Value::Name(n) if v & 128 != 0 => Value::Name(format!("{n}_PRIVATE").into()),
+                    other => other,
                 };
-                if p == 0 {
-                    break;
-                }
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                match read_string(pid, p, STRING_LIMIT) {
-                    Some((s, t)) => quote(out, &s, t),
-                    None => out.push('?'),
-                }
+                value_and_flags(cmd, v & 0xffff_ff00, &[(256, "FUTEX_CLOCK_REALTIME")])
             }
-            out.push(']');
-        }
-        Envp => {
+            FutexVal3 if v as u32 == u32::MAX => Value::Name("FUTEX_BITSET_MATCH_ANY".into()),
+            FutexVal3 => Value::Hex(v),
+            FcntlThird => match self.arg(1) as i32 {
+                libc::F_SETFD => flags(v, table::FD_FLAGS, "0"),
+                libc::F_SETFL => open_flags(v),
+                libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ => Value::Int((v as i32).into()),
+                _ => Value::Ptr(v),
+            },
+            Argv if v == 0 => Value::Ptr(0),
+            Argv => Value::Array(
+                pointers(pid, v, 32)
+                    .into_iter()
+                    .map(|p| match self.string(p, STRING_LIMIT) {
+                        Value::Ptr(_) => Value::Name("?".into()),
+                        s => s,
+                    })
+                    .collect(),
+            ),
             // `0x7ffd… /* 23 vars */`, as strace prints it (counted up to 4096 entries).
-            let _ = write!(out, "{v:#x}");
-            let mut n = 0u64;
-            while n < 4096 {
-                match read_u64(pid, v + 8 * n) {
-                    Some(0) | None => break,
-                    Some(_) => n += 1,
-                }
+            Envp if v == 0 => Value::Ptr(0),
+            Envp => {
+                let n = pointers(pid, v, 4096).len();
+                Value::Commented(Box::new(Value::Hex(v)), format!("{n} var{}", if n == 1 { "" } else { "s" }))
             }
-            if v != 0 {
-                let _ = write!(out, " /* {n} var{} */", if n == 1 { "" } else { "s" });
-            }
-        }
-        SockAddr(len_idx) => {
-            let len = args.get(len_idx).copied().unwrap_or(0) as usize;
-            match read_bytes(pid, v, len.min(128)).as_deref() {
-                Some([f0, f1, rest @ ..]) => match u16::from_ne_bytes([*f0, *f1]) as i32 {
-                    libc::AF_UNIX => {
-                        let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
-                        out.push_str("{sa_family=AF_UNIX, sun_path=");
-                        quote(out, rest.get(..end).unwrap_or_default(), false);
-                        out.push('}');
-                    }
-                    libc::AF_INET if rest.len() >= 6 => {
-                        if let [p0, p1, a, b, c, d, ..] = rest {
-                            let port = u16::from_be_bytes([*p0, *p1]);
-                            let _ = write!(
-                                out,
-                                "{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"{a}.{b}.{c}.{d}\")}}"
-                            );
-                        }
-                    }
-                    f => {
-                        let _ = write!(out, "{{sa_family={f}, ...}}");
-                    }
+            SockAddr(len_idx) => self.sockaddr(v, self.arg(len_idx) as usize),
+            Timespec | SigSet | SigAction | Rlimit if v == 0 => Value::Ptr(0),
+            Timespec => read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec")),
+            SigSet => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| sigset(field(&b, 0, 8))),
+            SigAction => read_struct(pid, v, 32).map_or(Value::Ptr(v), |b| sigaction(&b)),
+            Rlimit => match read_struct(pid, v, 16) {
+                Some(b) => Value::Struct {
+                    fields: vec![
+                        ("rlim_cur", Value::Rlimit(field(&b, 0, 8))),
+                        ("rlim_max", Value::Rlimit(field(&b, 8, 8))),
+                    ],
+                    more: false,
                 },
-                _ => arg(out, pid, Ptr, v, args, ret),
-            }
-        }
-        Timespec => {
-            // `struct timespec`: tv_sec, tv_nsec (i64 each on 64-bit).
-            let ts = read_bytes(pid, v, 16).and_then(|b| {
-                let mut c = Cursor::new(&b);
-                Some((c.i64().ok()?, c.i64().ok()?))
-            });
-            match ts {
-                Some((s, ns)) => {
-                    let _ = write!(out, "{{tv_sec={s}, tv_nsec={ns}}}");
+                None => Value::Ptr(v),
+            },
+            CloneArgs => self.clone_args(v),
+            FileMode => Value::FileMode(v & 0xffff_ffff),
+            // At its exit the mask the frame held is the thread's: /proc/TID/status has it.
+            SigreturnMask => match blocked_signals(pid) {
+                Some(m) => Value::Struct { fields: vec![("mask", sigset(m))], more: false },
+                None => Value::Struct { fields: Vec::new(), more: true },
+            },
+            SockProto => match self.arg(0) as i32 {
+                libc::AF_INET | libc::AF_INET6 => value(v, table::IPPROTO, "IPPROTO_???"),
+                _ => Value::Int((v as i32).into()),
+            },
+            IoctlReq => match table::IOCTL.iter().chain([&table::FICLONE]).find(|(n, _)| *n == v) {
+                Some((_, name)) => Value::Name(Cow::Borrowed(name)),
+                None => {
+                    // _IOC(dir, type, nr, size): dir in bits 30-31, size 16-29, type 8-15, nr 0-7.
+                    let dir = match v >> 30 & 3 {
+                        0 => "_IOC_NONE",
+                        1 => "_IOC_WRITE",
+                        2 => "_IOC_READ",
+                        _ => "_IOC_READ|_IOC_WRITE",
+                    };
+                    let parts = [v >> 8 & 0xff, v & 0xff, v >> 16 & 0x3fff].map(Value::Hex);
+                    let mut all = vec![Value::Name(dir.into())];
+                    all.extend(parts);
+                    Value::Call("_IOC", all)
                 }
-                None => arg(out, pid, Ptr, v, args, ret),
+            },
+            IoctlThird => self.ioctl_arg(v),
+            Gids if v == 0 => Value::Ptr(0),
+            Gids => {
+                // setgroups' list at entry, getgroups' at its exit (as many as it returned).
+                let n = if self.name == "setgroups" { self.arg(0) } else { self.ret.unwrap_or(-1) as u64 };
+                match (n < 65_536).then(|| read_struct(pid, v, n as usize * 4)).flatten() {
+                    Some(b) => Value::Array(b.chunks_exact(4).map(|c| Value::Uint(field(c, 0, 4))).collect()),
+                    _ => Value::Ptr(v),
+                }
+            }
+            PollFds => match read_struct(pid, v, (self.arg(1) as usize).min(1024) * 8) {
+                Some(b) => Value::Array(b.chunks_exact(8).map(|c| pollfd(c, "events", 4)).collect()),
+                None => Value::Ptr(v),
+            },
+            FdSet | Timeval | Timespec2 | EpollEvent if v == 0 => Value::Ptr(0),
+            FdSet => {
+                let n = (self.arg(0) as i32).clamp(0, 65_536) as usize;
+                match read_struct(pid, v, n.div_ceil(64) * 8) {
+                    Some(b) => fd_set(&b, n),
+                    None => Value::Ptr(v),
+                }
+            }
+            Timeval => read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_usec")),
+            Timespec2 => match read_struct(pid, v, 32) {
+                Some(b) => Value::Array(
+                    (0..2)
+                        .map(|i| match field(&b, 16 * i + 8, 8) as i64 {
+                            libc::UTIME_NOW => Value::Name("UTIME_NOW".into()),
+                            libc::UTIME_OMIT => Value::Name("UTIME_OMIT".into()),
+                            _ => time_pair(&b, 16 * i, "tv_nsec"),
+                        })
+                        .collect(),
+                ),
+                None => Value::Ptr(v),
+            },
+            EpollEvent => match read_struct(pid, v, 12) {
+                Some(b) => Value::Struct {
+                    fields: vec![
+                        ("events", flags(field(&b, 0, 4), table::EPOLL_EVENTS, "0")),
+                        (
+                            "data",
+                            Value::Struct {
+                                fields: vec![
+                                    ("u32", Value::Uint(field(&b, 4, 4))),
+                                    ("u64", Value::Uint(field(&b, 4, 8))),
+                                ],
+                                more: false,
+                            },
+                        ),
+                    ],
+                    more: false,
+                },
+                None => Value::Ptr(v),
+            },
+            // Structures the call fills are shown only when it succeeded.
+            Stat | Statx | Statfs | Utsname | PipeFds | Cwd | CpuSet | WaitStatus | Dirents | Sysinfo
+                if v == 0 || !self.succeeded() =>
+            {
+                Value::Ptr(v)
+            }
+            WaitStatus if self.ret == Some(0) => Value::Ptr(v),
+            Stat => read_struct(pid, v, std::mem::size_of::<libc::stat>()).map_or(Value::Ptr(v), |b| stat(&b)),
+            Statx => read_struct(pid, v, 48).map_or(Value::Ptr(v), |b| statx(&b)),
+            Statfs => read_struct(pid, v, std::mem::size_of::<libc::statfs>()).map_or(Value::Ptr(v), |b| statfs(&b)),
+            Utsname => match read_struct(pid, v, 130) {
+                Some(b) => {
+                    // Each utsname field is 65 bytes, NUL-padded.
+                    let s = |off: usize| {
+                        let f = Cursor::at(&b[..], off).and_then(|mut c| c.cstr_in(65)).unwrap_or_default();
+                        Value::Str { bytes: f.to_vec(), truncated: false }
+                    };
+                    Value::Struct { fields: vec![("sysname", s(0)), ("nodename", s(65))], more: true }
+                }
+                None => Value::Ptr(v),
+            },
+            Sysinfo => read_struct(pid, v, std::mem::size_of::<libc::sysinfo>()).map_or(Value::Ptr(v), |b| sysinfo(&b)),
+            PipeFds => match read_struct(pid, v, 8) {
+                Some(b) => Value::Array(vec![
+                    Value::Int((field(&b, 0, 4) as i32).into()),
+                    Value::Int((field(&b, 4, 4) as i32).into()),
+                ]),
+                None => Value::Ptr(v),
+            },
+            Cwd => self.string(v, 4096),
+            CpuSet => {
+                let n = self.ret.unwrap_or(0).clamp(0, 1024) as usize;
+                match read_bytes(pid, v, n) {
+                    Some(b) => Value::Set {
+                        items: (0..b.len() * 8)
+                            .filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0))
+                            .map(|cpu| cpu.to_string().into())
+                            .collect(),
+                        complement: false,
+                    },
+                    None => Value::Ptr(v),
+                }
+            }
+            WaitStatus => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::WaitStatus(field(&b, 0, 4) as i32)),
+            Dirents => {
+                // `0x55… /* 13 entries */`: the records' d_reclen (at offset 16) walks the buffer.
+                let n = self.ret.unwrap_or(0).clamp(0, 1 << 20) as usize;
+                let b = read_bytes(pid, v, n).unwrap_or_default();
+                let (mut off, mut count) = (0usize, 0usize);
+                while off + 18 <= b.len() {
+                    let len = field(&b, off + 16, 2) as usize;
+                    if len == 0 {
+                        break;
+                    }
+                    count += 1;
+                    off += len;
+                }
+                Value::Commented(Box::new(Value::Hex(v)), format!("{count} entries"))
             }
         }
+    }
+
+    /// An ioctl's third argument for the requests strace decodes: terminal attributes, window
+    /// sizes, an int (`[7731]`); what a "get" request fills only when it succeeded.
+    fn ioctl_arg(&self, v: u64) -> Value {
+        let req = self.arg(1);
+        let get = matches!(req, libc::TCGETS | libc::TIOCGWINSZ | libc::TIOCGPGRP | libc::FIONREAD);
+        if req == table::FICLONE.0 {
+            return Value::Int((v as i32).into());
+        }
+        if v == 0 || (get && !self.succeeded()) {
+            return Value::Ptr(v);
+        }
+        let decoded = match req {
+            libc::TCGETS | libc::TCSETS | libc::TCSETSW | libc::TCSETSF => {
+                read_struct(self.pid, v, 16).map(|b| termios(&b))
+            }
+            libc::TIOCGWINSZ | libc::TIOCSWINSZ => read_struct(self.pid, v, 8).map(|b| Value::Struct {
+                fields: ["ws_row", "ws_col", "ws_xpixel", "ws_ypixel"]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| (n, Value::Uint(field(&b, 2 * i, 2))))
+                    .collect(),
+                more: false,
+            }),
+            libc::TIOCGPGRP | libc::TIOCSPGRP | libc::FIONREAD | libc::FIONBIO => {
+                read_struct(self.pid, v, 4).map(|b| Value::Array(vec![Value::Int((field(&b, 0, 4) as i32).into())]))
+            }
+            _ => None,
+        };
+        decoded.unwrap_or(Value::Ptr(v))
+    }
+
+    fn sockaddr(&self, v: u64, len: usize) -> Value {
+        let Some(b) = read_bytes(self.pid, v, len.min(128)).filter(|b| b.len() >= 2) else {
+            return Value::Ptr(v);
+        };
+        let family = field(&b, 0, 2);
+        let rest = b.get(2..).unwrap_or_default();
+        let fam = value(family, table::AF, "AF_???");
+        let fields = match (family as i32, rest) {
+            (libc::AF_UNIX, _) => {
+                let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
+                vec![("sun_path", Value::Str { bytes: rest.get(..end).unwrap_or_default().to_vec(), truncated: false })]
+            }
+            (libc::AF_INET, [p0, p1, a, b, c, d, ..]) => vec![
+                ("sin_port", Value::Call("htons", vec![Value::Uint(u16::from_be_bytes([*p0, *p1]).into())])),
+                (
+                    "sin_addr",
+                    Value::Call(
+                        "inet_addr",
+                        vec![Value::Str { bytes: format!("{a}.{b}.{c}.{d}").into_bytes(), truncated: false }],
+                    ),
+                ),
+            ],
+            _ => return Value::Struct { fields: vec![("sa_family", fam)], more: true },
+        };
+        let mut all = vec![("sa_family", fam)];
+        all.extend(fields);
+        Value::Struct { fields: all, more: false }
+    }
+
+    /// clone3's `struct clone_args` as strace shows it: the fields the flags use, and at exit
+    /// the parent's copy of the child's tid (`=> {parent_tid=[1234]}`).
+    fn clone_args(&self, v: u64) -> Value {
+        let Some(b) = read_struct(self.pid, v, 64) else { return Value::Ptr(v) };
+        let f = |i: usize| field(&b, 8 * i, 8);
+        let fl = f(0) as i32;
+        let mut fields = vec![("flags", flags(f(0), table::CLONE, "0"))];
+        if fl & libc::CLONE_PIDFD != 0 {
+            fields.push(("pidfd", Value::Ptr(f(1))));
+        }
+        if fl & (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) != 0 {
+            fields.push(("child_tid", Value::Ptr(f(2))));
+        }
+        if fl & libc::CLONE_PARENT_SETTID != 0 {
+            fields.push(("parent_tid", Value::Ptr(f(3))));
+        }
+        fields.push(("exit_signal", if f(4) == 0 { Value::Int(0) } else { Value::Name(signal_name(f(4) as i32)) }));
+        fields.extend([("stack", Value::Ptr(f(5))), ("stack_size", Value::Hex(f(6)))]);
+        if fl & libc::CLONE_SETTLS != 0 {
+            fields.push(("tls", Value::Ptr(f(7))));
+        }
+        let entry = Value::Struct { fields, more: false };
+        match read_struct(self.pid, f(3), 4) {
+            Some(t) if fl & libc::CLONE_PARENT_SETTID != 0 && self.succeeded() => {
+                let tid = Value::Array(vec![Value::Int((field(&t, 0, 4) as i32).into())]);
+                Value::Changed(
+                    Box::new(entry),
+                    Box::new(Value::Struct { fields: vec![("parent_tid", tid)], more: false }),
+                )
+            }
+            _ => entry,
+        }
+    }
+}
+
+/// The kernel's `struct termios` (its four flag words) as strace abbreviates it.
+fn termios(b: &[u8]) -> Value {
+    let w = |i: usize| field(b, 4 * i, 4);
+    // Multi-bit fields are values (NL0, CR3, B38400, CS8), then the flags.
+    let fields_then_flags = |v: u64, fields: &[(u64, Names)], flag_names: Names| {
+        let mut names = Vec::new();
+        let mut rest = v;
+        for &(mask, vals) in fields {
+            match vals.iter().find(|(n, _)| *n == v & mask) {
+                Some((_, name)) => names.push(Cow::Borrowed(*name)),
+                None => names.push(format!("{:#x}", v & mask).into()),
+            }
+            rest &= !mask;
+        }
+        if let Value::Flags { names: more, rest: r } = flags(rest, flag_names, "0") {
+            names.extend(more);
+            rest = r;
+        }
+        Value::Flags { names, rest }
+    };
+    Value::Struct {
+        fields: vec![
+            ("c_iflag", flags(w(0), table::TERM_IFLAGS, "0")),
+            ("c_oflag", fields_then_flags(w(1), table::TERM_OFIELDS, table::TERM_OFLAGS)),
+            ("c_cflag", fields_then_flags(w(2), table::TERM_CFIELDS, table::TERM_CFLAGS)),
+            ("c_lflag", flags(w(3), table::TERM_LFLAGS, "0")),
+        ],
+        more: true,
+    }
+}
+
+/// A `struct timespec` or `struct timeval` at `off` in `b`: `{tv_sec=1, tv_nsec=5}`.
+fn time_pair(b: &[u8], off: usize, sub: &'static str) -> Value {
+    Value::Struct {
+        fields: vec![("tv_sec", Value::Int(field(b, off, 8) as i64)), (sub, Value::Int(field(b, off + 8, 8) as i64))],
+        more: false,
+    }
+}
+
+/// The signals thread `pid` blocks (`SigBlk:` of /proc/PID/status).
+fn blocked_signals(pid: Pid) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
+    u64::from_str_radix(line.trim(), 16).ok()
+}
+
+/// One `struct pollfd` (fd, events, revents) with the events of the half at `off`, by `name`.
+fn pollfd(c: &[u8], name: &'static str, off: usize) -> Value {
+    Value::Struct {
+        fields: vec![
+            ("fd", Value::Int((field(c, 0, 4) as i32).into())),
+            (name, flags(field(c, off, 2), table::POLL, "0")),
+        ],
+        more: false,
+    }
+}
+
+/// An `fd_set` of `n` descriptors: the ones set, `[3 4]`.
+fn fd_set(b: &[u8], n: usize) -> Value {
+    let items = (0..n).filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0)).map(|i| i.to_string().into());
+    Value::Set { items: items.collect(), complement: false }
+}
+
+/// `struct statfs`: every field, the type and flags by name.
+fn statfs(b: &[u8]) -> Value {
+    use std::mem::offset_of;
+    let u = |off: usize| Value::Uint(field(b, off, 8));
+    let fsid = offset_of!(libc::statfs, f_fsid);
+    // f_flags follows f_frsize (libc does not name it).
+    let fl = field(b, offset_of!(libc::statfs, f_frsize) + 8, 8);
+    let mut f_flags = flags(fl & !table::ST_VALID.0, table::ST, "0");
+    if let Value::Flags { names, .. } = &mut f_flags
+        && fl & table::ST_VALID.0 != 0
+    {
+        // strace lists ST_VALID after the mount flags below it.
+        let at = names.iter().position(|n| {
+            !matches!(n.as_ref(), "ST_RDONLY" | "ST_NOSUID" | "ST_NODEV" | "ST_NOEXEC" | "ST_SYNCHRONOUS")
+        });
+        names.insert(at.unwrap_or(names.len()), table::ST_VALID.1.into());
+    }
+    Value::Struct {
+        fields: vec![
+            ("f_type", value(field(b, offset_of!(libc::statfs, f_type), 8), table::FS_MAGIC, "???")),
+            ("f_bsize", u(offset_of!(libc::statfs, f_bsize))),
+            ("f_blocks", u(offset_of!(libc::statfs, f_blocks))),
+            ("f_bfree", u(offset_of!(libc::statfs, f_bfree))),
+            ("f_bavail", u(offset_of!(libc::statfs, f_bavail))),
+            ("f_files", u(offset_of!(libc::statfs, f_files))),
+            ("f_ffree", u(offset_of!(libc::statfs, f_ffree))),
+            (
+                "f_fsid",
+                Value::Struct {
+                    fields: vec![(
+                        "val",
+                        Value::Array(vec![Value::Hex(field(b, fsid, 4)), Value::Hex(field(b, fsid + 4, 4))]),
+                    )],
+                    more: false,
+                },
+            ),
+            ("f_namelen", u(offset_of!(libc::statfs, f_namelen))),
+            ("f_frsize", u(offset_of!(libc::statfs, f_frsize))),
+            ("f_flags", f_flags),
+        ],
+        more: false,
+    }
+}
+
+/// `struct sigaction` of the kernel (handler, flags, restorer, mask).
+fn sigaction(b: &[u8]) -> Value {
+    let f = |i: usize| field(b, 8 * i, 8);
+    let handler = match f(0) {
+        0 => Value::Name("SIG_DFL".into()),
+        1 => Value::Name("SIG_IGN".into()),
+        h => Value::Hex(h),
+    };
+    let mut fields =
+        vec![("sa_handler", handler), ("sa_mask", sigset(f(3))), ("sa_flags", flags(f(1), table::SA, "0"))];
+    if f(1) & table::SA_RESTORER != 0 {
+        fields.push(("sa_restorer", Value::Hex(f(2))));
+    }
+    Value::Struct { fields, more: false }
+}
+
+/// `struct stat`: the file type and mode, then the size (a device's number for devices).
+fn stat(b: &[u8]) -> Value {
+    let mode = field(b, std::mem::offset_of!(libc::stat, st_mode), 4);
+    let kind = mode & libc::S_IFMT as u64;
+    let second = if kind == libc::S_IFCHR as u64 || kind == libc::S_IFBLK as u64 {
+        let dev = field(b, std::mem::offset_of!(libc::stat, st_rdev), 8);
+        (
+            "st_rdev",
+            Value::Call("makedev", vec![Value::Hex(libc::major(dev).into()), Value::Hex(libc::minor(dev).into())]),
+        )
+    } else {
+        ("st_size", Value::Int(field(b, std::mem::offset_of!(libc::stat, st_size), 8) as i64))
+    };
+    Value::Struct { fields: vec![("st_mode", Value::FileMode(mode)), second], more: true }
+}
+
+/// `struct statx` (include/uapi/linux/stat.h): mask, attributes, mode and size.
+fn statx(b: &[u8]) -> Value {
+    Value::Struct {
+        fields: vec![
+            ("stx_mask", flags(field(b, 0, 4), table::STATX_MASK, "0")),
+            ("stx_attributes", flags(field(b, 8, 8), table::STATX_ATTR, "0")),
+            ("stx_mode", Value::FileMode(field(b, 28, 2))),
+            ("stx_size", Value::Uint(field(b, 40, 8))),
+        ],
+        more: true,
+    }
+}
+
+/// `struct sysinfo`, every field.
+fn sysinfo(b: &[u8]) -> Value {
+    use std::mem::offset_of;
+    let u = |off: usize| Value::Uint(field(b, off, 8));
+    let loads = offset_of!(libc::sysinfo, loads);
+    Value::Struct {
+        fields: vec![
+            ("uptime", Value::Int(field(b, offset_of!(libc::sysinfo, uptime), 8) as i64)),
+            ("loads", Value::Array((0..3).map(|i| u(loads + 8 * i)).collect())),
+            ("totalram", u(offset_of!(libc::sysinfo, totalram))),
+            ("freeram", u(offset_of!(libc::sysinfo, freeram))),
+            ("sharedram", u(offset_of!(libc::sysinfo, sharedram))),
+            ("bufferram", u(offset_of!(libc::sysinfo, bufferram))),
+            ("totalswap", u(offset_of!(libc::sysinfo, totalswap))),
+            ("freeswap", u(offset_of!(libc::sysinfo, freeswap))),
+            ("procs", Value::Uint(field(b, offset_of!(libc::sysinfo, procs), 2))),
+            ("totalhigh", u(offset_of!(libc::sysinfo, totalhigh))),
+            ("freehigh", u(offset_of!(libc::sysinfo, freehigh))),
+            ("mem_unit", Value::Uint(field(b, offset_of!(libc::sysinfo, mem_unit), 4))),
+        ],
+        more: false,
+    }
+}
+
+/// clone(flags, stack, parent_tid, child_tid, tls) (x86_64's order; aarch64 swaps the last
+/// two) as strace shows it: by name, the stack first, the tids and tls only when the flags use
+/// them.
+fn clone_call(args: &[u64; 6]) -> Vec<Value> {
+    let at = |i: usize| args.get(i).copied().unwrap_or(0);
+    let a = |i: usize| match i {
+        3 if cfg!(target_arch = "aarch64") => at(4),
+        4 if cfg!(target_arch = "aarch64") => at(3),
+        _ => at(i),
+    };
+    let labeled = |name, v| Value::Labeled(name, Box::new(v));
+    let f = a(0) as i32;
+    let mut out = vec![labeled("child_stack", Value::Ptr(a(1))), labeled("flags", clone_flags(a(0)))];
+    if f & libc::CLONE_PARENT_SETTID != 0 {
+        out.push(labeled("parent_tid", Value::Ptr(a(2))));
+    }
+    if f & (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) != 0 {
+        out.push(labeled("child_tidptr", Value::Ptr(a(3))));
+    }
+    if f & libc::CLONE_SETTLS != 0 {
+        out.push(labeled("tls", Value::Ptr(a(4))));
+    }
+    out
+}
+
+/// Decodes a syscall: its arguments read from the stopped tracee `pid` as strace shows them,
+/// and with `ret` (at exit) what it returned. Arguments the call fills (a `struct stat`, a read
+/// buffer) are decoded only at a successful exit.
+pub fn decode_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> Call {
+    let ctx = Ctx { pid, name, args, ret };
+    let values = if name == "clone" {
+        clone_call(args)
+    } else {
+        let sig = signature(name);
+        let shown = shown_args(name, args, sig.len());
+        sig.iter()
+            .enumerate()
+            .filter(|(i, _)| shown & (1 << i) != 0)
+            .map(|(i, kind)| ctx.decode(*kind, ctx.arg(i)))
+            .collect()
+    };
+    let ret = ret.map(|r| match (name, ctx.arg(1) as i32) {
+        // `= 0x1 (flags FD_CLOEXEC)`, `= 0x8002 (flags O_RDWR|O_LARGEFILE)`.
+        ("fcntl", libc::F_GETFD) if r > 0 => Ret::Flags(r as u64, flags(r as u64, table::FD_FLAGS, "0")),
+        ("fcntl", libc::F_GETFL) if r >= 0 => Ret::Flags(r as u64, open_flags(r as u64)),
+        ("poll" | "ppoll" | "select" | "pselect6", _) if r == 0 => Ret::Note(0, Value::Name("Timeout".into())),
+        ("poll" | "ppoll", _) if r > 0 => match read_struct(pid, ctx.arg(0), (ctx.arg(1) as usize).min(1024) * 8) {
+            // `= 1 ([{fd=3, revents=POLLIN}])`: the descriptors with events.
+            Some(b) => Ret::Note(
+                r,
+                Value::Array(
+                    b.chunks_exact(8).filter(|c| field(c, 6, 2) != 0).map(|c| pollfd(c, "revents", 6)).collect(),
+                ),
+            ),
+            None => Ret::Int(r),
+        },
+        ("umask", _) => Ret::Octal(r as u64),
+        _ => ret_of(name, r),
+    });
+    Call { name: name.to_owned(), args: values, ret }
+}
+
+/// What a raw return value means, as strace shows it.
+fn ret_of(name: &str, r: i64) -> Ret {
+    if (-4095..0).contains(&r) {
+        let e = -r as i32;
+        if restart_errno(e).is_some() { Ret::Restart(e) } else { Ret::Error(e) }
+    } else if matches!(name, "mmap" | "brk" | "mremap") {
+        Ret::Addr(r as u64)
+    } else {
+        Ret::Int(r)
     }
 }
 
 /// Renders `name(args…)`; with `ret`, adds ` = ret` (or ` = -1 ENOENT (…)`) as strace does.
 pub fn format_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> String {
-    let mut out = String::with_capacity(64);
-    write_call(&mut out, pid, name, args, ret);
-    out
+    decode_call(pid, name, args, ret).to_string()
 }
 
-/// Like [`format_call`], appending to `out` (reuse one buffer to render without allocating).
+/// Like [`format_call`], appending to `out`.
 pub fn write_call(out: &mut String, pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) {
-    out.push_str(name);
-    out.push('(');
-    for (i, kind) in signature(name).iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        arg(out, pid, *kind, args.get(i).copied().unwrap_or(0), args, ret);
-    }
-    out.push(')');
-    if let Some(r) = ret {
-        format_ret(out, name, r);
-    }
+    let _ = write!(out, "{}", decode_call(pid, name, args, ret));
 }
 
 /// Appends ` = value` (hex for mmap/brk, `-1 ERRNO (strerror text)` for errors, `? ERESTARTSYS
 /// (…)` for the kernel's restart codes), as strace does.
 pub fn format_ret(out: &mut String, name: &str, r: i64) {
-    if (-4095..0).contains(&r) {
-        let e = -r as i32;
-        match restart_errno(e) {
-            Some((name, text)) => {
-                let _ = write!(out, " = ? {name} ({text})");
-            }
-            // The C library's message, as strace prints it (nix's own table has older texts:
-            // "Bad file number" for EBADF, "Not a typewriter" for ENOTTY).
-            None => {
-                let _ = write!(out, " = -1 {} ({})", errno_name(e), crate::sys::strerror(e));
-            }
-        }
-    } else if matches!(name, "mmap" | "brk" | "mremap") {
-        let _ = write!(out, " = {r:#x}");
-    } else {
-        let _ = write!(out, " = {r}");
-    }
+    let _ = write!(out, " = {}", ret_of(name, r));
 }
 
 #[cfg(test)]
@@ -480,12 +937,9 @@ mod tests {
     use super::*;
     #[test]
     fn flags_and_quotes() {
-        let mut s = String::new();
-        open_flags(&mut s, (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64);
-        assert_eq!(s, "O_WRONLY|O_CREAT|O_CLOEXEC");
-        let mut s = String::new();
-        open_flags(&mut s, 0);
-        assert_eq!(s, "O_RDONLY");
+        let o = (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64;
+        assert_eq!(open_flags(o).to_string(), "O_WRONLY|O_CREAT|O_CLOEXEC");
+        assert_eq!(open_flags(0).to_string(), "O_RDONLY");
         let mut s = String::new();
         quote(&mut s, b"a\n\"\x01", true);
         assert_eq!(s, "\"a\\n\\\"\\1\"...");
@@ -493,27 +947,59 @@ mod tests {
         let mut s = String::new();
         quote(&mut s, b"\x0123\x0b\x0c\x009\x7f\xff8\x1b[", false);
         assert_eq!(s, r#""\00123\v\f\09\177\3778\33[""#);
-        let mut s = String::new();
-        format_ret(&mut s, "close", -libc::EBADF as i64);
-        assert_eq!(s, " = -1 EBADF (Bad file descriptor)");
-        let mut s = String::new();
-        format_ret(&mut s, "ioctl", -libc::ENOTTY as i64);
-        assert_eq!(s, " = -1 ENOTTY (Inappropriate ioctl for device)");
-        let mut s = String::new();
-        format_ret(&mut s, "read", -512);
-        assert_eq!(s, " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        let ret = |name, r| {
+            let mut s = String::new();
+            format_ret(&mut s, name, r);
+            s
+        };
+        assert_eq!(ret("close", -libc::EBADF as i64), " = -1 EBADF (Bad file descriptor)");
+        assert_eq!(ret("ioctl", -libc::ENOTTY as i64), " = -1 ENOTTY (Inappropriate ioctl for device)");
+        assert_eq!(ret("read", -512), " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        assert_eq!(ret("openat", -2), " = -1 ENOENT (No such file or directory)");
+        assert_eq!(ret("mmap", 0x7f00_0000_1000), " = 0x7f0000001000");
         assert_eq!(errno_name(600), "600");
         assert_eq!(errno_name(2), "ENOENT");
-        let mut s = String::new();
-        format_ret(&mut s, "openat", -2);
-        assert_eq!(s, " = -1 ENOENT (No such file or directory)");
-        let mut s = String::new();
-        flags(
-            &mut s,
-            (libc::PROT_READ | libc::PROT_WRITE) as u64,
-            table!(PROT_READ, PROT_WRITE, PROT_EXEC),
-            "PROT_NONE",
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        assert_eq!(flags(prot, table::PROT, "PROT_NONE").to_string(), "PROT_READ|PROT_WRITE");
+        assert_eq!(flags(0, table::PROT, "PROT_NONE").to_string(), "PROT_NONE");
+        assert_eq!(flags(0x1_0000_0000 | 1, table::PROT, "PROT_NONE").to_string(), "PROT_READ|0x100000000");
+        assert_eq!(flags(0, table::AT, "0").to_string(), "0");
+    }
+
+    /// Values whose rendering strace fixes: octal modes, unknown constants, signal sets,
+    /// clone's exit signal, rlimits, futex operations.
+    #[test]
+    fn values_render_as_strace() {
+        assert_eq!(Value::Octal(0o644).to_string(), "0644");
+        assert_eq!(Value::Octal(0).to_string(), "000");
+        assert_eq!(Value::FileMode(0o100_755).to_string(), "S_IFREG|0755");
+        assert_eq!(Value::FileMode(0o41_777).to_string(), "S_IFDIR|01777");
+        assert_eq!(value(0x3001, table::ARCH_PRCTL, "ARCH_???").to_string(), "0x3001 /* ARCH_??? */");
+        assert_eq!(value(2, table::SIG_HOW, "SIG_???").to_string(), "SIG_SETMASK");
+        assert_eq!(sigset(0).to_string(), "[]");
+        assert_eq!(sigset((1 << 16) | (1 << 1)).to_string(), "[INT CHLD]");
+        assert_eq!(sigset(!((1 << 31) | (1 << 32))).to_string(), "~[RTMIN RT_1]");
+        assert_eq!(clone_flags(libc::SIGCHLD as u64).to_string(), "SIGCHLD");
+        let f = (libc::CLONE_CHILD_CLEARTID | libc::CLONE_CHILD_SETTID | libc::SIGCHLD) as u64;
+        assert_eq!(clone_flags(f).to_string(), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
+        assert_eq!(Value::Rlimit(8 << 20).to_string(), "8192*1024");
+        assert_eq!(Value::Rlimit(u64::MAX).to_string(), "RLIM64_INFINITY");
+        assert_eq!(Value::Rlimit(1000).to_string(), "1000");
+        let ctx = Ctx { pid: Pid::from_raw(0), name: "futex", args: &[0; 6], ret: None };
+        assert_eq!(ctx.decode(FutexOp, 128 | 1).to_string(), "FUTEX_WAKE_PRIVATE");
+        assert_eq!(ctx.decode(FutexOp, 256 | 128 | 9).to_string(), "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME");
+        assert_eq!(
+            ctx.decode(SockType, (libc::SOCK_STREAM | libc::SOCK_CLOEXEC) as u64).to_string(),
+            "SOCK_STREAM|SOCK_CLOEXEC"
         );
-        assert_eq!(s, "PROT_READ|PROT_WRITE");
+        assert_eq!(ctx.decode(Long, -559_038_737i64 as u64).to_string(), "-559038737");
+        assert_eq!(ctx.decode(Long, 0xdead_beef_dead_beef).to_string(), (0xdead_beef_dead_beef_u64 as i64).to_string());
+        assert_eq!(Value::WaitStatus(0x0100).to_string(), "[{WIFEXITED(s) && WEXITSTATUS(s) == 1}]");
+        assert_eq!(Value::WaitStatus(libc::SIGPIPE).to_string(), "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGPIPE}]");
+        // open's mode only with O_CREAT; futex's arguments by operation.
+        let creat = [0, libc::O_CREAT as u64, 0o600, 0, 0, 0];
+        assert_eq!(shown_args("open", &creat, 3), 0b111);
+        assert_eq!(shown_args("open", &[0; 6], 3), 0b11);
+        assert_eq!(shown_args("futex", &[0, 129, 0, 0, 0, 0], 6), 0b111);
     }
 }

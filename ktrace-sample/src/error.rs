@@ -90,7 +90,7 @@ impl Error {
         matches!(self, Error::Permission { .. })
     }
 
-    /// True when the kernel or machine cannot do this here (skip, don't fail).
+    /// True when the running kernel or the system cannot do this (skip, do not fail).
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Error::Unsupported { .. })
     }

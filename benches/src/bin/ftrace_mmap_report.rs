@@ -22,6 +22,7 @@ fn fill(inst: &Instance, bin: &str, n: &str) -> Result<(), Box<dyn std::error::E
         .spawn()?;
     inst.set_event_pids(&[child.id() as i32])?;
     inst.enable_event("raw_syscalls", "sys_enter")?;
+    inst.set_tracing_on(true)?; // instances start off
     {
         use std::io::Write;
         child.stdin.take().ok_or("stdin")?.write_all(b"\n")?;

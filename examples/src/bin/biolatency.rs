@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use ktrace_blk::btt::Btt;
 use ktrace_blk::{BlkFilter, BlkTracer, FtraceBinRecords};
-use ktrace_examples::Status;
+use ktrace_examples::{Losses, Status};
 use ktrace_ftrace::latency::Log2Hist;
 use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
 
@@ -38,20 +38,16 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { duration, blk_dev, text }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     let fs = Tracefs::find_or_mount()?;
     if let Some(dev) = blk_dev {
         let t = BlkTracer::start(&fs, &dev, &BlkFilter::default())?;
-        std::thread::sleep(duration);
+        ktrace_examples::sleep(duration);
         let data = t.stop()?;
         let mut btt = Btt::new();
         let (mut recs, lost) = FtraceBinRecords::new(&data).split()?;
-        if !lost.is_empty() {
-            let n: u64 = lost.iter().filter_map(|l| l.count).sum();
-            eprintln!(
-                "biolatency: the trace buffer dropped {n} events ({} notices); latencies are partial",
-                lost.len()
-            );
-        }
+        let mut losses = Losses::default();
+        lost.iter().for_each(|l| losses.add(l));
         recs.sort_by_key(|r| r.time());
         let t0 = recs.first().map_or(0, |r| r.time());
         for r in &recs {
@@ -89,17 +85,19 @@ fn run(Args { duration, blk_dev, text }: Args) -> Result<Status, Box<dyn std::er
         }
         println!("merge ratio {:.2}", btt.merge_ratio());
         print!("{}", btt.d2c_hist());
+        losses.report("biolatency", None);
         return Ok(Status::SUCCESS);
     }
     let inst = fs.new_instance()?;
     inst.enable_event("block", "block_rq_issue")?;
     inst.enable_event("block", "block_rq_complete")?;
     let rec = Recorder::start(&inst)?;
-    std::thread::sleep(duration);
+    ktrace_examples::sleep(duration);
     let recording = rec.stop()?;
+    let mut losses = Losses::default();
     let mut issued: HashMap<(u32, u64), u64> = HashMap::new();
     let mut hist: BTreeMap<u32, Log2Hist> = BTreeMap::new();
-    for ev in recording.events() {
+    for ev in losses.events(&recording) {
         let ev = ev?;
         if let Typed::BlockRq { phase, dev, sector, .. } = ev.typed()? {
             match phase {
@@ -122,5 +120,6 @@ fn run(Args { duration, blk_dev, text }: Args) -> Result<Status, Box<dyn std::er
     if hist.is_empty() {
         println!("no block IO completed in {} s", duration.as_secs_f64());
     }
+    losses.report("biolatency", Some(ktrace_examples::kernel_lost(&inst)?));
     Ok(Status::SUCCESS)
 }

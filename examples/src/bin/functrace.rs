@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::Status;
+use ktrace_examples::{Losses, Status};
 use ktrace_ftrace::{Error, Recorder, Tracefs, Typed};
 
 /// Traces chosen kernel functions (globs) with the function tracer, with callers and optionally
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { stack, duration, patterns, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     // Held before its exec (a missing program fails here).
     let held = ktrace_examples::hold(&cmd)?;
     let fs = Tracefs::find_or_mount()?;
@@ -63,7 +64,8 @@ fn run(Args { stack, duration, patterns, cmd }: Args) -> Result<Status, Box<dyn 
     let recording = rec.stop()?;
     let ks = ktrace_ftrace::load_kallsyms()?;
     let sym = |a: u64| ks.resolve(a).map_or(format!("{a:#x}"), |(n, off, _)| format!("{n}+{off:#x}"));
-    for ev in recording.events() {
+    let mut losses = Losses::default();
+    for ev in losses.events(&recording) {
         let ev = ev?;
         match ev.typed()? {
             Typed::Function { ip, parent_ip } => {
@@ -73,5 +75,6 @@ fn run(Args { stack, duration, patterns, cmd }: Args) -> Result<Status, Box<dyn 
             _ => {}
         }
     }
+    losses.report("functrace", Some(ktrace_examples::kernel_lost(&inst)?));
     Ok(status)
 }

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { tgid, monitor, pid, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     // Held before its exec (a missing program fails here), released once accounting is on.
     let held = ktrace_examples::hold(&cmd)?;
     let _g = DelayAcctGuard::enable()?;
@@ -62,15 +63,11 @@ fn run(Args { tgid, monitor, pid, cmd }: Args) -> Result<Status, Box<dyn std::er
         let mut child = held.release()?;
         let pid = child.id();
         let mut last = None;
-        let status = loop {
-            if let Some(s) = child.try_wait()? {
-                break Status::from(s);
-            }
+        let status = Status::from(ktrace_examples::wait_child(&mut child, || {
             if let Ok(t) = query(pid, false) {
                 last = Some(t);
             }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        })?);
         match last {
             Some(t) => print(&t),
             None => eprintln!("getdelays: the command ended before it could be queried"),
@@ -84,7 +81,7 @@ fn run(Args { tgid, monitor, pid, cmd }: Args) -> Result<Status, Box<dyn std::er
             "{:>8} {:>8} {:<16} {:>6} {:>12} {:>12} {:>12}",
             "pid", "ppid", "comm", "exit", "cpu ns", "blkio ns", "run ns"
         );
-        while std::time::Instant::now() < end {
+        while std::time::Instant::now() < end && ktrace_examples::stop_signal().is_none() {
             for e in l.recv(Duration::from_millis(200))? {
                 match e {
                     Exit::Task(t) => println!(

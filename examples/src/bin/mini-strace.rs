@@ -1,7 +1,7 @@
 //! `mini-strace`: strace on ktrace-ptrace.
 //!
 //! ```sh
-//! mini-strace [-f] [-c] [-T] [-t|-tt] [-e trace=NAME,NAME…] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
+//! mini-strace [-f] [-q|-qq] [-c] [-T] [-t|-tt] [-e trace=NAME,NAME…] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
 //! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
@@ -34,6 +34,10 @@ struct Args {
     /// Print only a summary table: calls, errors and time per syscall.
     #[arg(short = 'c')]
     summary: bool,
+    /// Quieter: -q is accepted for strace's sake (mini-strace prints no attach messages); -qq
+    /// also leaves out the `+++ exited with N +++` lines.
+    #[arg(short = 'q', action = clap::ArgAction::Count)]
+    quiet: u8,
     /// Show the time spent in each syscall.
     #[arg(short = 'T')]
     timing: bool,
@@ -104,7 +108,7 @@ fn main() -> ExitCode {
 }
 
 fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    let Args { follow, summary, timing, tod, expr, seccomp, out, pid: attach, cmd } = a;
+    let Args { follow, quiet, summary, timing, tod, expr, seccomp, out, pid: attach, cmd } = a;
     let only = trace_set(&expr)?;
     // With a seccomp filter the command is started by TraceCommand (the filter must be in place
     // before the exec, after any hold); otherwise held before its exec (a missing program fails
@@ -198,7 +202,8 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                 spent = took;
                 pid
             }
-            Event::Signal { pid, .. } | Event::Exited { pid, .. } | Event::Killed { pid, .. } if !summary => pid,
+            Event::Signal { pid, .. } if !summary => pid,
+            Event::Exited { pid, .. } | Event::Killed { pid, .. } if !summary && quiet < 2 => pid,
             _ => continue,
         };
         let mut line = t.describe(&ev);

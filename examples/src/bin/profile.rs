@@ -47,6 +47,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     // Held before its exec (a missing program fails here, before the outputs are created).
     let held = ktrace_examples::hold(&cmd)?;
     let mut svg = Output::create(&out)?;
@@ -55,7 +56,11 @@ fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn s
     let mut status = Status::SUCCESS;
     let p = if all {
         let mut prof = Profiler::system(freq)?;
-        prof.run_for(duration);
+        // Until the time is up or SIGINT/SIGTERM.
+        let end = std::time::Instant::now() + duration;
+        while std::time::Instant::now() < end && ktrace_examples::sleep(Duration::from_millis(10)) {
+            prof.poll();
+        }
         title = format!("all CPUs, {} s", duration.as_secs_f64());
         prof.finish()
     } else {
@@ -63,14 +68,7 @@ fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn s
         // Sampling is in place before the command runs.
         let mut prof = Profiler::task(held.pid(), freq)?;
         let mut child = held.release()?;
-        loop {
-            if let Some(s) = child.try_wait()? {
-                status = Status::from(s);
-                break;
-            }
-            prof.poll();
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        status = Status::from(ktrace_examples::wait_child(&mut child, || prof.poll())?);
         title = cmd.first().cloned().unwrap_or_default();
         prof.finish()
     };

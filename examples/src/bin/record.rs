@@ -39,6 +39,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     // Held before its exec (a missing program fails here, before the output is created).
     let held = ktrace_examples::hold(&cmd)?;
     let mut out = Output::create(out)?;
@@ -66,12 +67,19 @@ fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn 
     drop(stream);
     let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
     out.keep()?;
-    let lost = stats.kernel_lost + stats.dropped_events;
-    eprintln!(
-        "record: {n} events, {lost} lost ({} by the kernel, {} over the memory budget), written to {}",
-        stats.kernel_lost,
-        stats.dropped_events,
-        out.path().display()
-    );
+    eprintln!("record: {n} events, {} lost, written to {}", stats.kernel_lost + stats.dropped_events, out.path().display());
+    if stats.kernel_lost > 0 {
+        let counters = ktrace_examples::kernel_lost(&inst)?;
+        eprintln!(
+            "record: the kernel dropped {} events; its counters say {counters}; the recording is partial",
+            stats.kernel_lost
+        );
+    }
+    if stats.dropped_events > 0 {
+        eprintln!(
+            "record: {} events dropped over the memory budget (writing fell behind); the recording is partial",
+            stats.dropped_events
+        );
+    }
     Ok(status)
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::Status;
+use ktrace_examples::{Losses, Status};
 use ktrace_ftrace::latency::WakeupLatency;
 use ktrace_ftrace::{Recorder, Tracefs};
 
@@ -33,6 +33,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { duration, seconds, per_task }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     let duration = duration.or(seconds).unwrap_or(Duration::from_secs(1));
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
@@ -40,10 +41,11 @@ fn run(Args { duration, seconds, per_task }: Args) -> Result<Status, Box<dyn std
     inst.enable_event("sched", "sched_wakeup_new")?;
     inst.enable_event("sched", "sched_switch")?;
     let rec = Recorder::start(&inst)?;
-    std::thread::sleep(duration);
+    ktrace_examples::sleep(duration);
     let recording = rec.stop()?;
     let mut lat = WakeupLatency::new();
-    for ev in recording.events() {
+    let mut losses = Losses::default();
+    for ev in losses.events(&recording) {
         let ev = ev?;
         lat.feed(ev.timestamp().ns, &ev.typed()?);
     }
@@ -62,6 +64,7 @@ fn run(Args { duration, seconds, per_task }: Args) -> Result<Status, Box<dyn std
             print!("{h}");
         }
     }
-    println!("lost events: {}", recording.lost_total());
+    println!("lost events: {}", losses.total());
+    losses.report("runqlat", Some(ktrace_examples::kernel_lost(&inst)?));
     Ok(Status::SUCCESS)
 }

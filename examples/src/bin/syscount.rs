@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::{HeldCommand, Status};
+use ktrace_examples::{HeldCommand, Losses, Status};
 use ktrace_ftrace::{Budget, Item, Recorder, Tracefs, Typed};
 
 /// Counts syscalls per syscall and per process, system-wide for a time or for one command.
@@ -41,6 +41,7 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     // Held before its exec (its program resolved: a missing one fails here, naming it).
     let held = ktrace_examples::hold(&cmd)?;
     let target = held.as_ref().map(HeldCommand::pid);
@@ -59,14 +60,19 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     let waiter = ktrace_examples::stop_when_done(held, duration, stream.stop_handle());
     let mut by_sys: HashMap<i64, u64> = HashMap::new();
     let mut by_proc: HashMap<i32, u64> = HashMap::new();
-    let mut lost = 0u64;
+    let mut losses = Losses::default();
+    let mut dropped = 0u64;
     // Without a command everything counts; with one, from the command's exec on.
     let mut counting = target.is_none();
     while let Some(item) = stream.next() {
         let ev = match item? {
             Item::Event(ev) => ev,
             Item::Lost(l) => {
-                lost = lost.saturating_add(l.count.unwrap_or(0));
+                if stream.last_loss_was_dropped() {
+                    dropped = dropped.saturating_add(l.count.unwrap_or(0));
+                } else {
+                    losses.add(&l);
+                }
                 continue;
             }
         };
@@ -79,7 +85,6 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
             _ => {}
         }
     }
-    let stats = stream.stats();
     drop(stream);
     let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
     let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
@@ -100,8 +105,9 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
         for (pid, c) in &p {
             println!("pid,{pid},{},{c}", comm(pid));
         }
-        println!("lost,{lost}");
-        println!("kernel_lost,{}", stats.kernel_lost);
+        println!("lost,{}", losses.total().saturating_add(dropped));
+        println!("kernel_lost,{}", losses.total());
+        report(&losses, dropped, &inst)?;
         return Ok(status);
     }
     println!("{:<22} {:>10}", "SYSCALL", "COUNT");
@@ -113,9 +119,16 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     for (pid, c) in p.iter().take(10) {
         println!("{pid:<8} {:<16} {c:>10}", comm(pid));
     }
-    println!(
-        "\nlost events: {lost} ({} by the kernel, {} over the memory budget)",
-        stats.kernel_lost, stats.dropped_events
-    );
+    println!("\nlost events: {}", losses.total().saturating_add(dropped));
+    report(&losses, dropped, &inst)?;
     Ok(status)
+}
+
+/// The kernel's losses next to its counters, then the events dropped over the memory budget.
+fn report(losses: &Losses, dropped: u64, inst: &ktrace_ftrace::Instance) -> ktrace_ftrace::Result<()> {
+    losses.report("syscount", Some(ktrace_examples::kernel_lost(inst)?));
+    if dropped > 0 {
+        eprintln!("syscount: {dropped} events dropped over the memory budget (counting fell behind); the results are partial");
+    }
+    Ok(())
 }

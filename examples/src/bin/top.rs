@@ -29,11 +29,14 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { n, delay }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
     let mut s = ProcessSampler::new(false);
     s.refresh();
     let mut prev = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
     for _ in 0..n {
-        std::thread::sleep(delay);
+        if !ktrace_examples::sleep(delay) {
+            break;
+        }
         let now = SystemStat::parse(&std::fs::read_to_string("/proc/stat")?);
         let (busy, total) = (now.total.busy() - prev.total.busy(), now.total.total() - prev.total.total());
         prev = now;

@@ -152,6 +152,7 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let inst = fs.new_instance()?;
     inst.enable_event("raw_syscalls", "sys_enter")?;
     inst.set_option("stacktrace", true)?;
+    inst.set_tracing_on(true)?; // instances start off; this section reads the rings itself
     let mut readers = Vec::new();
     for cpu in 0..inst.nr_cpus() as u32 {
         match inst.mapped_reader(cpu) {
@@ -168,7 +169,8 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let dec = ktrace_ftrace::Decoder::new(inst.formats(), Endian::NATIVE, ktrace_core::Clock::Local);
     let ksyms = ktrace_ftrace::load_kallsyms().ok();
     let (mut events, mut stacks, mut lost) = (0u64, 0u64, 0u64);
-    let mut top: std::collections::BTreeMap<String, u64> = Default::default();
+    // Each distinct stack (frames as ftrace names them) and how often it was seen.
+    let mut seen: std::collections::HashMap<Vec<String>, u64> = Default::default();
     for m in &mut readers {
         while let Some(p) = m.next_page()? {
             for it in p.items(&PageLayout::LE64)? {
@@ -180,12 +182,13 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
                             dec.decode(raw).and_then(|e| e.typed())
                         {
                             stacks += 1;
-                            // The outermost named frame below the syscall entry says who called.
-                            if let Some(k) = &ksyms
-                                && let Some(name) = frames.filter_map(|a| k.resolve(a).map(|x| x.0.to_owned())).nth(1)
-                            {
-                                *top.entry(name).or_default() += 1;
-                            }
+                            let names = frames
+                                .map(|a| match ksyms.as_ref().and_then(|k| k.resolve(a)) {
+                                    Some((name, _, _)) => name.to_owned(),
+                                    None => format!("{a:#x}"),
+                                })
+                                .collect();
+                            *seen.entry(names).or_default() += 1;
                         }
                     }
                 }
@@ -194,13 +197,16 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     }
     drop(readers);
     inst.close()?;
-    let mut top: Vec<_> = top.into_iter().collect();
-    top.sort_by_key(|b| std::cmp::Reverse(b.1));
     r.ok("ftrace mmap reader", format!("{events} events read in place from the mapped ring, {lost} lost"));
-    r.ok(
-        "kernel stacks",
-        format!("{stacks} stacks after syscall entries; frequent frames {:?}", top.iter().take(3).collect::<Vec<_>>()),
-    );
+    // The most frequent stack, one frame a line as the `trace` file prints a `<stack trace>`.
+    let mut what = format!("{stacks} stacks after syscall entries, {} distinct", seen.len());
+    if let Some((frames, n)) = seen.iter().max_by_key(|(f, n)| (**n, std::cmp::Reverse(f.len()))) {
+        what.push_str(&format!("; the most frequent ({n} times):"));
+        for f in frames {
+            what.push_str(&format!("\n{:32} => {f}", ""));
+        }
+    }
+    r.ok("kernel stacks", what);
     Ok(())
 }
 
@@ -237,19 +243,46 @@ fn ptrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
         stops += matches!(ev, Event::SyscallExit { .. }) as u32;
     }
     r.ok("ptrace seccomp filter", format!("cat stopped only for openat: {stops} stops"));
-    let mut t = TraceCommand::new("/bin/cat")
-        .arg("/etc/hostname")
-        .stdout_null()
-        .inject(Inject { nr: openat, errno: Some(libc_enoent()) })
-        .spawn()?;
-    let mut code = 0;
-    while let Some(ev) = t.next_event()? {
-        if let Event::Exited { code: c, .. } = ev {
-            code = c;
+    // The loader of the injected cat cannot open libc and says so on stderr: kept for the report,
+    // off the terminal.
+    let (code, said) = capturing_stderr(|| -> Result<i32, ktrace_ptrace::Error> {
+        let mut t = TraceCommand::new("/bin/cat")
+            .arg("/etc/hostname")
+            .stdout_null()
+            .inject(Inject { nr: openat, errno: Some(libc_enoent()) })
+            .spawn()?;
+        let mut code = 0;
+        while let Some(ev) = t.next_event()? {
+            if let Event::Exited { code: c, .. } = ev {
+                code = c;
+            }
         }
-    }
-    r.ok("ptrace fault injection", format!("every openat failed with ENOENT: cat exited {code}"));
+        Ok(code)
+    })?;
+    let code = code?;
+    let said = said.trim();
+    r.ok("ptrace fault injection", format!("every openat failed with ENOENT: cat exited {code}; it said {said:?}"));
     Ok(())
+}
+
+/// Runs `f` with this process's stderr (fd 2, which children inherit) sent to an unlinked
+/// temporary file, and returns what was written there.
+fn capturing_stderr<T>(f: impl FnOnce() -> T) -> Result<(T, String), Box<dyn std::error::Error>> {
+    use std::io::{Read, Seek};
+    use std::os::fd::AsRawFd;
+    let path = std::env::temp_dir().join(format!("ktrace-tour-stderr-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
+    std::fs::remove_file(&path)?;
+    let saved = nix::unistd::dup(2)?;
+    nix::unistd::dup2(file.as_raw_fd(), 2)?;
+    let out = f();
+    let restored = nix::unistd::dup2(saved, 2);
+    nix::unistd::close(saved)?;
+    restored?;
+    let mut said = String::new();
+    file.rewind()?;
+    file.read_to_string(&mut said)?;
+    Ok((out, said))
 }
 
 /// The tour's own uprobe target.

@@ -2,7 +2,7 @@
 //! function_graph tracers, blktrace relay files…) inside qemu on Debian's stock kernel.
 //!
 //! ```sh
-//! cargo run -p ktrace-examples --bin vm -- [--kernel 6.1|6.12|sid] [--skip-log FILE] [--only-feature F]…
+//! cargo run -p xtask --bin vm -- [--kernel 6.1|6.12|sid] [--skip-log FILE] [--only-feature F]…
 //!     [--not-feature F]… [--test NAME]… [--timeout SECS] [--require-skipped]
 //! ```
 //!
