@@ -40,7 +40,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ktrace_core::{Clock, Endian, Lost, Page, PageItem, PageLayout, Pages, ParseError, RawEvent};
+use ktrace_core::{Clock, Cursor, Endian, Lost, Page, PageItem, PageLayout, Pages, ParseError, RawEvent};
 
 use crate::error::{Error, Result};
 use crate::event::Decoder;
@@ -147,7 +147,12 @@ impl StopHandle {
 /// One parsed item of the page a CPU's consumer side is reading.
 #[derive(Clone, Copy)]
 enum Slot {
-    Event { ts: u64, offset: usize, start: usize, len: usize },
+    Event {
+        ts: u64,
+        offset: usize,
+        start: usize,
+        len: usize,
+    },
     /// A loss; true for pages dropped over the budget.
     Lost(Lost, bool),
 }
@@ -257,7 +262,18 @@ impl<'i> Stream<'i> {
         let cur = (0..ncpu)
             .map(|_| Current { page: Bytes::new(), slots: VecDeque::new(), read_at: Instant::now(), generation: 0 })
             .collect();
-        Ok(Stream { inst, shared, threads, start_stats, decoder, cur, stopped: false, tail_done: false, released: None, last_dropped: false })
+        Ok(Stream {
+            inst,
+            shared,
+            threads,
+            start_stats,
+            decoder,
+            cur,
+            stopped: false,
+            tail_done: false,
+            released: None,
+            last_dropped: false,
+        })
     }
 
     /// A handle that stops this stream from another thread.
@@ -301,12 +317,10 @@ impl<'i> Stream<'i> {
     /// everything is delivered. Losses, the kernel's and the budget's, come as [`Item::Lost`].
     #[allow(clippy::should_implement_trait)] // A lending iterator: items borrow the stream's page.
     pub fn next(&mut self) -> Option<Result<Item<'_>>> {
-        let c = loop {
-            match self.step() {
-                Ok(Some(c)) => break c,
-                Ok(None) => return None,
-                Err(e) => return Some(Err(e)),
-            }
+        let c = match self.step() {
+            Ok(Some(c)) => c,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
         };
         let cur = self.cur.get_mut(c)?;
         match cur.slots.pop_front()? {
@@ -316,9 +330,9 @@ impl<'i> Stream<'i> {
             }
             Slot::Event { ts, offset, start, len } => {
                 let cur = self.cur.get(c)?;
-                let data = cur.page.get(start..start + len).unwrap_or_default();
-                let raw = RawEvent { timestamp: ts, cpu: c as u32, offset, data };
-                Some(self.decoder.decode(raw).map(Item::Event).map_err(Error::from))
+                let data = Cursor::at(cur.page.as_ref(), start).and_then(|mut r| r.bytes(len));
+                let raw = |data| RawEvent { timestamp: ts, cpu: c as u32, offset, data };
+                Some(data.and_then(|d| self.decoder.decode(raw(d))).map(Item::Event).map_err(Error::from))
             }
         }
     }

@@ -681,7 +681,12 @@ pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<Trace
 
 /// [`capture_metadata`] for events whose ids `decoder` has prepared (a stream's), `ncpu` CPUs
 /// of `page_size`-byte pages.
-pub fn capture_metadata_of(inst: &crate::Instance, decoder: &Decoder, page_size: usize, ncpu: usize) -> Result<TraceDat> {
+pub fn capture_metadata_of(
+    inst: &crate::Instance,
+    decoder: &Decoder,
+    page_size: usize,
+    ncpu: usize,
+) -> Result<TraceDat> {
     let fs = inst.tracefs();
     let mut formats = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -824,7 +829,10 @@ impl CpuFiles {
     /// Appends a page of `cpu`.
     pub fn append(&mut self, cpu: u32, page: &[u8]) -> Result<()> {
         let Some((p, w, n)) = self.files.get_mut(cpu as usize) else {
-            return Err(Error::Unsupported { feature: format!("cpu {cpu}"), hint: "no temporary file for this CPU".into() });
+            return Err(Error::Unsupported {
+                feature: format!("cpu {cpu}"),
+                hint: "no temporary file for this CPU".into(),
+            });
         };
         w.write_all(page).map_err(|e| Error::io("write", p.as_path(), e))?;
         *n += page.len() as u64;

@@ -13,7 +13,10 @@ use ktrace_ftrace::{Item, Recorder, TraceDat, Typed};
 const GETPPID: i64 = 110; // x86_64
 
 /// A thread that calls getppid `n` times once told to, after sending its tid.
-fn storm<'s>(s: &'s std::thread::Scope<'s, '_>, n: u64) -> (i32, mpsc::Sender<()>, std::thread::ScopedJoinHandle<'s, ()>) {
+fn storm<'s>(
+    s: &'s std::thread::Scope<'s, '_>,
+    n: u64,
+) -> (i32, mpsc::Sender<()>, std::thread::ScopedJoinHandle<'s, ()>) {
     let (tid_tx, tid_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let h = s.spawn(move || {

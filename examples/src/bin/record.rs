@@ -67,7 +67,11 @@ fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn 
     drop(stream);
     let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
     out.keep()?;
-    eprintln!("record: {n} events, {} lost, written to {}", stats.kernel_lost + stats.dropped_events, out.path().display());
+    eprintln!(
+        "record: {n} events, {} lost, written to {}",
+        stats.kernel_lost + stats.dropped_events,
+        out.path().display()
+    );
     if stats.kernel_lost > 0 {
         let counters = ktrace_examples::kernel_lost(&inst)?;
         eprintln!(

@@ -128,7 +128,9 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
 fn report(losses: &Losses, dropped: u64, inst: &ktrace_ftrace::Instance) -> ktrace_ftrace::Result<()> {
     losses.report("syscount", Some(ktrace_examples::kernel_lost(inst)?));
     if dropped > 0 {
-        eprintln!("syscount: {dropped} events dropped over the memory budget (counting fell behind); the results are partial");
+        eprintln!(
+            "syscount: {dropped} events dropped over the memory budget (counting fell behind); the results are partial"
+        );
     }
     Ok(())
 }
