@@ -5,29 +5,11 @@
 
 mod common;
 use std::process::Command;
-use std::sync::mpsc;
 
 use ktrace_ftrace::stream::{Budget, write_trace_dat};
 use ktrace_ftrace::{Item, Recorder, TraceDat, Typed};
 
 const GETPPID: i64 = 110; // x86_64
-
-/// A thread that calls getppid `n` times once told to, after sending its tid.
-fn storm<'s>(
-    s: &'s std::thread::Scope<'s, '_>,
-    n: u64,
-) -> (i32, mpsc::Sender<()>, std::thread::ScopedJoinHandle<'s, ()>) {
-    let (tid_tx, tid_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
-    let h = s.spawn(move || {
-        tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
-        go_rx.recv().unwrap();
-        for _ in 0..n {
-            std::hint::black_box(nix::unistd::getppid());
-        }
-    });
-    (tid_rx.recv().unwrap(), go_tx, h)
-}
 
 #[test]
 fn tiny_budget_reports_every_dropped_event() {
@@ -38,7 +20,7 @@ fn tiny_budget_reports_every_dropped_event() {
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     const N: u64 = 400_000;
     std::thread::scope(|s| {
-        let (tid, go, h) = storm(s, N);
+        let (tid, go, h) = common::storm(s, N);
         inst.set_event_pids(&[tid]).unwrap();
         inst.set_filter("raw_syscalls", "sys_enter", &format!("id == {GETPPID}")).unwrap();
         let mut stream = Recorder::stream(&inst, Budget { bytes: 64 << 10 }).unwrap();

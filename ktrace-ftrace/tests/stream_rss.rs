@@ -3,8 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
-use std::sync::mpsc;
-
 use ktrace_ftrace::stream::Budget;
 use ktrace_ftrace::{Item, Recorder};
 
@@ -24,16 +22,7 @@ fn streaming_two_million_events_stays_within_budget() {
     const N: u64 = 2_000_000;
     let before = vm_hwm_kib();
     std::thread::scope(|s| {
-        let (tid_tx, tid_rx) = mpsc::channel();
-        let (go_tx, go_rx) = mpsc::channel::<()>();
-        let h = s.spawn(move || {
-            tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
-            go_rx.recv().unwrap();
-            for _ in 0..N {
-                std::hint::black_box(nix::unistd::getppid());
-            }
-        });
-        let tid = tid_rx.recv().unwrap();
+        let (tid, go_tx, h) = common::storm(s, N);
         inst.set_event_pids(&[tid]).unwrap();
         inst.set_filter("raw_syscalls", "sys_enter", "id == 110").unwrap();
         let mut stream = Recorder::stream(&inst, Budget::mib(4)).unwrap();
