@@ -306,6 +306,20 @@ pub fn wait_child(child: &mut Child, mut tick: impl FnMut()) -> std::io::Result<
     }
 }
 
+/// [`release_or_sleep`] in a thread of its own, then `stop`: the span a streaming tool traces
+/// while it consumes events. Join it for the command's status.
+pub fn stop_when_done(
+    held: Option<HeldCommand>,
+    d: Duration,
+    stop: ktrace_ftrace::stream::StopHandle,
+) -> std::thread::JoinHandle<Result<Status, String>> {
+    std::thread::spawn(move || {
+        let status = release_or_sleep(held, d).map_err(|e| e.to_string());
+        stop.stop();
+        status
+    })
+}
+
 /// An output file created (truncated) before tracing starts, so an unwritable path fails first
 /// with an error naming it. Dropped without [`Output::keep`], it is removed again (a failed or
 /// empty run leaves no empty file behind).

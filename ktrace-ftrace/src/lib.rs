@@ -50,6 +50,7 @@ pub mod mapped;
 pub mod reader;
 pub mod recorder;
 pub mod stats;
+pub mod stream;
 pub mod synth;
 mod sys;
 pub mod tracedat;
@@ -68,6 +69,7 @@ pub use mapped::{MappedCpuReader, MappedPage};
 pub use reader::CpuReader;
 pub use recorder::{Item, Recorder, Recording};
 pub use stats::CpuStats;
+pub use stream::{Budget, Stream, StreamStats};
 pub use tracedat::TraceDat;
 pub use tracefs::Tracefs;
 

@@ -16,7 +16,8 @@ use crate::stats::CpuStats;
 /// Drains all CPUs of an instance in background threads (one per CPU, woken by poll) into memory
 /// until [`Recorder::stop`]. [`Recorder::start`] empties the buffers and turns tracing on, so a
 /// recording holds only events from after the start; `stop` turns it off, then reads what
-/// remains, partial pages included. (Instances are made with tracing off.)
+/// remains, partial pages included. (Instances are made with tracing off.) To consume events
+/// while tracing runs, with bounded memory, see [`Recorder::stream`].
 ///
 /// ```no_run
 /// use ktrace_ftrace::{Item, Recorder, Tracefs, Typed};
@@ -47,48 +48,20 @@ impl<'i> Recorder<'i> {
     /// drain threads and turns tracing on: the recording holds only events from after this call
     /// (an instance someone turned on earlier, or the global one, is cleared first).
     pub fn start(inst: &'i Instance) -> Result<Recorder<'i>> {
-        // Off first, then clear: nothing from before the start is recorded, and the drain
-        // threads never see a page from before it.
-        inst.set_tracing_on(false)?;
-        inst.clear()?;
-        let ncpu = inst.nr_cpus() as u32;
         let page_size = inst.subbuf_size();
-        let mut readers = Vec::new();
-        let mut start_stats = Vec::new();
-        for cpu in 0..ncpu {
-            readers.push(inst.cpu_reader(cpu)?);
-            start_stats.push(inst.cpu_stats(cpu)?);
-        }
         let stop = Arc::new(AtomicBool::new(false));
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-        let threads = readers
-            .into_iter()
-            .map(|r| {
-                let stop = stop.clone();
-                let tid_tx = tid_tx.clone();
-                std::thread::Builder::new()
-                    .name(format!("ktrace-cpu{}", r.cpu()))
-                    .spawn(move || {
-                        let _ = tid_tx.send(nix::unistd::gettid().as_raw());
-                        drain_loop(r, &stop)
-                    })
-                    .map_err(|e| Error::io("spawn", "drain thread", e))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        drop(tid_tx);
-        // The drain threads' own read(2)/poll(2) calls must not feed back into the trace.
-        let tids: Vec<String> = tid_rx.iter().take(threads.len()).map(|t| t.to_string()).collect();
-        if inst.path().join("set_event_notrace_pid").exists() && !tids.is_empty() {
-            inst.write("set_event_notrace_pid", &tids.join(" "))?;
-        }
-        // Likewise for the function tracers: the threads' read(2) would be traced and feed back
-        // (function_graph under ksys_read grows the buffer as fast as it is drained). Refused under
-        // lockdown, where the function tracers are refused too.
-        if inst.path().join("set_ftrace_notrace_pid").exists() && !tids.is_empty() {
-            let _ = inst.write("set_ftrace_notrace_pid", &tids.join(" "));
-        }
-        inst.set_tracing_on(true)?;
+        let (threads, start_stats) = start_drains(inst, |r| {
+            let stop = stop.clone();
+            move || drain_loop(r, &stop)
+        })?;
         Ok(Recorder { inst, stop, threads, start_stats, page_size })
+    }
+
+    /// Starts a live stream instead of a recording: the same drain threads hand each page to
+    /// the consumer as it is read, holding at most `budget` bytes of pages in between (more is
+    /// dropped and reported as [`Item::Lost`]). See [`crate::stream`].
+    pub fn stream(inst: &'i Instance, budget: crate::stream::Budget) -> Result<crate::stream::Stream<'i>> {
+        crate::stream::Stream::start(inst, budget)
     }
 
     /// Turns tracing off, drains what remains, and returns the recording.
@@ -143,6 +116,60 @@ impl Drop for Recorder<'_> {
             }
         }
     }
+}
+
+/// Opens every CPU's `trace_pipe_raw`, starts one drain thread per CPU (the body `make` returns
+/// for its reader), excludes the threads' own syscalls from the trace and turns tracing on.
+/// Returns the threads and each CPU's counters at the start.
+pub(crate) fn start_drains<T, B>(
+    inst: &Instance,
+    mut make: impl FnMut(CpuReader) -> B,
+) -> Result<(Vec<JoinHandle<T>>, Vec<CpuStats>)>
+where
+    B: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    // Off first, then clear: nothing from before the start is recorded, and the drain threads
+    // never see a page from before it.
+    inst.set_tracing_on(false)?;
+    inst.clear()?;
+    let ncpu = inst.nr_cpus() as u32;
+    let mut readers = Vec::new();
+    let mut start_stats = Vec::new();
+    for cpu in 0..ncpu {
+        readers.push(inst.cpu_reader(cpu)?);
+        start_stats.push(inst.cpu_stats(cpu)?);
+    }
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let threads = readers
+        .into_iter()
+        .map(|r| {
+            let tid_tx = tid_tx.clone();
+            let name = format!("ktrace-cpu{}", r.cpu());
+            let body = make(r);
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || {
+                    let _ = tid_tx.send(nix::unistd::gettid().as_raw());
+                    body()
+                })
+                .map_err(|e| Error::io("spawn", "drain thread", e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    drop(tid_tx);
+    // The drain threads' own read(2)/poll(2) calls must not feed back into the trace.
+    let tids: Vec<String> = tid_rx.iter().take(threads.len()).map(|t| t.to_string()).collect();
+    if inst.path().join("set_event_notrace_pid").exists() && !tids.is_empty() {
+        inst.write("set_event_notrace_pid", &tids.join(" "))?;
+    }
+    // Likewise for the function tracers: the threads' read(2) would be traced and feed back
+    // (function_graph under ksys_read grows the buffer as fast as it is drained). Refused under
+    // lockdown, where the function tracers are refused too.
+    if inst.path().join("set_ftrace_notrace_pid").exists() && !tids.is_empty() {
+        let _ = inst.write("set_ftrace_notrace_pid", &tids.join(" "));
+    }
+    inst.set_tracing_on(true)?;
+    Ok((threads, start_stats))
 }
 
 /// Pages are kept in chunks of this many bytes (a multiple of any sub-buffer size), so a long

@@ -543,6 +543,22 @@ impl TraceDat {
     }
 
     fn write_v6_from(&self, w: &mut impl Write, data: &BTreeMap<u32, Vec<&[u8]>>) -> std::io::Result<()> {
+        let sizes = data.iter().map(|(c, d)| (*c, d.iter().map(|s| s.len() as u64).sum())).collect();
+        self.write_v6_with(w, &sizes, |cpu, w| {
+            for d in data.get(&cpu).into_iter().flatten() {
+                w.write_all(d)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes the file with CPU `c`'s data of `sizes[c]` bytes written by `body(c, w)`.
+    fn write_v6_with<W: Write>(
+        &self,
+        w: &mut W,
+        sizes: &BTreeMap<u32, u64>,
+        mut body: impl FnMut(u32, &mut W) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         let e = self.endian;
         let u16b = |v: u16| {
             if e == Endian::Big { v.to_be_bytes() } else { v.to_le_bytes() }
@@ -592,7 +608,7 @@ impl TraceDat {
         h.extend_from_slice(&u64b(self.cmdlines.len() as u64));
         h.extend_from_slice(self.cmdlines.as_bytes());
         let top_clock = self.buffers.first().map_or("local", |b| b.clock.as_str());
-        let ncpu = data.keys().next_back().map_or(0, |&c| c + 1);
+        let ncpu = sizes.keys().next_back().map_or(0, |&c| c + 1);
         h.extend_from_slice(&u32b(ncpu));
         h.extend_from_slice(b"options  \0");
         let clock = self.trace_clock.clone().unwrap_or_else(|| format!("[{top_clock}]"));
@@ -614,7 +630,7 @@ impl TraceDat {
         let mut off = (h.len() as u64 + table).div_ceil(align) * align;
         let mut layout = Vec::new();
         for cpu in 0..ncpu {
-            let size = data.get(&cpu).map_or(0, |d| d.iter().map(|s| s.len() as u64).sum());
+            let size = sizes.get(&cpu).copied().unwrap_or(0);
             h.extend_from_slice(&u64b(off));
             h.extend_from_slice(&u64b(size));
             layout.push((off, size));
@@ -627,9 +643,7 @@ impl TraceDat {
                 continue;
             }
             w.write_all(&vec![0u8; (off - pos) as usize])?;
-            for d in data.get(&(cpu as u32)).into_iter().flatten() {
-                w.write_all(d)?;
-            }
+            body(cpu as u32, w)?;
             pos = off + size;
         }
         Ok(())
@@ -652,9 +666,6 @@ pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
 
 /// [`capture`] without the pages (`buffers[0].cpus` left empty).
 pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
-    let fs = inst.tracefs();
-    let mut formats = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
     // Resolve the format of every id the recording holds (ids nobody knows are left out).
     for (cpu, chunks) in rec.cpu_chunks().iter().enumerate() {
         for buf in chunks {
@@ -665,7 +676,21 @@ pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<Trace
             rec.decoder().prepare_all(evs);
         }
     }
-    for f in rec.decoder().formats() {
+    capture_metadata_of(inst, rec.decoder(), rec.page_size(), rec.cpu_chunks().len())
+}
+
+/// [`capture_metadata`] for events whose ids `decoder` has prepared (a stream's), `ncpu` CPUs
+/// of `page_size`-byte pages.
+pub fn capture_metadata_of(
+    inst: &crate::Instance,
+    decoder: &Decoder,
+    page_size: usize,
+    ncpu: usize,
+) -> Result<TraceDat> {
+    let fs = inst.tracefs();
+    let mut formats = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in decoder.formats() {
         if seen.insert((f.system.clone(), f.name.clone()))
             && let Ok(t) = fs.event_format_text(&f.system, &f.name)
         {
@@ -681,7 +706,6 @@ pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<Trace
             formats.push(("ftrace".into(), t));
         }
     }
-    let ncpu = rec.cpu_chunks().len();
     let cpus = BTreeMap::new();
     let clock = inst.read("trace_clock").ok();
     let cpu_stats = (0..ncpu)
@@ -691,7 +715,7 @@ pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<Trace
         version: 6,
         endian: Endian::NATIVE,
         long_size: 8,
-        page_size: rec.page_size() as u32,
+        page_size: page_size as u32,
         header_page: fs.read("events/header_page")?,
         header_event: fs.read("events/header_event")?,
         formats,
@@ -704,7 +728,7 @@ pub fn capture_metadata(inst: &crate::Instance, rec: &Recording) -> Result<Trace
                 .unwrap_or_default()
                 .name()
                 .into(),
-            page_size: rec.page_size(),
+            page_size,
             cpus,
         }],
         trace_clock: clock,
@@ -776,5 +800,72 @@ mod tests {
             let _ = TraceDat::parse(&out[..cut]);
         }
         assert!(matches!(TraceDat::parse(b"\x17\x08\x44tracing9\0"), Err(Error::TraceDat { .. })));
+    }
+}
+
+/// Per-CPU temporary files (`PATH.cpuN`) that pages are appended to while recording, assembled
+/// into a trace.dat v6 at `PATH` by [`CpuFiles::finish`] (as `trace-cmd record` does), so a
+/// recording to a file holds no pages in memory. Dropped unfinished, the temporary files are removed.
+#[derive(Debug)]
+pub struct CpuFiles {
+    path: std::path::PathBuf,
+    files: Vec<(std::path::PathBuf, std::io::BufWriter<std::fs::File>, u64)>,
+}
+
+impl CpuFiles {
+    /// Creates `PATH.cpu0` … `PATH.cpu{ncpu-1}` (truncated).
+    pub fn create(path: &std::path::Path, ncpu: usize) -> Result<CpuFiles> {
+        let mut files = Vec::new();
+        for cpu in 0..ncpu {
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!(".cpu{cpu}"));
+            let p = std::path::PathBuf::from(name);
+            let f = std::fs::File::create(&p).map_err(|e| Error::io("create", &p, e))?;
+            files.push((p, std::io::BufWriter::with_capacity(1 << 16, f), 0));
+        }
+        Ok(CpuFiles { path: path.to_owned(), files })
+    }
+
+    /// Appends a page of `cpu`.
+    pub fn append(&mut self, cpu: u32, page: &[u8]) -> Result<()> {
+        let Some((p, w, n)) = self.files.get_mut(cpu as usize) else {
+            return Err(Error::Unsupported {
+                feature: format!("cpu {cpu}"),
+                hint: "no temporary file for this CPU".into(),
+            });
+        };
+        w.write_all(page).map_err(|e| Error::io("write", p.as_path(), e))?;
+        *n += page.len() as u64;
+        Ok(())
+    }
+
+    /// Writes `meta`'s header and the CPU files' pages into the trace.dat, then removes the
+    /// temporary files.
+    pub fn finish(mut self, meta: &TraceDat) -> Result<()> {
+        let mut sizes = BTreeMap::new();
+        let mut readers = Vec::new();
+        for (cpu, (p, w, n)) in self.files.iter_mut().enumerate() {
+            w.flush().map_err(|e| Error::io("write", p.as_path(), e))?;
+            sizes.insert(cpu as u32, *n);
+            readers.push(std::fs::File::open(&*p).map_err(|e| Error::io("open", p.as_path(), e))?);
+        }
+        let path = self.path.clone();
+        let failed = |e| Error::io("write", &path, e);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?);
+        meta.write_v6_with(&mut out, &sizes, |cpu, w| {
+            let r = readers.get_mut(cpu as usize).ok_or_else(|| std::io::Error::other("no such CPU file"))?;
+            std::io::copy(r, w).map(drop)
+        })
+        .and_then(|()| out.flush())
+        .map_err(failed)?;
+        Ok(())
+    }
+}
+
+impl Drop for CpuFiles {
+    fn drop(&mut self) {
+        for (p, _, _) in &self.files {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }

@@ -4,14 +4,13 @@
 //! record -e SYSTEM[:EVENT] [-e …] [-o trace.dat] [-b KB] [-d SECONDS | -- COMMAND...]
 //! ```
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ktrace_examples::{Losses, Output, Status};
-use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_examples::{Output, Status};
+use ktrace_ftrace::{Budget, Recorder, Tracefs};
 
 /// Records events into a trace.dat that `trace-cmd report` reads.
 #[derive(Parser)]
@@ -60,18 +59,31 @@ fn run(Args { events, out, kb, duration, cmd }: Args) -> Result<Status, Box<dyn 
             None => inst.enable_system(e)?,
         }
     }
-    let rec = Recorder::start(&inst)?;
-    let status = ktrace_examples::release_or_sleep(held, duration)?;
-    let recording = rec.stop()?;
-    let meta = ktrace_ftrace::tracedat::capture_metadata(&inst, &recording)?;
-    let mut f = std::io::BufWriter::new(&mut out);
-    meta.write_recording_v6(&recording, &mut f)?;
-    f.flush()?;
-    drop(f);
+    // Pages go to per-CPU temporary files as they arrive, assembled into the trace.dat at the
+    // end: memory stays within the budget however long the run.
+    let mut stream = Recorder::stream(&inst, Budget::mib(16))?;
+    let waiter = ktrace_examples::stop_when_done(held, duration, stream.stop_handle());
+    let (stats, n) = ktrace_ftrace::stream::write_trace_dat(&mut stream, out.path())?;
+    drop(stream);
+    let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
     out.keep()?;
-    let mut losses = Losses::default();
-    let n = losses.events(&recording).count();
-    eprintln!("record: {n} events, {} lost, written to {}", losses.total(), out.path().display());
-    losses.report("record", Some(ktrace_examples::kernel_lost(&inst)?));
+    eprintln!(
+        "record: {n} events, {} lost, written to {}",
+        stats.kernel_lost + stats.dropped_events,
+        out.path().display()
+    );
+    if stats.kernel_lost > 0 {
+        let counters = ktrace_examples::kernel_lost(&inst)?;
+        eprintln!(
+            "record: the kernel dropped {} events; its counters say {counters}; the recording is partial",
+            stats.kernel_lost
+        );
+    }
+    if stats.dropped_events > 0 {
+        eprintln!(
+            "record: {} events dropped over the memory budget (writing fell behind); the recording is partial",
+            stats.dropped_events
+        );
+    }
     Ok(status)
 }

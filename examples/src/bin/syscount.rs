@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ktrace_examples::{HeldCommand, Losses, Status};
-use ktrace_ftrace::{Recorder, Tracefs, Typed};
+use ktrace_ftrace::{Budget, Item, Recorder, Tracefs, Typed};
 
 /// Counts syscalls per syscall and per process, system-wide for a time or for one command.
 #[derive(Parser)]
@@ -55,17 +55,27 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
         inst.enable_event("sched", "sched_process_exec")?;
     }
     inst.enable_event("raw_syscalls", "sys_enter")?;
-    let rec = Recorder::start(&inst)?;
-    let status = ktrace_examples::release_or_sleep(held, duration)?;
-    let recording = rec.stop()?;
-    let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
+    // Counted live as events arrive: memory stays within the budget however long the run.
+    let mut stream = Recorder::stream(&inst, Budget::mib(16))?;
+    let waiter = ktrace_examples::stop_when_done(held, duration, stream.stop_handle());
     let mut by_sys: HashMap<i64, u64> = HashMap::new();
     let mut by_proc: HashMap<i32, u64> = HashMap::new();
+    let mut losses = Losses::default();
+    let mut dropped = 0u64;
     // Without a command everything counts; with one, from the command's exec on.
     let mut counting = target.is_none();
-    let mut losses = Losses::default();
-    for ev in losses.events(&recording) {
-        let ev = ev?;
+    while let Some(item) = stream.next() {
+        let ev = match item? {
+            Item::Event(ev) => ev,
+            Item::Lost(l) => {
+                if stream.last_loss_was_dropped() {
+                    dropped = dropped.saturating_add(l.count.unwrap_or(0));
+                } else {
+                    losses.add(&l);
+                }
+                continue;
+            }
+        };
         match ev.typed()? {
             Typed::SysEnter { nr, .. } if counting => {
                 *by_sys.entry(nr).or_default() += 1;
@@ -75,6 +85,9 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
             _ => {}
         }
     }
+    drop(stream);
+    let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
+    let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
     let total: u64 = by_sys.values().sum();
     let mut s: Vec<_> = by_sys.into_iter().collect();
     s.sort_by_key(|x| (std::cmp::Reverse(x.1), x.0));
@@ -92,8 +105,9 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
         for (pid, c) in &p {
             println!("pid,{pid},{},{c}", comm(pid));
         }
-        println!("lost,{}", losses.total());
-        losses.report("syscount", Some(ktrace_examples::kernel_lost(&inst)?));
+        println!("lost,{}", losses.total().saturating_add(dropped));
+        println!("kernel_lost,{}", losses.total());
+        report(&losses, dropped, &inst)?;
         return Ok(status);
     }
     println!("{:<22} {:>10}", "SYSCALL", "COUNT");
@@ -105,7 +119,18 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     for (pid, c) in p.iter().take(10) {
         println!("{pid:<8} {:<16} {c:>10}", comm(pid));
     }
-    println!("\nlost events: {}", losses.total());
-    losses.report("syscount", Some(ktrace_examples::kernel_lost(&inst)?));
+    println!("\nlost events: {}", losses.total().saturating_add(dropped));
+    report(&losses, dropped, &inst)?;
     Ok(status)
+}
+
+/// The kernel's losses next to its counters, then the events dropped over the memory budget.
+fn report(losses: &Losses, dropped: u64, inst: &ktrace_ftrace::Instance) -> ktrace_ftrace::Result<()> {
+    losses.report("syscount", Some(ktrace_examples::kernel_lost(inst)?));
+    if dropped > 0 {
+        eprintln!(
+            "syscount: {dropped} events dropped over the memory budget (counting fell behind); the results are partial"
+        );
+    }
+    Ok(())
 }

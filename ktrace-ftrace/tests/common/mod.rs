@@ -41,3 +41,20 @@ pub(crate) fn release(mut child: std::process::Child) {
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+/// A thread that calls getppid `n` times once told to, after sending its tid.
+pub(crate) fn storm<'s>(
+    s: &'s std::thread::Scope<'s, '_>,
+    n: u64,
+) -> (i32, std::sync::mpsc::Sender<()>, std::thread::ScopedJoinHandle<'s, ()>) {
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let h = s.spawn(move || {
+        tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+        go_rx.recv().unwrap();
+        for _ in 0..n {
+            std::hint::black_box(nix::unistd::getppid());
+        }
+    });
+    (tid_rx.recv().unwrap(), go_tx, h)
+}
