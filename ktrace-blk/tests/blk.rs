@@ -452,6 +452,7 @@ fn ftrace_blk_tracer_losses_are_lost_items() {
     );
     assert!(!lost.is_empty(), "no loss: the reader kept up with {} records", recs.len());
     assert!(lost.iter().all(|l| l.count.is_some()), "trace_pipe knows its counts: {lost:?}");
-    assert!(completes > 0 && completes < IOS as usize, "{completes} completions");
+    // Which records the kernel drops depends on timing (the lost ones need not be completions).
+    assert!(completes > 0, "{completes} completions");
     assert_eq!(counted, overrun, "lost events in the stream vs the rings' overrun");
 }
