@@ -273,7 +273,9 @@ fn separate_runs_forced_migrations() {
     // within 10% or 2 migrations (seen on an idle CI run: ours 21 every run, perf 19-20).
     let (ours, perf) = (median(m[2].0.clone()), median(m[2].1.clone()));
     assert!(rel(&m[2]) < 0.1 || (ours - perf).abs() <= 2.0, "cpu-migrations: ours {ours}, perf {perf}");
-    assert_ranges_overlap(TASKSET, &m, &[0, 1, 2]);
+    // Migrations depend on the CPU the shell starts on (the first `taskset -pc 0` moves it only
+    // from CPU 1), so their ranges need not overlap: seen in CI, ours 20-21 and perf 19 in every run.
+    assert_ranges_overlap(TASKSET, &m, &[0, 1]);
 }
 
 #[test]
