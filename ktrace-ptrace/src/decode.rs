@@ -230,7 +230,8 @@ fn value_and_flags(head: Value, v: u64, table: Names) -> Value {
     Value::Flags { names, rest: 0 }
 }
 
-fn open_flags(v: u64) -> Value {
+/// `open(2)` flags as strace prints them (`O_WRONLY|O_CREAT|O_CLOEXEC`; unknown bits in hex).
+pub fn open_flags(v: u64) -> Value {
     let mode = match v & 3 {
         0 => "O_RDONLY",
         1 => "O_WRONLY",

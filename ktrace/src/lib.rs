@@ -25,11 +25,12 @@
 //! ```
 //!
 //! # Features
-//! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all).
+//! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all). `capture` needs
+//!   `ftrace` (the events) and `ptrace` (its decoder renders flags and errnos as strace does).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
-#[cfg(feature = "ftrace")]
+#[cfg(all(feature = "ftrace", feature = "ptrace"))]
 pub mod capture;
 pub mod command;
 mod sys;
@@ -46,7 +47,7 @@ pub use ktrace_ptrace as ptrace;
 #[cfg(feature = "sample")]
 pub use ktrace_sample as sample;
 
-#[cfg(feature = "ftrace")]
+#[cfg(all(feature = "ftrace", feature = "ptrace"))]
 pub use capture::capture;
 pub use command::HeldCommand;
 

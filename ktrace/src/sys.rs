@@ -72,14 +72,14 @@ pub(crate) fn write_go(go_w: &OwnedFd) -> std::io::Result<()> {
 }
 
 /// The calling thread's id (gettid(2)): what tracefs `set_event_pid` and `common_pid` name.
-#[cfg(feature = "ftrace")]
+#[cfg(all(feature = "ftrace", feature = "ptrace"))]
 pub(crate) fn gettid() -> i32 {
     // SAFETY: gettid takes no arguments and cannot fail.
     unsafe { libc::gettid() }
 }
 
 /// CLOCK_MONOTONIC now, in nanoseconds: the `mono` trace clock's time base.
-#[cfg(feature = "ftrace")]
+#[cfg(all(feature = "ftrace", feature = "ptrace"))]
 pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid timespec for clock_gettime to fill; CLOCK_MONOTONIC always exists.

@@ -12,66 +12,15 @@ fn secs(ns: u64) -> String {
     format!("{:>3}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
 }
 
-const OPEN_FLAGS: [(u64, &str); 13] = [
-    (libc::O_CREAT as u64, "O_CREAT"),
-    (libc::O_EXCL as u64, "O_EXCL"),
-    (libc::O_NOCTTY as u64, "O_NOCTTY"),
-    (libc::O_TRUNC as u64, "O_TRUNC"),
-    (libc::O_APPEND as u64, "O_APPEND"),
-    (libc::O_NONBLOCK as u64, "O_NONBLOCK"),
-    (libc::O_DSYNC as u64, "O_DSYNC"),
-    (libc::O_DIRECT as u64, "O_DIRECT"),
-    (libc::O_LARGEFILE as u64, "O_LARGEFILE"),
-    (libc::O_DIRECTORY as u64, "O_DIRECTORY"),
-    (libc::O_NOFOLLOW as u64, "O_NOFOLLOW"),
-    (libc::O_CLOEXEC as u64, "O_CLOEXEC"),
-    (libc::O_PATH as u64, "O_PATH"),
-];
-
-/// `O_WRONLY|O_CREAT|O_CLOEXEC` for open flags (unknown bits in hex).
+/// `O_WRONLY|O_CREAT|O_CLOEXEC` for open flags, as ktrace-ptrace's decoder (and strace) print them.
 fn open_flags(v: u64) -> String {
-    let v = v & 0xffff_ffff;
-    let mut out = vec![match v & 3 {
-        0 => "O_RDONLY".to_owned(),
-        1 => "O_WRONLY".to_owned(),
-        2 => "O_RDWR".to_owned(),
-        _ => "O_ACCMODE".to_owned(),
-    }];
-    let mut rest = v & !3;
-    for (bit, name) in OPEN_FLAGS {
-        if rest & bit == bit && bit != 0 {
-            out.push(name.to_owned());
-            rest &= !bit;
-        }
-    }
-    if rest != 0 {
-        out.push(format!("{rest:#x}"));
-    }
-    out.join("|")
+    ktrace_ptrace::decode::open_flags(v & 0xffff_ffff).to_string()
 }
-
-const ERRNOS: [(i64, &str); 14] = [
-    (1, "EPERM"),
-    (2, "ENOENT"),
-    (3, "ESRCH"),
-    (4, "EINTR"),
-    (9, "EBADF"),
-    (10, "ECHILD"),
-    (11, "EAGAIN"),
-    (13, "EACCES"),
-    (17, "EEXIST"),
-    (20, "ENOTDIR"),
-    (21, "EISDIR"),
-    (22, "EINVAL"),
-    (25, "ENOTTY"),
-    (38, "ENOSYS"),
-];
 
 /// A return value as strace writes it: `3`, `0x7f…`, `-1 ENOENT (No such file or directory)`.
 pub(crate) fn ret_text(ret: i64) -> String {
     if (-4095..0).contains(&ret) {
-        let name =
-            ERRNOS.iter().find(|(n, _)| *n == -ret).map_or_else(|| format!("E{}", -ret), |(_, s)| (*s).to_owned());
+        let name = ktrace_ptrace::decode::errno_name((-ret) as i32);
         let msg = std::io::Error::from_raw_os_error((-ret) as i32).to_string();
         let msg = msg.split(" (os error").next().unwrap_or("").to_owned();
         format!("-1 {name} ({msg})")
