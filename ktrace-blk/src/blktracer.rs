@@ -40,11 +40,45 @@ pub struct BlkTracer {
     guardian: Vec<ktrace_owner::Registration>,
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<std::io::Result<Vec<u8>>>>,
+    /// `trace_pipe`, when the caller drains it ([`BlkTracer::start_streaming`]).
+    pipe: Option<std::fs::File>,
 }
 
 impl BlkTracer {
-    /// Starts tracing block device `dev` (`loop0`, `vda`…).
+    /// Starts tracing block device `dev` (`loop0`, `vda`…); a thread drains `trace_pipe` into
+    /// memory until [`BlkTracer::stop`] returns it all. To keep memory bounded on a long run, use
+    /// [`BlkTracer::start_streaming`].
     pub fn start(fs: &Tracefs, dev: &str, filter: &BlkFilter) -> Result<BlkTracer> {
+        Self::open(fs, dev, filter, true)
+    }
+
+    /// Starts tracing block device `dev` with no drain thread: the caller reads the records as
+    /// they come with [`BlkTracer::read`], into a buffer of its own, so memory is bounded by that
+    /// buffer whatever the length of the trace. Records the kernel drops while nobody reads (its
+    /// per-CPU rings are `buffer_size_kb` each) come out as [`crate::BlkItem::Lost`] with counts.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ktrace_blk::{BlkFilter, BlkItem, BlkTracer};
+    /// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
+    /// let mut t = BlkTracer::start_streaming(&fs, "loop0", &BlkFilter::default())?;
+    /// let mut buf = Vec::with_capacity(1 << 20);
+    /// for _ in 0..10 {
+    ///     for item in t.read(&mut buf, Duration::from_millis(100))? {
+    ///         match item? {
+    ///             BlkItem::Record(r) => println!("{} {} {}", r.time(), r.rwbs(), r.sector()),
+    ///             BlkItem::Lost(l) => eprintln!("cpu {} lost {:?}", l.cpu, l.count),
+    ///         }
+    ///     }
+    /// }
+    /// t.stop()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn start_streaming(fs: &Tracefs, dev: &str, filter: &BlkFilter) -> Result<BlkTracer> {
+        Self::open(fs, dev, filter, false)
+    }
+
+    fn open(fs: &Tracefs, dev: &str, filter: &BlkFilter, drain_thread: bool) -> Result<BlkTracer> {
         let trace_dir = PathBuf::from(format!("/sys/block/{dev}/trace"));
         if !trace_dir.is_dir() {
             return Err(Error::Unsupported {
@@ -64,6 +98,7 @@ impl BlkTracer {
             guardian: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
             reader: None,
+            pipe: None,
         };
         // If this process dies (also by SIGKILL), its guardian puts back the option, the tracer
         // and every device file `set` changes (last first).
@@ -92,6 +127,11 @@ impl BlkTracer {
             .custom_flags(libc::O_NONBLOCK)
             .open(&pipe)
             .map_err(|e| Error::io("open", &pipe, e))?;
+        if !drain_thread {
+            t.pipe = Some(f);
+            t.set("enable", "1")?;
+            return Ok(t);
+        }
         let stop = t.stop.clone();
         t.reader = Some(std::thread::spawn(move || {
             let mut out = Vec::new();
@@ -120,6 +160,25 @@ impl BlkTracer {
         }));
         t.set("enable", "1")?;
         Ok(t)
+    }
+
+    /// Reads what `trace_pipe` holds now into `buf` (cleared first, filled up to its capacity,
+    /// at least 64 KiB), waiting up to `timeout` for the first bytes, and returns its items. The
+    /// kernel hands out whole records, so every read parses on its own. Only for a tracer from
+    /// [`BlkTracer::start_streaming`]; the items are empty once tracing stopped.
+    pub fn read<'b>(&mut self, buf: &'b mut Vec<u8>, timeout: Duration) -> Result<crate::FtraceBinRecords<'b>> {
+        buf.clear();
+        if let Some(f) = self.pipe.as_mut() {
+            let until = std::time::Instant::now() + timeout;
+            buf.reserve(1 << 16);
+            while drain_once(f, buf).map_err(|e| Error::io("read", "trace_pipe", e))? == 0
+                && buf.is_empty()
+                && std::time::Instant::now() < until
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        Ok(crate::FtraceBinRecords::new(buf))
     }
 
     fn guard(&mut self, path: PathBuf, value: &str) {
@@ -151,14 +210,32 @@ impl BlkTracer {
             first.get_or_insert(Error::io("write", &enable, e));
         }
         self.stop.store(true, Ordering::Release);
-        let data = match self.reader.take().map(JoinHandle::join) {
+        let mut data = match self.reader.take().map(JoinHandle::join) {
             Some(Ok(Ok(d))) => d,
             Some(Ok(Err(e))) => {
                 first.get_or_insert(Error::io("read", "trace_pipe", e));
                 Vec::new()
             }
-            _ => Vec::new(),
+            Some(Err(_)) => {
+                first.get_or_insert(Error::io("join", "trace_pipe drain thread", std::io::Error::other("panicked")));
+                Vec::new()
+            }
+            None => Vec::new(),
         };
+        // A streaming tracer: what the caller has not read yet.
+        if let Some(mut f) = self.pipe.take() {
+            loop {
+                data.reserve(1 << 16);
+                match drain_once(&mut f, &mut data) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        first.get_or_insert(Error::io("read", "trace_pipe", e));
+                        break;
+                    }
+                }
+            }
+        }
         for (p, old) in std::mem::take(&mut self.restore).into_iter().rev() {
             if p.ends_with("enable") {
                 continue;
@@ -182,8 +259,31 @@ impl BlkTracer {
 
 impl Drop for BlkTracer {
     fn drop(&mut self) {
-        if self.global.is_some() || self.reader.is_some() {
+        if self.global.is_some() || self.reader.is_some() || self.pipe.is_some() {
             let _ = self.finish();
         }
     }
+}
+
+/// Reads from the non-blocking `trace_pipe` into the spare capacity of `buf` until it is full or
+/// the pipe is empty; returns the bytes added. The kernel's read copies at most a page less one
+/// byte and may end inside a record, keeping the record's rest for the next read (which returns
+/// only that rest): so after a full read this reads once more, and `buf` always ends on a record.
+fn drain_once(f: &mut std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let start = buf.len();
+    let mut chunk = [0u8; 4096];
+    let mut last_full = false;
+    while last_full || buf.capacity() - buf.len() >= chunk.len() {
+        match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                last_full = n + 1 >= chunk.len();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buf.len() - start)
 }

@@ -403,9 +403,9 @@ fn global_overruns(fs: &Tracefs) -> u64 {
 }
 
 /// When the blk tracer's ring overflows, the kernel writes `CPU:N [LOST M EVENTS]` lines into
-/// the binary `trace_pipe` stream: with a 4 KiB-per-CPU ring and a burst of direct IO the reader
-/// falls behind, and every loss must come out as a `Lost` item, the records around it still read,
-/// and the counts add up to the rings' `overrun` statistics.
+/// the binary `trace_pipe` stream: with a 4 KiB-per-CPU ring and a burst of direct IO while the
+/// streaming consumer does not read, every loss must come out as a `Lost` item, the records
+/// around it still read, and the counts add up to the rings' `overrun` statistics.
 #[test]
 fn ftrace_blk_tracer_losses_are_lost_items() {
     const T: &str = "ftrace_blk_tracer_losses_are_lost_items";
@@ -419,7 +419,7 @@ fn ftrace_blk_tracer_losses_are_lost_items() {
     global.set_buffer_size_kb(4).unwrap();
     let (_lo, dev_path) = scratch_device();
     let name = dev_path.file_name().unwrap().to_string_lossy().into_owned();
-    let t = match BlkTracer::start(&fs, &name, &BlkFilter::default()) {
+    let mut t = match BlkTracer::start_streaming(&fs, &name, &BlkFilter::default()) {
         Err(e) if e.is_unsupported() => {
             global.set_buffer_size_kb(old_kb).unwrap();
             return skip(T, Skip::KernelLacks { feature: "blk tracer", why: &e.to_string() });
@@ -440,7 +440,19 @@ fn ftrace_blk_tracer_losses_are_lost_items() {
     // The IO is over: no more records, so the rings' overrun counts are final.
     std::thread::sleep(std::time::Duration::from_millis(100));
     let overrun = global_overruns(&fs);
-    let data = t.stop().unwrap();
+    // The consumer reads now, in bounded chunks: a 16 KiB buffer at a time.
+    let mut data = Vec::new();
+    let mut buf = Vec::with_capacity(16 << 10);
+    loop {
+        let items = t.read(&mut buf, std::time::Duration::from_millis(50)).unwrap();
+        assert!(items.clone().all(|i| i.is_ok()), "every chunk parses on its own");
+        if buf.is_empty() {
+            break;
+        }
+        assert!(buf.len() <= (16 << 10) + 4096, "a read stays within its buffer: {}", buf.len());
+        data.extend_from_slice(&buf);
+    }
+    data.extend(t.stop().unwrap());
     global.set_buffer_size_kb(old_kb).unwrap();
     let (recs, lost) = FtraceBinRecords::new(&data).split().unwrap();
     let counted: u64 = lost.iter().filter_map(|l| l.count).sum();
