@@ -220,3 +220,28 @@ fn threads_the_workload_spawns_are_captured() {
     assert_eq!(cap.assert_opened(&path).tid, tid);
     std::fs::remove_file(&path).unwrap();
 }
+
+/// On kernels whose syscall events carry the user string (`__data_loc char[] __filename_val` in
+/// `sys_enter_openat`, Linux 7.x), an unwatched open names its path from the record alone. This
+/// kernel's events carry only the pointer: the VM tier runs it on Debian sid's 7.x kernel.
+#[test]
+fn unwatched_paths_come_from_syscall_events_that_carry_strings() {
+    const T: &str = "unwatched_paths_come_from_syscall_events_that_carry_strings";
+    let _g = serial();
+    let fs = Tracefs::find_or_mount().unwrap();
+    let format = std::fs::read_to_string(fs.root().join("events/syscalls/sys_enter_openat/format")).unwrap();
+    if !format.contains("__filename_val") {
+        return ktrace_core::testing::skip(
+            T,
+            ktrace_core::testing::Skip::KernelLacks {
+                feature: "syscall_user_strings",
+                why: "sys_enter_openat has no __filename_val field (Linux 7.0+)",
+            },
+        );
+    }
+    let path = format!("/tmp/ktrace-unwatched-{}", std::process::id());
+    let (cap, ()) = capture(Spec::default(), || std::fs::write(&path, b"x").unwrap()).unwrap();
+    let open = cap.assert_opened(&path);
+    assert!(open.ret.unwrap() >= 0, "{open:?}");
+    std::fs::remove_file(&path).unwrap();
+}
