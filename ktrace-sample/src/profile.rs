@@ -27,6 +27,8 @@ use crate::ring::MappedRing;
 use crate::symbolize::Mapping;
 #[cfg(feature = "symbolize")]
 use crate::symbolize::Symbolizer;
+#[cfg(feature = "symbolize")]
+use ktrace_core::agg::Counts;
 
 const PERF_RECORD_MMAP: u32 = 1;
 const PERF_RECORD_LOST: u32 = 2;
@@ -507,13 +509,7 @@ impl Profile {
     /// address as perf gives each its own row.
     #[cfg(feature = "symbolize")]
     pub fn top_symbols(&self, sym: &mut Symbolizer) -> Vec<(String, u64)> {
-        let mut m: HashMap<String, u64> = HashMap::new();
-        for s in &self.samples {
-            *m.entry(sym.name(s.pid, s.ip)).or_default() += 1;
-        }
-        let mut v: Vec<_> = m.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
+        self.samples.iter().map(|s| sym.name(s.pid, s.ip)).collect::<Counts<String>>().sorted()
     }
 }
 

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Instant;
 
+use ktrace_core::agg::Counts;
 use ktrace_ftrace::latency::WakeupLatency;
 use ktrace_ftrace::{Item, Recorder, Tracefs, Typed};
 
@@ -67,7 +68,7 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let elapsed = t0.elapsed();
 
     let mut per_event: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut syscalls: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut syscalls: Counts<i64> = Counts::new();
     let mut execs = Vec::new();
     let mut markers = Vec::new();
     let mut lost = 0u64;
@@ -82,7 +83,7 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
                 let t = ev.typed()?;
                 lat.feed(ev.timestamp().ns, &t);
                 match t {
-                    Typed::SysEnter { nr, .. } => *syscalls.entry(nr).or_default() += 1,
+                    Typed::SysEnter { nr, .. } => syscalls.add(nr),
                     Typed::Exec { filename, .. } => execs.push(String::from_utf8_lossy(filename).into_owned()),
                     Typed::Print { msg, .. } => markers.push(String::from_utf8_lossy(msg).into_owned()),
                     _ => {}
@@ -93,11 +94,9 @@ fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     r.ok("ftrace recorder", format!("{n} events from {} CPUs in {elapsed:.2?}, {lost} lost", inst.nr_cpus()));
     let top: Vec<String> = per_event.iter().map(|(k, v)| format!("{k}={v}")).collect();
     r.ok("ftrace typed events", top.join(" "));
-    let mut sc: Vec<_> = syscalls.into_iter().collect();
-    sc.sort_by_key(|s| std::cmp::Reverse(s.1));
-    let sc: Vec<String> = sc
+    let sc: Vec<String> = syscalls
+        .top(5)
         .iter()
-        .take(5)
         .map(|(nr, c)| {
             format!("{}×{c}", ktrace_ftrace::syscall_name(*nr).map_or_else(|| format!("nr{nr}"), str::to_owned))
         })
@@ -170,7 +169,7 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     let ksyms = ktrace_ftrace::load_kallsyms().ok();
     let (mut events, mut stacks, mut lost) = (0u64, 0u64, 0u64);
     // Each distinct stack (frames as ftrace names them) and how often it was seen.
-    let mut seen: std::collections::HashMap<Vec<String>, u64> = Default::default();
+    let mut seen: Counts<Vec<String>> = Counts::new();
     for m in &mut readers {
         while let Some(p) = m.next_page()? {
             for it in p.items(&PageLayout::LE64)? {
@@ -188,7 +187,7 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
                                     None => format!("{a:#x}"),
                                 })
                                 .collect();
-                            *seen.entry(names).or_default() += 1;
+                            seen.add(names);
                         }
                     }
                 }
@@ -200,7 +199,7 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     r.ok("ftrace mmap reader", format!("{events} events read in place from the mapped ring, {lost} lost"));
     // The most frequent stack, one frame a line as the `trace` file prints a `<stack trace>`.
     let mut what = format!("{stacks} stacks after syscall entries, {} distinct", seen.len());
-    if let Some((frames, n)) = seen.iter().max_by_key(|(f, n)| (**n, std::cmp::Reverse(f.len()))) {
+    if let Some((frames, n)) = seen.iter().max_by_key(|(f, n)| (*n, std::cmp::Reverse(f.len()))) {
         what.push_str(&format!("; the most frequent ({n} times):"));
         for f in frames {
             what.push_str(&format!("\n{:32} => {f}", ""));
