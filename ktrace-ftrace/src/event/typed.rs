@@ -255,7 +255,7 @@ pub enum Typed<'a> {
         /// Return addresses, innermost first (zero entries end it).
         frames: StackFrames<'a>,
     },
-    /// Any other event: use [`Event::field`].
+    /// Any other event: use [`Event::field`](super::Event::field).
     Other,
 }
 
