@@ -39,7 +39,7 @@ pub struct BlkTracer {
     /// The guardian's undo actions for what `start` changed (run if this process dies first).
     guardian: Vec<ktrace_owner::Registration>,
     stop: Arc<AtomicBool>,
-    reader: Option<JoinHandle<std::io::Result<Vec<u8>>>>,
+    reader: Option<JoinHandle<Result<Vec<u8>>>>,
 }
 
 impl BlkTracer {
@@ -94,6 +94,7 @@ impl BlkTracer {
             .map_err(|e| Error::io("open", &pipe, e))?;
         let stop = t.stop.clone();
         t.reader = Some(std::thread::spawn(move || {
+            let failed = |e| Err(Error::io("read", &pipe, e));
             let mut out = Vec::new();
             let mut buf = vec![0u8; 1 << 16];
             let mut idle_after_stop = 0;
@@ -107,7 +108,7 @@ impl BlkTracer {
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return failed(e),
                 }
                 if stop.load(Ordering::Acquire) {
                     idle_after_stop += 1;
@@ -154,10 +155,14 @@ impl BlkTracer {
         let data = match self.reader.take().map(JoinHandle::join) {
             Some(Ok(Ok(d))) => d,
             Some(Ok(Err(e))) => {
-                first.get_or_insert(Error::io("read", "trace_pipe", e));
+                first.get_or_insert(e);
                 Vec::new()
             }
-            _ => Vec::new(),
+            Some(Err(_)) => {
+                first.get_or_insert(Error::Panicked { thread: "trace_pipe reader" });
+                Vec::new()
+            }
+            None => Vec::new(),
         };
         for (p, old) in std::mem::take(&mut self.restore).into_iter().rev() {
             if p.ends_with("enable") {
