@@ -372,6 +372,13 @@ impl Instance {
         CpuReader::open(&self.dir.join(format!("per_cpu/cpu{cpu}/trace_pipe_raw")), cpu, self.subbuf_size())
     }
 
+    /// The layout of this instance's ring-buffer pages, from `events/header_page` (what live
+    /// recordings parse pages with, rather than assuming a 64-bit little-endian kernel).
+    #[doc(alias = "header_page")]
+    pub fn page_layout(&self) -> Result<ktrace_core::PageLayout> {
+        crate::tracefs::page_layout(&self.dir)
+    }
+
     /// A memory-mapped reader of `per_cpu/cpuN/trace_pipe_raw` (6.10+; zero-copy).
     pub fn mapped_reader(&self, cpu: u32) -> Result<crate::MappedCpuReader> {
         crate::MappedCpuReader::open(&self.dir.join(format!("per_cpu/cpu{cpu}/trace_pipe_raw")), cpu)

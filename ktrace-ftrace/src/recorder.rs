@@ -95,7 +95,7 @@ impl<'i> Recorder<'i> {
         Ok(Recording::from_chunks(
             cpus,
             self.page_size,
-            PageLayout::LE64,
+            self.inst.page_layout()?,
             stats_lost,
             // Formats of the enabled events now, while dynamic ones (probes) still exist.
             Decoder::new(self.inst.formats_with_enabled(), Endian::NATIVE, clock),

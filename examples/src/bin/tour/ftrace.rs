@@ -118,7 +118,7 @@ pub(crate) fn ftrace_part(r: &mut Report) -> Result<(), Box<dyn std::error::Erro
 
 /// The 6.10+ mapped ring reader and kernel stacks after events (option `stacktrace`).
 fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
-    use ktrace_core::{Endian, PageItem, PageLayout};
+    use ktrace_core::{Endian, PageItem};
     let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     inst.enable_event("raw_syscalls", "sys_enter")?;
@@ -143,8 +143,9 @@ fn mapped_and_stacks(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     // Each distinct stack (frames as ftrace names them) and how often it was seen.
     let mut seen: Counts<Vec<String>> = Counts::new();
     for m in &mut readers {
+        let layout = m.layout();
         while let Some(p) = m.next_page()? {
-            for it in p.items(&PageLayout::LE64)? {
+            for it in p.items(&layout)? {
                 match it? {
                     PageItem::Lost(l) => lost += l.count.unwrap_or(1),
                     PageItem::Event(raw) => {
