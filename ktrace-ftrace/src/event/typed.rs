@@ -315,6 +315,22 @@ impl<'a> Rec<'a> {
             target_cpu: self.i32(cpu)?,
         })
     }
+    /// The three block request events' common shape.
+    fn block(
+        &self,
+        phase: BlockPhase,
+        [dev, sector, nr, rwbs]: [&Field; 4],
+        error: i32,
+    ) -> Result<Typed<'a>, ParseError> {
+        Ok(Typed::BlockRq {
+            phase,
+            dev: self.u32(dev)?,
+            sector: self.u64(sector)?,
+            nr_sector: self.u32(nr)?,
+            rwbs: self.str(rwbs)?,
+            error,
+        })
+    }
     fn u64(&self, f: &Field) -> Result<u64, ParseError> {
         f.u64(self.r, self.e)
     }
@@ -470,32 +486,11 @@ typed_events! { rec;
             sa_flags: rec.u64(sa_flags)?,
         };
     BlockInsert: ("block", "block_rq_insert") => [dev, sector, nr_sector, rwbs]
-        Typed::BlockRq {
-            phase: BlockPhase::Insert,
-            dev: rec.u32(dev)?,
-            sector: rec.u64(sector)?,
-            nr_sector: rec.u32(nr_sector)?,
-            rwbs: rec.str(rwbs)?,
-            error: 0,
-        };
+        rec.block(BlockPhase::Insert, [dev, sector, nr_sector, rwbs], 0)?;
     BlockIssue: ("block", "block_rq_issue") => [dev, sector, nr_sector, rwbs]
-        Typed::BlockRq {
-            phase: BlockPhase::Issue,
-            dev: rec.u32(dev)?,
-            sector: rec.u64(sector)?,
-            nr_sector: rec.u32(nr_sector)?,
-            rwbs: rec.str(rwbs)?,
-            error: 0,
-        };
+        rec.block(BlockPhase::Issue, [dev, sector, nr_sector, rwbs], 0)?;
     BlockComplete: ("block", "block_rq_complete") => [dev, sector, nr_sector, rwbs, error]
-        Typed::BlockRq {
-            phase: BlockPhase::Complete,
-            dev: rec.u32(dev)?,
-            sector: rec.u64(sector)?,
-            nr_sector: rec.u32(nr_sector)?,
-            rwbs: rec.str(rwbs)?,
-            error: rec.i32(error)?,
-        };
+        rec.block(BlockPhase::Complete, [dev, sector, nr_sector, rwbs], rec.i32(error)?)?;
     Function: ("ftrace", "function") => [ip, parent_ip]
         Typed::Function { ip: rec.u64(ip)?, parent_ip: rec.u64(parent_ip)? };
     GraphEntry: ("ftrace", "funcgraph_entry") => [func, depth]
