@@ -331,6 +331,9 @@ impl<'a> Rec<'a> {
             error,
         })
     }
+    fn bool(&self, f: &Field) -> Result<bool, ParseError> {
+        self.int(f).map(|v| v != 0)
+    }
     fn u64(&self, f: &Field) -> Result<u64, ParseError> {
         f.u64(self.r, self.e)
     }
@@ -380,12 +383,30 @@ impl<'a> Rec<'a> {
     }
 }
 
-/// The table of typed events. Each entry is
-/// `Tag: (system, name) pattern => [fields it reads] decode;` where the decode is an expression
-/// building a [`Typed`] from `rec` ([`Rec`]) and each listed field, bound by its own name to the
-/// event's [`Field`]. From it follow the `Tag` enum, [`fields_of`] and [`decode`].
+/// The table of typed events. An entry is one of
+///
+/// - `Tag: (system, name) pattern => Variant { field: how, … };` where each field of the
+///   [`Typed`] variant is the event field of the same name, read by the [`Rec`] method `how`
+///   (`str`, `int`, `i32`, `u32`, `u64`, `bool`);
+/// - `Tag: (system, name) pattern => [fields it reads] decode;` where the decode is an expression
+///   building a [`Typed`] from `rec` ([`Rec`]) and each listed field, bound by its own name to the
+///   event's [`Field`].
+///
+/// From it follow the `Tag` enum, [`fields_of`] and [`decode`].
 macro_rules! typed_events {
-    ($rec:ident; $($tag:ident: $m:pat $(if $g:expr)? => [$($f:ident),*] $body:expr;)*) => {
+    ($rec:ident; $($entries:tt)*) => {
+        typed_events!(@munch $rec [] $($entries)*);
+    };
+    (@munch $rec:ident [$($done:tt)*]
+        $tag:ident: $m:pat $(if $g:expr)? => $v:ident { $($f:ident: $how:ident),* $(,)? }; $($rest:tt)*) => {
+        typed_events!(@munch $rec [$($done)*
+            {$tag, ($m $(if $g)?), [$($f),*], Typed::$v { $($f: $rec.$how($f)?),* }}] $($rest)*);
+    };
+    (@munch $rec:ident [$($done:tt)*]
+        $tag:ident: $m:pat $(if $g:expr)? => [$($f:ident),*] $body:expr; $($rest:tt)*) => {
+        typed_events!(@munch $rec [$($done)* {$tag, ($m $(if $g)?), [$($f),*], $body}] $($rest)*);
+    };
+    (@munch $rec:ident [$({$tag:ident, ($m:pat $(if $g:expr)?), [$($f:ident),*], $body:expr})*]) => {
         /// Which typed view an event id has.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub(super) enum Tag {
@@ -423,86 +444,47 @@ macro_rules! typed_events {
 }
 
 typed_events! { rec;
-    SchedSwitch: ("sched", "sched_switch")
-        => [prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio]
-        Typed::SchedSwitch {
-            prev_comm: rec.str(prev_comm)?,
-            prev_pid: rec.i32(prev_pid)?,
-            prev_prio: rec.i32(prev_prio)?,
-            prev_state: rec.int(prev_state)?,
-            next_comm: rec.str(next_comm)?,
-            next_pid: rec.i32(next_pid)?,
-            next_prio: rec.i32(next_prio)?,
-        };
+    SchedSwitch: ("sched", "sched_switch") => SchedSwitch {
+        prev_comm: str, prev_pid: i32, prev_prio: i32, prev_state: int,
+        next_comm: str, next_pid: i32, next_prio: i32,
+    };
     SchedWakeup: ("sched", "sched_wakeup") => [comm, pid, prio, target_cpu]
         rec.wakeup(WakeupKind::Wakeup, [comm, pid, prio, target_cpu])?;
     SchedWaking: ("sched", "sched_waking") => [comm, pid, prio, target_cpu]
         rec.wakeup(WakeupKind::Waking, [comm, pid, prio, target_cpu])?;
     SchedWakeupNew: ("sched", "sched_wakeup_new") => [comm, pid, prio, target_cpu]
         rec.wakeup(WakeupKind::WakeupNew, [comm, pid, prio, target_cpu])?;
-    SchedFork: ("sched", "sched_process_fork") => [parent_comm, parent_pid, child_comm, child_pid]
-        Typed::Fork {
-            parent_comm: rec.str(parent_comm)?,
-            parent_pid: rec.i32(parent_pid)?,
-            child_comm: rec.str(child_comm)?,
-            child_pid: rec.i32(child_pid)?,
-        };
-    SchedExec: ("sched", "sched_process_exec") => [filename, pid, old_pid]
-        Typed::Exec { filename: rec.str(filename)?, pid: rec.i32(pid)?, old_pid: rec.i32(old_pid)? };
-    SchedExit: ("sched", "sched_process_exit") => [comm, pid, prio]
-        Typed::Exit { comm: rec.str(comm)?, pid: rec.i32(pid)?, prio: rec.i32(prio)? };
+    SchedFork: ("sched", "sched_process_fork") => Fork { parent_comm: str, parent_pid: i32, child_comm: str, child_pid: i32 };
+    SchedExec: ("sched", "sched_process_exec") => Exec { filename: str, pid: i32, old_pid: i32 };
+    SchedExit: ("sched", "sched_process_exit") => Exit { comm: str, pid: i32, prio: i32 };
     RawSysEnter: ("raw_syscalls", "sys_enter") => [id, args]
         Typed::SysEnter { nr: rec.int(id)?, args: rec.args_array(args)? };
-    RawSysExit: ("raw_syscalls", "sys_exit") => [id, ret]
-        Typed::SysExit { nr: rec.int(id)?, ret: rec.int(ret)? };
+    RawSysExit: ("raw_syscalls", "sys_exit") => [id, ret] Typed::SysExit { nr: rec.int(id)?, ret: rec.int(ret)? };
     SyscallEnter: ("syscalls", n) if n.starts_with("sys_enter_") => [__syscall_nr]
         Typed::SysEnter { nr: rec.int(__syscall_nr)?, args: rec.args_fields()? };
     SyscallExit: ("syscalls", n) if n.starts_with("sys_exit_") => [__syscall_nr, ret]
         Typed::SysExit { nr: rec.int(__syscall_nr)?, ret: rec.int(ret)? };
-    IrqEntry: ("irq", "irq_handler_entry") => [irq, name]
-        Typed::IrqEntry { irq: rec.i32(irq)?, name: rec.str(name)? };
-    IrqExit: ("irq", "irq_handler_exit") => [irq, ret]
-        Typed::IrqExit { irq: rec.i32(irq)?, ret: rec.i32(ret)? };
-    SoftirqEntry: ("irq", "softirq_entry") => [vec]
-        Typed::SoftirqEntry { vec: rec.u32(vec)? };
-    SoftirqExit: ("irq", "softirq_exit") => [vec]
-        Typed::SoftirqExit { vec: rec.u32(vec)? };
-    SignalGenerate: ("signal", "signal_generate") => [sig, errno, code, comm, pid, group, result]
-        Typed::SignalGenerate {
-            sig: rec.i32(sig)?,
-            errno: rec.i32(errno)?,
-            code: rec.i32(code)?,
-            comm: rec.str(comm)?,
-            pid: rec.i32(pid)?,
-            group: rec.int(group)? != 0,
-            result: rec.i32(result)?,
-        };
-    SignalDeliver: ("signal", "signal_deliver") => [sig, errno, code, sa_handler, sa_flags]
-        Typed::SignalDeliver {
-            sig: rec.i32(sig)?,
-            errno: rec.i32(errno)?,
-            code: rec.i32(code)?,
-            sa_handler: rec.u64(sa_handler)?,
-            sa_flags: rec.u64(sa_flags)?,
-        };
+    IrqEntry: ("irq", "irq_handler_entry") => IrqEntry { irq: i32, name: str };
+    IrqExit: ("irq", "irq_handler_exit") => IrqExit { irq: i32, ret: i32 };
+    SoftirqEntry: ("irq", "softirq_entry") => SoftirqEntry { vec: u32 };
+    SoftirqExit: ("irq", "softirq_exit") => SoftirqExit { vec: u32 };
+    SignalGenerate: ("signal", "signal_generate") => SignalGenerate {
+        sig: i32, errno: i32, code: i32, comm: str, pid: i32, group: bool, result: i32,
+    };
+    SignalDeliver: ("signal", "signal_deliver") => SignalDeliver {
+        sig: i32, errno: i32, code: i32, sa_handler: u64, sa_flags: u64,
+    };
     BlockInsert: ("block", "block_rq_insert") => [dev, sector, nr_sector, rwbs]
         rec.block(BlockPhase::Insert, [dev, sector, nr_sector, rwbs], 0)?;
     BlockIssue: ("block", "block_rq_issue") => [dev, sector, nr_sector, rwbs]
         rec.block(BlockPhase::Issue, [dev, sector, nr_sector, rwbs], 0)?;
     BlockComplete: ("block", "block_rq_complete") => [dev, sector, nr_sector, rwbs, error]
         rec.block(BlockPhase::Complete, [dev, sector, nr_sector, rwbs], rec.i32(error)?)?;
-    Function: ("ftrace", "function") => [ip, parent_ip]
-        Typed::Function { ip: rec.u64(ip)?, parent_ip: rec.u64(parent_ip)? };
-    GraphEntry: ("ftrace", "funcgraph_entry") => [func, depth]
-        Typed::GraphEntry { func: rec.u64(func)?, depth: rec.u32(depth)? };
-    GraphExit: ("ftrace", "funcgraph_exit") => [func, depth, overrun, calltime, rettime]
-        Typed::GraphExit {
-            func: rec.u64(func)?,
-            depth: rec.u32(depth)?,
-            overrun: rec.u32(overrun)?,
-            calltime: rec.u64(calltime)?,
-            rettime: rec.u64(rettime)?,
-        };
+    Function: ("ftrace", "function") => Function { ip: u64, parent_ip: u64 };
+    GraphEntry: ("ftrace", "funcgraph_entry") => GraphEntry { func: u64, depth: u32 };
+    GraphExit: ("ftrace", "funcgraph_exit") => GraphExit {
+        func: u64, depth: u32, overrun: u32, calltime: u64, rettime: u64,
+    };
     Print: ("ftrace", "print") => [ip, buf]
         {
             let m = rec.str(buf)?;
