@@ -39,9 +39,9 @@ pub struct BlkTracer {
     /// The guardian's undo actions for what `start` changed (run if this process dies first).
     guardian: Vec<ktrace_owner::Registration>,
     stop: Arc<AtomicBool>,
-    reader: Option<JoinHandle<std::io::Result<Vec<u8>>>>,
+    reader: Option<JoinHandle<Result<Vec<u8>>>>,
     /// `trace_pipe`, when the caller drains it ([`BlkTracer::start_streaming`]).
-    pipe: Option<std::fs::File>,
+    pipe: Option<(std::fs::File, PathBuf)>,
 }
 
 impl BlkTracer {
@@ -128,12 +128,13 @@ impl BlkTracer {
             .open(&pipe)
             .map_err(|e| Error::io("open", &pipe, e))?;
         if !drain_thread {
-            t.pipe = Some(f);
+            t.pipe = Some((f, pipe));
             t.set("enable", "1")?;
             return Ok(t);
         }
         let stop = t.stop.clone();
         t.reader = Some(std::thread::spawn(move || {
+            let failed = |e| Err(Error::io("read", &pipe, e));
             let mut out = Vec::new();
             let mut buf = vec![0u8; 1 << 16];
             let mut idle_after_stop = 0;
@@ -147,7 +148,7 @@ impl BlkTracer {
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return failed(e),
                 }
                 if stop.load(Ordering::Acquire) {
                     idle_after_stop += 1;
@@ -168,10 +169,10 @@ impl BlkTracer {
     /// [`BlkTracer::start_streaming`]; the items are empty once tracing stopped.
     pub fn read<'b>(&mut self, buf: &'b mut Vec<u8>, timeout: Duration) -> Result<crate::FtraceBinRecords<'b>> {
         buf.clear();
-        if let Some(f) = self.pipe.as_mut() {
+        if let Some((f, path)) = self.pipe.as_mut() {
             let until = std::time::Instant::now() + timeout;
             buf.reserve(1 << 16);
-            while drain_once(f, buf).map_err(|e| Error::io("read", "trace_pipe", e))? == 0
+            while drain_once(f, buf).map_err(|e| Error::io("read", &*path, e))? == 0
                 && buf.is_empty()
                 && std::time::Instant::now() < until
             {
@@ -213,24 +214,24 @@ impl BlkTracer {
         let mut data = match self.reader.take().map(JoinHandle::join) {
             Some(Ok(Ok(d))) => d,
             Some(Ok(Err(e))) => {
-                first.get_or_insert(Error::io("read", "trace_pipe", e));
+                first.get_or_insert(e);
                 Vec::new()
             }
             Some(Err(_)) => {
-                first.get_or_insert(Error::io("join", "trace_pipe drain thread", std::io::Error::other("panicked")));
+                first.get_or_insert(Error::Panicked { thread: "trace_pipe reader" });
                 Vec::new()
             }
             None => Vec::new(),
         };
         // A streaming tracer: what the caller has not read yet.
-        if let Some(mut f) = self.pipe.take() {
+        if let Some((mut f, path)) = self.pipe.take() {
             loop {
                 data.reserve(1 << 16);
                 match drain_once(&mut f, &mut data) {
                     Ok(0) => break,
                     Ok(_) => {}
                     Err(e) => {
-                        first.get_or_insert(Error::io("read", "trace_pipe", e));
+                        first.get_or_insert(Error::io("read", &path, e));
                         break;
                     }
                 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ktrace_ftrace::latency::Log2Hist;
+use ktrace_core::agg::Log2Hist;
 
 use crate::record::{Action, BlkRecord};
 

@@ -33,6 +33,12 @@ pub enum Error {
         /// What was observed.
         hint: String,
     },
+    /// A thread of ours panicked: a bug, never "unsupported" (so a test fails, not skips).
+    #[error("the {thread} thread panicked")]
+    Panicked {
+        /// Which thread (`trace_pipe reader`).
+        thread: &'static str,
+    },
     /// Records did not parse.
     #[error(transparent)]
     Parse(#[from] ktrace_core::ParseError),

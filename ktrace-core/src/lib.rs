@@ -2,7 +2,8 @@
 //!
 //! Zero-copy parsers for the Linux kernel's trace formats, with no syscalls: the ftrace ring-buffer
 //! page ([`page`]), one checked byte reader for every parser ([`Cursor`]), the tracefs event `format` language ([`format`](mod@format)), perf mmap ring framing
-//! ([`perf`]), a k-way per-CPU merge ([`merge`]), timestamps on named clocks ([`time`]) and the
+//! ([`perf`]), log2 histograms and counts by key ([`agg`]), a k-way per-CPU merge ([`merge`]),
+//! timestamps on named clocks ([`time`]) and the
 //! [`Lost`] record for kernel drops. Records borrow from the buffer they were read from.
 //!
 //! It builds and tests on any OS; the facade crates (`ktrace-ftrace`, `ktrace-ptrace`, …) do the I/O.
@@ -28,6 +29,7 @@
 //! }
 //! ```
 
+pub mod agg;
 pub mod cursor;
 pub mod error;
 pub mod format;
@@ -41,6 +43,7 @@ pub mod raw;
 pub mod testing;
 pub mod time;
 
+pub use agg::{Counts, EntryReturn, Log2Hist};
 pub use cursor::{Cursor, Reading};
 pub use error::{ParseError, Result};
 pub use format::{EventFormat, Field, FieldKind, FormatRegistry, Value};

@@ -95,6 +95,21 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A thread of ours could not be started.
+    #[error("cannot start the {thread} thread: {source}")]
+    Spawn {
+        /// Which thread (`drain`).
+        thread: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A thread of ours panicked: a bug, never "unsupported" (so a test fails, not skips).
+    #[error("the {thread} thread panicked")]
+    Panicked {
+        /// Which thread (`drain`).
+        thread: &'static str,
+    },
     /// Bytes from the kernel or a file did not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),

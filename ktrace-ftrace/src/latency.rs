@@ -1,88 +1,14 @@
 //! Latency: scheduler wakeup latency from `sched_waking`/`sched_wakeup` -> `sched_switch` (works on
-//! every kernel with sched events), log2 histograms, and the kernel's own latency tracers
-//! (`irqsoff`, `preemptoff`, `wakeup`…) where built.
+//! every kernel with sched events) and the kernel's own latency tracers (`irqsoff`, `preemptoff`,
+//! `wakeup`…) where built. The log2 histogram is [`ktrace_core::agg::Log2Hist`], re-exported here.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use crate::error::{Error, Result};
 use crate::event::{Typed, WakeupKind};
 use crate::instance::Instance;
 
-/// A power-of-two histogram (as bcc's `runqlat`/`biolatency` print).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Log2Hist {
-    buckets: [u64; 65],
-    count: u64,
-    sum: u128,
-    max: u64,
-}
-
-impl Default for Log2Hist {
-    fn default() -> Self {
-        Log2Hist { buckets: [0; 65], count: 0, sum: 0, max: 0 }
-    }
-}
-
-impl Log2Hist {
-    /// Adds a value. Bucket k holds values in `[2^(k-1), 2^k)`; bucket 0 holds 0.
-    pub fn record(&mut self, v: u64) {
-        let k = (64 - v.leading_zeros()) as usize;
-        if let Some(b) = self.buckets.get_mut(k) {
-            *b += 1;
-        }
-        self.count += 1;
-        self.sum += v as u128;
-        self.max = self.max.max(v);
-    }
-    /// Number of values.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-    /// Mean (0 when empty).
-    pub fn mean(&self) -> u64 {
-        if self.count == 0 { 0 } else { (self.sum / self.count as u128) as u64 }
-    }
-    /// Largest value.
-    pub fn max(&self) -> u64 {
-        self.max
-    }
-    /// Non-empty buckets as `(low, high_exclusive, count)`.
-    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
-        self.buckets.iter().enumerate().filter(|(_, c)| **c > 0).map(|(k, c)| {
-            let lo = if k == 0 { 0 } else { 1u64 << (k - 1) };
-            let hi = if k >= 64 { u64::MAX } else { 1u64 << k };
-            (lo, hi, *c)
-        })
-    }
-    /// Merges another histogram in.
-    pub fn merge(&mut self, o: &Log2Hist) {
-        for (a, b) in self.buckets.iter_mut().zip(o.buckets.iter()) {
-            *a += b;
-        }
-        self.count += o.count;
-        self.sum += o.sum;
-        self.max = self.max.max(o.max);
-    }
-}
-
-impl fmt::Display for Log2Hist {
-    /// bcc-style text: `  lo -> hi : count |****     |`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let peak = self.buckets.iter().copied().max().unwrap_or(0).max(1);
-        let first = self.buckets.iter().position(|&c| c > 0).unwrap_or(0);
-        let last = self.buckets.iter().rposition(|&c| c > 0).unwrap_or(0);
-        writeln!(f, "{:>20} : {:<8} |{:<40}|", "value", "count", "distribution")?;
-        for k in first..=last {
-            let c = self.buckets.get(k).copied().unwrap_or(0);
-            let lo = if k == 0 { 0 } else { 1u64 << (k - 1) };
-            let hi = if k == 0 { 1 } else { (1u64 << (k - 1)).saturating_mul(2) - 1 };
-            let bar = "*".repeat((c * 40 / peak) as usize);
-            writeln!(f, "{lo:>9} -> {hi:<8} : {c:<8} |{bar:<40}|")?;
-        }
-        Ok(())
-    }
-}
+pub use ktrace_core::agg::Log2Hist;
 
 /// Wakeup latency (`runqlat`): time from a task's wakeup to it running, per task and overall.
 ///
@@ -150,22 +76,6 @@ pub fn run_latency_tracer(inst: &Instance, tracer: &str, thresh_us: Option<u64>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[test]
-    fn histogram_buckets() {
-        let mut h = Log2Hist::default();
-        for v in [0, 1, 2, 3, 4, 1000, 1023, 1024] {
-            h.record(v);
-        }
-        let b: Vec<_> = h.buckets().collect();
-        assert_eq!(b[0], (0, 1, 1));
-        assert_eq!(b[1], (1, 2, 1));
-        assert_eq!(b[2], (2, 4, 2));
-        assert!(b.contains(&(512, 1024, 2)));
-        assert!(b.contains(&(1024, 2048, 1)));
-        assert_eq!((h.count(), h.max()), (8, 1024));
-        assert!(h.to_string().contains("512 -> 1023"));
-    }
-
     #[test]
     fn wakeup_to_switch() {
         let mut w = WakeupLatency::new();

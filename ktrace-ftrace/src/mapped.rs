@@ -30,15 +30,16 @@ const OVERRUN: usize = 48;
 /// A memory-mapped reader of one CPU's ring buffer (Linux 6.10+).
 ///
 /// ```no_run
-/// use ktrace_core::{PageItem, PageLayout};
+/// use ktrace_core::PageItem;
 /// let fs = ktrace_ftrace::Tracefs::find_or_mount()?;
 /// let inst = fs.new_instance()?;
 /// inst.enable_event("sched", "sched_switch")?;
 /// let mut r = inst.mapped_reader(0)?;
+/// let layout = r.layout();
 /// for _ in 0..10 {
 ///     r.wait(std::time::Duration::from_millis(100))?;
 ///     while let Some(page) = r.next_page()? {
-///         for item in page.items(&PageLayout::LE64)? {
+///         for item in page.items(&layout)? {
 ///             if let PageItem::Event(ev) = item? {
 ///                 println!("{} bytes at {}", ev.data.len(), ev.timestamp);
 ///             }
@@ -58,6 +59,8 @@ pub struct MappedCpuReader {
     meta_len: usize,
     subbuf_size: usize,
     nr_subbufs: usize,
+    /// The page layout, from `events/header_page`.
+    layout: PageLayout,
     /// The reader sub-buffer last handed out and how many data bytes of it were.
     last: Option<(u32, usize)>,
 }
@@ -84,6 +87,12 @@ fn half(meta: &[u8], off: usize, what: &'static str) -> Result<u32> {
 }
 
 impl MappedCpuReader {
+    /// The layout of the ring's pages (from the instance's `events/header_page`), for
+    /// [`MappedPage::items`].
+    pub fn layout(&self) -> PageLayout {
+        self.layout
+    }
+
     /// Maps `path` (a `trace_pipe_raw`) of CPU `cpu`. Kernels before 6.10 refuse the mmap:
     /// that is [`Error::Unsupported`].
     pub fn open(path: &Path, cpu: u32) -> Result<MappedCpuReader> {
@@ -115,7 +124,12 @@ impl MappedCpuReader {
         }
         let total = meta_len + subbuf_size * nr_subbufs;
         let map = sys::map_read_only(&file, total).map_err(|e| Error::io("mmap", path, e))?;
-        Ok(MappedCpuReader { file, path: path.into(), map, cpu, meta_len, subbuf_size, nr_subbufs, last: None })
+        // `<instance>/per_cpu/cpu<N>/trace_pipe_raw`: the instance's `events/header_page` says the layout.
+        let layout = match path.ancestors().nth(3) {
+            Some(dir) => crate::tracefs::page_layout(dir)?,
+            None => PageLayout::LE64,
+        };
+        Ok(MappedCpuReader { file, path: path.into(), map, cpu, meta_len, subbuf_size, nr_subbufs, layout, last: None })
     }
 
     /// The CPU.
@@ -161,7 +175,7 @@ impl MappedCpuReader {
         let bytes = Cursor::at(&self.map[..], start)
             .and_then(|mut c| c.bytes(self.subbuf_size))
             .map_err(|e| e.reading("mapped sub-buffer"))?;
-        let page = Page::parse(bytes, &PageLayout::LE64, self.cpu)?;
+        let page = Page::parse(bytes, &self.layout, self.cpu)?;
         let skip = match self.last {
             Some((last_id, done)) if last_id == id => done,
             _ => 0,

@@ -79,10 +79,7 @@ impl<'i> Recorder<'i> {
                 }
                 Err(_) => {
                     cpus.push(Vec::new());
-                    first_err.get_or_insert(Error::Unsupported {
-                        feature: "drain thread".into(),
-                        hint: "a drain thread panicked".into(),
-                    });
+                    first_err.get_or_insert(Error::Panicked { thread: "drain" });
                 }
             }
         }
@@ -98,7 +95,7 @@ impl<'i> Recorder<'i> {
         Ok(Recording::from_chunks(
             cpus,
             self.page_size,
-            PageLayout::LE64,
+            self.inst.page_layout()?,
             stats_lost,
             // Formats of the enabled events now, while dynamic ones (probes) still exist.
             Decoder::new(self.inst.formats_with_enabled(), Endian::NATIVE, clock),
@@ -153,7 +150,7 @@ where
                     let _ = tid_tx.send(nix::unistd::gettid().as_raw());
                     body()
                 })
-                .map_err(|e| Error::io("spawn", "drain thread", e))
+                .map_err(|source| Error::Spawn { thread: "drain", source })
         })
         .collect::<Result<Vec<_>>>()?;
     drop(tid_tx);

@@ -209,6 +209,15 @@ fn parse_pairs<T>(text: &str, f: impl Fn(i32, &str) -> Option<T>) -> Vec<T> {
 
 /// Reads a whole tracefs file.
 ///
+/// The ring-buffer page layout of the tracefs instance at `dir` (the root or `instances/<name>`), from
+/// its `events/header_page`: where the timestamp, the commit word (8 bytes on 64-bit kernels, 4 on
+/// 32-bit) and the data are, in the running kernel's byte order.
+#[doc(alias = "header_page")]
+pub(crate) fn page_layout(dir: &Path) -> Result<ktrace_core::PageLayout> {
+    let text = read_file(&dir.join("events/header_page"))?;
+    Ok(ktrace_core::PageLayout::from_header_page(&text, ktrace_core::Endian::NATIVE)?)
+}
+
 /// The first read(2) asks for 64 KiB: some tracefs files (`events/header_page`, `header_event`)
 /// return their text only to a read at offset 0 and report EOF after, so the small probing first
 /// read that `std::fs::read_to_string` does on size-0 files would truncate them.

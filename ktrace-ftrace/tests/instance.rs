@@ -84,6 +84,19 @@ fn settings_round_trip() {
     assert!(matches!(inst.enable_event("sched", "nope"), Err(ktrace_ftrace::Error::NoSuchEvent { .. })));
 }
 
+/// Live recordings parse pages with the layout the kernel states in `events/header_page`.
+#[test]
+fn page_layout_comes_from_header_page() {
+    let Some(inst) = common::instance("page_layout_comes_from_header_page") else {
+        return;
+    };
+    let l = inst.page_layout().unwrap();
+    // `local_t commit` is a long; the data follow the u64 timestamp and the commit word.
+    assert_eq!((l.timestamp_offset, l.commit_offset), (0, 8));
+    assert_eq!((l.commit_size, l.data_offset), (size_of::<usize>(), 8 + size_of::<usize>()));
+    assert_eq!(l.endian, ktrace_core::Endian::NATIVE);
+}
+
 #[test]
 fn reaper_removes_instances_of_dead_pids_only() {
     let Some(fs) = common::tracefs("reaper_removes_instances_of_dead_pids_only") else {

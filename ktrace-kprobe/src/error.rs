@@ -81,13 +81,13 @@ pub enum Error {
     /// An ftrace-side error.
     #[error(transparent)]
     Ftrace(#[from] ktrace_ftrace::Error),
-    /// I/O on a tracefs file.
-    #[error("{call} {path}: {source}")]
-    Io {
+    /// A syscall failed (I/O on a tracefs file, perf_event_open(2) of a PMU probe, mmap of a binary).
+    #[error("{call} {what}: {source}")]
+    Syscall {
         /// The call.
         call: &'static str,
-        /// The path.
-        path: String,
+        /// The path or object it was made on (a file, a probe).
+        what: String,
         /// The error.
         #[source]
         source: std::io::Error,
@@ -109,7 +109,7 @@ impl Error {
         match self {
             Error::Permission { .. } => true,
             Error::Ftrace(e) => e.is_permission(),
-            Error::Io { source, .. } => {
+            Error::Syscall { source, .. } => {
                 matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM))
             }
             _ => false,

@@ -273,7 +273,7 @@ impl Probes {
         for def in std::mem::take(&mut self.created) {
             let Ok(path) = self.events_file(&def) else { continue };
             if let Err(e) = remove_probe(&self.fs, &path, &def.group, &def.event) {
-                first.get_or_insert(Error::Io { call: "write", path: path.display().to_string(), source: e });
+                first.get_or_insert(Error::Syscall { call: "write", what: path.display().to_string(), source: e });
             }
         }
         self.guardian.clear();

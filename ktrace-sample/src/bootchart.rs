@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::procfs::{SystemStat, diskstats};
-use crate::top::ProcessSampler;
+use crate::proc::stats::{SystemStat, diskstats};
+use crate::proc::top::ProcessSampler;
 
 /// One process seen in the chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +68,7 @@ fn uptime() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn read_sys() -> (crate::procfs::CpuTimes, u64) {
+fn read_sys() -> (crate::proc::stats::CpuTimes, u64) {
     let st = std::fs::read_to_string("/proc/stat").map(|t| SystemStat::parse(&t)).unwrap_or_default();
     let io: u64 = std::fs::read_to_string("/proc/diskstats")
         .map(|t| {
@@ -93,7 +93,7 @@ struct Recorder {
     tree: HashSet<i32>,
     follow: Follow,
     chart: Chart,
-    prev_sys: (crate::procfs::CpuTimes, u64),
+    prev_sys: (crate::proc::stats::CpuTimes, u64),
     prev_t: f64,
 }
 
@@ -181,7 +181,7 @@ impl Recorder {
         (self.prev_sys, self.prev_t) = ((cpu, io), t);
     }
 
-    fn rows(&self) -> &[crate::top::ProcessRow] {
+    fn rows(&self) -> &[crate::proc::top::ProcessRow] {
         &self.sampler.rows
     }
 

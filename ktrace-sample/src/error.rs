@@ -9,12 +9,12 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum Error {
     /// A syscall failed.
-    #[error("{call} {path}: {source}")]
+    #[error("{call} {what}: {source}")]
     Syscall {
         /// The call.
         call: &'static str,
-        /// The path or object.
-        path: String,
+        /// The path or object it was made on (a file, a perf event's name, a socket).
+        what: String,
         /// The error.
         #[source]
         source: std::io::Error,
@@ -67,8 +67,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(call: &'static str, path: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Syscall { call, path: path.into(), source }
+    pub(crate) fn io(call: &'static str, what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Syscall { call, what: what.into(), source }
     }
 
     #[cfg(feature = "perf")]
@@ -85,9 +85,14 @@ impl Error {
         Error::Permission { call: "perf_event_open", what: what.into(), hint }
     }
 
-    /// True when the call was refused for lack of privilege ([`Error::Permission`]).
+    /// True when the call was refused for lack of privilege ([`Error::Permission`], or EACCES/EPERM
+    /// from another call).
     pub fn is_permission(&self) -> bool {
-        matches!(self, Error::Permission { .. })
+        match self {
+            Error::Permission { .. } => true,
+            Error::Syscall { source, .. } => matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM)),
+            _ => false,
+        }
     }
 
     /// True when the running kernel or the system cannot do this (skip, do not fail).

@@ -38,7 +38,7 @@ impl Watcher {
     /// A new inotify instance (non-blocking, close-on-exec).
     pub fn new() -> Result<Watcher> {
         let fd = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
-            .map_err(|e| Error::io("inotify_init1", "", e.into()))?;
+            .map_err(|e| Error::io("inotify_init1", "inotify", e.into()))?;
         Ok(Watcher { fd })
     }
     /// Watches `path` for `mask`.
@@ -49,7 +49,7 @@ impl Watcher {
     /// Stops watching.
     #[doc(alias = "inotify_rm_watch")]
     pub fn unwatch(&self, wd: WatchDescriptor) -> Result<()> {
-        self.fd.rm_watch(wd).map_err(|e| Error::io("inotify_rm_watch", "", e.into()))
+        self.fd.rm_watch(wd).map_err(|e| Error::io("inotify_rm_watch", format!("watch {wd:?}"), e.into()))
     }
     /// Reads what is queued now (empty when nothing is).
     pub fn read(&self) -> Result<Vec<FsEvent>> {
@@ -65,7 +65,7 @@ impl Watcher {
                 })
                 .collect()),
             Err(nix::errno::Errno::EAGAIN) => Ok(Vec::new()),
-            Err(e) => Err(Error::io("read(inotify)", "", e.into())),
+            Err(e) => Err(Error::io("read", "inotify", e.into())),
         }
     }
 }

@@ -38,19 +38,19 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod bootchart;
-#[cfg(feature = "perf")]
-pub mod counters;
 pub mod error;
 pub mod inotify;
-pub mod procfs;
-#[cfg(feature = "perf")]
-pub mod profile;
-#[cfg(feature = "perf")]
-mod ring;
-pub mod symbolize;
+pub mod perf;
+pub mod proc;
 mod sys;
 pub mod taskstats;
-pub mod top;
+
+// The paths from before the facility layout (`perf/`, `proc/`) keep working.
+pub use perf::symbolize;
+#[cfg(feature = "perf")]
+pub use perf::{counters, profile};
+pub use proc::stats as procfs;
+pub use proc::top;
 
 pub use error::{Error, Result};
 

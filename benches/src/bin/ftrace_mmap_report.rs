@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ktrace_core::{Endian, PageItem, PageLayout, Pages};
+use ktrace_core::{Endian, PageItem, Pages};
 use ktrace_ftrace::{Instance, Tracefs};
 
 fn fill(inst: &Instance, bin: &str, n: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let inst = fs.new_instance()?;
     inst.set_buffer_size_kb(16384)?;
     let ncpu = inst.nr_cpus() as u32;
+    let layout = inst.page_layout()?;
 
     fill(&inst, bin, &n)?;
     let t = Instant::now();
@@ -49,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut r = inst.cpu_reader(cpu)?;
         buf.clear();
         r.drain_into(&mut buf, 3)?;
-        for it in Pages::new(&buf, r.page_size(), PageLayout::LE64, cpu) {
+        for it in Pages::new(&buf, r.page_size(), layout, cpu) {
             if let PageItem::Event(e) = it? {
                 read_events += u64::from(e.id(Endian::NATIVE).is_ok());
             }
@@ -66,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut mmap_events = 0u64;
     for r in &mut readers {
         while let Some(p) = r.next_page()? {
-            for it in p.items(&PageLayout::LE64)? {
+            for it in p.items(&layout)? {
                 if let PageItem::Event(e) = it? {
                     mmap_events += u64::from(e.id(Endian::NATIVE).is_ok());
                 }

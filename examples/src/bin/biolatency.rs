@@ -13,8 +13,8 @@ use std::time::Duration;
 use clap::Parser;
 use ktrace_blk::btt::Btt;
 use ktrace_blk::{BlkFilter, BlkTracer, FtraceBinRecords};
+use ktrace_core::agg::Log2Hist;
 use ktrace_examples::{Losses, Status};
-use ktrace_ftrace::latency::Log2Hist;
 use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
 
 /// Block IO latency histograms per device from the block tracepoints, or with --blk btt's

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use ktrace_core::agg::Counts;
 use ktrace_examples::{HeldCommand, Losses, Status};
 use ktrace_ftrace::{Budget, Item, Recorder, Tracefs, Typed};
 
@@ -58,8 +59,8 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     // Counted live as events arrive: memory stays within the budget however long the run.
     let mut stream = Recorder::stream(&inst, Budget::mib(16))?;
     let waiter = ktrace_examples::stop_when_done(held, duration, stream.stop_handle());
-    let mut by_sys: HashMap<i64, u64> = HashMap::new();
-    let mut by_proc: HashMap<i32, u64> = HashMap::new();
+    let mut by_sys: Counts<i64> = Counts::new();
+    let mut by_proc: Counts<i32> = Counts::new();
     let mut losses = Losses::default();
     let mut dropped = 0u64;
     // Without a command everything counts; with one, from the command's exec on.
@@ -78,8 +79,8 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
         };
         match ev.typed()? {
             Typed::SysEnter { nr, .. } if counting => {
-                *by_sys.entry(nr).or_default() += 1;
-                *by_proc.entry(ev.pid()).or_default() += 1;
+                by_sys.add(nr);
+                by_proc.add(ev.pid());
             }
             _ if ev.name() == "sched_process_exec" && Some(ev.pid()) == target => counting = true,
             _ => {}
@@ -88,11 +89,9 @@ fn run(Args { duration, csv, cmd }: Args) -> Result<Status, Box<dyn std::error::
     drop(stream);
     let status = waiter.join().map_err(|_| "the waiting thread panicked")??;
     let comms: HashMap<i32, String> = fs.saved_cmdlines()?.into_iter().collect();
-    let total: u64 = by_sys.values().sum();
-    let mut s: Vec<_> = by_sys.into_iter().collect();
-    s.sort_by_key(|x| (std::cmp::Reverse(x.1), x.0));
-    let mut p: Vec<_> = by_proc.into_iter().collect();
-    p.sort_by_key(|x| (std::cmp::Reverse(x.1), x.0));
+    let total = by_sys.total();
+    let s = by_sys.sorted();
+    let p = by_proc.sorted();
     let comm = |pid: &i32| comms.get(pid).map_or("?", String::as_str);
     if csv {
         println!("total,{total}");

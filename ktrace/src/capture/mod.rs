@@ -83,9 +83,26 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether this kernel lacks what the capture asked for (skip the test).
+    /// Whether this kernel lacks what the capture asked for (skip the test). A panicked recorder
+    /// thread is a bug, never unsupported.
     pub fn is_unsupported(&self) -> bool {
-        matches!(self, Error::Ftrace(e) if e.is_unsupported())
+        match self {
+            Error::Ftrace(e) => e.is_unsupported(),
+            #[cfg(feature = "sample")]
+            Error::Sample(e) => e.is_unsupported(),
+            _ => false,
+        }
+    }
+
+    /// Whether the kernel refused for lack of privilege (tracefs or perf_event_open(2) need root or
+    /// a capability).
+    pub fn is_permission(&self) -> bool {
+        match self {
+            Error::Ftrace(e) => e.is_permission(),
+            #[cfg(feature = "sample")]
+            Error::Sample(e) => e.is_permission(),
+            _ => false,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::time::Instant;
 
-use crate::procfs::{PidIo, PidStat, PidStatm};
+use crate::proc::stats::{PidIo, PidStat, PidStatm};
 
 /// One process in the table.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +49,7 @@ impl ProcessSampler {
             last: None,
             buf: String::with_capacity(1024),
             ticks,
-            page_kb: crate::procfs::page_size() / 1024,
+            page_kb: crate::proc::stats::page_size() / 1024,
             with_io,
             rows: Vec::new(),
         }

@@ -13,7 +13,7 @@
 //!
 //! Kernel: perf_event_open(2) 2.6.31+, `sample_id_all` 2.6.38+, MMAP2 3.16+, LOST_SAMPLES 4.2+.
 
-#[cfg(any(feature = "symbolize", feature = "flamegraph"))]
+#[cfg(feature = "symbolize")]
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,10 +23,12 @@ use perf_event::events::{Software, Tracepoint};
 use perf_event::{Builder, Counter, SampleFlag};
 
 use crate::error::{Error, Result};
-use crate::ring::MappedRing;
-use crate::symbolize::Mapping;
+use crate::perf::ring::MappedRing;
+use crate::perf::symbolize::Mapping;
 #[cfg(feature = "symbolize")]
-use crate::symbolize::Symbolizer;
+use crate::perf::symbolize::Symbolizer;
+#[cfg(feature = "symbolize")]
+use ktrace_core::agg::Counts;
 
 const PERF_RECORD_MMAP: u32 = 1;
 const PERF_RECORD_LOST: u32 = 2;
@@ -261,7 +263,7 @@ impl Profiler {
         // file mappings now (as perf synthesizes them for running tasks).
         match o.scope {
             Scope::Task(pid) => p.profile.synthesize(pid, true),
-            Scope::System => crate::procfs::pids().for_each(|pid| p.profile.synthesize(pid, true)),
+            Scope::System => crate::proc::stats::pids().for_each(|pid| p.profile.synthesize(pid, true)),
         }
         Ok(p)
     }
@@ -507,22 +509,9 @@ impl Profile {
     /// address as perf gives each its own row.
     #[cfg(feature = "symbolize")]
     pub fn top_symbols(&self, sym: &mut Symbolizer) -> Vec<(String, u64)> {
-        let mut m: HashMap<String, u64> = HashMap::new();
-        for s in &self.samples {
-            *m.entry(sym.name(s.pid, s.ip)).or_default() += 1;
-        }
-        let mut v: Vec<_> = m.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
+        self.samples.iter().map(|s| sym.name(s.pid, s.ip)).collect::<Counts<String>>().sorted()
     }
 }
 
-/// Renders folded stacks as a flame graph SVG (inferno; feature `flamegraph`).
 #[cfg(feature = "flamegraph")]
-pub fn flamegraph(folded: &BTreeMap<String, u64>, title: &str, out: impl std::io::Write) -> Result<()> {
-    let lines: Vec<String> = folded.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let mut opts = inferno::flamegraph::Options::default();
-    opts.title = title.to_owned();
-    inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
-        .map_err(|e| Error::io("flamegraph", title, std::io::Error::other(e.to_string())))
-}
+pub use super::flamegraph::flamegraph;
