@@ -39,7 +39,7 @@ fn process_sampler_sees_a_spinning_child_near_100_percent() {
 fn task_counters_over_a_known_workload() {
     // Gate the child so counters are attached before it runs.
     let mut child = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", "import sys, time\nsys.stdin.readline()\nt=time.time()\nwhile time.time()-t < 0.5: pass\nx = bytearray(64 << 20)\nfor i in range(0, len(x), 4096): x[i] = 1"])
+        .args(["-c", "import sys, time\nsys.stdin.readline()\nt=time.process_time()\nwhile time.process_time()-t < 0.5: pass\nx = bytearray(64 << 20)\nfor i in range(0, len(x), 4096): x[i] = 1"])
         .stdin(std::process::Stdio::piped())
         .spawn()
         .unwrap();
