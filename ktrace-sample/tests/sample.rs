@@ -144,7 +144,7 @@ fn taskstats_shows_a_childs_cpu_and_blkio_delays() {
     let dir = std::env::temp_dir().join(format!("ktrace-ts-{}", std::process::id()));
     // Work: spin, then synchronous writes that wait for the disk; then wait to be queried.
     let code = format!(
-        "import os, sys, time\nt=time.time()\nwhile time.time()-t < 0.3: pass\nfd=os.open('{}', os.O_WRONLY|os.O_CREAT|os.O_SYNC)\nfor i in range(64): os.write(fd, b'x'*65536)\nos.close(fd)\nsys.stdout.write('done\\n'); sys.stdout.flush()\nsys.stdin.readline()",
+        "import os, sys, time\nt=time.process_time()\nwhile time.process_time()-t < 0.3: pass\nfd=os.open('{}', os.O_WRONLY|os.O_CREAT|os.O_SYNC)\nfor i in range(64): os.write(fd, b'x'*65536)\nos.close(fd)\nsys.stdout.write('done\\n'); sys.stdout.flush()\nsys.stdin.readline()",
         dir.display()
     );
     let mut child = std::process::Command::new("/usr/bin/python3")
