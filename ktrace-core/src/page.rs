@@ -265,7 +265,12 @@ impl<'a> Page<'a> {
             ts: self.timestamp,
             endian: self.layout.endian,
             cpu: self.cpu,
-            pending_lost: self.missed.map(|count| Lost { cpu: self.cpu, count, timestamp_ns: self.timestamp }),
+            pending_lost: self.missed.map(|count| Lost {
+                source: crate::LostSource::FtraceRing,
+                cpu: self.cpu,
+                count,
+                timestamp_ns: self.timestamp,
+            }),
         }
     }
 }
@@ -573,9 +578,15 @@ pub(crate) mod tests {
     fn missed_events_become_lost() {
         let page = PageBuilder::new(50, 4096).event(1, &[1, 0]).finish(RB_MISSED_EVENTS | RB_MISSED_STORED, Some(42));
         let ev = events(&page);
-        assert_eq!(ev[0], PageItem::Lost(Lost { cpu: 0, count: Some(42), timestamp_ns: 50 }));
+        assert_eq!(
+            ev[0],
+            PageItem::Lost(Lost { source: crate::LostSource::FtraceRing, cpu: 0, count: Some(42), timestamp_ns: 50 })
+        );
         let page = PageBuilder::new(50, 4096).event(1, &[1, 0]).finish(RB_MISSED_EVENTS, None);
-        assert_eq!(events(&page)[0], PageItem::Lost(Lost { cpu: 0, count: None, timestamp_ns: 50 }));
+        assert_eq!(
+            events(&page)[0],
+            PageItem::Lost(Lost { source: crate::LostSource::FtraceRing, cpu: 0, count: None, timestamp_ns: 50 })
+        );
     }
 
     #[test]
