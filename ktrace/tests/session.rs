@@ -1,0 +1,118 @@
+//! Sessions, live: one time-ordered stream of ftrace, ptrace and perf on CLOCK_MONOTONIC; the same
+//! syscall seen by ptrace and by ftrace lands in the same place relative to its sched events, with
+//! timestamps a few microseconds apart; losses come as items, in order.
+#![cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use std::process::Command;
+use std::sync::Mutex;
+
+use ktrace::ftrace::stream::Budget;
+use ktrace::session::{Session, TimelineEvent};
+
+/// The tests share the machine's CPUs with their workloads: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn assert_in_time_order(evs: &[TimelineEvent]) {
+    for w in evs.windows(2) {
+        assert!(w[0].timestamp() <= w[1].timestamp(), "out of order:\n{}\n{}", w[0], w[1]);
+    }
+}
+
+/// The user's program: a command's syscalls, sched events and samples, merged, in ten lines.
+#[test]
+fn a_command_timeline_in_ten_lines() {
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 0.02"]);
+    let mut s = Session::builder().events("sched:sched_switch").syscalls().samples(999).command(cmd).start().unwrap();
+    let mut evs = Vec::new();
+    for ev in &mut s {
+        let ev = ev.unwrap();
+        println!("{ev}");
+        evs.push(ev);
+    }
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let count = |f: fn(&TimelineEvent) -> bool| evs.iter().filter(|e| f(e)).count();
+    assert!(count(|e| matches!(e, TimelineEvent::Syscall(s) if s.text.starts_with("execve("))) >= 1);
+    assert!(count(|e| matches!(e, TimelineEvent::Ftrace(f) if f.name() == "sched_switch")) > 0);
+    assert!(count(|e| matches!(e, TimelineEvent::Sample(_))) > 0, "no samples of a busy loop");
+    assert_eq!(count(|e| matches!(e, TimelineEvent::Lost(_))), 0);
+    drop(s);
+    let me = format!("ktrace_{}_", std::process::id());
+    let left: Vec<_> = std::fs::read_dir("/sys/kernel/tracing/instances")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&me))
+        .collect();
+    assert!(left.is_empty(), "instances left: {left:?}");
+}
+
+/// `sleep`'s clock_nanosleep: ptrace's entry and exit stops and ftrace's sys_enter and sys_exit
+/// bracket the sched_switch that puts it to sleep, in the merged stream, and each pair of
+/// timestamps differs by less than 5 ms (ptrace stamps when waitpid returns, the tracepoint fires
+/// once the tracer resumes the task: entry ptrace < ftrace, exit ftrace < ptrace).
+#[test]
+fn ptrace_and_ftrace_see_one_syscall_in_the_same_place() {
+    let _g = serial();
+    let mut cmd = Command::new("sleep");
+    cmd.arg("0.05");
+    let s = Session::builder().events("sched:sched_switch").events("raw_syscalls:*").syscalls().command(cmd);
+    let mut s = s.start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let is_sleep = |nr: i64| matches!(ktrace::ftrace::syscall_name(nr), Some("clock_nanosleep" | "nanosleep"));
+    let pos = |f: &dyn Fn(&TimelineEvent) -> bool| evs.iter().position(f).unwrap_or_else(|| panic!("not found"));
+    let pt_enter = pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_none() && is_sleep(c.nr as i64)));
+    let pt_exit = pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_some() && is_sleep(c.nr as i64)));
+    let ft = |name: &'static str| {
+        move |e: &TimelineEvent| {
+            matches!(e, TimelineEvent::Ftrace(f) if f.name() == name && f.pid == pid && is_sleep(f.int("id").unwrap()))
+        }
+    };
+    let ft_enter = pos(&ft("sys_enter"));
+    let ft_exit = pos(&ft("sys_exit"));
+    // The switch that puts it to sleep: out of `pid`, between the tracepoints.
+    let switch = (ft_enter..ft_exit)
+        .find(|&i| matches!(&evs[i], TimelineEvent::Ftrace(f) if f.name() == "sched_switch" && f.int("prev_pid").unwrap() == pid as i64))
+        .unwrap_or_else(|| panic!("no sched_switch out of {pid} while it slept"));
+    for (what, enter, exit) in [("ptrace", pt_enter, pt_exit), ("ftrace", ft_enter, ft_exit)] {
+        assert!(enter < switch && switch < exit, "{what}: enter {enter}, switch {switch}, exit {exit}");
+    }
+    let ns = |i: usize| evs[i].timestamp().ns;
+    let (d_enter, d_exit) = (ns(pt_enter).abs_diff(ns(ft_enter)), ns(pt_exit).abs_diff(ns(ft_exit)));
+    println!("ptrace-ftrace: entry {d_enter} ns, exit {d_exit} ns");
+    assert!(d_enter < 5_000_000 && d_exit < 5_000_000, "entry {d_enter} ns, exit {d_exit} ns apart");
+    // Which comes first is the kernel's order: ptrace's report precedes sys_enter, follows sys_exit.
+    assert!(pt_enter < ft_enter && ft_exit < pt_exit, "{pt_enter} {ft_enter} {ft_exit} {pt_exit}");
+}
+
+/// A consumer that falls behind a syscall storm: tiny rings and budget overflow, and the drops
+/// come as `Lost` items in time order among the events, the stream going on after them.
+#[test]
+fn losses_come_as_items_in_order() {
+    let _g = serial();
+    let mut cmd = Command::new("dd");
+    cmd.args(["if=/dev/zero", "of=/dev/null", "bs=1", "count=400000", "status=none"]);
+    let s = Session::builder().events("raw_syscalls:*").buffer_size_kb(64).budget(Budget::mib(1)).command(cmd);
+    let mut s = s.start().unwrap();
+    // Fall behind at once.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let lost: u64 = evs.iter().filter_map(|e| if let TimelineEvent::Lost(l) = e { l.count } else { None }).sum();
+    let events = evs.iter().filter(|e| matches!(e, TimelineEvent::Ftrace(_))).count() as u64;
+    println!("{events} events, {lost} lost");
+    assert!(lost > 0, "no loss reported ({events} events of ~1.6M)");
+    let last_loss = evs.iter().rposition(|e| matches!(e, TimelineEvent::Lost(_))).unwrap();
+    let first_loss = evs.iter().position(|e| matches!(e, TimelineEvent::Lost(_))).unwrap();
+    assert!(first_loss > 0 || last_loss + 1 < evs.len(), "losses only, no events around them");
+}
