@@ -152,6 +152,25 @@ pub struct Syscall {
     pub text: String,
 }
 
+/// How the command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandExit {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Signaled(i32),
+}
+
+impl CommandExit {
+    /// The status as a shell reports it (128 + the signal when killed).
+    pub fn code(self) -> i32 {
+        match self {
+            CommandExit::Exited(c) => c,
+            CommandExit::Signaled(s) => 128 + s,
+        }
+    }
+}
+
 /// A perf `cpu-clock` sample of the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
@@ -200,9 +219,11 @@ impl TimelineEvent {
         }
     }
 
-    /// The source's short name: `ftrace`, `ptrace`, `perf`, or the loss's source.
+    /// The source's short name: `ftrace` (`block` for block tracepoints), `ptrace`, `perf`, or the
+    /// loss's source.
     pub fn source(&self) -> &'static str {
         match self {
+            TimelineEvent::Ftrace(e) if e.system() == "block" => "block",
             TimelineEvent::Ftrace(_) => "ftrace",
             TimelineEvent::Syscall(_) | TimelineEvent::Task { .. } => "ptrace",
             TimelineEvent::Sample(_) => "perf",
@@ -324,7 +345,7 @@ impl fmt::Debug for Session {
 #[derive(Default)]
 struct Shared {
     error: Mutex<Option<SessionError>>,
-    exit: Mutex<Option<i32>>,
+    exit: Mutex<Option<CommandExit>>,
     stop: AtomicBool,
     ftrace_stops: Mutex<Vec<StopHandle>>,
 }
@@ -353,9 +374,14 @@ impl Session {
         self.pid
     }
 
+    /// How the command ended, once it did.
+    pub fn exit(&self) -> Option<CommandExit> {
+        *self.shared.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The command's exit status as a shell reports it (128 + signal when killed), once it ended.
     pub fn exit_code(&self) -> Option<i32> {
-        *self.shared.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.exit().map(CommandExit::code)
     }
 
     /// Stops every source: the stream then delivers what remains and ends (the command, if any,
@@ -657,11 +683,11 @@ fn perf_source(pid: i32, hz: u64, mut feed: Feed<TimelineEvent>, sh: &Shared, re
     }
 }
 
-/// Shell-style exit code of a ptrace end event of `pid`.
-fn exit_code_of(ev: &PtraceEvent, pid: i32) -> Option<i32> {
+/// How `pid` ended, from a ptrace event.
+fn exit_of(ev: &PtraceEvent, pid: i32) -> Option<CommandExit> {
     match *ev {
-        PtraceEvent::Exited { pid: p, code } if p == pid => Some(code),
-        PtraceEvent::Killed { pid: p, signo, .. } if p == pid => Some(128 + signo),
+        PtraceEvent::Exited { pid: p, code } if p == pid => Some(CommandExit::Exited(code)),
+        PtraceEvent::Killed { pid: p, signo, .. } if p == pid => Some(CommandExit::Signaled(signo)),
         _ => None,
     }
 }
@@ -690,7 +716,7 @@ fn ptrace_source(held: HeldCommand, mut feed: Feed<TimelineEvent>, sh: &Shared) 
                 break;
             }
         };
-        if let Some(code) = exit_code_of(&ev, pid) {
+        if let Some(code) = exit_of(&ev, pid) {
             *sh.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(code);
         }
         let item = match ev {
@@ -720,8 +746,8 @@ fn wait_command(held: HeldCommand, sh: &Shared) {
     match r {
         Ok(st) => {
             use std::os::unix::process::ExitStatusExt;
-            let code = st.code().or(st.signal().map(|s| 128 + s));
-            *sh.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = code;
+            let exit = st.code().map(CommandExit::Exited).or(st.signal().map(CommandExit::Signaled));
+            *sh.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = exit;
             sh.stop_all();
         }
         Err(e) => sh.fail(e),
