@@ -426,7 +426,8 @@ impl Drop for Session {
             sys::kill(pid, libc::SIGKILL);
         }
         // The timeline goes first: feeds waiting for room see it closed.
-        let timeline = std::mem::replace(&mut self.timeline, Timeline::new(0, TimelineEvent::weight, sys::monotonic_ns));
+        let timeline =
+            std::mem::replace(&mut self.timeline, Timeline::new(0, TimelineEvent::weight, sys::monotonic_ns));
         drop(timeline);
         for t in self.threads.drain(..) {
             let _ = t.join();

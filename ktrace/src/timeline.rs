@@ -35,6 +35,12 @@ use std::time::Duration;
 
 use ktrace_core::Timestamped;
 
+/// `CLOCK_MONOTONIC` now, in ns (clock_gettime(2)): the clock sessions merge on, to pass as a
+/// timeline's `now` and to stamp a source's items with.
+pub fn monotonic_ns() -> u64 {
+    crate::sys::monotonic_ns()
+}
+
 /// Items a feed collects before it takes the lock (fewer lock round trips at high rates).
 const BATCH: usize = 256;
 /// Items the consumer releases per lock.
@@ -123,14 +129,7 @@ impl<T: Timestamped> Timeline<T> {
     /// added later may bring items older than ones already released).
     pub fn feed(&mut self, name: &'static str) -> Feed<T> {
         let mut st = self.shared.lock();
-        st.sources.push(Source {
-            name,
-            queue: VecDeque::new(),
-            bytes: 0,
-            watermark: 0,
-            idle: false,
-            done: false,
-        });
+        st.sources.push(Source { name, queue: VecDeque::new(), bytes: 0, watermark: 0, idle: false, done: false });
         Feed { shared: self.shared.clone(), id: st.sources.len() - 1, batch: Vec::new(), last: 0 }
     }
 
@@ -162,7 +161,10 @@ impl<T: Timestamped> Timeline<T> {
             let Some((ts, i)) = best else { break };
             // Every other live source with nothing queued must have promised nothing older.
             let held = st.sources.iter().enumerate().any(|(j, s)| {
-                j != i && !s.done && s.queue.is_empty() && (if s.idle { now.max(s.watermark) } else { s.watermark }) < ts
+                j != i
+                    && !s.done
+                    && s.queue.is_empty()
+                    && (if s.idle { now.max(s.watermark) } else { s.watermark }) < ts
             });
             if held {
                 break;

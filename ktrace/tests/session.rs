@@ -70,13 +70,11 @@ fn ptrace_and_ftrace_see_one_syscall_in_the_same_place() {
     assert_in_time_order(&evs);
     let is_sleep = |nr: i64| matches!(ktrace::ftrace::syscall_name(nr), Some("clock_nanosleep" | "nanosleep"));
     let pos = |f: &dyn Fn(&TimelineEvent) -> bool| evs.iter().position(f).unwrap_or_else(|| panic!("not found"));
-    let pt_enter = pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_none() && is_sleep(c.nr as i64)));
-    let pt_exit = pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_some() && is_sleep(c.nr as i64)));
-    let ft = |name: &'static str| {
-        move |e: &TimelineEvent| {
-            matches!(e, TimelineEvent::Ftrace(f) if f.name() == name && f.pid == pid && is_sleep(f.int("id").unwrap()))
-        }
-    };
+    let pt_enter =
+        pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_none() && is_sleep(c.nr as i64)));
+    let pt_exit =
+        pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_some() && is_sleep(c.nr as i64)));
+    let ft = |name: &'static str| move |e: &TimelineEvent| matches!(e, TimelineEvent::Ftrace(f) if f.name() == name && f.pid == pid && is_sleep(f.int("id").unwrap()));
     let ft_enter = pos(&ft("sys_enter"));
     let ft_exit = pos(&ft("sys_exit"));
     // The switch that puts it to sleep: out of `pid`, between the tracepoints.
