@@ -59,6 +59,8 @@ struct Source<T> {
 
 struct State<T> {
     sources: Vec<Source<T>>,
+    /// The consumer is waiting for items or watermarks.
+    waiting: bool,
     peak_bytes: usize,
     bytes: usize,
 }
@@ -114,7 +116,7 @@ impl<T: Timestamped> Timeline<T> {
     /// a session, `CLOCK_MONOTONIC`).
     pub fn new(budget: usize, weight: fn(&T) -> usize, now: fn() -> u64) -> Timeline<T> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { sources: Vec::new(), peak_bytes: 0, bytes: 0 }),
+            state: Mutex::new(State { sources: Vec::new(), waiting: false, peak_bytes: 0, bytes: 0 }),
             items: Condvar::new(),
             room: Condvar::new(),
             budget,
@@ -201,10 +203,12 @@ impl<T: Timestamped> Iterator for Timeline<T> {
                 return None;
             }
             // Idle sources' watermarks move with the clock, without a notification.
+            st.waiting = true;
             st = match shared.items.wait_timeout(st, Duration::from_millis(5)) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
             };
+            st.waiting = false;
         }
     }
 }
@@ -271,23 +275,30 @@ impl<T: Timestamped> Feed<T> {
         }
         let st = &mut *st;
         if let Some(s) = st.sources.get_mut(self.id) {
+            let wake = s.queue.is_empty() && st.waiting;
             s.queue.extend(self.batch.drain(..));
             s.bytes += w;
             s.watermark = s.watermark.max(self.last);
             st.bytes += w;
             st.peak_bytes = st.peak_bytes.max(st.bytes);
+            if wake {
+                self.shared.items.notify_one();
+            }
         }
-        self.shared.items.notify_one();
     }
 
     /// Promises that no later item of this feed is older than `ns` (flushing first).
     pub fn advance(&mut self, ns: u64) {
         self.flush();
         let mut st = self.shared.lock();
+        let waiting = st.waiting;
         if let Some(s) = st.sources.get_mut(self.id) {
             s.watermark = s.watermark.max(ns);
+            // Only an empty queue's watermark can be what holds the consumer.
+            if s.queue.is_empty() && waiting {
+                self.shared.items.notify_one();
+            }
         }
-        self.shared.items.notify_one();
     }
 
     /// Marks this feed waiting for its next item, which [`Feed::stamp`] will stamp: until then
@@ -295,10 +306,13 @@ impl<T: Timestamped> Feed<T> {
     pub fn idle(&mut self) {
         self.flush();
         let mut st = self.shared.lock();
+        let waiting = st.waiting;
         if let Some(s) = st.sources.get_mut(self.id) {
             s.idle = true;
+            if s.queue.is_empty() && waiting {
+                self.shared.items.notify_one();
+            }
         }
-        self.shared.items.notify_one();
     }
 
     /// Ends [`Feed::idle`] and returns the time to stamp the item just received with: taken under
