@@ -4,7 +4,7 @@
 //! Every source stamps on `CLOCK_MONOTONIC`: the ftrace instances record with `trace_clock=mono`,
 //! perf samples are opened with `use_clockid` on `CLOCK_MONOTONIC`, ptrace stops are stamped with
 //! `clock_gettime(CLOCK_MONOTONIC)` when `waitpid` returns. Each source runs on its own thread and
-//! feeds a [`Timeline`](crate::timeline::Timeline) with a watermark, so a slow or quiet source
+//! feeds a [`Timeline`] with a watermark, so a slow or quiet source
 //! holds the merge back but never breaks its order:
 //! - ftrace: the last event delivered, and a marker the session writes to the instance's
 //!   `trace_marker` every 10 ms (when it comes out of the ring, every older event has);
