@@ -341,6 +341,23 @@ impl fmt::Debug for Session {
     }
 }
 
+/// Stops a [`Session`] from another thread, as [`Session::stop`] does.
+#[derive(Clone)]
+pub struct SessionStop(Arc<Shared>);
+
+impl fmt::Debug for SessionStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionStop").finish_non_exhaustive()
+    }
+}
+
+impl SessionStop {
+    /// Asks every source to stop.
+    pub fn stop(&self) {
+        self.0.stop_all();
+    }
+}
+
 /// What the source threads share with the session.
 #[derive(Default)]
 struct Shared {
@@ -388,6 +405,12 @@ impl Session {
     /// keeps running until it exits; with ptrace, its syscalls keep coming until then).
     pub fn stop(&self) {
         self.shared.stop_all();
+    }
+
+    /// A handle that stops the session from another thread (a timer, a signal flag's watcher)
+    /// while this one iterates.
+    pub fn stop_handle(&self) -> SessionStop {
+        SessionStop(self.shared.clone())
     }
 
     fn take_error(&self) -> Option<SessionError> {
@@ -597,10 +620,12 @@ fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>, 
     });
     let _ = ready.send(Ok(()));
     let mut formats: HashMap<u16, Arc<EventFormat>> = HashMap::new();
+    let mut last = 0;
     while let Some(item) = stream.next() {
         match item {
             Ok(Item::Event(e)) => {
                 let ts = e.timestamp().ns;
+                last = last.max(ts);
                 if e.system() == "ftrace"
                     && e.name() == "print"
                     && matches!(e.field("buf"), Ok(Value::Str(b)) if b.starts_with(HEARTBEAT))
@@ -617,7 +642,13 @@ fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>, 
                     data: e.data().into(),
                 }));
             }
-            Ok(Item::Lost(l)) => feed.push(TimelineEvent::Lost(l)),
+            // A loss is placed where the stream reported it: a page dropped over the budget is
+            // reported with its first event's time, which can be older than events the stream
+            // already gave of other CPUs.
+            Ok(Item::Lost(l)) => {
+                last = last.max(l.timestamp_ns);
+                feed.push(TimelineEvent::Lost(Lost { timestamp_ns: last, ..l }));
+            }
             Err(e) => {
                 sh.fail(e.into());
                 break;
