@@ -130,3 +130,40 @@ fn a_session_without_a_command_ends_when_stopped() {
     assert!(evs.len() > 10, "{} switches in 200 ms", evs.len());
     assert_eq!(s.exit_code(), None);
 }
+
+/// perf samples and ftrace sched events are on one clock: every sample of the command falls while
+/// it is on a CPU, that is after a sched_switch to it and before the next one away from it.
+#[test]
+fn samples_fall_while_the_task_runs() {
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"]);
+    let mut s = Session::builder().events("sched:sched_switch").samples(999).command(cmd).start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let (mut on_cpu, mut samples, mut off_cpu) = (false, 0, Vec::new());
+    for e in &evs {
+        match e {
+            TimelineEvent::Ftrace(f) if f.name() == "sched_switch" => {
+                if f.int("prev_pid").unwrap() == pid as i64 {
+                    on_cpu = false;
+                }
+                if f.int("next_pid").unwrap() == pid as i64 {
+                    on_cpu = true;
+                }
+            }
+            TimelineEvent::Sample(x) if x.tid == pid => {
+                samples += 1;
+                if !on_cpu {
+                    off_cpu.push(e.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    println!("{samples} samples, {} while off CPU", off_cpu.len());
+    assert!(samples > 20, "{samples} samples of a busy loop");
+    assert!(off_cpu.is_empty(), "samples while {pid} was off CPU: {off_cpu:?}");
+}
