@@ -167,3 +167,50 @@ fn samples_fall_while_the_task_runs() {
     assert!(samples > 20, "{samples} samples of a busy loop");
     assert!(off_cpu.is_empty(), "samples while {pid} was off CPU: {off_cpu:?}");
 }
+
+/// A direct write: ptrace's and ftrace's view of the `write` both bracket the block request it
+/// issued and waited for (block_rq_issue, block_rq_complete of 8 sectors), in the merged stream.
+#[test]
+fn a_direct_write_brackets_its_block_request_in_both_views() {
+    let _g = serial();
+    let path = std::env::temp_dir().join(format!("ktrace-session-dio-{}", std::process::id()));
+    let mut cmd = Command::new("dd");
+    cmd.args(["if=/dev/zero", &format!("of={}", path.display()), "bs=4096", "count=1", "oflag=direct", "status=none"]);
+    let s = Session::builder().events("raw_syscalls:*").block().syscalls().command(cmd);
+    let mut s = s.start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let write = |nr: i64| ktrace::ftrace::syscall_name(nr) == Some("write");
+    let pos =
+        |what: &str, f: &dyn Fn(&TimelineEvent) -> bool| evs.iter().position(f).unwrap_or_else(|| panic!("no {what}"));
+    // The 4096-byte write (dd's others, if any, are to stderr and short).
+    let pt_exit = pos(
+        "ptrace write exit",
+        &|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && write(c.nr as i64) && c.ret == Some(4096)),
+    );
+    let pt_enter = (0..pt_exit)
+        .rev()
+        .find(
+            |&i| matches!(&evs[i], TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_none() && write(c.nr as i64)),
+        )
+        .unwrap();
+    let ft = |name: &str, i: usize| matches!(&evs[i], TimelineEvent::Ftrace(f) if f.name() == name && f.pid == pid && f.int("id").is_ok_and(write));
+    let ft_enter = (pt_enter..pt_exit).find(|&i| ft("sys_enter", i)).expect("ftrace sys_enter of the write");
+    let ft_exit = (ft_enter..pt_exit).find(|&i| ft("sys_exit", i)).expect("ftrace sys_exit of the write");
+    let rq = |name: &str| {
+        (ft_enter..ft_exit).find(
+            |&i| matches!(&evs[i], TimelineEvent::Ftrace(f) if f.name() == name && f.int("nr_sector").ok() == Some(8)),
+        )
+    };
+    let (issue, complete) = (rq("block_rq_issue"), rq("block_rq_complete"));
+    let (Some(issue), Some(complete)) = (issue, complete) else {
+        panic!("no 8-sector request between the write's sys_enter and sys_exit: {issue:?} {complete:?}")
+    };
+    assert!(
+        pt_enter < ft_enter && issue < complete && ft_exit < pt_exit,
+        "{pt_enter} {ft_enter} {issue} {complete} {ft_exit} {pt_exit}"
+    );
+}
