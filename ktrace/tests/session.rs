@@ -17,6 +17,16 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The tracefs instances this process has.
+fn our_instances() -> Vec<String> {
+    let me = format!("ktrace_{}_", std::process::id());
+    std::fs::read_dir("/sys/kernel/tracing/instances")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&me))
+        .collect()
+}
+
 fn assert_in_time_order(evs: &[TimelineEvent]) {
     for w in evs.windows(2) {
         assert!(w[0].timestamp() <= w[1].timestamp(), "out of order:\n{}\n{}", w[0], w[1]);
@@ -44,12 +54,7 @@ fn a_command_timeline_in_ten_lines() {
     assert!(count(|e| matches!(e, TimelineEvent::Sample(_))) > 0, "no samples of a busy loop");
     assert_eq!(count(|e| matches!(e, TimelineEvent::Lost(_))), 0);
     drop(s);
-    let me = format!("ktrace_{}_", std::process::id());
-    let left: Vec<_> = std::fs::read_dir("/sys/kernel/tracing/instances")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&me))
-        .collect();
+    let left = our_instances();
     assert!(left.is_empty(), "instances left: {left:?}");
 }
 
@@ -224,4 +229,24 @@ fn a_direct_write_brackets_its_block_request_in_both_views() {
         pt_enter < ft_enter && issue < complete && ft_exit < pt_exit,
         "{pt_enter} {ft_enter} {issue} {complete} {ft_exit} {pt_exit}"
     );
+}
+
+/// Dropping a session mid-command kills the command, stops every source and removes its
+/// instances, at once.
+#[test]
+fn dropping_a_session_early_cleans_up() {
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "while :; do :; done"]);
+    let mut s =
+        Session::builder().events("sched:sched_switch").block().syscalls().samples(99).command(cmd).start().unwrap();
+    let pid = s.pid().unwrap();
+    let first: Vec<_> = s.by_ref().take(3).map(Result::unwrap).collect();
+    assert_eq!(first.len(), 3);
+    let t = std::time::Instant::now();
+    drop(s);
+    assert!(t.elapsed() < std::time::Duration::from_secs(2), "drop took {:?}", t.elapsed());
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the command still runs");
+    let left = our_instances();
+    assert!(left.is_empty(), "instances left: {left:?}");
 }
