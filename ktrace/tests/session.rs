@@ -5,27 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use std::process::Command;
-use std::sync::Mutex;
 
 use ktrace::ftrace::stream::Budget;
 use ktrace::session::{Session, TimelineEvent};
 
-/// The tests share the machine's CPUs with their workloads: one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The tracefs instances this process has.
-fn our_instances() -> Vec<String> {
-    let me = format!("ktrace_{}_", std::process::id());
-    std::fs::read_dir("/sys/kernel/tracing/instances")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&me))
-        .collect()
-}
+mod support;
+use support::{our_instances, serial};
 
 fn assert_in_time_order(evs: &[TimelineEvent]) {
     for w in evs.windows(2) {
