@@ -36,7 +36,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -364,6 +364,8 @@ struct Shared {
     error: Mutex<Option<SessionError>>,
     exit: Mutex<Option<CommandExit>>,
     stop: AtomicBool,
+    /// The ftrace instances' own loss counters at their end, summed.
+    ftrace_counted: AtomicU64,
     ftrace_stops: Mutex<Vec<StopHandle>>,
 }
 
@@ -405,6 +407,14 @@ impl Session {
     /// keeps running until it exits; with ptrace, its syscalls keep coming until then).
     pub fn stop(&self) {
         self.shared.stop_all();
+    }
+
+    /// What the kernel's counters of the ftrace instances say was lost (the sum over CPUs of
+    /// `per_cpu/cpuN/stats` overrun, commit overrun and dropped events), read when each stream
+    /// ended: once the session has ended, the [`LostSource::FtraceRing`] items of the stream sum
+    /// to this (the stream reports what its pages did not as a last loss item per CPU).
+    pub fn ftrace_kernel_lost(&self) -> u64 {
+        self.shared.ftrace_counted.load(Ordering::Acquire)
     }
 
     /// A handle that stops the session from another thread (a timer, a signal flag's watcher)
@@ -664,6 +674,8 @@ fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>, 
     }
     drop(stream);
     drop(feed);
+    let counted = (0..inst.nr_cpus() as u32).filter_map(|c| inst.cpu_stats(c).ok()).map(|s| s.lost()).sum::<u64>();
+    sh.ftrace_counted.fetch_add(counted, Ordering::AcqRel);
     if let Err(e) = inst.close() {
         sh.fail(e.into());
     }

@@ -6,6 +6,7 @@
 
 use std::process::Command;
 
+use ktrace::core::LostSource;
 use ktrace::ftrace::stream::Budget;
 use ktrace::session::{Session, TimelineEvent};
 
@@ -98,7 +99,17 @@ fn losses_come_as_items_in_order() {
     assert_in_time_order(&evs);
     let lost: u64 = evs.iter().filter_map(|e| if let TimelineEvent::Lost(l) = e { l.count } else { None }).sum();
     let events = evs.iter().filter(|e| matches!(e, TimelineEvent::Ftrace(_))).count() as u64;
-    println!("{events} events, {lost} lost");
+    let ring: u64 = evs
+        .iter()
+        .filter_map(|e| match e {
+            TimelineEvent::Lost(l) if l.source == LostSource::FtraceRing => l.count,
+            _ => None,
+        })
+        .sum();
+    println!("{events} events, {lost} lost, {ring} by the rings, whose counters say {}", s.ftrace_kernel_lost());
+    assert_eq!(ring, s.ftrace_kernel_lost(), "ring losses reported vs the kernel's counters");
+    // dd's 400k reads and 400k writes are 1.6M raw_syscalls events: each is delivered or counted.
+    assert!(events + lost >= 1_600_000, "{events} delivered + {lost} lost < 1.6M");
     assert!(lost > 0, "no loss reported ({events} events of ~1.6M)");
     let first_loss = evs.iter().position(|e| matches!(e, TimelineEvent::Lost(_))).unwrap();
     let after = evs[first_loss..].iter().filter(|e| matches!(e, TimelineEvent::Ftrace(_))).count();

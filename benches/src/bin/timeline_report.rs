@@ -5,8 +5,9 @@
 //!    items merged per second (what the merge itself can carry, above any live source's rate).
 //! 2. A live session of four sources (ftrace `raw_syscalls:*` + `sched:sched_switch`, block
 //!    tracepoints, ptrace, perf cpu-clock samples) of `GETPPID_LOOP M`: `live_evps`, the peak RSS
-//!    of this process (`rss_mib`, VmHWM), `lost` (every loss item) and `kernel_lost` (the ftrace
-//!    rings' and perf's own losses; the rest are pages dropped over the session budget).
+//!    of this process (`rss_mib`, VmHWM), `lost` (every loss item's count) and `kernel_lost` (what
+//!    the ftrace instances' counters and perf's LOST records say; `lost` exceeds it by the pages
+//!    dropped over the session budget).
 //!
 //! Prints `RESULT timeline merge_evps=… sources=4 live_evps=… rss_mib=… lost=… kernel_lost=…`.
 //! Usage: `timeline_report GETPPID_LOOP [N] [M]`
@@ -93,7 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             TimelineEvent::Lost(l) => {
                 let c = l.count.unwrap_or(0);
                 lost += c;
-                if matches!(l.source, LostSource::FtraceRing | LostSource::PerfRing) {
+                // perf's losses are its LOST records' counts, the kernel's own number.
+                if l.source == LostSource::PerfRing {
                     kernel_lost += c;
                 }
             }
@@ -101,6 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    kernel_lost += s.ftrace_kernel_lost();
     drop(s);
     println!("live: {events} events in {secs:.2} s, by source {by_source:?}");
     println!(
