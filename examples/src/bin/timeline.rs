@@ -76,7 +76,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     }
     std::io::Write::flush(&mut out)?;
     forwarder.store(true, Ordering::Release);
-    losses.report("timeline", None);
+    losses.report("timeline", Some(s.ftrace_kernel_lost()));
     Ok(match s.exit() {
         Some(CommandExit::Exited(c)) => Status::Exited(c as u8),
         Some(CommandExit::Signaled(sig)) => Status::Signaled(sig),
