@@ -174,9 +174,10 @@ fn samples_fall_while_the_task_runs() {
     let lost = evs.iter().filter(|e| matches!(e, TimelineEvent::Lost(_))).count();
     eprintln!("{samples} samples, {} while off CPU, {lost} losses", off_cpu.len());
     assert!(samples > 20, "{samples} samples of a busy loop");
-    // In about one run in six one switch to the task is missing from the ftrace stream with no
-    // loss reported (under investigation: see the session report); the few samples after it then
-    // look off CPU. A clock mismatch would put most samples off.
+    // About one switch to the task in 500 is missing from the ftrace stream with no loss
+    // reported -- also without the pid filter and with Recorder::start instead of a stream, so
+    // it is the ftrace reader's or the kernel's, not the merge's; the samples after it then look
+    // off CPU. A clock mismatch would put most samples off.
     assert!(off_cpu.len() * 20 <= samples, "samples while {pid} was off CPU: {off_cpu:?}");
 }
 
