@@ -407,7 +407,7 @@ impl Drop for Output {
 ///
 /// ```
 /// let mut l = ktrace_examples::Losses::default();
-/// l.add(&ktrace_core::Lost { cpu: 1, count: Some(7), timestamp_ns: 0 });
+/// l.add(&ktrace_core::Lost { source: ktrace_core::LostSource::FtraceRing, cpu: 1, count: Some(7), timestamp_ns: 0 });
 /// assert_eq!((l.total(), l.line("tool", None).as_deref()), (7, Some("tool: the kernel dropped 7 events (cpu1 7); the results are partial")));
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -510,14 +510,14 @@ mod tests {
     fn loss_lines_give_the_exact_count_per_cpu() {
         let mut l = Losses::default();
         assert_eq!(l.line("t", Some(0)), None);
-        l.add(&Lost { cpu: 0, count: None, timestamp_ns: 1 });
+        l.add(&Lost { source: ktrace_core::LostSource::FtraceRing, cpu: 0, count: None, timestamp_ns: 1 });
         assert_eq!(
             l.line("t", None).as_deref(),
             Some("t: the kernel dropped events (1 notices without a count); the results are partial")
         );
-        l.add(&Lost { cpu: 1, count: Some(5), timestamp_ns: 2 });
-        l.add(&Lost { cpu: 0, count: Some(3), timestamp_ns: 3 });
-        l.add(&Lost { cpu: 1, count: Some(2), timestamp_ns: 4 });
+        l.add(&Lost { source: ktrace_core::LostSource::FtraceRing, cpu: 1, count: Some(5), timestamp_ns: 2 });
+        l.add(&Lost { source: ktrace_core::LostSource::FtraceRing, cpu: 0, count: Some(3), timestamp_ns: 3 });
+        l.add(&Lost { source: ktrace_core::LostSource::FtraceRing, cpu: 1, count: Some(2), timestamp_ns: 4 });
         assert_eq!(l.total(), 10);
         assert_eq!(
             l.line("t", Some(10)).as_deref(),

@@ -43,6 +43,7 @@ const TOOLS: &[Tool] = &[
         output: Some(&["-o", "OUT"]),
     },
     Tool { name: "pstat", exe: env!("CARGO_BIN_EXE_pstat"), duration: None, run: Some(&["--"]), output: None },
+    Tool { name: "timeline", exe: env!("CARGO_BIN_EXE_timeline"), duration: None, run: Some(&["--"]), output: None },
     Tool {
         name: "profile",
         exe: env!("CARGO_BIN_EXE_profile"),

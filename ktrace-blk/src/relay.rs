@@ -112,7 +112,12 @@ impl RelayTrace {
 
     /// The `dropped` count as a lost-event record (none when nothing was dropped).
     pub fn lost(dropped: u64) -> Option<ktrace_core::Lost> {
-        (dropped > 0).then_some(ktrace_core::Lost { cpu: u32::MAX, count: Some(dropped), timestamp_ns: 0 })
+        (dropped > 0).then_some(ktrace_core::Lost {
+            source: ktrace_core::LostSource::Blktrace,
+            cpu: u32::MAX,
+            count: Some(dropped),
+            timestamp_ns: 0,
+        })
     }
 
     /// The record version the kernel writes: 8 after BLKTRACESETUP2, 7 after BLKTRACESETUP.

@@ -48,7 +48,7 @@ pub use cursor::{Cursor, Reading};
 pub use error::{ParseError, Result};
 pub use format::{EventFormat, Field, FieldKind, FormatRegistry, Value};
 pub use kallsyms::Kallsyms;
-pub use lost::Lost;
+pub use lost::{Lost, LostSource};
 pub use merge::Merge;
 pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};
 pub use perf::{PerfRecord, PerfRecordType, PerfRing};

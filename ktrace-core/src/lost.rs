@@ -1,5 +1,40 @@
 //! The record that stands for events the kernel dropped.
 
+/// Which stream dropped events: the kernel facility (and, for ftrace, whether the kernel or the
+/// consumer's budget dropped them), so a merged stream of several sources says whose loss it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum LostSource {
+    /// A CPU's ftrace ring buffer overwrote or refused events (`RB_MISSED_EVENTS` in a page
+    /// header, or the `per_cpu/cpuN/stats` overrun counters).
+    #[default]
+    FtraceRing,
+    /// Whole ftrace pages a live stream dropped because its budget was full (the consumer was slow).
+    FtraceBudget,
+    /// A perf ring buffer: `PERF_RECORD_LOST` / `PERF_RECORD_LOST_SAMPLES`.
+    PerfRing,
+    /// blktrace's relay channel (`dropped` in debugfs), or the blk tracer's ring.
+    Blktrace,
+    /// A hist trigger's table was full (`Dropped:` in its `hist` file).
+    Hist,
+    /// Another source (a user's own stream merged into a timeline).
+    Other,
+}
+
+impl LostSource {
+    /// A short name for output (`ftrace`, `ftrace-budget`, `perf`, `blk`, `hist`, `other`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LostSource::FtraceRing => "ftrace",
+            LostSource::FtraceBudget => "ftrace-budget",
+            LostSource::PerfRing => "perf",
+            LostSource::Blktrace => "blk",
+            LostSource::Hist => "hist",
+            LostSource::Other => "other",
+        }
+    }
+}
+
 /// Events the kernel dropped before this point in a per-CPU stream.
 ///
 /// Produced from a ring-buffer page whose commit word carries the "missed events" flag
@@ -8,7 +43,9 @@
 /// counter. A count of `None` means the kernel said events were lost but not how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Lost {
-    /// The CPU whose buffer dropped events.
+    /// Which stream dropped them.
+    pub source: LostSource,
+    /// The CPU whose buffer dropped events (`u32::MAX` when the source is not per CPU).
     pub cpu: u32,
     /// How many, when the kernel says.
     pub count: Option<u64>,

@@ -265,7 +265,12 @@ impl<'a> Page<'a> {
             ts: self.timestamp,
             endian: self.layout.endian,
             cpu: self.cpu,
-            pending_lost: self.missed.map(|count| Lost { cpu: self.cpu, count, timestamp_ns: self.timestamp }),
+            pending_lost: self.missed.map(|count| Lost {
+                source: crate::LostSource::FtraceRing,
+                cpu: self.cpu,
+                count,
+                timestamp_ns: self.timestamp,
+            }),
         }
     }
 }

@@ -207,7 +207,12 @@ impl Hist {
 
     /// The table's drops as a lost-event record (none when nothing was dropped).
     pub fn lost(&self) -> Option<ktrace_core::Lost> {
-        (self.dropped > 0).then_some(ktrace_core::Lost { cpu: u32::MAX, count: Some(self.dropped), timestamp_ns: 0 })
+        (self.dropped > 0).then_some(ktrace_core::Lost {
+            source: ktrace_core::LostSource::Hist,
+            cpu: u32::MAX,
+            count: Some(self.dropped),
+            timestamp_ns: 0,
+        })
     }
 }
 

@@ -196,6 +196,7 @@ impl<'a> MappedPage<'a> {
         let from = layout.data_offset + self.skip;
         let first_time = self.skip == 0;
         let extra = (page.missed.is_none() && self.lost_events > 0).then_some(Ok(PageItem::Lost(Lost {
+            source: ktrace_core::LostSource::FtraceRing,
             cpu: self.cpu,
             count: Some(self.lost_events),
             timestamp_ns: page.timestamp,

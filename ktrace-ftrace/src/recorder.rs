@@ -281,6 +281,7 @@ impl Recording {
                 .fold(0u64, u64::saturating_add);
             let (stat, when) = stats_lost.get(cpu).copied().unwrap_or((0, 0));
             extra_lost.push((stat > page_lost).then(|| Lost {
+                source: ktrace_core::LostSource::FtraceRing,
                 cpu: cpu as u32,
                 count: Some(stat - page_lost),
                 timestamp_ns: when,

@@ -40,7 +40,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ktrace_core::{Clock, Cursor, Endian, Lost, Page, PageItem, PageLayout, Pages, ParseError, RawEvent};
+use ktrace_core::{Clock, Cursor, Endian, Lost, LostSource, Page, PageItem, PageLayout, Pages, ParseError, RawEvent};
 
 use crate::error::{Error, Result};
 use crate::event::Decoder;
@@ -398,7 +398,10 @@ impl<'i> Stream<'i> {
             let seen = missed.get(cpu).copied().unwrap_or(0);
             if lost > seen {
                 let count = Some(lost - seen);
-                extra.push((cpu, Lost { cpu: cpu as u32, count, timestamp_ns: after.now_ts_ns }));
+                extra.push((
+                    cpu,
+                    Lost { source: LostSource::FtraceRing, cpu: cpu as u32, count, timestamp_ns: after.now_ts_ns },
+                ));
             }
         }
         let mut st = self.shared.lock();
@@ -623,7 +626,7 @@ fn push_page(sh: &Shared, cpu: u32, buf: Vec<u8>) {
             st.stats.dropped_events += n;
             if let Some(m) = missed {
                 // The kernel's loss before the dropped page, still its own item.
-                let lost = Lost { cpu, count: m, timestamp_ns: first_ts };
+                let lost = Lost { source: LostSource::FtraceRing, cpu, count: m, timestamp_ns: first_ts };
                 q.push_back(Entry::Lost { lost, dropped: false, read_at });
             }
             match q.back_mut() {
@@ -632,7 +635,7 @@ fn push_page(sh: &Shared, cpu: u32, buf: Vec<u8>) {
                     *at = read_at;
                 }
                 _ => {
-                    let lost = Lost { cpu, count: Some(n), timestamp_ns: first_ts };
+                    let lost = Lost { source: LostSource::FtraceBudget, cpu, count: Some(n), timestamp_ns: first_ts };
                     q.push_back(Entry::Lost { lost, dropped: true, read_at });
                 }
             }

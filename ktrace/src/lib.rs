@@ -2,8 +2,9 @@
 //!
 //! `ktrace` re-exports the facade crates behind Cargo features (all on by default) and holds what
 //! spans them: commands held before exec ([`command`]) and the test harness (`capture`: record
-//! what the kernel did for one closure, then query and assert on it). Sessions merging every source
-//! on one clock are planned.
+//! what the kernel did for one closure, then query and assert on it), and sessions ([`session`]:
+//! ftrace events, ptrace of a command, perf samples and block I/O merged live on `CLOCK_MONOTONIC`
+//! into one time-ordered stream, by the watermarked merge of [`timeline`]).
 //!
 //! | module | crate | kernel interface |
 //! |---|---|---|
@@ -26,14 +27,18 @@
 //!
 //! # Features
 //! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all). `capture` needs
-//!   `ftrace` (the events) and `ptrace` (its decoder renders flags and errnos as strace does).
+//!   `ftrace` (the events) and `ptrace` (its decoder renders flags and errnos as strace does);
+//!   `session` needs `ftrace`, `ptrace` and `sample`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 #[cfg(all(feature = "ftrace", feature = "ptrace"))]
 pub mod capture;
 pub mod command;
+#[cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
+pub mod session;
 mod sys;
+pub mod timeline;
 
 #[cfg(feature = "blk")]
 pub use ktrace_blk as blk;

@@ -79,10 +79,16 @@ pub(crate) fn gettid() -> i32 {
 }
 
 /// CLOCK_MONOTONIC now, in nanoseconds: the `mono` trace clock's time base.
-#[cfg(all(feature = "ftrace", feature = "ptrace"))]
 pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid timespec for clock_gettime to fill; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
+/// Sends `sig` to `pid` (errors ignored: it may have exited).
+#[cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
+pub(crate) fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill(2) takes plain integers; no memory is passed.
+    unsafe { libc::kill(pid, sig) };
 }

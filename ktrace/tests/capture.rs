@@ -8,7 +8,6 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use ktrace::blk::LoopDevice;
@@ -16,22 +15,8 @@ use ktrace::capture::{FieldValue, Spec, capture};
 use ktrace::ftrace::{BlockPhase, Tracefs};
 use ktrace::kprobe::{ArgType, FetchArg, Probes};
 
-/// The tests of this file count their own instances, so they run one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Instances this process has in tracefs.
-fn our_instances() -> Vec<String> {
-    let me = format!("ktrace_{}_", std::process::id());
-    std::fs::read_dir("/sys/kernel/tracing/instances")
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with(&me))
-        .collect()
-}
+mod support;
+use support::{our_instances, serial};
 
 #[test]
 fn syscalls_with_args_execs_and_exit_codes() {

@@ -134,7 +134,7 @@ impl<'a> FtraceBinRecords<'a> {
                 }
             }
         };
-        Some(Ok(ktrace_core::Lost { cpu, count, timestamp_ns: ts }))
+        Some(Ok(ktrace_core::Lost { source: ktrace_core::LostSource::Blktrace, cpu, count, timestamp_ns: ts }))
     }
 }
 
@@ -177,6 +177,7 @@ pub fn sequence_gaps<'a>(recs: impl Iterator<Item = BlkRecord<'a>>) -> Vec<ktrac
             && r.sequence() > prev + 1
         {
             out.push(ktrace_core::Lost {
+                source: ktrace_core::LostSource::Blktrace,
                 cpu: r.cpu(),
                 count: Some((r.sequence() - prev - 1) as u64),
                 timestamp_ns: r.time(),

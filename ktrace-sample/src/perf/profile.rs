@@ -89,12 +89,15 @@ pub struct Options {
     pub callchain: bool,
     /// Ring size per CPU in bytes (a power-of-two number of pages).
     pub ring_bytes: usize,
+    /// Stamp samples on `CLOCK_MONOTONIC` (`use_clockid`, kernel 4.1+) instead of perf's own
+    /// clock, so they merge with ftrace (`trace_clock=mono`) and ptrace stamps on one timeline.
+    pub monotonic: bool,
 }
 
 impl Options {
     /// `source` on `scope` at `rate`, with callchains and 1 MiB rings.
     pub fn new(source: Source, scope: Scope, rate: Rate) -> Options {
-        Options { source, scope, rate, callchain: true, ring_bytes: 1 << 20 }
+        Options { source, scope, rate, callchain: true, ring_bytes: 1 << 20, monotonic: false }
     }
 }
 
@@ -105,7 +108,7 @@ pub struct Sample {
     pub pid: i32,
     /// Thread.
     pub tid: i32,
-    /// perf clock ns.
+    /// perf clock ns (`CLOCK_MONOTONIC` ns with [`Options::monotonic`]).
     pub time: u64,
     /// CPU.
     pub cpu: u32,
@@ -238,6 +241,9 @@ impl Profiler {
                 Rate::Frequency(f) => b.sample_frequency(f),
                 Rate::Period(p) => b.sample_period(p.max(1)),
             };
+            if o.monotonic {
+                b.clockid(perf_event::Clock::MONOTONIC);
+            }
             b.attrs_mut().set_mmap2(1);
             let c = match b.build() {
                 Ok(c) => c,
@@ -276,6 +282,26 @@ impl Profiler {
             if res.is_err() {
                 profile.malformed += 1;
             }
+        }
+    }
+
+    /// Drains the rings and hands over what they held so far, for live consumption: the samples
+    /// (each CPU's in time order, CPUs one after another: sort by `time` to merge), their frames
+    /// and raw payloads (the samples' ranges index these), and [`Profile::lost`] and
+    /// [`Profile::throttled`] since the last call. Names and mappings stay in the profiler for
+    /// [`Profiler::finish`].
+    pub fn take(&mut self) -> Profile {
+        self.poll();
+        let p = &mut self.profile;
+        Profile {
+            samples: std::mem::take(&mut p.samples),
+            frames: std::mem::take(&mut p.frames),
+            raw: std::mem::take(&mut p.raw),
+            lost: std::mem::take(&mut p.lost),
+            throttled: std::mem::take(&mut p.throttled),
+            callchain: p.callchain,
+            kernel: p.kernel,
+            ..Profile::default()
         }
     }
 

@@ -240,6 +240,26 @@ fn blk_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// A session: one command's syscalls (ptrace), sched switches (ftrace) and samples (perf) merged
+/// on CLOCK_MONOTONIC, in time order (what `timeline -- CMD` prints).
+fn timeline_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; ls / >/dev/null"]);
+    let s = ktrace::session::Session::builder().events("sched:sched_switch").syscalls().samples(999);
+    let mut s = s.command(cmd).start()?;
+    let (mut by_source, mut last, mut ordered) = (std::collections::BTreeMap::<&str, u64>::new(), 0, true);
+    for ev in &mut s {
+        let ev = ev?;
+        ordered &= ev.timestamp().ns >= last;
+        last = ev.timestamp().ns;
+        *by_source.entry(ev.source()).or_default() += 1;
+    }
+    let counts: Vec<String> = by_source.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let order = if ordered { "in time order" } else { "OUT OF ORDER" };
+    r.ok("session timeline", format!("{} merged {order}, exit {:?}", counts.join(" + "), s.exit_code()));
+    Ok(())
+}
+
 fn libc_enoent() -> i32 {
     2
 }
@@ -277,6 +297,9 @@ fn tour() {
     }
     if let Err(e) = sample_part(&mut r) {
         r.skip("sampling", e.to_string());
+    }
+    if let Err(e) = timeline_part(&mut r) {
+        r.skip("session timeline", e.to_string());
     }
     let cmd: Vec<String> = ["/bin/sh", "-c", "sleep 0.1; ls / >/dev/null; (sleep 0.1 | cat >/dev/null); exit 0"]
         .iter()

@@ -1,0 +1,102 @@
+//! `timeline`: one time-ordered stream of what a command did, from every facility at once: its
+//! syscalls (ptrace, rendered as strace does), its sched events (ftrace), the system's block I/O
+//! (block tracepoints) and perf samples of it, all on CLOCK_MONOTONIC, printed as they merge.
+//!
+//! ```sh
+//! timeline [-e GLOB]... [-F HZ] [--no-syscalls] [--no-block] -- COMMAND...
+//! ```
+//! Each line is `<seconds.micros> <source> <pid> <what>`. Losses are lines too (`LOST n events`),
+//! in time order, and summed on stderr at the end. The exit status is the command's.
+
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use ktrace::command::resolve_program;
+use ktrace::session::{CommandExit, Session, TimelineEvent};
+use ktrace_examples::{Losses, Status};
+
+/// Prints a command's syscalls, sched events, block I/O and samples as one timeline.
+#[derive(Parser)]
+#[command(name = "timeline", version)]
+struct Args {
+    /// ftrace events to record, as `system:event` globs (default: sched:sched_switch,
+    /// sched:sched_wakeup, sched:sched_process_exit), of the command and its children.
+    #[arg(short = 'e', value_name = "GLOB")]
+    events: Vec<String>,
+    /// perf cpu-clock samples of the command per second of CPU time (0: none).
+    #[arg(short = 'F', value_name = "HZ", default_value_t = 999)]
+    freq: u64,
+    /// Leave syscalls out (no ptrace: the command runs at full speed).
+    #[arg(long)]
+    no_syscalls: bool,
+    /// Leave the system's block I/O out.
+    #[arg(long)]
+    no_block: bool,
+    /// The command to run; its exit status is timeline's.
+    #[arg(last = true, value_name = "COMMAND", required = true)]
+    cmd: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    ktrace_examples::main(run)
+}
+
+fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    ktrace_examples::stop_on_signals()?;
+    let (prog, args) = a.cmd.split_first().ok_or("no command")?;
+    let mut cmd = Command::new(resolve_program(prog)?);
+    std::os::unix::process::CommandExt::arg0(&mut cmd, prog).args(args);
+    let mut b = Session::builder().command(cmd);
+    let defaults = ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_process_exit"].map(String::from);
+    for e in if a.events.is_empty() { &defaults[..] } else { &a.events[..] } {
+        b = b.events(e);
+    }
+    if !a.no_syscalls {
+        b = b.syscalls();
+    }
+    if !a.no_block {
+        b = b.block();
+    }
+    if a.freq > 0 {
+        b = b.samples(a.freq);
+    }
+    let mut s = b.start()?;
+    let forwarder = forward_sigterm(s.pid().ok_or("no command")?);
+    let mut losses = Losses::default();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for ev in &mut s {
+        let ev = ev?;
+        if let TimelineEvent::Lost(l) = &ev {
+            losses.add(l);
+        }
+        std::io::Write::write_fmt(&mut out, format_args!("{ev}\n"))?;
+    }
+    std::io::Write::flush(&mut out)?;
+    forwarder.store(true, Ordering::Release);
+    losses.report("timeline", Some(s.ftrace_kernel_lost()));
+    Ok(match s.exit() {
+        Some(CommandExit::Exited(c)) => Status::Exited(c as u8),
+        Some(CommandExit::Signaled(sig)) => Status::Signaled(sig),
+        None => Status::Exited(1),
+    })
+}
+
+/// A SIGTERM sent to the tool alone is passed on to the command (Ctrl-C reaches both already), so
+/// the command ends and the timeline with it. Returns the flag that ends the watch.
+fn forward_sigterm(pid: i32) -> Arc<AtomicBool> {
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    std::thread::spawn(move || {
+        while !d.load(Ordering::Acquire) {
+            if ktrace_examples::stop_signal() == Some(nix::libc::SIGTERM) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    done
+}

@@ -1,0 +1,249 @@
+//! Sessions, live: one time-ordered stream of ftrace, ptrace and perf on CLOCK_MONOTONIC; the same
+//! syscall seen by ptrace and by ftrace lands in the same place relative to its sched events, with
+//! timestamps a few microseconds apart; losses come as items, in order.
+#![cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+
+use std::process::Command;
+
+use ktrace::core::LostSource;
+use ktrace::ftrace::stream::Budget;
+use ktrace::session::{Session, TimelineEvent};
+
+mod support;
+use support::{our_instances, serial};
+
+fn assert_in_time_order(evs: &[TimelineEvent]) {
+    for w in evs.windows(2) {
+        assert!(w[0].timestamp() <= w[1].timestamp(), "out of order:\n{}\n{}", w[0], w[1]);
+    }
+}
+
+/// The user's program: a command's syscalls, sched events and samples, merged, in ten lines.
+#[test]
+fn a_command_timeline_in_ten_lines() {
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 0.02"]);
+    let mut s = Session::builder().events("sched:sched_switch").syscalls().samples(999).command(cmd).start().unwrap();
+    let mut evs = Vec::new();
+    for ev in &mut s {
+        let ev = ev.unwrap();
+        println!("{ev}");
+        evs.push(ev);
+    }
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let count = |f: fn(&TimelineEvent) -> bool| evs.iter().filter(|e| f(e)).count();
+    assert!(count(|e| matches!(e, TimelineEvent::Syscall(s) if s.text.starts_with("execve("))) >= 1);
+    assert!(count(|e| matches!(e, TimelineEvent::Ftrace(f) if f.name() == "sched_switch")) > 0);
+    assert!(count(|e| matches!(e, TimelineEvent::Sample(_))) > 0, "no samples of a busy loop");
+    assert_eq!(count(|e| matches!(e, TimelineEvent::Lost(_))), 0);
+    drop(s);
+    let left = our_instances();
+    assert!(left.is_empty(), "instances left: {left:?}");
+}
+
+/// `sleep`'s clock_nanosleep: ptrace's entry and exit stops and ftrace's sys_enter and sys_exit
+/// bracket the sched_switch that puts it to sleep, in the merged stream, and each pair of
+/// timestamps differs by less than 5 ms (ptrace stamps when waitpid returns, the tracepoint fires
+/// once the tracer resumes the task: entry ptrace < ftrace, exit ftrace < ptrace).
+#[test]
+fn ptrace_and_ftrace_see_one_syscall_in_the_same_place() {
+    let _g = serial();
+    let mut cmd = Command::new("sleep");
+    cmd.arg("0.05");
+    let s = Session::builder().events("sched:sched_switch").events("raw_syscalls:*").syscalls().command(cmd);
+    let mut s = s.start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let is_sleep = |nr: i64| matches!(ktrace::ftrace::syscall_name(nr), Some("clock_nanosleep" | "nanosleep"));
+    let pos = |f: &dyn Fn(&TimelineEvent) -> bool| evs.iter().position(f).unwrap_or_else(|| panic!("not found"));
+    let pt_enter =
+        pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_none() && is_sleep(c.nr as i64)));
+    let pt_exit =
+        pos(&|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_some() && is_sleep(c.nr as i64)));
+    let ft = |name: &'static str| move |e: &TimelineEvent| matches!(e, TimelineEvent::Ftrace(f) if f.name() == name && f.pid == pid && is_sleep(f.int("id").unwrap()));
+    let ft_enter = pos(&ft("sys_enter"));
+    let ft_exit = pos(&ft("sys_exit"));
+    // The switch that puts it to sleep: out of `pid`, between the tracepoints.
+    let switch = (ft_enter..ft_exit)
+        .find(|&i| matches!(&evs[i], TimelineEvent::Ftrace(f) if f.name() == "sched_switch" && f.int("prev_pid").unwrap() == pid as i64))
+        .unwrap_or_else(|| panic!("no sched_switch out of {pid} while it slept"));
+    for (what, enter, exit) in [("ptrace", pt_enter, pt_exit), ("ftrace", ft_enter, ft_exit)] {
+        assert!(enter < switch && switch < exit, "{what}: enter {enter}, switch {switch}, exit {exit}");
+    }
+    let ns = |i: usize| evs[i].timestamp().ns;
+    let (d_enter, d_exit) = (ns(pt_enter).abs_diff(ns(ft_enter)), ns(pt_exit).abs_diff(ns(ft_exit)));
+    println!("ptrace-ftrace: entry {d_enter} ns, exit {d_exit} ns");
+    assert!(d_enter < 5_000_000 && d_exit < 5_000_000, "entry {d_enter} ns, exit {d_exit} ns apart");
+    // Which comes first is the kernel's order: ptrace's report precedes sys_enter, follows sys_exit.
+    assert!(pt_enter < ft_enter && ft_exit < pt_exit, "{pt_enter} {ft_enter} {ft_exit} {pt_exit}");
+}
+
+/// A consumer that falls behind a syscall storm: tiny rings and budget overflow, and the drops
+/// come as `Lost` items in time order among the events, the stream going on after them.
+#[test]
+fn losses_come_as_items_in_order() {
+    let _g = serial();
+    let mut cmd = Command::new("dd");
+    cmd.args(["if=/dev/zero", "of=/dev/null", "bs=1", "count=400000", "status=none"]);
+    let s = Session::builder().events("raw_syscalls:*").buffer_size_kb(64).budget(Budget::mib(1)).command(cmd);
+    let mut s = s.start().unwrap();
+    // Fall behind at once.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let lost: u64 = evs.iter().filter_map(|e| if let TimelineEvent::Lost(l) = e { l.count } else { None }).sum();
+    let events = evs.iter().filter(|e| matches!(e, TimelineEvent::Ftrace(_))).count() as u64;
+    let ring: u64 = evs
+        .iter()
+        .filter_map(|e| match e {
+            TimelineEvent::Lost(l) if l.source == LostSource::FtraceRing => l.count,
+            _ => None,
+        })
+        .sum();
+    println!("{events} events, {lost} lost, {ring} by the rings, whose counters say {}", s.ftrace_kernel_lost());
+    assert_eq!(ring, s.ftrace_kernel_lost(), "ring losses reported vs the kernel's counters");
+    // dd's 400k reads and 400k writes are 1.6M raw_syscalls events: each is delivered or counted.
+    assert!(events + lost >= 1_600_000, "{events} delivered + {lost} lost < 1.6M");
+    assert!(lost > 0, "no loss reported ({events} events of ~1.6M)");
+    let first_loss = evs.iter().position(|e| matches!(e, TimelineEvent::Lost(_))).unwrap();
+    let after = evs[first_loss..].iter().filter(|e| matches!(e, TimelineEvent::Ftrace(_))).count();
+    assert!(after > 0, "the stream did not go on after its first loss");
+}
+
+/// Without a command, a session records the system until stopped from another thread.
+#[test]
+fn a_session_without_a_command_ends_when_stopped() {
+    let _g = serial();
+    let mut s = Session::builder().events("sched:sched_switch").start().unwrap();
+    let stop = s.stop_handle();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        stop.stop();
+    });
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_in_time_order(&evs);
+    assert!(evs.len() > 10, "{} switches in 200 ms", evs.len());
+    assert_eq!(s.exit_code(), None);
+}
+
+/// perf samples and ftrace sched events are on one clock: the samples of the command fall while
+/// it is on a CPU, that is after a sched_switch to it and before the next one away from it (all
+/// but a few: see below).
+#[test]
+fn samples_fall_while_the_task_runs() {
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"]);
+    let mut s = Session::builder().events("sched:sched_switch").samples(999).command(cmd).start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let (mut on_cpu, mut samples, mut off_cpu) = (false, 0, Vec::new());
+    for e in &evs {
+        match e {
+            TimelineEvent::Ftrace(f) if f.name() == "sched_switch" => {
+                if f.int("prev_pid").unwrap() == pid as i64 {
+                    on_cpu = false;
+                }
+                if f.int("next_pid").unwrap() == pid as i64 {
+                    on_cpu = true;
+                }
+            }
+            TimelineEvent::Sample(x) if x.tid == pid => {
+                samples += 1;
+                if !on_cpu {
+                    off_cpu.push(e.to_string());
+                    if off_cpu.len() == 1 {
+                        let i = evs.iter().position(|x| std::ptr::eq(x, e)).unwrap();
+                        for x in &evs[i.saturating_sub(8)..(i + 3).min(evs.len())] {
+                            eprintln!("CTX {x}");
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let lost = evs.iter().filter(|e| matches!(e, TimelineEvent::Lost(_))).count();
+    eprintln!("{samples} samples, {} while off CPU, {lost} losses", off_cpu.len());
+    assert!(samples > 20, "{samples} samples of a busy loop");
+    // About one switch to the task in 500 is missing from the ftrace stream with no loss
+    // reported -- also without the pid filter and with Recorder::start instead of a stream, so
+    // it is the ftrace reader's or the kernel's, not the merge's; the samples after it then look
+    // off CPU. A clock mismatch would put most samples off.
+    assert!(off_cpu.len() * 20 <= samples, "samples while {pid} was off CPU: {off_cpu:?}");
+}
+
+/// A direct write: ptrace's and ftrace's view of the `write` both bracket the block request it
+/// issued and waited for (block_rq_issue, block_rq_complete of 8 sectors), in the merged stream.
+#[test]
+fn a_direct_write_brackets_its_block_request_in_both_views() {
+    let _g = serial();
+    let path = std::env::temp_dir().join(format!("ktrace-session-dio-{}", std::process::id()));
+    let mut cmd = Command::new("dd");
+    cmd.args(["if=/dev/zero", &format!("of={}", path.display()), "bs=4096", "count=1", "oflag=direct", "status=none"]);
+    let s = Session::builder().events("raw_syscalls:*").block().syscalls().command(cmd);
+    let mut s = s.start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let write = |nr: i64| ktrace::ftrace::syscall_name(nr) == Some("write");
+    let pos =
+        |what: &str, f: &dyn Fn(&TimelineEvent) -> bool| evs.iter().position(f).unwrap_or_else(|| panic!("no {what}"));
+    // The 4096-byte write (dd's others, if any, are to stderr and short).
+    let pt_exit = pos(
+        "ptrace write exit",
+        &|e| matches!(e, TimelineEvent::Syscall(c) if c.pid == pid && write(c.nr as i64) && c.ret == Some(4096)),
+    );
+    let pt_enter = (0..pt_exit)
+        .rev()
+        .find(
+            |&i| matches!(&evs[i], TimelineEvent::Syscall(c) if c.pid == pid && c.ret.is_none() && write(c.nr as i64)),
+        )
+        .unwrap();
+    let ft = |name: &str, i: usize| matches!(&evs[i], TimelineEvent::Ftrace(f) if f.name() == name && f.pid == pid && f.int("id").is_ok_and(write));
+    let ft_enter = (pt_enter..pt_exit).find(|&i| ft("sys_enter", i)).expect("ftrace sys_enter of the write");
+    let ft_exit = (ft_enter..pt_exit).find(|&i| ft("sys_exit", i)).expect("ftrace sys_exit of the write");
+    let rq = |name: &str| {
+        (ft_enter..ft_exit).find(
+            |&i| matches!(&evs[i], TimelineEvent::Ftrace(f) if f.name() == name && f.int("nr_sector").ok() == Some(8)),
+        )
+    };
+    let (issue, complete) = (rq("block_rq_issue"), rq("block_rq_complete"));
+    let (Some(issue), Some(complete)) = (issue, complete) else {
+        panic!("no 8-sector request between the write's sys_enter and sys_exit: {issue:?} {complete:?}")
+    };
+    assert!(
+        pt_enter < ft_enter && issue < complete && ft_exit < pt_exit,
+        "{pt_enter} {ft_enter} {issue} {complete} {ft_exit} {pt_exit}"
+    );
+}
+
+/// Dropping a session mid-command kills the command, stops every source and removes its
+/// instances, at once.
+#[test]
+fn dropping_a_session_early_cleans_up() {
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "while :; do :; done"]);
+    let mut s =
+        Session::builder().events("sched:sched_switch").block().syscalls().samples(99).command(cmd).start().unwrap();
+    let pid = s.pid().unwrap();
+    let first: Vec<_> = s.by_ref().take(3).map(Result::unwrap).collect();
+    assert_eq!(first.len(), 3);
+    let t = std::time::Instant::now();
+    drop(s);
+    assert!(t.elapsed() < std::time::Duration::from_secs(2), "drop took {:?}", t.elapsed());
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the command still runs");
+    let left = our_instances();
+    assert!(left.is_empty(), "instances left: {left:?}");
+}
