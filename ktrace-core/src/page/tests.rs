@@ -86,9 +86,15 @@ fn all_record_kinds() {
 fn missed_events_become_lost() {
     let page = PageBuilder::new(50, 4096).event(1, &[1, 0]).finish(RB_MISSED_EVENTS | RB_MISSED_STORED, Some(42));
     let ev = events(&page);
-    assert_eq!(ev[0], PageItem::Lost(Lost { source: crate::LostSource::FtraceRing, cpu: 0, count: Some(42), timestamp_ns: 50 }));
+    assert_eq!(
+        ev[0],
+        PageItem::Lost(Lost { source: crate::LostSource::FtraceRing, cpu: 0, count: Some(42), timestamp_ns: 50 })
+    );
     let page = PageBuilder::new(50, 4096).event(1, &[1, 0]).finish(RB_MISSED_EVENTS, None);
-    assert_eq!(events(&page)[0], PageItem::Lost(Lost { source: crate::LostSource::FtraceRing, cpu: 0, count: None, timestamp_ns: 50 }));
+    assert_eq!(
+        events(&page)[0],
+        PageItem::Lost(Lost { source: crate::LostSource::FtraceRing, cpu: 0, count: None, timestamp_ns: 50 })
+    );
 }
 
 #[test]
