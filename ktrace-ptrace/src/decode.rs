@@ -43,7 +43,12 @@ pub use value::{Call, Ret, Value};
 enum Arg {
     /// A C `int`: the low 32 bits, signed.
     Int,
+    /// A C `long` or `size_t` in decimal.
     Uint,
+    /// A C `unsigned int`: the low 32 bits, unsigned.
+    U32,
+    /// A user or group id: the low 32 bits, `-1` for the "unchanged" id.
+    Uid,
     /// A C `long` or `off_t`: all 64 bits, signed.
     Long,
     Hex,
@@ -130,6 +135,14 @@ enum Arg {
     Statfs,
     /// A file type and mode (mknod): `S_IFIFO|0644`.
     FileMode,
+    /// arch_prctl's second argument: an address for a known code, else a number in hexadecimal.
+    ArchPrctlArg,
+    /// A `uid_t` the call fills: `[0]`.
+    UidOut,
+    /// A `long` or pointer the call fills: `[24]`, `[0x7f…]` (hex with `true`).
+    LongOut(bool),
+    /// sched_setaffinity's CPU set, its size the second argument.
+    CpuSetIn,
     /// rt_sigreturn's restored signal mask (`{mask=[]}`), read from the thread's status.
     SigreturnMask,
 }
@@ -151,7 +164,12 @@ pub fn read_string(pid: Pid, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
     while out.len() <= max {
         // Stay within the page so a read never fails because the next page is unmapped.
         let room = (4096 - (a % 4096) as usize).min(chunk.len());
-        let n = read_mem(pid, a, chunk.get_mut(..room)?).ok()?;
+        let n = match read_mem(pid, a, chunk.get_mut(..room)?) {
+            Ok(n) => n,
+            // Unmapped after the bytes shown: strace shows them as truncated.
+            Err(_) if out.len() >= max => break,
+            Err(_) => return None,
+        };
         if n == 0 {
             break;
         }
@@ -354,9 +372,19 @@ impl Ctx<'_> {
     /// Decodes one argument of kind `kind` whose raw value is `v`.
     fn decode(&self, kind: Arg, v: u64) -> Value {
         let pid = self.pid;
+        // Constants and flags are C `int`s (the kernel ignores the upper half of the register)
+        // except for the few calls that take a `long`.
+        let narrow = matches!(
+            kind,
+            Value(..) | Named(..) | AccessMode | Mode | OpenFlags | OpenFlags0 | AtFlags | StatxFlags | SockType | FutexOp
+        );
+        let v = if narrow && !table::long_flags(self.name) { v & 0xffff_ffff } else { v };
         match kind {
             Int => Value::Int((v as i32).into()),
             Uint => Value::Uint(v),
+            U32 => Value::Uint(v & 0xffff_ffff),
+            Uid if v as u32 == u32::MAX => Value::Int(-1),
+            Uid => Value::Uint(v & 0xffff_ffff),
             Long => Value::Int(v as i64),
             Hex => Value::Hex(v),
             Ptr => Value::Ptr(v),
@@ -417,6 +445,8 @@ impl Ctx<'_> {
             SockAddr(len_idx) => self.sockaddr(v, self.arg(len_idx) as usize),
             Timespec | SigSet | SigAction | Rlimit if v == 0 => Value::Ptr(0),
             Timespec => read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec")),
+            // The kernel takes a set of exactly its size (8 bytes): strace shows another's address.
+            SigSet if table::sigset_size_arg(self.name).is_some_and(|i| self.arg(i) != 8) => Value::Ptr(v),
             SigSet => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| sigset(field(&b, 0, 8))),
             SigAction => read_struct(pid, v, 32).map_or(Value::Ptr(v), |b| sigaction(&b)),
             Rlimit => match read_struct(pid, v, 16) {
@@ -540,16 +570,22 @@ impl Ctx<'_> {
                 None => Value::Ptr(v),
             },
             Cwd => self.string(v, 4096),
+            ArchPrctlArg if table::ARCH_PRCTL.iter().any(|(c, _)| *c == self.arg(0) & 0xffff_ffff) => Value::Ptr(v),
+            ArchPrctlArg => Value::Hex(v),
+            UidOut | LongOut(_) if v == 0 || !self.succeeded() => Value::Ptr(v),
+            UidOut => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![self.decode(Uid, field(&b, 0, 4))])),
+            LongOut(hex) => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| {
+                let x = field(&b, 0, 8);
+                Value::Array(vec![if hex { Value::Ptr(x) } else { Value::Uint(x) }])
+            }),
+            CpuSetIn => match read_bytes(pid, v, (self.arg(1) as usize).min(1024)) {
+                Some(b) => cpu_set(&b),
+                None => Value::Ptr(v),
+            },
             CpuSet => {
                 let n = self.ret.unwrap_or(0).clamp(0, 1024) as usize;
                 match read_bytes(pid, v, n) {
-                    Some(b) => Value::Set {
-                        items: (0..b.len() * 8)
-                            .filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0))
-                            .map(|cpu| cpu.to_string().into())
-                            .collect(),
-                        complement: false,
-                    },
+                    Some(b) => cpu_set(&b),
                     None => Value::Ptr(v),
                 }
             }
@@ -701,7 +737,7 @@ fn termios(b: &[u8]) -> Value {
 /// A `struct timespec` or `struct timeval` at `off` in `b`: `{tv_sec=1, tv_nsec=5}`.
 fn time_pair(b: &[u8], off: usize, sub: &'static str) -> Value {
     Value::Struct {
-        fields: vec![("tv_sec", Value::Int(field(b, off, 8) as i64)), (sub, Value::Int(field(b, off + 8, 8) as i64))],
+        fields: vec![("tv_sec", Value::Int(field(b, off, 8) as i64)), (sub, Value::Uint(field(b, off + 8, 8)))],
         more: false,
     }
 }
@@ -713,8 +749,24 @@ fn blocked_signals(pid: Pid) -> Option<u64> {
     u64::from_str_radix(line.trim(), 16).ok()
 }
 
+/// A CPU set: the CPUs in it, `[0 1]`.
+fn cpu_set(b: &[u8]) -> Value {
+    Value::Set {
+        items: (0..b.len() * 8)
+            .filter(|i| b.get(i / 8).is_some_and(|c| c & (1 << (i % 8)) != 0))
+            .map(|cpu| cpu.to_string().into())
+            .collect(),
+        complement: false,
+    }
+}
+
 /// One `struct pollfd` (fd, events, revents) with the events of the half at `off`, by `name`.
 fn pollfd(c: &[u8], name: &'static str, off: usize) -> Value {
+    let fd = field(c, 0, 4) as i32;
+    if fd < 0 {
+        // The kernel ignores a negative descriptor's events: strace leaves them out.
+        return Value::Struct { fields: vec![("fd", Value::Int(fd.into()))], more: false };
+    }
     Value::Struct {
         fields: vec![
             ("fd", Value::Int((field(c, 0, 4) as i32).into())),
@@ -900,9 +952,28 @@ pub fn decode_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> C
             None => Ret::Int(r),
         },
         ("umask", _) => Ret::Octal(r as u64),
+        ("time", _) if r >= 0 => Ret::Note(r, Value::Name(iso_time(r, None).into())),
         _ => ret_of(name, r),
     });
     Call { name: name.to_owned(), args: values, ret }
+}
+
+/// A time as strace comments it, in UTC: `2017-04-16T16:05:06+0000`, with nanoseconds when given
+/// (`…06.123456789+0000`).
+pub fn iso_time(secs: i64, nsec: Option<u64>) -> String {
+    // Days to civil date (Howard Hinnant's algorithm).
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let frac = nsec.map_or(String::new(), |n| format!(".{n:09}"));
+    format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}+0000", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 /// What a raw return value means, as strace shows it.
@@ -915,6 +986,36 @@ fn ret_of(name: &str, r: i64) -> Ret {
     } else {
         Ret::Int(r)
     }
+}
+
+/// The files a syscall names, for `strace -P`: its path arguments as the tracee passed them, and
+/// the files its descriptor arguments are open on (`/proc/PID/fd/N`), as strace's pathtrace.c
+/// selects them. Call it at the syscall's entry, while the descriptors are open.
+pub fn paths_of(pid: Pid, name: &str, args: &[u64; 6]) -> Vec<Vec<u8>> {
+    use std::os::unix::ffi::OsStringExt;
+    let sig = signature(name);
+    let fds = table::fd_args(name);
+    let mut out = Vec::new();
+    for (i, &v) in args.iter().enumerate() {
+        let kind = sig.get(i).copied();
+        if kind == Some(Path) {
+            out.extend(read_string(pid, v, 4096).map(|(b, _)| b));
+        } else if fds & (1 << i) != 0 || (kind == Some(AtFd) && v as i32 != libc::AT_FDCWD) {
+            let link = std::fs::read_link(format!("/proc/{pid}/fd/{}", v as i32));
+            out.extend(link.ok().map(|p| p.into_os_string().into_vec()));
+        }
+    }
+    out
+}
+
+/// A signal by any of strace's spellings (`SIGUSR1`, `USR1`, `usr1`, `10`, `SIGRTMIN`, `RT_1`).
+pub fn signal_number(name: &str) -> Option<i32> {
+    if let Ok(n) = name.parse::<i32>() {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let up = name.to_ascii_uppercase();
+    let bare = up.strip_prefix("SIG").unwrap_or(&up);
+    (1..=64).find(|&s| signal_name(s).strip_prefix("SIG") == Some(bare))
 }
 
 /// Renders `name(args…)`; with `ret`, adds ` = ret` (or ` = -1 ENOENT (…)`) as strace does.
@@ -1002,5 +1103,10 @@ mod tests {
         assert_eq!(shown_args("open", &creat, 3), 0b111);
         assert_eq!(shown_args("open", &[0; 6], 3), 0b11);
         assert_eq!(shown_args("futex", &[0, 129, 0, 0, 0, 0], 6), 0b111);
+        assert_eq!(signal_number("SIGUSR1"), Some(libc::SIGUSR1));
+        assert_eq!(signal_number("cont"), Some(libc::SIGCONT));
+        assert_eq!(signal_number("RT_1"), Some(33));
+        assert_eq!(signal_number("9"), Some(9));
+        assert_eq!(signal_number("SIGBOGUS"), None);
     }
 }

@@ -31,9 +31,9 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "mkdirat" | "fchmodat" => &[AtFd, Path, Mode],
         "fchmod" => &[Int, Mode],
         "umask" => &[Mode],
-        "chown" | "lchown" => &[Path, Int, Int],
-        "fchown" => &[Int, Int, Int],
-        "fchownat" => &[AtFd, Path, Int, Int, AtFlags],
+        "chown" | "lchown" => &[Path, Uid, Uid],
+        "fchown" => &[Int, Uid, Uid],
+        "fchownat" => &[AtFd, Path, Uid, Uid, AtFlags],
         "truncate" => &[Path, Long],
         "ftruncate" => &[Int, Long],
         "rename" | "symlink" | "link" => &[Path, Path],
@@ -52,7 +52,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "fadvise64" => &[Int, Long, Long, Value(FADV, "POSIX_FADV_???")],
         "brk" | "set_tid_address" | "shmdt" => &[Ptr],
         "lseek" => &[Int, Long, Value(SEEK, "SEEK_???")],
-        "getdents64" | "getdents" => &[Int, Dirents, Uint],
+        "getdents64" | "getdents" => &[Int, Dirents, U32],
         "ioctl" => &[Int, IoctlReq, IoctlThird],
         "fcntl" => &[Int, Value(FCNTL, "F_???"), FcntlThird],
         "kill" | "tkill" => &[Int, Signal],
@@ -64,26 +64,27 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "clone3" => &[CloneArgs, Uint],
         "socket" => &[Value(AF, "AF_???"), SockType, SockProto],
         "connect" | "bind" => &[Int, SockAddr(2), Uint],
-        "sendto" => &[Int, BufIn(2), Uint, Hex, SockAddr(5), Uint],
+        "sendto" => &[Int, BufIn(2), Uint, Named(MSG, "0"), SockAddr(5), Uint],
         "nanosleep" => &[Timespec, Ptr],
-        "clock_nanosleep" => &[Int, Hex, Timespec, Ptr],
+        "clock_nanosleep" => &[Value(CLOCK, "CLOCK_???"), Named(TIMER, "0"), Timespec, Ptr],
         "pipe" => &[PipeFds],
         "pipe2" => &[PipeFds, OpenFlags0],
         "getcwd" => &[Cwd, Uint],
         "sysinfo" => &[Sysinfo],
-        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), Ptr],
+        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), ArchPrctlArg],
         "set_robust_list" => &[Ptr, Uint],
         "rseq" => &[Ptr, Hex, Int, Hex],
         "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
         "getrlimit" | "setrlimit" => &[Value(RLIMIT, "RLIMIT_???"), Rlimit],
         "getrandom" => &[BufOut, Uint, Named(GRND, "0")],
-        "futex" => &[Ptr, FutexOp, Int, Timespec, Ptr, FutexVal3],
+        "futex" => &[Ptr, FutexOp, U32, Timespec, Ptr, FutexVal3],
         "copy_file_range" => &[Int, Ptr, Int, Ptr, Uint, Uint],
         "sendfile" => &[Int, Int, Ptr, Uint],
         "sched_getaffinity" => &[Int, Uint, CpuSet],
         "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield" | "vfork"
         | "fork" | "getpgrp" | "setsid" | "sync" | "pause" => &[],
-        "getsid" | "getpgid" | "setuid" | "setgid" => &[Int],
+        "getsid" | "getpgid" => &[Int],
+        "setuid" | "setgid" | "setfsuid" | "setfsgid" => &[Uid],
         "setpgid" => &[Int, Int],
         "getgroups" | "setgroups" => &[Int, Gids],
         "epoll_create1" => &[Named(EPOLL_FLAGS, "0")],
@@ -102,18 +103,19 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "accept" | "getsockname" | "getpeername" => &[Int, Ptr, Ptr],
         "accept4" => &[Int, Ptr, Ptr, SockType],
         "shutdown" => &[Int, Value(SHUT, "SHUT_???")],
-        "recvfrom" => &[Int, BufOut, Uint, Hex, Ptr, Ptr],
+        "recvfrom" => &[Int, BufOut, Uint, Named(MSG, "0"), Ptr, Ptr],
         "socketpair" => &[Value(AF, "AF_???"), SockType, Int, PipeFds],
-        "eventfd2" => &[Uint, Named(EFD, "0")],
+        "eventfd2" => &[U32, Named(EFD, "0")],
         "memfd_create" => &[Path, Named(MFD, "0")],
         "flock" => &[Int, Named(LOCK, "0")],
         "mremap" => &[Ptr, Uint, Uint, Named(MREMAP, "0"), Ptr],
         "msync" => &[Ptr, Uint, Named(MS, "0")],
         "mlock" | "munlock" => &[Ptr, Uint],
-        "sched_setaffinity" => &[Int, Uint, Ptr],
+        "sched_setaffinity" => &[Int, Uint, CpuSetIn],
         "sched_getparam" | "sched_getscheduler" => &[Int, Ptr],
-        "setresuid" | "setresgid" | "setreuid" | "setregid" => &[Int, Int, Int],
-        "getresuid" | "getresgid" => &[Ptr, Ptr, Ptr],
+        "setresuid" | "setresgid" => &[Uid, Uid, Uid],
+        "setreuid" | "setregid" => &[Uid, Uid],
+        "getresuid" | "getresgid" => &[UidOut, UidOut, UidOut],
         "prctl" => &[Value(PR, "PR_???"), Hex, Hex, Hex, Hex],
         "rt_sigsuspend" => &[SigSet, Uint],
         "rt_sigpending" => &[SigSet, Uint],
@@ -121,7 +123,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "alarm" => &[Uint],
         "setitimer" | "getitimer" => &[Int, Ptr, Ptr],
         "clock_gettime" | "clock_getres" | "clock_settime" => &[Value(CLOCK, "CLOCK_???"), Timespec],
-        "gettimeofday" => &[Ptr, Ptr],
+        "gettimeofday" => &[Timeval, Ptr],
         "time" => &[Ptr],
         "times" => &[Ptr],
         "getrusage" => &[Int, Ptr],
@@ -142,7 +144,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "preadv" | "pwritev" => &[Int, Ptr, Uint, Long],
         "membarrier" => &[Int, Hex, Int],
         "personality" => &[Hex],
-        "getpriority" | "setpriority" => &[Int, Int, Int],
+        "getpriority" => &[Value(PRIO, "PRIO_???"), Int],
+        "setpriority" => &[Value(PRIO, "PRIO_???"), Int, Int],
         "capget" | "capset" => &[Ptr, Ptr],
         "unshare" => &[Named(CLONE, "0")],
         "setns" => &[Int, Named(CLONE, "0")],
@@ -167,7 +170,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "getsockopt" => &[Int, Int, Int, Ptr, Ptr],
         "ptrace" => &[Long, Int, Ptr, Ptr],
         "syslog" => &[Int, Ptr, Int],
-        "setfsuid" | "setfsgid" | "timer_getoverrun" | "timer_delete" | "pkey_free" | "iopl" => &[Int],
+        "timer_getoverrun" | "timer_delete" | "pkey_free" | "iopl" => &[Int],
         "rt_sigtimedwait" => &[SigSet, Ptr, Timespec, Uint],
         "rt_sigqueueinfo" => &[Int, Signal, Ptr],
         "rt_tgsigqueueinfo" => &[Int, Int, Signal, Ptr],
@@ -182,7 +185,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "sched_getattr" => &[Int, Ptr, Uint, Hex],
         "mlockall" | "io_destroy" | "memfd_secret" => &[Hex],
         "mlock2" => &[Ptr, Uint, Hex],
-        "settimeofday" => &[Ptr, Ptr],
+        "settimeofday" => &[Timeval, Ptr],
         "adjtimex" => &[Ptr],
         "clock_adjtime" => &[Value(CLOCK, "CLOCK_???"), Ptr],
         "swapon" => &[Path, Hex],
@@ -218,10 +221,10 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "waitid" => &[Value(IDTYPE, "P_???"), Int, Ptr, Named(WAIT, "0"), Ptr],
         "ioprio_set" => &[Int, Int, Int],
         "ioprio_get" => &[Int, Int],
-        "get_robust_list" => &[Int, Ptr, Ptr],
+        "get_robust_list" => &[Int, LongOut(true), LongOut(false)],
         "vmsplice" => &[Int, Ptr, Uint, Hex],
         "signalfd" => &[Int, SigSet, Uint],
-        "eventfd" => &[Uint],
+        "eventfd" => &[U32],
         "perf_event_open" => &[Ptr, Int, Int, Int, Hex],
         "getcpu" => &[Ptr, Ptr, Ptr],
         "process_vm_readv" | "process_vm_writev" => &[Int, Ptr, Uint, Ptr, Uint, Hex],
@@ -378,8 +381,7 @@ pub(super) const AT: Names = table!(
     AT_SYMLINK_FOLLOW,
     AT_NO_AUTOMOUNT,
     AT_EMPTY_PATH,
-    AT_STATX_FORCE_SYNC,
-    AT_STATX_DONT_SYNC
+    AT_RECURSIVE
 );
 pub(super) const AT_ACCESS: Names = table!(AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_EMPTY_PATH);
 /// `sa_flags` in strace's order (SA_RESTORER is not in libc for every target).
@@ -438,26 +440,28 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
 /// The kernel's O_LARGEFILE (libc's is 0 on 64-bit targets, where the kernel sets it itself).
 const O_LARGEFILE: u64 = if cfg!(target_arch = "aarch64") { 0o400_000 } else { 0o100_000 };
 
-/// Open flags past the access mode (O_TMPFILE includes O_DIRECTORY and O_SYNC includes O_DSYNC:
-/// composites first; O_LARGEFILE is the kernel's bit, 0 in x86_64's libc).
+/// Open flags past the access mode in strace's order (xlat/open_mode_flags.in: composites before their
+/// parts, so O_SYNC before O_DSYNC; O_LARGEFILE is the kernel's bit, 0 in x86_64's libc).
 pub(super) const OPEN: Names = &[
-    (libc::O_TMPFILE as u64, "O_TMPFILE"),
-    (libc::O_SYNC as u64, "O_SYNC"),
     (libc::O_CREAT as u64, "O_CREAT"),
     (libc::O_EXCL as u64, "O_EXCL"),
     (libc::O_NOCTTY as u64, "O_NOCTTY"),
     (libc::O_TRUNC as u64, "O_TRUNC"),
     (libc::O_APPEND as u64, "O_APPEND"),
     (libc::O_NONBLOCK as u64, "O_NONBLOCK"),
+    (libc::O_SYNC as u64, "O_SYNC"),
+    ((libc::O_SYNC & !libc::O_DSYNC) as u64, "__O_SYNC"),
     (libc::O_DSYNC as u64, "O_DSYNC"),
-    (libc::O_ASYNC as u64, "O_ASYNC"),
     (libc::O_DIRECT as u64, "O_DIRECT"),
     (O_LARGEFILE, "O_LARGEFILE"),
     (libc::O_NOFOLLOW as u64, "O_NOFOLLOW"),
     (libc::O_NOATIME as u64, "O_NOATIME"),
     (libc::O_CLOEXEC as u64, "O_CLOEXEC"),
     (libc::O_PATH as u64, "O_PATH"),
+    (libc::O_TMPFILE as u64, "O_TMPFILE"),
+    ((libc::O_TMPFILE & !libc::O_DIRECTORY) as u64, "__O_TMPFILE"),
     (libc::O_DIRECTORY as u64, "O_DIRECTORY"),
+    (libc::O_ASYNC as u64, "FASYNC"),
 ];
 pub(super) const CLONE: Names = table!(
     CLONE_VM,
@@ -670,3 +674,67 @@ pub(super) const TERM_LFLAGS: Names = table!(
     ISIG, ICANON, XCASE, ECHO, ECHOE, ECHOK, ECHONL, NOFLSH, IEXTEN, ECHOCTL, ECHOPRT, ECHOKE, FLUSHO, PENDIN, TOSTOP,
     EXTPROC
 );
+
+/// The arguments that are descriptors (bit i for argument i), for `strace -P`: strace's
+/// pathtrace.c, which checks the first argument of calls on a descriptor and a few others more.
+pub(super) fn fd_args(name: &str) -> u8 {
+    match name {
+        "dup2" | "dup3" | "sendfile" | "tee" => 0b11,
+        "splice" | "copy_file_range" => 0b101,
+        "mmap" => 0b1_0000,
+        "epoll_ctl" => 0b101,
+        "read" | "write" | "pread64" | "pwrite64" | "readv" | "writev" | "preadv" | "pwritev" | "preadv2"
+        | "pwritev2" | "close" | "fstat" | "fstatfs" | "fsync" | "fdatasync" | "fchdir" | "fchmod" | "fchown"
+        | "ftruncate" | "fallocate" | "getdents64" | "getdents" | "lseek" | "fcntl" | "flock" | "ioctl" | "dup"
+        | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "connect" | "bind" | "accept" | "accept4" | "listen"
+        | "sendto" | "recvfrom" | "sendmsg" | "recvmsg" | "sendmmsg" | "recvmmsg" | "shutdown" | "getsockname"
+        | "getpeername" | "setsockopt" | "getsockopt" | "readahead" | "fadvise64" | "sync_file_range" | "syncfs"
+        | "fsetxattr" | "fgetxattr" | "flistxattr" | "fremovexattr" | "inotify_add_watch" | "inotify_rm_watch"
+        | "timerfd_settime" | "timerfd_gettime" | "vmsplice" | "finit_module" | "fanotify_mark" => 0b1,
+        _ => 0,
+    }
+}
+
+/// The calls whose constant and flag arguments are C `long`s (all 64 bits shown).
+pub(super) fn long_flags(name: &str) -> bool {
+    matches!(name, "mmap" | "mremap" | "msync" | "prctl" | "personality" | "mlock2" | "pkey_mprotect" | "mprotect")
+}
+
+/// Which argument is the size of a call's signal set (the kernel wants exactly 8 bytes).
+pub(super) fn sigset_size_arg(name: &str) -> Option<usize> {
+    match name {
+        "rt_sigprocmask" | "rt_sigtimedwait" => Some(3),
+        "rt_sigsuspend" | "rt_sigpending" => Some(1),
+        "signalfd" | "signalfd4" => Some(2),
+        "ppoll" => Some(4),
+        "epoll_pwait" | "epoll_pwait2" => Some(5),
+        _ => None,
+    }
+}
+
+pub(super) const PRIO: Names = table!(PRIO_PROCESS, PRIO_PGRP, PRIO_USER);
+pub(super) const TIMER: Names = table!(TIMER_ABSTIME);
+/// `send`/`recv` flags (strace's xlat/msg_flags.in order).
+pub(super) const MSG: Names = &[
+    (libc::MSG_OOB as u64, "MSG_OOB"),
+    (libc::MSG_PEEK as u64, "MSG_PEEK"),
+    (libc::MSG_DONTROUTE as u64, "MSG_DONTROUTE"),
+    (libc::MSG_CTRUNC as u64, "MSG_CTRUNC"),
+    (0x10, "MSG_PROXY"),
+    (libc::MSG_TRUNC as u64, "MSG_TRUNC"),
+    (libc::MSG_DONTWAIT as u64, "MSG_DONTWAIT"),
+    (libc::MSG_EOR as u64, "MSG_EOR"),
+    (libc::MSG_WAITALL as u64, "MSG_WAITALL"),
+    (libc::MSG_FIN as u64, "MSG_FIN"),
+    (libc::MSG_SYN as u64, "MSG_SYN"),
+    (libc::MSG_CONFIRM as u64, "MSG_CONFIRM"),
+    (libc::MSG_RST as u64, "MSG_RST"),
+    (libc::MSG_ERRQUEUE as u64, "MSG_ERRQUEUE"),
+    (libc::MSG_NOSIGNAL as u64, "MSG_NOSIGNAL"),
+    (libc::MSG_MORE as u64, "MSG_MORE"),
+    (libc::MSG_WAITFORONE as u64, "MSG_WAITFORONE"),
+    (0x40000, "MSG_BATCH"),
+    (libc::MSG_ZEROCOPY as u64, "MSG_ZEROCOPY"),
+    (libc::MSG_FASTOPEN as u64, "MSG_FASTOPEN"),
+    (libc::MSG_CMSG_CLOEXEC as u64, "MSG_CMSG_CLOEXEC"),
+];
