@@ -135,8 +135,20 @@ enum Arg {
     Statfs,
     /// A file type and mode (mknod): `S_IFIFO|0644`.
     FileMode,
-    /// arch_prctl's second argument: an address for a known code, else a number in hexadecimal.
-    ArchPrctlArg,
+    /// A socket address the call fills, its length in/out at the argument of this index.
+    SockAddrOut(usize),
+    /// A socket address length, read at entry and filled by the call: `[110 => 24]`.
+    SockLen,
+    /// A file offset the call reads and advances (sendfile): `[0] => [4096]`.
+    OffsetInOut,
+    /// mmap's flags: the mapping type (`MAP_PRIVATE`, `MAP_FILE` for 0), then flag bits.
+    MmapFlags,
+    /// nanosleep's remaining time: filled when the sleep was interrupted.
+    TimespecRem,
+    /// A `struct timezone`.
+    Timezone,
+    /// time's result, stored where its argument points: `[1700000000 /* 2023-… */]`.
+    TimeOut,
     /// A `uid_t` the call fills: `[0]`.
     UidOut,
     /// A `long` or pointer the call fills: `[24]`, `[0x7f…]` (hex with `true`).
@@ -233,6 +245,22 @@ fn flags(v: u64, table: Names, zero: &'static str) -> Value {
         }
     }
     Value::Flags { names, rest }
+}
+
+/// An argument of flag bits: as [`flags`], and when no bit has a name, hexadecimal with strace's
+/// comment for the family (`0x8 /* ?_OK */`, `0x1 /* AT_??? */`).
+fn flags_arg(v: u64, table: Names, zero: &'static str) -> Value {
+    match flags(v, table, zero) {
+        Value::Flags { names, rest } if names.is_empty() && rest != 0 => {
+            let unknown = match table.first().map(|(_, n)| *n) {
+                Some("R_OK") => "?_OK".to_owned(),
+                Some(n) => format!("{}_???", n.trim_start_matches('_').split('_').next().unwrap_or(n)),
+                None => "???".to_owned(),
+            };
+            Value::Commented(Box::new(Value::Hex(rest)), unknown)
+        }
+        other => other,
+    }
 }
 
 /// A value field's name followed by flag bits: `O_WRONLY|O_CREAT`, `SOCK_STREAM|SOCK_CLOEXEC`.
@@ -397,13 +425,41 @@ impl Ctx<'_> {
                 _ => Value::Ptr(v),
             },
             OpenFlags => open_flags(v),
-            OpenFlags0 => flags(v, table::OPEN, "0"),
-            Mode => Value::Octal(v & 0o7777_7777),
-            AccessMode => flags(v, table::ACCESS, "F_OK"),
-            AtFlags if self.name == "faccessat2" => flags(v, table::AT_ACCESS, "0"),
-            AtFlags => flags(v, table::AT, "0"),
+            OpenFlags0 => flags_arg(v, table::OPEN, "0"),
+            // A `umode_t`: 16 bits.
+            Mode => Value::Octal(v & 0xffff),
+            AccessMode => flags_arg(v, table::ACCESS, "F_OK"),
+            AtFlags if self.name == "faccessat2" => flags_arg(v, table::AT_ACCESS, "0"),
+            AtFlags => flags_arg(v, table::AT, "0"),
             Value(names, unknown) => value(v, names, unknown),
-            Named(names, zero) => flags(v, names, zero),
+            Named(names, zero) => flags_arg(v, names, zero),
+            // The mapping type is a value (MAP_FILE for 0), the rest flags.
+            MmapFlags => value_and_flags(value(v & 0xf, table::MAP_TYPE, "MAP_???"), v & !0xf, table::MAP),
+            TimespecRem if v != 0 && self.ret.is_some_and(|r| r == -i64::from(libc::EINTR) || (-516..=-512).contains(&r)) => {
+                read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec"))
+            }
+            TimespecRem => Value::Ptr(v),
+            SockLen | OffsetInOut if v == 0 => Value::Ptr(0),
+            SockLen => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 4))])),
+            OffsetInOut => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Int(field(&b, 0, 8) as i64)])),
+            SockAddrOut(_) if v == 0 || !self.succeeded() => Value::Ptr(v),
+            SockAddrOut(len_idx) => {
+                let len = read_struct(pid, self.arg(len_idx), 4).map_or(0, |b| field(&b, 0, 4));
+                self.sockaddr(v, len as usize)
+            }
+            Timezone if v != 0 => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| Value::Struct {
+                fields: vec![
+                    ("tz_minuteswest", Value::Int((field(&b, 0, 4) as i32).into())),
+                    ("tz_dsttime", Value::Int((field(&b, 4, 4) as i32).into())),
+                ],
+                more: false,
+            }),
+            Timezone => Value::Ptr(0),
+            TimeOut if v != 0 && self.succeeded() => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| {
+                let t = field(&b, 0, 8) as i64;
+                Value::Array(vec![Value::Commented(Box::new(Value::Int(t)), iso_time(t, None))])
+            }),
+            TimeOut => Value::Ptr(v),
             SockType => value_and_flags(value(v & 0xf, table::SOCK_TYPE, "SOCK_???"), v & !0xf, table::SOCK_FLAGS),
             StatxFlags => {
                 // The sync type is a value of two bits (AT_STATX_SYNC_AS_STAT is 0), then the flags.
@@ -419,7 +475,7 @@ impl Ctx<'_> {
                 value_and_flags(cmd, v & 0xffff_ff00, &[(256, "FUTEX_CLOCK_REALTIME")])
             }
             FutexVal3 if v as u32 == u32::MAX => Value::Name("FUTEX_BITSET_MATCH_ANY".into()),
-            FutexVal3 => Value::Hex(v),
+            FutexVal3 => Value::Hex(v & 0xffff_ffff),
             FcntlThird => match self.arg(1) as i32 {
                 libc::F_SETFD => flags(v, table::FD_FLAGS, "0"),
                 libc::F_SETFL => open_flags(v),
@@ -570,8 +626,6 @@ impl Ctx<'_> {
                 None => Value::Ptr(v),
             },
             Cwd => self.string(v, 4096),
-            ArchPrctlArg if table::ARCH_PRCTL.iter().any(|(c, _)| *c == self.arg(0) & 0xffff_ffff) => Value::Ptr(v),
-            ArchPrctlArg => Value::Hex(v),
             UidOut | LongOut(_) if v == 0 || !self.succeeded() => Value::Ptr(v),
             UidOut => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![self.decode(Uid, field(&b, 0, 4))])),
             LongOut(hex) => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| {
@@ -974,6 +1028,32 @@ pub fn iso_time(secs: i64, nsec: Option<u64>) -> String {
     let year = yoe + era * 400 + i64::from(month <= 2);
     let frac = nsec.map_or(String::new(), |n| format!(".{n:09}"));
     format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}+0000", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// Decodes a syscall at its exit as strace shows it, with `entry`, the same call decoded at its
+/// entry (`decode_call(…, None)`): what the call only reads (paths, buffers written, timeouts,
+/// socket addresses given, argv) is shown as it was at the entry, since the call may have changed
+/// the memory since (select's timeout) or replaced it (execve); what it reads and updates shows
+/// both (`[110 => 24]`).
+pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call) -> Call {
+    let mut call = decode_call(pid, name, args, Some(ret));
+    if name == "clone" || name.starts_with("execve") {
+        // Every argument is an input; execve's are gone once it succeeded.
+        call.args.clone_from(&entry.args);
+        return call;
+    }
+    let sig = signature(name);
+    let shown = shown_args(name, args, sig.len());
+    let kinds = sig.iter().enumerate().filter(|(i, _)| shown & (1 << i) != 0);
+    for (j, (i, kind)) in kinds.enumerate() {
+        let (Some(before), Some(after)) = (entry.args.get(j), call.args.get_mut(j)) else { continue };
+        if table::is_input(name, i, *kind) {
+            after.clone_from(before);
+        } else if matches!(kind, SockLen | OffsetInOut) && before != after && matches!(before, Value::Array(_)) {
+            *after = Value::Changed(Box::new(before.clone()), Box::new(after.clone()));
+        }
+    }
+    call
 }
 
 /// What a raw return value means, as strace shows it.

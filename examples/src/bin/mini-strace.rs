@@ -232,6 +232,8 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         }
     };
     let mut entered: HashMap<i32, Instant> = HashMap::new();
+    // Each task's current syscall decoded at its entry: what it only reads is shown as it was then.
+    let mut at_entry: HashMap<i32, decode::Call> = HashMap::new();
     let mut table: BTreeMap<&'static str, Summary> = BTreeMap::new();
     let shown = |arch: AuditArch, nr: u64| {
         only.as_ref().is_none_or(|l| arch.syscall_name(nr).is_some_and(|n| l.iter().any(|x| x == n)))
@@ -247,6 +249,12 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         let pid = match ev {
             Event::SyscallEnter { pid, arch, nr, args } => {
                 entered.insert(pid, Instant::now());
+                if !summary
+                    && shown(arch, nr)
+                    && let Some(name) = arch.syscall_name(nr)
+                {
+                    at_entry.insert(pid, decode::decode_call(nix::unistd::Pid::from_raw(pid), name, &args, None));
+                }
                 if !wanted.is_empty() {
                     let named = arch.syscall_name(nr).is_some_and(|name| {
                         decode::paths_of(nix::unistd::Pid::from_raw(pid), name, &args).iter().any(|p| wanted.contains(p))
@@ -292,7 +300,15 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             Event::Exited { pid, .. } | Event::Killed { pid, .. } if !summary && quiet < 2 => pid,
             _ => continue,
         };
-        let mut line = t.describe(&ev);
+        let mut line = match ev {
+            Event::SyscallExit { pid, arch, nr, args, ret } if let Some(name) = arch.syscall_name(nr) => {
+                match at_entry.remove(&pid) {
+                    Some(e) if e.name == name => decode::decode_exit(nix::unistd::Pid::from_raw(pid), name, &args, ret, &e).to_string(),
+                    _ => t.describe(&ev),
+                }
+            }
+            _ => t.describe(&ev),
+        };
         if timing && let Some(d) = spent {
             line.push_str(&format!(" <{:.6}>", d.as_secs_f64()));
         }

@@ -45,7 +45,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "fgetxattr" => &[Int, Path, BufOut, Uint],
         "execve" => &[Path, Argv, Envp],
         "execveat" => &[AtFd, Path, Argv, Envp, AtFlags],
-        "mmap" => &[Ptr, Uint, Named(PROT, "PROT_NONE"), Named(MAP, "0"), Int, Hex],
+        "mmap" => &[Ptr, Uint, Named(PROT, "PROT_NONE"), MmapFlags, Int, Hex],
         "mprotect" => &[Ptr, Uint, Named(PROT, "PROT_NONE")],
         "munmap" => &[Ptr, Uint],
         "madvise" => &[Ptr, Uint, Value(MADV, "MADV_???")],
@@ -65,13 +65,13 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "socket" => &[Value(AF, "AF_???"), SockType, SockProto],
         "connect" | "bind" => &[Int, SockAddr(2), Uint],
         "sendto" => &[Int, BufIn(2), Uint, Named(MSG, "0"), SockAddr(5), Uint],
-        "nanosleep" => &[Timespec, Ptr],
-        "clock_nanosleep" => &[Value(CLOCK, "CLOCK_???"), Named(TIMER, "0"), Timespec, Ptr],
+        "nanosleep" => &[Timespec, TimespecRem],
+        "clock_nanosleep" => &[Value(CLOCK, "CLOCK_???"), Named(TIMER, "0"), Timespec, TimespecRem],
         "pipe" => &[PipeFds],
         "pipe2" => &[PipeFds, OpenFlags0],
         "getcwd" => &[Cwd, Uint],
         "sysinfo" => &[Sysinfo],
-        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), ArchPrctlArg],
+        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), Hex],
         "set_robust_list" => &[Ptr, Uint],
         "rseq" => &[Ptr, Hex, Int, Hex],
         "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
@@ -79,7 +79,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "getrandom" => &[BufOut, Uint, Named(GRND, "0")],
         "futex" => &[Ptr, FutexOp, U32, Timespec, Ptr, FutexVal3],
         "copy_file_range" => &[Int, Ptr, Int, Ptr, Uint, Uint],
-        "sendfile" => &[Int, Int, Ptr, Uint],
+        "sendfile" => &[Int, Int, OffsetInOut, Uint],
         "sched_getaffinity" => &[Int, Uint, CpuSet],
         "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield" | "vfork"
         | "fork" | "getpgrp" | "setsid" | "sync" | "pause" => &[],
@@ -100,10 +100,10 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "fstatfs" => &[Int, Statfs],
         "sethostname" => &[BufIn(1), Uint],
         "listen" => &[Int, Int],
-        "accept" | "getsockname" | "getpeername" => &[Int, Ptr, Ptr],
-        "accept4" => &[Int, Ptr, Ptr, SockType],
+        "accept" | "getsockname" | "getpeername" => &[Int, SockAddrOut(2), SockLen],
+        "accept4" => &[Int, SockAddrOut(2), SockLen, Named(SOCK_FLAGS, "0")],
         "shutdown" => &[Int, Value(SHUT, "SHUT_???")],
-        "recvfrom" => &[Int, BufOut, Uint, Named(MSG, "0"), Ptr, Ptr],
+        "recvfrom" => &[Int, BufOut, Uint, Named(MSG, "0"), SockAddrOut(5), SockLen],
         "socketpair" => &[Value(AF, "AF_???"), SockType, Int, PipeFds],
         "eventfd2" => &[U32, Named(EFD, "0")],
         "memfd_create" => &[Path, Named(MFD, "0")],
@@ -123,8 +123,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "alarm" => &[Uint],
         "setitimer" | "getitimer" => &[Int, Ptr, Ptr],
         "clock_gettime" | "clock_getres" | "clock_settime" => &[Value(CLOCK, "CLOCK_???"), Timespec],
-        "gettimeofday" => &[Timeval, Ptr],
-        "time" => &[Ptr],
+        "gettimeofday" => &[Timeval, Timezone],
+        "time" => &[TimeOut],
         "times" => &[Ptr],
         "getrusage" => &[Int, Ptr],
         "inotify_init1" => &[Named(IN_FLAGS, "0")],
@@ -136,7 +136,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "mount" => &[Path, Path, Path, Hex, Ptr],
         "umount2" => &[Path, Hex],
         "pivot_root" => &[Path, Path],
-        "fallocate" => &[Int, Hex, Long, Long],
+        "fallocate" => &[Int, Named(FALLOC, "0"), Long, Long],
         "sync_file_range" => &[Int, Long, Long, Hex],
         "splice" => &[Int, Ptr, Int, Ptr, Uint, Hex],
         "tee" => &[Int, Int, Uint, Hex],
@@ -185,7 +185,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "sched_getattr" => &[Int, Ptr, Uint, Hex],
         "mlockall" | "io_destroy" | "memfd_secret" => &[Hex],
         "mlock2" => &[Ptr, Uint, Hex],
-        "settimeofday" => &[Timeval, Ptr],
+        "settimeofday" => &[Timeval, Timezone],
         "adjtimex" => &[Ptr],
         "clock_adjtime" => &[Value(CLOCK, "CLOCK_???"), Ptr],
         "swapon" => &[Path, Hex],
@@ -418,7 +418,8 @@ pub(super) const S_IF: Names = table!(S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIF
 /// mode of open only with O_CREAT or O_TMPFILE, fcntl's third only for commands that take one,
 /// futex's by operation.
 pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
-    let creat = |f: u64| f & (libc::O_CREAT as u64) != 0 || f & (libc::O_TMPFILE as u64) == libc::O_TMPFILE as u64;
+    // strace shows the mode with O_CREAT or __O_TMPFILE (O_TMPFILE without O_DIRECTORY).
+    let creat = |f: u64| f & ((libc::O_CREAT | libc::O_TMPFILE) & !libc::O_DIRECTORY) as u64 != 0;
     let a = |i: usize| args.get(i).copied().unwrap_or(0);
     match name {
         "open" if !creat(a(1)) => 0b11,
@@ -738,3 +739,30 @@ pub(super) const MSG: Names = &[
     (libc::MSG_FASTOPEN as u64, "MSG_FASTOPEN"),
     (libc::MSG_CMSG_CLOEXEC as u64, "MSG_CMSG_CLOEXEC"),
 ];
+
+/// mmap's mapping types (the low four bits of its flags).
+pub(super) const MAP_TYPE: Names = &[(0, "MAP_FILE"), (1, "MAP_SHARED"), (2, "MAP_PRIVATE"), (3, "MAP_SHARED_VALIDATE")];
+/// fallocate's modes (strace's xlat/falloc_flags.in order).
+pub(super) const FALLOC: Names = &[
+    (1, "FALLOC_FL_KEEP_SIZE"),
+    (2, "FALLOC_FL_PUNCH_HOLE"),
+    (4, "FALLOC_FL_NO_HIDE_STALE"),
+    (8, "FALLOC_FL_COLLAPSE_RANGE"),
+    (0x10, "FALLOC_FL_ZERO_RANGE"),
+    (0x20, "FALLOC_FL_INSERT_RANGE"),
+    (0x40, "FALLOC_FL_UNSHARE_RANGE"),
+];
+
+/// Whether argument `i` (of kind `kind`) of `name` is only read by the call: shown as it was at
+/// the call's entry.
+pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
+    match kind {
+        Path | BufIn(_) | Argv | Envp | SockAddr(_) | Timespec2 | PollFds | EpollEvent | CpuSetIn | FdSet => true,
+        Timespec => !matches!(name, "clock_gettime" | "clock_getres"),
+        Timeval => name != "gettimeofday",
+        SigSet => !matches!((name, i), ("rt_sigprocmask", 2) | ("rt_sigpending", 0)),
+        SigAction => i == 1,
+        Rlimit => matches!((name, i), ("prlimit64", 2) | ("setrlimit", 1)),
+        _ => false,
+    }
+}
