@@ -141,6 +141,8 @@ enum Arg {
     SockLen,
     /// A file offset the call reads and advances (sendfile): `[0] => [4096]`.
     OffsetInOut,
+    /// A `struct rusage` filled by the call.
+    Rusage,
     /// mmap's flags: the mapping type (`MAP_PRIVATE`, `MAP_FILE` for 0), then flag bits.
     MmapFlags,
     /// nanosleep's remaining time: filled when the sleep was interrupted.
@@ -163,6 +165,25 @@ use Arg::*;
 
 /// How many bytes of strings and buffers to show (`strace -s`).
 pub const STRING_LIMIT: usize = 32;
+
+/// How calls are shown: strace's `-s`, `-xx` and `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Style {
+    /// How many bytes of a string or buffer to show (`-s N`; paths are shown whole).
+    pub string_limit: usize,
+    /// Every byte of strings in hexadecimal (`-xx`: `"\x2f\x74"`).
+    pub hex_strings: bool,
+    /// Structures with every field (`-v`): `struct stat`'s times and ids, `struct utsname`'s
+    /// release.
+    pub verbose: bool,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style { string_limit: STRING_LIMIT, hex_strings: false, verbose: false }
+    }
+}
 
 /// Reads a NUL-terminated string of at most `max` bytes; `None` if unreadable.
 #[doc(alias = "process_vm_readv")]
@@ -371,6 +392,7 @@ struct Ctx<'a> {
     name: &'a str,
     args: &'a [u64; 6],
     ret: Option<i64>,
+    style: Style,
 }
 
 impl Ctx<'_> {
@@ -383,16 +405,22 @@ impl Ctx<'_> {
         self.ret.is_some_and(|r| r >= 0)
     }
 
+    /// Bytes read from the tracee, quoted as the style says.
+    fn text(&self, bytes: Vec<u8>, truncated: bool) -> Value {
+        if self.style.hex_strings { Value::HexStr { bytes, truncated } } else { Value::Str { bytes, truncated } }
+    }
+
     fn string(&self, v: u64, max: usize) -> Value {
         match read_string(self.pid, v, max) {
-            Some((bytes, truncated)) => Value::Str { bytes, truncated },
+            Some((bytes, truncated)) => self.text(bytes, truncated),
             None => Value::Ptr(v),
         }
     }
 
     fn buffer(&self, v: u64, len: usize) -> Value {
-        match read_bytes(self.pid, v, len.min(STRING_LIMIT)) {
-            Some(bytes) => Value::Str { bytes, truncated: len > STRING_LIMIT },
+        let limit = self.style.string_limit;
+        match read_bytes(self.pid, v, len.min(limit)) {
+            Some(bytes) => self.text(bytes, len > limit),
             None => Value::Ptr(v),
         }
     }
@@ -441,7 +469,7 @@ impl Ctx<'_> {
             TimespecRem => Value::Ptr(v),
             SockLen | OffsetInOut if v == 0 => Value::Ptr(0),
             SockLen => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 4))])),
-            OffsetInOut => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Int(field(&b, 0, 8) as i64)])),
+            OffsetInOut => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 8))])),
             SockAddrOut(_) if v == 0 || !self.succeeded() => Value::Ptr(v),
             SockAddrOut(len_idx) => {
                 let len = read_struct(pid, self.arg(len_idx), 4).map_or(0, |b| field(&b, 0, 4));
@@ -457,7 +485,7 @@ impl Ctx<'_> {
             Timezone => Value::Ptr(0),
             TimeOut if v != 0 && self.succeeded() => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| {
                 let t = field(&b, 0, 8) as i64;
-                Value::Array(vec![Value::Commented(Box::new(Value::Int(t)), iso_time(t, None))])
+                Value::Array(vec![dated(Value::Int(t), iso_time(t, None))])
             }),
             TimeOut => Value::Ptr(v),
             SockType => value_and_flags(value(v & 0xf, table::SOCK_TYPE, "SOCK_???"), v & !0xf, table::SOCK_FLAGS),
@@ -486,7 +514,7 @@ impl Ctx<'_> {
             Argv => Value::Array(
                 pointers(pid, v, 32)
                     .into_iter()
-                    .map(|p| match self.string(p, STRING_LIMIT) {
+                    .map(|p| match self.string(p, self.style.string_limit) {
                         Value::Ptr(_) => Value::Name("?".into()),
                         s => s,
                     })
@@ -577,6 +605,7 @@ impl Ctx<'_> {
                 ),
                 None => Value::Ptr(v),
             },
+            EpollEvent if self.name == "epoll_ctl" && self.arg(1) as i32 == libc::EPOLL_CTL_DEL => Value::Ptr(v),
             EpollEvent => match read_struct(pid, v, 12) {
                 Some(b) => Value::Struct {
                     fields: vec![
@@ -603,17 +632,26 @@ impl Ctx<'_> {
                 Value::Ptr(v)
             }
             WaitStatus if self.ret == Some(0) => Value::Ptr(v),
-            Stat => read_struct(pid, v, std::mem::size_of::<libc::stat>()).map_or(Value::Ptr(v), |b| stat(&b)),
-            Statx => read_struct(pid, v, 48).map_or(Value::Ptr(v), |b| statx(&b)),
+            Stat => read_struct(pid, v, std::mem::size_of::<libc::stat>())
+                .map_or(Value::Ptr(v), |b| stat(&b, self.style.verbose)),
+            Statx => read_struct(pid, v, 256).map_or(Value::Ptr(v), |b| statx(&b, self.style.verbose)),
+            Rusage if v == 0 || !self.succeeded() => Value::Ptr(v),
+            Rusage => read_struct(pid, v, std::mem::size_of::<libc::rusage>())
+                .map_or(Value::Ptr(v), |b| rusage(&b, self.style.verbose)),
             Statfs => read_struct(pid, v, std::mem::size_of::<libc::statfs>()).map_or(Value::Ptr(v), |b| statfs(&b)),
-            Utsname => match read_struct(pid, v, 130) {
+            Utsname => match read_struct(pid, v, 390) {
                 Some(b) => {
                     // Each utsname field is 65 bytes, NUL-padded.
                     let s = |off: usize| {
                         let f = Cursor::at(&b[..], off).and_then(|mut c| c.cstr_in(65)).unwrap_or_default();
                         Value::Str { bytes: f.to_vec(), truncated: false }
                     };
-                    Value::Struct { fields: vec![("sysname", s(0)), ("nodename", s(65))], more: true }
+                    if self.style.verbose {
+                        let names = ["sysname", "nodename", "release", "version", "machine", "domainname"];
+                        Value::Struct { fields: names.iter().enumerate().map(|(i, n)| (*n, s(65 * i))).collect(), more: false }
+                    } else {
+                        Value::Struct { fields: vec![("sysname", s(0)), ("nodename", s(65))], more: true }
+                    }
                 }
                 None => Value::Ptr(v),
             },
@@ -896,33 +934,130 @@ fn sigaction(b: &[u8]) -> Value {
     Value::Struct { fields, more: false }
 }
 
-/// `struct stat`: the file type and mode, then the size (a device's number for devices).
-fn stat(b: &[u8]) -> Value {
-    let mode = field(b, std::mem::offset_of!(libc::stat, st_mode), 4);
-    let kind = mode & libc::S_IFMT as u64;
-    let second = if kind == libc::S_IFCHR as u64 || kind == libc::S_IFBLK as u64 {
-        let dev = field(b, std::mem::offset_of!(libc::stat, st_rdev), 8);
-        (
-            "st_rdev",
-            Value::Call("makedev", vec![Value::Hex(libc::major(dev).into()), Value::Hex(libc::minor(dev).into())]),
-        )
-    } else {
-        ("st_size", Value::Int(field(b, std::mem::offset_of!(libc::stat, st_size), 8) as i64))
-    };
-    Value::Struct { fields: vec![("st_mode", Value::FileMode(mode)), second], more: true }
+/// A time field as strace shows it: the seconds, then the date as a comment.
+fn time_field(b: &[u8], off: usize, nsec_off: usize) -> Value {
+    let secs = field(b, off, 8) as i64;
+    dated(Value::Int(secs), iso_time(secs, Some(field(b, nsec_off, 8))))
 }
 
-/// `struct statx` (include/uapi/linux/stat.h): mask, attributes, mode and size.
-fn statx(b: &[u8]) -> Value {
-    Value::Struct {
-        fields: vec![
-            ("stx_mask", flags(field(b, 0, 4), table::STATX_MASK, "0")),
-            ("stx_attributes", flags(field(b, 8, 8), table::STATX_ATTR, "0")),
-            ("stx_mode", Value::FileMode(field(b, 28, 2))),
-            ("stx_size", Value::Uint(field(b, 40, 8))),
-        ],
-        more: true,
+/// `makedev(0x1, 0x3)` for a device number.
+fn makedev(dev: u64) -> Value {
+    Value::Call("makedev", vec![Value::Hex(libc::major(dev).into()), Value::Hex(libc::minor(dev).into())])
+}
+
+/// `struct stat`: the file type and mode, then the size (a device's number for devices); with
+/// `verbose` every field, as strace -v.
+fn stat(b: &[u8], verbose: bool) -> Value {
+    use std::mem::offset_of;
+    let u = |off: usize| Value::Uint(field(b, off, 8));
+    let u32_at = |off: usize| Value::Uint(field(b, off, 4));
+    let mode = field(b, offset_of!(libc::stat, st_mode), 4);
+    let kind = mode & libc::S_IFMT as u64;
+    let second = if kind == libc::S_IFCHR as u64 || kind == libc::S_IFBLK as u64 {
+        ("st_rdev", makedev(field(b, offset_of!(libc::stat, st_rdev), 8)))
+    } else {
+        ("st_size", Value::Int(field(b, offset_of!(libc::stat, st_size), 8) as i64))
+    };
+    if !verbose {
+        return Value::Struct { fields: vec![("st_mode", Value::FileMode(mode)), second], more: true };
     }
+    let fields = vec![
+        ("st_dev", makedev(field(b, offset_of!(libc::stat, st_dev), 8))),
+        ("st_ino", u(offset_of!(libc::stat, st_ino))),
+        ("st_mode", Value::FileMode(mode)),
+        ("st_nlink", u(offset_of!(libc::stat, st_nlink))),
+        ("st_uid", u32_at(offset_of!(libc::stat, st_uid))),
+        ("st_gid", u32_at(offset_of!(libc::stat, st_gid))),
+        ("st_blksize", u(offset_of!(libc::stat, st_blksize))),
+        ("st_blocks", u(offset_of!(libc::stat, st_blocks))),
+        second,
+        ("st_atime", time_field(b, offset_of!(libc::stat, st_atime), offset_of!(libc::stat, st_atime_nsec))),
+        ("st_atime_nsec", u(offset_of!(libc::stat, st_atime_nsec))),
+        ("st_mtime", time_field(b, offset_of!(libc::stat, st_mtime), offset_of!(libc::stat, st_mtime_nsec))),
+        ("st_mtime_nsec", u(offset_of!(libc::stat, st_mtime_nsec))),
+        ("st_ctime", time_field(b, offset_of!(libc::stat, st_ctime), offset_of!(libc::stat, st_ctime_nsec))),
+        ("st_ctime_nsec", u(offset_of!(libc::stat, st_ctime_nsec))),
+    ];
+    Value::Struct { fields, more: false }
+}
+
+/// `struct statx` (include/uapi/linux/stat.h): mask, attributes, mode and size; with `verbose`
+/// every field the mask says is filled, as strace -v.
+fn statx(b: &[u8], verbose: bool) -> Value {
+    let mask = field(b, 0, 4);
+    let has = |bit: u32| mask & u64::from(bit) != 0;
+    let u = |off: usize, len: usize| Value::Uint(field(b, off, len));
+    let mut fields = vec![("stx_mask", flags(mask, table::STATX_MASK, "0"))];
+    if verbose {
+        fields.push(("stx_blksize", u(4, 4)));
+    }
+    fields.push(("stx_attributes", flags(field(b, 8, 8), table::STATX_ATTR, "0")));
+    if verbose {
+        for (bit, name, off) in [(libc::STATX_NLINK, "stx_nlink", 16), (libc::STATX_UID, "stx_uid", 20), (libc::STATX_GID, "stx_gid", 24)] {
+            if has(bit) {
+                fields.push((name, u(off, 4)));
+            }
+        }
+    }
+    if has(libc::STATX_TYPE | libc::STATX_MODE) {
+        fields.push(("stx_mode", Value::FileMode(field(b, 28, 2))));
+    }
+    if verbose && has(libc::STATX_INO) {
+        fields.push(("stx_ino", u(32, 8)));
+    }
+    if has(libc::STATX_SIZE) {
+        fields.push(("stx_size", u(40, 8)));
+    }
+    if !verbose {
+        return Value::Struct { fields, more: true };
+    }
+    if has(libc::STATX_BLOCKS) {
+        fields.push(("stx_blocks", u(48, 8)));
+    }
+    fields.push(("stx_attributes_mask", flags(field(b, 56, 8), table::STATX_ATTR, "0")));
+    let stamp = |off: usize| {
+        let (secs, nsec) = (field(b, off, 8) as i64, field(b, off + 8, 4));
+        let t = Value::Struct {
+            fields: vec![("tv_sec", Value::Int(secs)), ("tv_nsec", Value::Uint(nsec))],
+            more: false,
+        };
+        dated(t, iso_time(secs, Some(nsec)))
+    };
+    for (bit, name, off) in [
+        (libc::STATX_ATIME, "stx_atime", 64),
+        (libc::STATX_BTIME, "stx_btime", 80),
+        (libc::STATX_CTIME, "stx_ctime", 96),
+        (libc::STATX_MTIME, "stx_mtime", 112),
+    ] {
+        if has(bit) {
+            fields.push((name, stamp(off)));
+        }
+    }
+    for (name, off) in [("stx_rdev_major", 128), ("stx_rdev_minor", 132), ("stx_dev_major", 136), ("stx_dev_minor", 140)] {
+        fields.push((name, u(off, 4)));
+    }
+    if has(libc::STATX_MNT_ID) {
+        fields.push(("stx_mnt_id", Value::Hex(field(b, 144, 8))));
+    }
+    if has(0x2000) {
+        // STATX_DIOALIGN
+        fields.push(("stx_dio_mem_align", u(152, 4)));
+        fields.push(("stx_dio_offset_align", u(156, 4)));
+    }
+    Value::Struct { fields, more: false }
+}
+
+/// `struct rusage`: the two times, and with `verbose` every counter.
+fn rusage(b: &[u8], verbose: bool) -> Value {
+    let mut fields = vec![("ru_utime", time_pair(b, 0, "tv_usec")), ("ru_stime", time_pair(b, 16, "tv_usec"))];
+    if verbose {
+        let names = [
+            "ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt", "ru_majflt", "ru_nswap", "ru_inblock",
+            "ru_oublock", "ru_msgsnd", "ru_msgrcv", "ru_nsignals", "ru_nvcsw", "ru_nivcsw",
+        ];
+        fields.extend(names.iter().enumerate().map(|(i, n)| (*n, Value::Int(field(b, 32 + 8 * i, 8) as i64))));
+    }
+    Value::Struct { fields, more: !verbose }
 }
 
 /// `struct sysinfo`, every field.
@@ -978,7 +1113,12 @@ fn clone_call(args: &[u64; 6]) -> Vec<Value> {
 /// and with `ret` (at exit) what it returned. Arguments the call fills (a `struct stat`, a read
 /// buffer) are decoded only at a successful exit.
 pub fn decode_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> Call {
-    let ctx = Ctx { pid, name, args, ret };
+    decode_call_styled(pid, name, args, ret, Style::default())
+}
+
+/// [`decode_call`] with strace's options of `style` (`-s`, `-xx`, `-v`).
+pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>, style: Style) -> Call {
+    let ctx = Ctx { pid, name, args, ret, style };
     let values = if name == "clone" {
         clone_call(args)
     } else {
@@ -1006,15 +1146,27 @@ pub fn decode_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> C
             None => Ret::Int(r),
         },
         ("umask", _) => Ret::Octal(r as u64),
-        ("time", _) if r >= 0 => Ret::Note(r, Value::Name(iso_time(r, None).into())),
+        ("time", _) if r >= 0 && let Some(t) = iso_time(r, None) => Ret::Note(r, Value::Name(t.into())),
         _ => ret_of(name, r),
     });
     Call { name: name.to_owned(), args: values, ret }
 }
 
+/// `v` with the date strace comments it with, if any.
+fn dated(v: Value, date: Option<String>) -> Value {
+    match date {
+        Some(d) => Value::Commented(Box::new(v), d),
+        None => v,
+    }
+}
+
 /// A time as strace comments it, in UTC: `2017-04-16T16:05:06+0000`, with nanoseconds when given
 /// (`…06.123456789+0000`).
-pub fn iso_time(secs: i64, nsec: Option<u64>) -> String {
+/// `None` where strace prints no date: for 0, or nanoseconds out of range.
+pub fn iso_time(secs: i64, nsec: Option<u64>) -> Option<String> {
+    if (secs == 0 && nsec.unwrap_or(0) == 0) || nsec.is_some_and(|n| n > 999_999_999) {
+        return None;
+    }
     // Days to civil date (Howard Hinnant's algorithm).
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
@@ -1026,8 +1178,8 @@ pub fn iso_time(secs: i64, nsec: Option<u64>) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let frac = nsec.map_or(String::new(), |n| format!(".{n:09}"));
-    format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}+0000", rem / 3600, rem / 60 % 60, rem % 60)
+    let frac = nsec.filter(|&n| n > 0).map_or(String::new(), |n| format!(".{n:09}"));
+    Some(format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}+0000", rem / 3600, rem / 60 % 60, rem % 60))
 }
 
 /// Decodes a syscall at its exit as strace shows it, with `entry`, the same call decoded at its
@@ -1035,8 +1187,8 @@ pub fn iso_time(secs: i64, nsec: Option<u64>) -> String {
 /// socket addresses given, argv) is shown as it was at the entry, since the call may have changed
 /// the memory since (select's timeout) or replaced it (execve); what it reads and updates shows
 /// both (`[110 => 24]`).
-pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call) -> Call {
-    let mut call = decode_call(pid, name, args, Some(ret));
+pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call, style: Style) -> Call {
+    let mut call = decode_call_styled(pid, name, args, Some(ret), style);
     if name == "clone" || name.starts_with("execve") {
         // Every argument is an input; execve's are gone once it succeeded.
         call.args.clone_from(&entry.args);
@@ -1049,8 +1201,19 @@ pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call
         let (Some(before), Some(after)) = (entry.args.get(j), call.args.get_mut(j)) else { continue };
         if table::is_input(name, i, *kind) {
             after.clone_from(before);
-        } else if matches!(kind, SockLen | OffsetInOut) && before != after && matches!(before, Value::Array(_)) {
-            *after = Value::Changed(Box::new(before.clone()), Box::new(after.clone()));
+        } else if before != after {
+            match (kind, before, &mut *after) {
+                // `[110 => 24]`
+                (SockLen, Value::Array(b), Value::Array(a)) if b.len() == 1 && a.len() == 1 => {
+                    let (b, a) = (b[0].clone(), a[0].clone());
+                    *after = Value::Array(vec![Value::Changed(Box::new(b), Box::new(a))]);
+                }
+                // `[0] => [4096]`
+                (OffsetInOut, Value::Array(_), Value::Array(_)) => {
+                    *after = Value::Changed(Box::new(before.clone()), Box::new(after.clone()));
+                }
+                _ => {}
+            }
         }
     }
     call
@@ -1167,7 +1330,7 @@ mod tests {
         assert_eq!(Value::Rlimit(8 << 20).to_string(), "8192*1024");
         assert_eq!(Value::Rlimit(u64::MAX).to_string(), "RLIM64_INFINITY");
         assert_eq!(Value::Rlimit(1000).to_string(), "1000");
-        let ctx = Ctx { pid: Pid::from_raw(0), name: "futex", args: &[0; 6], ret: None };
+        let ctx = Ctx { pid: Pid::from_raw(0), name: "futex", args: &[0; 6], ret: None, style: Style::default() };
         assert_eq!(ctx.decode(FutexOp, 128 | 1).to_string(), "FUTEX_WAKE_PRIVATE");
         assert_eq!(ctx.decode(FutexOp, 256 | 128 | 9).to_string(), "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME");
         assert_eq!(

@@ -49,6 +49,15 @@ struct Args {
     /// `!CONT`); status=SET of successful, failed, unfinished, unavailable, detached.
     #[arg(short = 'e', value_name = "trace=LIST")]
     expr: Vec<String>,
+    /// Show at most this many bytes of each string and buffer (strace's -s; 32 by default).
+    #[arg(short = 's', value_name = "SIZE", default_value_t = decode::STRING_LIMIT)]
+    string_limit: usize,
+    /// -xx: print every byte of strings in hexadecimal.
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    hex: u8,
+    /// Verbose: structures with every field (struct stat's ids and times…).
+    #[arg(short = 'v')]
+    verbose: bool,
     /// Align return values in this column (strace's -a; 40 by default).
     #[arg(short = 'a', value_name = "COLUMN", default_value_t = 40)]
     column: usize,
@@ -158,7 +167,30 @@ fn main() -> ExitCode {
 }
 
 fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    let Args { follow, quiet, summary, timing, tod, expr, column, paths, seccomp, out, pid: attach, cmd } = a;
+    let Args {
+        follow,
+        quiet,
+        summary,
+        timing,
+        tod,
+        expr,
+        string_limit,
+        hex,
+        verbose,
+        column,
+        paths,
+        seccomp,
+        out,
+        pid: attach,
+        cmd,
+    } = a;
+    if hex == 1 {
+        return Err("-x (hexadecimal for non-ASCII bytes only) is not supported; -xx is".into());
+    }
+    let mut style = decode::Style::default();
+    style.string_limit = string_limit;
+    style.hex_strings = hex > 1;
+    style.verbose = verbose;
     let only = trace_set(&expr)?;
     let signals = set_of(&expr, &["signal", "signals", "s"], |n| decode::signal_number(n).is_some())?;
     let statuses = set_of(&expr, &["status"], |n| {
@@ -253,7 +285,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                     && shown(arch, nr)
                     && let Some(name) = arch.syscall_name(nr)
                 {
-                    at_entry.insert(pid, decode::decode_call(nix::unistd::Pid::from_raw(pid), name, &args, None));
+                    at_entry.insert(pid, decode::decode_call_styled(nix::unistd::Pid::from_raw(pid), name, &args, None, style));
                 }
                 if !wanted.is_empty() {
                     let named = arch.syscall_name(nr).is_some_and(|name| {
@@ -303,7 +335,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         let mut line = match ev {
             Event::SyscallExit { pid, arch, nr, args, ret } if let Some(name) = arch.syscall_name(nr) => {
                 match at_entry.remove(&pid) {
-                    Some(e) if e.name == name => decode::decode_exit(nix::unistd::Pid::from_raw(pid), name, &args, ret, &e).to_string(),
+                    Some(e) if e.name == name => decode::decode_exit(nix::unistd::Pid::from_raw(pid), name, &args, ret, &e, style).to_string(),
                     _ => t.describe(&ev),
                 }
             }

@@ -60,7 +60,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "rt_sigaction" => &[Signal, SigAction, SigAction, Uint],
         "rt_sigprocmask" => &[Value(SIG_HOW, "SIG_???"), SigSet, SigSet, Uint],
         "exit" | "exit_group" => &[Int],
-        "wait4" => &[Int, WaitStatus, Named(WAIT, "0"), Ptr],
+        "wait4" => &[Int, WaitStatus, Named(WAIT, "0"), Rusage],
         "clone3" => &[CloneArgs, Uint],
         "socket" => &[Value(AF, "AF_???"), SockType, SockProto],
         "connect" | "bind" => &[Int, SockAddr(2), Uint],
@@ -126,7 +126,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "gettimeofday" => &[Timeval, Timezone],
         "time" => &[TimeOut],
         "times" => &[Ptr],
-        "getrusage" => &[Int, Ptr],
+        "getrusage" => &[Value(RUSAGE, "RUSAGE_???"), Rusage],
         "inotify_init1" => &[Named(IN_FLAGS, "0")],
         "inotify_add_watch" => &[Int, Path, Hex],
         "inotify_rm_watch" => &[Int, Int],
@@ -218,7 +218,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "mq_timedreceive" => &[Int, BufOut, Uint, Ptr, Timespec],
         "mq_notify" => &[Int, Ptr],
         "mq_getsetattr" => &[Int, Ptr, Ptr],
-        "waitid" => &[Value(IDTYPE, "P_???"), Int, Ptr, Named(WAIT, "0"), Ptr],
+        "waitid" => &[Value(IDTYPE, "P_???"), Int, Ptr, Named(WAIT, "0"), Rusage],
         "ioprio_set" => &[Int, Int, Int],
         "ioprio_get" => &[Int, Int],
         "get_robust_list" => &[Int, LongOut(true), LongOut(false)],
@@ -343,6 +343,9 @@ pub(super) const ARCH_PRCTL: Names = &[
     (0x1004, "ARCH_GET_GS"),
     (0x1011, "ARCH_GET_CPUID"),
     (0x1012, "ARCH_SET_CPUID"),
+    (0x2001, "ARCH_MAP_VDSO_X32"),
+    (0x2002, "ARCH_MAP_VDSO_32"),
+    (0x2003, "ARCH_MAP_VDSO_64"),
 ];
 pub(super) const RLIMIT: Names = table!(
     RLIMIT_CPU,
@@ -427,6 +430,8 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
         "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => {
             0b11
         }
+        // The new address only with MREMAP_FIXED.
+        "mremap" if a(3) & 2 == 0 => 0b1111,
         "futex" => match a(1) & 0x7f {
             // FUTEX_WAKE: address, op, count; FUTEX_WAIT: and the timeout.
             1 => 0b111,
@@ -766,3 +771,6 @@ pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
         _ => false,
     }
 }
+
+/// getrusage's `who` (RUSAGE_CHILDREN is -1, as a 32-bit value).
+pub(super) const RUSAGE: Names = &[(0, "RUSAGE_SELF"), (0xffff_ffff, "RUSAGE_CHILDREN"), (1, "RUSAGE_THREAD")];

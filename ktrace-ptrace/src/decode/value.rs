@@ -36,6 +36,14 @@ pub enum Value {
         /// Whether there was more than was read (`"…"...`).
         truncated: bool,
     },
+    /// Bytes from the tracee with every byte in hexadecimal, as strace -xx shows them
+    /// (`"\x2f\x74"`).
+    HexStr {
+        /// The bytes read.
+        bytes: Vec<u8>,
+        /// Whether there was more than was read (`"…"...`).
+        truncated: bool,
+    },
     /// A value with strace's comment after it (`0x3001 /* ARCH_??? */`, `0x7ffd… /* 23 vars */`).
     Commented(Box<Value>, String),
     /// An array: `[3, 4]`.
@@ -170,6 +178,13 @@ impl Display for Value {
                 }
             }
             Value::Str { bytes, truncated } => write_quoted(f, bytes, *truncated),
+            Value::HexStr { bytes, truncated } => {
+                f.write_char('"')?;
+                for c in bytes {
+                    write!(f, "\\x{c:02x}")?;
+                }
+                f.write_str(if *truncated { "\"..." } else { "\"" })
+            }
             Value::Commented(v, c) => write!(f, "{v} /* {c} */"),
             Value::Array(items) => {
                 f.write_char('[')?;
