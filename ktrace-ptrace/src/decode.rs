@@ -141,6 +141,8 @@ enum Arg {
     SockLen,
     /// A file offset the call reads and advances (sendfile): `[0] => [4096]`.
     OffsetInOut,
+    /// A `siginfo_t` filled by the call.
+    SigInfoOut,
     /// A `struct rusage` filled by the call.
     Rusage,
     /// mmap's flags: the mapping type (`MAP_PRIVATE`, `MAP_FILE` for 0), then flag bits.
@@ -317,7 +319,7 @@ fn value(v: u64, names: Names, unknown: &str) -> Value {
 }
 
 /// `SIGINT`; the real-time signals as strace names them (`SIGRTMIN`, `SIGRT_1`…).
-fn signal_name(sig: i32) -> Cow<'static, str> {
+pub fn signal_name(sig: i32) -> Cow<'static, str> {
     match sig {
         32 => "SIGRTMIN".into(),
         33..=64 => format!("SIGRT_{}", sig - 32).into(),
@@ -492,7 +494,12 @@ impl Ctx<'_> {
             StatxFlags => {
                 // The sync type is a value of two bits (AT_STATX_SYNC_AS_STAT is 0), then the flags.
                 let sync = libc::AT_STATX_SYNC_TYPE as u64;
-                value_and_flags(value(v & sync, table::STATX_SYNC, "AT_STATX_???"), v & !sync, table::AT)
+                let head = match v & sync {
+                    // Both bits: not a type, strace shows the two flags.
+                    s if s == sync => Value::Name("AT_STATX_FORCE_SYNC|AT_STATX_DONT_SYNC".into()),
+                    s => value(s, table::STATX_SYNC, "AT_STATX_???"),
+                };
+                value_and_flags(head, v & !sync, table::AT)
             }
             Signal => Value::Name(signal_name(v as i32)),
             FutexOp => {
@@ -635,7 +642,9 @@ impl Ctx<'_> {
             Stat => read_struct(pid, v, std::mem::size_of::<libc::stat>())
                 .map_or(Value::Ptr(v), |b| stat(&b, self.style.verbose)),
             Statx => read_struct(pid, v, 256).map_or(Value::Ptr(v), |b| statx(&b, self.style.verbose)),
-            Rusage if v == 0 || !self.succeeded() => Value::Ptr(v),
+            Rusage if v == 0 || !self.succeeded() || (self.name == "wait4" && self.ret == Some(0)) => Value::Ptr(v),
+            SigInfoOut if v == 0 || !self.succeeded() => Value::Ptr(v),
+            SigInfoOut => read_struct(pid, v, 128).map_or(Value::Ptr(v), |b| siginfo(&b)),
             Rusage => read_struct(pid, v, std::mem::size_of::<libc::rusage>())
                 .map_or(Value::Ptr(v), |b| rusage(&b, self.style.verbose)),
             Statfs => read_struct(pid, v, std::mem::size_of::<libc::statfs>()).map_or(Value::Ptr(v), |b| statfs(&b)),
@@ -739,6 +748,8 @@ impl Ctx<'_> {
         let rest = b.get(2..).unwrap_or_default();
         let fam = value(family, table::AF, "AF_???");
         let fields = match (family as i32, rest) {
+            // Only the family fits in the length given.
+            (_, []) => Vec::new(),
             (libc::AF_UNIX, _) => {
                 let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
                 vec![("sun_path", Value::Str { bytes: rest.get(..end).unwrap_or_default().to_vec(), truncated: false })]
@@ -930,6 +941,68 @@ fn sigaction(b: &[u8]) -> Value {
         vec![("sa_handler", handler), ("sa_mask", sigset(f(3))), ("sa_flags", flags(f(1), table::SA, "0"))];
     if f(1) & table::SA_RESTORER != 0 {
         fields.push(("sa_restorer", Value::Hex(f(2))));
+    }
+    Value::Struct { fields, more: false }
+}
+
+/// The siginfo of the signal the stopped tracee `pid` is about to get, as strace shows it in its
+/// `--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, …} ---` lines (PTRACE_GETSIGINFO).
+pub fn pending_siginfo(pid: Pid) -> Option<Value> {
+    crate::sys::siginfo_bytes(pid).map(|b| siginfo(&b))
+}
+
+/// A `siginfo_t` (128 bytes, x86_64 and aarch64 layout) as strace's printsiginfo shows it: the
+/// signal and code by name, then the fields that code fills; `{}` for none.
+fn siginfo(b: &[u8]) -> Value {
+    let i32_at = |off: usize| field(b, off, 4) as i32;
+    let (signo, errno, code) = (i32_at(0), i32_at(4), i32_at(8));
+    if signo == 0 {
+        return Value::Struct { fields: Vec::new(), more: false };
+    }
+    let mut fields = vec![("si_signo", Value::Name(signal_name(signo)))];
+    let code_name = table::si_code(signo, code);
+    fields.push(("si_code", code_name.map_or(Value::Int(code.into()), |n| Value::Name(n.into()))));
+    if errno != 0 {
+        fields.push(("si_errno", Value::Name(errno_name(errno).into())));
+    }
+    let pid_uid = |fields: &mut Vec<(&'static str, Value)>| {
+        fields.push(("si_pid", Value::Int(i32_at(16).into())));
+        fields.push(("si_uid", Value::Uint(field(b, 20, 4))));
+    };
+    match code {
+        libc::SI_KERNEL => {}
+        // SI_TIMER
+        -2 => {
+            fields.push(("si_timerid", Value::Hex(field(b, 16, 4))));
+            fields.push(("si_overrun", Value::Int(i32_at(20).into())));
+            fields.push(("si_int", Value::Int(i32_at(24).into())));
+            fields.push(("si_ptr", Value::Ptr(field(b, 24, 8))));
+        }
+        // SI_QUEUE, SI_MESGQ: a value sent with the signal.
+        -1 | -3 => {
+            pid_uid(&mut fields);
+            fields.push(("si_int", Value::Int(i32_at(24).into())));
+            fields.push(("si_ptr", Value::Ptr(field(b, 24, 8))));
+        }
+        c if c <= 0 => pid_uid(&mut fields),
+        _ => match signo {
+            libc::SIGCHLD => {
+                pid_uid(&mut fields);
+                let status = i32_at(24);
+                let st = if code == libc::CLD_EXITED { Value::Int(status.into()) } else { Value::Name(signal_name(status)) };
+                fields.push(("si_status", st));
+                fields.push(("si_utime", Value::Int(field(b, 32, 8) as i64)));
+                fields.push(("si_stime", Value::Int(field(b, 40, 8) as i64)));
+            }
+            libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP => {
+                fields.push(("si_addr", Value::Ptr(field(b, 16, 8))));
+            }
+            libc::SIGPOLL => {
+                fields.push(("si_band", Value::Int(field(b, 16, 8) as i64)));
+                fields.push(("si_fd", Value::Int(i32_at(24).into())));
+            }
+            _ => pid_uid(&mut fields),
+        },
     }
     Value::Struct { fields, more: false }
 }
@@ -1146,6 +1219,7 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
             None => Ret::Int(r),
         },
         ("umask", _) => Ret::Octal(r as u64),
+        ("rt_sigtimedwait", _) if r > 0 => Ret::Note(r, Value::Name(signal_name(r as i32))),
         ("time", _) if r >= 0 && let Some(t) = iso_time(r, None) => Ret::Note(r, Value::Name(t.into())),
         _ => ret_of(name, r),
     });
@@ -1201,6 +1275,15 @@ pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call
         let (Some(before), Some(after)) = (entry.args.get(j), call.args.get_mut(j)) else { continue };
         if table::is_input(name, i, *kind) {
             after.clone_from(before);
+        } else if let SockAddrOut(len_idx) = kind
+            && let Some(Value::Array(given)) = entry.args.get(*len_idx)
+            && let Some(Value::Uint(given)) = given.first()
+            && matches!(after, Value::Struct { .. })
+        {
+            // What the call wrote is cut to the buffer's size the caller gave.
+            let ctx = Ctx { pid, name, args, ret: Some(ret), style };
+            let len = read_struct(pid, ctx.arg(*len_idx), 4).map_or(0, |b| field(&b, 0, 4));
+            *after = ctx.sockaddr(ctx.arg(i), len.min(*given) as usize);
         } else if before != after {
             match (kind, before, &mut *after) {
                 // `[110 => 24]`

@@ -339,6 +339,11 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                     _ => t.describe(&ev),
                 }
             }
+            // strace's signal line, the siginfo decoded by the library.
+            Event::Signal { pid, info } if let Some(si) = decode::pending_siginfo(nix::unistd::Pid::from_raw(pid)) => {
+                let name = decode::signal_name(info.signo);
+                format!("--- {name} {si} ---")
+            }
             _ => t.describe(&ev),
         };
         if timing && let Some(d) = spent {

@@ -171,7 +171,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "ptrace" => &[Long, Int, Ptr, Ptr],
         "syslog" => &[Int, Ptr, Int],
         "timer_getoverrun" | "timer_delete" | "pkey_free" | "iopl" => &[Int],
-        "rt_sigtimedwait" => &[SigSet, Ptr, Timespec, Uint],
+        "rt_sigtimedwait" => &[SigSet, SigInfoOut, Timespec, Uint],
         "rt_sigqueueinfo" => &[Int, Signal, Ptr],
         "rt_tgsigqueueinfo" => &[Int, Int, Signal, Ptr],
         "utime" | "utimes" => &[Path, Ptr],
@@ -183,7 +183,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "sched_get_priority_max" | "sched_get_priority_min" => &[Int],
         "sched_setattr" => &[Int, Ptr, Hex],
         "sched_getattr" => &[Int, Ptr, Uint, Hex],
-        "mlockall" | "io_destroy" | "memfd_secret" => &[Hex],
+        "mlockall" => &[Named(MCL, "0")],
+        "io_destroy" | "memfd_secret" => &[Hex],
         "mlock2" => &[Ptr, Uint, Hex],
         "settimeofday" => &[Timeval, Timezone],
         "adjtimex" => &[Ptr],
@@ -218,7 +219,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "mq_timedreceive" => &[Int, BufOut, Uint, Ptr, Timespec],
         "mq_notify" => &[Int, Ptr],
         "mq_getsetattr" => &[Int, Ptr, Ptr],
-        "waitid" => &[Value(IDTYPE, "P_???"), Int, Ptr, Named(WAIT, "0"), Rusage],
+        "waitid" => &[Value(IDTYPE, "P_???"), Int, SigInfoOut, Named(WAIT, "0"), Rusage],
         "ioprio_set" => &[Int, Int, Int],
         "ioprio_get" => &[Int, Int],
         "get_robust_list" => &[Int, LongOut(true), LongOut(false)],
@@ -774,3 +775,38 @@ pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
 
 /// getrusage's `who` (RUSAGE_CHILDREN is -1, as a 32-bit value).
 pub(super) const RUSAGE: Names = &[(0, "RUSAGE_SELF"), (0xffff_ffff, "RUSAGE_CHILDREN"), (1, "RUSAGE_THREAD")];
+
+pub(super) const MCL: Names = table!(MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT);
+
+/// A signal's `si_code` by name: the generic codes, then those of the signal (strace's
+/// xlat/siginfo_codes.in and its per-signal lists).
+pub(super) fn si_code(signo: i32, code: i32) -> Option<&'static str> {
+    let generic = match code {
+        0 => Some("SI_USER"),
+        0x80 => Some("SI_KERNEL"),
+        -1 => Some("SI_QUEUE"),
+        -2 => Some("SI_TIMER"),
+        -3 => Some("SI_MESGQ"),
+        -4 => Some("SI_ASYNCIO"),
+        -5 => Some("SI_SIGIO"),
+        -6 => Some("SI_TKILL"),
+        -7 => Some("SI_DETHREAD"),
+        -60 => Some("SI_ASYNCNL"),
+        _ => None,
+    };
+    if code <= 0 || code == 0x80 {
+        return generic;
+    }
+    let names: &[&str] = match signo {
+        libc::SIGCHLD => &["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"],
+        libc::SIGSEGV => &["SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR"],
+        libc::SIGBUS => &["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"],
+        libc::SIGILL => &["ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK", "ILL_BADIADDR"],
+        libc::SIGFPE => &["FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB", "FPE_FLTUNK", "FPE_CONDTRAP"],
+        libc::SIGTRAP => &["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF"],
+        libc::SIGPOLL => &["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"],
+        libc::SIGSYS => &["SYS_SECCOMP", "SYS_USER_DISPATCH"],
+        _ => &[],
+    };
+    names.get(code as usize - 1).copied().or(generic)
+}
