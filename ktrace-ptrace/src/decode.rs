@@ -145,6 +145,11 @@ enum Arg {
     SigInfoOut,
     /// A `struct rusage` filled by the call.
     Rusage,
+    /// arch_prctl's second argument: where ARCH_GET_FS/GS store the base (`[0x7f…]`), else a
+    /// number in hexadecimal.
+    ArchPrctlArg,
+    /// prctl's second argument, as its option takes it.
+    PrctlArg,
     /// mmap's flags: the mapping type (`MAP_PRIVATE`, `MAP_FILE` for 0), then flag bits.
     MmapFlags,
     /// nanosleep's remaining time: filled when the sleep was interrupted.
@@ -422,6 +427,8 @@ impl Ctx<'_> {
     fn buffer(&self, v: u64, len: usize) -> Value {
         let limit = self.style.string_limit;
         match read_bytes(self.pid, v, len.min(limit)) {
+            // Random bytes: strace shows them in hexadecimal whatever the style.
+            Some(bytes) if self.name == "getrandom" => Value::HexStr { bytes, truncated: len > limit },
             Some(bytes) => self.text(bytes, len > limit),
             None => Value::Ptr(v),
         }
@@ -465,10 +472,22 @@ impl Ctx<'_> {
             Named(names, zero) => flags_arg(v, names, zero),
             // The mapping type is a value (MAP_FILE for 0), the rest flags.
             MmapFlags => value_and_flags(value(v & 0xf, table::MAP_TYPE, "MAP_???"), v & !0xf, table::MAP),
+            // An absolute sleep leaves it alone.
+            TimespecRem if self.name == "clock_nanosleep" && self.arg(1) & 1 != 0 => Value::Ptr(v),
             TimespecRem if v != 0 && self.ret.is_some_and(|r| r == -i64::from(libc::EINTR) || (-516..=-512).contains(&r)) => {
                 read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec"))
             }
             TimespecRem => Value::Ptr(v),
+            ArchPrctlArg if matches!(self.arg(0) & 0xffff_ffff, 0x1003 | 0x1004) => match self.ret {
+                Some(0) => self.decode(LongOut(true), v),
+                _ => Value::Ptr(v),
+            },
+            ArchPrctlArg => Value::Hex(v),
+            // prctl's second argument by option: PR_SET_NAME's name, PR_GET_NAME's at its exit.
+            PrctlArg if self.arg(0) as i32 == libc::PR_SET_NAME && v != 0 => self.string(v, 15),
+            PrctlArg if self.arg(0) as i32 == libc::PR_GET_NAME && v != 0 && self.succeeded() => self.string(v, 16),
+            PrctlArg if matches!(self.arg(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => Value::Ptr(v),
+            PrctlArg => Value::Hex(v),
             SockLen | OffsetInOut if v == 0 => Value::Ptr(0),
             SockLen => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 4))])),
             OffsetInOut => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 8))])),
@@ -502,6 +521,10 @@ impl Ctx<'_> {
                 value_and_flags(head, v & !sync, table::AT)
             }
             Signal => Value::Name(signal_name(v as i32)),
+            // FUTEX_CLOCK_REALTIME goes with the waits only; any other mix is unknown to strace.
+            FutexOp if v & !0x1ff != 0 || (v & 256 != 0 && !matches!(v & 0x7f, 0 | 9 | 11)) => {
+                Value::Commented(Box::new(Value::Hex(v)), "FUTEX_???".into())
+            }
             FutexOp => {
                 let cmd = match value(v & 0x7f, table::FUTEX_CMD, "FUTEX_???") {
                     Value::Name(n) if v & 128 != 0 => Value::Name(format!("{n}_PRIVATE").into()),
@@ -587,6 +610,7 @@ impl Ctx<'_> {
                     _ => Value::Ptr(v),
                 }
             }
+            PollFds if v == 0 => Value::Ptr(0),
             PollFds => match read_struct(pid, v, (self.arg(1) as usize).min(1024) * 8) {
                 Some(b) => Value::Array(b.chunks_exact(8).map(|c| pollfd(c, "events", 4)).collect()),
                 None => Value::Ptr(v),
@@ -606,7 +630,7 @@ impl Ctx<'_> {
                         .map(|i| match field(&b, 16 * i + 8, 8) as i64 {
                             libc::UTIME_NOW => Value::Name("UTIME_NOW".into()),
                             libc::UTIME_OMIT => Value::Name("UTIME_OMIT".into()),
-                            _ => time_pair(&b, 16 * i, "tv_nsec"),
+                            n => dated(time_pair(&b, 16 * i, "tv_nsec"), iso_time(field(&b, 16 * i, 8) as i64, Some(n as u64))),
                         })
                         .collect(),
                 ),
@@ -850,6 +874,30 @@ fn blocked_signals(pid: Pid) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
     u64::from_str_radix(line.trim(), 16).ok()
+}
+
+/// What select left at its exit (strace: `in [3], out [4], left {tv_sec=0, tv_usec=5}`): the
+/// descriptors of each set still in it, then the time left.
+fn select_left(ctx: &Ctx<'_>) -> String {
+    let n = (ctx.arg(0) as i32).clamp(0, 65_536) as usize;
+    let mut parts = Vec::new();
+    for (i, name) in [(1, "in"), (2, "out"), (3, "except")] {
+        let v = ctx.arg(i);
+        if v == 0 {
+            continue;
+        }
+        if let Some(b) = read_struct(ctx.pid, v, n.div_ceil(64) * 8)
+            && let set = fd_set(&b, n)
+            && matches!(&set, Value::Set { items, .. } if !items.is_empty())
+        {
+            parts.push(format!("{name} {set}"));
+        }
+    }
+    let t = ctx.arg(4);
+    if t != 0 && let Some(b) = read_struct(ctx.pid, t, 16) {
+        parts.push(format!("left {}", time_pair(&b, 0, if ctx.name == "select" { "tv_usec" } else { "tv_nsec" })));
+    }
+    parts.join(", ")
 }
 
 /// A CPU set: the CPUs in it, `[0 1]`.
@@ -1219,6 +1267,7 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
             None => Ret::Int(r),
         },
         ("umask", _) => Ret::Octal(r as u64),
+        ("select" | "pselect6", _) if r > 0 => Ret::Note(r, Value::Name(select_left(&ctx).into())),
         ("rt_sigtimedwait", _) if r > 0 => Ret::Note(r, Value::Name(signal_name(r as i32))),
         ("time", _) if r >= 0 && let Some(t) = iso_time(r, None) => Ret::Note(r, Value::Name(t.into())),
         _ => ret_of(name, r),
@@ -1252,6 +1301,10 @@ pub fn iso_time(secs: i64, nsec: Option<u64>) -> Option<String> {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    // The C library's `struct tm` holds the year in an int: strace prints no date beyond.
+    if i32::try_from(year - 1900).is_err() {
+        return None;
+    }
     let frac = nsec.filter(|&n| n > 0).map_or(String::new(), |n| format!(".{n:09}"));
     Some(format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}+0000", rem / 3600, rem / 60 % 60, rem % 60))
 }
@@ -1332,6 +1385,52 @@ pub fn paths_of(pid: Pid, name: &str, args: &[u64; 6]) -> Vec<Vec<u8>> {
         }
     }
     out
+}
+
+/// strace's hex dump of `b` (`-e read=`, `-e write=`): lines of 16 bytes, ` | 00000  30 31 …
+/// 0123… |`, the offset in at least five hex digits.
+pub fn hexdump(b: &[u8]) -> String {
+    let len = b.len();
+    let width = if len > 1 << 20 { 1 + (usize::BITS - 1 - (len - 1).leading_zeros()) as usize / 4 } else { 5 };
+    let mut out = String::new();
+    for (n, row) in b.chunks(16).enumerate() {
+        let _ = write!(out, " | {:0width$x}  ", n * 16);
+        for i in 0..16 {
+            match row.get(i) {
+                Some(c) => {
+                    let _ = write!(out, "{c:02x} ");
+                }
+                None => out.push_str("   "),
+            }
+            if i == 7 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        for i in 0..16 {
+            out.push(match row.get(i) {
+                Some(&c) if (0x20..0x7f).contains(&c) => c as char,
+                Some(_) => '.',
+                None => ' ',
+            });
+        }
+        out.push_str(" |\n");
+    }
+    out
+}
+
+/// The data a read- or write-like call moved, for strace's `-e read=SET` / `-e write=SET` dumps:
+/// `(descriptor, written, bytes)`: a write's buffer (as strace, even when it failed), a
+/// successful read's bytes read. `None` for other calls.
+pub fn io_data(pid: Pid, name: &str, args: &[u64; 6], ret: i64) -> Option<(i32, bool, Vec<u8>)> {
+    let fd = args[0] as i32;
+    let (written, len) = match name {
+        "write" | "pwrite64" | "sendto" | "send" => (true, args[2]),
+        "read" | "pread64" | "recvfrom" | "recv" if ret >= 0 => (false, ret as u64),
+        _ => return None,
+    };
+    let bytes = read_bytes(pid, args[1], len.min(1 << 26) as usize)?;
+    Some((fd, written, bytes))
 }
 
 /// A signal by any of strace's spellings (`SIGUSR1`, `USR1`, `usr1`, `10`, `SIGRTMIN`, `RT_1`).

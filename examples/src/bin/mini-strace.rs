@@ -46,7 +46,8 @@ struct Args {
     #[arg(short = 't', action = clap::ArgAction::Count)]
     tod: u8,
     /// What to show: trace=NAME,NAME… (or NAME,NAME…); signal=SET (`none`, `all`, `USR1,INT`,
-    /// `!CONT`); status=SET of successful, failed, unfinished, unavailable, detached.
+    /// `!CONT`); status=SET of successful, failed, unfinished, unavailable, detached;
+    /// read=FDS, write=FDS (hex dumps of the data read from / written to those descriptors).
     #[arg(short = 'e', value_name = "trace=LIST")]
     expr: Vec<String>,
     /// Show at most this many bytes of each string and buffer (strace's -s; 32 by default).
@@ -102,7 +103,7 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
     for e in exprs {
         let list = match e.split_once('=') {
             Some(("trace" | "t", l)) => l,
-            Some(("signal" | "signals" | "s" | "status", _)) => continue,
+            Some(("signal" | "signals" | "s" | "status" | "read" | "r" | "write" | "w", _)) => continue,
             Some((q, _)) => return Err(format!("invalid qualifier '{q}'")),
             None => e.as_str(),
         };
@@ -196,6 +197,9 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let statuses = set_of(&expr, &["status"], |n| {
         matches!(n, "successful" | "failed" | "unfinished" | "unavailable" | "detached")
     })?;
+    let fd_set = |n: &str| n.parse::<i32>().is_ok();
+    let reads = set_of(&expr, &["read", "r"], fd_set)?;
+    let writes = set_of(&expr, &["write", "w"], fd_set)?;
     // -P: the paths as given, and as they resolve (strace selects both).
     let mut wanted: Vec<Vec<u8>> = Vec::new();
     for p in &paths {
@@ -349,8 +353,18 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         if timing && let Some(d) = spent {
             line.push_str(&format!(" <{:.6}>", d.as_secs_f64()));
         }
-        if matches!(ev, Event::SyscallExit { .. }) {
+        if let Event::SyscallExit { pid, arch, nr, args, ret } = ev {
             writeln!(w, "{}", align(&head(pid), &line, column))?;
+            // -e read=/write=: the data moved, dumped after the line.
+            if (reads.is_some() || writes.is_some())
+                && let Some(name) = arch.syscall_name(nr)
+                && let Some((fd, written, data)) = decode::io_data(nix::unistd::Pid::from_raw(pid), name, &args, ret)
+            {
+                let set = if written { &writes } else { &reads };
+                if set.is_some() && in_set(set, |x| x.parse() == Ok(fd)) {
+                    write!(w, "{}", decode::hexdump(&data))?;
+                }
+            }
         } else {
             writeln!(w, "{}{line}", head(pid))?;
         }

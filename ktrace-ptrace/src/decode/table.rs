@@ -71,7 +71,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "pipe2" => &[PipeFds, OpenFlags0],
         "getcwd" => &[Cwd, Uint],
         "sysinfo" => &[Sysinfo],
-        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), Hex],
+        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), ArchPrctlArg],
         "set_robust_list" => &[Ptr, Uint],
         "rseq" => &[Ptr, Hex, Int, Hex],
         "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
@@ -90,8 +90,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "epoll_create1" => &[Named(EPOLL_FLAGS, "0")],
         "epoll_create" => &[Int],
         "epoll_ctl" => &[Int, Value(EPOLL_CTL, "EPOLL_CTL_???"), Int, EpollEvent],
-        "poll" => &[PollFds, Uint, Int],
-        "ppoll" => &[PollFds, Uint, Timespec, SigSet, Uint],
+        "poll" => &[PollFds, U32, Int],
+        "ppoll" => &[PollFds, U32, Timespec, SigSet, Uint],
         "select" => &[Int, FdSet, FdSet, FdSet, Timeval],
         "pselect6" => &[Int, FdSet, FdSet, FdSet, Timespec, Ptr],
         "uname" => &[Utsname],
@@ -116,7 +116,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "setresuid" | "setresgid" => &[Uid, Uid, Uid],
         "setreuid" | "setregid" => &[Uid, Uid],
         "getresuid" | "getresgid" => &[UidOut, UidOut, UidOut],
-        "prctl" => &[Value(PR, "PR_???"), Hex, Hex, Hex, Hex],
+        "prctl" => &[Value(PR, "PR_???"), PrctlArg, Hex, Hex, Hex],
         "rt_sigsuspend" => &[SigSet, Uint],
         "rt_sigpending" => &[SigSet, Uint],
         "sigaltstack" => &[Ptr, Ptr],
@@ -369,13 +369,13 @@ pub(super) const RLIMIT: Names = table!(
 pub(super) const GRND: Names = table!(GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE);
 pub(super) const WAIT: Names = &[
     (libc::WNOHANG as u64, "WNOHANG"),
-    (libc::WUNTRACED as u64, "WSTOPPED"),
     (libc::WEXITED as u64, "WEXITED"),
+    (libc::WUNTRACED as u64, "WSTOPPED"),
     (libc::WCONTINUED as u64, "WCONTINUED"),
     (libc::WNOWAIT as u64, "WNOWAIT"),
-    (libc::__WNOTHREAD as u32 as u64, "__WNOTHREAD"),
-    (libc::__WALL as u32 as u64, "__WALL"),
     (libc::__WCLONE as u32 as u64, "__WCLONE"),
+    (libc::__WALL as u32 as u64, "__WALL"),
+    (libc::__WNOTHREAD as u32 as u64, "__WNOTHREAD"),
 ];
 pub(super) const ACCESS: Names = table!(R_OK, W_OK, X_OK);
 /// The `AT_*` flags of the *at syscalls (AT_EACCESS shares AT_REMOVEDIR's bit: faccessat2 alone).
@@ -431,6 +431,9 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
         "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => {
             0b11
         }
+        "prctl" if matches!(a(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => 0b11,
+        // ARCH_GET_CPUID takes no second argument.
+        "arch_prctl" if a(0) & 0xffff_ffff == 0x1011 => 0b1,
         // The new address only with MREMAP_FIXED.
         "mremap" if a(3) & 2 == 0 => 0b1111,
         "futex" => match a(1) & 0x7f {

@@ -222,6 +222,8 @@ impl Display for Value {
                 } else if libc::WIFSIGNALED(s) {
                     let core = if libc::WCOREDUMP(s) { " && WCOREDUMP(s)" } else { "" };
                     write!(f, "[{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}]", super::signal_name(libc::WTERMSIG(s)))
+                } else if libc::WIFCONTINUED(s) {
+                    f.write_str("[{WIFCONTINUED(s)}]")
                 } else if libc::WIFSTOPPED(s) {
                     write!(f, "[{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}]", super::signal_name(libc::WSTOPSIG(s)))
                 } else {
