@@ -478,13 +478,17 @@ impl Ctx<'_> {
                 read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec"))
             }
             TimespecRem => Value::Ptr(v),
-            ArchPrctlArg if matches!(self.arg(0) & 0xffff_ffff, 0x1003 | 0x1004) => match self.ret {
+            ArchPrctlArg if matches!(self.arg(0) & 0xffff_ffff, 0x1003 | 0x1004 | 0x1021 | 0x1022 | 0x1024) => match self.ret {
                 Some(0) => self.decode(LongOut(true), v),
                 _ => Value::Ptr(v),
             },
             ArchPrctlArg => Value::Hex(v),
             // prctl's second argument by option: PR_SET_NAME's name, PR_GET_NAME's at its exit.
-            PrctlArg if self.arg(0) as i32 == libc::PR_SET_NAME && v != 0 => self.string(v, 15),
+            // strace shows "..." unless the name ends within TASK_COMM_LEN - 1 bytes.
+            PrctlArg if self.arg(0) as i32 == libc::PR_SET_NAME && v != 0 => match self.string(v, 15) {
+                Value::Str { bytes, .. } if bytes.len() >= 15 => self.text(bytes, true),
+                other => other,
+            },
             PrctlArg if self.arg(0) as i32 == libc::PR_GET_NAME && v != 0 && self.succeeded() => self.string(v, 16),
             PrctlArg if matches!(self.arg(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => Value::Ptr(v),
             PrctlArg => Value::Hex(v),
@@ -527,6 +531,8 @@ impl Ctx<'_> {
             }
             FutexOp => {
                 let cmd = match value(v & 0x7f, table::FUTEX_CMD, "FUTEX_???") {
+                    // strace's one odd name.
+                    Value::Name(n) if v & 128 != 0 && n == "FUTEX_FD" => Value::Name("FUTEX_FD|FUTEX_PRIVATE_FLAG".into()),
                     Value::Name(n) if v & 128 != 0 => Value::Name(format!("{n}_PRIVATE").into()),
                     other => other,
                 };
@@ -611,11 +617,32 @@ impl Ctx<'_> {
                 }
             }
             PollFds if v == 0 => Value::Ptr(0),
-            PollFds => match read_struct(pid, v, (self.arg(1) as usize).min(1024) * 8) {
-                Some(b) => Value::Array(b.chunks_exact(8).map(|c| pollfd(c, "events", 4)).collect()),
-                None => Value::Ptr(v),
-            },
+            PollFds => {
+                // Element by element, as strace: at most -s of them, then `...`; where the
+                // array becomes unreadable, `... /* address */`.
+                let n = (self.arg(1) & 0xffff_ffff).min(1 << 20);
+                let mut items = Vec::new();
+                for i in 0..n {
+                    let at = v.wrapping_add(8 * i);
+                    let c = read_struct(pid, at, 8);
+                    match c {
+                        None if i == 0 => return Value::Ptr(v),
+                        None => {
+                            items.push(Value::Name(format!("... /* {at:#x} */").into()));
+                            break;
+                        }
+                        _ if i as usize >= self.style.string_limit => {
+                            items.push(Value::Name("...".into()));
+                            break;
+                        }
+                        Some(c) => items.push(pollfd(&c, "events", 4)),
+                    }
+                }
+                Value::Array(items)
+            }
             FdSet | Timeval | Timespec2 | EpollEvent if v == 0 => Value::Ptr(0),
+            // A negative count: the kernel refuses it, strace shows the sets' addresses.
+            FdSet if (self.arg(0) as i32) < 0 => Value::Ptr(v),
             FdSet => {
                 let n = (self.arg(0) as i32).clamp(0, 65_536) as usize;
                 match read_struct(pid, v, n.div_ceil(64) * 8) {
@@ -1256,14 +1283,29 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
         ("fcntl", libc::F_GETFD) if r > 0 => Ret::Flags(r as u64, flags(r as u64, table::FD_FLAGS, "0")),
         ("fcntl", libc::F_GETFL) if r >= 0 => Ret::Flags(r as u64, open_flags(r as u64)),
         ("poll" | "ppoll" | "select" | "pselect6", _) if r == 0 => Ret::Note(0, Value::Name("Timeout".into())),
-        ("poll" | "ppoll", _) if r > 0 => match read_struct(pid, ctx.arg(0), (ctx.arg(1) as usize).min(1024) * 8) {
-            // `= 1 ([{fd=3, revents=POLLIN}])`: the descriptors with events.
-            Some(b) => Ret::Note(
-                r,
-                Value::Array(
-                    b.chunks_exact(8).filter(|c| field(c, 6, 2) != 0).map(|c| pollfd(c, "revents", 6)).collect(),
-                ),
-            ),
+        ("poll" | "ppoll", _) if r > 0 => match read_struct(pid, ctx.arg(0), 8) {
+            // `= 1 ([{fd=3, revents=POLLIN}])`: the descriptors with events (read one by one, up
+            // to the first unreadable).
+            Some(_) => {
+                let n = (ctx.arg(1) & 0xffff_ffff).min(1 << 20);
+                let mut fired: Vec<Value> = (0..n)
+                    .map_while(|i| read_struct(pid, ctx.arg(0).wrapping_add(8 * i), 8))
+                    .filter(|c| field(c, 6, 2) != 0)
+                    .map(|c| pollfd(&c, "revents", 6))
+                    .collect();
+                if fired.len() > ctx.style.string_limit {
+                    fired.truncate(ctx.style.string_limit);
+                    fired.push(Value::Name("...".into()));
+                }
+                let fired = Value::Array(fired);
+                // ppoll: and the time left (`, left {tv_sec=1, tv_nsec=5}`).
+                match (name, read_struct(pid, ctx.arg(2), 16)) {
+                    ("ppoll", Some(t)) if ctx.arg(2) != 0 => {
+                        Ret::Note(r, Value::Name(format!("{fired}, left {}", time_pair(&t, 0, "tv_nsec")).into()))
+                    }
+                    _ => Ret::Note(r, fired),
+                }
+            }
             None => Ret::Int(r),
         },
         ("umask", _) => Ret::Octal(r as u64),

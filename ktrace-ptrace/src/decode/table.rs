@@ -344,6 +344,11 @@ pub(super) const ARCH_PRCTL: Names = &[
     (0x1004, "ARCH_GET_GS"),
     (0x1011, "ARCH_GET_CPUID"),
     (0x1012, "ARCH_SET_CPUID"),
+    (0x1021, "ARCH_GET_XCOMP_SUPP"),
+    (0x1022, "ARCH_GET_XCOMP_PERM"),
+    (0x1023, "ARCH_REQ_XCOMP_PERM"),
+    (0x1024, "ARCH_GET_XCOMP_GUEST_PERM"),
+    (0x1025, "ARCH_REQ_XCOMP_GUEST_PERM"),
     (0x2001, "ARCH_MAP_VDSO_X32"),
     (0x2002, "ARCH_MAP_VDSO_32"),
     (0x2003, "ARCH_MAP_VDSO_64"),
@@ -438,10 +443,11 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
         "mremap" if a(3) & 2 == 0 => 0b1111,
         "futex" => match a(1) & 0x7f {
             // FUTEX_WAKE: address, op, count; FUTEX_WAIT: and the timeout.
-            1 => 0b111,
+            1 | 2 => 0b111,
             0 => 0b1111,
-            // FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET: no second address.
-            9 | 10 => 0b10_1111,
+            // FUTEX_WAIT_BITSET: no second address; FUTEX_WAKE_BITSET: no timeout either.
+            9 => 0b10_1111,
+            10 => 0b10_0111,
             _ => 0b11_1111,
         },
         _ => ((1u16 << n) - 1) as u8,
