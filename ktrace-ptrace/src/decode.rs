@@ -148,6 +148,9 @@ enum Arg {
     /// arch_prctl's second argument: where ARCH_GET_FS/GS store the base (`[0x7f…]`), else a
     /// number in hexadecimal.
     ArchPrctlArg,
+    /// An array of `struct iovec`, its length the argument after: written from (`true`: the
+    /// data as at entry) or read into (the data the call returned).
+    Iovec(bool),
     /// prctl's second argument, as its option takes it.
     PrctlArg,
     /// mmap's flags: the mapping type (`MAP_PRIVATE`, `MAP_FILE` for 0), then flag bits.
@@ -483,6 +486,8 @@ impl Ctx<'_> {
                 _ => Value::Ptr(v),
             },
             ArchPrctlArg => Value::Hex(v),
+            Iovec(false) if self.ret.is_none() => Value::Ptr(v),
+            Iovec(written) => self.iovec(v, written),
             // prctl's second argument by option: PR_SET_NAME's name, PR_GET_NAME's at its exit.
             // strace shows "..." unless the name ends within TASK_COMM_LEN - 1 bytes.
             PrctlArg if self.arg(0) as i32 == libc::PR_SET_NAME && v != 0 => match self.string(v, 15) {
@@ -820,6 +825,35 @@ impl Ctx<'_> {
         let mut all = vec![("sa_family", fam)];
         all.extend(fields);
         Value::Struct { fields: all, more: false }
+    }
+
+    /// An iovec array as strace shows it: `[{iov_base="…", iov_len=8}]`, at most -s elements.
+    /// Data read is shown up to what the call returned (addresses when it failed).
+    fn iovec(&self, v: u64, written: bool) -> Value {
+        let n = (self.arg(2) & 0xffff_ffff).min(1 << 20);
+        let mut left = if written { u64::MAX } else { self.ret.unwrap_or(0).max(0) as u64 };
+        let failed = !written && !self.succeeded();
+        let mut items = Vec::new();
+        for i in 0..n {
+            let at = v.wrapping_add(16 * i);
+            let Some(b) = read_struct(self.pid, at, 16) else {
+                if i == 0 {
+                    return Value::Ptr(v);
+                }
+                items.push(Value::Name(format!("... /* {at:#x} */").into()));
+                break;
+            };
+            if i as usize >= self.style.string_limit {
+                items.push(Value::Name("...".into()));
+                break;
+            }
+            let (base, len) = (field(&b, 0, 8), field(&b, 8, 8));
+            let shown = len.min(left);
+            left -= shown;
+            let data = if failed || base == 0 { Value::Ptr(base) } else { self.buffer(base, shown as usize) };
+            items.push(Value::Struct { fields: vec![("iov_base", data), ("iov_len", Value::Uint(len))], more: false });
+        }
+        Value::Array(items)
     }
 
     /// clone3's `struct clone_args` as strace shows it: the fields the flags use, and at exit
@@ -1461,18 +1495,44 @@ pub fn hexdump(b: &[u8]) -> String {
     out
 }
 
+/// strace's dump of the data a call moved ([`io_data`]'s segments): one [`hexdump`], or for
+/// an iovec call each buffer's after ` * N bytes in buffer I` (up to the first empty one).
+pub fn io_dump(name: &str, segments: &[Vec<u8>]) -> String {
+    if !name.ends_with('v') {
+        return segments.iter().map(|s| hexdump(s)).collect();
+    }
+    let mut out = String::new();
+    for (i, seg) in segments.iter().enumerate().take_while(|(_, s)| !s.is_empty()) {
+        let _ = writeln!(out, " * {} bytes in buffer {i}", seg.len());
+        out.push_str(&hexdump(seg));
+    }
+    out
+}
+
 /// The data a read- or write-like call moved, for strace's `-e read=SET` / `-e write=SET` dumps:
-/// `(descriptor, written, bytes)`: a write's buffer (as strace, even when it failed), a
-/// successful read's bytes read. `None` for other calls.
-pub fn io_data(pid: Pid, name: &str, args: &[u64; 6], ret: i64) -> Option<(i32, bool, Vec<u8>)> {
+/// `(descriptor, written, segments)`: a write's buffer (as strace, even when it failed), a
+/// successful read's bytes read; one segment per iovec for readv/writev. `None` for other calls.
+pub fn io_data(pid: Pid, name: &str, args: &[u64; 6], ret: i64) -> Option<(i32, bool, Vec<Vec<u8>>)> {
     let fd = args[0] as i32;
-    let (written, len) = match name {
-        "write" | "pwrite64" | "sendto" | "send" => (true, args[2]),
-        "read" | "pread64" | "recvfrom" | "recv" if ret >= 0 => (false, ret as u64),
-        _ => return None,
-    };
-    let bytes = read_bytes(pid, args[1], len.min(1 << 26) as usize)?;
-    Some((fd, written, bytes))
+    let read = |addr: u64, len: u64| read_bytes(pid, addr, len.min(1 << 26) as usize);
+    match name {
+        "write" | "pwrite64" | "sendto" | "send" => Some((fd, true, vec![read(args[1], args[2])?])),
+        "read" | "pread64" | "recvfrom" | "recv" if ret >= 0 => Some((fd, false, vec![read(args[1], ret as u64)?])),
+        // Each iovec's data separately: a write's whole, a read's up to what it returned.
+        "writev" | "pwritev" | "readv" | "preadv" if !name.contains("read") || ret >= 0 => {
+            let written = !name.contains("read");
+            let mut left = if written { u64::MAX } else { ret as u64 };
+            let mut segs = Vec::new();
+            for i in 0..(args[2] & 0xffff_ffff).min(1024) {
+                let b = read_struct(pid, args[1].wrapping_add(16 * i), 16)?;
+                let len = field(&b, 8, 8).min(left);
+                left -= len;
+                segs.push(read(field(&b, 0, 8), len)?);
+            }
+            Some((fd, written, segs))
+        }
+        _ => None,
+    }
 }
 
 /// A signal by any of strace's spellings (`SIGUSR1`, `USR1`, `usr1`, `10`, `SIGRTMIN`, `RT_1`).

@@ -126,7 +126,9 @@ fn set_of(exprs: &[String], quals: &[&str], known: impl Fn(&str) -> bool) -> Res
         if !quals.contains(&q) {
             continue;
         }
-        let (list, negated) = list.strip_prefix('!').map_or((list, false), |l| (l, true));
+        // Each `!` complements the set.
+        let bare = list.trim_start_matches('!');
+        let (list, negated) = (bare, (list.len() - bare.len()) % 2 == 1);
         let mut items = Vec::new();
         for n in list.split(',') {
             match n {
@@ -197,7 +199,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let statuses = set_of(&expr, &["status"], |n| {
         matches!(n, "successful" | "failed" | "unfinished" | "unavailable" | "detached")
     })?;
-    let fd_set = |n: &str| n.parse::<i32>().is_ok();
+    let fd_set = |n: &str| n.parse::<u32>().is_ok_and(|fd| fd <= i32::MAX as u32);
     let reads = set_of(&expr, &["read", "r"], fd_set)?;
     let writes = set_of(&expr, &["write", "w"], fd_set)?;
     // -P: the paths as given, and as they resolve (strace selects both).
@@ -362,7 +364,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             {
                 let set = if written { &writes } else { &reads };
                 if set.is_some() && in_set(set, |x| x.parse() == Ok(fd)) {
-                    write!(w, "{}", decode::hexdump(&data))?;
+                    write!(w, "{}", decode::io_dump(name, &data))?;
                 }
             }
         } else {

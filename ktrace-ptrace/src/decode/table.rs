@@ -140,8 +140,10 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "sync_file_range" => &[Int, Long, Long, Hex],
         "splice" => &[Int, Ptr, Int, Ptr, Uint, Hex],
         "tee" => &[Int, Int, Uint, Hex],
-        "readv" | "writev" => &[Int, Ptr, Uint],
-        "preadv" | "pwritev" => &[Int, Ptr, Uint, Long],
+        "readv" => &[Int, Iovec(false), Uint],
+        "writev" => &[Int, Iovec(true), Uint],
+        "preadv" => &[Int, Iovec(false), Uint, Long],
+        "pwritev" => &[Int, Iovec(true), Uint, Long],
         "membarrier" => &[Int, Hex, Int],
         "personality" => &[Hex],
         "getpriority" => &[Value(PRIO, "PRIO_???"), Int],
@@ -772,7 +774,7 @@ pub(super) const FALLOC: Names = &[
 /// the call's entry.
 pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
     match kind {
-        Path | BufIn(_) | Argv | Envp | SockAddr(_) | Timespec2 | PollFds | EpollEvent | CpuSetIn | FdSet => true,
+        Path | BufIn(_) | Iovec(true) | Argv | Envp | SockAddr(_) | Timespec2 | PollFds | EpollEvent | CpuSetIn | FdSet => true,
         Timespec => !matches!(name, "clock_gettime" | "clock_getres"),
         Timeval => name != "gettimeofday",
         SigSet => !matches!((name, i), ("rt_sigprocmask", 2) | ("rt_sigpending", 0)),
