@@ -147,12 +147,12 @@ enum Arg {
     Rusage,
     /// arch_prctl's second argument: where ARCH_GET_FS/GS store the base (`[0x7f…]`), else a
     /// number in hexadecimal.
-    ArchPrctlArg,
+    ArchPrctlAddr,
     /// An array of `struct iovec`, its length the argument after: written from (`true`: the
     /// data as at entry) or read into (the data the call returned).
     Iovec(bool),
     /// prctl's second argument, as its option takes it.
-    PrctlArg,
+    PrctlSecond,
     /// mmap's flags: the mapping type (`MAP_PRIVATE`, `MAP_FILE` for 0), then flag bits.
     MmapFlags,
     /// nanosleep's remaining time: filled when the sleep was interrupted.
@@ -444,7 +444,16 @@ impl Ctx<'_> {
         // except for the few calls that take a `long`.
         let narrow = matches!(
             kind,
-            Value(..) | Named(..) | AccessMode | Mode | OpenFlags | OpenFlags0 | AtFlags | StatxFlags | SockType | FutexOp
+            Value(..)
+                | Named(..)
+                | AccessMode
+                | Mode
+                | OpenFlags
+                | OpenFlags0
+                | AtFlags
+                | StatxFlags
+                | SockType
+                | FutexOp
         );
         let v = if narrow && !table::long_flags(self.name) { v & 0xffff_ffff } else { v };
         match kind {
@@ -477,29 +486,37 @@ impl Ctx<'_> {
             MmapFlags => value_and_flags(value(v & 0xf, table::MAP_TYPE, "MAP_???"), v & !0xf, table::MAP),
             // An absolute sleep leaves it alone.
             TimespecRem if self.name == "clock_nanosleep" && self.arg(1) & 1 != 0 => Value::Ptr(v),
-            TimespecRem if v != 0 && self.ret.is_some_and(|r| r == -i64::from(libc::EINTR) || (-516..=-512).contains(&r)) => {
+            TimespecRem
+                if v != 0 && self.ret.is_some_and(|r| r == -i64::from(libc::EINTR) || (-516..=-512).contains(&r)) =>
+            {
                 read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec"))
             }
             TimespecRem => Value::Ptr(v),
-            ArchPrctlArg if matches!(self.arg(0) & 0xffff_ffff, 0x1003 | 0x1004 | 0x1021 | 0x1022 | 0x1024) => match self.ret {
-                Some(0) => self.decode(LongOut(true), v),
-                _ => Value::Ptr(v),
-            },
-            ArchPrctlArg => Value::Hex(v),
+            ArchPrctlAddr if matches!(self.arg(0) & 0xffff_ffff, 0x1003 | 0x1004 | 0x1021 | 0x1022 | 0x1024) => {
+                match self.ret {
+                    Some(0) => self.decode(LongOut(true), v),
+                    _ => Value::Ptr(v),
+                }
+            }
+            ArchPrctlAddr => Value::Hex(v),
             Iovec(false) if self.ret.is_none() => Value::Ptr(v),
             Iovec(written) => self.iovec(v, written),
             // prctl's second argument by option: PR_SET_NAME's name, PR_GET_NAME's at its exit.
             // strace shows "..." unless the name ends within TASK_COMM_LEN - 1 bytes.
-            PrctlArg if self.arg(0) as i32 == libc::PR_SET_NAME && v != 0 => match self.string(v, 15) {
+            PrctlSecond if self.arg(0) as i32 == libc::PR_SET_NAME && v != 0 => match self.string(v, 15) {
                 Value::Str { bytes, .. } if bytes.len() >= 15 => self.text(bytes, true),
                 other => other,
             },
-            PrctlArg if self.arg(0) as i32 == libc::PR_GET_NAME && v != 0 && self.succeeded() => self.string(v, 16),
-            PrctlArg if matches!(self.arg(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => Value::Ptr(v),
-            PrctlArg => Value::Hex(v),
+            PrctlSecond if self.arg(0) as i32 == libc::PR_GET_NAME && v != 0 && self.succeeded() => self.string(v, 16),
+            PrctlSecond if matches!(self.arg(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => Value::Ptr(v),
+            PrctlSecond => Value::Hex(v),
             SockLen | OffsetInOut if v == 0 => Value::Ptr(0),
-            SockLen => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 4))])),
-            OffsetInOut => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 8))])),
+            SockLen => {
+                read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 4))]))
+            }
+            OffsetInOut => {
+                read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 8))]))
+            }
             SockAddrOut(_) if v == 0 || !self.succeeded() => Value::Ptr(v),
             SockAddrOut(len_idx) => {
                 let len = read_struct(pid, self.arg(len_idx), 4).map_or(0, |b| field(&b, 0, 4));
@@ -537,7 +554,9 @@ impl Ctx<'_> {
             FutexOp => {
                 let cmd = match value(v & 0x7f, table::FUTEX_CMD, "FUTEX_???") {
                     // strace's one odd name.
-                    Value::Name(n) if v & 128 != 0 && n == "FUTEX_FD" => Value::Name("FUTEX_FD|FUTEX_PRIVATE_FLAG".into()),
+                    Value::Name(n) if v & 128 != 0 && n == "FUTEX_FD" => {
+                        Value::Name("FUTEX_FD|FUTEX_PRIVATE_FLAG".into())
+                    }
                     Value::Name(n) if v & 128 != 0 => Value::Name(format!("{n}_PRIVATE").into()),
                     other => other,
                 };
@@ -662,7 +681,10 @@ impl Ctx<'_> {
                         .map(|i| match field(&b, 16 * i + 8, 8) as i64 {
                             libc::UTIME_NOW => Value::Name("UTIME_NOW".into()),
                             libc::UTIME_OMIT => Value::Name("UTIME_OMIT".into()),
-                            n => dated(time_pair(&b, 16 * i, "tv_nsec"), iso_time(field(&b, 16 * i, 8) as i64, Some(n as u64))),
+                            n => dated(
+                                time_pair(&b, 16 * i, "tv_nsec"),
+                                iso_time(field(&b, 16 * i, 8) as i64, Some(n as u64)),
+                            ),
                         })
                         .collect(),
                 ),
@@ -713,7 +735,10 @@ impl Ctx<'_> {
                     };
                     if self.style.verbose {
                         let names = ["sysname", "nodename", "release", "version", "machine", "domainname"];
-                        Value::Struct { fields: names.iter().enumerate().map(|(i, n)| (*n, s(65 * i))).collect(), more: false }
+                        Value::Struct {
+                            fields: names.iter().enumerate().map(|(i, n)| (*n, s(65 * i))).collect(),
+                            more: false,
+                        }
                     } else {
                         Value::Struct { fields: vec![("sysname", s(0)), ("nodename", s(65))], more: true }
                     }
@@ -730,7 +755,9 @@ impl Ctx<'_> {
             },
             Cwd => self.string(v, 4096),
             UidOut | LongOut(_) if v == 0 || !self.succeeded() => Value::Ptr(v),
-            UidOut => read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![self.decode(Uid, field(&b, 0, 4))])),
+            UidOut => {
+                read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![self.decode(Uid, field(&b, 0, 4))]))
+            }
             LongOut(hex) => read_struct(pid, v, 8).map_or(Value::Ptr(v), |b| {
                 let x = field(&b, 0, 8);
                 Value::Array(vec![if hex { Value::Ptr(x) } else { Value::Uint(x) }])
@@ -955,7 +982,9 @@ fn select_left(ctx: &Ctx<'_>) -> String {
         }
     }
     let t = ctx.arg(4);
-    if t != 0 && let Some(b) = read_struct(ctx.pid, t, 16) {
+    if t != 0
+        && let Some(b) = read_struct(ctx.pid, t, 16)
+    {
         parts.push(format!("left {}", time_pair(&b, 0, if ctx.name == "select" { "tv_usec" } else { "tv_nsec" })));
     }
     parts.join(", ")
@@ -1098,7 +1127,8 @@ fn siginfo(b: &[u8]) -> Value {
             libc::SIGCHLD => {
                 pid_uid(&mut fields);
                 let status = i32_at(24);
-                let st = if code == libc::CLD_EXITED { Value::Int(status.into()) } else { Value::Name(signal_name(status)) };
+                let st =
+                    if code == libc::CLD_EXITED { Value::Int(status.into()) } else { Value::Name(signal_name(status)) };
                 fields.push(("si_status", st));
                 fields.push(("si_utime", Value::Int(field(b, 32, 8) as i64)));
                 fields.push(("si_stime", Value::Int(field(b, 40, 8) as i64)));
@@ -1175,7 +1205,9 @@ fn statx(b: &[u8], verbose: bool) -> Value {
     }
     fields.push(("stx_attributes", flags(field(b, 8, 8), table::STATX_ATTR, "0")));
     if verbose {
-        for (bit, name, off) in [(libc::STATX_NLINK, "stx_nlink", 16), (libc::STATX_UID, "stx_uid", 20), (libc::STATX_GID, "stx_gid", 24)] {
+        for (bit, name, off) in
+            [(libc::STATX_NLINK, "stx_nlink", 16), (libc::STATX_UID, "stx_uid", 20), (libc::STATX_GID, "stx_gid", 24)]
+        {
             if has(bit) {
                 fields.push((name, u(off, 4)));
             }
@@ -1199,10 +1231,8 @@ fn statx(b: &[u8], verbose: bool) -> Value {
     fields.push(("stx_attributes_mask", flags(field(b, 56, 8), table::STATX_ATTR, "0")));
     let stamp = |off: usize| {
         let (secs, nsec) = (field(b, off, 8) as i64, field(b, off + 8, 4));
-        let t = Value::Struct {
-            fields: vec![("tv_sec", Value::Int(secs)), ("tv_nsec", Value::Uint(nsec))],
-            more: false,
-        };
+        let t =
+            Value::Struct { fields: vec![("tv_sec", Value::Int(secs)), ("tv_nsec", Value::Uint(nsec))], more: false };
         dated(t, iso_time(secs, Some(nsec)))
     };
     for (bit, name, off) in [
@@ -1215,7 +1245,9 @@ fn statx(b: &[u8], verbose: bool) -> Value {
             fields.push((name, stamp(off)));
         }
     }
-    for (name, off) in [("stx_rdev_major", 128), ("stx_rdev_minor", 132), ("stx_dev_major", 136), ("stx_dev_minor", 140)] {
+    for (name, off) in
+        [("stx_rdev_major", 128), ("stx_rdev_minor", 132), ("stx_dev_major", 136), ("stx_dev_minor", 140)]
+    {
         fields.push((name, u(off, 4)));
     }
     if has(libc::STATX_MNT_ID) {
@@ -1234,8 +1266,20 @@ fn rusage(b: &[u8], verbose: bool) -> Value {
     let mut fields = vec![("ru_utime", time_pair(b, 0, "tv_usec")), ("ru_stime", time_pair(b, 16, "tv_usec"))];
     if verbose {
         let names = [
-            "ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt", "ru_majflt", "ru_nswap", "ru_inblock",
-            "ru_oublock", "ru_msgsnd", "ru_msgrcv", "ru_nsignals", "ru_nvcsw", "ru_nivcsw",
+            "ru_maxrss",
+            "ru_ixrss",
+            "ru_idrss",
+            "ru_isrss",
+            "ru_minflt",
+            "ru_majflt",
+            "ru_nswap",
+            "ru_inblock",
+            "ru_oublock",
+            "ru_msgsnd",
+            "ru_msgrcv",
+            "ru_nsignals",
+            "ru_nvcsw",
+            "ru_nivcsw",
         ];
         fields.extend(names.iter().enumerate().map(|(i, n)| (*n, Value::Int(field(b, 32 + 8 * i, 8) as i64))));
     }
@@ -1345,7 +1389,12 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
         ("umask", _) => Ret::Octal(r as u64),
         ("select" | "pselect6", _) if r > 0 => Ret::Note(r, Value::Name(select_left(&ctx).into())),
         ("rt_sigtimedwait", _) if r > 0 => Ret::Note(r, Value::Name(signal_name(r as i32))),
-        ("time", _) if r >= 0 && let Some(t) = iso_time(r, None) => Ret::Note(r, Value::Name(t.into())),
+        ("time", _)
+            if r >= 0
+                && let Some(t) = iso_time(r, None) =>
+        {
+            Ret::Note(r, Value::Name(t.into()))
+        }
         _ => ret_of(name, r),
     });
     Call { name: name.to_owned(), args: values, ret }
@@ -1416,9 +1465,9 @@ pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call
         } else if before != after {
             match (kind, before, &mut *after) {
                 // `[110 => 24]`
-                (SockLen, Value::Array(b), Value::Array(a)) if b.len() == 1 && a.len() == 1 => {
-                    let (b, a) = (b[0].clone(), a[0].clone());
-                    *after = Value::Array(vec![Value::Changed(Box::new(b), Box::new(a))]);
+                (SockLen, Value::Array(b), Value::Array(a)) if let ([b], [a]) = (b.as_slice(), a.as_slice()) => {
+                    let changed = Value::Changed(Box::new(b.clone()), Box::new(a.clone()));
+                    *after = Value::Array(vec![changed]);
                 }
                 // `[0] => [4096]`
                 (OffsetInOut, Value::Array(_), Value::Array(_)) => {
@@ -1635,5 +1684,88 @@ mod tests {
         assert_eq!(signal_number("RT_1"), Some(33));
         assert_eq!(signal_number("9"), Some(9));
         assert_eq!(signal_number("SIGBOGUS"), None);
+    }
+
+    /// The decoders added for strace's own test suite, on this process's real memory (read
+    /// through process_vm_readv as for a tracee).
+    #[test]
+    fn suite_decoders_on_real_memory() {
+        let me = Pid::this();
+        let style = Style::default();
+        let ctx = |name: &'static str, args: &'static [u64; 6], ret| Ctx { pid: me, name, args, ret, style };
+        // Constants and flags are C ints: the upper half of the register is ignored.
+        let c = ctx("faccessat", &[0; 6], None);
+        assert_eq!(c.decode(AccessMode, 0xdefa_ced0_0000_0000).to_string(), "F_OK");
+        assert_eq!(c.decode(AccessMode, 8).to_string(), "0x8 /* ?_OK */");
+        assert_eq!(c.decode(AtFlags, 0x8000).to_string(), "AT_RECURSIVE");
+        assert_eq!(c.decode(Uid, u64::from(u32::MAX)).to_string(), "-1");
+        assert_eq!(c.decode(Uid, 0xffff_0000).to_string(), "4294901760");
+        assert_eq!(c.decode(Mode, 0xdefa_ced0_0000_0000).to_string(), "000");
+        assert_eq!(c.decode(MmapFlags, 0x22).to_string(), "MAP_PRIVATE|MAP_ANONYMOUS");
+        assert_eq!(c.decode(MmapFlags, 0).to_string(), "MAP_FILE");
+        assert_eq!(open_flags(0x10_0000).to_string(), "O_RDONLY|__O_SYNC");
+        assert_eq!(open_flags(libc::O_SYNC as u64).to_string(), "O_RDONLY|O_SYNC");
+        // An iovec array: written data whole, read data up to the return value.
+        let data: &'static [u8] = b"abcdefgh";
+        let iov: &'static [u64; 2] = Box::leak(Box::new([data.as_ptr() as u64, 8]));
+        let args: &'static [u64; 6] = Box::leak(Box::new([0, iov.as_ptr() as u64, 1, 0, 0, 0]));
+        assert_eq!(
+            ctx("writev", args, None).decode(Iovec(true), args[1]).to_string(),
+            r#"[{iov_base="abcdefgh", iov_len=8}]"#
+        );
+        assert_eq!(
+            ctx("readv", args, Some(3)).decode(Iovec(false), args[1]).to_string(),
+            r#"[{iov_base="abc", iov_len=8}]"#
+        );
+        assert_eq!(
+            io_dump("readv", &io_data(me, "readv", args, 3).unwrap().2),
+            " * 3 bytes in buffer 0\n | 00000  61 62 63                                          abc              |\n"
+        );
+        // A socket address length the call changed: `[110 => 24]`.
+        let len: &'static mut u32 = Box::leak(Box::new(110u32));
+        let addr = std::ptr::from_mut(len) as u64;
+        let args: &'static [u64; 6] = Box::leak(Box::new([3, 0, addr, 0, 0, 0]));
+        let entry = decode_call(me, "getsockname", args, None);
+        *len = 24;
+        let exit = decode_exit(me, "getsockname", args, 0, &entry, style);
+        assert_eq!(exit.args[2].to_string(), "[110 => 24]");
+        // -P: a descriptor's file.
+        let f = std::fs::File::open("/proc/self/exe").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as u64;
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        use std::os::unix::ffi::OsStrExt;
+        assert_eq!(paths_of(me, "fstat", &[fd, 0, 0, 0, 0, 0]), vec![exe.as_os_str().as_bytes().to_vec()]);
+        // -xx and -s.
+        let hex = Style { hex_strings: true, string_limit: 2, ..Style::default() };
+        let c = Ctx { pid: me, name: "write", args: &[0; 6], ret: None, style: hex };
+        assert_eq!(c.buffer(data.as_ptr() as u64, 8).to_string(), r#""\x61\x62"..."#);
+    }
+
+    /// Dates, dumps and siginfo as strace prints them.
+    #[test]
+    fn dates_dumps_siginfo() {
+        assert_eq!(iso_time(1_492_358_706, Some(123_456_789)).as_deref(), Some("2017-04-16T16:05:06.123456789+0000"));
+        assert_eq!(iso_time(-10_843, Some(135)).as_deref(), Some("1969-12-31T20:59:17.000000135+0000"));
+        assert_eq!(iso_time(1_795_959_417, None).as_deref(), Some("2026-11-29T13:36:57+0000"));
+        assert_eq!(iso_time(0, Some(0)), None);
+        assert_eq!(iso_time(-3_819_351_491_602_432_273, Some(0)), None);
+        assert_eq!(
+            hexdump(b"0123456789abcdefg"),
+            " | 00000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66  0123456789abcdef |\n | 00010  67                                                g                |\n"
+        );
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&libc::SIGCHLD.to_ne_bytes());
+        b[8..12].copy_from_slice(&libc::CLD_EXITED.to_ne_bytes());
+        b[16..20].copy_from_slice(&42i32.to_ne_bytes());
+        b[24..28].copy_from_slice(&3i32.to_ne_bytes());
+        assert_eq!(
+            siginfo(&b).to_string(),
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=42, si_uid=0, si_status=3, si_utime=0, si_stime=0}"
+        );
+        let mut k = [0u8; 128];
+        k[0..4].copy_from_slice(&libc::SIGALRM.to_ne_bytes());
+        k[8..12].copy_from_slice(&libc::SI_KERNEL.to_ne_bytes());
+        assert_eq!(siginfo(&k).to_string(), "{si_signo=SIGALRM, si_code=SI_KERNEL}");
+        assert_eq!(siginfo(&[0; 128]).to_string(), "{}");
     }
 }

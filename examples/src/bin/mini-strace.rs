@@ -119,7 +119,11 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
 
 /// strace's sets of `-e signal=` and `-e status=`: `all`, `none`, names, `!` for the complement.
 /// Returns whether `is_in(name)` for the item under test.
-fn set_of(exprs: &[String], quals: &[&str], known: impl Fn(&str) -> bool) -> Result<Option<(Vec<String>, bool)>, String> {
+fn set_of(
+    exprs: &[String],
+    quals: &[&str],
+    known: impl Fn(&str) -> bool,
+) -> Result<Option<(Vec<String>, bool)>, String> {
     let mut set = None;
     for e in exprs {
         let Some((q, list)) = e.split_once('=') else { continue };
@@ -291,11 +295,16 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                     && shown(arch, nr)
                     && let Some(name) = arch.syscall_name(nr)
                 {
-                    at_entry.insert(pid, decode::decode_call_styled(nix::unistd::Pid::from_raw(pid), name, &args, None, style));
+                    at_entry.insert(
+                        pid,
+                        decode::decode_call_styled(nix::unistd::Pid::from_raw(pid), name, &args, None, style),
+                    );
                 }
                 if !wanted.is_empty() {
                     let named = arch.syscall_name(nr).is_some_and(|name| {
-                        decode::paths_of(nix::unistd::Pid::from_raw(pid), name, &args).iter().any(|p| wanted.contains(p))
+                        decode::paths_of(nix::unistd::Pid::from_raw(pid), name, &args)
+                            .iter()
+                            .any(|p| wanted.contains(p))
                     });
                     path_hit.insert(pid, named);
                     if !named {
@@ -341,7 +350,9 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         let mut line = match ev {
             Event::SyscallExit { pid, arch, nr, args, ret } if let Some(name) = arch.syscall_name(nr) => {
                 match at_entry.remove(&pid) {
-                    Some(e) if e.name == name => decode::decode_exit(nix::unistd::Pid::from_raw(pid), name, &args, ret, &e, style).to_string(),
+                    Some(e) if e.name == name => {
+                        decode::decode_exit(nix::unistd::Pid::from_raw(pid), name, &args, ret, &e, style).to_string()
+                    }
                     _ => t.describe(&ev),
                 }
             }

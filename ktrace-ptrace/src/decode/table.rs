@@ -71,7 +71,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "pipe2" => &[PipeFds, OpenFlags0],
         "getcwd" => &[Cwd, Uint],
         "sysinfo" => &[Sysinfo],
-        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), ArchPrctlArg],
+        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), ArchPrctlAddr],
         "set_robust_list" => &[Ptr, Uint],
         "rseq" => &[Ptr, Hex, Int, Hex],
         "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
@@ -116,7 +116,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "setresuid" | "setresgid" => &[Uid, Uid, Uid],
         "setreuid" | "setregid" => &[Uid, Uid],
         "getresuid" | "getresgid" => &[UidOut, UidOut, UidOut],
-        "prctl" => &[Value(PR, "PR_???"), PrctlArg, Hex, Hex, Hex],
+        "prctl" => &[Value(PR, "PR_???"), PrctlSecond, Hex, Hex, Hex],
         "rt_sigsuspend" => &[SigSet, Uint],
         "rt_sigpending" => &[SigSet, Uint],
         "sigaltstack" => &[Ptr, Ptr],
@@ -386,14 +386,8 @@ pub(super) const WAIT: Names = &[
 ];
 pub(super) const ACCESS: Names = table!(R_OK, W_OK, X_OK);
 /// The `AT_*` flags of the *at syscalls (AT_EACCESS shares AT_REMOVEDIR's bit: faccessat2 alone).
-pub(super) const AT: Names = table!(
-    AT_SYMLINK_NOFOLLOW,
-    AT_REMOVEDIR,
-    AT_SYMLINK_FOLLOW,
-    AT_NO_AUTOMOUNT,
-    AT_EMPTY_PATH,
-    AT_RECURSIVE
-);
+pub(super) const AT: Names =
+    table!(AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_NO_AUTOMOUNT, AT_EMPTY_PATH, AT_RECURSIVE);
 pub(super) const AT_ACCESS: Names = table!(AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_EMPTY_PATH);
 /// `sa_flags` in strace's order (SA_RESTORER is not in libc for every target).
 pub(super) const SA: Names = &[
@@ -758,7 +752,8 @@ pub(super) const MSG: Names = &[
 ];
 
 /// mmap's mapping types (the low four bits of its flags).
-pub(super) const MAP_TYPE: Names = &[(0, "MAP_FILE"), (1, "MAP_SHARED"), (2, "MAP_PRIVATE"), (3, "MAP_SHARED_VALIDATE")];
+pub(super) const MAP_TYPE: Names =
+    &[(0, "MAP_FILE"), (1, "MAP_SHARED"), (2, "MAP_PRIVATE"), (3, "MAP_SHARED_VALIDATE")];
 /// fallocate's modes (strace's xlat/falloc_flags.in order).
 pub(super) const FALLOC: Names = &[
     (1, "FALLOC_FL_KEEP_SIZE"),
@@ -774,7 +769,8 @@ pub(super) const FALLOC: Names = &[
 /// the call's entry.
 pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
     match kind {
-        Path | BufIn(_) | Iovec(true) | Argv | Envp | SockAddr(_) | Timespec2 | PollFds | EpollEvent | CpuSetIn | FdSet => true,
+        Path | BufIn(_) | Iovec(true) | Argv | Envp | SockAddr(_) | Timespec2 | PollFds | EpollEvent | CpuSetIn
+        | FdSet => true,
         Timespec => !matches!(name, "clock_gettime" | "clock_getres"),
         Timeval => name != "gettimeofday",
         SigSet => !matches!((name, i), ("rt_sigprocmask", 2) | ("rt_sigpending", 0)),
@@ -810,10 +806,42 @@ pub(super) fn si_code(signo: i32, code: i32) -> Option<&'static str> {
     }
     let names: &[&str] = match signo {
         libc::SIGCHLD => &["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"],
-        libc::SIGSEGV => &["SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR"],
+        libc::SIGSEGV => &[
+            "SEGV_MAPERR",
+            "SEGV_ACCERR",
+            "SEGV_BNDERR",
+            "SEGV_PKUERR",
+            "SEGV_ACCADI",
+            "SEGV_ADIDERR",
+            "SEGV_ADIPERR",
+            "SEGV_MTEAERR",
+            "SEGV_MTESERR",
+            "SEGV_CPERR",
+        ],
         libc::SIGBUS => &["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"],
-        libc::SIGILL => &["ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK", "ILL_BADIADDR"],
-        libc::SIGFPE => &["FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB", "FPE_FLTUNK", "FPE_CONDTRAP"],
+        libc::SIGILL => &[
+            "ILL_ILLOPC",
+            "ILL_ILLOPN",
+            "ILL_ILLADR",
+            "ILL_ILLTRP",
+            "ILL_PRVOPC",
+            "ILL_PRVREG",
+            "ILL_COPROC",
+            "ILL_BADSTK",
+            "ILL_BADIADDR",
+        ],
+        libc::SIGFPE => &[
+            "FPE_INTDIV",
+            "FPE_INTOVF",
+            "FPE_FLTDIV",
+            "FPE_FLTOVF",
+            "FPE_FLTUND",
+            "FPE_FLTRES",
+            "FPE_FLTINV",
+            "FPE_FLTSUB",
+            "FPE_FLTUNK",
+            "FPE_CONDTRAP",
+        ],
         libc::SIGTRAP => &["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF"],
         libc::SIGPOLL => &["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"],
         libc::SIGSYS => &["SYS_SECCOMP", "SYS_USER_DISPATCH"],
