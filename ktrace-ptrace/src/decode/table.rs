@@ -282,8 +282,18 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
 /// A table of named values or flag bits, in strace's order.
 pub(super) type Names = &'static [(u64, &'static str)];
 
+/// One entry of [`table!`]: a libc constant by its name, or `(value, "NAME")` for one libc lacks.
+macro_rules! entry {
+    ($c:ident) => {
+        (libc::$c as u64, stringify!($c))
+    };
+    (($v:expr, $n:literal)) => {
+        ($v, $n)
+    };
+}
+
 macro_rules! table {
-    ($($c:ident),* $(,)?) => { &[$((libc::$c as u64, stringify!($c))),*] };
+    ($($e:tt),* $(,)?) => { &[$(entry!($e)),*] };
 }
 
 pub(super) const RENAME: Names = table!(RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT);
@@ -727,29 +737,29 @@ pub(super) fn sigset_size_arg(name: &str) -> Option<usize> {
 pub(super) const PRIO: Names = table!(PRIO_PROCESS, PRIO_PGRP, PRIO_USER);
 pub(super) const TIMER: Names = table!(TIMER_ABSTIME);
 /// `send`/`recv` flags (strace's xlat/msg_flags.in order).
-pub(super) const MSG: Names = &[
-    (libc::MSG_OOB as u64, "MSG_OOB"),
-    (libc::MSG_PEEK as u64, "MSG_PEEK"),
-    (libc::MSG_DONTROUTE as u64, "MSG_DONTROUTE"),
-    (libc::MSG_CTRUNC as u64, "MSG_CTRUNC"),
+pub(super) const MSG: Names = table!(
+    MSG_OOB,
+    MSG_PEEK,
+    MSG_DONTROUTE,
+    MSG_CTRUNC,
     (0x10, "MSG_PROXY"),
-    (libc::MSG_TRUNC as u64, "MSG_TRUNC"),
-    (libc::MSG_DONTWAIT as u64, "MSG_DONTWAIT"),
-    (libc::MSG_EOR as u64, "MSG_EOR"),
-    (libc::MSG_WAITALL as u64, "MSG_WAITALL"),
-    (libc::MSG_FIN as u64, "MSG_FIN"),
-    (libc::MSG_SYN as u64, "MSG_SYN"),
-    (libc::MSG_CONFIRM as u64, "MSG_CONFIRM"),
-    (libc::MSG_RST as u64, "MSG_RST"),
-    (libc::MSG_ERRQUEUE as u64, "MSG_ERRQUEUE"),
-    (libc::MSG_NOSIGNAL as u64, "MSG_NOSIGNAL"),
-    (libc::MSG_MORE as u64, "MSG_MORE"),
-    (libc::MSG_WAITFORONE as u64, "MSG_WAITFORONE"),
+    MSG_TRUNC,
+    MSG_DONTWAIT,
+    MSG_EOR,
+    MSG_WAITALL,
+    MSG_FIN,
+    MSG_SYN,
+    MSG_CONFIRM,
+    MSG_RST,
+    MSG_ERRQUEUE,
+    MSG_NOSIGNAL,
+    MSG_MORE,
+    MSG_WAITFORONE,
     (0x40000, "MSG_BATCH"),
-    (libc::MSG_ZEROCOPY as u64, "MSG_ZEROCOPY"),
-    (libc::MSG_FASTOPEN as u64, "MSG_FASTOPEN"),
-    (libc::MSG_CMSG_CLOEXEC as u64, "MSG_CMSG_CLOEXEC"),
-];
+    MSG_ZEROCOPY,
+    MSG_FASTOPEN,
+    MSG_CMSG_CLOEXEC
+);
 
 /// mmap's mapping types (the low four bits of its flags).
 pub(super) const MAP_TYPE: Names =
