@@ -101,6 +101,8 @@ enum Arg {
     Rlimit,
     /// futex's operation (`FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`).
     FutexOp,
+    /// futex's fourth argument: a timeout, or a count (`val2`) for the requeues.
+    FutexArg4,
     /// futex's sixth argument (`FUTEX_BITSET_MATCH_ANY`).
     FutexVal3,
     /// sched_getaffinity's CPU set, filled by the call (its size the return value).
@@ -467,7 +469,8 @@ impl Ctx<'_> {
             Ptr => Value::Ptr(v),
             AtFd if v as i32 == libc::AT_FDCWD => Value::Name("AT_FDCWD".into()),
             AtFd => Value::Int((v as i32).into()),
-            Path => self.string(v, 4096),
+            // strace shows at most PATH_MAX - 1 bytes of a path.
+            Path => self.string(v, 4095),
             BufIn(len_idx) => self.buffer(v, self.arg(len_idx) as usize),
             BufOut => match self.ret {
                 Some(n) if n >= 0 && v != 0 => self.buffer(v, n as usize),
@@ -562,8 +565,18 @@ impl Ctx<'_> {
                 };
                 value_and_flags(cmd, v & 0xffff_ff00, &[(256, "FUTEX_CLOCK_REALTIME")])
             }
-            FutexVal3 if v as u32 == u32::MAX => Value::Name("FUTEX_BITSET_MATCH_ANY".into()),
-            FutexVal3 => Value::Hex(v & 0xffff_ffff),
+            // futex's fourth argument is a timeout or a second count, as the command takes it.
+            FutexArg4 => match self.arg(1) & 0x7f {
+                3 | 4 | 5 | 12 => Value::Uint(v & 0xffff_ffff),
+                0 | 6 | 9 | 11 | 13 => self.decode(Timespec, v),
+                _ => Value::Ptr(v),
+            },
+            FutexVal3 => match self.arg(1) & 0x7f {
+                9 | 10 if v as u32 == u32::MAX => Value::Name("FUTEX_BITSET_MATCH_ANY".into()),
+                4 | 12 => Value::Uint(v & 0xffff_ffff),
+                5 => futex_wake_op(v as u32),
+                _ => Value::Hex(v & 0xffff_ffff),
+            },
             FcntlThird => match self.arg(1) as i32 {
                 libc::F_SETFD => flags(v, table::FD_FLAGS, "0"),
                 libc::F_SETFL => open_flags(v),
@@ -988,6 +1001,42 @@ fn select_left(ctx: &Ctx<'_>) -> String {
         parts.push(format!("left {}", time_pair(&b, 0, if ctx.name == "select" { "tv_usec" } else { "tv_nsec" })));
     }
     parts.join(", ")
+}
+
+/// FUTEX_WAKE_OP's encoded operation as strace spells it:
+/// `FUTEX_OP_ADD<<28|0x1<<12|FUTEX_OP_CMP_GT<<24|0x2`.
+fn futex_wake_op(v: u32) -> Value {
+    let named = |names: &[&str], x: u32, unknown: &str| match names.get(x as usize) {
+        Some(n) => (*n).to_owned(),
+        None => format!("{x:#x}<<{{}} /* {unknown} */"),
+    };
+    let op = named(
+        &["FUTEX_OP_SET", "FUTEX_OP_ADD", "FUTEX_OP_OR", "FUTEX_OP_ANDN", "FUTEX_OP_XOR"],
+        (v >> 28) & 7,
+        "FUTEX_OP_???",
+    );
+    let cmp = named(
+        &[
+            "FUTEX_OP_CMP_EQ",
+            "FUTEX_OP_CMP_NE",
+            "FUTEX_OP_CMP_LT",
+            "FUTEX_OP_CMP_LE",
+            "FUTEX_OP_CMP_GT",
+            "FUTEX_OP_CMP_GE",
+        ],
+        (v >> 24) & 0xf,
+        "FUTEX_OP_CMP_???",
+    );
+    // `NAME<<28`, or for an unknown one `0x7<<28 /* FUTEX_OP_??? */` (the shift inside).
+    let shifted = |text: String, by: u32| {
+        if text.contains("<<{}") { text.replace("<<{}", &format!("<<{by}")) } else { format!("{text}<<{by}") }
+    };
+    let hex = |x: u32| if x == 0 { "0".to_owned() } else { format!("{x:#x}") };
+    let shift = if (v >> 28) & 8 != 0 { "FUTEX_OP_OPARG_SHIFT<<28|" } else { "" };
+    Value::Name(
+        format!("{shift}{}|{}<<12|{}|{}", shifted(op, 28), hex((v >> 12) & 0xfff), shifted(cmp, 24), hex(v & 0xfff))
+            .into(),
+    )
 }
 
 /// A CPU set: the CPUs in it, `[0 1]`.
@@ -1767,5 +1816,8 @@ mod tests {
         k[8..12].copy_from_slice(&libc::SI_KERNEL.to_ne_bytes());
         assert_eq!(siginfo(&k).to_string(), "{si_signo=SIGALRM, si_code=SI_KERNEL}");
         assert_eq!(siginfo(&[0; 128]).to_string(), "{}");
+        let op = (1 << 28) | (2 << 12) | (4 << 24) | 3;
+        assert_eq!(futex_wake_op(op).to_string(), "FUTEX_OP_ADD<<28|0x2<<12|FUTEX_OP_CMP_GT<<24|0x3");
+        assert_eq!(futex_wake_op(7 << 28).to_string(), "0x7<<28 /* FUTEX_OP_??? */|0<<12|FUTEX_OP_CMP_EQ<<24|0");
     }
 }

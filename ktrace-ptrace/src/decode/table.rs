@@ -77,7 +77,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
         "getrlimit" | "setrlimit" => &[Value(RLIMIT, "RLIMIT_???"), Rlimit],
         "getrandom" => &[BufOut, Uint, Named(GRND, "0")],
-        "futex" => &[Ptr, FutexOp, U32, Timespec, Ptr, FutexVal3],
+        "futex" => &[Ptr, FutexOp, U32, FutexArg4, Ptr, FutexVal3],
         "copy_file_range" => &[Int, Ptr, Int, Ptr, Uint, Uint],
         "sendfile" => &[Int, Int, OffsetInOut, Uint],
         "sched_getaffinity" => &[Int, Uint, CpuSet],
@@ -447,10 +447,18 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
         "arch_prctl" if a(0) & 0xffff_ffff == 0x1011 => 0b1,
         // The new address only with MREMAP_FIXED.
         "mremap" if a(3) & 2 == 0 => 0b1111,
+        // futex's arguments by command (strace's futex.c).
         "futex" => match a(1) & 0x7f {
-            // FUTEX_WAKE: address, op, count; FUTEX_WAIT: and the timeout.
-            1 | 2 => 0b111,
+            // FUTEX_WAIT: the count and the timeout.
             0 => 0b1111,
+            // FUTEX_WAKE, FUTEX_FD: the count.
+            1 | 2 => 0b111,
+            // FUTEX_REQUEUE, FUTEX_WAIT_REQUEUE_PI: and the second address.
+            3 | 11 => 0b1_1111,
+            // FUTEX_LOCK_PI, FUTEX_LOCK_PI2: the timeout only.
+            6 | 13 => 0b1011,
+            // FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI: nothing more.
+            7 | 8 => 0b11,
             // FUTEX_WAIT_BITSET: no second address; FUTEX_WAKE_BITSET: no timeout either.
             9 => 0b10_1111,
             10 => 0b10_0111,
