@@ -580,7 +580,19 @@ impl Ctx<'_> {
             FcntlThird => match self.arg(1) as i32 {
                 libc::F_SETFD => flags(v, table::FD_FLAGS, "0"),
                 libc::F_SETFL => open_flags(v),
-                libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ => Value::Int((v as i32).into()),
+                libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETPIPE_SZ | libc::F_SETOWN => {
+                    Value::Int((v as i32).into())
+                }
+                table::F_SETSIG if v as i32 == 0 => Value::Int(0),
+                table::F_SETSIG => Value::Name(signal_name(v as i32)),
+                libc::F_SETLEASE => value(v & 0xffff_ffff, table::LOCK_TYPE, "F_???"),
+                libc::F_NOTIFY => flags_arg(v & 0xffff_ffff, table::DN, "0"),
+                // The lock the call sets is read whatever the outcome; the one F_GETLK returns
+                // only when it succeeded.
+                libc::F_SETLK | libc::F_SETLKW | libc::F_OFD_SETLK | libc::F_OFD_SETLKW => self.flock(v, false),
+                libc::F_GETLK | libc::F_OFD_GETLK if self.succeeded() => self.flock(v, true),
+                table::F_SETOWN_EX => self.owner_ex(v),
+                table::F_GETOWN_EX if self.succeeded() => self.owner_ex(v),
                 _ => Value::Ptr(v),
             },
             Argv if v == 0 => Value::Ptr(0),
@@ -865,6 +877,31 @@ impl Ctx<'_> {
         let mut all = vec![("sa_family", fam)];
         all.extend(fields);
         Value::Struct { fields: all, more: false }
+    }
+
+    /// A `struct flock` (with its `l_pid` when `with_pid`, as F_GETLK returns it).
+    fn flock(&self, v: u64, with_pid: bool) -> Value {
+        let Some(b) = read_struct(self.pid, v, 32) else { return Value::Ptr(v) };
+        let mut fields = vec![
+            ("l_type", value(field(&b, 0, 2), table::LOCK_TYPE, "F_???")),
+            ("l_whence", value(field(&b, 2, 2), table::SEEK, "SEEK_???")),
+            ("l_start", Value::Int(field(&b, 8, 8) as i64)),
+            ("l_len", Value::Int(field(&b, 16, 8) as i64)),
+        ];
+        if with_pid {
+            fields.push(("l_pid", Value::Int((field(&b, 24, 4) as i32).into())));
+        }
+        Value::Struct { fields, more: false }
+    }
+
+    /// A `struct f_owner_ex`: `{type=F_OWNER_TID, pid=5}`.
+    fn owner_ex(&self, v: u64) -> Value {
+        let Some(b) = read_struct(self.pid, v, 8) else { return Value::Ptr(v) };
+        let fields = vec![
+            ("type", value(field(&b, 0, 4), table::OWNER, "F_OWNER_???")),
+            ("pid", Value::Int((field(&b, 4, 4) as i32).into())),
+        ];
+        Value::Struct { fields, more: false }
     }
 
     /// An iovec array as strace shows it: `[{iov_base="…", iov_len=8}]`, at most -s elements.
@@ -1409,6 +1446,9 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
         // `= 0x1 (flags FD_CLOEXEC)`, `= 0x8002 (flags O_RDWR|O_LARGEFILE)`.
         ("fcntl", libc::F_GETFD) if r > 0 => Ret::Flags(r as u64, flags(r as u64, table::FD_FLAGS, "0")),
         ("fcntl", libc::F_GETFL) if r >= 0 => Ret::Flags(r as u64, open_flags(r as u64)),
+        // `= 0x2 (F_UNLCK)`, `= 1 (SIGHUP)`.
+        ("fcntl", libc::F_GETLEASE) if r >= 0 => Ret::HexNote(r as u64, value(r as u64, table::LOCK_TYPE, "F_???")),
+        ("fcntl", table::F_GETSIG) if r > 0 => Ret::Note(r, Value::Name(signal_name(r as i32))),
         ("poll" | "ppoll" | "select" | "pselect6", _) if r == 0 => Ret::Note(0, Value::Name("Timeout".into())),
         ("poll" | "ppoll", _) if r > 0 => match read_struct(pid, ctx.arg(0), 8) {
             // `= 1 ([{fd=3, revents=POLLIN}])`: the descriptors with events (read one by one, up
@@ -1778,6 +1818,15 @@ mod tests {
         *len = 24;
         let exit = decode_exit(me, "getsockname", args, 0, &entry, style);
         assert_eq!(exit.args[2].to_string(), "[110 => 24]");
+        // fcntl's lock structure.
+        let mut fl = [0u8; 32];
+        fl[16..24].copy_from_slice(&4096i64.to_ne_bytes());
+        let fl: &'static [u8; 32] = Box::leak(Box::new(fl));
+        let args: &'static [u64; 6] = Box::leak(Box::new([0, libc::F_SETLK as u64, fl.as_ptr() as u64, 0, 0, 0]));
+        assert_eq!(
+            decode_call(me, "fcntl", args, Some(0)).to_string(),
+            "fcntl(0, F_SETLK, {l_type=F_RDLCK, l_whence=SEEK_SET, l_start=0, l_len=4096}) = 0"
+        );
         // -P: a descriptor's file.
         let f = std::fs::File::open("/proc/self/exe").unwrap();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as u64;

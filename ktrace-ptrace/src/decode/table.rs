@@ -340,6 +340,18 @@ pub(super) const FCNTL: Names = table!(
     F_GETLK,
     F_SETLK,
     F_SETLKW,
+    F_SETOWN,
+    F_GETOWN,
+    (10, "F_SETSIG"),
+    (11, "F_GETSIG"),
+    (15, "F_SETOWN_EX"),
+    (16, "F_GETOWN_EX"),
+    F_OFD_GETLK,
+    F_OFD_SETLK,
+    F_OFD_SETLKW,
+    F_SETLEASE,
+    F_GETLEASE,
+    F_NOTIFY,
     F_DUPFD_CLOEXEC,
     F_SETPIPE_SZ,
     F_GETPIPE_SZ,
@@ -439,7 +451,18 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
     match name {
         "open" if !creat(a(1)) => 0b11,
         "openat" if !creat(a(2)) => 0b111,
-        "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => {
+        "fcntl"
+            if matches!(
+                a(1) as i32,
+                libc::F_GETFD
+                    | libc::F_GETFL
+                    | libc::F_GETPIPE_SZ
+                    | libc::F_GET_SEALS
+                    | libc::F_GETLEASE
+                    | F_GETSIG
+                    | libc::F_GETOWN
+            ) =>
+        {
             0b11
         }
         "prctl" if matches!(a(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => 0b11,
@@ -867,3 +890,23 @@ pub(super) fn si_code(signo: i32, code: i32) -> Option<&'static str> {
     };
     names.get(code as usize - 1).copied().or(generic)
 }
+
+/// Lock types (struct flock's l_type, F_SETLEASE, F_GETLEASE).
+pub(super) const LOCK_TYPE: Names = table!(F_RDLCK, F_WRLCK, F_UNLCK);
+/// struct f_owner_ex's type.
+pub(super) const OWNER: Names = &[(0, "F_OWNER_TID"), (1, "F_OWNER_PID"), (2, "F_OWNER_PGRP")];
+/// F_NOTIFY's events.
+pub(super) const DN: Names = &[
+    (1, "DN_ACCESS"),
+    (2, "DN_MODIFY"),
+    (4, "DN_CREATE"),
+    (8, "DN_DELETE"),
+    (0x10, "DN_RENAME"),
+    (0x20, "DN_ATTRIB"),
+    (0x8000_0000, "DN_MULTISHOT"),
+];
+/// fcntl's commands libc does not name (asm-generic/fcntl.h).
+pub(super) const F_SETSIG: i32 = 10;
+pub(super) const F_GETSIG: i32 = 11;
+pub(super) const F_SETOWN_EX: i32 = 15;
+pub(super) const F_GETOWN_EX: i32 = 16;

@@ -88,6 +88,8 @@ pub enum Ret {
     Restart(i32),
     /// Flags returned: `0x1 (flags FD_CLOEXEC)`.
     Flags(u64, Value),
+    /// A number in hexadecimal with strace's note on it: `0x2 (F_UNLCK)`.
+    HexNote(u64, Value),
     /// A number with strace's note on it: `0 (Timeout)`, `1 ([{fd=3, revents=POLLIN}])`.
     Note(i64, Value),
     /// A file mode in octal (umask): `022`.
@@ -252,6 +254,10 @@ impl Display for Ret {
                 write!(f, " (flags {flags})")
             }
             Ret::Note(v, note) => write!(f, "{v} ({note})"),
+            Ret::HexNote(v, note) => {
+                hex(f, *v)?;
+                write!(f, " ({note})")
+            }
             Ret::Octal(v) => write!(f, "0{v:02o}"),
             Ret::None => f.write_char('?'),
         }
