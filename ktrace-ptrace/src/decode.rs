@@ -386,16 +386,31 @@ pub fn errno_name(e: i32) -> String {
     }
 }
 
-/// A NUL-terminated array of pointers (argv, envp): the pointers, at most `max`.
-fn pointers(pid: Pid, v: u64, max: u64) -> Vec<u64> {
+/// How a NUL-terminated array of pointers ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArrayEnd {
+    /// At its NULL.
+    Terminated,
+    /// Unreadable at this address before a NULL.
+    Unreadable(u64),
+    /// More than asked for.
+    More,
+}
+
+/// A NUL-terminated array of pointers (argv, envp): the pointers, at most `max`, and how the
+/// reading ended.
+fn pointers(pid: Pid, v: u64, max: u64) -> (Vec<u64>, ArrayEnd) {
     let mut out = Vec::new();
-    for i in 0..max {
-        match read_bytes(pid, v + 8 * i, 8).map(|b| field(&b, 0, 8)) {
-            Some(0) | None => break,
+    for i in 0..=max {
+        let at = v.wrapping_add(8 * i);
+        match read_struct(pid, at, 8).map(|b| field(&b, 0, 8)) {
+            Some(0) => return (out, ArrayEnd::Terminated),
+            None => return (out, ArrayEnd::Unreadable(at)),
+            Some(_) if i == max => break,
             Some(p) => out.push(p),
         }
     }
-    out
+    (out, ArrayEnd::More)
 }
 
 /// The syscall being decoded: its tracee, name, raw arguments and (at exit) return value.
@@ -596,21 +611,31 @@ impl Ctx<'_> {
                 _ => Value::Ptr(v),
             },
             Argv if v == 0 => Value::Ptr(0),
-            Argv => Value::Array(
-                pointers(pid, v, 32)
-                    .into_iter()
-                    .map(|p| match self.string(p, self.style.string_limit) {
-                        Value::Ptr(_) => Value::Name("?".into()),
-                        s => s,
-                    })
-                    .collect(),
-            ),
+            // At most -s strings, then `...`; an unreadable string as its address, an array
+            // unreadable before its NULL with `... /* address */`.
+            Argv => match pointers(pid, v, self.style.string_limit as u64) {
+                (p, ArrayEnd::Unreadable(at)) if p.is_empty() && at == v => Value::Ptr(v),
+                (ptrs, end) => {
+                    let mut items: Vec<Value> =
+                        ptrs.into_iter().map(|p| self.string(p, self.style.string_limit)).collect();
+                    match end {
+                        ArrayEnd::Unreadable(at) => items.push(Value::Name(format!("... /* {at:#x} */").into())),
+                        ArrayEnd::More => items.push(Value::Name("...".into())),
+                        ArrayEnd::Terminated => {}
+                    }
+                    Value::Array(items)
+                }
+            },
             // `0x7ffd… /* 23 vars */`, as strace prints it (counted up to 4096 entries).
             Envp if v == 0 => Value::Ptr(0),
-            Envp => {
-                let n = pointers(pid, v, 4096).len();
-                Value::Commented(Box::new(Value::Hex(v)), format!("{n} var{}", if n == 1 { "" } else { "s" }))
-            }
+            Envp => match pointers(pid, v, 4096) {
+                (p, ArrayEnd::Unreadable(at)) if p.is_empty() && at == v => Value::Ptr(v),
+                (p, end) => {
+                    let n = p.len();
+                    let tail = if matches!(end, ArrayEnd::Unreadable(_)) { ", unterminated" } else { "" };
+                    Value::Commented(Box::new(Value::Hex(v)), format!("{n} var{}{tail}", if n == 1 { "" } else { "s" }))
+                }
+            },
             SockAddr(len_idx) => self.sockaddr(v, self.arg(len_idx) as usize),
             Timespec | SigSet | SigAction | Rlimit if v == 0 => Value::Ptr(0),
             Timespec => read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec")),
