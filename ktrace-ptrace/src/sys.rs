@@ -180,3 +180,14 @@ pub(crate) fn tracer_pid(tid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     status.lines().find_map(|l| l.strip_prefix("TracerPid:")).and_then(|v| v.trim().parse().ok())
 }
+
+/// The raw `siginfo_t` (128 bytes) of the signal a tracee is stopped with (PTRACE_GETSIGINFO).
+pub(crate) fn siginfo_bytes(pid: Pid) -> Option<[u8; 128]> {
+    let mut buf = [0u8; 128];
+    // SAFETY: PTRACE_GETSIGINFO writes one siginfo_t (128 bytes on Linux) to `buf`, which is
+    // 128 bytes and lives across the call.
+    let r = unsafe {
+        libc::ptrace(libc::PTRACE_GETSIGINFO, pid.as_raw(), std::ptr::null_mut::<libc::c_void>(), buf.as_mut_ptr())
+    };
+    (r == 0).then_some(buf)
+}

@@ -1,7 +1,8 @@
 //! `mini-strace`: strace on ktrace-ptrace.
 //!
 //! ```sh
-//! mini-strace [-f] [-q|-qq] [-c] [-T] [-t|-tt] [-e trace=NAME,NAME…] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
+//! mini-strace [-f] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
+//!             [-e status=SET] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
 //! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use ktrace_examples::{Output, Status};
-use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer};
+use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer, decode};
 
 /// strace on ktrace-ptrace: traces the syscalls and signals of a command or a running process.
 #[derive(Parser)]
@@ -44,9 +45,26 @@ struct Args {
     /// Prefix each line with the time of day (-tt: with microseconds).
     #[arg(short = 't', action = clap::ArgAction::Count)]
     tod: u8,
-    /// Which syscalls to show: trace=NAME,NAME… (or NAME,NAME…).
+    /// What to show: trace=NAME,NAME… (or NAME,NAME…); signal=SET (`none`, `all`, `USR1,INT`,
+    /// `!CONT`); status=SET of successful, failed, unfinished, unavailable, detached;
+    /// read=FDS, write=FDS (hex dumps of the data read from / written to those descriptors).
     #[arg(short = 'e', value_name = "trace=LIST")]
     expr: Vec<String>,
+    /// Show at most this many bytes of each string and buffer (strace's -s; 32 by default).
+    #[arg(short = 's', value_name = "SIZE", default_value_t = decode::STRING_LIMIT)]
+    string_limit: usize,
+    /// -xx: print every byte of strings in hexadecimal.
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    hex: u8,
+    /// Verbose: structures with every field (struct stat's ids and times…).
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// Align return values in this column (strace's -a; 40 by default).
+    #[arg(short = 'a', value_name = "COLUMN", default_value_t = 40)]
+    column: usize,
+    /// Show only the syscalls that name PATH: a path argument, or a descriptor open on it.
+    #[arg(short = 'P', value_name = "PATH")]
+    paths: Vec<PathBuf>,
     /// Stop only at the chosen syscalls, through a seccomp-bpf filter (with -e trace=).
     #[arg(long = "seccomp-bpf", alias = "seccomp")]
     seccomp: bool,
@@ -84,11 +102,12 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
     let mut names = Vec::new();
     for e in exprs {
         let list = match e.split_once('=') {
-            Some(("trace", l)) => l,
-            Some((q, _)) => return Err(format!("invalid qualifier '{q}' (only trace= is supported)")),
+            Some(("trace" | "t", l)) => l,
+            Some(("signal" | "signals" | "s" | "status" | "read" | "r" | "write" | "w", _)) => continue,
+            Some((q, _)) => return Err(format!("invalid qualifier '{q}'")),
             None => e.as_str(),
         };
-        for n in list.split(',') {
+        for n in list.split(',').filter(|n| !n.is_empty()) {
             if AuditArch::NATIVE.syscall_nr(n).is_none() {
                 return Err(format!("invalid system call '{n}'"));
             }
@@ -96,6 +115,53 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
         }
     }
     Ok(Some(names))
+}
+
+/// strace's sets of `-e signal=` and `-e status=`: `all`, `none`, names, `!` for the complement.
+/// Returns whether `is_in(name)` for the item under test.
+fn set_of(
+    exprs: &[String],
+    quals: &[&str],
+    known: impl Fn(&str) -> bool,
+) -> Result<Option<(Vec<String>, bool)>, String> {
+    let mut set = None;
+    for e in exprs {
+        let Some((q, list)) = e.split_once('=') else { continue };
+        if !quals.contains(&q) {
+            continue;
+        }
+        // Each `!` complements the set.
+        let bare = list.trim_start_matches('!');
+        let (list, negated) = (bare, (list.len() - bare.len()) % 2 == 1);
+        let mut items = Vec::new();
+        for n in list.split(',') {
+            match n {
+                "all" => items.push("all".to_owned()),
+                "none" => {}
+                n if known(n) => items.push(n.to_owned()),
+                n => return Err(format!("invalid {q} '{n}'")),
+            }
+        }
+        set = Some((items, negated));
+    }
+    Ok(set)
+}
+
+/// Whether `item` is in a set of [`set_of`] (everything when there is none).
+fn in_set(set: &Option<(Vec<String>, bool)>, is: impl Fn(&str) -> bool) -> bool {
+    set.as_ref().is_none_or(|(items, negated)| items.iter().any(|i| i == "all" || is(i)) != *negated)
+}
+
+/// A syscall's `line` (`name(args) = ret`) after `head` (pid prefix, time), its return value
+/// moved to `column` of the whole line, as strace's -a does.
+fn align(head: &str, line: &str, column: usize) -> String {
+    match line.rsplit_once(" = ") {
+        Some((call, ret)) => {
+            let width = column.saturating_sub(head.len() + call.len()).max(1);
+            format!("{head}{call}{:width$}= {ret}", "")
+        }
+        None => format!("{head}{line}"),
+    }
 }
 
 /// The native numbers of the syscalls of `-e trace=`.
@@ -108,8 +174,49 @@ fn main() -> ExitCode {
 }
 
 fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
-    let Args { follow, quiet, summary, timing, tod, expr, seccomp, out, pid: attach, cmd } = a;
+    let Args {
+        follow,
+        quiet,
+        summary,
+        timing,
+        tod,
+        expr,
+        string_limit,
+        hex,
+        verbose,
+        column,
+        paths,
+        seccomp,
+        out,
+        pid: attach,
+        cmd,
+    } = a;
+    if hex == 1 {
+        return Err("-x (hexadecimal for non-ASCII bytes only) is not supported; -xx is".into());
+    }
+    let mut style = decode::Style::default();
+    style.string_limit = string_limit;
+    style.hex_strings = hex > 1;
+    style.verbose = verbose;
     let only = trace_set(&expr)?;
+    let signals = set_of(&expr, &["signal", "signals", "s"], |n| decode::signal_number(n).is_some())?;
+    let statuses = set_of(&expr, &["status"], |n| {
+        matches!(n, "successful" | "failed" | "unfinished" | "unavailable" | "detached")
+    })?;
+    let fd_set = |n: &str| n.parse::<u32>().is_ok_and(|fd| fd <= i32::MAX as u32);
+    let reads = set_of(&expr, &["read", "r"], fd_set)?;
+    let writes = set_of(&expr, &["write", "w"], fd_set)?;
+    // -P: the paths as given, and as they resolve (strace selects both).
+    let mut wanted: Vec<Vec<u8>> = Vec::new();
+    for p in &paths {
+        use std::os::unix::ffi::OsStrExt;
+        wanted.push(p.as_os_str().as_bytes().to_vec());
+        if let Ok(real) = std::fs::canonicalize(p) {
+            wanted.push(real.as_os_str().as_bytes().to_vec());
+        }
+    }
+    // Per task, whether its current syscall named a -P path (decided at entry, as strace does).
+    let mut path_hit: HashMap<i32, bool> = HashMap::new();
     // With a seccomp filter the command is started by TraceCommand (the filter must be in place
     // before the exec, after any hold); otherwise held before its exec (a missing program fails
     // here, as strace's `Can't stat`) and seized there.
@@ -121,6 +228,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     } else {
         None
     };
+    let out_given = out.is_some();
     let mut w: Box<dyn Write> = match out {
         Some(f) => {
             let mut o = Output::create(f)?;
@@ -155,7 +263,19 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let mut leader = None;
     let mut status = Status::SUCCESS;
     let multi = follow || attach.is_some();
+    // strace's prefix: `PID ` in a file of several processes' lines, `[pid PID] ` on the terminal.
+    let to_file = out_given;
+    let head = |pid: i32| {
+        let stamp = if tod > 0 { format!("{} ", time_of_day(tod > 1)) } else { String::new() };
+        match (multi, to_file) {
+            (false, _) => stamp,
+            (true, true) => format!("{pid:<5} {stamp}"),
+            (true, false) => format!("[pid {pid:>5}] {stamp}"),
+        }
+    };
     let mut entered: HashMap<i32, Instant> = HashMap::new();
+    // Each task's current syscall decoded at its entry: what it only reads is shown as it was then.
+    let mut at_entry: HashMap<i32, decode::Call> = HashMap::new();
     let mut table: BTreeMap<&'static str, Summary> = BTreeMap::new();
     let shown = |arch: AuditArch, nr: u64| {
         only.as_ref().is_none_or(|l| arch.syscall_name(nr).is_some_and(|n| l.iter().any(|x| x == n)))
@@ -169,27 +289,43 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         }
         let mut spent = None;
         let pid = match ev {
-            Event::SyscallEnter { pid, arch, nr, .. } => {
+            Event::SyscallEnter { pid, arch, nr, args } => {
                 entered.insert(pid, Instant::now());
+                if !summary
+                    && shown(arch, nr)
+                    && let Some(name) = arch.syscall_name(nr)
+                {
+                    at_entry.insert(
+                        pid,
+                        decode::decode_call_styled(nix::unistd::Pid::from_raw(pid), name, &args, None, style),
+                    );
+                }
+                if !wanted.is_empty() {
+                    let named = arch.syscall_name(nr).is_some_and(|name| {
+                        decode::paths_of(nix::unistd::Pid::from_raw(pid), name, &args)
+                            .iter()
+                            .any(|p| wanted.contains(p))
+                    });
+                    path_hit.insert(pid, named);
+                    if !named {
+                        continue;
+                    }
+                }
                 // exit and exit_group never return: show their entry, as strace does (`= ?`).
                 if matches!(arch.syscall_name(nr), Some("exit" | "exit_group")) && shown(arch, nr) {
                     if summary {
                         // They never return, so strace -c leaves them out of its table; so do we.
                         continue;
                     }
-                    let line = format!("{} = ?", t.describe(&ev));
-                    let stamp = if tod > 0 { format!("{} ", time_of_day(tod > 1)) } else { String::new() };
-                    if multi {
-                        writeln!(w, "[pid {pid:>6}] {stamp}{line}")?;
-                    } else {
-                        writeln!(w, "{stamp}{line}")?;
-                    }
+                    writeln!(w, "{}", align(&head(pid), &format!("{} = ?", t.describe(&ev)), column))?;
                 }
                 continue;
             }
             Event::SyscallExit { pid, arch, nr, ret, .. } => {
                 let took = entered.remove(&pid).map(|t0| t0.elapsed());
-                if !shown(arch, nr) {
+                let failed = (-4095..0).contains(&ret);
+                let status_shown = in_set(&statuses, |s| s == if failed { "failed" } else { "successful" });
+                if !shown(arch, nr) || (!wanted.is_empty() && path_hit.remove(&pid) != Some(true)) || !status_shown {
                     continue;
                 }
                 if summary {
@@ -202,19 +338,48 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                 spent = took;
                 pid
             }
-            Event::Signal { pid, .. } if !summary => pid,
+            Event::Signal { pid, info } if !summary => {
+                if !in_set(&signals, |n| decode::signal_number(n) == Some(info.signo)) {
+                    continue;
+                }
+                pid
+            }
             Event::Exited { pid, .. } | Event::Killed { pid, .. } if !summary && quiet < 2 => pid,
             _ => continue,
         };
-        let mut line = t.describe(&ev);
+        let mut line = match ev {
+            Event::SyscallExit { pid, arch, nr, args, ret } if let Some(name) = arch.syscall_name(nr) => {
+                match at_entry.remove(&pid) {
+                    Some(e) if e.name == name => {
+                        decode::decode_exit(nix::unistd::Pid::from_raw(pid), name, &args, ret, &e, style).to_string()
+                    }
+                    _ => t.describe(&ev),
+                }
+            }
+            // strace's signal line, the siginfo decoded by the library.
+            Event::Signal { pid, info } if let Some(si) = decode::pending_siginfo(nix::unistd::Pid::from_raw(pid)) => {
+                let name = decode::signal_name(info.signo);
+                format!("--- {name} {si} ---")
+            }
+            _ => t.describe(&ev),
+        };
         if timing && let Some(d) = spent {
             line.push_str(&format!(" <{:.6}>", d.as_secs_f64()));
         }
-        let stamp = if tod > 0 { format!("{} ", time_of_day(tod > 1)) } else { String::new() };
-        if multi {
-            writeln!(w, "[pid {pid:>6}] {stamp}{line}")?;
+        if let Event::SyscallExit { pid, arch, nr, args, ret } = ev {
+            writeln!(w, "{}", align(&head(pid), &line, column))?;
+            // -e read=/write=: the data moved, dumped after the line.
+            if (reads.is_some() || writes.is_some())
+                && let Some(name) = arch.syscall_name(nr)
+                && let Some((fd, written, data)) = decode::io_data(nix::unistd::Pid::from_raw(pid), name, &args, ret)
+            {
+                let set = if written { &writes } else { &reads };
+                if set.is_some() && in_set(set, |x| x.parse() == Ok(fd)) {
+                    write!(w, "{}", decode::io_dump(name, &data))?;
+                }
+            }
         } else {
-            writeln!(w, "{stamp}{line}")?;
+            writeln!(w, "{}{line}", head(pid))?;
         }
     }
     if let Some(r) = release {

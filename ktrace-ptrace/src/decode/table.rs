@@ -31,9 +31,9 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "mkdirat" | "fchmodat" => &[AtFd, Path, Mode],
         "fchmod" => &[Int, Mode],
         "umask" => &[Mode],
-        "chown" | "lchown" => &[Path, Int, Int],
-        "fchown" => &[Int, Int, Int],
-        "fchownat" => &[AtFd, Path, Int, Int, AtFlags],
+        "chown" | "lchown" => &[Path, Uid, Uid],
+        "fchown" => &[Int, Uid, Uid],
+        "fchownat" => &[AtFd, Path, Uid, Uid, AtFlags],
         "truncate" => &[Path, Long],
         "ftruncate" => &[Int, Long],
         "rename" | "symlink" | "link" => &[Path, Path],
@@ -45,14 +45,14 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "fgetxattr" => &[Int, Path, BufOut, Uint],
         "execve" => &[Path, Argv, Envp],
         "execveat" => &[AtFd, Path, Argv, Envp, AtFlags],
-        "mmap" => &[Ptr, Uint, Named(PROT, "PROT_NONE"), Named(MAP, "0"), Int, Hex],
+        "mmap" => &[Ptr, Uint, Named(PROT, "PROT_NONE"), MmapFlags, Int, Hex],
         "mprotect" => &[Ptr, Uint, Named(PROT, "PROT_NONE")],
         "munmap" => &[Ptr, Uint],
         "madvise" => &[Ptr, Uint, Value(MADV, "MADV_???")],
         "fadvise64" => &[Int, Long, Long, Value(FADV, "POSIX_FADV_???")],
         "brk" | "set_tid_address" | "shmdt" => &[Ptr],
         "lseek" => &[Int, Long, Value(SEEK, "SEEK_???")],
-        "getdents64" | "getdents" => &[Int, Dirents, Uint],
+        "getdents64" | "getdents" => &[Int, Dirents, U32],
         "ioctl" => &[Int, IoctlReq, IoctlThird],
         "fcntl" => &[Int, Value(FCNTL, "F_???"), FcntlThird],
         "kill" | "tkill" => &[Int, Signal],
@@ -60,37 +60,38 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "rt_sigaction" => &[Signal, SigAction, SigAction, Uint],
         "rt_sigprocmask" => &[Value(SIG_HOW, "SIG_???"), SigSet, SigSet, Uint],
         "exit" | "exit_group" => &[Int],
-        "wait4" => &[Int, WaitStatus, Named(WAIT, "0"), Ptr],
+        "wait4" => &[Int, WaitStatus, Named(WAIT, "0"), Rusage],
         "clone3" => &[CloneArgs, Uint],
         "socket" => &[Value(AF, "AF_???"), SockType, SockProto],
         "connect" | "bind" => &[Int, SockAddr(2), Uint],
-        "sendto" => &[Int, BufIn(2), Uint, Hex, SockAddr(5), Uint],
-        "nanosleep" => &[Timespec, Ptr],
-        "clock_nanosleep" => &[Int, Hex, Timespec, Ptr],
+        "sendto" => &[Int, BufIn(2), Uint, Named(MSG, "0"), SockAddr(5), Uint],
+        "nanosleep" => &[Timespec, TimespecRem],
+        "clock_nanosleep" => &[Value(CLOCK, "CLOCK_???"), Named(TIMER, "0"), Timespec, TimespecRem],
         "pipe" => &[PipeFds],
         "pipe2" => &[PipeFds, OpenFlags0],
         "getcwd" => &[Cwd, Uint],
         "sysinfo" => &[Sysinfo],
-        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), Ptr],
+        "arch_prctl" => &[Value(ARCH_PRCTL, "ARCH_???"), ArchPrctlAddr],
         "set_robust_list" => &[Ptr, Uint],
         "rseq" => &[Ptr, Hex, Int, Hex],
         "prlimit64" => &[Int, Value(RLIMIT, "RLIMIT_???"), Rlimit, Rlimit],
         "getrlimit" | "setrlimit" => &[Value(RLIMIT, "RLIMIT_???"), Rlimit],
         "getrandom" => &[BufOut, Uint, Named(GRND, "0")],
-        "futex" => &[Ptr, FutexOp, Int, Timespec, Ptr, FutexVal3],
+        "futex" => &[Ptr, FutexOp, U32, FutexArg4, Ptr, FutexVal3],
         "copy_file_range" => &[Int, Ptr, Int, Ptr, Uint, Uint],
-        "sendfile" => &[Int, Int, Ptr, Uint],
+        "sendfile" => &[Int, Int, OffsetInOut, Uint],
         "sched_getaffinity" => &[Int, Uint, CpuSet],
         "getppid" | "getpid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "sched_yield" | "vfork"
         | "fork" | "getpgrp" | "setsid" | "sync" | "pause" => &[],
-        "getsid" | "getpgid" | "setuid" | "setgid" => &[Int],
+        "getsid" | "getpgid" => &[Int],
+        "setuid" | "setgid" | "setfsuid" | "setfsgid" => &[Uid],
         "setpgid" => &[Int, Int],
         "getgroups" | "setgroups" => &[Int, Gids],
         "epoll_create1" => &[Named(EPOLL_FLAGS, "0")],
         "epoll_create" => &[Int],
         "epoll_ctl" => &[Int, Value(EPOLL_CTL, "EPOLL_CTL_???"), Int, EpollEvent],
-        "poll" => &[PollFds, Uint, Int],
-        "ppoll" => &[PollFds, Uint, Timespec, SigSet, Uint],
+        "poll" => &[PollFds, U32, Int],
+        "ppoll" => &[PollFds, U32, Timespec, SigSet, Uint],
         "select" => &[Int, FdSet, FdSet, FdSet, Timeval],
         "pselect6" => &[Int, FdSet, FdSet, FdSet, Timespec, Ptr],
         "uname" => &[Utsname],
@@ -99,32 +100,33 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "fstatfs" => &[Int, Statfs],
         "sethostname" => &[BufIn(1), Uint],
         "listen" => &[Int, Int],
-        "accept" | "getsockname" | "getpeername" => &[Int, Ptr, Ptr],
-        "accept4" => &[Int, Ptr, Ptr, SockType],
+        "accept" | "getsockname" | "getpeername" => &[Int, SockAddrOut(2), SockLen],
+        "accept4" => &[Int, SockAddrOut(2), SockLen, Named(SOCK_FLAGS, "0")],
         "shutdown" => &[Int, Value(SHUT, "SHUT_???")],
-        "recvfrom" => &[Int, BufOut, Uint, Hex, Ptr, Ptr],
+        "recvfrom" => &[Int, BufOut, Uint, Named(MSG, "0"), SockAddrOut(5), SockLen],
         "socketpair" => &[Value(AF, "AF_???"), SockType, Int, PipeFds],
-        "eventfd2" => &[Uint, Named(EFD, "0")],
+        "eventfd2" => &[U32, Named(EFD, "0")],
         "memfd_create" => &[Path, Named(MFD, "0")],
         "flock" => &[Int, Named(LOCK, "0")],
         "mremap" => &[Ptr, Uint, Uint, Named(MREMAP, "0"), Ptr],
         "msync" => &[Ptr, Uint, Named(MS, "0")],
         "mlock" | "munlock" => &[Ptr, Uint],
-        "sched_setaffinity" => &[Int, Uint, Ptr],
+        "sched_setaffinity" => &[Int, Uint, CpuSetIn],
         "sched_getparam" | "sched_getscheduler" => &[Int, Ptr],
-        "setresuid" | "setresgid" | "setreuid" | "setregid" => &[Int, Int, Int],
-        "getresuid" | "getresgid" => &[Ptr, Ptr, Ptr],
-        "prctl" => &[Value(PR, "PR_???"), Hex, Hex, Hex, Hex],
+        "setresuid" | "setresgid" => &[Uid, Uid, Uid],
+        "setreuid" | "setregid" => &[Uid, Uid],
+        "getresuid" | "getresgid" => &[UidOut, UidOut, UidOut],
+        "prctl" => &[Value(PR, "PR_???"), PrctlSecond, Hex, Hex, Hex],
         "rt_sigsuspend" => &[SigSet, Uint],
         "rt_sigpending" => &[SigSet, Uint],
         "sigaltstack" => &[Ptr, Ptr],
         "alarm" => &[Uint],
         "setitimer" | "getitimer" => &[Int, Ptr, Ptr],
         "clock_gettime" | "clock_getres" | "clock_settime" => &[Value(CLOCK, "CLOCK_???"), Timespec],
-        "gettimeofday" => &[Ptr, Ptr],
-        "time" => &[Ptr],
+        "gettimeofday" => &[Timeval, Timezone],
+        "time" => &[TimeOut],
         "times" => &[Ptr],
-        "getrusage" => &[Int, Ptr],
+        "getrusage" => &[Value(RUSAGE, "RUSAGE_???"), Rusage],
         "inotify_init1" => &[Named(IN_FLAGS, "0")],
         "inotify_add_watch" => &[Int, Path, Hex],
         "inotify_rm_watch" => &[Int, Int],
@@ -134,15 +136,18 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "mount" => &[Path, Path, Path, Hex, Ptr],
         "umount2" => &[Path, Hex],
         "pivot_root" => &[Path, Path],
-        "fallocate" => &[Int, Hex, Long, Long],
+        "fallocate" => &[Int, Named(FALLOC, "0"), Long, Long],
         "sync_file_range" => &[Int, Long, Long, Hex],
         "splice" => &[Int, Ptr, Int, Ptr, Uint, Hex],
         "tee" => &[Int, Int, Uint, Hex],
-        "readv" | "writev" => &[Int, Ptr, Uint],
-        "preadv" | "pwritev" => &[Int, Ptr, Uint, Long],
+        "readv" => &[Int, Iovec(false), Uint],
+        "writev" => &[Int, Iovec(true), Uint],
+        "preadv" => &[Int, Iovec(false), Uint, Long],
+        "pwritev" => &[Int, Iovec(true), Uint, Long],
         "membarrier" => &[Int, Hex, Int],
         "personality" => &[Hex],
-        "getpriority" | "setpriority" => &[Int, Int, Int],
+        "getpriority" => &[Value(PRIO, "PRIO_???"), Int],
+        "setpriority" => &[Value(PRIO, "PRIO_???"), Int, Int],
         "capget" | "capset" => &[Ptr, Ptr],
         "unshare" => &[Named(CLONE, "0")],
         "setns" => &[Int, Named(CLONE, "0")],
@@ -167,8 +172,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "getsockopt" => &[Int, Int, Int, Ptr, Ptr],
         "ptrace" => &[Long, Int, Ptr, Ptr],
         "syslog" => &[Int, Ptr, Int],
-        "setfsuid" | "setfsgid" | "timer_getoverrun" | "timer_delete" | "pkey_free" | "iopl" => &[Int],
-        "rt_sigtimedwait" => &[SigSet, Ptr, Timespec, Uint],
+        "timer_getoverrun" | "timer_delete" | "pkey_free" | "iopl" => &[Int],
+        "rt_sigtimedwait" => &[SigSet, SigInfoOut, Timespec, Uint],
         "rt_sigqueueinfo" => &[Int, Signal, Ptr],
         "rt_tgsigqueueinfo" => &[Int, Int, Signal, Ptr],
         "utime" | "utimes" => &[Path, Ptr],
@@ -180,9 +185,10 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "sched_get_priority_max" | "sched_get_priority_min" => &[Int],
         "sched_setattr" => &[Int, Ptr, Hex],
         "sched_getattr" => &[Int, Ptr, Uint, Hex],
-        "mlockall" | "io_destroy" | "memfd_secret" => &[Hex],
+        "mlockall" => &[Named(MCL, "0")],
+        "io_destroy" | "memfd_secret" => &[Hex],
         "mlock2" => &[Ptr, Uint, Hex],
-        "settimeofday" => &[Ptr, Ptr],
+        "settimeofday" => &[Timeval, Timezone],
         "adjtimex" => &[Ptr],
         "clock_adjtime" => &[Value(CLOCK, "CLOCK_???"), Ptr],
         "swapon" => &[Path, Hex],
@@ -215,13 +221,13 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "mq_timedreceive" => &[Int, BufOut, Uint, Ptr, Timespec],
         "mq_notify" => &[Int, Ptr],
         "mq_getsetattr" => &[Int, Ptr, Ptr],
-        "waitid" => &[Value(IDTYPE, "P_???"), Int, Ptr, Named(WAIT, "0"), Ptr],
+        "waitid" => &[Value(IDTYPE, "P_???"), Int, SigInfoOut, Named(WAIT, "0"), Rusage],
         "ioprio_set" => &[Int, Int, Int],
         "ioprio_get" => &[Int, Int],
-        "get_robust_list" => &[Int, Ptr, Ptr],
+        "get_robust_list" => &[Int, LongOut(true), LongOut(false)],
         "vmsplice" => &[Int, Ptr, Uint, Hex],
         "signalfd" => &[Int, SigSet, Uint],
-        "eventfd" => &[Uint],
+        "eventfd" => &[U32],
         "perf_event_open" => &[Ptr, Int, Int, Int, Hex],
         "getcpu" => &[Ptr, Ptr, Ptr],
         "process_vm_readv" | "process_vm_writev" => &[Int, Ptr, Uint, Ptr, Uint, Hex],
@@ -276,8 +282,18 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
 /// A table of named values or flag bits, in strace's order.
 pub(super) type Names = &'static [(u64, &'static str)];
 
+/// One entry of [`table!`]: a libc constant by its name, or `(value, "NAME")` for one libc lacks.
+macro_rules! entry {
+    ($c:ident) => {
+        (libc::$c as u64, stringify!($c))
+    };
+    (($v:expr, $n:literal)) => {
+        ($v, $n)
+    };
+}
+
 macro_rules! table {
-    ($($c:ident),* $(,)?) => { &[$((libc::$c as u64, stringify!($c))),*] };
+    ($($e:tt),* $(,)?) => { &[$(entry!($e)),*] };
 }
 
 pub(super) const RENAME: Names = table!(RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT);
@@ -324,6 +340,18 @@ pub(super) const FCNTL: Names = table!(
     F_GETLK,
     F_SETLK,
     F_SETLKW,
+    F_SETOWN,
+    F_GETOWN,
+    (10, "F_SETSIG"),
+    (11, "F_GETSIG"),
+    (15, "F_SETOWN_EX"),
+    (16, "F_GETOWN_EX"),
+    F_OFD_GETLK,
+    F_OFD_SETLK,
+    F_OFD_SETLKW,
+    F_SETLEASE,
+    F_GETLEASE,
+    F_NOTIFY,
     F_DUPFD_CLOEXEC,
     F_SETPIPE_SZ,
     F_GETPIPE_SZ,
@@ -340,6 +368,14 @@ pub(super) const ARCH_PRCTL: Names = &[
     (0x1004, "ARCH_GET_GS"),
     (0x1011, "ARCH_GET_CPUID"),
     (0x1012, "ARCH_SET_CPUID"),
+    (0x1021, "ARCH_GET_XCOMP_SUPP"),
+    (0x1022, "ARCH_GET_XCOMP_PERM"),
+    (0x1023, "ARCH_REQ_XCOMP_PERM"),
+    (0x1024, "ARCH_GET_XCOMP_GUEST_PERM"),
+    (0x1025, "ARCH_REQ_XCOMP_GUEST_PERM"),
+    (0x2001, "ARCH_MAP_VDSO_X32"),
+    (0x2002, "ARCH_MAP_VDSO_32"),
+    (0x2003, "ARCH_MAP_VDSO_64"),
 ];
 pub(super) const RLIMIT: Names = table!(
     RLIMIT_CPU,
@@ -362,25 +398,18 @@ pub(super) const RLIMIT: Names = table!(
 pub(super) const GRND: Names = table!(GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE);
 pub(super) const WAIT: Names = &[
     (libc::WNOHANG as u64, "WNOHANG"),
-    (libc::WUNTRACED as u64, "WSTOPPED"),
     (libc::WEXITED as u64, "WEXITED"),
+    (libc::WUNTRACED as u64, "WSTOPPED"),
     (libc::WCONTINUED as u64, "WCONTINUED"),
     (libc::WNOWAIT as u64, "WNOWAIT"),
-    (libc::__WNOTHREAD as u32 as u64, "__WNOTHREAD"),
-    (libc::__WALL as u32 as u64, "__WALL"),
     (libc::__WCLONE as u32 as u64, "__WCLONE"),
+    (libc::__WALL as u32 as u64, "__WALL"),
+    (libc::__WNOTHREAD as u32 as u64, "__WNOTHREAD"),
 ];
 pub(super) const ACCESS: Names = table!(R_OK, W_OK, X_OK);
 /// The `AT_*` flags of the *at syscalls (AT_EACCESS shares AT_REMOVEDIR's bit: faccessat2 alone).
-pub(super) const AT: Names = table!(
-    AT_SYMLINK_NOFOLLOW,
-    AT_REMOVEDIR,
-    AT_SYMLINK_FOLLOW,
-    AT_NO_AUTOMOUNT,
-    AT_EMPTY_PATH,
-    AT_STATX_FORCE_SYNC,
-    AT_STATX_DONT_SYNC
-);
+pub(super) const AT: Names =
+    table!(AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_NO_AUTOMOUNT, AT_EMPTY_PATH, AT_RECURSIVE);
 pub(super) const AT_ACCESS: Names = table!(AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_EMPTY_PATH);
 /// `sa_flags` in strace's order (SA_RESTORER is not in libc for every target).
 pub(super) const SA: Names = &[
@@ -416,20 +445,46 @@ pub(super) const S_IF: Names = table!(S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIF
 /// mode of open only with O_CREAT or O_TMPFILE, fcntl's third only for commands that take one,
 /// futex's by operation.
 pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
-    let creat = |f: u64| f & (libc::O_CREAT as u64) != 0 || f & (libc::O_TMPFILE as u64) == libc::O_TMPFILE as u64;
+    // strace shows the mode with O_CREAT or __O_TMPFILE (O_TMPFILE without O_DIRECTORY).
+    let creat = |f: u64| f & ((libc::O_CREAT | libc::O_TMPFILE) & !libc::O_DIRECTORY) as u64 != 0;
     let a = |i: usize| args.get(i).copied().unwrap_or(0);
     match name {
         "open" if !creat(a(1)) => 0b11,
         "openat" if !creat(a(2)) => 0b111,
-        "fcntl" if matches!(a(1) as i32, libc::F_GETFD | libc::F_GETFL | libc::F_GETPIPE_SZ | libc::F_GET_SEALS) => {
+        "fcntl"
+            if matches!(
+                a(1) as i32,
+                libc::F_GETFD
+                    | libc::F_GETFL
+                    | libc::F_GETPIPE_SZ
+                    | libc::F_GET_SEALS
+                    | libc::F_GETLEASE
+                    | F_GETSIG
+                    | libc::F_GETOWN
+            ) =>
+        {
             0b11
         }
+        "prctl" if matches!(a(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => 0b11,
+        // ARCH_GET_CPUID takes no second argument.
+        "arch_prctl" if a(0) & 0xffff_ffff == 0x1011 => 0b1,
+        // The new address only with MREMAP_FIXED.
+        "mremap" if a(3) & 2 == 0 => 0b1111,
+        // futex's arguments by command (strace's futex.c).
         "futex" => match a(1) & 0x7f {
-            // FUTEX_WAKE: address, op, count; FUTEX_WAIT: and the timeout.
-            1 => 0b111,
+            // FUTEX_WAIT: the count and the timeout.
             0 => 0b1111,
-            // FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET: no second address.
-            9 | 10 => 0b10_1111,
+            // FUTEX_WAKE, FUTEX_FD: the count.
+            1 | 2 => 0b111,
+            // FUTEX_REQUEUE, FUTEX_WAIT_REQUEUE_PI: and the second address.
+            3 | 11 => 0b1_1111,
+            // FUTEX_LOCK_PI, FUTEX_LOCK_PI2: the timeout only.
+            6 | 13 => 0b1011,
+            // FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI: nothing more.
+            7 | 8 => 0b11,
+            // FUTEX_WAIT_BITSET: no second address; FUTEX_WAKE_BITSET: no timeout either.
+            9 => 0b10_1111,
+            10 => 0b10_0111,
             _ => 0b11_1111,
         },
         _ => ((1u16 << n) - 1) as u8,
@@ -438,26 +493,28 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
 /// The kernel's O_LARGEFILE (libc's is 0 on 64-bit targets, where the kernel sets it itself).
 const O_LARGEFILE: u64 = if cfg!(target_arch = "aarch64") { 0o400_000 } else { 0o100_000 };
 
-/// Open flags past the access mode (O_TMPFILE includes O_DIRECTORY and O_SYNC includes O_DSYNC:
-/// composites first; O_LARGEFILE is the kernel's bit, 0 in x86_64's libc).
+/// Open flags past the access mode in strace's order (xlat/open_mode_flags.in: composites before their
+/// parts, so O_SYNC before O_DSYNC; O_LARGEFILE is the kernel's bit, 0 in x86_64's libc).
 pub(super) const OPEN: Names = &[
-    (libc::O_TMPFILE as u64, "O_TMPFILE"),
-    (libc::O_SYNC as u64, "O_SYNC"),
     (libc::O_CREAT as u64, "O_CREAT"),
     (libc::O_EXCL as u64, "O_EXCL"),
     (libc::O_NOCTTY as u64, "O_NOCTTY"),
     (libc::O_TRUNC as u64, "O_TRUNC"),
     (libc::O_APPEND as u64, "O_APPEND"),
     (libc::O_NONBLOCK as u64, "O_NONBLOCK"),
+    (libc::O_SYNC as u64, "O_SYNC"),
+    ((libc::O_SYNC & !libc::O_DSYNC) as u64, "__O_SYNC"),
     (libc::O_DSYNC as u64, "O_DSYNC"),
-    (libc::O_ASYNC as u64, "O_ASYNC"),
     (libc::O_DIRECT as u64, "O_DIRECT"),
     (O_LARGEFILE, "O_LARGEFILE"),
     (libc::O_NOFOLLOW as u64, "O_NOFOLLOW"),
     (libc::O_NOATIME as u64, "O_NOATIME"),
     (libc::O_CLOEXEC as u64, "O_CLOEXEC"),
     (libc::O_PATH as u64, "O_PATH"),
+    (libc::O_TMPFILE as u64, "O_TMPFILE"),
+    ((libc::O_TMPFILE & !libc::O_DIRECTORY) as u64, "__O_TMPFILE"),
     (libc::O_DIRECTORY as u64, "O_DIRECTORY"),
+    (libc::O_ASYNC as u64, "FASYNC"),
 ];
 pub(super) const CLONE: Names = table!(
     CLONE_VM,
@@ -670,3 +727,186 @@ pub(super) const TERM_LFLAGS: Names = table!(
     ISIG, ICANON, XCASE, ECHO, ECHOE, ECHOK, ECHONL, NOFLSH, IEXTEN, ECHOCTL, ECHOPRT, ECHOKE, FLUSHO, PENDIN, TOSTOP,
     EXTPROC
 );
+
+/// The arguments that are descriptors (bit i for argument i), for `strace -P`: strace's
+/// pathtrace.c, which checks the first argument of calls on a descriptor and a few others more.
+pub(super) fn fd_args(name: &str) -> u8 {
+    match name {
+        "dup2" | "dup3" | "sendfile" | "tee" => 0b11,
+        "splice" | "copy_file_range" => 0b101,
+        "mmap" => 0b1_0000,
+        "epoll_ctl" => 0b101,
+        "read" | "write" | "pread64" | "pwrite64" | "readv" | "writev" | "preadv" | "pwritev" | "preadv2"
+        | "pwritev2" | "close" | "fstat" | "fstatfs" | "fsync" | "fdatasync" | "fchdir" | "fchmod" | "fchown"
+        | "ftruncate" | "fallocate" | "getdents64" | "getdents" | "lseek" | "fcntl" | "flock" | "ioctl" | "dup"
+        | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "connect" | "bind" | "accept" | "accept4" | "listen"
+        | "sendto" | "recvfrom" | "sendmsg" | "recvmsg" | "sendmmsg" | "recvmmsg" | "shutdown" | "getsockname"
+        | "getpeername" | "setsockopt" | "getsockopt" | "readahead" | "fadvise64" | "sync_file_range" | "syncfs"
+        | "fsetxattr" | "fgetxattr" | "flistxattr" | "fremovexattr" | "inotify_add_watch" | "inotify_rm_watch"
+        | "timerfd_settime" | "timerfd_gettime" | "vmsplice" | "finit_module" | "fanotify_mark" => 0b1,
+        _ => 0,
+    }
+}
+
+/// The calls whose constant and flag arguments are C `long`s (all 64 bits shown).
+pub(super) fn long_flags(name: &str) -> bool {
+    matches!(name, "mmap" | "mremap" | "msync" | "prctl" | "personality" | "mlock2" | "pkey_mprotect" | "mprotect")
+}
+
+/// Which argument is the size of a call's signal set (the kernel wants exactly 8 bytes).
+pub(super) fn sigset_size_arg(name: &str) -> Option<usize> {
+    match name {
+        "rt_sigprocmask" | "rt_sigtimedwait" => Some(3),
+        "rt_sigsuspend" | "rt_sigpending" => Some(1),
+        "signalfd" | "signalfd4" => Some(2),
+        "ppoll" => Some(4),
+        "epoll_pwait" | "epoll_pwait2" => Some(5),
+        _ => None,
+    }
+}
+
+pub(super) const PRIO: Names = table!(PRIO_PROCESS, PRIO_PGRP, PRIO_USER);
+pub(super) const TIMER: Names = table!(TIMER_ABSTIME);
+/// `send`/`recv` flags (strace's xlat/msg_flags.in order).
+pub(super) const MSG: Names = table!(
+    MSG_OOB,
+    MSG_PEEK,
+    MSG_DONTROUTE,
+    MSG_CTRUNC,
+    (0x10, "MSG_PROXY"),
+    MSG_TRUNC,
+    MSG_DONTWAIT,
+    MSG_EOR,
+    MSG_WAITALL,
+    MSG_FIN,
+    MSG_SYN,
+    MSG_CONFIRM,
+    MSG_RST,
+    MSG_ERRQUEUE,
+    MSG_NOSIGNAL,
+    MSG_MORE,
+    MSG_WAITFORONE,
+    (0x40000, "MSG_BATCH"),
+    MSG_ZEROCOPY,
+    MSG_FASTOPEN,
+    MSG_CMSG_CLOEXEC
+);
+
+/// mmap's mapping types (the low four bits of its flags).
+pub(super) const MAP_TYPE: Names =
+    &[(0, "MAP_FILE"), (1, "MAP_SHARED"), (2, "MAP_PRIVATE"), (3, "MAP_SHARED_VALIDATE")];
+/// fallocate's modes (strace's xlat/falloc_flags.in order).
+pub(super) const FALLOC: Names = &[
+    (1, "FALLOC_FL_KEEP_SIZE"),
+    (2, "FALLOC_FL_PUNCH_HOLE"),
+    (4, "FALLOC_FL_NO_HIDE_STALE"),
+    (8, "FALLOC_FL_COLLAPSE_RANGE"),
+    (0x10, "FALLOC_FL_ZERO_RANGE"),
+    (0x20, "FALLOC_FL_INSERT_RANGE"),
+    (0x40, "FALLOC_FL_UNSHARE_RANGE"),
+];
+
+/// Whether argument `i` (of kind `kind`) of `name` is only read by the call: shown as it was at
+/// the call's entry.
+pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
+    match kind {
+        Path | BufIn(_) | Iovec(true) | Argv | Envp | SockAddr(_) | Timespec2 | PollFds | EpollEvent | CpuSetIn
+        | FdSet => true,
+        Timespec => !matches!(name, "clock_gettime" | "clock_getres"),
+        Timeval => name != "gettimeofday",
+        SigSet => !matches!((name, i), ("rt_sigprocmask", 2) | ("rt_sigpending", 0)),
+        SigAction => i == 1,
+        Rlimit => matches!((name, i), ("prlimit64", 2) | ("setrlimit", 1)),
+        _ => false,
+    }
+}
+
+/// getrusage's `who` (RUSAGE_CHILDREN is -1, as a 32-bit value).
+pub(super) const RUSAGE: Names = &[(0, "RUSAGE_SELF"), (0xffff_ffff, "RUSAGE_CHILDREN"), (1, "RUSAGE_THREAD")];
+
+pub(super) const MCL: Names = table!(MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT);
+
+/// A signal's `si_code` by name: the generic codes, then those of the signal (strace's
+/// xlat/siginfo_codes.in and its per-signal lists).
+pub(super) fn si_code(signo: i32, code: i32) -> Option<&'static str> {
+    let generic = match code {
+        0 => Some("SI_USER"),
+        0x80 => Some("SI_KERNEL"),
+        -1 => Some("SI_QUEUE"),
+        -2 => Some("SI_TIMER"),
+        -3 => Some("SI_MESGQ"),
+        -4 => Some("SI_ASYNCIO"),
+        -5 => Some("SI_SIGIO"),
+        -6 => Some("SI_TKILL"),
+        -7 => Some("SI_DETHREAD"),
+        -60 => Some("SI_ASYNCNL"),
+        _ => None,
+    };
+    if code <= 0 || code == 0x80 {
+        return generic;
+    }
+    let names: &[&str] = match signo {
+        libc::SIGCHLD => &["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"],
+        libc::SIGSEGV => &[
+            "SEGV_MAPERR",
+            "SEGV_ACCERR",
+            "SEGV_BNDERR",
+            "SEGV_PKUERR",
+            "SEGV_ACCADI",
+            "SEGV_ADIDERR",
+            "SEGV_ADIPERR",
+            "SEGV_MTEAERR",
+            "SEGV_MTESERR",
+            "SEGV_CPERR",
+        ],
+        libc::SIGBUS => &["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"],
+        libc::SIGILL => &[
+            "ILL_ILLOPC",
+            "ILL_ILLOPN",
+            "ILL_ILLADR",
+            "ILL_ILLTRP",
+            "ILL_PRVOPC",
+            "ILL_PRVREG",
+            "ILL_COPROC",
+            "ILL_BADSTK",
+            "ILL_BADIADDR",
+        ],
+        libc::SIGFPE => &[
+            "FPE_INTDIV",
+            "FPE_INTOVF",
+            "FPE_FLTDIV",
+            "FPE_FLTOVF",
+            "FPE_FLTUND",
+            "FPE_FLTRES",
+            "FPE_FLTINV",
+            "FPE_FLTSUB",
+            "FPE_FLTUNK",
+            "FPE_CONDTRAP",
+        ],
+        libc::SIGTRAP => &["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF"],
+        libc::SIGPOLL => &["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"],
+        libc::SIGSYS => &["SYS_SECCOMP", "SYS_USER_DISPATCH"],
+        _ => &[],
+    };
+    names.get(code as usize - 1).copied().or(generic)
+}
+
+/// Lock types (struct flock's l_type, F_SETLEASE, F_GETLEASE).
+pub(super) const LOCK_TYPE: Names = table!(F_RDLCK, F_WRLCK, F_UNLCK);
+/// struct f_owner_ex's type.
+pub(super) const OWNER: Names = &[(0, "F_OWNER_TID"), (1, "F_OWNER_PID"), (2, "F_OWNER_PGRP")];
+/// F_NOTIFY's events.
+pub(super) const DN: Names = &[
+    (1, "DN_ACCESS"),
+    (2, "DN_MODIFY"),
+    (4, "DN_CREATE"),
+    (8, "DN_DELETE"),
+    (0x10, "DN_RENAME"),
+    (0x20, "DN_ATTRIB"),
+    (0x8000_0000, "DN_MULTISHOT"),
+];
+/// fcntl's commands libc does not name (asm-generic/fcntl.h).
+pub(super) const F_SETSIG: i32 = 10;
+pub(super) const F_GETSIG: i32 = 11;
+pub(super) const F_SETOWN_EX: i32 = 15;
+pub(super) const F_GETOWN_EX: i32 = 16;

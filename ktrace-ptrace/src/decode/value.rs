@@ -36,6 +36,14 @@ pub enum Value {
         /// Whether there was more than was read (`"…"...`).
         truncated: bool,
     },
+    /// Bytes from the tracee with every byte in hexadecimal, as strace -xx shows them
+    /// (`"\x2f\x74"`).
+    HexStr {
+        /// The bytes read.
+        bytes: Vec<u8>,
+        /// Whether there was more than was read (`"…"...`).
+        truncated: bool,
+    },
     /// A value with strace's comment after it (`0x3001 /* ARCH_??? */`, `0x7ffd… /* 23 vars */`).
     Commented(Box<Value>, String),
     /// An array: `[3, 4]`.
@@ -80,6 +88,8 @@ pub enum Ret {
     Restart(i32),
     /// Flags returned: `0x1 (flags FD_CLOEXEC)`.
     Flags(u64, Value),
+    /// A number in hexadecimal with strace's note on it: `0x2 (F_UNLCK)`.
+    HexNote(u64, Value),
     /// A number with strace's note on it: `0 (Timeout)`, `1 ([{fd=3, revents=POLLIN}])`.
     Note(i64, Value),
     /// A file mode in octal (umask): `022`.
@@ -170,6 +180,13 @@ impl Display for Value {
                 }
             }
             Value::Str { bytes, truncated } => write_quoted(f, bytes, *truncated),
+            Value::HexStr { bytes, truncated } => {
+                f.write_char('"')?;
+                for c in bytes {
+                    write!(f, "\\x{c:02x}")?;
+                }
+                f.write_str(if *truncated { "\"..." } else { "\"" })
+            }
             Value::Commented(v, c) => write!(f, "{v} /* {c} */"),
             Value::Array(items) => {
                 f.write_char('[')?;
@@ -207,6 +224,8 @@ impl Display for Value {
                 } else if libc::WIFSIGNALED(s) {
                     let core = if libc::WCOREDUMP(s) { " && WCOREDUMP(s)" } else { "" };
                     write!(f, "[{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}]", super::signal_name(libc::WTERMSIG(s)))
+                } else if libc::WIFCONTINUED(s) {
+                    f.write_str("[{WIFCONTINUED(s)}]")
                 } else if libc::WIFSTOPPED(s) {
                     write!(f, "[{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}]", super::signal_name(libc::WSTOPSIG(s)))
                 } else {
@@ -235,6 +254,10 @@ impl Display for Ret {
                 write!(f, " (flags {flags})")
             }
             Ret::Note(v, note) => write!(f, "{v} ({note})"),
+            Ret::HexNote(v, note) => {
+                hex(f, *v)?;
+                write!(f, " ({note})")
+            }
             Ret::Octal(v) => write!(f, "0{v:02o}"),
             Ret::None => f.write_char('?'),
         }
