@@ -146,12 +146,14 @@ where
         .into_iter()
         .map(|r| {
             let tid_tx = tid_tx.clone();
-            let name = format!("ktrace-cpu{}", r.cpu());
+            let cpu = r.cpu();
+            let name = format!("ktrace-cpu{cpu}");
             let body = make(r);
             std::thread::Builder::new()
                 .name(name)
                 .spawn(move || {
                     let _ = tid_tx.send(nix::unistd::gettid().as_raw());
+                    pin_to(cpu);
                     body()
                 })
                 .map_err(|e| Error::io("spawn", "drain thread", e))
@@ -171,6 +173,17 @@ where
     }
     inst.set_tracing_on(true)?;
     Ok((threads, start_stats))
+}
+
+/// Places the calling drain thread on `cpu`, the CPU whose ring it reads: the pages it moves were
+/// written there (cache-local), and on a busy machine it is woken where its data is instead of
+/// waiting for a migration. Best effort: a CPU outside the process's allowed set (cgroup, taskset)
+/// leaves the thread where the scheduler put it.
+fn pin_to(cpu: u32) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu as usize).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
 }
 
 /// Pages are kept in chunks of this many bytes (a multiple of any sub-buffer size), so a long
