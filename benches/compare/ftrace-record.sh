@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The same raw_syscalls storm (a child doing 2M getppid, N=$1) untraced, under ktrace's recorder and
 # under `trace-cmd record`, same per-CPU buffer size ($2 KiB): the child's ns/syscall and lost events.
+# Then again with two spinning processes competing for both CPUs (ktrace_busy_*); *_lost is the worse.
 # trace-cmd runs in a private mount namespace with the files a lockdown kernel refuses shadowed. Root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

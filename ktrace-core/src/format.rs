@@ -100,6 +100,7 @@ impl Field {
     }
 
     /// The bytes of a dynamic (`__data_loc`/`__rel_loc`) or fixed-array field.
+    #[inline]
     pub fn bytes<'a>(&self, rec: RawData<'a>, e: Endian) -> Result<RawData<'a>> {
         match self.kind {
             FieldKind::DataLoc { .. } | FieldKind::RelLoc { .. } => {
@@ -118,6 +119,7 @@ impl Field {
     }
 
     /// Reads a string field (`char[N]`, or a dynamic `char[]`), up to the first NUL.
+    #[inline]
     pub fn str<'a>(&self, rec: RawData<'a>, e: Endian) -> Result<&'a [u8]> {
         let b = self.bytes(rec, e)?;
         match b.as_slice() {
@@ -132,6 +134,7 @@ impl Field {
     }
 
     /// Reads the field as whatever its kind says.
+    #[inline]
     pub fn value<'a>(&self, rec: RawData<'a>, e: Endian) -> Result<Value<'a>> {
         Ok(match self.kind {
             FieldKind::Int if self.signed => Value::Signed(self.i64(rec, e)?),

@@ -176,7 +176,7 @@ impl<'a> RawData<'a> {
     }
 
     /// Reads an unsigned integer of `size` (1, 2, 4 or 8) bytes at `off`, zero-extended.
-    #[inline]
+    #[inline(always)]
     pub fn uint(&self, off: usize, size: usize, e: Endian) -> Result<u64> {
         match size {
             1 => self.u8(off).map(u64::from),
@@ -201,6 +201,7 @@ impl<'a> RawData<'a> {
     }
 
     /// The sub-range `off..off+len` (still possibly split).
+    #[inline]
     pub fn slice(&self, off: usize, len: usize) -> Result<RawData<'a>> {
         let total = self.len();
         let end = match off.checked_add(len) {

@@ -151,6 +151,18 @@ impl Decoder {
     /// The slot of `id`, loading its format on first use (one lock per id, ever).
     #[inline]
     fn slot(&self, id: u16) -> Option<&Slot> {
+        // Every event after an id's first: two loads, no call.
+        if let Some(block) = self.table.get((id >> 8) as usize)?.get()
+            && let Some(slot) = block.get((id & 0xff) as usize)?.get()
+        {
+            return slot.as_deref();
+        }
+        self.load_slot(id)
+    }
+
+    /// [`Decoder::slot`] for an id seen the first time.
+    #[cold]
+    fn load_slot(&self, id: u16) -> Option<&Slot> {
         let block =
             self.table.get((id >> 8) as usize)?.get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
         block

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bytes::Bytes;
 use ktrace_core::{Clock, Endian, Lost, Merge, Page, PageItem, PageLayout, Pages, ParseError, Timestamped};
 
 use crate::error::{Error, Result};
@@ -142,12 +143,14 @@ where
         .into_iter()
         .map(|r| {
             let tid_tx = tid_tx.clone();
-            let name = format!("ktrace-cpu{}", r.cpu());
+            let cpu = r.cpu();
+            let name = format!("ktrace-cpu{cpu}");
             let body = make(r);
             std::thread::Builder::new()
                 .name(name)
                 .spawn(move || {
                     let _ = tid_tx.send(nix::unistd::gettid().as_raw());
+                    pin_to(cpu);
                     body()
                 })
                 .map_err(|source| Error::Spawn { thread: "drain", source })
@@ -167,6 +170,17 @@ where
     }
     inst.set_tracing_on(true)?;
     Ok((threads, start_stats))
+}
+
+/// Places the calling drain thread on `cpu`, the CPU whose ring it reads: the pages it moves were
+/// written there (cache-local), and on a busy machine it is woken where its data is instead of
+/// waiting for a migration. Best effort: a CPU outside the process's allowed set (cgroup, taskset)
+/// leaves the thread where the scheduler put it.
+fn pin_to(cpu: u32) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu as usize).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
 }
 
 /// Pages are kept in chunks of this many bytes (a multiple of any sub-buffer size), so a long
@@ -224,6 +238,7 @@ pub enum Item<'a> {
 }
 
 impl Timestamped for Item<'_> {
+    #[inline]
     fn timestamp_ns(&self) -> u64 {
         match self {
             Item::Event(e) => e.timestamp().ns,
@@ -234,7 +249,7 @@ impl Timestamped for Item<'_> {
 
 /// Per-CPU pages recorded by a [`Recorder`] (or loaded from a trace.dat), with their decoder.
 pub struct Recording {
-    cpus: Vec<Vec<Vec<u8>>>,
+    cpus: Vec<Vec<Bytes>>,
     page_size: usize,
     layout: PageLayout,
     /// Extra losses per CPU from the counters, beyond what pages reported: (count, when).
@@ -252,24 +267,26 @@ impl Recording {
     /// Builds a recording from per-CPU page buffers. `stats_lost[cpu]` is what the CPU's counters
     /// say was lost during the recording, with the time it was read.
     pub fn new(
-        cpus: Vec<Vec<u8>>,
+        cpus: Vec<impl Into<Bytes>>,
         page_size: usize,
         layout: PageLayout,
         stats_lost: Vec<(u64, u64)>,
         decoder: Decoder,
     ) -> Recording {
-        let cpus = cpus.into_iter().map(|b| vec![b]).collect();
+        let cpus = cpus.into_iter().map(|b| vec![b.into()]).collect();
         Recording::from_chunks(cpus, page_size, layout, stats_lost, decoder)
     }
 
-    /// Like [`Recording::new`], with each CPU's pages in several buffers (each a whole number of pages).
+    /// Like [`Recording::new`], with each CPU's pages in several buffers (each a whole number of
+    /// pages). `Vec<u8>` and [`Bytes`] chunks are both taken without a copy.
     pub fn from_chunks(
-        cpus: Vec<Vec<Vec<u8>>>,
+        cpus: Vec<Vec<impl Into<Bytes>>>,
         page_size: usize,
         layout: PageLayout,
         stats_lost: Vec<(u64, u64)>,
         decoder: Decoder,
     ) -> Recording {
+        let cpus: Vec<Vec<Bytes>> = cpus.into_iter().map(|c| c.into_iter().map(Into::into).collect()).collect();
         // Losses the pages report, from their headers only (formats load as events decode).
         let mut extra_lost = Vec::new();
         for (cpu, chunks) in cpus.iter().enumerate() {
@@ -291,7 +308,7 @@ impl Recording {
     }
 
     /// The raw pages of each CPU, in chunks (each a whole number of pages).
-    pub fn cpu_chunks(&self) -> &[Vec<Vec<u8>>] {
+    pub fn cpu_chunks(&self) -> &[Vec<Bytes>] {
         &self.cpus
     }
 
@@ -323,21 +340,18 @@ impl Recording {
 
     /// All CPUs' items merged in time order. Yields `Result`; stops after the first error.
     pub fn items(&self) -> impl Iterator<Item = Result<Item<'_>, ParseError>> + '_ {
-        let streams: Vec<_> = self
+        let streams: Vec<CpuItems<'_>> = self
             .cpus
             .iter()
             .enumerate()
-            .map(|(cpu, chunks)| {
-                let dec = &self.decoder;
-                let (ps, layout) = (self.page_size, self.layout);
-                chunks
-                    .iter()
-                    .flat_map(move |buf| Pages::new(buf, ps, layout, cpu as u32))
-                    .map(move |it| match it? {
-                        PageItem::Event(ev) => dec.decode(ev).map(Item::Event),
-                        PageItem::Lost(l) => Ok(Item::Lost(l)),
-                    })
-                    .chain(self.extra_lost.get(cpu).copied().flatten().map(|l| Ok(Item::Lost(l))))
+            .map(|(cpu, chunks)| CpuItems {
+                chunks: chunks.iter(),
+                pages: None,
+                decoder: &self.decoder,
+                page_size: self.page_size,
+                layout: self.layout,
+                cpu: cpu as u32,
+                extra_lost: self.extra_lost.get(cpu).copied().flatten(),
             })
             .collect();
         Merge::new(streams)
@@ -350,6 +364,46 @@ impl Recording {
             Ok(Item::Lost(_)) => None,
             Err(e) => Some(Err(e)),
         })
+    }
+}
+
+/// One CPU's items in order: its chunks' pages, decoded, then the counters' extra loss. One
+/// flat loop instead of nested iterator adapters, as this is the per-event path of every reader.
+struct CpuItems<'a> {
+    chunks: std::slice::Iter<'a, Bytes>,
+    pages: Option<Pages<'a>>,
+    decoder: &'a Decoder,
+    page_size: usize,
+    layout: PageLayout,
+    cpu: u32,
+    extra_lost: Option<Lost>,
+}
+
+impl<'a> Iterator for CpuItems<'a> {
+    type Item = Result<Item<'a>, ParseError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(pages) = &mut self.pages {
+                match pages.next() {
+                    Some(Ok(PageItem::Event(ev))) => return Some(self.decoder.decode(ev).map(Item::Event)),
+                    Some(Ok(PageItem::Lost(l))) => return Some(Ok(Item::Lost(l))),
+                    Some(Err(e)) => {
+                        // Stop here: the merge ends after the first error anyway.
+                        self.chunks = Default::default();
+                        self.extra_lost = None;
+                        self.pages = None;
+                        return Some(Err(e));
+                    }
+                    None => self.pages = None,
+                }
+            }
+            match self.chunks.next() {
+                Some(buf) => self.pages = Some(Pages::new(buf, self.page_size, self.layout, self.cpu)),
+                None => return self.extra_lost.take().map(|l| Ok(Item::Lost(l))),
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::io::Write;
 
+use bytes::Bytes;
 use ktrace_core::{Clock, Cursor, Endian, FormatRegistry, PageLayout, ParseError};
 
 use crate::error::{Error, Result};
@@ -34,8 +35,9 @@ pub struct Buffer {
     pub clock: String,
     /// Sub-buffer size.
     pub page_size: usize,
-    /// Per-CPU page data, by CPU id.
-    pub cpus: BTreeMap<u32, Vec<u8>>,
+    /// Per-CPU page data, by CPU id: views of the file's buffer (no copy) unless the section was
+    /// compressed.
+    pub cpus: BTreeMap<u32, Bytes>,
 }
 
 /// The contents of a trace.dat file.
@@ -101,7 +103,7 @@ impl<'a> DatCursor<'a> for Cursor<'a> {
         Error::TraceDat { offset: self.offset() as u64, what: what.into() }
     }
     fn string(&mut self, what: &'static str) -> Result<String> {
-        Ok(String::from_utf8_lossy(self.cstr().what(what)?).into_owned())
+        Ok(owned_text(self.cstr().what(what)?))
     }
     fn expect(&mut self, lit: &[u8], what: &'static str) -> Result<()> {
         let at = self.offset();
@@ -116,7 +118,7 @@ impl<'a> DatCursor<'a> for Cursor<'a> {
     }
     fn text(&mut self, len: u64, what: &'static str) -> Result<String> {
         let n = usize::try_from(len).map_err(|_| self.err(format!("size of {what} too large")))?;
-        Ok(String::from_utf8_lossy(self.bytes(n).what(what)?).into_owned())
+        Ok(owned_text(self.bytes(n).what(what)?))
     }
     /// A cursor at `pos` of the same data.
     fn at(&self, pos: u64) -> Result<Cursor<'a>> {
@@ -127,6 +129,12 @@ impl<'a> DatCursor<'a> for Cursor<'a> {
             .ok_or_else(|| self.err(format!("offset {pos} beyond the file")))?;
         Ok(c)
     }
+}
+
+/// `b` as a `String`, invalid UTF-8 replaced: the validating `from_utf8` first, as kallsyms
+/// (megabytes) is ASCII and `from_utf8_lossy`'s chunk walk costs several times more.
+fn owned_text(b: &[u8]) -> String {
+    std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b).into_owned(), str::to_owned)
 }
 
 /// Section id of a v7 options section (the other section ids equal their option ids).
@@ -186,8 +194,25 @@ fn decompress(c: Compression, data: &[u8], out_len: usize, at: u64) -> Result<Ve
 }
 
 impl TraceDat {
-    /// Parses a whole trace.dat file.
+    /// Parses a whole trace.dat file (copying it once; [`TraceDat::from_bytes`] does not).
     pub fn parse(b: &[u8]) -> Result<TraceDat> {
+        TraceDat::from_bytes(Bytes::copy_from_slice(b))
+    }
+
+    /// Parses a whole trace.dat file held in `file` (`std::fs::read(path)?.into()` moves a `Vec`
+    /// in without a copy). The per-CPU data of [`Buffer::cpus`] and of [`TraceDat::recording`]
+    /// are views of `file`, so reading a file costs no copy of its pages.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dat = ktrace_ftrace::TraceDat::from_bytes(std::fs::read("trace.dat")?.into())?;
+    /// for ev in dat.recording()?.events() {
+    ///     println!("{}", ev?.name());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn from_bytes(file: Bytes) -> Result<TraceDat> {
+        let b = &file[..];
         let mut c = Cursor::new(b).with_endian(Endian::Little);
         c.expect(MAGIC, "the trace.dat magic")?;
         let ver = c.string("version")?;
@@ -202,8 +227,8 @@ impl TraceDat {
         let page_size = c.u32().what("page size")?;
         let mut t = TraceDat { version, endian, long_size, page_size, ..Default::default() };
         match version {
-            6 => t.parse_v6(&mut c)?,
-            7 => t.parse_v7(&mut c)?,
+            6 => t.parse_v6(&mut c, &file)?,
+            7 => t.parse_v7(&mut c, &file)?,
             v => {
                 return Err(c.err(format!("unsupported trace.dat version {v} (6 and 7 are read)")));
             }
@@ -258,7 +283,8 @@ impl TraceDat {
         Ok(())
     }
 
-    fn parse_v6(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+    /// `c` reads `file`, which the CPU data are sliced from.
+    fn parse_v6(&mut self, c: &mut Cursor<'_>, file: &Bytes) -> Result<()> {
         self.header_info(c)?;
         self.ftrace_events(c)?;
         self.event_formats(c)?;
@@ -278,7 +304,7 @@ impl TraceDat {
                     }
                     let size = c.u32().what("option size")?;
                     let data = c.bytes(size as usize).what("option data")?;
-                    self.option_v6(id, data, c)?;
+                    self.option_v6(id, data, c, file)?;
                 },
                 b"latency  \0" => return Err(c.err("latency (text) trace data is not supported")),
                 b"flyrecord\0" => {
@@ -286,7 +312,7 @@ impl TraceDat {
                         let off = c.u64().what("cpu data offset")?;
                         let size = c.u64().what("cpu data size")?;
                         let mut d = c.at(off)?;
-                        top.cpus.insert(cpu, d.bytes(size as usize).what("cpu data")?.to_vec());
+                        top.cpus.insert(cpu, file.slice_ref(d.bytes(size as usize).what("cpu data")?));
                     }
                     break;
                 }
@@ -307,7 +333,7 @@ impl TraceDat {
         Ok(())
     }
 
-    fn option_v6(&mut self, id: u16, data: &[u8], c: &Cursor<'_>) -> Result<()> {
+    fn option_v6(&mut self, id: u16, data: &[u8], c: &Cursor<'_>, file: &Bytes) -> Result<()> {
         let text = || String::from_utf8_lossy(data).trim_end_matches('\0').to_owned();
         match id {
             opt::TRACECLOCK => self.trace_clock = Some(text()),
@@ -328,7 +354,7 @@ impl TraceDat {
                         break;
                     };
                     let mut dd = c.at(o2)?;
-                    buf.cpus.insert(cpu, dd.bytes(sz as usize).what("cpu data")?.to_vec());
+                    buf.cpus.insert(cpu, file.slice_ref(dd.bytes(sz as usize).what("cpu data")?));
                 }
                 self.buffers.push(buf);
             }
@@ -337,7 +363,8 @@ impl TraceDat {
         Ok(())
     }
 
-    fn parse_v7(&mut self, c: &mut Cursor<'_>) -> Result<()> {
+    /// `c` reads `file`, which uncompressed CPU data are sliced from.
+    fn parse_v7(&mut self, c: &mut Cursor<'_>, file: &Bytes) -> Result<()> {
         let name = c.string("compression name")?;
         let _ver = c.string("compression version")?;
         let comp = match name.as_str() {
@@ -427,9 +454,9 @@ impl TraceDat {
                         let cd = dc.bytes(clen as usize).what("chunk")?;
                         out.extend(decompress(comp, cd, ulen as usize, at)?);
                     }
-                    out
+                    Bytes::from(out)
                 } else {
-                    dc.bytes(size as usize).what("cpu data")?.to_vec()
+                    file.slice_ref(dc.bytes(size as usize).what("cpu data")?)
                 };
                 buf.cpus.insert(cpu, data);
             }
@@ -484,11 +511,12 @@ impl TraceDat {
         let mut cpus = vec![Vec::new(); ncpu];
         for (&cpu, d) in &buf.cpus {
             if let Some(slot) = cpus.get_mut(cpu as usize) {
-                slot.clone_from(d);
+                // A view of the same buffer, not a copy.
+                *slot = vec![d.clone()];
             }
         }
         let dec = Decoder::new(reg, self.endian, Clock::from_name(&buf.clock));
-        Ok(Recording::new(cpus, buf.page_size.max(layout.data_offset + 8), layout, Vec::new(), dec))
+        Ok(Recording::from_chunks(cpus, buf.page_size.max(layout.data_offset + 8), layout, Vec::new(), dec))
     }
 
     /// `pid -> comm` from the saved cmdlines.
@@ -504,11 +532,8 @@ impl TraceDat {
 
     /// Writes this trace as a version 6 file (uncompressed, top buffer only, CPU data page-aligned).
     pub fn write_v6(&self, w: &mut impl Write) -> std::io::Result<()> {
-        let cpus: BTreeMap<u32, Vec<&[u8]>> = self
-            .buffers
-            .first()
-            .map(|b| b.cpus.iter().map(|(c, d)| (*c, vec![d.as_slice()])).collect())
-            .unwrap_or_default();
+        let cpus: BTreeMap<u32, Vec<&[u8]>> =
+            self.buffers.first().map(|b| b.cpus.iter().map(|(c, d)| (*c, vec![&d[..]])).collect()).unwrap_or_default();
         self.write_v6_from(w, &cpus)
     }
 
@@ -527,7 +552,7 @@ impl TraceDat {
             .cpu_chunks()
             .iter()
             .enumerate()
-            .map(|(c, chunks)| (c as u32, chunks.iter().map(Vec::as_slice).collect()))
+            .map(|(c, chunks)| (c as u32, chunks.iter().map(|b| &b[..]).collect()))
             .collect();
         self.write_v6_from(w, &cpus)
     }
@@ -658,7 +683,7 @@ pub fn capture(inst: &crate::Instance, rec: &Recording) -> Result<TraceDat> {
     let mut t = capture_metadata(inst, rec)?;
     if let Some(b) = t.buffers.first_mut() {
         for (i, chunks) in rec.cpu_chunks().iter().enumerate() {
-            b.cpus.insert(i as u32, chunks.concat());
+            b.cpus.insert(i as u32, chunks.concat().into());
         }
     }
     Ok(t)
@@ -764,7 +789,7 @@ mod tests {
         page[20..22].copy_from_slice(&7u16.to_le_bytes());
         let fmt = "name: e\nID: 7\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\nprint fmt: \"\"\n";
         let mut cpus = BTreeMap::new();
-        cpus.insert(0u32, page);
+        cpus.insert(0u32, page.into());
         let t = TraceDat {
             version: 6,
             long_size: 8,

@@ -37,7 +37,12 @@ fn trace_dat(cpus: BTreeMap<u32, Vec<u8>>) -> Vec<u8> {
         formats,
         cmdlines: "1 init\n".into(),
         trace_clock: Some("[local] global".into()),
-        buffers: vec![Buffer { name: String::new(), clock: "local".into(), page_size: 4096, cpus }],
+        buffers: vec![Buffer {
+            name: String::new(),
+            clock: "local".into(),
+            page_size: 4096,
+            cpus: cpus.into_iter().map(|(c, d)| (c, d.into())).collect(),
+        }],
         ..Default::default()
     };
     let mut out = Vec::new();

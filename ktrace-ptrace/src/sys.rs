@@ -126,16 +126,19 @@ pub(crate) fn fork_exec_stopped(
                 // SAFETY: dup2 on valid fds.
                 unsafe { libc::dup2(fd, 1) };
             }
+            if let Some(set) = &cpuset {
+                let _ = nix::sched::sched_setaffinity(Pid::from_raw(0), set);
+            }
+            let _ = stop_self();
+            // After the stop, once the tracer has seized us with PTRACE_O_TRACESECCOMP: a filter
+            // installed earlier would fail the stop's own syscalls (and execve) with ENOSYS when
+            // they are among the traced ones, as SECCOMP_RET_TRACE does without a tracer.
             if let Some(p) = seccomp
                 && install_seccomp(p).is_err()
             {
                 // SAFETY: _exit is async-signal-safe.
                 unsafe { libc::_exit(126) };
             }
-            if let Some(set) = &cpuset {
-                let _ = nix::sched::sched_setaffinity(Pid::from_raw(0), set);
-            }
-            let _ = stop_self();
             // SAFETY: `path` and `ptrs` (NULL-terminated) point at CStrings that outlive the call.
             unsafe {
                 libc::execv(path.as_ptr(), ptrs.as_ptr());

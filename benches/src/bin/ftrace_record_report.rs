@@ -1,8 +1,11 @@
 //! Runs the same raw_syscalls storm (a child doing N getppid) untraced, under our recorder and under
-//! `trace-cmd record` with the same per-CPU buffer size, and prints
-//! `RESULT ftrace-record untraced_ns=N ktrace_ns=N tracecmd_ns=N ktrace_lost=N tracecmd_lost=N`.
+//! `trace-cmd record` with the same per-CPU buffer size, first on the machine as it is, then again
+//! with two spinning processes competing for both CPUs (the busy variant), and prints
+//! `RESULT ftrace-record untraced_ns=N ktrace_ns=N tracecmd_ns=N ktrace_lost=N tracecmd_lost=N
+//! ktrace_busy_ns=N tracecmd_busy_ns=N ktrace_busy_lost=N tracecmd_busy_lost=N`, where `*_lost` is
+//! the worse of the two runs.
 //! Usage: `ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB]`
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use ktrace_ftrace::{Item, Recorder, TraceDat, Tracefs};
 
@@ -17,6 +20,64 @@ fn lost_in(rec: &ktrace_ftrace::Recording) -> u64 {
     rec.items().filter_map(|i| if let Ok(Item::Lost(l)) = i { Some(l.count.unwrap_or(1)) } else { None }).sum()
 }
 
+/// One run of each tracer: (ns/syscall, events, lost).
+type Run = (f64, usize, u64);
+
+fn ours(looper: &str, n: &str, kb: u64) -> Result<Run, Box<dyn std::error::Error>> {
+    let fs = Tracefs::find_or_mount()?;
+    let inst = fs.new_instance()?;
+    inst.set_buffer_size_kb(kb)?;
+    inst.enable_event("raw_syscalls", "sys_enter")?;
+    inst.enable_event("raw_syscalls", "sys_exit")?;
+    let rec = Recorder::start(&inst)?;
+    let ns = child_ns(&Command::new(looper).arg(n).output()?.stdout);
+    let recording = rec.stop()?;
+    let run = (ns, recording.events().count(), lost_in(&recording));
+    drop(recording);
+    inst.close()?;
+    Ok(run)
+}
+
+fn tracecmd(looper: &str, shadow: &str, n: &str, kb: u64) -> Result<Run, Box<dyn std::error::Error>> {
+    let dat = std::env::temp_dir().join(format!("ktrace-bench-{}.dat", std::process::id()));
+    let out = Command::new("sh")
+        .arg(shadow)
+        .args(["record", "-q", "-e", "raw_syscalls", "-b", &kb.to_string(), "-o"])
+        .arg(&dat)
+        .arg(looper)
+        .arg(n)
+        .output()?;
+    let ns = child_ns(&out.stdout);
+    let t = TraceDat::from_bytes(std::fs::read(&dat)?.into())?;
+    let trec = t.recording()?;
+    let mut lost = lost_in(&trec);
+    // trace-cmd stores each CPU's stats; overruns there are losses too.
+    for st in &t.cpu_stats {
+        lost = lost.max(ktrace_ftrace::CpuStats::parse(st).lost());
+    }
+    let _ = std::fs::remove_file(&dat);
+    Ok((ns, trec.events().count(), lost))
+}
+
+/// Two busy loops with no syscalls (a shell's `while :`), one per CPU's worth of competition.
+struct Spinners(Vec<Child>);
+
+impl Spinners {
+    fn start() -> std::io::Result<Spinners> {
+        let spin = || Command::new("sh").args(["-c", "while :; do :; done"]).stdin(Stdio::null()).spawn();
+        Ok(Spinners(vec![spin()?, spin()?]))
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     let (looper, shadow) = (a.get(1).ok_or("GETPPID_LOOP")?, a.get(2).ok_or("SHADOW_SCRIPT")?);
@@ -24,41 +85,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kb: u64 = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(1408);
 
     let untraced = child_ns(&Command::new(looper).arg(&n).output()?.stdout);
-
-    let fs = Tracefs::find_or_mount()?;
-    let inst = fs.new_instance()?;
-    inst.set_buffer_size_kb(kb)?;
-    inst.enable_event("raw_syscalls", "sys_enter")?;
-    inst.enable_event("raw_syscalls", "sys_exit")?;
-    let rec = Recorder::start(&inst)?;
-    let ours = child_ns(&Command::new(looper).arg(&n).output()?.stdout);
-    let recording = rec.stop()?;
-    let events = recording.events().count();
-    let ktrace_lost = lost_in(&recording);
-    drop(recording);
-    inst.close()?;
-
-    let dat = std::env::temp_dir().join(format!("ktrace-bench-{}.dat", std::process::id()));
-    let out = Command::new("sh")
-        .arg(shadow)
-        .args(["record", "-q", "-e", "raw_syscalls", "-b", &kb.to_string(), "-o"])
-        .arg(&dat)
-        .arg(looper)
-        .arg(&n)
-        .output()?;
-    let tracecmd = child_ns(&out.stdout);
-    let t = TraceDat::parse(&std::fs::read(&dat)?)?;
-    let trec = t.recording()?;
-    let tc_events = trec.events().count();
-    let mut tracecmd_lost = lost_in(&trec);
-    // trace-cmd stores each CPU's stats; overruns there are losses too.
-    for st in &t.cpu_stats {
-        tracecmd_lost = tracecmd_lost.max(ktrace_ftrace::CpuStats::parse(st).lost());
-    }
-    let _ = std::fs::remove_file(&dat);
-    println!("events: ktrace {events}, trace-cmd {tc_events}; buffer {kb} KiB per CPU; {n} getppid");
+    let (k_ns, k_ev, k_lost) = ours(looper, &n, kb)?;
+    let (t_ns, t_ev, t_lost) = tracecmd(looper, shadow, &n, kb)?;
+    let spinners = Spinners::start()?;
+    let (kb_ns, kb_ev, kb_lost) = ours(looper, &n, kb)?;
+    let (tb_ns, tb_ev, tb_lost) = tracecmd(looper, shadow, &n, kb)?;
+    drop(spinners);
     println!(
-        "RESULT ftrace-record untraced_ns={untraced:.1} ktrace_ns={ours:.1} tracecmd_ns={tracecmd:.1} ktrace_lost={ktrace_lost} tracecmd_lost={tracecmd_lost}"
+        "events: ktrace {k_ev}, trace-cmd {t_ev}; busy: ktrace {kb_ev}, trace-cmd {tb_ev}; buffer {kb} KiB per CPU; {n} getppid"
+    );
+    println!("lost as it is: ktrace {k_lost}, trace-cmd {t_lost}");
+    println!(
+        "RESULT ftrace-record untraced_ns={untraced:.1} ktrace_ns={k_ns:.1} tracecmd_ns={t_ns:.1} ktrace_lost={} tracecmd_lost={} ktrace_busy_ns={kb_ns:.1} tracecmd_busy_ns={tb_ns:.1} ktrace_busy_lost={kb_lost} tracecmd_busy_lost={tb_lost}",
+        k_lost.max(kb_lost),
+        t_lost.max(tb_lost)
     );
     Ok(())
 }

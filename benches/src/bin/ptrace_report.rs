@@ -1,7 +1,10 @@
 //! A child doing N getppid(): untraced; `strace -f -o /dev/null` vs our tracer decoding every syscall;
-//! `strace --seccomp-bpf -e trace=openat` vs our seccomp filter on openat. Prints
-//! `RESULT ptrace untraced_ns=N ktrace_all_ns=N strace_all_ns=N ktrace_seccomp_ns=N strace_seccomp_ns=N`.
-//! Usage: `ptrace_report GETPPID_LOOP [N]`
+//! `strace --seccomp-bpf -e trace=openat` vs our seccomp filter on openat, and the floor: the same
+//! tracer with an allow-all filter (the one-instruction program, what an empty set builds). The three
+//! seccomp figures are medians of interleaved rounds (5 by default), so a busy machine shifts them
+//! alike. Prints `RESULT ptrace untraced_ns=N ktrace_all_ns=N strace_all_ns=N ktrace_seccomp_ns=N
+//! strace_seccomp_ns=N allowall_seccomp_ns=N`.
+//! Usage: `ptrace_report GETPPID_LOOP [N] [ROUNDS]`
 use std::process::{Command, Stdio};
 
 use ktrace_ptrace::{AuditArch, Event, TraceCommand};
@@ -14,12 +17,14 @@ fn ns(out: &[u8]) -> f64 {
 }
 
 /// Runs the loop under our tracer; the child's stdout goes to a pipe we read afterwards.
-fn ours(looper: &str, n: &str, seccomp: Option<u64>) -> Result<f64, Box<dyn std::error::Error>> {
+fn ours(looper: &str, n: &str, seccomp: Option<&[u64]>) -> Result<f64, Box<dyn std::error::Error>> {
     let out = std::env::temp_dir().join(format!("ktrace-ptrace-bench-{}", std::process::id()));
     let sh = format!("exec {looper} {n} > {}", out.display());
-    let mut c = TraceCommand::new("/bin/sh").args(["-c", &sh]).same_cpu(true);
-    if let Some(nr) = seccomp {
-        c = c.seccomp_filter(&[nr]);
+    // Same CPU when every syscall stops (no cross-CPU wakeup per stop); with a seccomp filter
+    // the tracee rarely stops and, like strace's, may run on whichever CPU is free.
+    let mut c = TraceCommand::new("/bin/sh").args(["-c", &sh]).same_cpu(seccomp.is_none());
+    if let Some(nrs) = seccomp {
+        c = c.seccomp_filter(nrs);
     }
     let mut t = c.spawn()?;
     let mut line = String::with_capacity(256);
@@ -37,9 +42,14 @@ fn ours(looper: &str, n: &str, seccomp: Option<u64>) -> Result<f64, Box<dyn std:
     Ok(v)
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
-    let looper = a.get(1).ok_or("usage: ptrace_report GETPPID_LOOP [N]")?;
+    let looper = a.get(1).ok_or("usage: ptrace_report GETPPID_LOOP [N] [ROUNDS]")?;
     let n = a.get(2).cloned().unwrap_or_else(|| "200000".into());
     let untraced = ns(&Command::new(looper).arg(&n).output()?.stdout);
     let strace_all =
@@ -50,17 +60,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .stderr(Stdio::null())
         .output()?
         .stdout);
-    let strace_sec = ns(&Command::new("strace")
-        .args(["-f", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null", looper, &n])
-        .stderr(Stdio::null())
-        .output()?
-        .stdout);
     let ktrace_all = ours(looper, &n, None)?;
     let openat = AuditArch::NATIVE.syscall_nr("openat").ok_or("openat")?;
-    let ktrace_sec = ours(looper, &n, Some(openat))?;
+    let rounds: usize = a.get(3).and_then(|r| r.parse().ok()).unwrap_or(5);
+    let (mut strace_sec, mut ktrace_sec, mut allow_all) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        allow_all.push(ours(looper, &n, Some(&[]))?);
+        ktrace_sec.push(ours(looper, &n, Some(&[openat]))?);
+        strace_sec.push(ns(&Command::new("strace")
+            .args(["-f", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null", looper, &n])
+            .stderr(Stdio::null())
+            .output()?
+            .stdout));
+    }
+    let show = |v: &[f64]| v.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(" ");
+    println!(
+        "seccomp rounds (ns/syscall): allow-all {}; ktrace {}; strace {}",
+        show(&allow_all),
+        show(&ktrace_sec),
+        show(&strace_sec)
+    );
+    let (strace_sec, ktrace_sec, allow_all) = (median(strace_sec), median(ktrace_sec), median(allow_all));
     println!("strace -f pinned to one CPU with taskset: {strace_pinned:.1} ns/syscall");
     println!(
-        "RESULT ptrace untraced_ns={untraced:.1} ktrace_all_ns={ktrace_all:.1} strace_all_ns={strace_all:.1} ktrace_seccomp_ns={ktrace_sec:.1} strace_seccomp_ns={strace_sec:.1}"
+        "RESULT ptrace untraced_ns={untraced:.1} ktrace_all_ns={ktrace_all:.1} strace_all_ns={strace_all:.1} ktrace_seccomp_ns={ktrace_sec:.1} strace_seccomp_ns={strace_sec:.1} allowall_seccomp_ns={allow_all:.1}"
     );
     Ok(())
 }
