@@ -154,7 +154,12 @@ fn our_reader_matches_trace_cmd_on_its_own_recording() {
             .output()
             .unwrap();
         assert!(out.status.success(), "trace-cmd record failed: {}", String::from_utf8_lossy(&out.stderr));
-        let dat = TraceDat::parse(&std::fs::read(&path).unwrap()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let dat = TraceDat::parse(&bytes).unwrap_or_else(|e| {
+            let keep = std::env::temp_dir().join(format!("ktrace-unreadable-tc{version}.dat"));
+            std::fs::write(&keep, &bytes).unwrap();
+            panic!("trace-cmd's v{version} file ({} B, kept as {}): {e}", bytes.len(), keep.display())
+        });
         assert_eq!(dat.version.to_string(), version);
         let ks = ktrace_ftrace::Kallsyms::parse(&dat.kallsyms);
         compare(&format!("trace-cmd v{version} file"), &ours(&dat.recording().unwrap(), &ks), &report(&path));
