@@ -63,11 +63,11 @@ pub(crate) fn recorded(test: &str) -> Option<(TraceDat, PathBuf)> {
     Some((dat, path))
 }
 
-/// `tool` if it runs (`tool ARGS` exits), else a recorded skip naming the package.
+/// Whether `tool` is installed (`tool ARGS` starts), else a recorded skip naming the package.
 pub(crate) fn have(test: &str, tool: &str, args: &[&str], package: &str) -> bool {
-    match Command::new(tool).args(args).output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
+    match Command::new(tool).args(args).stdin(std::process::Stdio::null()).output() {
+        Ok(_) => true,
+        Err(_) => {
             skip(test, Skip::Environment(&format!("{tool} is not installed ({package})")));
             false
         }
