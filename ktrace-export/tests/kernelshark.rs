@@ -67,7 +67,7 @@ fn open(display: &str, file: &Path, shot: &Path) -> (Vec<String>, String) {
             .lines()
             .filter_map(|l| Some(l.split_once('"')?.1.split_once('"')?.0.to_owned()))
             .collect();
-        if names.iter().any(|n| *n == want) {
+        if names.contains(&want) {
             // Let it draw.
             std::thread::sleep(Duration::from_secs(3));
             break;
