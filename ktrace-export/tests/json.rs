@@ -121,3 +121,29 @@ fn chrome_json_matches_the_recording() {
         got_instants.len()
     );
 }
+
+#[test]
+fn losses_are_instants_carrying_their_counts() {
+    use ktrace_export::Writer;
+    let mut out = Vec::new();
+    let mut w = ChromeJson::new(&mut out);
+    w.lost(&ktrace_core::Lost { cpu: 3, count: Some(4321), timestamp_ns: 1_000_000_123 }).unwrap();
+    w.lost(&ktrace_core::Lost { cpu: 1, count: None, timestamp_ns: 2_000_000_000 }).unwrap();
+    w.finish().unwrap();
+    drop(w);
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    let lost: Vec<_> = doc["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "lost events")
+        .map(|e| (e["pid"].clone(), e["tid"].clone(), ns(&e["ts"]), e["args"]["cpu"].clone(), e["args"]["count"].clone()))
+        .collect();
+    assert_eq!(
+        lost,
+        [
+            (CPU_PID.into(), 3.into(), 1_000_000_123, 3.into(), 4321.into()),
+            (CPU_PID.into(), 1.into(), 2_000_000_000, 1.into(), Value::Null)
+        ]
+    );
+}
