@@ -89,10 +89,7 @@ impl<W: Write> ChromeJson<W> {
         if !self.started {
             self.started = true;
             self.out.buf.extend_from_slice(b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
-            self.open();
-            self.out.buf.extend_from_slice(
-                b"\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1073741824,\"tid\":0,\"args\":{\"name\":\"CPUs\"}}",
-            );
+            self.meta("process_name", CPU_PID, 0, b"CPUs");
         }
     }
 
@@ -112,19 +109,23 @@ impl<W: Write> ChromeJson<W> {
             return;
         }
         self.begin();
-        for kind in ["process_name", "thread_name"] {
-            self.open();
-            let b = &mut self.out.buf;
-            b.extend_from_slice(b"\"ph\":\"M\",\"name\":\"");
-            b.extend_from_slice(kind.as_bytes());
-            b.extend_from_slice(b"\",\"pid\":");
-            num(b, tid);
-            b.extend_from_slice(b",\"tid\":");
-            num(b, tid);
-            b.extend_from_slice(b",\"args\":{\"name\":");
-            string(b, comm);
-            b.extend_from_slice(b"}}");
-        }
+        self.meta("process_name", tid as i64, tid as i64, comm);
+        self.meta("thread_name", tid as i64, tid as i64, comm);
+    }
+
+    /// A metadata event (`process_name`, `thread_name`) naming a track.
+    fn meta(&mut self, kind: &str, pid: i64, tid: i64, name: &[u8]) {
+        self.open();
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b"\"ph\":\"M\",\"name\":\"");
+        b.extend_from_slice(kind.as_bytes());
+        b.extend_from_slice(b"\",\"pid\":");
+        num(b, pid);
+        b.extend_from_slice(b",\"tid\":");
+        num(b, tid);
+        b.extend_from_slice(b",\"args\":{\"name\":");
+        string(b, name);
+        b.extend_from_slice(b"}}");
     }
 
     fn name_cpu(&mut self, cpu: u32) {
@@ -135,13 +136,7 @@ impl<W: Write> ChromeJson<W> {
         }
         if let Some(named) = self.cpus_named.get_mut(i).filter(|n| !**n) {
             *named = true;
-            self.open();
-            let b = &mut self.out.buf;
-            b.extend_from_slice(b"\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1073741824,\"tid\":");
-            num(b, cpu);
-            b.extend_from_slice(b",\"args\":{\"name\":\"CPU ");
-            num(b, cpu);
-            b.extend_from_slice(b"\"}}");
+            self.meta("thread_name", CPU_PID, cpu as i64, format!("CPU {cpu}").as_bytes());
         }
     }
 

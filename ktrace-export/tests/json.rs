@@ -137,7 +137,9 @@ fn losses_are_instants_carrying_their_counts() {
         .unwrap()
         .iter()
         .filter(|e| e["name"] == "lost events")
-        .map(|e| (e["pid"].clone(), e["tid"].clone(), ns(&e["ts"]), e["args"]["cpu"].clone(), e["args"]["count"].clone()))
+        .map(|e| {
+            (e["pid"].clone(), e["tid"].clone(), ns(&e["ts"]), e["args"]["cpu"].clone(), e["args"]["count"].clone())
+        })
         .collect();
     assert_eq!(
         lost,
