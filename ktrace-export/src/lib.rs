@@ -20,6 +20,21 @@
 //! println!("{n} events");
 //! # Ok(()) }
 //! ```
+//!
+//! Live, while tracing, with memory bounded by the stream's budget:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ktrace_export::{Perfetto, Writer};
+//! use ktrace_ftrace::{Budget, Recorder, Tracefs};
+//! let inst = Tracefs::find()?.new_instance()?;
+//! inst.enable_event("sched", "sched_switch")?;
+//! let mut stream = Recorder::stream(&inst, Budget::mib(4))?;
+//! let mut w = Perfetto::new(std::fs::File::create("live.perfetto-trace")?);
+//! stream.for_each(|item| w.item(&item))?; // until a StopHandle stops the stream
+//! w.finish()?;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
