@@ -89,6 +89,7 @@ const TOOLS: &[Tool] = &[
         output: Some(&["-o", "OUT", "--"]),
     },
     Tool { name: "tour", exe: env!("CARGO_BIN_EXE_tour"), duration: None, run: None, output: None },
+    Tool { name: "export", exe: env!("CARGO_BIN_EXE_export"), duration: None, run: None, output: None },
 ];
 
 fn run(exe: &str, args: &[&str]) -> Output {

@@ -14,6 +14,7 @@
 //! | `kprobe` | `ktrace-kprobe` | `kprobe_events`, `uprobe_events`, USDT |
 //! | `blk` | `ktrace-blk` | blktrace, the ftrace `blk` tracer |
 //! | `sample` | `ktrace-sample` | perf_event_open(2), /proc, taskstats, inotify |
+//! | `export` | `ktrace-export` | none: Perfetto, Chrome JSON, CTF and speedscope writers (feature `export`, off by default) |
 //!
 //! ```no_run
 //! use ktrace::command::HeldCommand;
@@ -43,6 +44,8 @@ pub mod timeline;
 #[cfg(feature = "blk")]
 pub use ktrace_blk as blk;
 pub use ktrace_core as core;
+#[cfg(feature = "export")]
+pub use ktrace_export as export;
 #[cfg(feature = "ftrace")]
 pub use ktrace_ftrace as ftrace;
 #[cfg(feature = "kprobe")]

@@ -1,0 +1,324 @@
+//! CTF 1.8 (the Common Trace Format LTTng writes), as babeltrace2 and Trace Compass open it.
+//!
+//! A trace directory holds `metadata` (TSDL text, written at [`Writer::finish`] from the event
+//! formats seen) and one stream file per CPU (`channel0_CPU`), made of packets of at most
+//! [`PACKET_BYTES`] of events. Specification: <https://diamon.org/ctf/v1.8.3/>.
+//! - Packet header `{ magic, stream_id }`; packet context `{ timestamp_begin, timestamp_end,
+//!   content_size, packet_size, events_discarded, cpu_id }`: babeltrace2 reports a loss as
+//!   discarded events between two packets (a loss without a count counts as 1).
+//! - Event header `{ id, timestamp }` (64-bit, on a 1 GHz clock named `trace_clock`), event context
+//!   `{ common_pid, common_flags, common_preempt_count }`, and the payload: the event's own fields
+//!   from its tracefs format, in order: integers and pointers as integers of their size and
+//!   signedness (pointers in hex), `char[]` and string `__data_loc` fields as strings, fixed arrays
+//!   as arrays, dynamic arrays as a `NAME_len` count and a sequence.
+//!
+//! Integers are written in the traced machine's byte order, all byte-aligned. A field name that is
+//! a TSDL keyword is written with a leading `_`, which CTF readers strip.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ktrace_core::format::{Field, FieldKind};
+use ktrace_core::{Endian, EventFormat, Lost, RawData, Value};
+use ktrace_ftrace::Event;
+
+use crate::Writer;
+use crate::error::{IoContext, Result};
+
+/// Events per packet are written out when they reach this many bytes.
+pub const PACKET_BYTES: usize = 64 << 10;
+const MAGIC: u32 = 0xc1fc_1fc1;
+/// Packet header and context: magic, stream_id, 2 timestamps, 2 sizes, discarded, cpu_id.
+const PACKET_HEAD: usize = 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4;
+
+/// One CPU's stream.
+#[derive(Debug, Default)]
+struct Stream {
+    file: Option<File>,
+    events: Vec<u8>,
+    head: Vec<u8>,
+    begin: u64,
+    end: u64,
+    discarded: u64,
+    discarded_written: u64,
+}
+
+/// How a tracefs field is laid out in the CTF payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Int { bytes: usize, signed: bool, hex: bool },
+    Str,
+    Bytes(usize),
+    Array { count: usize, elem: usize },
+    Seq { elem: usize },
+}
+
+fn ty(f: &Field) -> Ty {
+    let int = |n: usize| matches!(n, 1 | 2 | 4 | 8);
+    match f.kind {
+        FieldKind::Int | FieldKind::Pointer if int(f.size) => {
+            Ty::Int { bytes: f.size, signed: f.signed, hex: f.kind == FieldKind::Pointer }
+        }
+        FieldKind::CharArray | FieldKind::DataLoc { string: true, .. } | FieldKind::RelLoc { string: true, .. } => {
+            Ty::Str
+        }
+        FieldKind::Array { count, elem_size } if int(elem_size) && count * elem_size == f.size => {
+            Ty::Array { count, elem: elem_size }
+        }
+        FieldKind::DataLoc { elem_size, .. } | FieldKind::RelLoc { elem_size, .. } => {
+            Ty::Seq { elem: if int(elem_size) { elem_size } else { 1 } }
+        }
+        _ => Ty::Bytes(f.size),
+    }
+}
+
+/// Writes a CTF 1.8 trace into a directory.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use ktrace_export::{Ctf, Writer};
+/// let dat = ktrace_ftrace::TraceDat::parse(&std::fs::read("trace.dat")?)?;
+/// let mut w = Ctf::create("trace-ctf".as_ref(), dat.endian)?;
+/// ktrace_export::write_recording(&dat.recording()?, &mut w)?;
+/// // babeltrace2 trace-ctf
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Ctf {
+    dir: PathBuf,
+    endian: Endian,
+    streams: Vec<Stream>,
+    formats: Vec<EventFormat>,
+    seen: HashSet<u16>,
+}
+
+impl Ctf {
+    /// Creates `dir` (and its parents) for a trace whose integers are in `endian` order.
+    pub fn create(dir: &Path, endian: Endian) -> Result<Ctf> {
+        std::fs::create_dir_all(dir).writing(|| dir.display().to_string())?;
+        Ok(Ctf { dir: dir.to_owned(), endian, streams: Vec::new(), formats: Vec::new(), seen: HashSet::new() })
+    }
+
+    fn stream(&mut self, cpu: u32) -> Result<&mut Stream> {
+        let i = cpu as usize;
+        if self.streams.len() <= i {
+            self.streams.resize_with(i + 1, Stream::default);
+        }
+        let dir = &self.dir;
+        let s = self.streams.get_mut(i).ok_or_else(|| std::io::Error::other("cpu")).writing(|| "CTF".into())?;
+        if s.file.is_none() {
+            let path = dir.join(format!("channel0_{cpu}"));
+            s.file = Some(File::create(&path).writing(|| path.display().to_string())?);
+            s.events.reserve(PACKET_BYTES + 4096);
+        }
+        Ok(s)
+    }
+
+    /// Writes CPU `cpu`'s packet (also an empty one when only the discarded count changed).
+    fn flush(&mut self, cpu: u32) -> Result<()> {
+        let e = self.endian;
+        let Some(s) = self.streams.get_mut(cpu as usize) else { return Ok(()) };
+        if s.events.is_empty() && s.discarded == s.discarded_written {
+            return Ok(());
+        }
+        let bits = ((PACKET_HEAD + s.events.len()) * 8) as u64;
+        s.head.clear();
+        put(&mut s.head, e, MAGIC as u64, 4);
+        put(&mut s.head, e, 0, 4);
+        put(&mut s.head, e, s.begin, 8);
+        put(&mut s.head, e, s.end, 8);
+        put(&mut s.head, e, bits, 8);
+        put(&mut s.head, e, bits, 8);
+        put(&mut s.head, e, s.discarded, 8);
+        put(&mut s.head, e, cpu as u64, 4);
+        if let Some(f) = s.file.as_mut() {
+            let what = || format!("CTF stream of cpu {cpu}");
+            f.write_all(&s.head).writing(what)?;
+            f.write_all(&s.events).writing(what)?;
+        }
+        s.events.clear();
+        s.discarded_written = s.discarded;
+        s.begin = s.end;
+        Ok(())
+    }
+
+    /// The TSDL metadata for the formats seen.
+    pub fn metadata(&self) -> String {
+        let bo = match self.endian {
+            Endian::Big => "be",
+            Endian::Little => "le",
+        };
+        let mut m = String::from("/* CTF 1.8 */\n");
+        for (n, bits, signed) in [("uint8_t", 8, false), ("uint32_t", 32, false), ("uint64_t", 64, false)]
+            .into_iter()
+            .chain([("int32_t", 32, true)])
+        {
+            let _ = writeln!(m, "typealias integer {{ size = {bits}; align = 8; signed = {signed}; }} := {n};");
+        }
+        let _ = write!(
+            m,
+            "trace {{\n\tmajor = 1;\n\tminor = 8;\n\tbyte_order = {bo};\n\tpacket.header := struct {{ uint32_t magic; uint32_t stream_id; }};\n}};\n\
+             env {{\n\tdomain = \"kernel\";\n\ttracer_name = \"ktrace\";\n}};\n\
+             clock {{\n\tname = trace_clock;\n\tdescription = \"the ftrace instance's trace clock\";\n\tfreq = 1000000000;\n\toffset = 0;\n}};\n\
+             typealias integer {{ size = 64; align = 8; signed = false; map = clock.trace_clock.value; }} := uint64_clock_t;\n\
+             stream {{\n\tid = 0;\n\
+             \tpacket.context := struct {{ uint64_clock_t timestamp_begin; uint64_clock_t timestamp_end; uint64_t content_size; uint64_t packet_size; uint64_t events_discarded; uint32_t cpu_id; }};\n\
+             \tevent.header := struct {{ uint32_t id; uint64_clock_t timestamp; }};\n\
+             \tevent.context := struct {{ int32_t common_pid; uint8_t common_flags; uint8_t common_preempt_count; }};\n}};\n"
+        );
+        for f in &self.formats {
+            let _ = write!(
+                m,
+                "event {{\n\tname = \"{}\";\n\tid = {};\n\tstream_id = 0;\n\tfields := struct {{\n",
+                f.name, f.id
+            );
+            for field in &f.fields {
+                let name = ident(&field.name);
+                let int = |bytes: usize, signed: bool, hex: bool| {
+                    let base = if hex { 16 } else { 10 };
+                    format!("integer {{ size = {}; align = 8; signed = {signed}; base = {base}; }}", bytes * 8)
+                };
+                let _ = match ty(field) {
+                    Ty::Int { bytes, signed, hex } => writeln!(m, "\t\t{} {name};", int(bytes, signed, hex)),
+                    Ty::Str => writeln!(m, "\t\tstring {name};"),
+                    Ty::Bytes(n) => writeln!(m, "\t\tuint8_t {name}[{n}];"),
+                    Ty::Array { count, elem } => {
+                        writeln!(m, "\t\t{} {name}[{count}];", int(elem, field.signed, false))
+                    }
+                    Ty::Seq { elem } => writeln!(
+                        m,
+                        "\t\tuint32_t {}_len;\n\t\t{} {name}[{}_len];",
+                        field.name,
+                        int(elem, field.signed, false),
+                        field.name
+                    ),
+                };
+            }
+            m.push_str("\t};\n};\n");
+        }
+        m
+    }
+}
+
+/// A field name as a TSDL identifier (keywords get a leading `_`, which readers strip).
+fn ident(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "align",
+        "callsite",
+        "const",
+        "char",
+        "clock",
+        "double",
+        "enum",
+        "env",
+        "event",
+        "floating_point",
+        "float",
+        "integer",
+        "int",
+        "long",
+        "short",
+        "signed",
+        "stream",
+        "string",
+        "struct",
+        "trace",
+        "typealias",
+        "typedef",
+        "unsigned",
+        "variant",
+        "void",
+        "_Bool",
+        "_Complex",
+        "_Imaginary",
+    ];
+    if KEYWORDS.contains(&name) { format!("_{name}") } else { name.to_owned() }
+}
+
+/// `v`'s low `n` bytes in `e` order.
+#[inline]
+fn put(b: &mut Vec<u8>, e: Endian, v: u64, n: usize) {
+    match e {
+        Endian::Little => b.extend(v.to_le_bytes().into_iter().take(n)),
+        Endian::Big => b.extend(v.to_be_bytes().into_iter().skip(8 - n)),
+    }
+}
+
+/// Copies `a` as exactly `n` bytes (cut or zero-padded).
+fn put_bytes(b: &mut Vec<u8>, a: RawData<'_>, n: usize) {
+    let (x, y) = match a {
+        RawData::Single(s) => (s, &[][..]),
+        RawData::Split(x, y) => (x, y),
+    };
+    let start = b.len();
+    b.extend(x.iter().chain(y).take(n));
+    b.resize(start + n, 0);
+}
+
+impl Writer for Ctf {
+    fn event(&mut self, ev: &Event<'_>) -> Result<()> {
+        let e = self.endian;
+        let id = ev.id();
+        if self.seen.insert(id) {
+            self.formats.push(ev.format.clone());
+        }
+        let ts = ev.timestamp().ns;
+        let s = self.stream(ev.cpu())?;
+        if s.events.is_empty() && s.discarded == s.discarded_written {
+            s.begin = ts;
+        }
+        s.end = ts;
+        let b = &mut s.events;
+        put(b, e, id as u64, 4);
+        put(b, e, ts, 8);
+        put(b, e, ev.pid() as u32 as u64, 4);
+        b.push(ev.flags());
+        b.push(ev.preempt_count());
+        for (f, (_, v)) in ev.format.fields.iter().zip(ev.fields()) {
+            match (ty(f), v) {
+                (Ty::Int { bytes, .. }, Ok(Value::Unsigned(u))) => put(b, e, u, bytes),
+                (Ty::Int { bytes, .. }, Ok(Value::Signed(i))) => put(b, e, i as u64, bytes),
+                (Ty::Int { bytes, .. }, _) => put(b, e, 0, bytes),
+                (Ty::Str, Ok(Value::Str(s))) => {
+                    b.extend(s.iter().filter(|c| **c != 0));
+                    b.push(0);
+                }
+                (Ty::Str, _) => b.push(0),
+                (Ty::Bytes(n), _) => {
+                    put_bytes(b, RawData::Single(ev.data()).slice(f.offset, n).unwrap_or(RawData::Single(&[])), n)
+                }
+                (Ty::Array { count, elem }, Ok(Value::Array(a))) => put_bytes(b, a, count * elem),
+                (Ty::Array { count, elem }, _) => put_bytes(b, RawData::Single(&[]), count * elem),
+                (Ty::Seq { elem }, Ok(Value::Array(a))) => {
+                    let n = a.len() / elem;
+                    put(b, e, n as u64, 4);
+                    put_bytes(b, a, n * elem);
+                }
+                (Ty::Seq { .. }, _) => put(b, e, 0, 4),
+            }
+        }
+        if s.events.len() >= PACKET_BYTES {
+            self.flush(ev.cpu())?;
+        }
+        Ok(())
+    }
+
+    fn lost(&mut self, lost: &Lost) -> Result<()> {
+        self.flush(lost.cpu)?;
+        let s = self.stream(lost.cpu)?;
+        s.discarded = s.discarded.saturating_add(lost.count.unwrap_or(1));
+        s.end = s.end.max(lost.timestamp_ns);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        for cpu in 0..self.streams.len() {
+            self.flush(cpu as u32)?;
+        }
+        let path = self.dir.join("metadata");
+        std::fs::write(&path, self.metadata()).writing(|| path.display().to_string())
+    }
+}

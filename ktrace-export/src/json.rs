@@ -1,0 +1,335 @@
+//! Chrome Trace Event JSON, as chrome://tracing, Perfetto UI and speedscope open it.
+//!
+//! Layout (format reference: "Trace Event Format", the Google doc linked from catapult's
+//! `tracing/docs`): one `"traceEvents"` array, timestamps in microseconds with nanosecond
+//! decimals, `"displayTimeUnit": "ns"`.
+//! - Each thread is its own process track (ftrace does not say which thread group a thread is
+//!   in): `pid` = `tid`, named by `process_name`/`thread_name` metadata (`"ph": "M"`) from the
+//!   saved cmdlines and every comm the events carry (a rename emits it again).
+//! - CPUs are the threads of a process named `CPUs` (pid [`CPU_PID`], tid = cpu): each
+//!   `sched_switch` closes a slice (`"ph": "X"`, cat `sched`) named by the task that ran, from its
+//!   switch-in to this switch (args `tid`, `prio`, `prev_state`); the task running at the end is
+//!   closed at the last timestamp.
+//! - `raw_syscalls` `sys_enter`/`sys_exit` pairs are slices on the thread's track (cat `syscall`,
+//!   named by the syscall, args `nr`, `ret`); an exit without an entry is an instant, an entry
+//!   without an exit a slice to the end with arg `unfinished`.
+//! - Every other event is a thread-scoped instant (`"ph": "i"`) named by the event, cat = its
+//!   system, args = its fields (integers as numbers, strings as strings, arrays as hex).
+//! - Losses are process-scoped instants `lost events` on the CPU's track, args `cpu`, `count`.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use ktrace_core::{Lost, Value};
+use ktrace_ftrace::{Event, Typed, syscall_name};
+
+use crate::Writer;
+use crate::error::Result;
+use crate::names::{Comm, Out, Threads, comms_of, hex};
+
+/// The pid of the synthetic process whose threads are the CPUs (outside the kernel's pid range,
+/// `PID_MAX_LIMIT` = 4M).
+pub const CPU_PID: i64 = 1 << 30;
+
+/// A task on a CPU since `start`.
+#[derive(Debug, Clone, Copy)]
+struct Running {
+    tid: i32,
+    prio: i32,
+    comm: Comm,
+    start: u64,
+}
+
+/// Streams Chrome Trace Event JSON to `W`.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use ktrace_export::{ChromeJson, Writer};
+/// let dat = ktrace_ftrace::TraceDat::parse(&std::fs::read("trace.dat")?)?;
+/// let mut w = ChromeJson::new(std::fs::File::create("trace.json")?).with_names(&dat.comms());
+/// ktrace_export::write_recording(&dat.recording()?, &mut w)?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ChromeJson<W: Write> {
+    out: Out<W>,
+    started: bool,
+    first: bool,
+    threads: Threads,
+    cpus: Vec<Option<Running>>,
+    cpus_named: Vec<bool>,
+    syscalls: HashMap<i32, (i64, u64)>,
+    last_ts: u64,
+}
+
+impl<W: Write> ChromeJson<W> {
+    /// A writer to `w` (buffered inside: pass a `File`, not a `BufWriter`).
+    pub fn new(w: W) -> ChromeJson<W> {
+        ChromeJson {
+            out: Out::new(w, "the JSON trace"),
+            started: false,
+            first: true,
+            threads: Threads::default(),
+            cpus: Vec::new(),
+            cpus_named: Vec::new(),
+            syscalls: HashMap::new(),
+            last_ts: 0,
+        }
+    }
+
+    /// Names threads up front (`pid -> comm`, e.g. [`ktrace_ftrace::TraceDat::comms`]).
+    pub fn with_names(mut self, names: &std::collections::BTreeMap<i32, String>) -> ChromeJson<W> {
+        for (tid, comm) in names {
+            self.name_thread(*tid, comm.as_bytes());
+        }
+        self
+    }
+
+    fn begin(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.out.buf.extend_from_slice(b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
+            self.meta("process_name", CPU_PID, 0, b"CPUs");
+        }
+    }
+
+    /// Starts one trace event object (with the separating comma).
+    #[inline]
+    fn open(&mut self) {
+        if self.first {
+            self.first = false;
+            self.out.buf.push(b'{');
+        } else {
+            self.out.buf.extend_from_slice(b",\n{");
+        }
+    }
+
+    fn name_thread(&mut self, tid: i32, comm: &[u8]) {
+        if !self.threads.set(tid, comm) {
+            return;
+        }
+        self.begin();
+        self.meta("process_name", tid as i64, tid as i64, comm);
+        self.meta("thread_name", tid as i64, tid as i64, comm);
+    }
+
+    /// A metadata event (`process_name`, `thread_name`) naming a track.
+    fn meta(&mut self, kind: &str, pid: i64, tid: i64, name: &[u8]) {
+        self.open();
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b"\"ph\":\"M\",\"name\":\"");
+        b.extend_from_slice(kind.as_bytes());
+        b.extend_from_slice(b"\",\"pid\":");
+        num(b, pid);
+        b.extend_from_slice(b",\"tid\":");
+        num(b, tid);
+        b.extend_from_slice(b",\"args\":{\"name\":");
+        string(b, name);
+        b.extend_from_slice(b"}}");
+    }
+
+    fn name_cpu(&mut self, cpu: u32) {
+        let i = cpu as usize;
+        if self.cpus_named.len() <= i {
+            self.cpus_named.resize(i + 1, false);
+            self.cpus.resize(i + 1, None);
+        }
+        if let Some(named) = self.cpus_named.get_mut(i).filter(|n| !**n) {
+            *named = true;
+            self.meta("thread_name", CPU_PID, cpu as i64, format!("CPU {cpu}").as_bytes());
+        }
+    }
+
+    /// `"ph":"X"` (or another phase) with name, cat, pid, tid and ts; the caller adds the rest
+    /// and closes the object.
+    fn head(&mut self, ph: &[u8], name: &[u8], cat: &str, pid: i64, tid: i64, ts: u64) {
+        self.open();
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b"\"ph\":\"");
+        b.extend_from_slice(ph);
+        b.extend_from_slice(b"\",\"name\":");
+        string(b, name);
+        b.extend_from_slice(b",\"cat\":");
+        string(b, cat.as_bytes());
+        b.extend_from_slice(b",\"pid\":");
+        num(b, pid);
+        b.extend_from_slice(b",\"tid\":");
+        num(b, tid);
+        b.extend_from_slice(b",\"ts\":");
+        micros(b, ts);
+    }
+
+    fn cpu_slice(&mut self, cpu: u32, r: Running, end: u64, prev_state: Option<i64>) {
+        self.head(b"X", r.comm.as_bytes(), "sched", CPU_PID, cpu as i64, r.start);
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b",\"dur\":");
+        micros(b, end.saturating_sub(r.start));
+        b.extend_from_slice(b",\"args\":{\"tid\":");
+        num(b, r.tid);
+        b.extend_from_slice(b",\"prio\":");
+        num(b, r.prio);
+        if let Some(s) = prev_state {
+            b.extend_from_slice(b",\"prev_state\":");
+            num(b, s);
+        }
+        b.extend_from_slice(b"}}");
+    }
+
+    fn syscall_slice(&mut self, tid: i32, nr: i64, start: u64, end: u64, ret: Option<i64>) {
+        let mut scratch = [0u8; 40];
+        let name = syscall_label(nr, &mut scratch);
+        self.head(b"X", name, "syscall", tid as i64, tid as i64, start);
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b",\"dur\":");
+        micros(b, end.saturating_sub(start));
+        b.extend_from_slice(b",\"args\":{\"nr\":");
+        num(b, nr);
+        match ret {
+            Some(r) => {
+                b.extend_from_slice(b",\"ret\":");
+                num(b, r);
+            }
+            None => b.extend_from_slice(b",\"unfinished\":true"),
+        }
+        b.extend_from_slice(b"}}");
+    }
+
+    fn instant(&mut self, ev: &Event<'_>) {
+        let pid = ev.pid() as i64;
+        self.head(b"i", ev.name().as_bytes(), ev.system(), pid, pid, ev.timestamp().ns);
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b",\"s\":\"t\",\"args\":{");
+        for (i, (name, v)) in ev.fields().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            string(b, name.as_bytes());
+            b.push(b':');
+            match v {
+                Ok(Value::Unsigned(u)) => num(b, u),
+                Ok(Value::Signed(s)) => num(b, s),
+                Ok(Value::Str(s)) => string(b, s),
+                Ok(Value::Array(a)) => {
+                    b.extend_from_slice(b"\"0x");
+                    hex(a, |c| b.push(c));
+                    b.push(b'"');
+                }
+                Err(_) => b.extend_from_slice(b"null"),
+            }
+        }
+        b.extend_from_slice(b"}}");
+    }
+}
+
+impl<W: Write> Writer for ChromeJson<W> {
+    fn event(&mut self, ev: &Event<'_>) -> Result<()> {
+        self.begin();
+        let ts = ev.timestamp().ns;
+        self.last_ts = self.last_ts.max(ts);
+        let cpu = ev.cpu();
+        let typed = ev.typed()?;
+        for (tid, comm) in comms_of(ev, &typed).into_iter().flatten() {
+            self.name_thread(tid, comm);
+        }
+        match typed {
+            Typed::SchedSwitch { prev_state, next_comm, next_pid, next_prio, .. } => {
+                self.name_cpu(cpu);
+                let next = Running { tid: next_pid, prio: next_prio, comm: Comm::new(next_comm), start: ts };
+                if let Some(slot) = self.cpus.get_mut(cpu as usize)
+                    && let Some(r) = slot.replace(next)
+                {
+                    self.cpu_slice(cpu, r, ts, Some(prev_state));
+                }
+            }
+            Typed::SysEnter { nr, .. } if ev.system() == "raw_syscalls" => {
+                self.syscalls.insert(ev.pid(), (nr, ts));
+            }
+            Typed::SysExit { nr, ret } if ev.system() == "raw_syscalls" => match self.syscalls.remove(&ev.pid()) {
+                Some((enr, start)) if enr == nr => self.syscall_slice(ev.pid(), nr, start, ts, Some(ret)),
+                _ => self.instant(ev),
+            },
+            _ => self.instant(ev),
+        }
+        self.out.spill()
+    }
+
+    fn lost(&mut self, lost: &Lost) -> Result<()> {
+        self.begin();
+        self.name_cpu(lost.cpu);
+        self.head(b"i", b"lost events", "ktrace", CPU_PID, lost.cpu as i64, lost.timestamp_ns);
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b",\"s\":\"p\",\"args\":{\"cpu\":");
+        num(b, lost.cpu);
+        b.extend_from_slice(b",\"count\":");
+        match lost.count {
+            Some(c) => num(b, c),
+            None => b.extend_from_slice(b"null"),
+        }
+        b.extend_from_slice(b"}}");
+        self.out.spill()
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.begin();
+        let end = self.last_ts;
+        let cpus: Vec<_> = self.cpus.iter_mut().map(Option::take).collect();
+        for (cpu, r) in cpus.into_iter().enumerate() {
+            if let Some(r) = r {
+                self.cpu_slice(cpu as u32, r, end, None);
+            }
+        }
+        let mut open: Vec<_> = self.syscalls.drain().collect();
+        open.sort_unstable_by_key(|(tid, (_, start))| (*start, *tid));
+        for (tid, (nr, start)) in open {
+            self.syscall_slice(tid, nr, start, end, None);
+        }
+        self.out.buf.extend_from_slice(b"\n]}\n");
+        self.out.finish()
+    }
+}
+
+/// An integer in decimal.
+#[inline]
+pub(crate) fn num(b: &mut Vec<u8>, n: impl itoa::Integer) {
+    b.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// Nanoseconds as microseconds with three decimals (exact).
+#[inline]
+pub(crate) fn micros(b: &mut Vec<u8>, ns: u64) {
+    num(b, ns / 1000);
+    let f = ns % 1000;
+    b.push(b'.');
+    b.push(b'0' + (f / 100) as u8);
+    b.push(b'0' + (f / 10 % 10) as u8);
+    b.push(b'0' + (f % 10) as u8);
+}
+
+/// Bytes as a JSON string (invalid UTF-8 replaced by U+FFFD).
+#[inline]
+pub(crate) fn string(b: &mut Vec<u8>, s: &[u8]) {
+    let s = String::from_utf8_lossy(s);
+    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+        b.push(b'"');
+        b.extend_from_slice(s.as_bytes());
+        b.push(b'"');
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *b, &*s);
+    }
+}
+
+/// The syscall's name (`openat`), or `syscall_NR` for a number the table lacks (written into
+/// `scratch`).
+pub(crate) fn syscall_label(nr: i64, scratch: &mut [u8; 40]) -> &[u8] {
+    match syscall_name(nr) {
+        Some(n) => n.as_bytes(),
+        None => {
+            let mut c = std::io::Cursor::new(&mut scratch[..]);
+            // 40 bytes hold "syscall_" and any i64.
+            let _ = write!(c, "syscall_{nr}");
+            let n = c.position() as usize;
+            scratch.get(..n).unwrap_or_default()
+        }
+    }
+}

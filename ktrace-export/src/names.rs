@@ -1,0 +1,143 @@
+//! Thread names seen in the stream, and the buffered output every writer streams through.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+
+use ktrace_core::Value;
+use ktrace_ftrace::{Event, Typed};
+
+use crate::error::{IoContext, Result};
+
+/// A comm as the kernel keeps it (`TASK_COMM_LEN`: 15 bytes and a NUL), stored inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Comm {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl Comm {
+    pub(crate) fn new(b: &[u8]) -> Comm {
+        let mut c = Comm::default();
+        let n = b.len().min(16);
+        for (d, s) in c.bytes.iter_mut().zip(b) {
+            *d = *s;
+        }
+        c.len = n as u8;
+        c
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len as usize).unwrap_or_default()
+    }
+
+    pub(crate) fn lossy(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.as_bytes())
+    }
+}
+
+/// `tid -> comm` for every thread named so far (bounded by the number of threads, not events).
+#[derive(Debug, Default)]
+pub(crate) struct Threads {
+    names: HashMap<i32, Comm>,
+}
+
+impl Threads {
+    /// Records `tid`'s name; true when it is new or changed.
+    pub(crate) fn set(&mut self, tid: i32, comm: &[u8]) -> bool {
+        let c = Comm::new(comm);
+        match self.names.insert(tid, c) {
+            Some(old) => old != c,
+            None => true,
+        }
+    }
+
+    /// Every thread with its name, by tid.
+    pub(crate) fn sorted(&self) -> Vec<(i32, Comm)> {
+        let mut v: Vec<_> = self.names.iter().map(|(t, c)| (*t, *c)).collect();
+        v.sort_unstable_by_key(|(t, _)| *t);
+        v
+    }
+}
+
+/// The (tid, comm) pairs an event tells: both tasks of a sched_switch, the woken task, a fork's
+/// child, `task:task_newtask`'s new task and `task:task_rename`'s new name.
+pub(crate) fn comms_of<'a>(ev: &Event<'a>, typed: &Typed<'a>) -> [Option<(i32, &'a [u8])>; 2] {
+    match *typed {
+        Typed::SchedSwitch { prev_comm, prev_pid, next_comm, next_pid, .. } => {
+            [Some((prev_pid, prev_comm)), Some((next_pid, next_comm))]
+        }
+        Typed::Wakeup { comm, pid, .. } => [Some((pid, comm)), None],
+        Typed::Fork { child_comm, child_pid, .. } => [Some((child_pid, child_comm)), None],
+        Typed::Other if ev.system() == "task" => {
+            let name = match ev.name() {
+                "task_newtask" => "comm",
+                "task_rename" => "newcomm",
+                _ => return [None, None],
+            };
+            match (ev.int("pid"), ev.field(name)) {
+                (Ok(pid), Ok(Value::Str(c))) => [Some((pid as i32, c)), None],
+                _ => [None, None],
+            }
+        }
+        _ => [None, None],
+    }
+}
+
+/// Output buffered in one reused block, written to `W` whenever it passes [`Out::BLOCK`]: the
+/// memory a writer holds is this block, whatever the trace's length.
+#[derive(Debug)]
+pub(crate) struct Out<W: Write> {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) w: W,
+    what: &'static str,
+}
+
+impl<W: Write> Out<W> {
+    pub(crate) const BLOCK: usize = 256 << 10;
+
+    pub(crate) fn new(w: W, what: &'static str) -> Out<W> {
+        Out { buf: Vec::with_capacity(Self::BLOCK + 4096), w, what }
+    }
+
+    /// Writes the block out when it is full.
+    #[inline]
+    pub(crate) fn spill(&mut self) -> Result<()> {
+        if self.buf.len() >= Self::BLOCK { self.flush() } else { Ok(()) }
+    }
+
+    /// Writes everything buffered.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let what = self.what;
+        self.w.write_all(&self.buf).writing(|| what.to_owned())?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes everything and flushes the writer.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        let what = self.what;
+        self.w.flush().writing(|| what.to_owned())
+    }
+}
+
+/// Array bytes as lowercase hex digits, each handed to `push`.
+pub(crate) fn hex(a: ktrace_core::RawData<'_>, mut push: impl FnMut(u8)) {
+    let nibble = |n: u8| if n < 10 { b'0' + n } else { b'a' + n - 10 };
+    let (x, y) = match a {
+        ktrace_core::RawData::Single(s) => (s, &[][..]),
+        ktrace_core::RawData::Split(x, y) => (x, y),
+    };
+    for c in x.iter().chain(y) {
+        push(nibble(c >> 4));
+        push(nibble(c & 15));
+    }
+}
+
+/// Sets a message's string field to `b` (lossy UTF-8), reusing its allocation.
+pub(crate) fn set_str(s: &mut Option<String>, b: &[u8]) {
+    let s = s.get_or_insert_with(String::new);
+    s.clear();
+    s.push_str(&String::from_utf8_lossy(b));
+}
