@@ -65,6 +65,24 @@ pub fn skip(test: &str, reason: Skip<'_>) {
     }
 }
 
+/// True when the test runs as root; otherwise reports an environment skip of `test` (`needs root`)
+/// and returns false, so a live test starts with `if !root(T) { return; }`.
+pub fn root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    skip(test, Skip::Environment("needs root"));
+    false
+}
+
+/// The effective uid is 0, read without libc from /proc/self/status ("Uid: real effective saved fs").
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").ok().is_some_and(|s| {
+        s.lines().find_map(|l| l.strip_prefix("Uid:").and_then(|r| r.split_whitespace().nth(1).map(|e| e == "0")))
+            == Some(true)
+    })
+}
+
 /// A deterministic pseudo-random generator (xorshift64*) for bounded robustness tests: the same
 /// seed gives the same mutations, so a failure reproduces.
 ///
@@ -124,11 +142,7 @@ pub fn as_nobody(test: &str) -> AsNobody {
     if std::env::var(AS_NOBODY).is_ok_and(|t| t == test) {
         return AsNobody::Child;
     }
-    // The effective uid, without libc: /proc/self/status "Uid: real effective saved fs".
-    let euid = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines().find_map(|l| l.strip_prefix("Uid:").and_then(|r| r.split_whitespace().nth(1).map(str::to_owned)))
-    });
-    if euid.as_deref() != Some("0") {
+    if !is_root() {
         skip(test, Skip::Environment("needs root to switch to nobody"));
         return AsNobody::Skipped;
     }

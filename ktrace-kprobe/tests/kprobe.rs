@@ -2,19 +2,45 @@
 //! string, returned fd) and an entry->return latency histogram.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use ktrace_core::format::Value;
-use ktrace_core::testing::{Skip, skip};
-use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_core::testing::{Skip, root, skip};
+use ktrace_ftrace::{Recorder, Recording, Tracefs};
 use ktrace_kprobe::agg::EntryReturn;
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
+
+/// The entry probe `names[0]` saw `path` in its field `path_field`, the return probe `names[1]`
+/// returned `fd`, and at least one entry->return latency pairs up.
+fn assert_open_seen(recording: &Recording, names: [&str; 2], path_field: &str, path: &str, fd: i64) {
+    let mut lat = EntryReturn::default();
+    let (mut saw_path, mut saw_fd) = (false, false);
+    for ev in recording.events() {
+        let ev = ev.unwrap();
+        if ev.name() == names[0] {
+            lat.entry(ev.pid(), ev.timestamp().ns);
+            if let Value::Str(p) = ev.field(path_field).unwrap() {
+                saw_path |= p == path.as_bytes();
+            }
+        } else if ev.name() == names[1] {
+            lat.ret(ev.pid(), ev.timestamp().ns);
+            saw_fd |= ev.int("fd").unwrap() == fd;
+        }
+    }
+    assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
+    assert!(lat.hist.count() >= 1, "entry->return latency pairs");
+}
+
+/// No probe of this process's group is left in tracefs file `file` after `Probes::close`.
+fn assert_no_probes_left(fs: &Tracefs, file: &str) {
+    let left = std::fs::read_to_string(fs.root().join(file)).unwrap();
+    assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
+}
 
 #[test]
 fn kprobe_and_kretprobe_on_do_sys_openat2() {
     const T: &str = "kprobe_and_kretprobe_on_do_sys_openat2";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some(fs) = common::tracefs(T) else { return };
     let mut probes = Probes::new(&fs);
     let args = [FetchArg::new("path", "+0(%si)", Some(ArgType::String))];
     match probes.kprobe("open", "do_sys_openat2", &args, false) {
@@ -33,38 +59,18 @@ fn kprobe_and_kretprobe_on_do_sys_openat2() {
     let f = std::fs::File::open(&path).unwrap();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
     let recording = rec.stop().unwrap();
-    let mut lat = EntryReturn::default();
-    let (mut saw_path, mut saw_fd) = (false, false);
-    for ev in recording.events() {
-        let ev = ev.unwrap();
-        match ev.name() {
-            "open" => {
-                lat.entry(ev.pid(), ev.timestamp().ns);
-                if let Value::Str(p) = ev.field("path").unwrap() {
-                    saw_path |= p == path.as_bytes();
-                }
-            }
-            "open_ret" => {
-                lat.ret(ev.pid(), ev.timestamp().ns);
-                saw_fd |= ev.int("fd").unwrap() == fd;
-            }
-            _ => {}
-        }
-    }
-    assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
-    assert!(lat.hist.count() >= 1);
+    assert_open_seen(&recording, ["open", "open_ret"], "path", &path, fd);
     drop(inst);
     probes.close().unwrap();
-    let left = std::fs::read_to_string(fs.root().join("kprobe_events")).unwrap();
-    assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
+    assert_no_probes_left(&fs, "kprobe_events");
     std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
 fn perf_pmu_kprobe_counts_opens() {
     const T: &str = "perf_pmu_kprobe_counts_opens";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
+    if !root(T) {
+        return;
     }
     let tid = nix::unistd::gettid().as_raw();
     let mut p = match ktrace_kprobe::pmu::PmuProbe::kprobe("do_sys_openat2", false, tid) {
@@ -85,10 +91,7 @@ fn perf_pmu_kprobe_counts_opens() {
 #[test]
 fn kprobe_with_btf_argument_names() {
     const T: &str = "kprobe_with_btf_argument_names";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some(fs) = common::tracefs(T) else { return };
     if !fs.root().join("kprobe_events").exists() || !ktrace_kprobe::btf_args_supported(&fs) {
         let why = "no kprobes with BTF argument names (Linux 6.6+, CONFIG_PROBE_EVENTS_BTF_ARGS)";
         return skip(T, Skip::KernelLacks { feature: "kprobe_btf_args", why });
@@ -131,10 +134,7 @@ fn kprobe_with_btf_argument_names() {
 #[test]
 fn fprobe_entry_and_exit_on_do_sys_openat2() {
     const T: &str = "fprobe_entry_and_exit_on_do_sys_openat2";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some(fs) = common::tracefs(T) else { return };
     let mut probes = Probes::new(&fs);
     let args = [FetchArg::btf("filename", Some(ArgType::UString))];
     match probes.fprobe("f_open", "do_sys_openat2", &args, false) {
@@ -161,31 +161,11 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
     let f = std::fs::File::open(&path).unwrap();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
     let recording = rec.stop().unwrap();
-    let (mut saw_path, mut saw_fd) = (false, false);
-    let mut lat = EntryReturn::default();
-    for ev in recording.events() {
-        let ev = ev.unwrap();
-        match ev.name() {
-            "f_open" => {
-                lat.entry(ev.pid(), ev.timestamp().ns);
-                if let Value::Str(p) = ev.field("filename").unwrap() {
-                    saw_path |= p == path.as_bytes();
-                }
-            }
-            "f_open_ret" => {
-                lat.ret(ev.pid(), ev.timestamp().ns);
-                saw_fd |= ev.int("fd").unwrap() == fd;
-            }
-            _ => {}
-        }
-    }
-    assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
-    assert!(lat.hist.count() >= 1, "entry->exit latency pairs");
+    assert_open_seen(&recording, ["f_open", "f_open_ret"], "filename", &path, fd);
     drop(f);
     drop(inst);
     probes.close().unwrap();
-    let left = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
-    assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
+    assert_no_probes_left(&fs, "dynamic_events");
     std::fs::remove_file(&path).unwrap();
 }
 
@@ -198,10 +178,7 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
 #[test]
 fn eprobe_on_sys_enter_reads_the_path() {
     const T: &str = "eprobe_on_sys_enter_reads_the_path";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some(fs) = common::tracefs(T) else { return };
     let mut probes = Probes::new(&fs);
     // `args` is `unsigned long args[6]`: `$args` is args[0].
     let args =
