@@ -112,6 +112,33 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+    /// One random corruption of `b`, for the bounded mutation tests: a truncation, up to 8 random
+    /// bytes, the removal of a range, or (one time in four) `special`, the caller's own corruption
+    /// (bytes that mean something in its format).
+    ///
+    /// ```
+    /// let mut r = ktrace_core::testing::Rng::new(7);
+    /// let mut b = b"12 34\n".to_vec();
+    /// r.mutate(&mut b, |r, b| b.insert(r.below(b.len()), b' '));
+    /// ```
+    pub fn mutate(&mut self, b: &mut Vec<u8>, special: impl FnOnce(&mut Rng, &mut Vec<u8>)) {
+        match self.below(4) {
+            0 => b.truncate(self.below(b.len() + 1)),
+            1 => {
+                for _ in 0..=self.below(8) {
+                    let i = self.below(b.len());
+                    if let Some(x) = b.get_mut(i) {
+                        *x = self.next() as u8;
+                    }
+                }
+            }
+            2 => special(self, b),
+            _ => {
+                let (i, j) = (self.below(b.len()), self.below(b.len()));
+                b.drain(i.min(j)..i.max(j));
+            }
+        }
+    }
 }
 
 /// Where [`as_nobody`] returns: in the re-executed copy running as `nobody`, or in the root
