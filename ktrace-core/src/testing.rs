@@ -65,6 +65,20 @@ pub fn skip(test: &str, reason: Skip<'_>) {
     }
 }
 
+/// `cmd` started behind a shell that waits for a line on its stdin before it execs `cmd` (its output
+/// discarded), so that a tracer can be set up on the pid first; writing a line to the child's stdin
+/// lets the command run.
+pub fn held(cmd: &[&str]) -> std::io::Result<std::process::Child> {
+    use std::process::Stdio;
+    std::process::Command::new("sh")
+        .args(["-c", "read _ && exec \"$0\" \"$@\""])
+        .args(cmd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
 /// True when the test runs as root; otherwise reports an environment skip of `test` (`needs root`)
 /// and returns false, so a live test starts with `if !root(T) { return; }`.
 pub fn root(test: &str) -> bool {

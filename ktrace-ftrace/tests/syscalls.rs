@@ -193,14 +193,7 @@ fn raw_syscall_names_match_strace() {
     };
     // An absolute path: a shell tries each PATH entry with its own execve, strace resolves first.
     let cmd = ["/bin/cat", "/etc/hostname", "/nonexistent"];
-    let mut child = Command::new("sh")
-        .args(["-c", "read _; exec \"$0\" \"$@\""])
-        .args(cmd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = ktrace_core::testing::held(&cmd).unwrap();
     inst.set_event_pids(&[child.id() as i32]).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     let rec = Recorder::start(&inst).unwrap();
