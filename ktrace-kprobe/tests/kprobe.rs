@@ -6,13 +6,27 @@ mod common;
 
 use ktrace_core::format::Value;
 use ktrace_core::testing::{Skip, root, skip};
-use ktrace_ftrace::{Recorder, Recording, Tracefs};
+use ktrace_ftrace::{Recorder, Tracefs};
 use ktrace_kprobe::agg::EntryReturn;
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
 
-/// The entry probe `names[0]` saw `path` in its field `path_field`, the return probe `names[1]`
-/// returned `fd`, and at least one entry->return latency pairs up.
-fn assert_open_seen(recording: &Recording, names: [&str; 2], path_field: &str, path: &str, fd: i64) {
+/// This thread opens a file while the entry probe `names[0]` and the return probe `names[1]` of
+/// `probes` are enabled: the entry saw its path in field `path_field`, the return its fd, and at
+/// least one entry->return latency pairs up. Then no probe of ours is left in `events_file`.
+fn assert_open_traced(fs: &Tracefs, probes: Probes, names: [&str; 2], path_field: &str, events_file: &str) {
+    let inst = fs.new_instance().unwrap();
+    // set_event_pid filters by task (thread) id: this test thread makes the calls.
+    inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
+    for name in names {
+        inst.enable_event(probes.group(), name).unwrap();
+    }
+    let path = format!("/tmp/ktrace-{}-{}", names[0], std::process::id());
+    std::fs::write(&path, b"x").unwrap();
+    let rec = Recorder::start(&inst).unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
+    let recording = rec.stop().unwrap();
+    drop(f);
     let mut lat = EntryReturn::default();
     let (mut saw_path, mut saw_fd) = (false, false);
     for ev in recording.events() {
@@ -29,12 +43,11 @@ fn assert_open_seen(recording: &Recording, names: [&str; 2], path_field: &str, p
     }
     assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
     assert!(lat.hist.count() >= 1, "entry->return latency pairs");
-}
-
-/// No probe of this process's group is left in tracefs file `file` after `Probes::close`.
-fn assert_no_probes_left(fs: &Tracefs, file: &str) {
-    let left = std::fs::read_to_string(fs.root().join(file)).unwrap();
+    drop(inst);
+    probes.close().unwrap();
+    let left = std::fs::read_to_string(fs.root().join(events_file)).unwrap();
     assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
@@ -48,22 +61,7 @@ fn kprobe_and_kretprobe_on_do_sys_openat2() {
         r => r.unwrap(),
     }
     probes.kprobe("open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true).unwrap();
-    let inst = fs.new_instance().unwrap();
-    // set_event_pid filters by task (thread) id: this test thread makes the calls.
-    inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
-    inst.enable_event(probes.group(), "open").unwrap();
-    inst.enable_event(probes.group(), "open_ret").unwrap();
-    let path = format!("/tmp/ktrace-kprobe-{}", std::process::id());
-    std::fs::write(&path, b"x").unwrap();
-    let rec = Recorder::start(&inst).unwrap();
-    let f = std::fs::File::open(&path).unwrap();
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
-    let recording = rec.stop().unwrap();
-    assert_open_seen(&recording, ["open", "open_ret"], "path", &path, fd);
-    drop(inst);
-    probes.close().unwrap();
-    assert_no_probes_left(&fs, "kprobe_events");
-    std::fs::remove_file(&path).unwrap();
+    assert_open_traced(&fs, probes, ["open", "open_ret"], "path", "kprobe_events");
 }
 
 #[test]
@@ -151,22 +149,7 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
         let d = ktrace_kprobe::ProbeDef::parse(l).unwrap();
         assert!(d.is_dynamic_only(), "{l}");
     }
-    let inst = fs.new_instance().unwrap();
-    inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
-    inst.enable_event(probes.group(), "f_open").unwrap();
-    inst.enable_event(probes.group(), "f_open_ret").unwrap();
-    let path = format!("/tmp/ktrace-fprobe-{}", std::process::id());
-    std::fs::write(&path, b"x").unwrap();
-    let rec = Recorder::start(&inst).unwrap();
-    let f = std::fs::File::open(&path).unwrap();
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
-    let recording = rec.stop().unwrap();
-    assert_open_seen(&recording, ["f_open", "f_open_ret"], "filename", &path, fd);
-    drop(f);
-    drop(inst);
-    probes.close().unwrap();
-    assert_no_probes_left(&fs, "dynamic_events");
-    std::fs::remove_file(&path).unwrap();
+    assert_open_traced(&fs, probes, ["f_open", "f_open_ret"], "filename", "dynamic_events");
 }
 
 /// VM tier (this machine's kernel has no kprobes, which eprobes are built on): an event probe on

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use ktrace_examples::{Losses, Status};
-use ktrace_ftrace::latency::WakeupLatency;
 use ktrace_ftrace::Tracefs;
+use ktrace_ftrace::latency::WakeupLatency;
 
 /// Scheduler run-queue (wakeup) latency as a log2 histogram, from sched_waking and sched_switch.
 #[derive(Parser)]
