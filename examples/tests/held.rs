@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, installed, skip};
 
 /// `perf` is there and may count tracepoints (root, or a low enough perf_event_paranoid).
 fn perf_works(test: &str) -> bool {
@@ -160,8 +160,8 @@ fn calls(trace: &str) -> Vec<String> {
 #[test]
 fn mini_strace_traces_a_held_command_from_its_exec_as_strace_does() {
     const T: &str = "mini_strace_traces_a_held_command_from_its_exec_as_strace_does";
-    if Command::new("strace").arg("-V").output().is_err() {
-        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
+    if !installed(T, &["strace", "-V"], "strace") {
+        return;
     }
     let cmd = ["cat", "/etc/hostname"];
     let ours = Command::new(env!("CARGO_BIN_EXE_mini-strace")).args(cmd).output().unwrap();

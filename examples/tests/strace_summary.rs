@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::installed;
 
 /// `syscall -> (calls, errors)` from an strace -c table.
 fn table(text: &str) -> BTreeMap<String, (u64, u64)> {
@@ -27,8 +27,8 @@ fn table(text: &str) -> BTreeMap<String, (u64, u64)> {
 #[test]
 fn summary_counts_match_strace() {
     const T: &str = "summary_counts_match_strace";
-    if Command::new("strace").arg("-V").output().is_err() {
-        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
+    if !installed(T, &["strace", "-V"], "strace") {
+        return;
     }
     let prog = ["/bin/ls", "/"];
     let ours = Command::new(env!("CARGO_BIN_EXE_mini-strace")).args(["-c", "-f"]).args(prog).output().unwrap();

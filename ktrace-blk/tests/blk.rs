@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use ktrace_blk::btt::Btt;
 use ktrace_blk::relay::RelayTrace;
 use ktrace_blk::{Action, BlkFilter, BlkRecord, BlkTracer, Category, FtraceBinRecords, LoopDevice, Records};
-use ktrace_core::testing::{Skip, root, skip};
+use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
 
 /// The blk tracer is global: tests that use it take turns.
@@ -30,15 +30,6 @@ fn tracer_turn(test: &str) -> Option<(MutexGuard<'static, ()>, Tracefs)> {
     }
     let turn = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
     Some((turn, Tracefs::find_or_mount().unwrap()))
-}
-
-/// True when `tool` (blkparse, blktrace) runs; else records an environment skip of `test`.
-fn installed(test: &str, tool: &str) -> bool {
-    if Command::new(tool).arg("-v").output().is_ok() {
-        return true;
-    }
-    skip(test, Skip::Environment(&format!("{tool} is not installed (apt-get install blktrace)")));
-    false
 }
 
 /// A fresh directory for files the test hands to the blktrace tools.
@@ -216,7 +207,7 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
         // Reading our file back gives the same records.
         assert_eq!(Records::new(&bytes).count(), recs.iter().filter(|r| r.cpu() == cpu).count());
     }
-    if !installed(T, "blkparse") {
+    if !installed(T, &["blkparse", "-v"], "blktrace") {
         return;
     }
     assert_blkparse_agrees(recs.iter().copied(), &base);
@@ -249,7 +240,7 @@ fn ftrace_blk_tracer_records_in_this_kernels_version() {
     assert_eq!(versions.len(), 1, "one version per kernel: {versions:?}");
     check_ios(recs.iter().copied());
     // Our per-CPU files (proper v7 whatever the kernel wrote) read by blkparse give the same IOs.
-    if !installed(T, "blkparse") {
+    if !installed(T, &["blkparse", "-v"], "blktrace") {
         return;
     }
     let dir = scratch_dir("blk-v");
@@ -330,7 +321,7 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
     if !root(T) {
         return;
     }
-    if !installed(T, "blktrace") {
+    if !installed(T, &["blktrace", "-v"], "blktrace") {
         return;
     }
     let (_lo, dev_path) = scratch_device();

@@ -65,6 +65,19 @@ pub fn skip(test: &str, reason: Skip<'_>) {
     }
 }
 
+/// True when `command` (a tool and an argument it answers quickly, such as `["strace", "-V"]`)
+/// runs; otherwise reports an environment skip of `test` naming the Debian `package` to install.
+pub fn installed(test: &str, command: &[&str], package: &str) -> bool {
+    let Some((tool, args)) = command.split_first() else {
+        return true;
+    };
+    if std::process::Command::new(tool).args(args).output().is_ok() {
+        return true;
+    }
+    skip(test, Skip::Environment(&format!("{tool} is not installed (apt-get install {package})")));
+    false
+}
+
 /// `cmd` started behind a shell that waits for a line on its stdin before it execs `cmd` (its output
 /// discarded), so that a tracer can be set up on the pid first; writing a line to the child's stdin
 /// lets the command run.
@@ -187,8 +200,7 @@ pub fn as_nobody(test: &str) -> AsNobody {
         skip(test, Skip::Environment("needs root to switch to nobody"));
         return AsNobody::Skipped;
     }
-    if std::process::Command::new("setpriv").arg("--version").output().is_err() {
-        skip(test, Skip::Environment("setpriv is missing (apt-get install util-linux)"));
+    if !installed(test, &["setpriv", "--version"], "util-linux") {
         return AsNobody::Skipped;
     }
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{test}: current_exe: {e}"));

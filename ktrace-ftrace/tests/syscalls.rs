@@ -173,8 +173,7 @@ fn raw_syscall_names_match_strace() {
     use std::collections::BTreeMap;
     use std::process::{Command, Stdio};
     const T: &str = "raw_syscall_names_match_strace";
-    if Command::new("strace").arg("-V").output().is_err() {
-        ktrace_core::testing::skip(T, ktrace_core::testing::Skip::Environment("strace is not installed"));
+    if !ktrace_core::testing::installed(T, &["strace", "-V"], "strace") {
         return;
     }
     let Some(inst) = common::instance(T) else {

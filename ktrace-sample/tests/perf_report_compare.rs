@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, root, skip};
+use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_sample::profile::Profiler;
 use ktrace_sample::symbolize::{Mapping, Symbolizer};
 
@@ -248,8 +248,7 @@ fn ready(test: &str) -> Option<PathBuf> {
     if !root(test) {
         return None;
     }
-    if Command::new("perf").arg("--version").output().is_err() {
-        skip(test, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    if !installed(test, &["perf", "--version"], "linux-perf") {
         return None;
     }
     Some(tmpdir(test))

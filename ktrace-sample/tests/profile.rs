@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, root, skip};
+use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_sample::counters::{Counters, Ev};
 use ktrace_sample::profile::{Profiler, flamegraph};
 
@@ -113,8 +113,8 @@ fn profile_counts_samples_and_finds_the_hot_function() {
     assert!(svg.contains("<svg") && svg.contains("ktrace_hot"));
 
     // perf agrees on the top symbol.
-    if Command::new("perf").arg("--version").output().is_err() {
-        return skip(T, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    if !installed(T, &["perf", "--version"], "linux-perf") {
+        return;
     }
     let data = bin.with_extension("perf.data");
     let rec = Command::new("sh")
@@ -204,8 +204,8 @@ fn tracepoint_samples_decode_by_field_name_and_match_perf_stat() {
     assert_eq!(getppid, 777, "{} samples, throttled {}", profile.samples.len(), profile.throttled);
     assert_eq!(umask_arg, Some(0o22), "umask's first argument");
     // perf counts the same workload's getppid calls.
-    if Command::new("perf").arg("--version").output().is_err() {
-        return skip(T, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    if !installed(T, &["perf", "--version"], "linux-perf") {
+        return;
     }
     let out = Command::new("sh")
         .arg("-c")
