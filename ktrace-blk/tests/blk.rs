@@ -96,6 +96,21 @@ fn scratch_device() -> (Option<LoopDevice>, std::path::PathBuf) {
     (Some(lo), p)
 }
 
+/// As root, a relay session (`buf_nr` buffers) on a [`scratch_device`], returned with the device's
+/// guard and path; or `None`, the skip of `test` recorded (`feature`: what the kernel lacks).
+fn relay_on_scratch(
+    test: &str,
+    feature: &str,
+    buf_nr: u32,
+) -> Option<(Option<LoopDevice>, std::path::PathBuf, RelayTrace)> {
+    if !root(test) {
+        return None;
+    }
+    let (lo, dev_path) = scratch_device();
+    let t = start_relay(test, feature, &dev_path, buf_nr)?;
+    Some((lo, dev_path, t))
+}
+
 /// Starts a relay session on `dev`, or records a kernel-lacks skip of `test` under `feature`.
 fn start_relay(test: &str, feature: &str, dev: &std::path::Path, buf_nr: u32) -> Option<RelayTrace> {
     let mut started = RelayTrace::start(dev, 0xffff, 1 << 16, buf_nr);
@@ -298,11 +313,7 @@ fn block_tracepoints_see_every_io() {
 #[test]
 fn classic_blktrace_relay_sees_every_io() {
     const T: &str = "classic_blktrace_relay_sees_every_io";
-    if !root(T) {
-        return;
-    }
-    let (_lo, dev_path) = scratch_device();
-    let Some(t) = start_relay(T, "blk_relay", &dev_path, 8) else { return };
+    let Some((_lo, dev_path, t)) = relay_on_scratch(T, "blk_relay", 8) else { return };
     workload(&dev_path);
     // BLKTRACESETUP2 where the kernel has it (v8 records), else the v7 fallback (the VM's 6.1).
     let version = t.version();
@@ -318,15 +329,11 @@ fn classic_blktrace_relay_sees_every_io() {
 #[test]
 fn files_written_by_real_blktrace_parse_like_blkparse() {
     const T: &str = "files_written_by_real_blktrace_parse_like_blkparse";
-    if !root(T) {
-        return;
-    }
     if !installed(T, &["blktrace", "-v"], "blktrace") {
         return;
     }
-    let (_lo, dev_path) = scratch_device();
     // blktrace needs the relay files: probe for them the way our own relay reader does.
-    let Some(probe) = start_relay(T, "blk_relay", &dev_path, 4) else { return };
+    let Some((_lo, dev_path, probe)) = relay_on_scratch(T, "blk_relay", 4) else { return };
     drop(probe.stop().unwrap());
     let dir = scratch_dir("real-blktrace");
     let bt = Command::new("blktrace")
@@ -365,11 +372,7 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
 #[test]
 fn blktrace2_relay_writes_version_8_records() {
     const T: &str = "blktrace2_relay_writes_version_8_records";
-    if !root(T) {
-        return;
-    }
-    let (_lo, dev_path) = scratch_device();
-    let Some(t) = start_relay(T, "blktrace2", &dev_path, 8) else { return };
+    let Some((_lo, dev_path, t)) = relay_on_scratch(T, "blktrace2", 8) else { return };
     if t.version() != ktrace_blk::record::VERSION2 {
         t.stop().unwrap();
         let why = "BLKTRACESETUP2 refused (before 6.19): version-7 records only";
