@@ -40,8 +40,7 @@ fn elf_from_dev_zero_and_a_fifo_is_refused_at_once() {
 #[test]
 fn fprobe_unsupported_names_the_config_option() {
     const T: &str = "fprobe_unsupported_names_the_config_option";
-    let Some(fs) = common::tracefs(T) else { return };
-    let mut probes = Probes::new(&fs);
+    let Some((fs, mut probes)) = common::probes(T) else { return };
     let dynamic = fs.root().join("dynamic_events");
     match probes.fprobe("open", "do_sys_openat2", &[], false) {
         // A kernel with fprobe events (the VM tier's) creates it; the guard removes it.

@@ -53,13 +53,11 @@ fn assert_open_traced(fs: &Tracefs, probes: Probes, names: [&str; 2], path_field
 #[test]
 fn kprobe_and_kretprobe_on_do_sys_openat2() {
     const T: &str = "kprobe_and_kretprobe_on_do_sys_openat2";
-    let Some(fs) = common::tracefs(T) else { return };
-    let mut probes = Probes::new(&fs);
+    let Some((fs, mut probes)) = common::probes(T) else { return };
     let args = [FetchArg::new("path", "+0(%si)", Some(ArgType::String))];
-    match probes.kprobe("open", "do_sys_openat2", &args, false) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "kprobes", why: &e.to_string() }),
-        r => r.unwrap(),
-    }
+    let Some(()) = common::supported(T, "kprobes", probes.kprobe("open", "do_sys_openat2", &args, false)) else {
+        return;
+    };
     probes.kprobe("open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true).unwrap();
     assert_open_traced(&fs, probes, ["open", "open_ret"], "path", "kprobe_events");
 }
@@ -71,10 +69,8 @@ fn perf_pmu_kprobe_counts_opens() {
         return;
     }
     let tid = nix::unistd::gettid().as_raw();
-    let mut p = match ktrace_kprobe::pmu::PmuProbe::kprobe("do_sys_openat2", false, tid) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "kprobes", why: &e.to_string() }),
-        r => r.unwrap(),
-    };
+    let probe = ktrace_kprobe::pmu::PmuProbe::kprobe("do_sys_openat2", false, tid);
+    let Some(mut p) = common::supported(T, "kprobes", probe) else { return };
     p.enable().unwrap();
     for _ in 0..5 {
         drop(std::fs::File::open("/etc/hostname"));
@@ -132,13 +128,11 @@ fn kprobe_with_btf_argument_names() {
 #[test]
 fn fprobe_entry_and_exit_on_do_sys_openat2() {
     const T: &str = "fprobe_entry_and_exit_on_do_sys_openat2";
-    let Some(fs) = common::tracefs(T) else { return };
-    let mut probes = Probes::new(&fs);
+    let Some((fs, mut probes)) = common::probes(T) else { return };
     let args = [FetchArg::btf("filename", Some(ArgType::UString))];
-    match probes.fprobe("f_open", "do_sys_openat2", &args, false) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "fprobe", why: &e.to_string() }),
-        r => r.unwrap(),
-    }
+    let Some(()) = common::supported(T, "fprobe", probes.fprobe("f_open", "do_sys_openat2", &args, false)) else {
+        return;
+    };
     probes
         .fprobe("f_open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true)
         .unwrap();
@@ -161,15 +155,14 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
 #[test]
 fn eprobe_on_sys_enter_reads_the_path() {
     const T: &str = "eprobe_on_sys_enter_reads_the_path";
-    let Some(fs) = common::tracefs(T) else { return };
-    let mut probes = Probes::new(&fs);
+    let Some((fs, mut probes)) = common::probes(T) else { return };
     // `args` is `unsigned long args[6]`: `$args` is args[0].
     let args =
         [FetchArg::new("nr", "$id", Some(ArgType::S(64))), FetchArg::new("path", "+0($args)", Some(ArgType::UString))];
-    match probes.eprobe("enter_path", "raw_syscalls", "sys_enter", &args) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "eprobe", why: &e.to_string() }),
-        r => r.unwrap(),
-    }
+    let Some(()) = common::supported(T, "eprobe", probes.eprobe("enter_path", "raw_syscalls", "sys_enter", &args))
+    else {
+        return;
+    };
     let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
     assert!(listed.lines().any(|l| l.starts_with(&format!("e:{}/enter_path ", probes.group()))), "{listed}");
     let inst = fs.new_instance().unwrap();
