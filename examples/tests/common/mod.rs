@@ -14,3 +14,20 @@ pub(crate) fn mini_strace_and_strace(test: &str, args: &[&str]) -> Option<(Strin
     let theirs = Command::new("strace").args(args).output().unwrap();
     Some((String::from_utf8_lossy(&ours.stderr).into_owned(), String::from_utf8_lossy(&theirs.stderr).into_owned()))
 }
+
+/// True as root with tracefs at /sys/kernel/tracing; otherwise the skip of `test` is recorded.
+pub(crate) fn root(test: &str) -> bool {
+    let ok = nix::unistd::geteuid().is_root() && std::path::Path::new("/sys/kernel/tracing/instances").is_dir();
+    if !ok {
+        ktrace_core::testing::skip(
+            test,
+            ktrace_core::testing::Skip::Environment("needs root and tracefs at /sys/kernel/tracing"),
+        );
+    }
+    ok
+}
+
+/// As [`root`], a fresh loop device of `bytes` that the test may write; else `None` (skipped).
+pub(crate) fn loop_device(test: &str, bytes: u64) -> Option<ktrace_blk::LoopDevice> {
+    root(test).then(|| ktrace_blk::LoopDevice::create_temp(bytes).unwrap())
+}
