@@ -286,6 +286,21 @@ pub fn sleep(d: Duration) -> bool {
     }
 }
 
+/// Records `events` (subsystem, event) in `inst` for `d`, or less when a stop signal arrives (see
+/// [`sleep`]).
+pub fn record_for(
+    inst: &ktrace_ftrace::Instance,
+    events: &[(&str, &str)],
+    d: Duration,
+) -> ktrace_ftrace::Result<ktrace_ftrace::Recording> {
+    for (system, event) in events {
+        inst.enable_event(system, event)?;
+    }
+    let rec = ktrace_ftrace::Recorder::start(inst)?;
+    sleep(d);
+    rec.stop()
+}
+
 /// Waits for a command the tool started. SIGINT (Ctrl-C) reaches the whole foreground process
 /// group, the command included, so the tool goes on waiting for it to end, as `perf stat` does;
 /// a SIGTERM sent to the tool alone (kill(1), a service manager) is passed on to the command once.

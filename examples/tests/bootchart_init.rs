@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ktrace_core::testing::{Skip, in_vm, skip};
+use ktrace_core::testing::{Skip, in_vm, installed, skip};
 
 /// Where the VM runner's boot chart goes, and the file that ends it.
 const VM_SVG: &str = "/run/ktrace-bootchart.svg";
@@ -55,8 +55,8 @@ fn bootchart_init_wrapper_charts_the_boot() {
     if !nix::unistd::geteuid().is_root() {
         return skip(T, Skip::Environment("needs root (unshare --pid)"));
     }
-    if Command::new("unshare").arg("--version").output().is_err() {
-        return skip(T, Skip::Environment("unshare is missing (apt-get install util-linux)"));
+    if !installed(T, &["unshare", "--version"], "util-linux") {
+        return;
     }
     let dir = std::env::temp_dir().join(format!("ktrace-bootchart-init-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -4,6 +4,8 @@
 //! for one binary are stable across runs and match `perf stat`'s.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use std::process::Command;
 
 use ktrace_core::testing::{Skip, skip};
@@ -160,14 +162,8 @@ fn calls(trace: &str) -> Vec<String> {
 #[test]
 fn mini_strace_traces_a_held_command_from_its_exec_as_strace_does() {
     const T: &str = "mini_strace_traces_a_held_command_from_its_exec_as_strace_does";
-    if Command::new("strace").arg("-V").output().is_err() {
-        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
-    }
-    let cmd = ["cat", "/etc/hostname"];
-    let ours = Command::new(env!("CARGO_BIN_EXE_mini-strace")).args(cmd).output().unwrap();
-    assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
-    let theirs = Command::new("strace").args(cmd).output().unwrap();
-    let (a, b) = (calls(&String::from_utf8_lossy(&ours.stderr)), calls(&String::from_utf8_lossy(&theirs.stderr)));
+    let Some((ours, theirs)) = common::mini_strace_and_strace(T, &["cat", "/etc/hostname"]) else { return };
+    let (a, b) = (calls(&ours), calls(&theirs));
     // `execve("/usr/bin/cat", ["cat", "/etc/hostname"], 0x… /* N vars */) = 0` first, as strace
     // shows it (PATH resolved before, no launcher), then the same calls.
     assert!(a[0].starts_with(r#"execve(""#) && a[0].contains(r#"["cat", "/etc/hostname"]"#), "{a:?}");

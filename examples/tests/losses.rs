@@ -9,10 +9,13 @@
 //! device: run it under `flock /tmp/ktrace-live.lock`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::root;
 use ktrace_core::testing::{Skip, skip};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -21,14 +24,6 @@ const INSTANCES: &str = "/sys/kernel/tracing/instances";
 
 /// One test at a time: they check global kernel state (the tracer, a sysctl) another would change.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn root(test: &str) -> bool {
-    let ok = nix::unistd::geteuid().is_root() && Path::new(INSTANCES).is_dir();
-    if !ok {
-        skip(test, Skip::Environment("needs root and tracefs at /sys/kernel/tracing"));
-    }
-    ok
-}
 
 /// The instances of tool `pid` (`ktrace_<pid>_*`).
 fn instances(pid: u32) -> Vec<std::path::PathBuf> {
@@ -147,10 +142,7 @@ fn probe_reports_every_loss() {
 
 #[test]
 fn biolatency_reports_every_loss() {
-    if !root("biolatency_reports_every_loss") {
-        return;
-    }
-    let dev = ktrace_blk::LoopDevice::create_temp(16 << 20).unwrap();
+    let Some(dev) = common::loop_device("biolatency_reports_every_loss", 16 << 20) else { return };
     let path = dev.path().display().to_string();
     // Two writers of 512-byte direct IOs: many requests for few bytes.
     let dd = format!("while :; do dd if=/dev/zero of={path} bs=512 count=32768 oflag=direct 2>/dev/null; done");

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, root, skip};
 
 const T: &str = "probe_usdt_hits_and_values_match_perf_script";
 
@@ -146,8 +146,7 @@ fn perf_record_script(bin: &Path, dir: &Path, event: &str, n: u32) -> Vec<String
 
 /// Root, uprobes and the program built; `None` after a skip.
 fn setup(test: &str) -> Option<(PathBuf, PathBuf, String)> {
-    if !nix::unistd::geteuid().is_root() {
-        skip(test, Skip::Environment("needs root"));
+    if !root(test) {
         return None;
     }
     if !Path::new("/sys/kernel/tracing/uprobe_events").exists() {

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, installed, skip};
 
 #[test]
 fn profile_as_nobody_falls_back_to_user_space() {
@@ -18,8 +18,8 @@ fn profile_as_nobody_falls_back_to_user_space() {
     if paranoid < 2 {
         return skip(T, Skip::Environment("perf_event_paranoid < 2: kernel sampling is allowed to everyone"));
     }
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        return skip(T, Skip::Environment("setpriv is missing (apt-get install util-linux)"));
+    if !installed(T, &["setpriv", "--version"], "util-linux") {
+        return;
     }
     // A copy nobody can execute, in a directory nobody can write.
     let dir = std::env::temp_dir().join(format!("ktrace-nobody-{}", std::process::id()));

@@ -6,23 +6,18 @@
 //! each other. (Uses the global tracer and sysctl: run under `flock /tmp/ktrace-live.lock`.)
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::root;
 use ktrace_core::testing::{Skip, skip};
 
 const TRACING: &str = "/sys/kernel/tracing";
 const DELAYACCT: &str = "/proc/sys/kernel/task_delayacct";
-
-fn root(test: &str) -> bool {
-    let ok = nix::unistd::geteuid().is_root() && Path::new(TRACING).join("instances").is_dir();
-    if !ok {
-        skip(test, Skip::Environment("needs root and tracefs at /sys/kernel/tracing"));
-    }
-    ok
-}
 
 fn exe(tool: &str) -> &'static str {
     match tool {
@@ -133,10 +128,7 @@ fn probe_killed_leaves_no_probe() {
 
 #[test]
 fn biolatency_blk_killed_puts_the_tracer_back() {
-    if !root("biolatency_blk_killed_puts_the_tracer_back") {
-        return;
-    }
-    let dev = ktrace_blk::LoopDevice::create_temp(8 << 20).unwrap();
+    let Some(dev) = common::loop_device("biolatency_blk_killed_puts_the_tracer_back", 8 << 20) else { return };
     let name = dev.name();
     let enable = format!("/sys/block/{name}/trace/enable");
     let bin = read(&format!("{TRACING}/options/bin"));

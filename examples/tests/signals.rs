@@ -9,10 +9,13 @@
 //! under `flock /tmp/ktrace-live.lock`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::root;
 use ktrace_core::testing::{Skip, skip};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -22,14 +25,6 @@ const DELAYACCT: &str = "/proc/sys/kernel/task_delayacct";
 
 /// One test at a time: they check global kernel state (the tracer, a sysctl) another would change.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn root(test: &str) -> bool {
-    let ok = nix::unistd::geteuid().is_root() && Path::new(TRACING).join("instances").is_dir();
-    if !ok {
-        skip(test, Skip::Environment("needs root and tracefs at /sys/kernel/tracing"));
-    }
-    ok
-}
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ktrace-signals-{}-{name}", std::process::id()));
@@ -170,10 +165,7 @@ fn biolatency_stops_on_signals() {
 
 #[test]
 fn biolatency_blk_stops_on_signals() {
-    if !root("biolatency_blk_stops_on_signals") {
-        return;
-    }
-    let dev = ktrace_blk::LoopDevice::create_temp(16 << 20).unwrap();
+    let Some(dev) = common::loop_device("biolatency_blk_stops_on_signals", 16 << 20) else { return };
     let name = dev.name();
     both(env!("CARGO_BIN_EXE_biolatency"), &["--blk", &name, "-d", "V"], "merge ratio");
     dev.close().unwrap();

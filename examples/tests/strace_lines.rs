@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, installed, skip};
 
 /// The overall share of strace's lines that mini-strace renders identically, in percent: what
 /// this branch reaches less a small margin (a regression guard, raised as decoding improves).
@@ -249,8 +249,8 @@ fn compare(ours: &Run, theirs: &Run, diff: &mut Diffs) -> (usize, usize) {
 #[test]
 fn lines_match_strace() {
     const T: &str = "lines_match_strace";
-    if Command::new("strace").arg("-V").output().is_err() {
-        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
+    if !installed(T, &["strace", "-V"], "strace") {
+        return;
     }
     let dir = std::env::temp_dir().join(format!("ktrace-strace-lines-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -301,8 +301,8 @@ fn lines_match_strace() {
 #[test]
 fn terminal_lines_match_strace() {
     const T: &str = "terminal_lines_match_strace";
-    if Command::new("strace").arg("-V").output().is_err() {
-        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
+    if !installed(T, &["strace", "-V"], "strace") {
+        return;
     }
     if Command::new("script").arg("-V").output().is_err() {
         return skip(T, Skip::Environment("script(1) is not installed (apt-get install util-linux)"));

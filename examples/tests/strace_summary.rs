@@ -2,10 +2,9 @@
 //! syscall (the times differ, as between two strace runs).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
-use std::collections::BTreeMap;
-use std::process::Command;
+mod common;
 
-use ktrace_core::testing::{Skip, skip};
+use std::collections::BTreeMap;
 
 /// `syscall -> (calls, errors)` from an strace -c table.
 fn table(text: &str) -> BTreeMap<String, (u64, u64)> {
@@ -27,14 +26,8 @@ fn table(text: &str) -> BTreeMap<String, (u64, u64)> {
 #[test]
 fn summary_counts_match_strace() {
     const T: &str = "summary_counts_match_strace";
-    if Command::new("strace").arg("-V").output().is_err() {
-        return skip(T, Skip::Environment("strace is not installed (apt-get install strace)"));
-    }
-    let prog = ["/bin/ls", "/"];
-    let ours = Command::new(env!("CARGO_BIN_EXE_mini-strace")).args(["-c", "-f"]).args(prog).output().unwrap();
-    assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
-    let theirs = Command::new("strace").args(["-c", "-f"]).args(prog).output().unwrap();
-    let (a, b) = (table(&String::from_utf8_lossy(&ours.stderr)), table(&String::from_utf8_lossy(&theirs.stderr)));
+    let Some((ours, theirs)) = common::mini_strace_and_strace(T, &["-c", "-f", "/bin/ls", "/"]) else { return };
+    let (a, b) = (table(&ours), table(&theirs));
     // exit and exit_group never return: strace -c leaves them out of its table, and so does mini-strace.
     assert!(!a.contains_key("exit_group") && !a.contains_key("exit"), "ours lists exit calls: {a:?}");
     assert!(b.len() > 10, "strace's table: {b:?}");

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use ktrace_blk::btt::Btt;
 use ktrace_blk::relay::RelayTrace;
 use ktrace_blk::{Action, BlkFilter, BlkRecord, BlkTracer, Category, FtraceBinRecords, LoopDevice, Records};
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
 
 /// The blk tracer is global: tests that use it take turns.
@@ -22,12 +22,49 @@ static GLOBAL_TRACER: Mutex<()> = Mutex::new(());
 const WRITES: u64 = 16;
 const READS: u64 = 8;
 
-fn root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
+/// As root, this test's turn at the global tracer (held while the guard lives) and tracefs; else
+/// `None`, the skip of `test` recorded.
+fn tracer_turn(test: &str) -> Option<(MutexGuard<'static, ()>, Tracefs)> {
+    if !root(test) {
+        return None;
     }
-    skip(test, Skip::Environment("needs root"));
-    false
+    let turn = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    Some((turn, Tracefs::find_or_mount().unwrap()))
+}
+
+/// A fresh directory for files the test hands to the blktrace tools.
+fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ktrace-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts the ftrace blk tracer on device `name`, or records a kernel-lacks skip of `test`.
+fn start_blk_tracer(test: &str, fs: &Tracefs, name: &str) -> Option<BlkTracer> {
+    match BlkTracer::start(fs, name, &BlkFilter::default()) {
+        Err(e) if e.is_unsupported() => {
+            skip(test, Skip::KernelLacks { feature: "blk tracer", why: &e.to_string() });
+            None
+        }
+        r => Some(r.unwrap()),
+    }
+}
+
+/// Every record of the per-CPU buffers `bufs` (each of `version` when given), checked for sequence
+/// gaps.
+fn records_of(bufs: &[Vec<u8>], version: Option<u8>) -> Vec<BlkRecord<'_>> {
+    let mut all = Vec::new();
+    for buf in bufs {
+        for r in Records::new(buf) {
+            let r = r.unwrap();
+            if let Some(v) = version {
+                assert_eq!(r.version(), v, "record version differs from the setup's");
+            }
+            all.push(r);
+        }
+    }
+    assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
+    all
 }
 
 /// 4 KiB writes at offsets 0, 8 KiB, 16 KiB… then 4 KiB reads of the first ones, all O_DIRECT.
@@ -57,6 +94,21 @@ fn scratch_device() -> (Option<LoopDevice>, std::path::PathBuf) {
     let lo = LoopDevice::create_temp(64 << 20).unwrap();
     let p = lo.path().to_owned();
     (Some(lo), p)
+}
+
+/// As root, a relay session (`buf_nr` buffers) on a [`scratch_device`], returned with the device's
+/// guard and path; or `None`, the skip of `test` recorded (`feature`: what the kernel lacks).
+fn relay_on_scratch(
+    test: &str,
+    feature: &str,
+    buf_nr: u32,
+) -> Option<(Option<LoopDevice>, std::path::PathBuf, RelayTrace)> {
+    if !root(test) {
+        return None;
+    }
+    let (lo, dev_path) = scratch_device();
+    let t = start_relay(test, feature, &dev_path, buf_nr)?;
+    Some((lo, dev_path, t))
 }
 
 /// Starts a relay session on `dev`, or records a kernel-lacks skip of `test` under `feature`.
@@ -152,18 +204,9 @@ fn btt_avgs(base: &std::path::Path, dir: &std::path::Path) -> (f64, f64) {
 #[test]
 fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
     const T: &str = "ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree";
-    if !root(T) {
-        return;
-    }
-    let _g = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some((_g, fs)) = tracer_turn(T) else { return };
     let dev = LoopDevice::create_temp(64 << 20).unwrap();
-    let t = match BlkTracer::start(&fs, &dev.name(), &BlkFilter::default()) {
-        Err(e) if e.is_unsupported() => {
-            return skip(T, Skip::KernelLacks { feature: "blk tracer", why: &e.to_string() });
-        }
-        r => r.unwrap(),
-    };
+    let Some(t) = start_blk_tracer(T, &fs, &dev.name()) else { return };
     workload(dev.path());
     let data = t.stop().unwrap();
     assert_eq!(fs.read("current_tracer").unwrap().trim(), "nop", "tracer not restored");
@@ -172,16 +215,15 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
     check_ios(recs.iter().copied());
 
     // Our per-CPU files, as blktrace writes them: blkparse and btt read them.
-    let dir = std::env::temp_dir().join(format!("ktrace-blk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("blk");
     let base = dir.join(dev.name());
     for (cpu, bytes) in ktrace_blk::record::per_cpu_files(recs.iter().copied()) {
         std::fs::write(dir.join(format!("{}.blktrace.{cpu}", dev.name())), &bytes).unwrap();
         // Reading our file back gives the same records.
         assert_eq!(Records::new(&bytes).count(), recs.iter().filter(|r| r.cpu() == cpu).count());
     }
-    if Command::new("blkparse").arg("-v").output().is_err() {
-        return skip(T, Skip::Environment("blkparse is not installed (apt-get install blktrace)"));
+    if !installed(T, &["blkparse", "-v"], "blktrace") {
+        return;
     }
     assert_blkparse_agrees(recs.iter().copied(), &base);
 
@@ -200,19 +242,10 @@ fn ftrace_blk_tracer_sees_every_io_and_blkparse_btt_agree() {
 #[test]
 fn ftrace_blk_tracer_records_in_this_kernels_version() {
     const T: &str = "ftrace_blk_tracer_records_in_this_kernels_version";
-    if !root(T) {
-        return;
-    }
-    let _g = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some((_g, fs)) = tracer_turn(T) else { return };
     let (_lo, dev_path) = scratch_device();
     let name = dev_path.file_name().unwrap().to_string_lossy().into_owned();
-    let t = match BlkTracer::start(&fs, &name, &BlkFilter::default()) {
-        Err(e) if e.is_unsupported() => {
-            return skip(T, Skip::KernelLacks { feature: "blk tracer", why: &e.to_string() });
-        }
-        r => r.unwrap(),
-    };
+    let Some(t) = start_blk_tracer(T, &fs, &name) else { return };
     workload(&dev_path);
     let data = t.stop().unwrap();
     let (recs, lost) = FtraceBinRecords::new(&data).split().unwrap();
@@ -222,11 +255,10 @@ fn ftrace_blk_tracer_records_in_this_kernels_version() {
     assert_eq!(versions.len(), 1, "one version per kernel: {versions:?}");
     check_ios(recs.iter().copied());
     // Our per-CPU files (proper v7 whatever the kernel wrote) read by blkparse give the same IOs.
-    if Command::new("blkparse").arg("-v").output().is_err() {
-        return skip(T, Skip::Environment("blkparse is not installed (apt-get install blktrace)"));
+    if !installed(T, &["blkparse", "-v"], "blktrace") {
+        return;
     }
-    let dir = std::env::temp_dir().join(format!("ktrace-blk-v-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("blk-v");
     // One file per CPU, as blktrace leaves them (empty for a CPU that did no IO).
     let files = ktrace_blk::record::per_cpu_files(recs.iter().copied());
     let ncpu = std::thread::available_parallelism().unwrap().get() as u32;
@@ -281,25 +313,13 @@ fn block_tracepoints_see_every_io() {
 #[test]
 fn classic_blktrace_relay_sees_every_io() {
     const T: &str = "classic_blktrace_relay_sees_every_io";
-    if !root(T) {
-        return;
-    }
-    let (_lo, dev_path) = scratch_device();
-    let Some(t) = start_relay(T, "blk_relay", &dev_path, 8) else { return };
+    let Some((_lo, dev_path, t)) = relay_on_scratch(T, "blk_relay", 8) else { return };
     workload(&dev_path);
     // BLKTRACESETUP2 where the kernel has it (v8 records), else the v7 fallback (the VM's 6.1).
     let version = t.version();
     let (per_cpu, dropped) = t.stop().unwrap();
     assert_eq!(RelayTrace::lost(dropped), None);
-    let mut all = Vec::new();
-    for buf in &per_cpu {
-        for r in Records::new(buf) {
-            let r = r.unwrap();
-            assert_eq!(r.version(), version, "record version differs from the setup's");
-            all.push(r);
-        }
-    }
-    assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
+    let all = records_of(&per_cpu, Some(version));
     check_ios(all.into_iter());
 }
 
@@ -309,18 +329,13 @@ fn classic_blktrace_relay_sees_every_io() {
 #[test]
 fn files_written_by_real_blktrace_parse_like_blkparse() {
     const T: &str = "files_written_by_real_blktrace_parse_like_blkparse";
-    if !root(T) {
+    if !installed(T, &["blktrace", "-v"], "blktrace") {
         return;
     }
-    if Command::new("blktrace").arg("-v").output().is_err() {
-        return skip(T, Skip::Environment("blktrace is not installed (apt-get install blktrace)"));
-    }
-    let (_lo, dev_path) = scratch_device();
     // blktrace needs the relay files: probe for them the way our own relay reader does.
-    let Some(probe) = start_relay(T, "blk_relay", &dev_path, 4) else { return };
+    let Some((_lo, dev_path, probe)) = relay_on_scratch(T, "blk_relay", 4) else { return };
     drop(probe.stop().unwrap());
-    let dir = std::env::temp_dir().join(format!("ktrace-real-blktrace-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("real-blktrace");
     let bt = Command::new("blktrace")
         .arg("-d")
         .arg(&dev_path)
@@ -346,14 +361,7 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
     for c in 0..ncpu {
         files.push(std::fs::read(dir.join(format!("bt.blktrace.{c}"))).unwrap());
     }
-    let mut all = Vec::new();
-    for f in &files {
-        for r in Records::new(f) {
-            let r = r.unwrap();
-            all.push(r);
-        }
-    }
-    assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
+    let all = records_of(&files, None);
     assert_blkparse_agrees(all.iter().copied(), &dir.join("bt"));
     check_ios(all.into_iter());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -364,11 +372,7 @@ fn files_written_by_real_blktrace_parse_like_blkparse() {
 #[test]
 fn blktrace2_relay_writes_version_8_records() {
     const T: &str = "blktrace2_relay_writes_version_8_records";
-    if !root(T) {
-        return;
-    }
-    let (_lo, dev_path) = scratch_device();
-    let Some(t) = start_relay(T, "blktrace2", &dev_path, 8) else { return };
+    let Some((_lo, dev_path, t)) = relay_on_scratch(T, "blktrace2", 8) else { return };
     if t.version() != ktrace_blk::record::VERSION2 {
         t.stop().unwrap();
         let why = "BLKTRACESETUP2 refused (before 6.19): version-7 records only";
@@ -377,15 +381,7 @@ fn blktrace2_relay_writes_version_8_records() {
     workload(&dev_path);
     let (per_cpu, dropped) = t.stop().unwrap();
     assert_eq!(RelayTrace::lost(dropped), None);
-    let mut all = Vec::new();
-    for buf in &per_cpu {
-        for r in Records::new(buf) {
-            let r = r.unwrap();
-            assert_eq!(r.version(), 8);
-            all.push(r);
-        }
-    }
-    assert!(ktrace_blk::record::sequence_gaps(all.iter().copied()).is_empty(), "sequence gaps");
+    let all = records_of(&per_cpu, Some(ktrace_blk::record::VERSION2));
     let btt = btt_of(&all);
     assert!(btt.q2c().n >= WRITES + READS, "btt matched {} IOs", btt.q2c().n);
     check_ios(all.into_iter());
@@ -409,11 +405,7 @@ fn global_overruns(fs: &Tracefs) -> u64 {
 #[test]
 fn ftrace_blk_tracer_losses_are_lost_items() {
     const T: &str = "ftrace_blk_tracer_losses_are_lost_items";
-    if !root(T) {
-        return;
-    }
-    let _g = GLOBAL_TRACER.lock().unwrap_or_else(|e| e.into_inner());
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some((_g, fs)) = tracer_turn(T) else { return };
     let global = ktrace_ftrace::Instance::global(&fs);
     let old_kb = global.buffer_size_kb().unwrap();
     global.set_buffer_size_kb(4).unwrap();

@@ -65,6 +65,51 @@ pub fn skip(test: &str, reason: Skip<'_>) {
     }
 }
 
+/// True when `command` (a tool and an argument it answers quickly, such as `["strace", "-V"]`)
+/// runs; otherwise reports an environment skip of `test` naming the Debian `package` to install.
+pub fn installed(test: &str, command: &[&str], package: &str) -> bool {
+    let Some((tool, args)) = command.split_first() else {
+        return true;
+    };
+    if std::process::Command::new(tool).args(args).output().is_ok() {
+        return true;
+    }
+    skip(test, Skip::Environment(&format!("{tool} is not installed (apt-get install {package})")));
+    false
+}
+
+/// `cmd` started behind a shell that waits for a line on its stdin before it execs `cmd` (its output
+/// discarded), so that a tracer can be set up on the pid first; writing a line to the child's stdin
+/// lets the command run.
+pub fn held(cmd: &[&str]) -> std::io::Result<std::process::Child> {
+    use std::process::Stdio;
+    std::process::Command::new("sh")
+        .args(["-c", "read _ && exec \"$0\" \"$@\""])
+        .args(cmd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+/// True when the test runs as root; otherwise reports an environment skip of `test` (`needs root`)
+/// and returns false, so a live test starts with `if !root(T) { return; }`.
+pub fn root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    skip(test, Skip::Environment("needs root"));
+    false
+}
+
+/// The effective uid is 0, read without libc from /proc/self/status ("Uid: real effective saved fs").
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").ok().is_some_and(|s| {
+        s.lines().find_map(|l| l.strip_prefix("Uid:").and_then(|r| r.split_whitespace().nth(1).map(|e| e == "0")))
+            == Some(true)
+    })
+}
+
 /// A deterministic pseudo-random generator (xorshift64*) for bounded robustness tests: the same
 /// seed gives the same mutations, so a failure reproduces.
 ///
@@ -93,6 +138,33 @@ impl Rng {
     /// A number below `n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
+    }
+    /// One random corruption of `b`, for the bounded mutation tests: a truncation, up to 8 random
+    /// bytes, the removal of a range, or (one time in four) `special`, the caller's own corruption
+    /// (bytes that mean something in its format).
+    ///
+    /// ```
+    /// let mut r = ktrace_core::testing::Rng::new(7);
+    /// let mut b = b"12 34\n".to_vec();
+    /// r.mutate(&mut b, |r, b| b.insert(r.below(b.len()), b' '));
+    /// ```
+    pub fn mutate(&mut self, b: &mut Vec<u8>, special: impl FnOnce(&mut Rng, &mut Vec<u8>)) {
+        match self.below(4) {
+            0 => b.truncate(self.below(b.len() + 1)),
+            1 => {
+                for _ in 0..=self.below(8) {
+                    let i = self.below(b.len());
+                    if let Some(x) = b.get_mut(i) {
+                        *x = self.next() as u8;
+                    }
+                }
+            }
+            2 => special(self, b),
+            _ => {
+                let (i, j) = (self.below(b.len()), self.below(b.len()));
+                b.drain(i.min(j)..i.max(j));
+            }
+        }
     }
 }
 
@@ -124,16 +196,11 @@ pub fn as_nobody(test: &str) -> AsNobody {
     if std::env::var(AS_NOBODY).is_ok_and(|t| t == test) {
         return AsNobody::Child;
     }
-    // The effective uid, without libc: /proc/self/status "Uid: real effective saved fs".
-    let euid = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines().find_map(|l| l.strip_prefix("Uid:").and_then(|r| r.split_whitespace().nth(1).map(str::to_owned)))
-    });
-    if euid.as_deref() != Some("0") {
+    if !is_root() {
         skip(test, Skip::Environment("needs root to switch to nobody"));
         return AsNobody::Skipped;
     }
-    if std::process::Command::new("setpriv").arg("--version").output().is_err() {
-        skip(test, Skip::Environment("setpriv is missing (apt-get install util-linux)"));
+    if !installed(test, &["setpriv", "--version"], "util-linux") {
         return AsNobody::Skipped;
     }
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{test}: current_exe: {e}"));

@@ -5,7 +5,14 @@
 mod common;
 use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::graph::CallTrees;
-use ktrace_ftrace::{Error, Instance, Recorder, Typed};
+use ktrace_ftrace::{Error, Instance, Kallsyms, Recorder, Recording, Typed};
+
+/// What `inst` records while this thread reads /etc/hostname, and the kernel's symbols.
+fn record_a_read(inst: &Instance) -> (Recording, Kallsyms) {
+    let rec = Recorder::start(inst).unwrap();
+    let _ = std::fs::read("/etc/hostname");
+    (rec.stop().unwrap(), ktrace_ftrace::load_kallsyms().unwrap())
+}
 
 /// Ok(true) when the step worked, Ok(false) when the kernel lacks or refuses it (the test is
 /// skipped as "kernel lacks", to run in the VM tier); any other error fails the test.
@@ -32,10 +39,7 @@ fn function_tracer_with_filter_sees_the_filtered_function() {
     if !step(T, "function", inst.set_tracer("function")) {
         return;
     }
-    let rec = Recorder::start(&inst).unwrap();
-    let _ = std::fs::read("/etc/hostname");
-    let recording = rec.stop().unwrap();
-    let ks = ktrace_ftrace::load_kallsyms().unwrap();
+    let (recording, ks) = record_a_read(&inst);
     let mut names = std::collections::BTreeSet::new();
     for ev in recording.events() {
         if let Typed::Function { ip, .. } = ev.unwrap().typed().unwrap() {
@@ -73,10 +77,7 @@ fn function_graph_nests_calls_with_durations() {
     if !step(T, "function_graph", inst.set_tracer("function_graph")) {
         return;
     }
-    let rec = Recorder::start(&inst).unwrap();
-    let _ = std::fs::read("/etc/hostname");
-    let recording = rec.stop().unwrap();
-    let ks = ktrace_ftrace::load_kallsyms().unwrap();
+    let (recording, ks) = record_a_read(&inst);
     let mut trees = CallTrees::new();
     for ev in recording.events() {
         let ev = ev.unwrap();

@@ -13,14 +13,11 @@ fn child_getppid_calls_are_all_seen_with_pid_filter() {
     let Some(inst) = common::instance("child_getppid_calls_are_all_seen_with_pid_filter") else {
         return;
     };
-    let child = common::gated_python("for _ in range(1000): os.getsid(0)");
+    let child = common::traced_python(&inst, "for _ in range(1000): os.getsid(0)");
     let pid = child.id() as i32;
-    inst.set_event_pids(&[pid]).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     inst.enable_event("raw_syscalls", "sys_exit").unwrap();
-    let rec = Recorder::start(&inst).unwrap();
-    common::release(child);
-    let recording = rec.stop().unwrap();
+    let recording = common::record_released(&inst, child);
     let (mut enters, mut exits, mut others) = (0, 0, 0);
     let mut last = 0;
     for item in recording.items() {
@@ -62,9 +59,7 @@ fn event_filter_keeps_only_matching_events_and_bad_filter_explains() {
     inst.set_filter("raw_syscalls", "sys_enter", &format!("id == {GETPPID}")).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     let child = common::gated_python("for _ in range(50): os.getppid()");
-    let rec = Recorder::start(&inst).unwrap();
-    common::release(child);
-    let recording = rec.stop().unwrap();
+    let recording = common::record_released(&inst, child);
     let mut n = 0;
     for ev in recording.events() {
         let ev = ev.unwrap();
@@ -79,13 +74,10 @@ fn syscalls_subsystem_typed_fields_by_name() {
     let Some(inst) = common::instance("syscalls_subsystem_typed_fields_by_name") else {
         return;
     };
-    let child = common::gated_python("os.open('/etc/hostname', os.O_RDONLY)");
-    inst.set_event_pids(&[child.id() as i32]).unwrap();
+    let child = common::traced_python(&inst, "os.open('/etc/hostname', os.O_RDONLY)");
     inst.enable_glob("syscalls:sys_enter_openat").unwrap();
     inst.enable_glob("syscalls:sys_exit_openat").unwrap();
-    let rec = Recorder::start(&inst).unwrap();
-    common::release(child);
-    let recording = rec.stop().unwrap();
+    let recording = common::record_released(&inst, child);
     let mut flags_seen = false;
     for ev in recording.events() {
         let ev = ev.unwrap();
@@ -102,13 +94,10 @@ fn stacktrace_option_records_kernel_stacks_after_each_event() {
     let Some(inst) = common::instance("stacktrace_option_records_kernel_stacks_after_each_event") else {
         return;
     };
-    let child = common::gated_python("for _ in range(50): os.getppid()");
-    inst.set_event_pids(&[child.id() as i32]).unwrap();
+    let child = common::traced_python(&inst, "for _ in range(50): os.getppid()");
     inst.enable_glob("syscalls:sys_enter_getppid").unwrap();
     inst.set_option("stacktrace", true).unwrap();
-    let rec = Recorder::start(&inst).unwrap();
-    common::release(child);
-    let recording = rec.stop().unwrap();
+    let recording = common::record_released(&inst, child);
     let ksyms = ktrace_ftrace::load_kallsyms().unwrap();
     let (mut calls, mut stacks, mut after_call) = (0, 0, 0);
     let mut prev_was_call = false;
@@ -184,8 +173,7 @@ fn raw_syscall_names_match_strace() {
     use std::collections::BTreeMap;
     use std::process::{Command, Stdio};
     const T: &str = "raw_syscall_names_match_strace";
-    if Command::new("strace").arg("-V").output().is_err() {
-        ktrace_core::testing::skip(T, ktrace_core::testing::Skip::Environment("strace is not installed"));
+    if !ktrace_core::testing::installed(T, &["strace", "-V"], "strace") {
         return;
     }
     let Some(inst) = common::instance(T) else {
@@ -193,14 +181,7 @@ fn raw_syscall_names_match_strace() {
     };
     // An absolute path: a shell tries each PATH entry with its own execve, strace resolves first.
     let cmd = ["/bin/cat", "/etc/hostname", "/nonexistent"];
-    let mut child = Command::new("sh")
-        .args(["-c", "read _; exec \"$0\" \"$@\""])
-        .args(cmd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = ktrace_core::testing::held(&cmd).unwrap();
     inst.set_event_pids(&[child.id() as i32]).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     let rec = Recorder::start(&inst).unwrap();

@@ -9,16 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ktrace_core::format::Value;
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::installed;
 use ktrace_ftrace::{Recorder, Recording, TraceDat};
-
-fn have_trace_cmd(test: &str) -> bool {
-    if Command::new("trace-cmd").arg("--version").output().is_ok() {
-        return true;
-    }
-    skip(test, Skip::Environment("trace-cmd is not installed (apt-get install trace-cmd)"));
-    false
-}
 
 /// `trace-cmd report -t -R` lines as (pid, cpu, ns timestamp, "event: field=value …").
 fn report(file: &Path) -> Vec<(i32, u32, u64, String)> {
@@ -95,7 +87,7 @@ fn tmp(name: &str) -> PathBuf {
 #[test]
 fn trace_cmd_reports_our_trace_dat_like_we_do() {
     const T: &str = "trace_cmd_reports_our_trace_dat_like_we_do";
-    if !have_trace_cmd(T) {
+    if !installed(T, &["trace-cmd", "--version"], "trace-cmd") {
         return;
     }
     let Some(inst) = common::instance(T) else {
@@ -140,7 +132,7 @@ fn trace_cmd_reports_our_trace_dat_like_we_do() {
 #[test]
 fn our_reader_matches_trace_cmd_on_its_own_recording() {
     const T: &str = "our_reader_matches_trace_cmd_on_its_own_recording";
-    if !have_trace_cmd(T) || common::tracefs(T).is_none() {
+    if !installed(T, &["trace-cmd", "--version"], "trace-cmd") || common::tracefs(T).is_none() {
         return;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tracecmd-shadowed.sh");

@@ -113,15 +113,13 @@ fn reg(r: &str) -> Option<&'static str> {
         "rbp" | "ebp" | "bp" | "bpl" => "%bp",
         "rsp" | "esp" | "sp" | "spl" => "%sp",
         "rip" => "%ip",
-        "r8" | "r8d" | "r8w" | "r8b" => "%r8",
-        "r9" | "r9d" | "r9w" | "r9b" => "%r9",
-        "r10" | "r10d" | "r10w" | "r10b" => "%r10",
-        "r11" | "r11d" | "r11w" | "r11b" => "%r11",
-        "r12" | "r12d" | "r12w" | "r12b" => "%r12",
-        "r13" | "r13d" | "r13w" | "r13b" => "%r13",
-        "r14" | "r14d" | "r14w" | "r14b" => "%r14",
-        "r15" | "r15d" | "r15w" | "r15b" => "%r15",
-        _ => return None,
+        // r8..r15 and their 32/16/8-bit parts r8d, r8w, r8b.
+        r => {
+            let n = r.strip_prefix('r')?;
+            let n = n.strip_suffix(['d', 'w', 'b']).unwrap_or(n);
+            const R: [&str; 8] = ["%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14", "%r15"];
+            R.into_iter().find(|r| r.strip_prefix("%r") == Some(n))?
+        }
     })
 }
 
@@ -137,6 +135,12 @@ mod tests {
         assert!(translate_arg("a", "4@%xmm0").is_none());
         assert!(translate_arg("a", "junk").is_none());
         assert_eq!(translate_arg("a", "-1@%al").unwrap().to_string_spec(), "%ax:s8");
+        assert_eq!(translate_arg("a", "8@%r8").unwrap().to_string_spec(), "%r8:u64");
+        assert_eq!(translate_arg("a", "-4@%r15d").unwrap().to_string_spec(), "%r15:s32");
+        assert_eq!(translate_arg("a", "2@%r10w").unwrap().to_string_spec(), "%r10:u16");
+        for spec in ["8@%r7", "8@%r16", "8@%r08", "8@%r8q", "8@%rdd"] {
+            assert!(translate_arg("a", spec).is_none(), "{spec}");
+        }
     }
 
     /// Found by cargo-fuzz (`usdt_notes`): a size of 690310596 overflowed `size * 8` (a panic with

@@ -3,6 +3,8 @@
 //! whose `dynamic_events` exists without fprobe support names CONFIG_FPROBE_EVENTS.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use ktrace_core::testing::{Skip, skip};
@@ -38,11 +40,7 @@ fn elf_from_dev_zero_and_a_fifo_is_refused_at_once() {
 #[test]
 fn fprobe_unsupported_names_the_config_option() {
     const T: &str = "fprobe_unsupported_names_the_config_option";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
-    let mut probes = Probes::new(&fs);
+    let Some((fs, mut probes)) = common::probes(T) else { return };
     let dynamic = fs.root().join("dynamic_events");
     match probes.fprobe("open", "do_sys_openat2", &[], false) {
         // A kernel with fprobe events (the VM tier's) creates it; the guard removes it.

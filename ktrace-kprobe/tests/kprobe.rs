@@ -2,75 +2,75 @@
 //! string, returned fd) and an entry->return latency histogram.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use ktrace_core::format::Value;
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, root, skip};
 use ktrace_ftrace::{Recorder, Tracefs};
 use ktrace_kprobe::agg::EntryReturn;
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
 
-#[test]
-fn kprobe_and_kretprobe_on_do_sys_openat2() {
-    const T: &str = "kprobe_and_kretprobe_on_do_sys_openat2";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
-    let mut probes = Probes::new(&fs);
-    let args = [FetchArg::new("path", "+0(%si)", Some(ArgType::String))];
-    match probes.kprobe("open", "do_sys_openat2", &args, false) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "kprobes", why: &e.to_string() }),
-        r => r.unwrap(),
-    }
-    probes.kprobe("open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true).unwrap();
+/// This thread opens a file while the entry probe `names[0]` and the return probe `names[1]` of
+/// `probes` are enabled: the entry saw its path in field `path_field`, the return its fd, and at
+/// least one entry->return latency pairs up. Then no probe of ours is left in `events_file`.
+fn assert_open_traced(fs: &Tracefs, probes: Probes, names: [&str; 2], path_field: &str, events_file: &str) {
     let inst = fs.new_instance().unwrap();
     // set_event_pid filters by task (thread) id: this test thread makes the calls.
     inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
-    inst.enable_event(probes.group(), "open").unwrap();
-    inst.enable_event(probes.group(), "open_ret").unwrap();
-    let path = format!("/tmp/ktrace-kprobe-{}", std::process::id());
+    for name in names {
+        inst.enable_event(probes.group(), name).unwrap();
+    }
+    let path = format!("/tmp/ktrace-{}-{}", names[0], std::process::id());
     std::fs::write(&path, b"x").unwrap();
     let rec = Recorder::start(&inst).unwrap();
     let f = std::fs::File::open(&path).unwrap();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
     let recording = rec.stop().unwrap();
+    drop(f);
     let mut lat = EntryReturn::default();
     let (mut saw_path, mut saw_fd) = (false, false);
     for ev in recording.events() {
         let ev = ev.unwrap();
-        match ev.name() {
-            "open" => {
-                lat.entry(ev.pid(), ev.timestamp().ns);
-                if let Value::Str(p) = ev.field("path").unwrap() {
-                    saw_path |= p == path.as_bytes();
-                }
+        if ev.name() == names[0] {
+            lat.entry(ev.pid(), ev.timestamp().ns);
+            if let Value::Str(p) = ev.field(path_field).unwrap() {
+                saw_path |= p == path.as_bytes();
             }
-            "open_ret" => {
-                lat.ret(ev.pid(), ev.timestamp().ns);
-                saw_fd |= ev.int("fd").unwrap() == fd;
-            }
-            _ => {}
+        } else if ev.name() == names[1] {
+            lat.ret(ev.pid(), ev.timestamp().ns);
+            saw_fd |= ev.int("fd").unwrap() == fd;
         }
     }
     assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
-    assert!(lat.hist.count() >= 1);
+    assert!(lat.hist.count() >= 1, "entry->return latency pairs");
     drop(inst);
     probes.close().unwrap();
-    let left = std::fs::read_to_string(fs.root().join("kprobe_events")).unwrap();
+    let left = std::fs::read_to_string(fs.root().join(events_file)).unwrap();
     assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
     std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
+fn kprobe_and_kretprobe_on_do_sys_openat2() {
+    const T: &str = "kprobe_and_kretprobe_on_do_sys_openat2";
+    let Some((fs, mut probes)) = common::probes(T) else { return };
+    let args = [FetchArg::new("path", "+0(%si)", Some(ArgType::String))];
+    let Some(()) = common::supported(T, "kprobes", probes.kprobe("open", "do_sys_openat2", &args, false)) else {
+        return;
+    };
+    probes.kprobe("open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true).unwrap();
+    assert_open_traced(&fs, probes, ["open", "open_ret"], "path", "kprobe_events");
+}
+
+#[test]
 fn perf_pmu_kprobe_counts_opens() {
     const T: &str = "perf_pmu_kprobe_counts_opens";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
+    if !root(T) {
+        return;
     }
     let tid = nix::unistd::gettid().as_raw();
-    let mut p = match ktrace_kprobe::pmu::PmuProbe::kprobe("do_sys_openat2", false, tid) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "kprobes", why: &e.to_string() }),
-        r => r.unwrap(),
-    };
+    let probe = ktrace_kprobe::pmu::PmuProbe::kprobe("do_sys_openat2", false, tid);
+    let Some(mut p) = common::supported(T, "kprobes", probe) else { return };
     p.enable().unwrap();
     for _ in 0..5 {
         drop(std::fs::File::open("/etc/hostname"));
@@ -85,10 +85,7 @@ fn perf_pmu_kprobe_counts_opens() {
 #[test]
 fn kprobe_with_btf_argument_names() {
     const T: &str = "kprobe_with_btf_argument_names";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some(fs) = common::tracefs(T) else { return };
     if !fs.root().join("kprobe_events").exists() || !ktrace_kprobe::btf_args_supported(&fs) {
         let why = "no kprobes with BTF argument names (Linux 6.6+, CONFIG_PROBE_EVENTS_BTF_ARGS)";
         return skip(T, Skip::KernelLacks { feature: "kprobe_btf_args", why });
@@ -131,16 +128,11 @@ fn kprobe_with_btf_argument_names() {
 #[test]
 fn fprobe_entry_and_exit_on_do_sys_openat2() {
     const T: &str = "fprobe_entry_and_exit_on_do_sys_openat2";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
-    let mut probes = Probes::new(&fs);
+    let Some((fs, mut probes)) = common::probes(T) else { return };
     let args = [FetchArg::btf("filename", Some(ArgType::UString))];
-    match probes.fprobe("f_open", "do_sys_openat2", &args, false) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "fprobe", why: &e.to_string() }),
-        r => r.unwrap(),
-    }
+    let Some(()) = common::supported(T, "fprobe", probes.fprobe("f_open", "do_sys_openat2", &args, false)) else {
+        return;
+    };
     probes
         .fprobe("f_open_ret", "do_sys_openat2", &[FetchArg::new("fd", "$retval", Some(ArgType::S(64)))], true)
         .unwrap();
@@ -151,42 +143,7 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
         let d = ktrace_kprobe::ProbeDef::parse(l).unwrap();
         assert!(d.is_dynamic_only(), "{l}");
     }
-    let inst = fs.new_instance().unwrap();
-    inst.set_event_pids(&[nix::unistd::gettid().as_raw()]).unwrap();
-    inst.enable_event(probes.group(), "f_open").unwrap();
-    inst.enable_event(probes.group(), "f_open_ret").unwrap();
-    let path = format!("/tmp/ktrace-fprobe-{}", std::process::id());
-    std::fs::write(&path, b"x").unwrap();
-    let rec = Recorder::start(&inst).unwrap();
-    let f = std::fs::File::open(&path).unwrap();
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&f) as i64;
-    let recording = rec.stop().unwrap();
-    let (mut saw_path, mut saw_fd) = (false, false);
-    let mut lat = EntryReturn::default();
-    for ev in recording.events() {
-        let ev = ev.unwrap();
-        match ev.name() {
-            "f_open" => {
-                lat.entry(ev.pid(), ev.timestamp().ns);
-                if let Value::Str(p) = ev.field("filename").unwrap() {
-                    saw_path |= p == path.as_bytes();
-                }
-            }
-            "f_open_ret" => {
-                lat.ret(ev.pid(), ev.timestamp().ns);
-                saw_fd |= ev.int("fd").unwrap() == fd;
-            }
-            _ => {}
-        }
-    }
-    assert!(saw_path && saw_fd, "path seen {saw_path}, fd {fd} seen {saw_fd}");
-    assert!(lat.hist.count() >= 1, "entry->exit latency pairs");
-    drop(f);
-    drop(inst);
-    probes.close().unwrap();
-    let left = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
-    assert!(!left.contains(&format!("ktrace_{}", std::process::id())), "left: {left}");
-    std::fs::remove_file(&path).unwrap();
+    assert_open_traced(&fs, probes, ["f_open", "f_open_ret"], "filename", "dynamic_events");
 }
 
 /// VM tier (this machine's kernel has no kprobes, which eprobes are built on): an event probe on
@@ -198,18 +155,14 @@ fn fprobe_entry_and_exit_on_do_sys_openat2() {
 #[test]
 fn eprobe_on_sys_enter_reads_the_path() {
     const T: &str = "eprobe_on_sys_enter_reads_the_path";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
-    let mut probes = Probes::new(&fs);
+    let Some((fs, mut probes)) = common::probes(T) else { return };
     // `args` is `unsigned long args[6]`: `$args` is args[0].
     let args =
         [FetchArg::new("nr", "$id", Some(ArgType::S(64))), FetchArg::new("path", "+0($args)", Some(ArgType::UString))];
-    match probes.eprobe("enter_path", "raw_syscalls", "sys_enter", &args) {
-        Err(e) if e.is_unsupported() => return skip(T, Skip::KernelLacks { feature: "eprobe", why: &e.to_string() }),
-        r => r.unwrap(),
-    }
+    let Some(()) = common::supported(T, "eprobe", probes.eprobe("enter_path", "raw_syscalls", "sys_enter", &args))
+    else {
+        return;
+    };
     let listed = std::fs::read_to_string(fs.root().join("dynamic_events")).unwrap();
     assert!(listed.lines().any(|l| l.starts_with(&format!("e:{}/enter_path ", probes.group()))), "{listed}");
     let inst = fs.new_instance().unwrap();

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 #![allow(unsafe_code, reason = "a no_mangle probe target and a direct libc call are what is probed")]
 
+mod common;
+
 use ktrace_core::format::Value;
 use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::{Recorder, Tracefs};
@@ -25,11 +27,7 @@ pub extern "C" fn ktrace_uprobe_two_ints(a: i64, b: u32) -> i64 {
 }
 
 fn fs(test: &str) -> Option<Tracefs> {
-    if !nix::unistd::geteuid().is_root() {
-        skip(test, Skip::Environment("needs root"));
-        return None;
-    }
-    let fs = Tracefs::find_or_mount().ok()?;
+    let fs = common::tracefs(test)?;
     if !fs.root().join("uprobe_events").exists() {
         skip(test, Skip::KernelLacks { feature: "uprobes", why: "no uprobe_events" });
         return None;

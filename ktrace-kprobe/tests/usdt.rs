@@ -2,11 +2,13 @@
 //! fire with their arguments.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
+mod common;
+
 use std::process::Command;
 
 use ktrace_core::format::Value;
 use ktrace_core::testing::{Skip, skip};
-use ktrace_ftrace::{Recorder, Tracefs};
+use ktrace_ftrace::Recorder;
 use ktrace_kprobe::Probes;
 
 const SRC: &str = r#"
@@ -25,10 +27,7 @@ int main(int argc, char **argv) {
 #[test]
 fn usdt_probes_fire_with_arguments() {
     const T: &str = "usdt_probes_fire_with_arguments";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let fs = Tracefs::find_or_mount().unwrap();
+    let Some(fs) = common::tracefs(T) else { return };
     if !fs.root().join("uprobe_events").exists() {
         return skip(T, Skip::KernelLacks { feature: "uprobes", why: "no uprobe_events" });
     }

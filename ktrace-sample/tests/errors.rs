@@ -9,78 +9,78 @@ use std::time::{Duration, Instant};
 use ktrace_core::testing::refused_as_nobody;
 use ktrace_sample::Error;
 
-/// The output of `call` run as nobody (see [`refused_as_nobody`]).
-fn nobody_error<T>(test: &str, call: impl FnOnce() -> Result<T, Error>) -> Option<String> {
-    refused_as_nobody(test, call, Error::is_permission)
+/// The output of `call` run as nobody (see [`refused_as_nobody`]), which must contain each of `expect`.
+fn nobody_error<T>(test: &str, call: impl FnOnce() -> Result<T, Error>, expect: &[&str]) -> Option<String> {
+    let out = refused_as_nobody(test, call, Error::is_permission)?;
+    for e in expect {
+        assert!(out.contains(e), "no {e:?} in {out}");
+    }
+    Some(out)
 }
 
 #[test]
 fn perf_as_nobody_names_paranoid_and_perfmon() {
     use ktrace_sample::counters::{Counters, Ev};
     // Counting on a whole CPU needs perf_event_paranoid ≤ 0 (it is 2 by default): refused.
-    let Some(out) = nobody_error("perf_as_nobody_names_paranoid_and_perfmon", || Counters::cpu(0, &[Ev::CpuClock]))
-    else {
-        return;
-    };
     let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid").unwrap();
     let paranoid = paranoid.trim();
-    assert!(paranoid.parse::<i32>().unwrap() > 0, "perf_event_paranoid {paranoid} allows per-CPU counting");
-    assert!(out.contains("ERR perf_event_open cpu-clock: permission denied"), "{out}");
-    assert!(out.contains("CAP_PERFMON") && out.contains("CAP_SYS_ADMIN"), "{out}");
-    assert!(
-        out.contains(&format!("kernel.perf_event_paranoid ≤ 0 for per-CPU (system-wide) counting (it is {paranoid})")),
-        "{out}"
-    );
-    assert!(out.contains("PERMISSION true"), "{out}");
+    let sysctl = format!("kernel.perf_event_paranoid ≤ 0 for per-CPU (system-wide) counting (it is {paranoid})");
+    let expect = [
+        "ERR perf_event_open cpu-clock: permission denied",
+        "CAP_PERFMON",
+        "CAP_SYS_ADMIN",
+        &sysctl,
+        "PERMISSION true",
+    ];
+    let test = "perf_as_nobody_names_paranoid_and_perfmon";
+    if nobody_error(test, || Counters::cpu(0, &[Ev::CpuClock]), &expect).is_some() {
+        assert!(paranoid.parse::<i32>().unwrap() > 0, "perf_event_paranoid {paranoid} allows per-CPU counting");
+    }
 }
 
 #[test]
 fn system_profile_as_nobody_names_paranoid() {
     use ktrace_sample::profile::{Options, Profiler, Rate, Scope, Source};
-    let Some(out) = nobody_error("system_profile_as_nobody_names_paranoid", || {
-        Profiler::open(&Options::new(Source::CpuClock, Scope::System, Rate::Frequency(99))).map(|_| ())
-    }) else {
-        return;
-    };
-    assert!(out.contains("ERR perf_event_open cpu-clock: permission denied"), "{out}");
-    assert!(out.contains("kernel.perf_event_paranoid ≤ 0 for system-wide sampling (it is "), "{out}");
-    assert!(out.contains("CAP_PERFMON"), "{out}");
+    nobody_error(
+        "system_profile_as_nobody_names_paranoid",
+        || Profiler::open(&Options::new(Source::CpuClock, Scope::System, Rate::Frequency(99))).map(|_| ()),
+        &[
+            "ERR perf_event_open cpu-clock: permission denied",
+            "kernel.perf_event_paranoid ≤ 0 for system-wide sampling (it is ",
+            "CAP_PERFMON",
+        ],
+    );
 }
 
 #[test]
 fn taskstats_as_nobody_names_cap_net_admin() {
-    let Some(out) =
-        nobody_error("taskstats_as_nobody_names_cap_net_admin", || ktrace_sample::taskstats::query(1, false))
-    else {
-        return;
-    };
-    assert!(out.contains("ERR netlink(TASKSTATS_CMD_GET) pid 1: permission denied: needs CAP_NET_ADMIN"), "{out}");
-    assert!(!out.contains("Nlmsgerr"), "a raw netlink struct: {out}");
-    assert!(out.contains("PERMISSION true"), "{out}");
+    let expect = ["ERR netlink(TASKSTATS_CMD_GET) pid 1: permission denied: needs CAP_NET_ADMIN", "PERMISSION true"];
+    let test = "taskstats_as_nobody_names_cap_net_admin";
+    if let Some(out) = nobody_error(test, || ktrace_sample::taskstats::query(1, false), &expect) {
+        assert!(!out.contains("Nlmsgerr"), "a raw netlink struct: {out}");
+    }
 }
 
 #[test]
 fn exit_listener_as_nobody_is_refused() {
     // Without an acknowledgement the registration used to "succeed" and then receive nothing.
-    let Some(out) =
-        nobody_error("exit_listener_as_nobody_is_refused", || ktrace_sample::taskstats::ExitListener::register(None))
-    else {
-        return;
-    };
-    assert!(out.contains("ERR netlink(TASKSTATS_CMD_ATTR_REGISTER_CPUMASK) register cpus "), "{out}");
-    assert!(out.contains("needs CAP_NET_ADMIN"), "{out}");
-    assert!(out.contains("PERMISSION true"), "{out}");
+    nobody_error(
+        "exit_listener_as_nobody_is_refused",
+        || ktrace_sample::taskstats::ExitListener::register(None),
+        &["ERR netlink(TASKSTATS_CMD_ATTR_REGISTER_CPUMASK) register cpus ", "needs CAP_NET_ADMIN", "PERMISSION true"],
+    );
 }
 
 #[test]
 fn delay_accounting_as_nobody_says_who_may_turn_it_on() {
-    let Some(out) = nobody_error("delay_accounting_as_nobody_says_who_may_turn_it_on", || {
-        ktrace_sample::taskstats::DelayAcctGuard::enable()
-    }) else {
-        return;
-    };
-    assert!(out.contains("ERR write /proc/sys/kernel/task_delayacct: permission denied: needs CAP_SYS_ADMIN"), "{out}");
-    assert!(out.contains("sysctl kernel.task_delayacct=1"), "{out}");
+    nobody_error(
+        "delay_accounting_as_nobody_says_who_may_turn_it_on",
+        ktrace_sample::taskstats::DelayAcctGuard::enable,
+        &[
+            "ERR write /proc/sys/kernel/task_delayacct: permission denied: needs CAP_SYS_ADMIN",
+            "sysctl kernel.task_delayacct=1",
+        ],
+    );
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_sample::profile::Profiler;
 use ktrace_sample::symbolize::{Mapping, Symbolizer};
 
@@ -245,12 +245,10 @@ fn differential(cmd: &[&str], dir: &Path) -> (Vec<(String, u64)>, BTreeMap<Strin
 
 /// Root and perf, then the test's temporary directory; or a skip.
 fn ready(test: &str) -> Option<PathBuf> {
-    if !nix::unistd::geteuid().is_root() {
-        skip(test, Skip::Environment("needs root"));
+    if !root(test) {
         return None;
     }
-    if Command::new("perf").arg("--version").output().is_err() {
-        skip(test, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    if !installed(test, &["perf", "--version"], "linux-perf") {
         return None;
     }
     Some(tmpdir(test))

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, held, skip};
 use ktrace_sample::counters::{Counters, Ev};
 
 const EVENTS: [Ev; 4] = [Ev::TaskClock, Ev::ContextSwitches, Ev::CpuMigrations, Ev::PageFaults];
@@ -23,18 +23,6 @@ const NAMES: [&str; 4] = ["task-clock", "context-switches", "cpu-migrations", "p
 
 /// The workloads compete for the CPUs (migrations, switches): one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// `cmd` held before its exec (by a shell reading stdin) until [`release`].
-fn held(cmd: &[&str]) -> Child {
-    Command::new("sh")
-        .args(["-c", "read _ && exec \"$0\" \"$@\""])
-        .args(cmd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
 
 /// Waits until a [`held`] shell has started and blocks reading its stdin, so that counters
 /// attached from now on all see the same (nothing) until the release.
@@ -63,7 +51,7 @@ fn values(c: &mut Counters) -> [f64; 4] {
 
 /// Our counts of `cmd` from its exec.
 fn ours(cmd: &[&str]) -> [f64; 4] {
-    let child = held(cmd);
+    let child = held(cmd).unwrap();
     let mut c = Counters::task_from_exec(child.id() as i32, &EVENTS, true).unwrap();
     release(child, cmd);
     values(&mut c)
@@ -93,7 +81,7 @@ fn read_perf_out() -> [f64; 4] {
 
 /// `perf stat -p` and our counters on one run of `cmd`: (ours, perf).
 fn same_run(cmd: &[&str]) -> ([f64; 4], [f64; 4]) {
-    let child = held(cmd);
+    let child = held(cmd).unwrap();
     wait_held(&child);
     let pid = child.id() as i32;
     let mut c = Counters::task(pid, &EVENTS, true).unwrap();

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_sample::counters::{Counters, Ev};
 use ktrace_sample::profile::{Profiler, flamegraph};
 
@@ -26,6 +26,17 @@ int main(void) {
     return 0;
 }
 "#;
+
+/// As root, the program built (`hot`) and started, waiting for a line on stdin to spin; or the skip
+/// of `test` recorded.
+fn start_hot(test: &str) -> Option<(std::path::PathBuf, std::process::Child)> {
+    if !root(test) {
+        return None;
+    }
+    let bin = build(test)?;
+    let child = Command::new(&bin).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    Some((bin, child))
+}
 
 fn build(test: &str) -> Option<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("ktrace-profile-{}-{test}", std::process::id()));
@@ -49,12 +60,8 @@ fn build(test: &str) -> Option<std::path::PathBuf> {
 #[test]
 fn profile_counts_samples_and_finds_the_hot_function() {
     const T: &str = "profile_counts_samples_and_finds_the_hot_function";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let Some(bin) = build(T) else { return };
+    let Some((bin, mut child)) = start_hot(T) else { return };
     const FREQ: u64 = 997;
-    let mut child = Command::new(&bin).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let pid = child.id() as i32;
     let mut prof = Profiler::task(pid, FREQ).unwrap();
     let mut clock = Counters::task(pid, &[Ev::TaskClock], true).unwrap();
@@ -106,8 +113,8 @@ fn profile_counts_samples_and_finds_the_hot_function() {
     assert!(svg.contains("<svg") && svg.contains("ktrace_hot"));
 
     // perf agrees on the top symbol.
-    if Command::new("perf").arg("--version").output().is_err() {
-        return skip(T, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    if !installed(T, &["perf", "--version"], "linux-perf") {
+        return;
     }
     let data = bin.with_extension("perf.data");
     let rec = Command::new("sh")
@@ -129,11 +136,7 @@ fn profile_counts_samples_and_finds_the_hot_function() {
 #[test]
 fn system_wide_profile_sees_the_spinning_child_and_other_tasks() {
     const T: &str = "system_wide_profile_sees_the_spinning_child_and_other_tasks";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
-    }
-    let Some(bin) = build(T) else { return };
-    let mut child = Command::new(&bin).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let Some((_, mut child)) = start_hot(T) else { return };
     let pid = child.id() as i32;
     let mut prof = Profiler::system(499).unwrap();
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
@@ -168,8 +171,8 @@ fn tracepoint_samples_decode_by_field_name_and_match_perf_stat() {
     const T: &str = "tracepoint_samples_decode_by_field_name_and_match_perf_stat";
     use ktrace_core::{Endian, EventFormat};
     use ktrace_sample::profile::{Options, Rate, Scope, Source};
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
+    if !root(T) {
+        return;
     }
     let tfs = ktrace_ftrace::Tracefs::find_or_mount().unwrap();
     let id: u64 = tfs.read("events/raw_syscalls/sys_enter/id").unwrap().trim().parse().unwrap();
@@ -201,8 +204,8 @@ fn tracepoint_samples_decode_by_field_name_and_match_perf_stat() {
     assert_eq!(getppid, 777, "{} samples, throttled {}", profile.samples.len(), profile.throttled);
     assert_eq!(umask_arg, Some(0o22), "umask's first argument");
     // perf counts the same workload's getppid calls.
-    if Command::new("perf").arg("--version").output().is_err() {
-        return skip(T, Skip::Environment("perf is not installed (apt-get install linux-perf)"));
+    if !installed(T, &["perf", "--version"], "linux-perf") {
+        return;
     }
     let out = Command::new("sh")
         .arg("-c")
@@ -219,8 +222,8 @@ fn tracepoint_samples_decode_by_field_name_and_match_perf_stat() {
 #[test]
 fn fork_and_exit_records_attribute_children() {
     const T: &str = "fork_and_exit_records_attribute_children";
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root"));
+    if !root(T) {
+        return;
     }
     let mut child = Command::new("/bin/sh")
         .args(["-c", "read _; (i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done); /bin/sleep 0.05"])

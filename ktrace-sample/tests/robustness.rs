@@ -6,28 +6,14 @@ use ktrace_sample::{procfs, taskstats::TaskStats};
 
 use ktrace_core::testing::Rng;
 
+/// `base` with one random corruption; the format's own: a run of one of the characters /proc text
+/// is made of.
 fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
     let mut b = base.to_vec();
-    match rng.below(4) {
-        0 => b.truncate(rng.below(b.len() + 1)),
-        1 => {
-            for _ in 0..=rng.below(8) {
-                let i = rng.below(b.len());
-                if let Some(x) = b.get_mut(i) {
-                    *x = rng.next() as u8;
-                }
-            }
-        }
-        2 => {
-            let i = rng.below(b.len());
-            b.splice(i..i, std::iter::repeat_n(b"0123456789 \n:()-"[rng.below(16)], rng.below(40)));
-        }
-        _ => {
-            let (i, j) = (rng.below(b.len()), rng.below(b.len()));
-            let (lo, hi) = (i.min(j), i.max(j));
-            b.drain(lo..hi);
-        }
-    }
+    rng.mutate(&mut b, |rng, b| {
+        let i = rng.below(b.len());
+        b.splice(i..i, std::iter::repeat_n(b"0123456789 \n:()-"[rng.below(16)], rng.below(40)));
+    });
     b
 }
 

@@ -15,7 +15,7 @@ use ktrace_blk::btt::Btt;
 use ktrace_blk::{BlkFilter, BlkTracer, FtraceBinRecords};
 use ktrace_core::agg::Log2Hist;
 use ktrace_examples::{Losses, Status};
-use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
+use ktrace_ftrace::{BlockPhase, Tracefs, Typed};
 
 /// Block IO latency histograms per device from the block tracepoints, or with --blk btt's
 /// breakdown from the ftrace blk tracer.
@@ -89,11 +89,8 @@ fn run(Args { duration, blk_dev, text }: Args) -> Result<Status, Box<dyn std::er
         return Ok(Status::SUCCESS);
     }
     let inst = fs.new_instance()?;
-    inst.enable_event("block", "block_rq_issue")?;
-    inst.enable_event("block", "block_rq_complete")?;
-    let rec = Recorder::start(&inst)?;
-    ktrace_examples::sleep(duration);
-    let recording = rec.stop()?;
+    let events = [("block", "block_rq_issue"), ("block", "block_rq_complete")];
+    let recording = ktrace_examples::record_for(&inst, &events, duration)?;
     let mut losses = Losses::default();
     let mut issued: HashMap<(u32, u64), u64> = HashMap::new();
     let mut hist: BTreeMap<u32, Log2Hist> = BTreeMap::new();

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use ktrace_examples::{Losses, Status};
+use ktrace_ftrace::Tracefs;
 use ktrace_ftrace::latency::WakeupLatency;
-use ktrace_ftrace::{Recorder, Tracefs};
 
 /// Scheduler run-queue (wakeup) latency as a log2 histogram, from sched_waking and sched_switch.
 #[derive(Parser)]
@@ -36,13 +36,9 @@ fn run(Args { duration, seconds, per_task }: Args) -> Result<Status, Box<dyn std
     ktrace_examples::stop_on_signals()?;
     let duration = duration.or(seconds).unwrap_or(Duration::from_secs(1));
     let fs = Tracefs::find_or_mount()?;
+    let events = [("sched", "sched_waking"), ("sched", "sched_wakeup_new"), ("sched", "sched_switch")];
     let inst = fs.new_instance()?;
-    inst.enable_event("sched", "sched_waking")?;
-    inst.enable_event("sched", "sched_wakeup_new")?;
-    inst.enable_event("sched", "sched_switch")?;
-    let rec = Recorder::start(&inst)?;
-    ktrace_examples::sleep(duration);
-    let recording = rec.stop()?;
+    let recording = ktrace_examples::record_for(&inst, &events, duration)?;
     let mut lat = WakeupLatency::new();
     let mut losses = Losses::default();
     for ev in losses.events(&recording) {

@@ -42,6 +42,20 @@ pub(crate) fn release(mut child: std::process::Child) {
     assert!(child.wait().unwrap().success());
 }
 
+/// A [`gated_python`] running `code`, with `inst`'s events limited to it (`set_event_pid`).
+pub(crate) fn traced_python(inst: &Instance, code: &str) -> std::process::Child {
+    let child = gated_python(code);
+    inst.set_event_pids(&[child.id() as i32]).unwrap();
+    child
+}
+
+/// What `inst` records while `child` (a [`gated_python`]) is released and runs to its end.
+pub(crate) fn record_released(inst: &Instance, child: std::process::Child) -> ktrace_ftrace::Recording {
+    let rec = ktrace_ftrace::Recorder::start(inst).unwrap();
+    release(child);
+    rec.stop().unwrap()
+}
+
 /// A thread that calls getppid `n` times once told to, after sending its tid.
 pub(crate) fn storm<'s>(
     s: &'s std::thread::Scope<'s, '_>,

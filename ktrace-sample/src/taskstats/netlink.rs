@@ -28,6 +28,17 @@ fn nl(e: impl std::fmt::Display) -> Error {
     Error::io("netlink", "TASKSTATS family", std::io::Error::other(e.to_string()))
 }
 
+/// A `TASKSTATS_CMD_GET` message with the one attribute `attr` = `payload`.
+fn get_msg(attr: u16, payload: impl neli::Size + neli::ToBytes) -> Result<Genlmsghdr<u8, u16>> {
+    let a = NlattrBuilder::default()
+        .nla_type(AttrTypeBuilder::default().nla_type(attr).build().map_err(nl)?)
+        .nla_payload(payload)
+        .build()
+        .map_err(nl)?;
+    let attrs: GenlBuffer<u16, Buffer> = std::iter::once(a).collect();
+    GenlmsghdrBuilder::<u8, u16>::default().cmd(TASKSTATS_CMD_GET).version(1).attrs(attrs).build().map_err(nl)
+}
+
 /// The error the kernel answered a TASKSTATS request with (`errno`, positive): EPERM names
 /// CAP_NET_ADMIN (the family's commands are GENL_ADMIN_PERM), ESRCH is "no such process".
 fn refused(call: &'static str, what: &str, pid: Option<u32>, errno: i32) -> Error {
@@ -65,19 +76,7 @@ pub fn query(pid: u32, tgid: bool) -> Result<TaskStats> {
     let family = sock
         .resolve_genl_family("TASKSTATS")
         .map_err(|e| Error::Unsupported { feature: "taskstats (CONFIG_TASKSTATS)".into(), hint: e.to_string() })?;
-    let attr = NlattrBuilder::default()
-        .nla_type(
-            AttrTypeBuilder::default()
-                .nla_type(if tgid { TASKSTATS_CMD_ATTR_TGID } else { TASKSTATS_CMD_ATTR_PID })
-                .build()
-                .map_err(nl)?,
-        )
-        .nla_payload(pid)
-        .build()
-        .map_err(nl)?;
-    let attrs: GenlBuffer<u16, Buffer> = std::iter::once(attr).collect();
-    let msg =
-        GenlmsghdrBuilder::<u8, u16>::default().cmd(TASKSTATS_CMD_GET).version(1).attrs(attrs).build().map_err(nl)?;
+    let msg = get_msg(if tgid { TASKSTATS_CMD_ATTR_TGID } else { TASKSTATS_CMD_ATTR_PID }, pid)?;
     let recv = sock
         .send::<u16, Genlmsghdr<u8, u16>, u16, Genlmsghdr<u8, u16>>(family, NlmF::REQUEST, NlPayload::Payload(msg))
         .map_err(nl)?;
@@ -163,18 +162,10 @@ fn cpumask_msg(
 ) -> Result<neli::nl::Nlmsghdr<u16, Genlmsghdr<u8, u16>>> {
     let mut mask = cpus.as_bytes().to_vec();
     mask.push(0);
-    let a = NlattrBuilder::default()
-        .nla_type(AttrTypeBuilder::default().nla_type(attr).build().map_err(nl)?)
-        .nla_payload(mask)
-        .build()
-        .map_err(nl)?;
-    let attrs: GenlBuffer<u16, Buffer> = std::iter::once(a).collect();
-    let g =
-        GenlmsghdrBuilder::<u8, u16>::default().cmd(TASKSTATS_CMD_GET).version(1).attrs(attrs).build().map_err(nl)?;
     neli::nl::NlmsghdrBuilder::default()
         .nl_type(family)
         .nl_flags(flags)
-        .nl_payload(NlPayload::Payload(g))
+        .nl_payload(NlPayload::Payload(get_msg(attr, mask)?))
         .build()
         .map_err(nl)
 }
