@@ -2,8 +2,9 @@
 //!
 //! The file is a `perfetto.protos.Trace`: a stream of `TracePacket`s (each written as the
 //! repeated field 1 of `Trace`, the way Perfetto's own tracing service writes files). The
-//! message types come from a subset of Perfetto's published protos (`proto/` in this crate,
-//! extracted from the `perfetto` package's `perfetto_trace_pb2`), compiled with prost-build.
+//! message types come from a subset of Perfetto's published protos (`vendor/perfetto/` in this
+//! crate, extracted from the `perfetto` package's `perfetto_trace_pb2`), compiled with prost-build
+//! (the generated code is committed there too).
 //! - Every event becomes an `FtraceEvent` in an `FtraceEventBundle` per CPU (packet sequence 1):
 //!   `sched_switch`, `sched_waking`/`sched_wakeup`/`sched_wakeup_new`, `sched_process_fork`/
 //!   `exec`/`exit`, `task_newtask`, `task_rename`, `raw_syscalls` `sys_enter`/`sys_exit` and
@@ -19,6 +20,7 @@
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, clippy::indexing_slicing)]
 #[rustfmt::skip]
+#[path = "../../vendor/perfetto/protos.rs"]
 pub mod protos;
 
 use std::io::Write;

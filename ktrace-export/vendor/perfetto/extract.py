@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes perfetto_subset.proto: the messages ktrace-export writes, copied field by field (names, numbers,
 types, oneofs) from the schema the `perfetto` package on PyPI ships (perfetto_trace_pb2), so the Rust
-types generated from it (src/perfetto/protos.rs, by regen.sh) match what Perfetto reads.
+types generated from it (protos.rs beside it, by regen.sh) match what Perfetto reads.
 
     python3 -m venv target/pyenv && target/pyenv/bin/pip install perfetto
-    target/pyenv/bin/python ktrace-export/proto/extract.py > ktrace-export/proto/perfetto_subset.proto
+    target/pyenv/bin/python ktrace-export/vendor/perfetto/extract.py > ktrace-export/vendor/perfetto/perfetto_subset.proto
 """
 from google.protobuf import descriptor_pb2
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
