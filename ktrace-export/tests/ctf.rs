@@ -125,12 +125,7 @@ fn babeltrace2_reports_losses_as_discarded_events() {
         w.item(&item).unwrap();
         if i == 20 {
             let Item::Event(ev) = item else { panic!() };
-            let l = ktrace_core::Lost {
-                source: ktrace_core::LostSource::FtraceRing,
-                cpu: ev.cpu(),
-                count: Some(4321),
-                timestamp_ns: ev.timestamp().ns,
-            };
+            let l = common::injected_loss(&ev);
             w.lost(&l).unwrap();
             lost_at = Some(ev.cpu());
         }

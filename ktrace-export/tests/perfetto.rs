@@ -88,12 +88,7 @@ fn perfetto_schema_decodes_every_sched_switch() {
             ]));
         }
         if i == 20 {
-            let l = ktrace_core::Lost {
-                source: ktrace_core::LostSource::FtraceRing,
-                cpu: ev.cpu(),
-                count: Some(4321),
-                timestamp_ns: ev.timestamp().ns,
-            };
+            let l = common::injected_loss(&ev);
             w.lost(&l).unwrap();
             lost = Some(l);
         }

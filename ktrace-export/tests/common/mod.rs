@@ -73,3 +73,13 @@ pub(crate) fn have(test: &str, tool: &str, args: &[&str], package: &str) -> bool
         }
     }
 }
+
+/// The loss the tests inject after an event: 4321 events of its CPU, at its time.
+pub(crate) fn injected_loss(ev: &ktrace_ftrace::Event<'_>) -> ktrace_core::Lost {
+    ktrace_core::Lost {
+        source: ktrace_core::LostSource::FtraceRing,
+        cpu: ev.cpu(),
+        count: Some(4321),
+        timestamp_ns: ev.timestamp().ns,
+    }
+}
