@@ -25,8 +25,12 @@ fn ktrace_export_hot(n: u64) -> u64 {
     x
 }
 
-/// speedscope's page: the npm package .ci/run installs under target/npm, or `KTRACE_SPEEDSCOPE`.
+/// speedscope's page (the npm package .ci/run installs under target/npm, or `KTRACE_SPEEDSCOPE`),
+/// when Chromium is there to render it.
 fn speedscope(test: &str) -> Option<PathBuf> {
+    if !common::have(test, "chromium", &["--version"], "apt-get install chromium") {
+        return None;
+    }
     let p = std::env::var_os("KTRACE_SPEEDSCOPE").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/npm/node_modules/speedscope/dist/release/index.html")
     });
@@ -79,9 +83,6 @@ fn rows(dom: &str) -> Vec<String> {
 #[test]
 fn speedscope_names_the_hottest_function() {
     const T: &str = "speedscope_names_the_hottest_function";
-    if !common::have(T, "chromium", &["--version"], "apt-get install chromium") {
-        return;
-    }
     let Some(page) = speedscope(T) else { return };
     if !nix::unistd::geteuid().is_root() {
         return skip(T, Skip::Environment("needs root for system-wide perf sampling"));
@@ -135,9 +136,6 @@ fn speedscope_names_the_hottest_function() {
 #[test]
 fn chrome_json_opens_in_speedscope() {
     const T: &str = "chrome_json_opens_in_speedscope";
-    if !common::have(T, "chromium", &["--version"], "apt-get install chromium") {
-        return;
-    }
     let Some(page) = speedscope(T) else { return };
     let Some((dat, _)) = common::recorded(T) else { return };
     let path = common::tmp("speedscope-trace.json");
