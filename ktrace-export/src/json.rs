@@ -115,17 +115,26 @@ impl<W: Write> ChromeJson<W> {
 
     /// A metadata event (`process_name`, `thread_name`) naming a track.
     fn meta(&mut self, kind: &str, pid: i64, tid: i64, name: &[u8]) {
-        self.open();
+        self.start(b"M", kind.as_bytes(), pid, tid);
         let b = &mut self.out.buf;
-        b.extend_from_slice(b"\"ph\":\"M\",\"name\":\"");
-        b.extend_from_slice(kind.as_bytes());
-        b.extend_from_slice(b"\",\"pid\":");
-        num(b, pid);
-        b.extend_from_slice(b",\"tid\":");
-        num(b, tid);
         b.extend_from_slice(b",\"args\":{\"name\":");
         string(b, name);
         b.extend_from_slice(b"}}");
+    }
+
+    /// Opens an event object with its phase, name, pid and tid; the caller adds the rest and
+    /// closes it.
+    fn start(&mut self, ph: &[u8], name: &[u8], pid: i64, tid: i64) {
+        self.open();
+        let b = &mut self.out.buf;
+        b.extend_from_slice(b"\"ph\":\"");
+        b.extend_from_slice(ph);
+        b.extend_from_slice(b"\",\"name\":");
+        string(b, name);
+        b.extend_from_slice(b",\"pid\":");
+        num(b, pid);
+        b.extend_from_slice(b",\"tid\":");
+        num(b, tid);
     }
 
     fn name_cpu(&mut self, cpu: u32) {
@@ -143,18 +152,10 @@ impl<W: Write> ChromeJson<W> {
     /// `"ph":"X"` (or another phase) with name, cat, pid, tid and ts; the caller adds the rest
     /// and closes the object.
     fn head(&mut self, ph: &[u8], name: &[u8], cat: &str, pid: i64, tid: i64, ts: u64) {
-        self.open();
+        self.start(ph, name, pid, tid);
         let b = &mut self.out.buf;
-        b.extend_from_slice(b"\"ph\":\"");
-        b.extend_from_slice(ph);
-        b.extend_from_slice(b"\",\"name\":");
-        string(b, name);
         b.extend_from_slice(b",\"cat\":");
         string(b, cat.as_bytes());
-        b.extend_from_slice(b",\"pid\":");
-        num(b, pid);
-        b.extend_from_slice(b",\"tid\":");
-        num(b, tid);
         b.extend_from_slice(b",\"ts\":");
         micros(b, ts);
     }
