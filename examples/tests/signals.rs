@@ -130,11 +130,16 @@ fn both_within(exe: &str, a: &[&str], printed: &str, budget: Duration) -> bool {
         && stop_by(Signal::SIGTERM, exe, &long, &short, printed, budget)
 }
 
+/// [`both`] for a tool that needs only root and tracefs.
+fn as_root_both(test: &str, exe: &str, a: &[&str], printed: &str) {
+    if root(test) {
+        both(exe, a, printed);
+    }
+}
+
 #[test]
 fn syscount_stops_on_signals() {
-    if root("syscount_stops_on_signals") {
-        both(env!("CARGO_BIN_EXE_syscount"), &["-d", "V"], "(total)");
-    }
+    as_root_both("syscount_stops_on_signals", env!("CARGO_BIN_EXE_syscount"), &["-d", "V"], "(total)");
 }
 
 #[test]
@@ -151,16 +156,12 @@ fn record_stops_on_signals() {
 
 #[test]
 fn runqlat_stops_on_signals() {
-    if root("runqlat_stops_on_signals") {
-        both(env!("CARGO_BIN_EXE_runqlat"), &["-d", "V"], "run queue latency");
-    }
+    as_root_both("runqlat_stops_on_signals", env!("CARGO_BIN_EXE_runqlat"), &["-d", "V"], "run queue latency");
 }
 
 #[test]
 fn biolatency_stops_on_signals() {
-    if root("biolatency_stops_on_signals") {
-        both(env!("CARGO_BIN_EXE_biolatency"), &["-d", "V"], "IO");
-    }
+    as_root_both("biolatency_stops_on_signals", env!("CARGO_BIN_EXE_biolatency"), &["-d", "V"], "IO");
 }
 
 #[test]

@@ -283,23 +283,19 @@ fn tour() {
         "ktrace tour on Linux {}",
         std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()
     );
-    if let Err(e) = ftrace_part(&mut r) {
-        r.skip("ftrace", e.to_string());
-    }
-    if let Err(e) = ptrace_part(&mut r) {
-        r.skip("ptrace", e.to_string());
-    }
-    if let Err(e) = probe_part(&mut r) {
-        r.skip("uprobes", e.to_string());
-    }
-    if let Err(e) = blk_part(&mut r) {
-        r.skip("block tracing", e.to_string());
-    }
-    if let Err(e) = sample_part(&mut r) {
-        r.skip("sampling", e.to_string());
-    }
-    if let Err(e) = timeline_part(&mut r) {
-        r.skip("session timeline", e.to_string());
+    type Part = fn(&mut Report) -> Result<(), Box<dyn std::error::Error>>;
+    let parts: [(&str, Part); 6] = [
+        ("ftrace", ftrace_part),
+        ("ptrace", ptrace_part),
+        ("uprobes", probe_part),
+        ("block tracing", blk_part),
+        ("sampling", sample_part),
+        ("session timeline", timeline_part),
+    ];
+    for (name, part) in parts {
+        if let Err(e) = part(&mut r) {
+            r.skip(name, e.to_string());
+        }
     }
     let cmd: Vec<String> = ["/bin/sh", "-c", "sleep 0.1; ls / >/dev/null; (sleep 0.1 | cat >/dev/null); exit 0"]
         .iter()
