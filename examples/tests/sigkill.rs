@@ -26,6 +26,7 @@ fn exe(tool: &str) -> &'static str {
         "probe" => env!("CARGO_BIN_EXE_probe"),
         "biolatency" => env!("CARGO_BIN_EXE_biolatency"),
         "getdelays" => env!("CARGO_BIN_EXE_getdelays"),
+        "timeline" => env!("CARGO_BIN_EXE_timeline"),
         _ => panic!("{tool}"),
     }
 }
@@ -110,6 +111,22 @@ fn syscount_and_record_killed_leave_no_instance() {
     kill_and_check("record", &["-e", "sched:sched_switch", "-o", out, "-d", "60"], has_state, || true);
     rerun("record", &["-e", "sched:sched_switch", "-o", out, "-d", "0.2"]);
     let _ = std::fs::remove_file(out);
+}
+
+/// A session (`timeline -- CMD`: ftrace instance, ptrace, perf) killed leaves no instance, and
+/// its traced command dies with it (PTRACE_O_EXITKILL).
+#[test]
+fn timeline_killed_leaves_no_instance_and_no_command() {
+    if !root("timeline_killed_leaves_no_instance_and_no_command") {
+        return;
+    }
+    kill_and_check("timeline", &["--", "sleep", "612"], has_state, || {
+        !std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\0612\0"))
+    });
+    rerun("timeline", &["--", "true"]);
 }
 
 #[test]

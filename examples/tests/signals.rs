@@ -214,7 +214,7 @@ fn top_stops_on_signals() {
     both(env!("CARGO_BIN_EXE_top"), &["-n", "2", "-d", "V"], "");
 }
 
-/// With a traced command: Ctrl-C (SIGINT to the whole foreground group) ends the command, and the
+/// With a traced command (`syscount -- CMD`, `timeline -- CMD`): Ctrl-C (SIGINT to the whole foreground group) ends the command, and the
 /// tool prints and ends as the command did (killed by SIGINT); a SIGTERM to the tool alone is
 /// passed on to the command, with the same ending. Nothing is left behind either way.
 #[test]
@@ -224,25 +224,28 @@ fn a_traced_command_ends_with_the_session() {
         return;
     }
     let _one = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    for (sig, group) in [(Signal::SIGINT, true), (Signal::SIGTERM, false)] {
-        let before = std::fs::read_to_string(DELAYACCT).unwrap_or_default();
-        let child = Command::new(env!("CARGO_BIN_EXE_syscount"))
-            .args(["--", "sleep", "600"])
-            .process_group(0)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id() as i32;
-        std::thread::sleep(Duration::from_millis(500));
-        kill(Pid::from_raw(if group { -pid } else { pid }), sig).unwrap();
-        let sent = Instant::now();
-        let out = child.wait_with_output().unwrap();
-        assert!(sent.elapsed() < Duration::from_secs(2), "syscount took {:?} after {sig}", sent.elapsed());
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.signal(), Some(sig as i32), "{sig}: {:?} {text}", out.status);
-        assert!(text.contains("(total)"), "syscount printed nothing after {sig}: {text}");
-        let left = leftovers(pid as u32, &before);
-        assert!(left.is_empty(), "syscount -- sleep after {sig} left {left:?}");
+    let tools = [(env!("CARGO_BIN_EXE_syscount"), "(total)"), (env!("CARGO_BIN_EXE_timeline"), "+++ killed by")];
+    for (exe, printed) in tools {
+        for (sig, group) in [(Signal::SIGINT, true), (Signal::SIGTERM, false)] {
+            let before = std::fs::read_to_string(DELAYACCT).unwrap_or_default();
+            let child = Command::new(exe)
+                .args(["--", "sleep", "600"])
+                .process_group(0)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pid = child.id() as i32;
+            std::thread::sleep(Duration::from_millis(500));
+            kill(Pid::from_raw(if group { -pid } else { pid }), sig).unwrap();
+            let sent = Instant::now();
+            let out = child.wait_with_output().unwrap();
+            assert!(sent.elapsed() < Duration::from_secs(2), "{exe} took {:?} after {sig}", sent.elapsed());
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.signal(), Some(sig as i32), "{exe} {sig}: {:?} {text}", out.status);
+            assert!(text.contains(printed), "{exe} printed no {printed:?} after {sig}: {text}");
+            let left = leftovers(pid as u32, &before);
+            assert!(left.is_empty(), "{exe} -- sleep after {sig} left {left:?}");
+        }
     }
 }

@@ -207,6 +207,35 @@ pub enum TimelineEvent {
     Lost(Lost),
 }
 
+/// A ptrace task event as strace prints it (`+++ exited with 0 +++`, `--- SIGCHLD ---`).
+fn task_text(f: &mut std::fmt::Formatter<'_>, event: &PtraceEvent) -> std::fmt::Result {
+    use ktrace_ptrace::decode::signal_name;
+    match event {
+        PtraceEvent::Exited { code, .. } => write!(f, "+++ exited with {code} +++"),
+        PtraceEvent::Killed { signo, core_dumped, .. } => {
+            let core = if *core_dumped { " (core dumped)" } else { "" };
+            write!(f, "+++ killed by {}{core} +++", signal_name(*signo))
+        }
+        PtraceEvent::Signal { info, .. } => {
+            write!(
+                f,
+                "--- {} {{si_signo={}, si_code={}, si_pid={}, si_uid={}}} ---",
+                signal_name(info.signo),
+                signal_name(info.signo),
+                info.code,
+                info.sender_pid,
+                info.sender_uid
+            )
+        }
+        PtraceEvent::GroupStop { signo, .. } => write!(f, "--- stopped by {} ---", signal_name(*signo)),
+        PtraceEvent::Fork { child, kind, .. } => write!(f, "{kind:?} -> child {child}"),
+        PtraceEvent::Exec { old_pid, .. } => write!(f, "execve done (was pid {old_pid})"),
+        PtraceEvent::Attached { .. } => write!(f, "attached"),
+        PtraceEvent::Detached { .. } => write!(f, "detached"),
+        other => write!(f, "{other:?}"),
+    }
+}
+
 impl TimelineEvent {
     /// When it happened, on `CLOCK_MONOTONIC`.
     pub fn timestamp(&self) -> Timestamp {
@@ -300,7 +329,7 @@ impl fmt::Display for TimelineEvent {
             }
             TimelineEvent::Syscall(s) if s.ret.is_none() => write!(f, "enter {}", s.text),
             TimelineEvent::Syscall(s) => write!(f, "{}", s.text),
-            TimelineEvent::Task { event, .. } => write!(f, "{event:?}"),
+            TimelineEvent::Task { event, .. } => task_text(f, event),
             TimelineEvent::Sample(s) => write!(f, "sample cpu={} ip={:#x}", s.cpu, s.ip),
             TimelineEvent::Lost(l) => match l.count {
                 Some(n) => write!(f, "LOST {n} events on cpu {}", l.cpu),
