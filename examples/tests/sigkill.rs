@@ -124,7 +124,7 @@ fn timeline_killed_leaves_no_instance_and_no_command() {
         !std::fs::read_dir("/proc")
             .unwrap()
             .flatten()
-            .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\0612\0"))
+            .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x00612\x00"))
     });
     rerun("timeline", &["--", "true"]);
 }
