@@ -13,11 +13,9 @@ const GETPPID: i64 = 110; // x86_64
 
 #[test]
 fn tiny_budget_reports_every_dropped_event() {
-    let Some(inst) = common::instance("tiny_budget_reports_every_dropped_event") else {
+    let Some(inst) = common::syscall_instance("tiny_budget_reports_every_dropped_event", 8192) else {
         return;
     };
-    inst.set_buffer_size_kb(8192).unwrap();
-    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     const N: u64 = 400_000;
     std::thread::scope(|s| {
         let (tid, go, h) = common::storm(s, N);

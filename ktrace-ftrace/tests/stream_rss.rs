@@ -14,11 +14,9 @@ fn vm_hwm_kib() -> u64 {
 
 #[test]
 fn streaming_two_million_events_stays_within_budget() {
-    let Some(inst) = common::instance("streaming_two_million_events_stays_within_budget") else {
+    let Some(inst) = common::syscall_instance("streaming_two_million_events_stays_within_budget", 4096) else {
         return;
     };
-    inst.set_buffer_size_kb(4096).unwrap();
-    inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     const N: u64 = 2_000_000;
     let before = vm_hwm_kib();
     std::thread::scope(|s| {

@@ -72,3 +72,12 @@ pub(crate) fn storm<'s>(
     });
     (tid_rx.recv().unwrap(), go_tx, h)
 }
+
+/// An instance of our own recording `raw_syscalls:sys_enter` into rings of `kb` KiB per CPU
+/// (for a [`storm`]).
+pub(crate) fn syscall_instance(test: &str, kb: u64) -> Option<Instance> {
+    let inst = instance(test)?;
+    inst.set_buffer_size_kb(kb).expect("buffer_size_kb");
+    inst.enable_event("raw_syscalls", "sys_enter").expect("enable raw_syscalls:sys_enter");
+    Some(inst)
+}
