@@ -360,3 +360,28 @@ fn check(programs: &[&[&str]], dir: &std::path::Path, tty: bool) {
     assert!(mismatched.is_empty(), "per-process syscall multisets differ:\n{}", mismatched.join("\n"));
     assert!(pct >= MIN_IDENTICAL, "{pct:.1}% of lines identical, below {MIN_IDENTICAL}%");
 }
+
+/// strace's `-z` (only calls that succeeded) and `-Z` (only calls that failed) select the same
+/// calls, rendered the same, for a shell whose commands both open files and fail to.
+#[test]
+fn status_filters_match_strace() {
+    const T: &str = "status_filters_match_strace";
+    if !installed(T, &["strace", "-V"], "strace") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ktrace-strace-z-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mini = env!("CARGO_BIN_EXE_mini-strace");
+    for flag in ["-z", "-Z"] {
+        let cmd = [flag, "sh", "-c", "cat /etc/hostname /nonexistent; ls -d /nonexistent /tmp; exit 0"];
+        let (ours, theirs) = (trace(mini, &cmd, &dir, flag, false), trace("strace", &cmd, &dir, flag, false));
+        let mut diff = Diffs::new();
+        let (same, total) = compare(&ours, &theirs, &mut diff);
+        let mine: usize = ours.procs.iter().map(Vec::len).sum();
+        println!("{flag}: {same} of strace's {total} lines identical, ours {mine}; differing: {diff:?}");
+        assert!(total > 10, "{flag}: strace printed {total} lines");
+        assert_eq!(multisets(&ours), multisets(&theirs), "{flag}: per-process syscall multisets");
+        assert!(same * 100 >= total * 99, "{flag}: {same} of {total} identical: {diff:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

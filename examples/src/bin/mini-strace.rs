@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! mini-strace [-f] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
-//!             [-e status=SET] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
+//!             [-e status=SET] [-z|-Z] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
 //! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
@@ -62,6 +62,12 @@ struct Args {
     /// Align return values in this column (strace's -a; 40 by default).
     #[arg(short = 'a', value_name = "COLUMN", default_value_t = 40)]
     column: usize,
+    /// Show only the syscalls that returned without an error (strace's -z: `-e status=successful`).
+    #[arg(short = 'z', conflicts_with = "failed_only")]
+    successful_only: bool,
+    /// Show only the syscalls that returned an error (strace's -Z: `-e status=failed`).
+    #[arg(short = 'Z')]
+    failed_only: bool,
     /// Show only the syscalls that name PATH: a path argument, or a descriptor open on it.
     #[arg(short = 'P', value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -96,10 +102,8 @@ fn time_of_day(micros: bool) -> String {
 
 /// The syscall names of `-e` expressions (`trace=a,b` or `a,b`), each checked as strace does.
 fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
-    if exprs.is_empty() {
-        return Ok(None);
-    }
-    let mut names = Vec::new();
+    // Only `-e trace=` (or a bare list) chooses syscalls: `-e status=failed` alone traces all.
+    let mut names = None::<Vec<String>>;
     for e in exprs {
         let list = match e.split_once('=') {
             Some(("trace" | "t", l)) => l,
@@ -107,6 +111,7 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
             Some((q, _)) => return Err(format!("invalid qualifier '{q}'")),
             None => e.as_str(),
         };
+        let names = names.get_or_insert_default();
         for n in list.split(',').filter(|n| !n.is_empty()) {
             if AuditArch::NATIVE.syscall_nr(n).is_none() {
                 return Err(format!("invalid system call '{n}'"));
@@ -114,7 +119,7 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
             names.push(n.to_owned());
         }
     }
-    Ok(Some(names))
+    Ok(names)
 }
 
 /// strace's sets of `-e signal=` and `-e status=`: `all`, `none`, names, `!` for the complement.
@@ -180,7 +185,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         summary,
         timing,
         tod,
-        expr,
+        mut expr,
         string_limit,
         hex,
         verbose,
@@ -190,7 +195,16 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         out,
         pid: attach,
         cmd,
+        successful_only,
+        failed_only,
     } = a;
+    // -z and -Z are strace's short forms of a status set.
+    if successful_only {
+        expr.push("status=successful".into());
+    }
+    if failed_only {
+        expr.push("status=failed".into());
+    }
     if hex == 1 {
         return Err("-x (hexadecimal for non-ASCII bytes only) is not supported; -xx is".into());
     }
@@ -311,8 +325,12 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                         continue;
                     }
                 }
-                // exit and exit_group never return: show their entry, as strace does (`= ?`).
-                if matches!(arch.syscall_name(nr), Some("exit" | "exit_group")) && shown(arch, nr) {
+                // exit and exit_group never return: show their entry, as strace does (`= ?`),
+                // in its status class "unfinished".
+                if matches!(arch.syscall_name(nr), Some("exit" | "exit_group"))
+                    && shown(arch, nr)
+                    && in_set(&statuses, |s| s == "unfinished")
+                {
                     if summary {
                         // They never return, so strace -c leaves them out of its table; so do we.
                         continue;
