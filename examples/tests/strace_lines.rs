@@ -385,3 +385,51 @@ fn status_filters_match_strace() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// strace's `-ff -o FILE`: one file per process (`FILE.PID`, lines without a pid), the same files
+/// with the same lines as strace's for a pipeline of three processes.
+#[test]
+fn per_process_files_match_strace() {
+    const T: &str = "per_process_files_match_strace";
+    if !installed(T, &["strace", "-V"], "strace") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ktrace-strace-ff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Each tool's files, joined as one `-f -o` trace (each line prefixed by its file's pid).
+    let run = |tool: &str, base: &str| -> (usize, Run) {
+        let st = Command::new(tool)
+            .args(["-ff", "-qq", "-o", base, "sh", "-c", "ls / | cat >/dev/null; exit 3"])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(st.code(), Some(3), "{tool}: {st}");
+        let mut files: Vec<(i32, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().unwrap();
+                let pid = name.strip_prefix(base)?.strip_prefix('.')?.parse().ok()?;
+                Some((pid, std::fs::read_to_string(e.path()).unwrap()))
+            })
+            .collect();
+        files.sort();
+        let joined: String =
+            files.iter().flat_map(|(pid, text)| text.lines().map(move |l| format!("{pid} {l}\n"))).collect();
+        assert!(!joined.contains("[pid"), "{tool}: a per-process file has pid prefixes");
+        (files.len(), parse(&joined))
+    };
+    let ((n_ours, ours), (n_theirs, theirs)) =
+        (run(env!("CARGO_BIN_EXE_mini-strace"), "ours"), run("strace", "theirs"));
+    let mut diff = Diffs::new();
+    let (same, total) = compare(&ours, &theirs, &mut diff);
+    println!(
+        "-ff: {n_ours} files (strace {n_theirs}), {same} of strace's {total} lines identical; differing: {diff:?}"
+    );
+    assert_eq!(n_ours, n_theirs, "one file per process");
+    assert_eq!(multisets(&ours), multisets(&theirs), "per-process syscall multisets");
+    assert!(same * 100 >= total * 99, "{same} of {total} identical: {diff:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,7 +1,7 @@
 //! `mini-strace`: strace on ktrace-ptrace.
 //!
 //! ```sh
-//! mini-strace [-f] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
+//! mini-strace [-f|-ff] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
 //!             [-e status=SET] [-z|-Z] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
@@ -29,9 +29,9 @@ use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer, decode};
 )]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["pid", "cmd"]))]
 struct Args {
-    /// Follow forks and threads.
-    #[arg(short = 'f')]
-    follow: bool,
+    /// Follow forks and threads (-ff with -o FILE: each process's lines in FILE.PID).
+    #[arg(short = 'f', action = clap::ArgAction::Count)]
+    follow: u8,
     /// Print only a summary table: calls, errors and time per syscall.
     #[arg(short = 'c')]
     summary: bool,
@@ -180,7 +180,7 @@ fn main() -> ExitCode {
 
 fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     let Args {
-        follow,
+        follow: follows,
         quiet,
         summary,
         timing,
@@ -205,6 +205,9 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     if failed_only {
         expr.push("status=failed".into());
     }
+    let follow = follows > 0;
+    // strace -ff: with -o FILE, one file per process, FILE.PID, its lines without a pid.
+    let per_process = follows > 1 && out.is_some();
     if hex == 1 {
         return Err("-x (hexadecimal for non-ASCII bytes only) is not supported; -xx is".into());
     }
@@ -243,15 +246,17 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         None
     };
     let out_given = out.is_some();
-    let mut w: Box<dyn Write> = match out {
+    let mut w = Sink { one: Box::new(std::io::BufWriter::new(std::io::stderr())), per_process: None };
+    match out {
+        Some(f) if per_process => w.per_process = Some((f, HashMap::new())),
         Some(f) => {
             let mut o = Output::create(f)?;
             // A partial trace is worth keeping.
             o.keep()?;
-            Box::new(std::io::BufWriter::new(o))
+            w.one = Box::new(std::io::BufWriter::new(o));
         }
-        None => Box::new(std::io::BufWriter::new(std::io::stderr())),
-    };
+        None => {}
+    }
     let nrs = nrs_of(&only);
     let mut release = None;
     let mut t: Tracer = match (attach, cmd.split_first()) {
@@ -276,7 +281,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     // The command's own end is mini-strace's exit status (strace's); -p ends with 0.
     let mut leader = None;
     let mut status = Status::SUCCESS;
-    let multi = follow || attach.is_some();
+    let multi = (follow || attach.is_some()) && !per_process;
     // strace's prefix: `PID ` in a file of several processes' lines, `[pid PID] ` on the terminal.
     let to_file = out_given;
     let head = |pid: i32| {
@@ -335,7 +340,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                         // They never return, so strace -c leaves them out of its table; so do we.
                         continue;
                     }
-                    writeln!(w, "{}", align(&head(pid), &format!("{} = ?", t.describe(&ev)), column))?;
+                    writeln!(w.to(pid)?, "{}", align(&head(pid), &format!("{} = ?", t.describe(&ev)), column))?;
                 }
                 continue;
             }
@@ -385,7 +390,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             line.push_str(&format!(" <{:.6}>", d.as_secs_f64()));
         }
         if let Event::SyscallExit { pid, arch, nr, args, ret } = ev {
-            writeln!(w, "{}", align(&head(pid), &line, column))?;
+            writeln!(w.to(pid)?, "{}", align(&head(pid), &line, column))?;
             // -e read=/write=: the data moved, dumped after the line.
             if (reads.is_some() || writes.is_some())
                 && let Some(name) = arch.syscall_name(nr)
@@ -393,11 +398,11 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             {
                 let set = if written { &writes } else { &reads };
                 if set.is_some() && in_set(set, |x| x.parse() == Ok(fd)) {
-                    write!(w, "{}", decode::io_dump(name, &data))?;
+                    write!(w.to(pid)?, "{}", decode::io_dump(name, &data))?;
                 }
             }
         } else {
-            writeln!(w, "{}{line}", head(pid))?;
+            writeln!(w.to(pid)?, "{}{line}", head(pid))?;
         }
     }
     if let Some(r) = release {
@@ -408,15 +413,15 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         let total: Duration = table.values().map(|s| s.time).sum();
         let mut rows: Vec<_> = table.iter().collect();
         rows.sort_by(|a, b| b.1.time.cmp(&a.1.time).then(a.0.cmp(b.0)));
-        writeln!(w, "% time     seconds  usecs/call     calls    errors syscall")?;
-        writeln!(w, "------ ----------- ----------- --------- --------- ----------------")?;
+        writeln!(w.one, "% time     seconds  usecs/call     calls    errors syscall")?;
+        writeln!(w.one, "------ ----------- ----------- --------- --------- ----------------")?;
         let pct = |d: Duration| if total.is_zero() { 0.0 } else { 100.0 * d.as_secs_f64() / total.as_secs_f64() };
         let (mut calls, mut errors) = (0, 0);
         for (name, s) in rows {
             let per = s.time.as_micros().checked_div(u128::from(s.calls)).unwrap_or(0);
             let errs = if s.errors > 0 { s.errors.to_string() } else { String::new() };
             writeln!(
-                w,
+                w.one,
                 "{:>6.2} {:>11.6} {:>11} {:>9} {:>9} {name}",
                 pct(s.time),
                 s.time.as_secs_f64(),
@@ -427,9 +432,38 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             calls += s.calls;
             errors += s.errors;
         }
-        writeln!(w, "------ ----------- ----------- --------- --------- ----------------")?;
-        writeln!(w, "100.00 {:>11.6} {:>11} {calls:>9} {errors:>9} total", total.as_secs_f64(), "")?;
+        writeln!(w.one, "------ ----------- ----------- --------- --------- ----------------")?;
+        writeln!(w.one, "100.00 {:>11.6} {:>11} {calls:>9} {errors:>9} total", total.as_secs_f64(), "")?;
     }
     w.flush()?;
     Ok(status)
+}
+
+/// Where the lines go: one writer (stderr or `-o FILE`), or with `-ff -o FILE` one file per
+/// process, `FILE.PID`, created at its first line (as strace does).
+struct Sink {
+    one: Box<dyn Write>,
+    per_process: Option<(PathBuf, HashMap<i32, std::io::BufWriter<std::fs::File>>)>,
+}
+
+impl Sink {
+    fn to(&mut self, pid: i32) -> std::io::Result<&mut dyn Write> {
+        use std::collections::hash_map::Entry;
+        let Some((base, files)) = &mut self.per_process else { return Ok(&mut *self.one) };
+        Ok(match files.entry(pid) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let mut name = base.clone().into_os_string();
+                name.push(format!(".{pid}"));
+                v.insert(std::io::BufWriter::new(std::fs::File::create(name)?))
+            }
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        for f in self.per_process.iter_mut().flat_map(|(_, files)| files.values_mut()) {
+            f.flush()?;
+        }
+        self.one.flush()
+    }
 }
