@@ -33,21 +33,25 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use ktrace_core::{Clock, Cursor, Endian, Lost, LostSource, Page, PageItem, PageLayout, Pages, ParseError, RawEvent};
+use ktrace_core::{Clock, Cursor, Endian, Lost, LostSource, PageItem, PageLayout, Pages, ParseError, RawEvent};
 
 use crate::error::{Error, Result};
 use crate::event::Decoder;
 use crate::instance::Instance;
-use crate::reader::CpuReader;
 use crate::recorder::{Item, start_drains};
 use crate::stats::CpuStats;
+
+mod queue;
+mod tracedat;
+
+use queue::{Entry, Shared, State, stream_loop};
+pub use tracedat::write_trace_dat;
 
 /// The most bytes of pages held between the drain threads and the consumer (the pages the
 /// consumer is reading, one per CPU, come on top).
@@ -78,50 +82,6 @@ pub struct StreamStats {
     pub kernel_lost: u64,
     /// The most bytes queued at once.
     pub peak_bytes: usize,
-}
-
-/// A queued page or loss of one CPU.
-enum Entry {
-    Page { data: Bytes, read_at: Instant },
-    Lost { lost: Lost, dropped: bool, read_at: Instant },
-}
-
-struct State {
-    queues: Vec<VecDeque<Entry>>,
-    bytes: usize,
-    /// When each CPU's ring was last found empty (everything written before is queued).
-    idle: Vec<Option<Instant>>,
-    /// Drain threads that finished.
-    done: Vec<bool>,
-    /// Kernel losses each CPU's pages reported (to compare with the counters at the end).
-    page_missed: Vec<u64>,
-    error: Option<Error>,
-    stats: StreamStats,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    cond: Condvar,
-    budget: usize,
-    layout: PageLayout,
-    /// Set (with tracing off) when the drain threads are to read what remains and finish.
-    finish: AtomicBool,
-    /// Set by a [`StopHandle`]: the consumer turns tracing off on its next call.
-    stop_requested: AtomicBool,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Waits for a drain thread's news (or 20 ms).
-    fn wait<'s>(&'s self, st: MutexGuard<'s, State>) -> MutexGuard<'s, State> {
-        match self.cond.wait_timeout(st, Duration::from_millis(20)) {
-            Ok((g, _)) => g,
-            Err(p) => p.into_inner().0,
-        }
-    }
 }
 
 /// Ends a [`Stream`] from another thread (a timer, a signal handler's thread, the thread that
@@ -537,132 +497,4 @@ fn parse_slots(page: &[u8], layout: PageLayout, cpu: u32, out: &mut VecDeque<Slo
         });
     }
     Ok(())
-}
-
-/// A drain thread of a stream: takes full pages while tracing runs, a quiet CPU's partial page
-/// every ~10 ms (reporting the ring empty when there is none), everything at the end.
-fn stream_loop(mut r: CpuReader, sh: &Shared) -> Result<()> {
-    let ps = r.page_size();
-    let mut finishing = 0;
-    let mut last_flush = Instant::now();
-    loop {
-        let done = sh.finish.load(Ordering::Acquire);
-        let ready = if done { true } else { r.wait(Duration::from_millis(20))? };
-        let mut got = 0;
-        // At most this many pages per wakeup, so a stop request is seen even under a flood.
-        while got < 1024 {
-            let mut buf = Vec::with_capacity(ps);
-            // Full pages by splice while tracing runs (see crate::reader), read(2) at the end.
-            let ok = if done { r.read_page_into(&mut buf)? } else { r.read_full_page_into(&mut buf)? };
-            if !ok {
-                break;
-            }
-            got += 1;
-            push_page(sh, r.cpu(), buf);
-        }
-        if done {
-            // A read may return 0 while data remains: several empty rounds in a row mean empty.
-            finishing = if got == 0 { finishing + 1 } else { 0 };
-            if finishing >= 5 {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        } else if got == 0 {
-            if last_flush.elapsed() >= Duration::from_millis(10) {
-                let t = Instant::now();
-                let mut buf = Vec::with_capacity(ps);
-                if r.read_page_into(&mut buf)? {
-                    push_page(sh, r.cpu(), buf);
-                } else {
-                    let mut st = sh.lock();
-                    if let Some(i) = st.idle.get_mut(r.cpu() as usize) {
-                        *i = Some(t);
-                    }
-                    sh.cond.notify_all();
-                }
-                last_flush = Instant::now();
-            } else if ready {
-                // Readable but no full page (buffer_percent 0): do not spin.
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-    }
-}
-
-/// Queues a page read from `cpu`'s ring, or drops it when the budget is full, counting its events.
-fn push_page(sh: &Shared, cpu: u32, buf: Vec<u8>) {
-    let read_at = Instant::now();
-    let page = Page::parse(&buf, &sh.layout, cpu).ok();
-    let missed = page.as_ref().and_then(|p| p.missed);
-    let full = {
-        let st = sh.lock();
-        st.bytes + buf.len() > sh.budget
-    };
-    // Counted outside the lock.
-    let dropped_events = full.then(|| {
-        Pages::new(&buf, buf.len().max(1), sh.layout, cpu).filter(|i| matches!(i, Ok(PageItem::Event(_)))).count()
-            as u64
-    });
-    let first_ts = page.map_or(0, |p| p.timestamp);
-    let mut st = sh.lock();
-    let missed_count = missed.flatten().unwrap_or(0);
-    st.stats.pages += 1;
-    st.stats.kernel_lost += missed_count;
-    if let Some(m) = st.page_missed.get_mut(cpu as usize) {
-        *m += missed_count;
-    }
-    let st = &mut *st;
-    let Some(q) = st.queues.get_mut(cpu as usize) else {
-        return;
-    };
-    match dropped_events {
-        None => {
-            st.bytes += buf.len();
-            st.stats.peak_bytes = st.stats.peak_bytes.max(st.bytes);
-            q.push_back(Entry::Page { data: Bytes::from(buf), read_at });
-        }
-        Some(n) => {
-            st.stats.dropped_pages += 1;
-            st.stats.dropped_events += n;
-            if let Some(m) = missed {
-                // The kernel's loss before the dropped page, still its own item.
-                let lost = Lost { source: LostSource::FtraceRing, cpu, count: m, timestamp_ns: first_ts };
-                q.push_back(Entry::Lost { lost, dropped: false, read_at });
-            }
-            match q.back_mut() {
-                Some(Entry::Lost { lost, dropped: true, read_at: at }) => {
-                    lost.count = Some(lost.count.unwrap_or(0) + n);
-                    *at = read_at;
-                }
-                _ => {
-                    let lost = Lost { source: LostSource::FtraceBudget, cpu, count: Some(n), timestamp_ns: first_ts };
-                    q.push_back(Entry::Lost { lost, dropped: true, read_at });
-                }
-            }
-        }
-    }
-    sh.cond.notify_all();
-}
-
-/// Writes a stream to a trace.dat (version 6) with bounded memory: pages are appended to per-CPU
-/// temporary files (`PATH.cpuN`) as they arrive and assembled into `path` at the end, as
-/// `trace-cmd record` does. Returns the stream's counters and the number of events written.
-pub fn write_trace_dat(stream: &mut Stream<'_>, path: &Path) -> Result<(StreamStats, u64)> {
-    let ncpu = stream.cur.len();
-    let mut w = crate::tracedat::CpuFiles::create(path, ncpu)?;
-    let mut events = 0u64;
-    let layout = stream.shared.layout;
-    while let Some(item) = stream.next_raw() {
-        if let RawItem::Page { cpu, data } = item? {
-            let evs = Pages::new(&data, data.len().max(1), layout, cpu).filter_map(|i| match i {
-                Ok(PageItem::Event(e)) => Some(e),
-                _ => None,
-            });
-            stream.decoder.prepare_all(evs.inspect(|_| events += 1));
-            w.append(cpu, &data)?;
-        }
-    }
-    let meta = crate::tracedat::capture_metadata_of(stream.inst, &stream.decoder, stream.page_size(), ncpu)?;
-    w.finish(&meta)?;
-    Ok((stream.stats(), events))
 }

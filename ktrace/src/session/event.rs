@@ -1,0 +1,259 @@
+//! What a session delivers: [`TimelineEvent`] and its parts, and how they print.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ktrace_core::{Clock, Endian, EventFormat, Lost, ParseError, RawData, Timestamp, Timestamped, Value};
+use ktrace_ptrace::Event as PtraceEvent;
+
+/// An ftrace event, owned: its format and record bytes, with fields looked up by name.
+#[derive(Debug, Clone)]
+pub struct FtraceEvent {
+    /// When, on `CLOCK_MONOTONIC`.
+    pub ts: Timestamp,
+    /// The CPU that recorded it.
+    pub cpu: u32,
+    /// `common_pid`: the thread that was running.
+    pub pid: i32,
+    pub(super) format: Arc<EventFormat>,
+    pub(super) data: Box<[u8]>,
+}
+
+impl FtraceEvent {
+    /// The event name (`sched_switch`).
+    pub fn name(&self) -> &str {
+        &self.format.name
+    }
+    /// The system (`sched`).
+    pub fn system(&self) -> &str {
+        &self.format.system
+    }
+    /// The record bytes (starting with `common_type`).
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+    /// A field by name (common fields included).
+    pub fn field(&self, name: &str) -> Result<Value<'_>, ParseError> {
+        self.format.require(name)?.value(RawData::Single(&self.data), Endian::NATIVE)
+    }
+    /// An integer field by name (sign-extended when the format says signed).
+    pub fn int(&self, name: &str) -> Result<i64, ParseError> {
+        let f = self.format.require(name)?;
+        let rec = RawData::Single(&self.data);
+        if f.signed { f.i64(rec, Endian::NATIVE) } else { f.u64(rec, Endian::NATIVE).map(|v| v as i64) }
+    }
+    /// The event's own fields (not the `common_` ones) with their values, in format order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, Result<Value<'_>, ParseError>)> + '_ {
+        let rec = RawData::Single(&self.data);
+        self.format
+            .fields
+            .iter()
+            .filter(|f| !f.name.starts_with("common_"))
+            .map(move |f| (f.name.as_str(), f.value(rec, Endian::NATIVE)))
+    }
+}
+
+/// A syscall entry or exit seen by ptrace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Syscall {
+    /// When the tracer's `waitpid` returned with the stop, on `CLOCK_MONOTONIC`.
+    pub ts: Timestamp,
+    /// The thread.
+    pub pid: i32,
+    /// The syscall number (of the tracee's architecture).
+    pub nr: u64,
+    /// The arguments.
+    pub args: [u64; 6],
+    /// `None` at entry; the return value (negative errno) at exit.
+    pub ret: Option<i64>,
+    /// At exit, the call as strace prints it (`openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3`);
+    /// at entry, the name.
+    pub text: String,
+}
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandExit {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Signaled(i32),
+}
+
+impl CommandExit {
+    /// The status as a shell reports it (128 + the signal when killed).
+    pub fn code(self) -> i32 {
+        match self {
+            CommandExit::Exited(c) => c,
+            CommandExit::Signaled(s) => 128 + s,
+        }
+    }
+}
+
+/// A perf `cpu-clock` sample of the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// When, on `CLOCK_MONOTONIC`.
+    pub ts: Timestamp,
+    /// Process.
+    pub pid: i32,
+    /// Thread.
+    pub tid: i32,
+    /// CPU.
+    pub cpu: u32,
+    /// The sampled instruction pointer.
+    pub ip: u64,
+}
+
+/// One item of a session's stream.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TimelineEvent {
+    /// An ftrace event (sched, syscalls, block, any tracepoint the session enabled).
+    Ftrace(FtraceEvent),
+    /// A syscall entry or exit (ptrace).
+    Syscall(Syscall),
+    /// Another ptrace event of the command's tasks: fork, exec, signal, exit.
+    Task {
+        /// When `waitpid` returned with it.
+        ts: Timestamp,
+        /// The event.
+        event: PtraceEvent,
+    },
+    /// A perf sample.
+    Sample(Sample),
+    /// Events a source dropped before this point (its [`LostSource`](ktrace_core::LostSource) says which).
+    Lost(Lost),
+}
+
+/// A ptrace task event as strace prints it (`+++ exited with 0 +++`, `--- SIGCHLD ---`).
+fn task_text(f: &mut std::fmt::Formatter<'_>, event: &PtraceEvent) -> std::fmt::Result {
+    use ktrace_ptrace::decode::signal_name;
+    match event {
+        PtraceEvent::Exited { code, .. } => write!(f, "+++ exited with {code} +++"),
+        PtraceEvent::Killed { signo, core_dumped, .. } => {
+            let core = if *core_dumped { " (core dumped)" } else { "" };
+            write!(f, "+++ killed by {}{core} +++", signal_name(*signo))
+        }
+        PtraceEvent::Signal { info, .. } => {
+            write!(
+                f,
+                "--- {} {{si_signo={}, si_code={}, si_pid={}, si_uid={}}} ---",
+                signal_name(info.signo),
+                signal_name(info.signo),
+                info.code,
+                info.sender_pid,
+                info.sender_uid
+            )
+        }
+        PtraceEvent::GroupStop { signo, .. } => write!(f, "--- stopped by {} ---", signal_name(*signo)),
+        PtraceEvent::Fork { child, kind, .. } => write!(f, "{kind:?} -> child {child}"),
+        PtraceEvent::Exec { old_pid, .. } => write!(f, "execve done (was pid {old_pid})"),
+        PtraceEvent::Attached { .. } => write!(f, "attached"),
+        PtraceEvent::Detached { .. } => write!(f, "detached"),
+        other => write!(f, "{other:?}"),
+    }
+}
+
+impl TimelineEvent {
+    /// When it happened, on `CLOCK_MONOTONIC`.
+    pub fn timestamp(&self) -> Timestamp {
+        match self {
+            TimelineEvent::Ftrace(e) => e.ts,
+            TimelineEvent::Syscall(s) => s.ts,
+            TimelineEvent::Task { ts, .. } => *ts,
+            TimelineEvent::Sample(s) => s.ts,
+            TimelineEvent::Lost(l) => Timestamp::new(l.timestamp_ns, Clock::Mono),
+        }
+    }
+
+    /// The source's short name: `ftrace` (`block` for block tracepoints), `ptrace`, `perf`, or the
+    /// loss's source.
+    pub fn source(&self) -> &'static str {
+        match self {
+            TimelineEvent::Ftrace(e) if e.system() == "block" => "block",
+            TimelineEvent::Ftrace(_) => "ftrace",
+            TimelineEvent::Syscall(_) | TimelineEvent::Task { .. } => "ptrace",
+            TimelineEvent::Sample(_) => "perf",
+            TimelineEvent::Lost(l) => l.source.name(),
+        }
+    }
+
+    /// The thread it is about (`-1` for a loss).
+    pub fn pid(&self) -> i32 {
+        match self {
+            TimelineEvent::Ftrace(e) => e.pid,
+            TimelineEvent::Syscall(s) => s.pid,
+            TimelineEvent::Task { event, .. } => ptrace_pid(event),
+            TimelineEvent::Sample(s) => s.tid,
+            TimelineEvent::Lost(_) => -1,
+        }
+    }
+
+    /// Bytes it holds (the merge's budget counts these).
+    pub(super) fn weight(&self) -> usize {
+        size_of::<TimelineEvent>()
+            + match self {
+                TimelineEvent::Ftrace(e) => e.data.len(),
+                TimelineEvent::Syscall(s) => s.text.len(),
+                _ => 0,
+            }
+    }
+}
+
+fn ptrace_pid(e: &PtraceEvent) -> i32 {
+    match *e {
+        PtraceEvent::Attached { pid }
+        | PtraceEvent::SyscallEnter { pid, .. }
+        | PtraceEvent::SyscallExit { pid, .. }
+        | PtraceEvent::Signal { pid, .. }
+        | PtraceEvent::GroupStop { pid, .. }
+        | PtraceEvent::Fork { pid, .. }
+        | PtraceEvent::Exec { pid, .. }
+        | PtraceEvent::Exited { pid, .. }
+        | PtraceEvent::Killed { pid, .. }
+        | PtraceEvent::Detached { pid } => pid,
+        _ => -1,
+    }
+}
+
+impl Timestamped for TimelineEvent {
+    fn timestamp_ns(&self) -> u64 {
+        self.timestamp().ns
+    }
+}
+
+/// One line: `<seconds.micros> <source> <pid> <what>`.
+impl fmt::Display for TimelineEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:<6} {:>7} ", self.timestamp(), self.source(), self.pid())?;
+        match self {
+            TimelineEvent::Ftrace(e) => {
+                write!(f, "{}:{}", e.system(), e.name())?;
+                for (name, v) in e.fields() {
+                    match v {
+                        Ok(Value::Unsigned(u)) => write!(f, " {name}={u}")?,
+                        Ok(Value::Signed(i)) => write!(f, " {name}={i}")?,
+                        Ok(Value::Str(s)) => write!(f, " {name}={}", String::from_utf8_lossy(s))?,
+                        Ok(Value::Array(_)) => write!(f, " {name}=[..]")?,
+                        Err(_) => write!(f, " {name}=?")?,
+                    }
+                }
+                if e.system() == "raw_syscalls"
+                    && let Some(n) = e.int("id").ok().and_then(ktrace_ftrace::syscall_name)
+                {
+                    write!(f, " ({n})")?;
+                }
+                Ok(())
+            }
+            TimelineEvent::Syscall(s) if s.ret.is_none() => write!(f, "enter {}", s.text),
+            TimelineEvent::Syscall(s) => write!(f, "{}", s.text),
+            TimelineEvent::Task { event, .. } => task_text(f, event),
+            TimelineEvent::Sample(s) => write!(f, "sample cpu={} ip={:#x}", s.cpu, s.ip),
+            TimelineEvent::Lost(l) => match l.count {
+                Some(n) => write!(f, "LOST {n} events on cpu {}", l.cpu),
+                None => write!(f, "LOST events on cpu {}", l.cpu),
+            },
+        }
+    }
+}
