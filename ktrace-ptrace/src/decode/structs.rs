@@ -93,10 +93,27 @@ pub(super) fn fd_set(b: &[u8], n: usize) -> Value {
     Value::Set { items: items.collect(), complement: false }
 }
 
+/// `("name", Value::Uint(..))` for the unsigned field `name` of the C struct `ty` in `b` (8 bytes
+/// unless a size is given).
+macro_rules! uint {
+    ($b:expr, $ty:ty, $f:ident) => {
+        uint!($b, $ty, $f, 8)
+    };
+    ($b:expr, $ty:ty, $f:ident, $size:expr) => {
+        (stringify!($f), Value::Uint(field($b, std::mem::offset_of!($ty, $f), $size)))
+    };
+}
+
+/// [`uint!`] for several 8-byte fields in a row, as an array.
+macro_rules! uints {
+    ($b:expr, $ty:ty; $($f:ident),+) => {
+        [$(uint!($b, $ty, $f)),+]
+    };
+}
+
 /// `struct statfs`: every field, the type and flags by name.
 pub(super) fn statfs(b: &[u8]) -> Value {
     use std::mem::offset_of;
-    let u = |off: usize| Value::Uint(field(b, off, 8));
     let fsid = offset_of!(libc::statfs, f_fsid);
     // f_flags follows f_frsize (libc does not name it).
     let fl = field(b, offset_of!(libc::statfs, f_frsize) + 8, 8);
@@ -110,31 +127,25 @@ pub(super) fn statfs(b: &[u8]) -> Value {
         });
         names.insert(at.unwrap_or(names.len()), table::ST_VALID.1.into());
     }
-    Value::Struct {
-        fields: vec![
-            ("f_type", value(field(b, offset_of!(libc::statfs, f_type), 8), table::FS_MAGIC, "???")),
-            ("f_bsize", u(offset_of!(libc::statfs, f_bsize))),
-            ("f_blocks", u(offset_of!(libc::statfs, f_blocks))),
-            ("f_bfree", u(offset_of!(libc::statfs, f_bfree))),
-            ("f_bavail", u(offset_of!(libc::statfs, f_bavail))),
-            ("f_files", u(offset_of!(libc::statfs, f_files))),
-            ("f_ffree", u(offset_of!(libc::statfs, f_ffree))),
-            (
-                "f_fsid",
-                Value::Struct {
-                    fields: vec![(
-                        "val",
-                        Value::Array(vec![Value::Hex(field(b, fsid, 4)), Value::Hex(field(b, fsid + 4, 4))]),
-                    )],
-                    more: false,
-                },
-            ),
-            ("f_namelen", u(offset_of!(libc::statfs, f_namelen))),
-            ("f_frsize", u(offset_of!(libc::statfs, f_frsize))),
-            ("f_flags", f_flags),
-        ],
-        more: false,
-    }
+    let f_type = value(field(b, offset_of!(libc::statfs, f_type), 8), table::FS_MAGIC, "???");
+    let mut fields = vec![("f_type", f_type)];
+    fields.extend(uints!(b, libc::statfs; f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree));
+    fields.extend([
+        (
+            "f_fsid",
+            Value::Struct {
+                fields: vec![(
+                    "val",
+                    Value::Array(vec![Value::Hex(field(b, fsid, 4)), Value::Hex(field(b, fsid + 4, 4))]),
+                )],
+                more: false,
+            },
+        ),
+        uint!(b, libc::statfs, f_namelen),
+        uint!(b, libc::statfs, f_frsize),
+        ("f_flags", f_flags),
+    ]);
+    Value::Struct { fields, more: false }
 }
 
 /// `makedev(0x1, 0x3)` for a device number.
@@ -276,21 +287,16 @@ pub(super) fn sysinfo(b: &[u8]) -> Value {
     use std::mem::offset_of;
     let u = |off: usize| Value::Uint(field(b, off, 8));
     let loads = offset_of!(libc::sysinfo, loads);
-    Value::Struct {
-        fields: vec![
-            ("uptime", Value::Int(field(b, offset_of!(libc::sysinfo, uptime), 8) as i64)),
-            ("loads", Value::Array((0..3).map(|i| u(loads + 8 * i)).collect())),
-            ("totalram", u(offset_of!(libc::sysinfo, totalram))),
-            ("freeram", u(offset_of!(libc::sysinfo, freeram))),
-            ("sharedram", u(offset_of!(libc::sysinfo, sharedram))),
-            ("bufferram", u(offset_of!(libc::sysinfo, bufferram))),
-            ("totalswap", u(offset_of!(libc::sysinfo, totalswap))),
-            ("freeswap", u(offset_of!(libc::sysinfo, freeswap))),
-            ("procs", Value::Uint(field(b, offset_of!(libc::sysinfo, procs), 2))),
-            ("totalhigh", u(offset_of!(libc::sysinfo, totalhigh))),
-            ("freehigh", u(offset_of!(libc::sysinfo, freehigh))),
-            ("mem_unit", Value::Uint(field(b, offset_of!(libc::sysinfo, mem_unit), 4))),
-        ],
-        more: false,
-    }
+    let mut fields = vec![
+        ("uptime", Value::Int(field(b, offset_of!(libc::sysinfo, uptime), 8) as i64)),
+        ("loads", Value::Array((0..3).map(|i| u(loads + 8 * i)).collect())),
+    ];
+    fields.extend(uints!(b, libc::sysinfo; totalram, freeram, sharedram, bufferram, totalswap, freeswap));
+    fields.extend([
+        uint!(b, libc::sysinfo, procs, 2),
+        uint!(b, libc::sysinfo, totalhigh),
+        uint!(b, libc::sysinfo, freehigh),
+        uint!(b, libc::sysinfo, mem_unit, 4),
+    ]);
+    Value::Struct { fields, more: false }
 }
