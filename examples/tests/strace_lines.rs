@@ -433,3 +433,52 @@ fn per_process_files_match_strace() {
     assert!(same * 100 >= total * 99, "{same} of {total} identical: {diff:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `pipe:[51712]` → `pipe:[INODE]`: inode numbers differ between two runs.
+fn inodes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(":[") {
+        let (head, tail) = rest.split_at(i + 2);
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && tail.as_bytes().get(digits) == Some(&b']') {
+            out.push_str("INODE");
+            rest = &tail[digits..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// strace's `-y`: each descriptor with what it is open on (files, pipes, sockets), in the
+/// arguments and in what open, pipe-making and socket calls return.
+#[test]
+fn fd_paths_match_strace() {
+    const T: &str = "fd_paths_match_strace";
+    if !installed(T, &["strace", "-V"], "strace") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ktrace-strace-y-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mini = env!("CARGO_BIN_EXE_mini-strace");
+    let py = "import socket, os\na, b = socket.socketpair()\na.send(b'x'); b.recv(1)\nfd = os.open('/etc/hostname', os.O_RDONLY)\nos.read(fd, 4); os.close(fd)";
+    for cmd in [&["-y", "sh", "-c", "cat /etc/hostname | wc -c; ls / >/dev/null"][..], &["-y", "python3", "-c", py]] {
+        let tidy = |r: Run| Run { procs: r.procs.into_iter().map(|p| p.iter().map(|l| inodes(l)).collect()).collect() };
+        let ours = tidy(trace(mini, cmd, &dir, "y", false));
+        let theirs = tidy(trace("strace", cmd, &dir, "y", false));
+        let mut diff = Diffs::new();
+        let (same, total) = compare(&ours, &theirs, &mut diff);
+        let with_path = theirs.procs.iter().flatten().filter(|l| l.contains("</") || l.contains(":[INODE]>")).count();
+        println!(
+            "-y {:?}: {same} of strace's {total} lines identical ({with_path} name a descriptor's file); differing: {diff:?}",
+            cmd[1]
+        );
+        assert!(with_path > 10, "strace -y named only {with_path} descriptors");
+        assert_eq!(multisets(&ours), multisets(&theirs), "{cmd:?}: per-process syscall multisets");
+        assert!(same * 100 >= total * 97, "{cmd:?}: {same} of {total} identical: {diff:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

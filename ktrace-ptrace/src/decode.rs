@@ -211,11 +211,15 @@ pub struct Style {
     /// Structures with every field (`-v`): `struct stat`'s times and ids, `struct utsname`'s
     /// release.
     pub verbose: bool,
+    /// Descriptors with what they are open on (`-y`): `read(3</etc/hostname>, …)`, and the new
+    /// descriptor an `openat` or `socket` returns (`= 3</etc/hostname>`). Read from
+    /// `/proc/PID/fd/N` when decoded: decode a call that closes its descriptor at its entry.
+    pub fd_paths: bool,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { string_limit: STRING_LIMIT, hex_strings: false, verbose: false }
+        Style { string_limit: STRING_LIMIT, hex_strings: false, verbose: false, fd_paths: false }
     }
 }
 
@@ -262,7 +266,11 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
         sig.iter()
             .enumerate()
             .filter(|(i, _)| shown & (1 << i) != 0)
-            .map(|(i, kind)| ctx.decode(*kind, ctx.arg(i)))
+            .map(|(i, kind)| {
+                let (v, arg) = (ctx.decode(*kind, ctx.arg(i)), ctx.arg(i));
+                let is_fd = table::fd_args(name) & (1 << i) != 0 || (*kind == AtFd && arg as i32 != libc::AT_FDCWD);
+                if style.fd_paths && is_fd { with_fd_path(pid, arg as i32 as i64, v) } else { v }
+            })
             .collect()
     };
     let ret = ret.map(|r| match (name, ctx.arg(1) as i32) {
@@ -307,6 +315,16 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
         {
             Ret::Note(r, Value::Name(t.into()))
         }
+        _ if style.fd_paths
+            && r >= 0
+            && (table::returns_fd(name)
+                || (name == "fcntl" && matches!(ctx.arg(1) as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC))) =>
+        {
+            match with_fd_path(pid, r, Value::Int(r)) {
+                v @ Value::Fd { .. } => Ret::Fd(v),
+                _ => ret_of(name, r),
+            }
+        }
         _ => ret_of(name, r),
     });
     Call { name: name.to_owned(), args: values, ret }
@@ -329,7 +347,9 @@ pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call
     let kinds = sig.iter().enumerate().filter(|(i, _)| shown & (1 << i) != 0);
     for (j, (i, kind)) in kinds.enumerate() {
         let (Some(before), Some(after)) = (entry.args.get(j), call.args.get_mut(j)) else { continue };
-        if table::is_input(name, i, *kind) {
+        // A descriptor as at the entry (strace prints arguments then): close(3</x>) closes it,
+        // dup2(3</x>, 1) opens 1.
+        if table::is_input(name, i, *kind) || matches!(before, Value::Fd { .. }) || matches!(after, Value::Fd { .. }) {
             after.clone_from(before);
         } else if let SockAddrOut(len_idx) = kind
             && let Some(Value::Array(given)) = entry.args.get(*len_idx)
@@ -367,6 +387,15 @@ fn ret_of(name: &str, r: i64) -> Ret {
         Ret::Addr(r as u64)
     } else {
         Ret::Int(r)
+    }
+}
+
+/// `fd` as [`Value::Fd`] with what it is open on in `pid`, or `v` when that cannot be read (a
+/// closed descriptor, a process gone).
+fn with_fd_path(pid: Pid, fd: i64, v: Value) -> Value {
+    match std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) {
+        Ok(p) if fd >= 0 => Value::Fd { fd, path: p.to_string_lossy().into_owned() },
+        _ => v,
     }
 }
 

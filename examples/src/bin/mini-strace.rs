@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! mini-strace [-f|-ff] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
-//!             [-e status=SET] [-z|-Z] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
+//!             [-e status=SET] [-z|-Z] [-y] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
 //! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
@@ -59,6 +59,9 @@ struct Args {
     /// Verbose: structures with every field (struct stat's ids and times…).
     #[arg(short = 'v')]
     verbose: bool,
+    /// Print what each descriptor is open on: `read(3</etc/hostname>, …)` (strace's -y).
+    #[arg(short = 'y')]
+    fd_paths: bool,
     /// Align return values in this column (strace's -a; 40 by default).
     #[arg(short = 'a', value_name = "COLUMN", default_value_t = 40)]
     column: usize,
@@ -189,6 +192,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         string_limit,
         hex,
         verbose,
+        fd_paths,
         column,
         paths,
         seccomp,
@@ -215,6 +219,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     style.string_limit = string_limit;
     style.hex_strings = hex > 1;
     style.verbose = verbose;
+    style.fd_paths = fd_paths;
     let only = trace_set(&expr)?;
     let signals = set_of(&expr, &["signal", "signals", "s"], |n| decode::signal_number(n).is_some())?;
     let statuses = set_of(&expr, &["status"], |n| {

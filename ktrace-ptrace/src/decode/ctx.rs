@@ -71,6 +71,13 @@ impl Ctx<'_> {
             Long => Value::Int(v as i64),
             Hex => Value::Hex(v),
             Ptr => Value::Ptr(v),
+            AtFd if v as i32 == libc::AT_FDCWD && self.style.fd_paths => {
+                // strace -y: the directory it stands for, `AT_FDCWD</home/me>`.
+                match std::fs::read_link(format!("/proc/{}/cwd", self.pid)) {
+                    Ok(cwd) => Value::Name(format!("AT_FDCWD<{}>", cwd.display()).into()),
+                    Err(_) => Value::Name("AT_FDCWD".into()),
+                }
+            }
             AtFd if v as i32 == libc::AT_FDCWD => Value::Name("AT_FDCWD".into()),
             AtFd => Value::Int((v as i32).into()),
             // strace shows at most PATH_MAX - 1 bytes of a path.
@@ -386,10 +393,14 @@ impl Ctx<'_> {
             },
             Sysinfo => read_struct(pid, v, std::mem::size_of::<libc::sysinfo>()).map_or(Value::Ptr(v), |b| sysinfo(&b)),
             PipeFds => match read_struct(pid, v, 8) {
-                Some(b) => Value::Array(vec![
-                    Value::Int((field(&b, 0, 4) as i32).into()),
-                    Value::Int((field(&b, 4, 4) as i32).into()),
-                ]),
+                Some(b) => Value::Array(
+                    [0, 4]
+                        .map(|off| {
+                            let fd = i64::from(field(&b, off, 4) as i32);
+                            if self.style.fd_paths { with_fd_path(pid, fd, Value::Int(fd)) } else { Value::Int(fd) }
+                        })
+                        .to_vec(),
+                ),
                 None => Value::Ptr(v),
             },
             Cwd => self.string(v, 4096),

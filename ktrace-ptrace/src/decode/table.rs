@@ -334,6 +334,44 @@ pub(super) fn shown_args(name: &str, args: &[u64; 6], n: usize) -> u8 {
     }
 }
 
+/// Whether the call returns a new descriptor (shown with its path under `-y`).
+pub(super) fn returns_fd(name: &str) -> bool {
+    matches!(
+        name,
+        "open"
+            | "openat"
+            | "openat2"
+            | "creat"
+            | "dup"
+            | "dup2"
+            | "dup3"
+            | "socket"
+            | "accept"
+            | "accept4"
+            | "epoll_create"
+            | "epoll_create1"
+            | "eventfd"
+            | "eventfd2"
+            | "signalfd"
+            | "signalfd4"
+            | "timerfd_create"
+            | "memfd_create"
+            | "inotify_init"
+            | "inotify_init1"
+            | "fanotify_init"
+            | "pidfd_open"
+            | "pidfd_getfd"
+            | "perf_event_open"
+            | "userfaultfd"
+            | "open_by_handle_at"
+            | "open_tree"
+            | "fsopen"
+            | "fsmount"
+            | "fspick"
+            | "memfd_secret"
+    )
+}
+
 /// The arguments that are descriptors (bit i for argument i), for `strace -P`: strace's
 /// pathtrace.c, which checks the first argument of calls on a descriptor and a few others more.
 pub(super) fn fd_args(name: &str) -> u8 {

@@ -39,7 +39,8 @@ fn values_render_as_strace() {
     assert_eq!(Value::Octal(0o644).to_string(), "0644");
     assert_eq!(Value::Octal(0).to_string(), "000");
     assert_eq!(Value::FileMode(0o100_755).to_string(), "S_IFREG|0755");
-    assert_eq!(Value::FileMode(0o41_777).to_string(), "S_IFDIR|01777");
+    assert_eq!(Value::FileMode(0o41_777).to_string(), "S_IFDIR|S_ISVTX|0777");
+    assert_eq!(Value::FileMode(0o106_755).to_string(), "S_IFREG|S_ISUID|S_ISGID|0755");
     assert_eq!(value(0x3001, table::ARCH_PRCTL, "ARCH_???").to_string(), "0x3001 /* ARCH_??? */");
     assert_eq!(value(2, table::SIG_HOW, "SIG_???").to_string(), "SIG_SETMASK");
     assert_eq!(sigset(0).to_string(), "[]");

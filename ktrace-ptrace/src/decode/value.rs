@@ -22,6 +22,15 @@ pub enum Value {
     FileMode(u64),
     /// A named constant (`AT_FDCWD`, `SEEK_SET`, `SIGCHLD`).
     Name(Cow<'static, str>),
+    /// A file descriptor with what it is open on, as strace -y shows it (`3</etc/hostname>`,
+    /// `4<pipe:[51712]>`, `5<socket:[51713]>`): the target of `/proc/PID/fd/N`.
+    #[doc(alias = "strace -y")]
+    Fd {
+        /// The descriptor.
+        fd: i64,
+        /// What it is open on.
+        path: String,
+    },
     /// Flag bits by name, then the bits no name covers (`O_RDONLY|O_CLOEXEC`; `0` for neither).
     Flags {
         /// The names of the bits (or of a value field, such as `O_RDONLY`), in strace's order.
@@ -96,6 +105,8 @@ pub enum Ret {
     Octal(u64),
     /// No return (exit, exit_group, an execve that replaced the tracer's view): `?`.
     None,
+    /// A new file descriptor with what it is open on (strace -y): `3</etc/hostname>`.
+    Fd(Value),
 }
 
 /// A decoded syscall: its name, arguments as strace shows them, and what it returned.
@@ -162,13 +173,21 @@ impl Display for Value {
             Value::Ptr(0) => f.write_str("NULL"),
             Value::Ptr(v) => hex(f, *v),
             Value::Octal(v) => write!(f, "0{v:02o}"),
+            Value::Fd { fd, path } => write!(f, "{fd}<{path}>"),
             Value::FileMode(m) => {
                 let kind = m & libc::S_IFMT as u64;
                 match super::table::S_IF.iter().find(|(k, _)| *k == kind) {
                     Some((_, n)) => f.write_str(n)?,
                     None => hex(f, kind)?,
                 }
-                write!(f, "|0{:03o}", m & 0o7777)
+                // strace's print_symbolic_mode_t: the set-id and sticky bits by name.
+                for (bit, name) in [(libc::S_ISUID, "S_ISUID"), (libc::S_ISGID, "S_ISGID"), (libc::S_ISVTX, "S_ISVTX")]
+                {
+                    if m & bit as u64 != 0 {
+                        write!(f, "|{name}")?;
+                    }
+                }
+                write!(f, "|0{:03o}", m & 0o777)
             }
             Value::Name(n) => f.write_str(n),
             Value::Flags { names, rest } => {
@@ -260,6 +279,7 @@ impl Display for Ret {
             }
             Ret::Octal(v) => write!(f, "0{v:02o}"),
             Ret::None => f.write_char('?'),
+            Ret::Fd(v) => write!(f, "{v}"),
         }
     }
 }
