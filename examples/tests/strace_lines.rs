@@ -246,14 +246,20 @@ fn compare(ours: &Run, theirs: &Run, diff: &mut Diffs) -> (usize, usize) {
     (same, total)
 }
 
+/// A scratch directory for `test`, when strace is installed to compare with.
+fn scratch_with_strace(test: &str) -> Option<std::path::PathBuf> {
+    if !installed(test, &["strace", "-V"], "strace") {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("ktrace-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Some(dir)
+}
+
 #[test]
 fn lines_match_strace() {
     const T: &str = "lines_match_strace";
-    if !installed(T, &["strace", "-V"], "strace") {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("ktrace-strace-lines-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some(dir) = scratch_with_strace(T) else { return };
     std::fs::write(dir.join("in.txt"), "some text\n".repeat(100)).unwrap();
     let py = "import os, threading\n\
               def w():\n    open('t.txt', 'w').write('x' * 100)\n\
@@ -366,11 +372,7 @@ fn check(programs: &[&[&str]], dir: &std::path::Path, tty: bool) {
 #[test]
 fn status_filters_match_strace() {
     const T: &str = "status_filters_match_strace";
-    if !installed(T, &["strace", "-V"], "strace") {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("ktrace-strace-z-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some(dir) = scratch_with_strace(T) else { return };
     let mini = env!("CARGO_BIN_EXE_mini-strace");
     for flag in ["-z", "-Z"] {
         let cmd = [flag, "sh", "-c", "cat /etc/hostname /nonexistent; ls -d /nonexistent /tmp; exit 0"];
@@ -391,11 +393,7 @@ fn status_filters_match_strace() {
 #[test]
 fn per_process_files_match_strace() {
     const T: &str = "per_process_files_match_strace";
-    if !installed(T, &["strace", "-V"], "strace") {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("ktrace-strace-ff-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some(dir) = scratch_with_strace(T) else { return };
     // Each tool's files, joined as one `-f -o` trace (each line prefixed by its file's pid).
     let run = |tool: &str, base: &str| -> (usize, Run) {
         let st = Command::new(tool)
@@ -458,11 +456,7 @@ fn inodes(s: &str) -> String {
 #[test]
 fn fd_paths_match_strace() {
     const T: &str = "fd_paths_match_strace";
-    if !installed(T, &["strace", "-V"], "strace") {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("ktrace-strace-y-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some(dir) = scratch_with_strace(T) else { return };
     let mini = env!("CARGO_BIN_EXE_mini-strace");
     let py = "import socket, os\na, b = socket.socketpair()\na.send(b'x'); b.recv(1)\nfd = os.open('/etc/hostname', os.O_RDONLY)\nos.read(fd, 4); os.close(fd)";
     for cmd in [&["-y", "sh", "-c", "cat /etc/hostname | wc -c; ls / >/dev/null"][..], &["-y", "python3", "-c", py]] {
