@@ -106,12 +106,33 @@ impl Ctx<'_> {
                 read_struct(pid, v, 16).map_or(Value::Ptr(v), |b| time_pair(&b, 0, "tv_nsec"))
             }
             TimespecRem => Value::Ptr(v),
-            ArchPrctlAddr if matches!(self.arg(0) & 0xffff_ffff, 0x1003 | 0x1004 | 0x1021 | 0x1022 | 0x1024) => {
-                match self.ret {
-                    Some(0) => self.decode(LongOut(true), v),
+            // ARCH_GET_XCOMP_SUPP/PERM/GUEST_PERM: the components' mask, named in a comment
+            // (`[0x7 /* XFEATURE_MASK_FPSSE|XFEATURE_MASK_YMM */]`).
+            ArchPrctlAddr if matches!(self.arg(0) & 0xffff_ffff, 0x1021 | 0x1022 | 0x1024) => {
+                match (self.ret, read_struct(pid, v, 8)) {
+                    (Some(0), Some(b)) => {
+                        let mask = field(&b, 0, 8);
+                        let shown = match flags(mask, table::XFEATURE_MASKS, "0") {
+                            _ if mask == 0 => Value::Hex(0),
+                            Value::Flags { names, .. } if names.is_empty() => {
+                                Value::Commented(Box::new(Value::Hex(mask)), "XFEATURE_MASK_???".into())
+                            }
+                            named => Value::Commented(Box::new(Value::Hex(mask)), named.to_string()),
+                        };
+                        Value::Array(vec![shown])
+                    }
                     _ => Value::Ptr(v),
                 }
             }
+            // ARCH_REQ_XCOMP_PERM/GUEST_PERM: a component number (`0xf /* XFEATURE_LBR */`).
+            ArchPrctlAddr if matches!(self.arg(0) & 0xffff_ffff, 0x1023 | 0x1025) => {
+                let name = table::XFEATURES.iter().find(|(n, _)| *n == v).map_or("XFEATURE_???", |(_, s)| *s);
+                Value::Commented(Box::new(Value::Hex(v)), name.into())
+            }
+            ArchPrctlAddr if matches!(self.arg(0) & 0xffff_ffff, 0x1003 | 0x1004) => match self.ret {
+                Some(0) => self.decode(LongOut(true), v),
+                _ => Value::Ptr(v),
+            },
             ArchPrctlAddr => Value::Hex(v),
             Iovec(false) if self.ret.is_none() => Value::Ptr(v),
             Iovec(written) => self.iovec(v, written),

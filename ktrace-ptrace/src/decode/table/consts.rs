@@ -83,6 +83,44 @@ pub(in crate::decode) const FCNTL: Names = table!(
 pub(in crate::decode) const AF: Names = table!(AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET);
 pub(in crate::decode) const SOCK_TYPE: Names = table!(SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET);
 pub(in crate::decode) const SOCK_FLAGS: Names = table!(SOCK_CLOEXEC, SOCK_NONBLOCK);
+/// x86 extended-state components as masks (arch_prctl's ARCH_GET_XCOMP_*), composites first as
+/// in strace's xlat/x86_xfeatures.in (from the kernel's asm/fpu/types.h).
+pub(in crate::decode) const XFEATURE_MASKS: Names = &[
+    (0x3, "XFEATURE_MASK_FPSSE"),
+    (0x1, "XFEATURE_MASK_FP"),
+    (0x2, "XFEATURE_MASK_SSE"),
+    (0x4, "XFEATURE_MASK_YMM"),
+    (0x8, "XFEATURE_MASK_BNDREGS"),
+    (0x10, "XFEATURE_MASK_BNDCSR"),
+    (0xe0, "XFEATURE_MASK_AVX512"),
+    (0x20, "XFEATURE_MASK_OPMASK"),
+    (0x40, "XFEATURE_MASK_ZMM_Hi256"),
+    (0x80, "XFEATURE_MASK_Hi16_ZMM"),
+    (0x100, "XFEATURE_MASK_PT"),
+    (0x200, "XFEATURE_MASK_PKRU"),
+    (0x400, "XFEATURE_MASK_PASID"),
+    (0x8000, "XFEATURE_MASK_LBR"),
+    (0x60000, "XFEATURE_MASK_XTILE"),
+    (0x20000, "XFEATURE_MASK_XTILE_CFG"),
+    (0x40000, "XFEATURE_MASK_XTILE_DATA"),
+];
+/// x86 extended-state component numbers (ARCH_REQ_XCOMP_PERM's argument).
+pub(in crate::decode) const XFEATURES: Names = &[
+    (0, "XFEATURE_FP"),
+    (1, "XFEATURE_SSE"),
+    (2, "XFEATURE_YMM"),
+    (3, "XFEATURE_BNDREGS"),
+    (4, "XFEATURE_BNDCSR"),
+    (5, "XFEATURE_OPMASK"),
+    (6, "XFEATURE_ZMM_Hi256"),
+    (7, "XFEATURE_Hi16_ZMM"),
+    (8, "XFEATURE_PT_UNIMPLEMENTED_SO_FAR"),
+    (9, "XFEATURE_PKRU"),
+    (10, "XFEATURE_PASID"),
+    (15, "XFEATURE_LBR"),
+    (17, "XFEATURE_XTILE_CFG"),
+    (18, "XFEATURE_XTILE_DATA"),
+];
 pub(in crate::decode) const ARCH_PRCTL: Names = &[
     (0x1001, "ARCH_SET_GS"),
     (0x1002, "ARCH_SET_FS"),
