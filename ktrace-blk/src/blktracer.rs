@@ -136,18 +136,15 @@ impl BlkTracer {
         t.reader = Some(std::thread::spawn(move || {
             let failed = |e| Err(Error::io("read", &pipe, e));
             let mut out = Vec::new();
-            let mut buf = vec![0u8; 1 << 16];
             let mut idle_after_stop = 0;
             loop {
-                match f.read(&mut buf) {
+                out.reserve(1 << 16);
+                match drain_once(&mut f, &mut out) {
                     Ok(n) if n > 0 => {
-                        out.extend_from_slice(buf.get(..n).unwrap_or_default());
                         idle_after_stop = 0;
                         continue;
                     }
                     Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => return failed(e),
                 }
                 if stop.load(Ordering::Acquire) {

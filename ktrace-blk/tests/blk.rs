@@ -432,16 +432,16 @@ fn ftrace_blk_tracer_losses_are_lost_items() {
     // The IO is over: no more records, so the rings' overrun counts are final.
     std::thread::sleep(std::time::Duration::from_millis(100));
     let overrun = global_overruns(&fs);
-    // The consumer reads now, in bounded chunks: a 16 KiB buffer at a time.
+    // The consumer reads now, in bounded chunks: a 64 KiB buffer at a time.
     let mut data = Vec::new();
-    let mut buf = Vec::with_capacity(16 << 10);
+    let mut buf = Vec::with_capacity(64 << 10);
     loop {
         let items = t.read(&mut buf, std::time::Duration::from_millis(50)).unwrap();
         assert!(items.clone().all(|i| i.is_ok()), "every chunk parses on its own");
         if buf.is_empty() {
             break;
         }
-        assert!(buf.len() <= (16 << 10) + 4096, "a read stays within its buffer: {}", buf.len());
+        assert!(buf.len() <= (64 << 10) + 4096, "a read stays within its buffer: {}", buf.len());
         data.extend_from_slice(&buf);
     }
     data.extend(t.stop().unwrap());

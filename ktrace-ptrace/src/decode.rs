@@ -268,8 +268,11 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
             .filter(|(i, _)| shown & (1 << i) != 0)
             .map(|(i, kind)| {
                 let (v, arg) = (ctx.decode(*kind, ctx.arg(i)), ctx.arg(i));
-                let is_fd = table::fd_args(name) & (1 << i) != 0 || (*kind == AtFd && arg as i32 != libc::AT_FDCWD);
-                if style.fd_paths && is_fd { with_fd_path(pid, arg as i32 as i64, v) } else { v }
+                if style.fd_paths && is_fd_arg(name, i, Some(*kind), arg) {
+                    with_fd_path(pid, arg as i32 as i64, v)
+                } else {
+                    v
+                }
             })
             .collect()
     };
@@ -390,6 +393,12 @@ fn ret_of(name: &str, r: i64) -> Ret {
     }
 }
 
+/// Whether argument `i` (of `kind`, value `v`) of `name` is a descriptor: one of strace's
+/// pathtrace.c descriptor arguments, or a `*at` directory other than `AT_FDCWD`.
+fn is_fd_arg(name: &str, i: usize, kind: Option<Arg>, v: u64) -> bool {
+    table::fd_args(name) & (1 << i) != 0 || (kind == Some(AtFd) && v as i32 != libc::AT_FDCWD)
+}
+
 /// `fd` as [`Value::Fd`] with what it is open on in `pid`, or `v` when that cannot be read (a
 /// closed descriptor, a process gone).
 fn with_fd_path(pid: Pid, fd: i64, v: Value) -> Value {
@@ -405,13 +414,12 @@ fn with_fd_path(pid: Pid, fd: i64, v: Value) -> Value {
 pub fn paths_of(pid: Pid, name: &str, args: &[u64; 6]) -> Vec<Vec<u8>> {
     use std::os::unix::ffi::OsStringExt;
     let sig = signature(name);
-    let fds = table::fd_args(name);
     let mut out = Vec::new();
     for (i, &v) in args.iter().enumerate() {
         let kind = sig.get(i).copied();
         if kind == Some(Path) {
             out.extend(read_string(pid, v, 4096).map(|(b, _)| b));
-        } else if fds & (1 << i) != 0 || (kind == Some(AtFd) && v as i32 != libc::AT_FDCWD) {
+        } else if is_fd_arg(name, i, kind, v) {
             let link = std::fs::read_link(format!("/proc/{pid}/fd/{}", v as i32));
             out.extend(link.ok().map(|p| p.into_os_string().into_vec()));
         }

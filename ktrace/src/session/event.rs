@@ -147,7 +147,14 @@ fn task_text(f: &mut std::fmt::Formatter<'_>, event: &PtraceEvent) -> std::fmt::
             )
         }
         PtraceEvent::GroupStop { signo, .. } => write!(f, "--- stopped by {} ---", signal_name(*signo)),
-        PtraceEvent::Fork { child, kind, .. } => write!(f, "{kind:?} -> child {child}"),
+        PtraceEvent::Fork { child, kind, .. } => {
+            let call = match kind {
+                ktrace_ptrace::ForkKind::Fork => "fork",
+                ktrace_ptrace::ForkKind::Vfork => "vfork",
+                ktrace_ptrace::ForkKind::Clone => "clone",
+            };
+            write!(f, "{call} -> child {child}")
+        }
         PtraceEvent::Exec { old_pid, .. } => write!(f, "execve done (was pid {old_pid})"),
         PtraceEvent::Attached { .. } => write!(f, "attached"),
         PtraceEvent::Detached { .. } => write!(f, "detached"),
