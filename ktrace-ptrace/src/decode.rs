@@ -402,9 +402,12 @@ fn is_fd_arg(name: &str, i: usize, kind: Option<Arg>, v: u64) -> bool {
 /// `fd` as [`Value::Fd`] with what it is open on in `pid`, or `v` when that cannot be read (a
 /// closed descriptor, a process gone).
 fn with_fd_path(pid: Pid, fd: i64, v: Value) -> Value {
+    if fd < 0 {
+        return v;
+    }
     match std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) {
-        Ok(p) if fd >= 0 => Value::Fd { fd, path: p.to_string_lossy().into_owned() },
-        _ => v,
+        Ok(p) => Value::Fd { fd, path: p.to_string_lossy().into_owned() },
+        Err(_) => v,
     }
 }
 

@@ -408,6 +408,11 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             }
         } else {
             writeln!(w.to(pid)?, "{}{line}", head(pid))?;
+            // -ff: a process that ended writes no more; its file is closed (a build forks
+            // thousands).
+            if let Event::Exited { pid, .. } | Event::Killed { pid, .. } = ev {
+                w.close(pid)?;
+            }
         }
     }
     if let Some(r) = release {
@@ -463,6 +468,14 @@ impl Sink {
                 v.insert(std::io::BufWriter::new(std::fs::File::create(name)?))
             }
         })
+    }
+
+    /// Flushes and closes the file of `pid` (with -ff).
+    fn close(&mut self, pid: i32) -> std::io::Result<()> {
+        match self.per_process.as_mut().and_then(|(_, files)| files.remove(&pid)) {
+            Some(mut f) => f.flush(),
+            None => Ok(()),
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -89,9 +89,12 @@ impl SessionBuilder {
         }
         let held = self.command.map(HeldCommand::spawn).transpose()?;
         let pid = held.as_ref().map(HeldCommand::pid);
-        let mut timeline = Timeline::new(budget / 2, TimelineEvent::weight, sys::monotonic_ns);
         let shared = Arc::new(Shared::default());
-        let mut threads = Vec::new();
+        // Declared before the timeline, so an early return drops the timeline first (a source
+        // waiting for room sees it closed) and then stops and joins what started.
+        let mut started = Started { shared: shared.clone(), threads: Vec::new(), armed: true };
+        let threads = &mut started.threads;
+        let mut timeline = Timeline::new(budget / 2, TimelineEvent::weight, sys::monotonic_ns);
         let mut ready = Vec::new();
 
         let mut instances = Vec::new();
@@ -125,24 +128,21 @@ impl SessionBuilder {
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
             threads.push(spawn(name, move || ftrace_source(inst, ftrace_budget, feed, &sh, &tx))?);
-            ready.push(rx);
+            ready.push((name, rx));
         }
         if let (Some(hz), Some(pid)) = (self.sample_hz, pid) {
             let feed = timeline.feed("perf");
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
             threads.push(spawn("perf", move || perf_source(pid, hz, feed, &sh, &tx))?);
-            ready.push(rx);
+            ready.push(("perf", rx));
         }
         // Every source records before the command runs.
-        for rx in ready {
+        for (what, rx) in ready {
             match rx.recv() {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    shared.stop_all();
-                    return Err(e);
-                }
-                Err(_) => return Err(SessionError::Thread { what: "a" }),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(SessionError::Thread { what }),
             }
         }
         if let Some(held) = held {
@@ -154,6 +154,27 @@ impl SessionBuilder {
                 threads.push(spawn("command", move || wait_command(held, &sh))?);
             }
         }
+        started.armed = false;
+        let threads = std::mem::take(&mut started.threads);
         Ok(Session { timeline, threads, shared, pid, failed: false })
+    }
+}
+
+/// The source threads of a session being started: should [`SessionBuilder::start`] fail
+/// half-way, they are stopped (their instances removed) and joined.
+struct Started {
+    shared: Arc<Shared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    armed: bool,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.stop_all();
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+        }
     }
 }

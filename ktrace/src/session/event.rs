@@ -257,10 +257,14 @@ impl fmt::Display for TimelineEvent {
             TimelineEvent::Syscall(s) => write!(f, "{}", s.text),
             TimelineEvent::Task { event, .. } => task_text(f, event),
             TimelineEvent::Sample(s) => write!(f, "sample cpu={} ip={:#x}", s.cpu, s.ip),
-            TimelineEvent::Lost(l) => match l.count {
-                Some(n) => write!(f, "LOST {n} events on cpu {}", l.cpu),
-                None => write!(f, "LOST events on cpu {}", l.cpu),
-            },
+            TimelineEvent::Lost(l) => {
+                match l.count {
+                    Some(n) => write!(f, "LOST {n} events")?,
+                    None => f.write_str("LOST events")?,
+                }
+                // A perf ring's loss belongs to no one CPU (`cpu` is u32::MAX).
+                if l.cpu != u32::MAX { write!(f, " on cpu {}", l.cpu) } else { Ok(()) }
+            }
         }
     }
 }

@@ -67,16 +67,16 @@ pub(super) fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<Timel
                     && matches!(e.field("buf"), Ok(Value::Str(b)) if b.starts_with(HEARTBEAT))
                 {
                     feed.advance(ts);
-                    continue;
+                } else {
+                    let format = formats.entry(e.id()).or_insert_with(|| Arc::new(e.format.clone())).clone();
+                    feed.push(TimelineEvent::Ftrace(FtraceEvent {
+                        ts: Timestamp::new(ts, Clock::Mono),
+                        cpu: e.cpu(),
+                        pid: e.pid(),
+                        format,
+                        data: e.data().into(),
+                    }));
                 }
-                let format = formats.entry(e.id()).or_insert_with(|| Arc::new(e.format.clone())).clone();
-                feed.push(TimelineEvent::Ftrace(FtraceEvent {
-                    ts: Timestamp::new(ts, Clock::Mono),
-                    cpu: e.cpu(),
-                    pid: e.pid(),
-                    format,
-                    data: e.data().into(),
-                }));
             }
             // A loss is placed where the stream reported it: a page dropped over the budget is
             // reported with its first event's time, which can be older than events the stream
