@@ -243,7 +243,11 @@ impl<W: Write> Writer for ChromeJson<W> {
                 }
             }
             Typed::SysEnter { nr, .. } if ev.system() == "raw_syscalls" => {
-                self.syscalls.insert(ev.pid(), (nr, ts));
+                // An earlier call of the thread that never returned (its exit lost) ends here,
+                // unfinished, rather than vanishing.
+                if let Some((n0, s0)) = self.syscalls.insert(ev.pid(), (nr, ts)) {
+                    self.syscall_slice(ev.pid(), n0, s0, ts, None);
+                }
             }
             Typed::SysExit { nr, ret } if ev.system() == "raw_syscalls" => match self.syscalls.remove(&ev.pid()) {
                 Some((enr, start)) if enr == nr => self.syscall_slice(ev.pid(), nr, start, ts, Some(ret)),

@@ -10,7 +10,9 @@
 //! Every trace writer is a [`Writer`]: feed it the items of a [`Recording`] (a recording made
 //! live, or a trace.dat read with [`ktrace_ftrace::TraceDat`]) or of a live
 //! [`ktrace_ftrace::Stream`], then [`Writer::finish`]. Writers hold a fixed buffer (and per-thread
-//! or per-CPU state), never the trace, and allocate nothing per event.
+//! or per-CPU state), never the trace, and allocate nothing for the frequent events (sched, syscalls,
+//! other tracepoints); Perfetto's task events (fork, exec, exit, rename) still build their
+//! messages each time.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

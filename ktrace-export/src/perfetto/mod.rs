@@ -16,7 +16,8 @@
 //!   annotations.
 //!
 //! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]; events
-//! reuse their message structs, so writing allocates nothing per event.
+//! reuse their message structs, so sched, syscall and generic events allocate nothing; the rarer
+//! task events (fork, exec, exit, newtask, rename) build theirs each time.
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, clippy::indexing_slicing)]
 #[rustfmt::skip]
