@@ -313,7 +313,12 @@ impl ProbeDef {
             m if ptype == "r" && !is_file => m.parse().map_err(|_| bad("a decimal MAXACTIVE after r"))?,
             _ => return Err(bad("p, r[MAXACTIVE], f or t")),
         };
-        let symbol = |s: &str| if s.is_empty() { Err(bad("a symbol")) } else { Ok(String::from(s)) };
+        // A kernel symbol is never empty and never starts with a digit (`0xd+0` is neither an
+        // address nor a symbol to the kernel).
+        let symbol = |s: &str| match s.bytes().next() {
+            Some(c) if !c.is_ascii_digit() => Ok(String::from(s)),
+            _ => Err(bad("a symbol")),
+        };
         let target = if ptype == "f" {
             match place.strip_suffix("%return") {
                 Some(sym) => Target::Fexit { symbol: symbol(sym)? },
@@ -529,6 +534,9 @@ mod tests {
             "f:g/e %return",
             "p5:g/e vfs_read",
             "r5:g/e /bin/bash:0x10",
+            // Found by cargo-fuzz: parsed as the symbol `0xd`, rendered as the address 0xd.
+            "p:g/e 0xd+0",
+            "r:g/e 12",
         ] {
             assert!(matches!(ProbeDef::parse(line), Err(Error::BadDefinition { .. })), "{line}");
         }
