@@ -154,4 +154,13 @@ impl Error {
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Error::Unsupported { .. } | Error::Lockdown { .. } | Error::NotBuilt { .. })
     }
+
+    /// The errno of a failed syscall (`EINVAL` for a definition the kernel rejects, `EBUSY` for a
+    /// probe still in use…), when the error is one.
+    pub fn os_error(&self) -> Option<i32> {
+        match self {
+            Error::Syscall { source, .. } | Error::Spawn { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
 }

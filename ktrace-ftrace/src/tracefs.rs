@@ -101,6 +101,23 @@ impl Tracefs {
         read_file(&self.root.join(rel))
     }
 
+    /// Writes `val` to a file below the root in one write(2), truncating it first (tracefs parses
+    /// each write separately; truncating `kprobe_events` or `set_event` clears the whole list).
+    /// EACCES is [`Error::NotRoot`]; other refusals are [`Error::Syscall`] with the errno
+    /// ([`Error::os_error`]) and the path.
+    pub fn write(&self, rel: &str, val: &str) -> Result<()> {
+        write_file(&self.root.join(rel), val)
+    }
+
+    /// Appends `line` to a file below the root in one write(2): adds one definition to a list
+    /// such as `kprobe_events`, `uprobe_events`, `dynamic_events` or `set_event` (`-:group/event`
+    /// removes one) without clearing the others. Errors as [`Tracefs::write`]; the kernel explains
+    /// a rejected definition in `error_log` (Linux 5.4+).
+    #[doc(alias = "dynamic_events")]
+    pub fn append(&self, rel: &str, line: &str) -> Result<()> {
+        append_file(&self.root.join(rel), line)
+    }
+
     /// Tracers this kernel offers in the global instance (`available_tracers`).
     pub fn available_tracers(&self) -> Result<Vec<String>> {
         Ok(self.read("available_tracers")?.split_whitespace().map(str::to_owned).collect())

@@ -1,8 +1,6 @@
 //! Creating probes through tracefs (`kprobe_events`, `uprobe_events`), owned by a guard that
 //! removes them on drop; a reaper for probes of dead owners.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use ktrace_ftrace::Tracefs;
@@ -83,7 +81,8 @@ impl Probes {
         &self.created
     }
 
-    fn events_file(&self, def: &ProbeDef) -> Result<PathBuf> {
+    /// The tracefs file (relative to the root) that takes `def`'s definition line.
+    fn events_file(&self, def: &ProbeDef) -> Result<&'static str> {
         let eprobe = matches!(def.target, Target::Eprobe { .. });
         let (name, feature, config, since) = if def.is_uprobe() {
             ("uprobe_events", "uprobe events", "CONFIG_UPROBE_EVENTS", "3.5")
@@ -110,7 +109,7 @@ impl Probes {
             );
             return Err(Error::Unsupported { feature: feature.into(), hint });
         }
-        Ok(p)
+        Ok(name)
     }
 
     /// Creates a probe from a definition (its group is replaced by this guard's). For uprobes,
@@ -123,24 +122,26 @@ impl Probes {
                 a.fetch = crate::probe::user_args_to_registers(&a.fetch);
             }
         }
-        let path = self.events_file(&def)?;
-        let _ = std::fs::write(self.fs.root().join("error_log"), "");
+        let file = self.events_file(&def)?;
+        let _ = self.fs.write("error_log", "");
         let line = def.to_string();
-        let r = std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| f.write_all(line.as_bytes()));
-        if let Err(e) = r {
-            let log = std::fs::read_to_string(self.fs.root().join("error_log")).unwrap_or_default();
+        if let Err(e) = self.fs.append(file, &line) {
+            if e.is_permission() {
+                return Err(e.into());
+            }
+            let log = self.fs.read("error_log").unwrap_or_default();
             // The README lists `e:` whether or not eprobes are built; without them dynamic_events
             // refuses every `e:` line with EINVAL and no error_log entry (a kernel that has them
             // explains a bad definition there).
             if matches!(def.target, Target::Eprobe { .. })
-                && e.raw_os_error() == Some(libc::EINVAL)
+                && e.os_error() == Some(libc::EINVAL)
                 && log.trim().is_empty()
             {
                 return Err(Error::Unsupported {
                     feature: "eprobe events".into(),
                     hint: format!(
                         "{} refused {line:?} with EINVAL and no error_log entry: {} and kprobe events",
-                        path.display(),
+                        self.fs.root().join(file).display(),
                         ktrace_core::hint::kernel_feature("CONFIG_EPROBE_EVENTS", "5.15")
                     ),
                 });
@@ -151,7 +152,8 @@ impl Probes {
             });
         }
         let name = format!("{}/{}", def.group, def.event);
-        self.guardian.push(ktrace_owner::register(ktrace_owner::Undo::RemoveProbe { events_file: path, name }));
+        let events_file = self.fs.root().join(file);
+        self.guardian.push(ktrace_owner::register(ktrace_owner::Undo::RemoveProbe { events_file, name }));
         self.created.push(def);
         Ok(())
     }
@@ -271,9 +273,9 @@ impl Probes {
     fn remove_all(&mut self) -> Result<()> {
         let mut first = None;
         for def in std::mem::take(&mut self.created) {
-            let Ok(path) = self.events_file(&def) else { continue };
-            if let Err(e) = remove_probe(&self.fs, &path, &def.group, &def.event) {
-                first.get_or_insert(Error::Syscall { call: "write", what: path.display().to_string(), source: e });
+            let Ok(file) = self.events_file(&def) else { continue };
+            if let Err(e) = remove_probe(&self.fs, file, &def.group, &def.event) {
+                first.get_or_insert(e.into());
             }
         }
         self.guardian.clear();
@@ -284,23 +286,23 @@ impl Probes {
 /// Disables `group/event` in the top instance and in every instance that enabled it, then removes
 /// it through `events_file` (`-:group/event`), retrying briefly while the kernel says it is busy
 /// (a perf user or a closing reader).
-fn remove_probe(fs: &Tracefs, events_file: &Path, group: &str, event: &str) -> std::io::Result<()> {
-    let enable = Path::new("events").join(group).join(event).join("enable");
-    let instances = std::fs::read_dir(fs.root().join("instances")).into_iter().flatten().flatten().map(|e| e.path());
-    for dir in std::iter::once(fs.root().to_owned()).chain(instances) {
-        let p = dir.join(&enable);
+fn remove_probe(fs: &Tracefs, events_file: &str, group: &str, event: &str) -> ktrace_ftrace::Result<()> {
+    let enable = format!("events/{group}/{event}/enable");
+    let instances = std::fs::read_dir(fs.root().join("instances")).into_iter().flatten().flatten();
+    let dirs = std::iter::once(String::new())
+        .chain(instances.filter_map(|e| e.file_name().to_str().map(|n| format!("instances/{n}/"))));
+    for dir in dirs {
+        let p = format!("{dir}{enable}");
         // `1`, or `1*` when also soft-enabled by a trigger.
-        if std::fs::read_to_string(&p).is_ok_and(|t| t.starts_with('1')) {
-            let _ = std::fs::write(&p, "0");
+        if fs.read(&p).is_ok_and(|t| t.starts_with('1')) {
+            let _ = fs.write(&p, "0");
         }
     }
     let cmd = format!("-:{group}/{event}");
     let mut attempt = 0;
     loop {
-        let r =
-            std::fs::OpenOptions::new().append(true).open(events_file).and_then(|mut f| f.write_all(cmd.as_bytes()));
-        match r {
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
+        match fs.append(events_file, &cmd) {
+            Err(e) if e.os_error() == Some(libc::EBUSY) && attempt < 49 => {
                 attempt += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
@@ -330,8 +332,7 @@ pub fn btf_args_supported(fs: &Tracefs) -> bool {
 pub fn reap_stale(fs: &Tracefs) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for file in ["kprobe_events", "uprobe_events", "dynamic_events"] {
-        let path = fs.root().join(file);
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(text) = fs.read(file) else { continue };
         for line in text.lines() {
             // `TYPE:GROUP/EVENT …`: any probe type, also those ProbeDef does not parse.
             let Some((group, event)) =
@@ -343,7 +344,7 @@ pub fn reap_stale(fs: &Tracefs) -> Result<Vec<String>> {
                 continue;
             }
             let name = format!("{group}/{event}");
-            if !out.contains(&name) && remove_probe(fs, &path, group, event).is_ok() {
+            if !out.contains(&name) && remove_probe(fs, file, group, event).is_ok() {
                 out.push(name);
             }
         }
