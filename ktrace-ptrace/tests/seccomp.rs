@@ -41,3 +41,15 @@ fn filter_traps_exactly_the_chosen_syscalls() {
     // The empty set is the allow-all filter: no syscall stops at all.
     assert_eq!(stops(Some(&[])), BTreeSet::new());
 }
+
+#[test]
+fn a_filter_over_the_kernel_limit_is_an_error_before_the_command_runs() {
+    if !ktrace_core::testing::root("a_filter_over_the_kernel_limit_is_an_error_before_the_command_runs") {
+        return;
+    }
+    let many: Vec<u64> = (0..6000).step_by(2).collect();
+    assert!(ktrace_ptrace::seccomp::trace_only(AuditArch::NATIVE, &many).len() > ktrace_ptrace::seccomp::MAX_INSNS);
+    let e = TraceCommand::new("/bin/true").seccomp_filter(&many).spawn().map(|_| ()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("BPF_MAXINSNS 4096") && text.contains("3000 syscall numbers"), "{text}");
+}

@@ -120,6 +120,17 @@ impl TraceCommand {
             argv.push(cstr(a).map_err(|e| spawn_err(e.into()))?);
         }
         let prog = self.seccomp.as_ref().map(|n| crate::seccomp::trace_only(AuditArch::NATIVE, n));
+        // The child could only _exit(126) on a program the kernel refuses: say why here instead.
+        if let Some(p) = prog.as_ref().filter(|p| p.len() > crate::seccomp::MAX_INSNS) {
+            let why = format!(
+                "the seccomp filter for {} syscall numbers needs {} BPF instructions, over the kernel's \
+                 BPF_MAXINSNS {}: pass only numbers of real syscalls (x86_64 has fewer than 500)",
+                self.seccomp.as_ref().map_or(0, Vec::len),
+                p.len(),
+                crate::seccomp::MAX_INSNS
+            );
+            return Err(spawn_err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why)));
+        }
         let cpu = if self.same_cpu { sys::current_cpu() } else { None };
         let old_affinity = if cpu.is_some() { nix::sched::sched_getaffinity(Pid::from_raw(0)).ok() } else { None };
         if let Some(c) = cpu {
