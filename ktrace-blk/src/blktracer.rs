@@ -169,11 +169,18 @@ impl BlkTracer {
         if let Some((f, path)) = self.pipe.as_mut() {
             let until = std::time::Instant::now() + timeout;
             buf.reserve(1 << 16);
-            while drain_once(f, buf).map_err(|e| Error::io("read", &*path, e))? == 0
-                && buf.is_empty()
-                && std::time::Instant::now() < until
-            {
-                std::thread::sleep(Duration::from_millis(2));
+            while drain_once(f, buf).map_err(|e| Error::io("read", &*path, e))? == 0 && buf.is_empty() {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                // trace_pipe wakes poll(2) when the blk tracer writes a record: no busy polling.
+                let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+                let mut fds = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&*f), nix::poll::PollFlags::POLLIN)];
+                match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(Error::io("poll", &*path, e.into())),
+                }
             }
         }
         Ok(crate::FtraceBinRecords::new(buf))

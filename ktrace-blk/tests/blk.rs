@@ -302,10 +302,20 @@ fn block_tracepoints_see_every_io() {
     }
     for p in [0u8, 1] {
         for i in 0..WRITES {
-            assert_eq!(seen.get(&(p, i * 16, true)), Some(&1), "write {i} phase {p}");
+            assert_eq!(
+                seen.get(&(p, i * 16, true)),
+                Some(&1),
+                "write {i} phase {p}: lost {} seen {seen:?}",
+                recording.lost_total()
+            );
         }
         for i in 0..READS {
-            assert_eq!(seen.get(&(p, i * 16, false)), Some(&1), "read {i} phase {p}");
+            assert_eq!(
+                seen.get(&(p, i * 16, false)),
+                Some(&1),
+                "read {i} phase {p}: lost {} seen {seen:?}",
+                recording.lost_total()
+            );
         }
     }
 }
