@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::sys;
 
-/// A loop device over a backing file, detached on drop.
+/// A loop device over a backing file, detached on drop, and by the kernel when the guard's process
+/// dies (LO_FLAGS_AUTOCLEAR: detached at the last close of the device).
 #[doc(alias = "LOOP_CONFIGURE")]
 #[doc(alias = "LOOP_CTL_GET_FREE")]
 #[doc(alias = "LOOP_CLR_FD")]
@@ -14,14 +15,13 @@ use crate::sys;
 pub struct LoopDevice {
     dev: std::fs::File,
     path: PathBuf,
-    backing: PathBuf,
-    remove_backing: bool,
     number: u32,
 }
 
 impl LoopDevice {
-    /// Creates a sparse backing file of `size` bytes (named `ktrace_loop_<pid>_<n>` in the temp dir)
-    /// and binds it to a free loop device with direct IO and 512-byte blocks.
+    /// Creates a sparse backing file of `size` bytes in the temp dir (`ktrace_loop_<pid>_<n>`,
+    /// unlinked once bound: `losetup -l` shows it `(deleted)`) and binds it to a free loop device
+    /// with direct IO and 512-byte blocks.
     pub fn create_temp(size: u64) -> Result<LoopDevice> {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -31,17 +31,10 @@ impl LoopDevice {
             .set_len(size)
             .map_err(|e| Error::io("ftruncate", &backing, e))
             .and_then(|()| LoopDevice::attach(&backing));
-        match attached {
-            Ok(mut d) => {
-                d.remove_backing = true;
-                Ok(d)
-            }
-            Err(e) => {
-                // The file is ours and nothing holds it: do not leave it behind.
-                let _ = std::fs::remove_file(&backing);
-                Err(e)
-            }
-        }
+        // Unlinked at once either way: the bound device holds the file open until it detaches,
+        // so not even a SIGKILL leaves it in the temp dir.
+        let _ = std::fs::remove_file(&backing);
+        attached
     }
 
     /// Binds an existing file.
@@ -70,7 +63,7 @@ impl LoopDevice {
                 .map_err(|e| Error::io("open", &path, e))?;
             match sys::loop_configure(&dev, &file, 512, true) {
                 Ok(()) => {
-                    return Ok(LoopDevice { dev, path, backing: backing.to_owned(), remove_backing: false, number });
+                    return Ok(LoopDevice { dev, path, number });
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => continue,
                 Err(e) => return Err(Error::io("ioctl(LOOP_CONFIGURE)", &path, e)),
@@ -102,10 +95,6 @@ impl LoopDevice {
 
     fn detach(&mut self) -> Result<()> {
         let r = sys::loop_clear(&self.dev);
-        if self.remove_backing {
-            let _ = std::fs::remove_file(&self.backing);
-            self.remove_backing = false;
-        }
         match r {
             Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(()),

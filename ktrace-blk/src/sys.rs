@@ -8,6 +8,8 @@ const LOOP_CONFIGURE: libc::c_ulong = 0x4C0A;
 const LOOP_CLR_FD: libc::c_ulong = 0x4C01;
 /// `LO_FLAGS_DIRECT_IO`.
 const LO_FLAGS_DIRECT_IO: u32 = 16;
+/// `LO_FLAGS_AUTOCLEAR`.
+const LO_FLAGS_AUTOCLEAR: u32 = 4;
 
 /// `struct loop_config` (linux/loop.h): fd, block_size, `struct loop_info64` (232 bytes), reserved.
 #[repr(C)]
@@ -28,7 +30,8 @@ pub(crate) fn loop_get_free(ctl: &std::fs::File) -> std::io::Result<u32> {
     if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(r as u32) }
 }
 
-/// LOOP_CONFIGURE (5.8+): binds `backing` to the loop device, with direct IO and a block size.
+/// LOOP_CONFIGURE (5.8+): binds `backing` to the loop device, with direct IO and a block size,
+/// detached automatically at the last close (LO_FLAGS_AUTOCLEAR).
 pub(crate) fn loop_configure(
     dev: &std::fs::File,
     backing: &std::fs::File,
@@ -36,8 +39,11 @@ pub(crate) fn loop_configure(
     direct: bool,
 ) -> std::io::Result<()> {
     let mut cfg = LoopConfig { fd: backing.as_raw_fd() as u32, block_size, info: [0; 232], reserved: [0; 8] };
-    if direct && let Some(f) = cfg.info.get_mut(LO_FLAGS_OFFSET..LO_FLAGS_OFFSET + 4) {
-        f.copy_from_slice(&LO_FLAGS_DIRECT_IO.to_ne_bytes());
+    // AUTOCLEAR: the kernel detaches the device when its last opener closes it, so a guard
+    // killed by SIGKILL leaves no device bound (its fd closes with the process).
+    let flags = LO_FLAGS_AUTOCLEAR | if direct { LO_FLAGS_DIRECT_IO } else { 0 };
+    if let Some(f) = cfg.info.get_mut(LO_FLAGS_OFFSET..LO_FLAGS_OFFSET + 4) {
+        f.copy_from_slice(&flags.to_ne_bytes());
     }
     // SAFETY: `cfg` is a valid `struct loop_config` that outlives the call; the kernel only reads it.
     let r = unsafe { libc::ioctl(dev.as_raw_fd(), LOOP_CONFIGURE as _, &cfg as *const LoopConfig) };
