@@ -49,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let untraced = child_ns(&exe, n)?;
 
     let fs = Tracefs::find_or_mount()?;
-    let mut probes = Probes::with_group(&fs, &format!("ktrace_{}_bench", std::process::id()));
+    let mut probes = Probes::with_group(&fs, "bench");
     probes.uprobe(
         "target",
         &exe,

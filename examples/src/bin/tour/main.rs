@@ -176,7 +176,7 @@ fn probe_part(r: &mut Report) -> Result<(), Box<dyn std::error::Error>> {
     );
     drop(inst);
     probes.close()?;
-    let mut k = Probes::with_group(&fs, &format!("ktrace_{}_k", std::process::id()));
+    let mut k = Probes::with_group(&fs, "k");
     match k.kprobe("open", "do_sys_openat2", &[], false) {
         Ok(()) => r.ok("kprobes", "available".into()),
         Err(e) => r.skip("kprobes", e.to_string()),
