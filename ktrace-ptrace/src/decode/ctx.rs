@@ -71,10 +71,10 @@ impl Ctx<'_> {
             Long => Value::Int(v as i64),
             Hex => Value::Hex(v),
             Ptr => Value::Ptr(v),
-            AtFd if v as i32 == libc::AT_FDCWD && self.style.fd_paths => {
+            AtFd if v as i32 == libc::AT_FDCWD && self.style.decode_fds.path => {
                 // strace -y: the directory it stands for, `AT_FDCWD</home/me>`.
-                match std::fs::read_link(format!("/proc/{}/cwd", self.pid)) {
-                    Ok(cwd) => Value::Name(format!("AT_FDCWD<{}>", cwd.display()).into()),
+                match sys::proc_link(self.pid, "cwd") {
+                    Ok(path) => Value::Name(format!("AT_FDCWD{}", FdTarget::Path { path, deleted: false }).into()),
                     Err(_) => Value::Name("AT_FDCWD".into()),
                 }
             }
@@ -418,7 +418,7 @@ impl Ctx<'_> {
                     [0, 4]
                         .map(|off| {
                             let fd = i64::from(field(&b, off, 4) as i32);
-                            if self.style.fd_paths { with_fd_path(pid, fd, Value::Int(fd)) } else { Value::Int(fd) }
+                            with_fd_target(pid, fd, Value::Int(fd), self.style.decode_fds)
                         })
                         .to_vec(),
                 ),
