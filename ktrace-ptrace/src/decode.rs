@@ -40,6 +40,7 @@ mod mem;
 mod names;
 mod pointed;
 mod signals;
+mod sockopt;
 mod structs;
 mod table;
 #[cfg(test)]
@@ -76,6 +77,8 @@ enum Arg {
     /// A C `long` or `off_t`: all 64 bits, signed.
     Long,
     Hex,
+    /// A C `unsigned int` in hexadecimal (flags no name is known for).
+    Hex32,
     Ptr,
     /// A descriptor, or `AT_FDCWD`.
     AtFd,
@@ -193,6 +196,15 @@ enum Arg {
     LongOut(bool),
     /// sched_setaffinity's CPU set, its size the second argument.
     CpuSetIn,
+    /// A socket option level (`SOL_SOCKET`).
+    SockLevel,
+    /// A socket option, named for the level of the argument before.
+    SockOptName,
+    /// setsockopt's value, as its option holds it (`[1]`).
+    SockOptSet,
+    /// getsockopt's length: `[4]` at the entry (the value and the length at the exit are
+    /// decoded by `decode_exit` from it).
+    SockOptLen,
     /// rt_sigreturn's restored signal mask (`{mask=[]}`), read from the thread's status.
     SigreturnMask,
 }
@@ -280,6 +292,12 @@ fn decode_with(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>, style: S
                 let (v, arg) = (ctx.decode(*kind, ctx.arg(i)), ctx.arg(i));
                 if fd_args && style.decode_fds.any() && is_fd_arg(name, i, Some(*kind), arg) {
                     with_fd_target(pid, arg as i32 as i64, v, style.decode_fds)
+                } else if fd_args && style.decode_fds.any() && (name, i) == ("pidfd_getfd", 1) {
+                    // A descriptor of the process the pidfd refers to.
+                    match sys::pidfd_pid(pid, ctx.arg(0) as i32) {
+                        Some(p) => with_fd_target(Pid::from_raw(p), arg as i32 as i64, v, style.decode_fds),
+                        None => v,
+                    }
                 } else {
                     v
                 }
@@ -354,6 +372,10 @@ pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call
         // Every argument is an input; execve's are gone once it succeeded.
         call.args.clone_from(&entry.args);
         return call;
+    }
+    if name == "getsockopt" {
+        let ctx = Ctx { pid, name, args, ret: Some(ret), style };
+        sockopt::getsockopt_exit(&ctx, entry, &mut call);
     }
     let sig = signature(name);
     let shown = shown_args(name, args, sig.len());

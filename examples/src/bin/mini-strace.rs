@@ -27,6 +27,8 @@ use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer, decode};
     override_usage = "mini-strace [OPTIONS] COMMAND [ARGS]...
        mini-strace [OPTIONS] -p PID"
 )]
+// As strace: an option given twice takes its last value (strace's tests pass -a twice).
+#[command(args_override_self = true)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["pid", "cmd"]))]
 struct Args {
     /// Follow forks and threads (-ff with -o FILE: each process's lines in FILE.PID).

@@ -90,33 +90,6 @@ pub enum SocketEndpoint {
     },
 }
 
-/// strace's names of the netlink protocols (`NETLINK_` left out), by number.
-const NETLINK_PROTOCOLS: &[&str] = &[
-    "ROUTE",
-    "UNUSED",
-    "USERSOCK",
-    "FIREWALL",
-    "SOCK_DIAG",
-    "NFLOG",
-    "XFRM",
-    "SELINUX",
-    "ISCSI",
-    "AUDIT",
-    "FIB_LOOKUP",
-    "CONNECTOR",
-    "NETFILTER",
-    "IP6_FW",
-    "DNRTMSG",
-    "KOBJECT_UEVENT",
-    "GENERIC",
-    "",
-    "SCSITRANSPORT",
-    "ECRYPTFS",
-    "RDMA",
-    "CRYPTO",
-    "SMC",
-];
-
 impl Display for SocketEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -145,8 +118,8 @@ impl Display for SocketEndpoint {
                 Ok(())
             }
             SocketEndpoint::Netlink { protocol, portid } => {
-                match NETLINK_PROTOCOLS.get(usize::from(*protocol)).filter(|n| !n.is_empty()) {
-                    Some(n) => write!(f, "{n}:{portid}"),
+                match super::table::NETLINK.iter().find(|(v, _)| *v == u64::from(*protocol)) {
+                    Some((_, n)) => write!(f, "{}:{portid}", n.trim_start_matches("NETLINK_")),
                     None => write!(f, "{protocol}"),
                 }
             }

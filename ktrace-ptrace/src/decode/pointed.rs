@@ -45,9 +45,63 @@ impl Ctx<'_> {
         let fields = match (family as i32, rest) {
             // Only the family fits in the length given.
             (_, []) => Vec::new(),
+            // strace's print_sockaddr_data_un: a path up to its NUL (at most sun_path's 108
+            // bytes); an abstract name (a leading NUL) as `@"…"` with every byte of the length.
             (libc::AF_UNIX, _) => {
-                let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
-                vec![("sun_path", Value::Str { bytes: rest.get(..end).unwrap_or_default().to_vec(), truncated: false })]
+                let path = rest.get(..rest.len().min(108)).unwrap_or(rest);
+                let shown = match path.split_first() {
+                    Some((0, name)) => {
+                        let mut s = String::from("@");
+                        let _ = value::write_quoted(&mut s, name, false);
+                        Value::Name(s.into())
+                    }
+                    _ => {
+                        let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+                        Value::Str { bytes: path.get(..end).unwrap_or_default().to_vec(), truncated: false }
+                    }
+                };
+                vec![("sun_path", shown)]
+            }
+            // sin6_port, sin6_flowinfo, the address (`inet_pton(AF_INET6, "::1", &sin6_addr)`),
+            // and the scope id when the length includes it.
+            (libc::AF_INET6, _) if rest.len() >= 22 => {
+                let mut c = Cursor::new(rest);
+                let (Ok(port), Ok(flow), Ok(addr)) = (c.u16_be(), c.u32_be(), c.array::<16>("sin6_addr")) else {
+                    return Value::Ptr(v);
+                };
+                let text = std::net::Ipv6Addr::from(addr).to_string();
+                let mut f = vec![
+                    ("sin6_port", Value::Call("htons", vec![Value::Uint(port.into())])),
+                    ("sin6_flowinfo", Value::Call("htonl", vec![Value::Uint(flow.into())])),
+                    (
+                        "",
+                        Value::Call(
+                            "inet_pton",
+                            vec![
+                                Value::Name("AF_INET6".into()),
+                                Value::Str { bytes: text.into_bytes(), truncated: false },
+                                Value::Name("&sin6_addr".into()),
+                            ],
+                        ),
+                    ),
+                ];
+                if let Ok(scope) = c.u32() {
+                    f.push(("sin6_scope_id", Value::Uint(scope.into())));
+                }
+                f
+            }
+            // `nl_pad` only when set, `nl_pid`, `nl_groups` as C's `%#08x`.
+            (libc::AF_NETLINK, _) if rest.len() >= 10 => {
+                let mut c = Cursor::new(rest);
+                let (Ok(pad), Ok(pid), Ok(groups)) = (c.u16(), c.u32(), c.u32()) else { return Value::Ptr(v) };
+                let mut f = Vec::new();
+                if pad != 0 {
+                    f.push(("nl_pad", Value::Hex(pad.into())));
+                }
+                f.push(("nl_pid", Value::Int(pid.into())));
+                let groups = if groups == 0 { "00000000".to_owned() } else { format!("{groups:#08x}") };
+                f.push(("nl_groups", Value::Name(groups.into())));
+                f
             }
             (libc::AF_INET, [p0, p1, a, b, c, d, ..]) => vec![
                 ("sin_port", Value::Call("htons", vec![Value::Uint(u16::from_be_bytes([*p0, *p1]).into())])),

@@ -229,7 +229,9 @@ impl Display for Value {
             Value::Struct { fields, more } => {
                 f.write_char('{')?;
                 for (i, (name, v)) in fields.iter().enumerate() {
-                    write!(f, "{}{name}={v}", if i > 0 { ", " } else { "" })?;
+                    f.write_str(if i > 0 { ", " } else { "" })?;
+                    // A field shown without its name (`inet_pton(AF_INET6, "::1", &sin6_addr)`).
+                    if name.is_empty() { write!(f, "{v}")? } else { write!(f, "{name}={v}")? }
                 }
                 if *more {
                     f.write_str(if fields.is_empty() { "..." } else { ", ..." })?;

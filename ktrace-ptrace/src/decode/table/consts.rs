@@ -372,6 +372,33 @@ pub(in crate::decode) const PR: Names = table!(
 /// Protocols of AF_INET and AF_INET6 sockets.
 pub(in crate::decode) const IPPROTO: Names =
     table!(IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, IPPROTO_RAW);
+/// Protocols of AF_NETLINK sockets (strace's netlink_protocols).
+pub(in crate::decode) const NETLINK: Names = table!(
+    NETLINK_ROUTE,
+    NETLINK_UNUSED,
+    NETLINK_USERSOCK,
+    NETLINK_FIREWALL,
+    NETLINK_SOCK_DIAG,
+    NETLINK_NFLOG,
+    NETLINK_XFRM,
+    NETLINK_SELINUX,
+    NETLINK_ISCSI,
+    NETLINK_AUDIT,
+    NETLINK_FIB_LOOKUP,
+    NETLINK_CONNECTOR,
+    NETLINK_NETFILTER,
+    NETLINK_IP6_FW,
+    NETLINK_DNRTMSG,
+    NETLINK_KOBJECT_UEVENT,
+    NETLINK_GENERIC,
+    NETLINK_SCSITRANSPORT,
+    NETLINK_ECRYPTFS,
+    NETLINK_RDMA,
+    NETLINK_CRYPTO,
+    (22, "NETLINK_SMC")
+);
+/// pidfd_open's flags.
+pub(in crate::decode) const PIDFD: Names = &[(libc::O_NONBLOCK as u64, "PIDFD_NONBLOCK")];
 /// Filesystem magic numbers of `struct statfs`'s f_type.
 pub(in crate::decode) const FS_MAGIC: Names = &[
     (0xef53, "EXT2_SUPER_MAGIC"),
