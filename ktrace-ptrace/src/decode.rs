@@ -52,7 +52,7 @@ use table::{Names, shown_args, signature};
 pub use value::{Call, Ret, Value};
 
 use ctx::*;
-pub use dump::{hexdump, io_data, io_dump};
+pub use dump::{IoBuffer, hexdump, io_data, io_dump};
 pub use fd::{DecodeFds, FdTarget, SocketEndpoint, fd_target};
 pub use mem::read_string;
 use mem::*;

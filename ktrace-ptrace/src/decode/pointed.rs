@@ -36,15 +36,31 @@ impl Ctx<'_> {
     }
 
     pub(super) fn sockaddr(&self, v: u64, len: usize) -> Value {
-        let Some(b) = read_bytes(self.pid, v, len.min(128)).filter(|b| b.len() >= 2) else {
+        // strace's decode_sockaddr: the length given (at most a sockaddr_storage) read whole.
+        let Some(b) = (len >= 2).then(|| read_struct(self.pid, v, len.min(128))).flatten() else {
             return Value::Ptr(v);
         };
         let family = field(&b, 0, 2);
         let rest = b.get(2..).unwrap_or_default();
         let fam = value(family, table::AF, "AF_???");
+        // Each family's decoder wants at least its structure's size (unix: one byte of path,
+        // inet6: up to sin6_addr); shorter, or a family not decoded, is `sa_data` raw.
+        let min = match family as i32 {
+            libc::AF_UNIX => 1,
+            libc::AF_INET => 14,
+            libc::AF_INET6 => 22,
+            libc::AF_NETLINK => 10,
+            _ => usize::MAX,
+        };
         let fields = match (family as i32, rest) {
             // Only the family fits in the length given.
             (_, []) => Vec::new(),
+            (libc::AF_AX25 | libc::AF_IPX | libc::AF_X25 | libc::AF_PACKET | libc::AF_BLUETOOTH, _) => {
+                return Value::Struct { fields: vec![("sa_family", fam)], more: true };
+            }
+            _ if rest.len() < min => {
+                vec![("sa_data", Value::Str { bytes: rest.to_vec(), truncated: false })]
+            }
             // strace's print_sockaddr_data_un: a path up to its NUL (at most sun_path's 108
             // bytes); an abstract name (a leading NUL) as `@"…"` with every byte of the length.
             (libc::AF_UNIX, _) => {
@@ -113,7 +129,7 @@ impl Ctx<'_> {
                     ),
                 ),
             ],
-            _ => return Value::Struct { fields: vec![("sa_family", fam)], more: true },
+            _ => vec![("sa_data", Value::Str { bytes: rest.to_vec(), truncated: false })],
         };
         let mut all = vec![("sa_family", fam)];
         all.extend(fields);
