@@ -299,3 +299,14 @@ impl DiagSocket {
         }
     }
 }
+
+/// The name of network interface `index` (if_indextoname(3)); `None` when there is none.
+pub(crate) fn if_name(index: u32) -> Option<String> {
+    let mut buf = [0u8; libc::IF_NAMESIZE];
+    // SAFETY: if_indextoname writes at most IF_NAMESIZE bytes, NUL included, to `buf`.
+    let r = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
+    if r.is_null() {
+        return None;
+    }
+    std::ffi::CStr::from_bytes_until_nul(&buf).ok().map(|c| c.to_string_lossy().into_owned())
+}

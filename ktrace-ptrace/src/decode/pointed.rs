@@ -102,7 +102,17 @@ impl Ctx<'_> {
                     ),
                 ];
                 if let Ok(scope) = c.u32() {
-                    f.push(("sin6_scope_id", Value::Uint(scope.into())));
+                    // A link-local address's scope is an interface: by name when there is one.
+                    let link_local = matches!(addr, [0xfe, b, ..] if b & 0xc0 == 0x80)
+                        || matches!(addr, [0xff, b, ..] if b & 0xf == 2);
+                    let shown = match crate::sys::if_name(scope) {
+                        Some(n) if link_local => Value::Call(
+                            "if_nametoindex",
+                            vec![Value::Str { bytes: n.into_bytes(), truncated: false }],
+                        ),
+                        _ => Value::Uint(scope.into()),
+                    };
+                    f.push(("sin6_scope_id", shown));
                 }
                 f
             }
