@@ -318,7 +318,14 @@ fn parse_one(body: &[u8], inode: u64) -> Found {
                 let _ = c.skip((n + 4).next_multiple_of(4) - n - 4);
                 match a.kind.get() {
                     UNIX_DIAG_NAME if path.is_none() => {
-                        path = Some(data.get(..data.len().min(UNIX_PATH_MAX)).unwrap_or(data).to_vec());
+                        let name = data.get(..data.len().min(UNIX_PATH_MAX)).unwrap_or(data);
+                        // A path ends at its NUL (the kernel keeps the one a bind's length
+                        // included); an abstract name (a leading NUL) is every byte.
+                        let name = match name.split_first() {
+                            Some((0, _)) => name,
+                            _ => name.split(|&c| c == 0).next().unwrap_or(name),
+                        };
+                        path = Some(name.to_vec());
                     }
                     UNIX_DIAG_PEER => {
                         peer = Cursor::new(data).u32().ok().filter(|&p| p != 0);
@@ -346,6 +353,7 @@ fn parse_one(body: &[u8], inode: u64) -> Found {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail by panicking")]
     use super::*;
+    use zerocopy::FromZeros;
 
     fn answer(body: &[u8]) -> Vec<u8> {
         message(body, 0)

@@ -106,10 +106,9 @@ impl Ctx<'_> {
                     let link_local = matches!(addr, [0xfe, b, ..] if b & 0xc0 == 0x80)
                         || matches!(addr, [0xff, b, ..] if b & 0xf == 2);
                     let shown = match crate::sys::if_name(scope) {
-                        Some(n) if link_local => Value::Call(
-                            "if_nametoindex",
-                            vec![Value::Str { bytes: n.into_bytes(), truncated: false }],
-                        ),
+                        Some(n) if link_local => {
+                            Value::Call("if_nametoindex", vec![Value::Str { bytes: n.into_bytes(), truncated: false }])
+                        }
                         _ => Value::Uint(scope.into()),
                     };
                     f.push(("sin6_scope_id", shown));
