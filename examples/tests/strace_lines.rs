@@ -432,25 +432,6 @@ fn per_process_files_match_strace() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `pipe:[51712]` → `pipe:[INODE]`: inode numbers differ between two runs.
-fn inodes(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(":[") {
-        let (head, tail) = rest.split_at(i + 2);
-        out.push_str(head);
-        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-        if digits > 0 && tail.as_bytes().get(digits) == Some(&b']') {
-            out.push_str("INODE");
-            rest = &tail[digits..];
-        } else {
-            rest = tail;
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// strace's `-y`: each descriptor with what it is open on (files, pipes, sockets), in the
 /// arguments and in what open, pipe-making and socket calls return.
 #[test]
@@ -460,12 +441,11 @@ fn fd_paths_match_strace() {
     let mini = env!("CARGO_BIN_EXE_mini-strace");
     let py = "import socket, os\na, b = socket.socketpair()\na.send(b'x'); b.recv(1)\nfd = os.open('/etc/hostname', os.O_RDONLY)\nos.read(fd, 4); os.close(fd)";
     for cmd in [&["-y", "sh", "-c", "cat /etc/hostname | wc -c; ls / >/dev/null"][..], &["-y", "python3", "-c", py]] {
-        let tidy = |r: Run| Run { procs: r.procs.into_iter().map(|p| p.iter().map(|l| inodes(l)).collect()).collect() };
         let ours = tidy(trace(mini, cmd, &dir, "y", false));
         let theirs = tidy(trace("strace", cmd, &dir, "y", false));
         let mut diff = Diffs::new();
         let (same, total) = compare(&ours, &theirs, &mut diff);
-        let with_path = theirs.procs.iter().flatten().filter(|l| l.contains("</") || l.contains(":[INODE]>")).count();
+        let with_path = theirs.procs.iter().flatten().filter(|l| l.contains("</") || l.contains(":[N]>")).count();
         println!(
             "-y {:?}: {same} of strace's {total} lines identical ({with_path} name a descriptor's file); differing: {diff:?}",
             cmd[1]
@@ -477,9 +457,10 @@ fn fd_paths_match_strace() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// What differs between two runs in strace -yy's socket annotations: inodes (`UNIX:[1849941->
-/// 1849942]`, `TCP:[1849910]`) and ephemeral ports (`127.0.0.1:47037`, `htons(47037)`): every
-/// number of five digits or more after `[`, `:`, `>` or `htons(` becomes `N`, on both sides.
+/// What differs between two runs in strace -y and -yy annotations: inodes (`pipe:[51712]`,
+/// `UNIX:[1849941->1849942]`, `TCP:[1849910]`) and ephemeral ports (`127.0.0.1:47037`,
+/// `htons(47037)`): every number of five digits or more after `[`, `:`, `>` or `htons(` becomes
+/// `N`, on both sides.
 fn endpoints(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut digits = String::new();
@@ -505,6 +486,11 @@ fn endpoints(s: &str) -> String {
     }
     flush(&mut out, &mut digits, after_mark);
     out
+}
+
+/// `r` with [`endpoints`] applied to every line.
+fn tidy(r: Run) -> Run {
+    Run { procs: r.procs.into_iter().map(|p| p.iter().map(|l| endpoints(l)).collect()).collect() }
 }
 
 /// strace's `-yy`: sockets with their endpoints (TCP and UDP over IPv4 and IPv6, unix stream and
@@ -533,7 +519,6 @@ fn socket_endpoints_match_strace() {
               fd = os.open('/dev/null', os.O_RDONLY); os.read(fd, 1); os.close(fd)\n\
               r, w = os.pipe(); os.write(w, b'x'); os.read(r, 1)";
     let cmd = ["-yy", "/usr/bin/python3", "-c", py];
-    let tidy = |r: Run| Run { procs: r.procs.into_iter().map(|p| p.iter().map(|l| endpoints(l)).collect()).collect() };
     let ours = tidy(trace(mini, &cmd, &dir, "yy", false));
     let theirs = tidy(trace("strace", &cmd, &dir, "yy", false));
     let mut diff = Diffs::new();
