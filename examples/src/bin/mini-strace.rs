@@ -2,11 +2,14 @@
 //!
 //! ```sh
 //! mini-strace [-f|-ff] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
-//!             [-e status=SET] [-z|-Z] [-y] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
+//!             [-e status=SET] [-z|-Z] [-y|-yy] [--decode-fds=SET] [-P PATH] [--seccomp] [-o FILE]
+//!             (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
 //! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
 //! microseconds), `-c` prints only strace's summary table (calls, errors and time per syscall).
+//! `-y` shows what each descriptor is open on, `-yy` also sockets' endpoints (`3<TCP:[127.0.0.1:
+//! 41234->127.0.0.1:80]>`, `4<UNIX-STREAM:[12345->12346]>`) and devices' numbers.
 //! Like strace it ends as the command did: its exit code, or killed by the same signal.
 
 use std::collections::{BTreeMap, HashMap};

@@ -199,6 +199,15 @@ fn socket_inode(path: &[u8]) -> Option<u64> {
 
 /// What descriptor `fd` of `pid` is open on, as much as `what` asks for; `None` when nothing is
 /// to be shown (a closed descriptor, a process gone, nothing asked for this kind).
+///
+/// Reads `/proc/PID/fd/FD` (and for a device stat(2)s it, for a pidfd reads
+/// `/proc/PID/fdinfo/FD`); a socket's protocol is its `system.sockprotoname` attribute and its
+/// endpoints are asked of sock_diag(7) (`NETLINK_SOCK_DIAG`, 3.3+; unix_diag by inode, inet_diag
+/// and netlink_diag by a dump searched for the inode). Endpoints, once found, are remembered by
+/// inode for the life of the process, as strace remembers them: a socket keeps showing the
+/// endpoints of its first successful lookup (strace's lines, exactly).
+#[doc(alias = "strace -yy")]
+#[doc(alias = "sock_diag")]
 pub fn fd_target(pid: Pid, fd: i32, what: DecodeFds) -> Option<FdTarget> {
     if fd < 0 || !what.any() {
         return None;
