@@ -389,7 +389,7 @@ pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call
         } else if let SockAddrOut(len_idx) = kind
             && let Some(Value::Array(given)) = entry.args.get(*len_idx)
             && let Some(Value::Uint(given)) = given.first()
-            && matches!(after, Value::Struct { .. })
+            && ret >= 0
         {
             // What the call wrote is cut to the buffer's size the caller gave.
             let ctx = Ctx { pid, name, args, ret: Some(ret), style };

@@ -152,6 +152,9 @@ const INT_LIKE: &[u64] = &[
     46, 49, 53, 56, 60, 63, 64, 65, 68, 69, 70, 73, 75,
 ];
 const SO_TXREHASH: u64 = 74;
+const SO_ERROR: u64 = 4;
+const SO_LINGER: u64 = 13;
+const SO_PEERCRED: u64 = 17;
 /// `SO_TXREHASH`'s values.
 const TXREHASH: Names = &[(0, "SOCK_TXREHASH_DISABLED"), (1, "SOCK_TXREHASH_ENABLED"), (255, "SOCK_TXREHASH_DEFAULT")];
 
@@ -216,6 +219,33 @@ impl Ctx<'_> {
         }
     }
 
+    /// A structure of `int`-sized fields (`struct linger`, `struct ucred`) of which the kernel
+    /// filled `len` bytes: the fields it filled whole by value, one it cut short in hexadecimal
+    /// (strace's MAYBE_PRINT_FIELD_LEN).
+    fn int_fields(&self, v: u64, len: i32, names: &[&'static str], ids: bool) -> Value {
+        let len = usize::try_from(len).unwrap_or(0).min(4 * names.len());
+        let Some(b) = read_struct(self.pid, v, len) else { return Value::Ptr(v) };
+        let fields = names
+            .iter()
+            .enumerate()
+            .take_while(|(i, _)| len > 4 * i)
+            .map(|(i, name)| {
+                let v = field(&b, 4 * i, 4);
+                let shown = if len < 4 * i + 4 {
+                    let part =
+                        Cursor::at(&b[..], 4 * i).and_then(|mut c| c.bytes(len - 4 * i)).unwrap_or_default().to_vec();
+                    Value::HexStr { bytes: part, truncated: false }
+                } else if ids && i > 0 {
+                    self.decode(Uid, v)
+                } else {
+                    Value::Int((v as i32).into())
+                };
+                (*name, shown)
+            })
+            .collect();
+        Value::Struct { fields, more: false }
+    }
+
     /// setsockopt's value, `len` bytes at `v`.
     pub(super) fn setsockopt_val(&self, v: u64) -> Value {
         let len = self.arg(4) as i32;
@@ -223,6 +253,8 @@ impl Ctx<'_> {
             return Value::Ptr(0);
         }
         match (self.level(), self.arg(2) & 0xffff_ffff) {
+            (1, SO_LINGER) if len < 8 => Value::Ptr(v),
+            (1, SO_LINGER) => self.int_fields(v, 8, &["l_onoff", "l_linger"], false),
             (1, n) if INT_LIKE.contains(&n) || n == SO_TXREHASH => {
                 if len < 4 {
                     Value::Ptr(v)
@@ -245,6 +277,21 @@ impl Ctx<'_> {
             return Value::Ptr(v);
         }
         match (self.level(), self.arg(2) & 0xffff_ffff) {
+            (1, SO_LINGER) => self.int_fields(v, rlen, &["l_onoff", "l_linger"], false),
+            (1, SO_PEERCRED) => self.int_fields(v, rlen, &["pid", "uid", "gid"], true),
+            (1, SO_ERROR) if rlen < 4 => self.bytes_at(v, rlen, true),
+            // `[ECONNREFUSED]`, `[0]`.
+            (1, SO_ERROR) => match read_struct(self.pid, v, 4) {
+                Some(b) => {
+                    let e = field(&b, 0, 4);
+                    let shown = match i32::try_from(e) {
+                        Ok(e) if e > 0 => Value::Name(errno_name(e).into()),
+                        _ => Value::Uint(e),
+                    };
+                    Value::Array(vec![shown])
+                }
+                None => Value::Ptr(v),
+            },
             (1, SO_TXREHASH) if rlen < 4 => self.bytes_at(v, rlen, true),
             (1, SO_TXREHASH) => self.txrehash(v),
             (1, n) if INT_LIKE.contains(&n) && rlen >= 4 => self.int_at(v),

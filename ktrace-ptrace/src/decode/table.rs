@@ -243,7 +243,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "pkey_alloc" => &[Hex, Hex],
         "pidfd_send_signal" => &[Int, Signal, Ptr, Hex],
         "pidfd_getfd" => &[Int, Int, Hex32],
-        "process_mrelease" | "landlock_restrict_self" => &[Int, Hex],
+        "process_mrelease" => &[Int, Hex32],
+        "landlock_restrict_self" => &[Int, Hex],
         "process_madvise" => &[Int, Ptr, Uint, Value(MADV, "MADV_???"), Hex],
         "io_uring_setup" => &[Uint, Ptr],
         "io_uring_enter" => &[Int, Uint, Uint, Hex, Ptr, Uint],
@@ -388,7 +389,7 @@ pub(super) fn fd_args(name: &str) -> u8 {
         | "getpeername" | "setsockopt" | "getsockopt" | "readahead" | "fadvise64" | "sync_file_range" | "syncfs"
         | "fsetxattr" | "fgetxattr" | "flistxattr" | "fremovexattr" | "inotify_add_watch" | "inotify_rm_watch"
         | "timerfd_settime" | "timerfd_gettime" | "vmsplice" | "finit_module" | "fanotify_mark" | "pidfd_getfd"
-        | "pidfd_send_signal" => 0b1,
+        | "pidfd_send_signal" | "process_mrelease" | "process_madvise" => 0b1,
         _ => 0,
     }
 }
