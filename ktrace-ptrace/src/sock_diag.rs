@@ -401,6 +401,29 @@ mod tests {
         assert_eq!(find(&answer(m.as_bytes()), 5), Found::End);
     }
 
+    /// Every prefix of an answer, and the answer with any one byte changed, parses without a
+    /// panic (lengths that overrun, attributes cut short, unknown families).
+    #[test]
+    fn damaged_answers_do_not_panic() {
+        let mut m = UnixDiagMsg::new_zeroed();
+        m.family = libc::AF_UNIX as u8;
+        m.ino = Ne32::new(5);
+        let mut body = m.as_bytes().to_vec();
+        body.extend(RtAttr { len: Ne16::new(8), kind: Ne16::new(UNIX_DIAG_PEER) }.as_bytes());
+        body.extend(6u32.to_ne_bytes());
+        let buf = answer(&body);
+        for n in 0..=buf.len() {
+            let _ = find(&buf[..n], 5);
+        }
+        for i in 0..buf.len() {
+            for v in [0u8, 1, 2, 0x7f, 0xff] {
+                let mut b = buf.clone();
+                b[i] = v;
+                let _ = find(&b, 5);
+            }
+        }
+    }
+
     #[test]
     fn netlink_answer_and_done() {
         let mut m = NetlinkDiagMsg::new_zeroed();
