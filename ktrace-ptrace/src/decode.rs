@@ -40,6 +40,7 @@ mod mem;
 mod names;
 mod pointed;
 mod signals;
+mod sockaddr;
 mod sockopt;
 mod structs;
 mod table;

@@ -50,16 +50,28 @@ impl Ctx<'_> {
             libc::AF_INET => 14,
             libc::AF_INET6 => 22,
             libc::AF_NETLINK => 10,
+            libc::AF_IPX | libc::AF_AX25 => 14,
+            libc::AF_X25 => 16,
+            libc::AF_PACKET => 18,
+            // Bluetooth's addresses by their length (hci, sco, rc, l2).
+            libc::AF_BLUETOOTH if matches!(len, 4 | 6 | 8 | 9 | 10 | 12 | 14) => 0,
             _ => usize::MAX,
         };
         let fields = match (family as i32, rest) {
             // Only the family fits in the length given.
             (_, []) => Vec::new(),
-            (libc::AF_AX25 | libc::AF_IPX | libc::AF_X25 | libc::AF_PACKET | libc::AF_BLUETOOTH, _) => {
-                return Value::Struct { fields: vec![("sa_family", fam)], more: true };
-            }
             _ if rest.len() < min => {
                 vec![("sa_data", Value::Str { bytes: rest.to_vec(), truncated: false })]
+            }
+            (libc::AF_BLUETOOTH, _) => return Value::Struct { fields: vec![("sa_family", fam)], more: true },
+            (libc::AF_IPX, _) => sockaddr::ipx(rest).unwrap_or_default(),
+            (libc::AF_X25, _) => sockaddr::x25(rest).unwrap_or_default(),
+            (libc::AF_PACKET, _) => sockaddr::packet(rest).unwrap_or_default(),
+            (libc::AF_AX25, _) => {
+                let (f, more) = sockaddr::ax25(rest).unwrap_or_default();
+                let mut all = vec![("sa_family", fam)];
+                all.extend(f);
+                return Value::Struct { fields: all, more };
             }
             // strace's print_sockaddr_data_un: a path up to its NUL (at most sun_path's 108
             // bytes); an abstract name (a leading NUL) as `@"…"` with every byte of the length.
