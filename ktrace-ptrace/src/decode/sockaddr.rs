@@ -192,3 +192,38 @@ pub(super) fn ax25(rest: &[u8]) -> Option<(Vec<(&'static str, Value)>, bool)> {
     }
     Some((f, len > has * 7 + 16))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+    use super::*;
+
+    /// A callsign as sent on the air: each character shifted left by one, the SSID in bits 1-4.
+    fn call(s: &[u8; 6], ssid: u8) -> [u8; 7] {
+        let mut c = [0u8; 7];
+        for (d, b) in c.iter_mut().zip(s) {
+            *d = b << 1;
+        }
+        c[6] = ssid << 1;
+        c
+    }
+
+    #[test]
+    fn addresses_as_strace_shows_them() {
+        assert_eq!(ax25_addr(&call(b"VALID ", 13)).to_string(), "VALID-13");
+        assert_eq!(ax25_addr(&call(b"      ", 0)).to_string(), "*");
+        // Blanks with an SSID: the raw bytes, the text as a comment.
+        assert_eq!(
+            ax25_addr(&call(b"      ", 2)).to_string(),
+            r#"{ax25_call="\x40\x40\x40\x40\x40\x40\x04"} /* -2 */"#
+        );
+        let shown = |f: Vec<(&'static str, Value)>| Value::Struct { fields: f, more: false }.to_string();
+        assert_eq!(shown(x25(b"0123456789abcdef").unwrap()), r#"{sx25_addr={x25_addr="0123456789abcde"...}}"#);
+        let ipx_bytes = [0x30, 0x39, 0xfa, 0xce, 0xfe, 0xed, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0xff, 0];
+        assert_eq!(
+            shown(ipx(&ipx_bytes).unwrap()),
+            "{sipx_port=htons(12345), sipx_network=htonl(0xfacefeed), \
+             sipx_node=[0x41, 0x42, 0x43, 0x44, 0x45, 0x46], sipx_type=0xff}"
+        );
+    }
+}
