@@ -383,35 +383,42 @@ mod tests {
         assert_eq!(e.to_string(), "127.0.0.1:80");
     }
 
-    #[test]
-    fn unix_answer_with_peer_and_abstract_name() {
+    /// A unix_diag answer for inode 5 with a UNIX_DIAG_NAME (padded to 4) and a
+    /// UNIX_DIAG_PEER when given.
+    fn unix_answer(name: Option<&[u8]>, peer: Option<u32>) -> Vec<u8> {
         let mut m = UnixDiagMsg::new_zeroed();
         m.family = libc::AF_UNIX as u8;
         m.ino = Ne32::new(5);
         let mut body = m.as_bytes().to_vec();
-        // UNIX_DIAG_NAME "\0ab" (padded to 4), UNIX_DIAG_PEER 6.
-        body.extend(RtAttr { len: Ne16::new(7), kind: Ne16::new(UNIX_DIAG_NAME) }.as_bytes());
-        body.extend(b"\0ab\0");
-        body.extend(RtAttr { len: Ne16::new(8), kind: Ne16::new(UNIX_DIAG_PEER) }.as_bytes());
-        body.extend(6u32.to_ne_bytes());
-        let Found::Endpoint(e) = find(&answer(&body), 5) else { panic!() };
+        if let Some(n) = name {
+            body.extend(RtAttr { len: Ne16::new(4 + n.len() as u16), kind: Ne16::new(UNIX_DIAG_NAME) }.as_bytes());
+            body.extend(n);
+            body.resize(body.len().next_multiple_of(4), 0);
+        }
+        if let Some(p) = peer {
+            body.extend(RtAttr { len: Ne16::new(8), kind: Ne16::new(UNIX_DIAG_PEER) }.as_bytes());
+            body.extend(p.to_ne_bytes());
+        }
+        answer(&body)
+    }
+
+    #[test]
+    fn unix_answer_with_peer_and_abstract_name() {
+        let Found::Endpoint(e) = find(&unix_answer(Some(b"\0ab"), Some(6)), 5) else { panic!() };
         assert_eq!(e, SocketEndpoint::Unix { peer: Some(6), path: Some(b"\0ab".to_vec()) });
         assert_eq!(e.to_string(), "->6,@\"ab\"");
+        // A path ends at the NUL the kernel keeps.
+        let Found::Endpoint(e) = find(&unix_answer(Some(b"/s\0"), None), 5) else { panic!() };
+        assert_eq!(e.to_string(), ",\"/s\"");
         // Neither: nothing to show.
-        assert_eq!(find(&answer(m.as_bytes()), 5), Found::End);
+        assert_eq!(find(&unix_answer(None, None), 5), Found::End);
     }
 
     /// Every prefix of an answer, and the answer with any one byte changed, parses without a
     /// panic (lengths that overrun, attributes cut short, unknown families).
     #[test]
     fn damaged_answers_do_not_panic() {
-        let mut m = UnixDiagMsg::new_zeroed();
-        m.family = libc::AF_UNIX as u8;
-        m.ino = Ne32::new(5);
-        let mut body = m.as_bytes().to_vec();
-        body.extend(RtAttr { len: Ne16::new(8), kind: Ne16::new(UNIX_DIAG_PEER) }.as_bytes());
-        body.extend(6u32.to_ne_bytes());
-        let buf = answer(&body);
+        let buf = unix_answer(Some(b"/s"), Some(6));
         for n in 0..=buf.len() {
             let _ = find(&buf[..n], 5);
         }
