@@ -432,25 +432,6 @@ fn per_process_files_match_strace() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `pipe:[51712]` → `pipe:[INODE]`: inode numbers differ between two runs.
-fn inodes(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(":[") {
-        let (head, tail) = rest.split_at(i + 2);
-        out.push_str(head);
-        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-        if digits > 0 && tail.as_bytes().get(digits) == Some(&b']') {
-            out.push_str("INODE");
-            rest = &tail[digits..];
-        } else {
-            rest = tail;
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// strace's `-y`: each descriptor with what it is open on (files, pipes, sockets), in the
 /// arguments and in what open, pipe-making and socket calls return.
 #[test]
@@ -460,12 +441,11 @@ fn fd_paths_match_strace() {
     let mini = env!("CARGO_BIN_EXE_mini-strace");
     let py = "import socket, os\na, b = socket.socketpair()\na.send(b'x'); b.recv(1)\nfd = os.open('/etc/hostname', os.O_RDONLY)\nos.read(fd, 4); os.close(fd)";
     for cmd in [&["-y", "sh", "-c", "cat /etc/hostname | wc -c; ls / >/dev/null"][..], &["-y", "python3", "-c", py]] {
-        let tidy = |r: Run| Run { procs: r.procs.into_iter().map(|p| p.iter().map(|l| inodes(l)).collect()).collect() };
         let ours = tidy(trace(mini, cmd, &dir, "y", false));
         let theirs = tidy(trace("strace", cmd, &dir, "y", false));
         let mut diff = Diffs::new();
         let (same, total) = compare(&ours, &theirs, &mut diff);
-        let with_path = theirs.procs.iter().flatten().filter(|l| l.contains("</") || l.contains(":[INODE]>")).count();
+        let with_path = theirs.procs.iter().flatten().filter(|l| l.contains("</") || l.contains(":[N]>")).count();
         println!(
             "-y {:?}: {same} of strace's {total} lines identical ({with_path} name a descriptor's file); differing: {diff:?}",
             cmd[1]
@@ -474,5 +454,88 @@ fn fd_paths_match_strace() {
         assert_eq!(multisets(&ours), multisets(&theirs), "{cmd:?}: per-process syscall multisets");
         assert!(same * 100 >= total * 97, "{cmd:?}: {same} of {total} identical: {diff:?}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What differs between two runs in strace -y and -yy annotations: inodes (`pipe:[51712]`,
+/// `UNIX:[1849941->1849942]`, `TCP:[1849910]`) and ephemeral ports (`127.0.0.1:47037`,
+/// `htons(47037)`): every number of five digits or more after `[`, `:`, `>` or `htons(` becomes
+/// `N`, on both sides.
+fn endpoints(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut digits = String::new();
+    let mut after_mark = false;
+    let flush = |out: &mut String, digits: &mut String, mark: bool| {
+        if mark && digits.len() >= 5 {
+            out.push('N')
+        } else {
+            out.push_str(digits)
+        }
+        digits.clear();
+    };
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            if digits.is_empty() {
+                after_mark = out.ends_with(['[', ':', '>']) || out.ends_with("htons(");
+            }
+            digits.push(c);
+            continue;
+        }
+        flush(&mut out, &mut digits, after_mark);
+        out.push(c);
+    }
+    flush(&mut out, &mut digits, after_mark);
+    out
+}
+
+/// `r` with [`endpoints`] applied to every line.
+fn tidy(r: Run) -> Run {
+    Run { procs: r.procs.into_iter().map(|p| p.iter().map(|l| endpoints(l)).collect()).collect() }
+}
+
+/// strace's `-yy`: sockets with their endpoints (TCP and UDP over IPv4 and IPv6, unix stream and
+/// datagram pairs, a named and an abstract unix socket, netlink), devices with their numbers and
+/// pipes, for a python3 program that makes them, against strace -yy on the same program.
+#[test]
+fn socket_endpoints_match_strace() {
+    const T: &str = "socket_endpoints_match_strace";
+    let Some(dir) = scratch_with_strace(T) else { return };
+    let mini = env!("CARGO_BIN_EXE_mini-strace");
+    let py = "import socket, os\n\
+              l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen()\n\
+              c = socket.create_connection(l.getsockname()); s, _ = l.accept()\n\
+              c.send(b'x'); s.recv(1); c.getpeername(); s.close(); c.close()\n\
+              l6 = socket.socket(socket.AF_INET6); l6.bind(('::1', 0)); l6.listen()\n\
+              c6 = socket.create_connection(l6.getsockname()[:2]); s6, _ = l6.accept(); c6.send(b'y'); s6.recv(1)\n\
+              u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 0))\n\
+              u.connect(('127.0.0.1', 9)); u.send(b'z'); u.getsockname()\n\
+              a, b = socket.socketpair(); a.send(b'x'); b.recv(1)\n\
+              d1, d2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); d1.send(b'q'); d2.recv(1)\n\
+              us = socket.socket(socket.AF_UNIX); us.bind('yy.sock'); us.listen()\n\
+              uc = socket.socket(socket.AF_UNIX); uc.connect('yy.sock'); ua, _ = us.accept()\n\
+              uc.send(b'w'); ua.recv(1); os.unlink('yy.sock')\n\
+              ab = socket.socket(socket.AF_UNIX); ab.bind(b'\\0ktrace-yy-%d' % os.getpid()); ab.getsockname()\n\
+              n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); n.bind((0, 0)); n.getsockname()\n\
+              fd = os.open('/dev/null', os.O_RDONLY); os.read(fd, 1); os.close(fd)\n\
+              r, w = os.pipe(); os.write(w, b'x'); os.read(r, 1)";
+    let cmd = ["-yy", "/usr/bin/python3", "-c", py];
+    let ours = tidy(trace(mini, &cmd, &dir, "yy", false));
+    let theirs = tidy(trace("strace", &cmd, &dir, "yy", false));
+    let mut diff = Diffs::new();
+    let (same, total) = compare(&ours, &theirs, &mut diff);
+    let kinds = ["<TCP:[", "<TCPv6:[", "<UDP:[", "<UNIX-STREAM:[", "<UNIX:[", "<NETLINK:[", "<char 1:3>"];
+    let lines = theirs.procs.iter().flatten();
+    let endpoints = lines.filter(|l| kinds.iter().any(|k| l.contains(k)) && l.contains("N->N")).count();
+    println!(
+        "-yy: {same} of strace's {total} lines identical ({:.1}%; {endpoints} show a connection's two ends); differing: {diff:?}",
+        100.0 * same as f64 / total.max(1) as f64
+    );
+    for k in kinds {
+        assert!(theirs.procs.iter().flatten().any(|l| l.contains(k)), "strace -yy printed no {k}");
+        assert!(ours.procs.iter().flatten().any(|l| l.contains(k)), "mini-strace -yy printed no {k}");
+    }
+    assert!(endpoints >= 6, "strace -yy showed {endpoints} connected sockets");
+    assert_eq!(multisets(&ours), multisets(&theirs), "per-process syscall multisets");
+    assert!(same * 100 >= total * 99, "{same} of {total} identical: {diff:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -31,14 +31,17 @@ use std::fmt::Write;
 
 use nix::unistd::Pid;
 
-use crate::sys::read_mem;
+use crate::sys::{self, read_mem};
 
 mod ctx;
 mod dump;
+mod fd;
 mod mem;
 mod names;
 mod pointed;
 mod signals;
+mod sockaddr;
+mod sockopt;
 mod structs;
 mod table;
 #[cfg(test)]
@@ -50,7 +53,8 @@ use table::{Names, shown_args, signature};
 pub use value::{Call, Ret, Value};
 
 use ctx::*;
-pub use dump::{hexdump, io_data, io_dump};
+pub use dump::{IoBuffer, hexdump, io_data, io_dump};
+pub use fd::{DecodeFds, FdTarget, SocketEndpoint, fd_target};
 pub use mem::read_string;
 use mem::*;
 use names::*;
@@ -74,6 +78,8 @@ enum Arg {
     /// A C `long` or `off_t`: all 64 bits, signed.
     Long,
     Hex,
+    /// A C `unsigned int` in hexadecimal (flags no name is known for).
+    Hex32,
     Ptr,
     /// A descriptor, or `AT_FDCWD`.
     AtFd,
@@ -191,6 +197,15 @@ enum Arg {
     LongOut(bool),
     /// sched_setaffinity's CPU set, its size the second argument.
     CpuSetIn,
+    /// A socket option level (`SOL_SOCKET`).
+    SockLevel,
+    /// A socket option, named for the level of the argument before.
+    SockOptName,
+    /// setsockopt's value, as its option holds it (`[1]`).
+    SockOptSet,
+    /// getsockopt's length: `[4]` at the entry (the value and the length at the exit are
+    /// decoded by `decode_exit` from it).
+    SockOptLen,
     /// rt_sigreturn's restored signal mask (`{mask=[]}`), read from the thread's status.
     SigreturnMask,
 }
@@ -211,15 +226,17 @@ pub struct Style {
     /// Structures with every field (`-v`): `struct stat`'s times and ids, `struct utsname`'s
     /// release.
     pub verbose: bool,
-    /// Descriptors with what they are open on (`-y`): `read(3</etc/hostname>, …)`, and the new
-    /// descriptor an `openat` or `socket` returns (`= 3</etc/hostname>`). Read from
-    /// `/proc/PID/fd/N` when decoded: decode a call that closes its descriptor at its entry.
-    pub fd_paths: bool,
+    /// Descriptors with what they are open on (`-y`, `-yy`, `--decode-fds`):
+    /// `read(3</etc/hostname>, …)`, `sendto(4<TCP:[127.0.0.1:41234->127.0.0.1:80]>, …)`, and the
+    /// new descriptor an `openat` or `socket` returns (`= 3</etc/hostname>`). Read from
+    /// `/proc/PID/fd/N` (and for sockets asked of sock_diag(7)) when decoded: decode a call that
+    /// closes its descriptor at its entry.
+    pub decode_fds: DecodeFds,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { string_limit: STRING_LIMIT, hex_strings: false, verbose: false, fd_paths: false }
+        Style { string_limit: STRING_LIMIT, hex_strings: false, verbose: false, decode_fds: DecodeFds::NONE }
     }
 }
 
@@ -257,6 +274,12 @@ pub fn decode_call(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>) -> C
 
 /// [`decode_call`] with strace's options of `style` (`-s`, `-xx`, `-v`).
 pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>, style: Style) -> Call {
+    decode_with(pid, name, args, ret, style, true)
+}
+
+/// [`decode_call_styled`]; the descriptor arguments with what they are open on only with
+/// `fd_args` (at an exit they are the entry's).
+fn decode_with(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64>, style: Style, fd_args: bool) -> Call {
     let ctx = Ctx { pid, name, args, ret, style };
     let values = if name == "clone" {
         clone_call(args)
@@ -268,8 +291,14 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
             .filter(|(i, _)| shown & (1 << i) != 0)
             .map(|(i, kind)| {
                 let (v, arg) = (ctx.decode(*kind, ctx.arg(i)), ctx.arg(i));
-                if style.fd_paths && is_fd_arg(name, i, Some(*kind), arg) {
-                    with_fd_path(pid, arg as i32 as i64, v)
+                if fd_args && style.decode_fds.any() && is_fd_arg(name, i, Some(*kind), arg) {
+                    with_fd_target(pid, arg as i32 as i64, v, style.decode_fds)
+                } else if fd_args && style.decode_fds.any() && (name, i) == ("pidfd_getfd", 1) {
+                    // A descriptor of the process the pidfd refers to.
+                    match sys::pidfd_pid(pid, ctx.arg(0) as i32) {
+                        Some(p) => with_fd_target(Pid::from_raw(p), arg as i32 as i64, v, style.decode_fds),
+                        None => v,
+                    }
                 } else {
                     v
                 }
@@ -318,12 +347,12 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
         {
             Ret::Note(r, Value::Name(t.into()))
         }
-        _ if style.fd_paths
+        _ if style.decode_fds.any()
             && r >= 0
             && (table::returns_fd(name)
                 || (name == "fcntl" && matches!(ctx.arg(1) as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC))) =>
         {
-            match with_fd_path(pid, r, Value::Int(r)) {
+            match with_fd_target(pid, r, Value::Int(r), style.decode_fds) {
                 v @ Value::Fd { .. } => Ret::Fd(v),
                 _ => ret_of(name, r),
             }
@@ -339,11 +368,15 @@ pub fn decode_call_styled(pid: Pid, name: &str, args: &[u64; 6], ret: Option<i64
 /// the memory since (select's timeout) or replaced it (execve); what it reads and updates shows
 /// both (`[110 => 24]`).
 pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call, style: Style) -> Call {
-    let mut call = decode_call_styled(pid, name, args, Some(ret), style);
+    let mut call = decode_with(pid, name, args, Some(ret), style, false);
     if name == "clone" || name.starts_with("execve") {
         // Every argument is an input; execve's are gone once it succeeded.
         call.args.clone_from(&entry.args);
         return call;
+    }
+    if name == "getsockopt" {
+        let ctx = Ctx { pid, name, args, ret: Some(ret), style };
+        sockopt::getsockopt_exit(&ctx, entry, &mut call);
     }
     let sig = signature(name);
     let shown = shown_args(name, args, sig.len());
@@ -357,7 +390,7 @@ pub fn decode_exit(pid: Pid, name: &str, args: &[u64; 6], ret: i64, entry: &Call
         } else if let SockAddrOut(len_idx) = kind
             && let Some(Value::Array(given)) = entry.args.get(*len_idx)
             && let Some(Value::Uint(given)) = given.first()
-            && matches!(after, Value::Struct { .. })
+            && ret >= 0
         {
             // What the call wrote is cut to the buffer's size the caller gave.
             let ctx = Ctx { pid, name, args, ret: Some(ret), style };
@@ -399,15 +432,12 @@ fn is_fd_arg(name: &str, i: usize, kind: Option<Arg>, v: u64) -> bool {
     table::fd_args(name) & (1 << i) != 0 || (kind == Some(AtFd) && v as i32 != libc::AT_FDCWD)
 }
 
-/// `fd` as [`Value::Fd`] with what it is open on in `pid`, or `v` when that cannot be read (a
-/// closed descriptor, a process gone).
-fn with_fd_path(pid: Pid, fd: i64, v: Value) -> Value {
-    if fd < 0 {
-        return v;
-    }
-    match std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) {
-        Ok(p) => Value::Fd { fd, path: p.to_string_lossy().into_owned() },
-        Err(_) => v,
+/// `fd` as [`Value::Fd`] with what it is open on in `pid` (as much as `what` asks for), or `v`
+/// when there is nothing to show (a closed descriptor, a process gone).
+fn with_fd_target(pid: Pid, fd: i64, v: Value, what: DecodeFds) -> Value {
+    match i32::try_from(fd).ok().and_then(|n| fd_target(pid, n, what)) {
+        Some(target) => Value::Fd { fd, target },
+        None => v,
     }
 }
 
@@ -415,7 +445,6 @@ fn with_fd_path(pid: Pid, fd: i64, v: Value) -> Value {
 /// the files its descriptor arguments are open on (`/proc/PID/fd/N`), as strace's pathtrace.c
 /// selects them. Call it at the syscall's entry, while the descriptors are open.
 pub fn paths_of(pid: Pid, name: &str, args: &[u64; 6]) -> Vec<Vec<u8>> {
-    use std::os::unix::ffi::OsStringExt;
     let sig = signature(name);
     let mut out = Vec::new();
     for (i, &v) in args.iter().enumerate() {
@@ -423,8 +452,7 @@ pub fn paths_of(pid: Pid, name: &str, args: &[u64; 6]) -> Vec<Vec<u8>> {
         if kind == Some(Path) {
             out.extend(read_string(pid, v, 4096).map(|(b, _)| b));
         } else if is_fd_arg(name, i, kind, v) {
-            let link = std::fs::read_link(format!("/proc/{pid}/fd/{}", v as i32));
-            out.extend(link.ok().map(|p| p.into_os_string().into_vec()));
+            out.extend(sys::fd_path(pid, v as i32).ok());
         }
     }
     out

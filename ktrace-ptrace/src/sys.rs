@@ -194,3 +194,119 @@ pub(crate) fn siginfo_bytes(pid: Pid) -> Option<[u8; 128]> {
     };
     (r == 0).then_some(buf)
 }
+
+/// What `/proc/PID/fd/FD` links to (`/etc/hostname`, `pipe:[51712]`, `socket:[51713]`), as bytes.
+pub(crate) fn fd_path(pid: Pid, fd: i32) -> std::io::Result<Vec<u8>> {
+    proc_link(pid, &format!("fd/{fd}"))
+}
+
+/// What `/proc/PID/NAME` links to (`cwd`, `exe`, `fd/3`), as bytes.
+pub(crate) fn proc_link(pid: Pid, name: &str) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::ffi::OsStringExt;
+    Ok(std::fs::read_link(format!("/proc/{pid}/{name}"))?.into_os_string().into_vec())
+}
+
+/// Whether `/proc/PID/fd/FD` is still the file `path` names (the kernel appends ` (deleted)` to
+/// the link of an unlinked file; a file really named so is the same inode).
+pub(crate) fn same_file(pid: Pid, fd: i32, path: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let link = std::fs::metadata(format!("/proc/{pid}/fd/{fd}"));
+    let named = std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(path));
+    matches!((link, named), (Ok(a), Ok(b)) if a.ino() == b.ino() && a.dev() == b.dev())
+}
+
+/// A device file's type and number: `Some((block, major, minor))` for a character or block
+/// device, from stat(2) of `path`.
+pub(crate) fn device_of(path: &[u8]) -> Option<(bool, u32, u32)> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = std::fs::metadata(std::ffi::OsStr::from_bytes(path)).ok()?;
+    let t = m.file_type();
+    (t.is_char_device() || t.is_block_device())
+        .then(|| (t.is_block_device(), libc::major(m.rdev()), libc::minor(m.rdev())))
+}
+
+/// The pid a pidfd refers to (`Pid:` of `/proc/PID/fdinfo/FD`; 5.3+).
+pub(crate) fn pidfd_pid(pid: Pid, fd: i32) -> Option<i32> {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+    info.lines().find_map(|l| l.strip_prefix("Pid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// A socket's protocol name (`TCP`, `UDPv6`, `UNIX-STREAM`, `NETLINK`): the
+/// `system.sockprotoname` extended attribute of `/proc/PID/fd/FD` (getxattr(2), 3.0+).
+pub(crate) fn sock_proto_name(pid: Pid, fd: i32) -> Option<String> {
+    let path = std::ffi::CString::new(format!("/proc/{pid}/fd/{fd}")).ok()?;
+    let mut buf = [0u8; 256];
+    // SAFETY: both names are NUL-terminated; the kernel writes at most `buf.len()` bytes to `buf`.
+    let r = unsafe {
+        libc::getxattr(path.as_ptr(), c"system.sockprotoname".as_ptr(), buf.as_mut_ptr().cast(), buf.len() - 1)
+    };
+    let n = usize::try_from(r).ok().filter(|&n| n > 0)?;
+    let name = buf.get(..n)?;
+    let name = name.split(|&c| c == 0).next().unwrap_or(name);
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
+/// A `NETLINK_SOCK_DIAG` socket (sock_diag(7), 3.3+): requests go to the kernel, answers come
+/// back as datagrams of netlink messages. Closed on drop.
+pub(crate) struct DiagSocket(std::os::fd::OwnedFd);
+
+impl DiagSocket {
+    pub(crate) fn open() -> std::io::Result<DiagSocket> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: socket(2) with integer arguments.
+        let fd =
+            unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_SOCK_DIAG) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        Ok(DiagSocket(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Sends one request to the kernel (an unconnected netlink socket sends to port 0).
+    pub(crate) fn send(&self, req: &[u8]) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        loop {
+            // SAFETY: `req` is valid for `req.len()` bytes during the call.
+            let r = unsafe { libc::send(self.0.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
+            if r >= 0 {
+                return Ok(());
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+
+    /// Receives one datagram of answers into `buf`; `wait: false` fails with `WouldBlock` when
+    /// none is queued.
+    pub(crate) fn recv(&self, buf: &mut [u8], wait: bool) -> std::io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
+        loop {
+            // SAFETY: the kernel writes at most `buf.len()` bytes to `buf`.
+            let r = unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) };
+            if let Ok(n) = usize::try_from(r) {
+                return Ok(n);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// The name of network interface `index` (if_indextoname(3)); `None` when there is none.
+pub(crate) fn if_name(index: u32) -> Option<String> {
+    let mut buf = [0u8; libc::IF_NAMESIZE];
+    // SAFETY: if_indextoname writes at most IF_NAMESIZE bytes, NUL included, to `buf`.
+    let r = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
+    if r.is_null() {
+        return None;
+    }
+    std::ffi::CStr::from_bytes_until_nul(&buf).ok().map(|c| c.to_string_lossy().into_owned())
+}

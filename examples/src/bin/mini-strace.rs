@@ -2,11 +2,14 @@
 //!
 //! ```sh
 //! mini-strace [-f|-ff] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
-//!             [-e status=SET] [-z|-Z] [-y] [-P PATH] [--seccomp] [-o FILE] (-p PID | COMMAND ARGS…)
+//!             [-e status=SET] [-z|-Z] [-y|-yy] [--decode-fds=SET] [-P PATH] [--seccomp] [-o FILE]
+//!             (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
 //! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
 //! microseconds), `-c` prints only strace's summary table (calls, errors and time per syscall).
+//! `-y` shows what each descriptor is open on, `-yy` also sockets' endpoints (`3<TCP:[127.0.0.1:
+//! 41234->127.0.0.1:80]>`, `4<UNIX-STREAM:[12345->12346]>`) and devices' numbers.
 //! Like strace it ends as the command did: its exit code, or killed by the same signal.
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,6 +30,8 @@ use ktrace_ptrace::{AuditArch, Event, TraceCommand, Tracer, decode};
     override_usage = "mini-strace [OPTIONS] COMMAND [ARGS]...
        mini-strace [OPTIONS] -p PID"
 )]
+// As strace: an option given twice takes its last value (strace's tests pass -a twice).
+#[command(args_override_self = true)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["pid", "cmd"]))]
 struct Args {
     /// Follow forks and threads (-ff with -o FILE: each process's lines in FILE.PID).
@@ -59,9 +64,14 @@ struct Args {
     /// Verbose: structures with every field (struct stat's ids and times…).
     #[arg(short = 'v')]
     verbose: bool,
-    /// Print what each descriptor is open on: `read(3</etc/hostname>, …)` (strace's -y).
-    #[arg(short = 'y')]
-    fd_paths: bool,
+    /// Print what each descriptor is open on: `read(3</etc/hostname>, …)` (strace's -y); -yy
+    /// also sockets' endpoints (`3<TCP:[127.0.0.1:41234->127.0.0.1:80]>`) and devices'
+    /// numbers (`3</dev/null<char 1:3>>`).
+    #[arg(short = 'y', action = clap::ArgAction::Count)]
+    fd_paths: u8,
+    /// Which descriptors to decode: all, none, or path,socket,dev,pidfd (as -e decode-fds=).
+    #[arg(long = "decode-fds", value_name = "SET")]
+    decode_fds: Option<String>,
     /// Align return values in this column (strace's -a; 40 by default).
     #[arg(short = 'a', value_name = "COLUMN", default_value_t = 40)]
     column: usize,
@@ -103,6 +113,30 @@ fn time_of_day(micros: bool) -> String {
     if micros { format!("{hms}.{:06}", now.subsec_micros()) } else { hms }
 }
 
+/// strace's `%network` class: the syscalls of its TRACE_NETWORK flag.
+const NETWORK: &[&str] = &[
+    "socket",
+    "bind",
+    "connect",
+    "listen",
+    "accept",
+    "accept4",
+    "getsockname",
+    "getpeername",
+    "socketpair",
+    "send",
+    "sendto",
+    "recv",
+    "recvfrom",
+    "shutdown",
+    "setsockopt",
+    "getsockopt",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+];
+
 /// The syscall names of `-e` expressions (`trace=a,b` or `a,b`), each checked as strace does.
 fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
     // Only `-e trace=` (or a bare list) chooses syscalls: `-e status=failed` alone traces all.
@@ -110,12 +144,24 @@ fn trace_set(exprs: &[String]) -> Result<Option<Vec<String>>, String> {
     for e in exprs {
         let list = match e.split_once('=') {
             Some(("trace" | "t", l)) => l,
-            Some(("signal" | "signals" | "s" | "status" | "read" | "r" | "write" | "w", _)) => continue,
+            Some((
+                "signal" | "signals" | "s" | "status" | "read" | "r" | "write" | "w" | "decode-fds" | "decode-fd",
+                _,
+            )) => {
+                continue;
+            }
             Some((q, _)) => return Err(format!("invalid qualifier '{q}'")),
             None => e.as_str(),
         };
         let names = names.get_or_insert_default();
         for n in list.split(',').filter(|n| !n.is_empty()) {
+            // strace's class of socket calls (`%network`, or `network` as older stracees wrote it).
+            if matches!(n, "network" | "%network" | "%net") {
+                names.extend(
+                    NETWORK.iter().filter(|c| AuditArch::NATIVE.syscall_nr(c).is_some()).map(|c| (*c).to_owned()),
+                );
+                continue;
+            }
             if AuditArch::NATIVE.syscall_nr(n).is_none() {
                 return Err(format!("invalid system call '{n}'"));
             }
@@ -193,6 +239,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         hex,
         verbose,
         fd_paths,
+        decode_fds,
         column,
         paths,
         seccomp,
@@ -219,7 +266,16 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     style.string_limit = string_limit;
     style.hex_strings = hex > 1;
     style.verbose = verbose;
-    style.fd_paths = fd_paths;
+    style.decode_fds = match fd_paths {
+        0 => decode::DecodeFds::NONE,
+        1 => decode::DecodeFds::PATH,
+        _ => decode::DecodeFds::ALL,
+    };
+    // --decode-fds=SET and -e decode-fds=SET: the last one given wins over -y.
+    let sets = expr.iter().filter_map(|e| e.strip_prefix("decode-fds=").or(e.strip_prefix("decode-fd=")));
+    for set in decode_fds.as_deref().into_iter().chain(sets) {
+        style.decode_fds = decode::DecodeFds::parse(set).ok_or_else(|| format!("invalid decode-fds '{set}'"))?;
+    }
     let only = trace_set(&expr)?;
     let signals = set_of(&expr, &["signal", "signals", "s"], |n| decode::signal_number(n).is_some())?;
     let statuses = set_of(&expr, &["status"], |n| {
@@ -311,19 +367,18 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             Event::Killed { pid, signo, .. } if Some(pid) == leader => status = Status::Signaled(signo),
             _ => {}
         }
+        // A task that ended has no syscall in progress (an exit_group's entry, a thread killed
+        // inside a call): its per-task state goes.
+        if let Event::Exited { pid, .. } | Event::Killed { pid, .. } = ev {
+            entered.remove(&pid);
+            at_entry.remove(&pid);
+            path_hit.remove(&pid);
+        }
         let mut spent = None;
         let pid = match ev {
             Event::SyscallEnter { pid, arch, nr, args } => {
                 entered.insert(pid, Instant::now());
-                if !summary
-                    && shown(arch, nr)
-                    && let Some(name) = arch.syscall_name(nr)
-                {
-                    at_entry.insert(
-                        pid,
-                        decode::decode_call_styled(nix::unistd::Pid::from_raw(pid), name, &args, None, style),
-                    );
-                }
+                // -P first: a call that names none of the paths is not decoded at all.
                 if !wanted.is_empty() {
                     let named = arch.syscall_name(nr).is_some_and(|name| {
                         decode::paths_of(nix::unistd::Pid::from_raw(pid), name, &args)
@@ -334,6 +389,15 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                     if !named {
                         continue;
                     }
+                }
+                if !summary
+                    && shown(arch, nr)
+                    && let Some(name) = arch.syscall_name(nr)
+                {
+                    at_entry.insert(
+                        pid,
+                        decode::decode_call_styled(nix::unistd::Pid::from_raw(pid), name, &args, None, style),
+                    );
                 }
                 // exit and exit_group never return: show their entry, as strace does (`= ?`),
                 // in its status class "unfinished".

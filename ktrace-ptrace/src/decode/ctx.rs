@@ -70,11 +70,12 @@ impl Ctx<'_> {
             Uid => Value::Uint(v & 0xffff_ffff),
             Long => Value::Int(v as i64),
             Hex => Value::Hex(v),
+            Hex32 => Value::Hex(v & 0xffff_ffff),
             Ptr => Value::Ptr(v),
-            AtFd if v as i32 == libc::AT_FDCWD && self.style.fd_paths => {
+            AtFd if v as i32 == libc::AT_FDCWD && self.style.decode_fds.path => {
                 // strace -y: the directory it stands for, `AT_FDCWD</home/me>`.
-                match std::fs::read_link(format!("/proc/{}/cwd", self.pid)) {
-                    Ok(cwd) => Value::Name(format!("AT_FDCWD<{}>", cwd.display()).into()),
+                match sys::proc_link(self.pid, "cwd") {
+                    Ok(path) => Value::Name(format!("AT_FDCWD{}", FdTarget::Path { path, deleted: false }).into()),
                     Err(_) => Value::Name("AT_FDCWD".into()),
                 }
             }
@@ -145,6 +146,11 @@ impl Ctx<'_> {
             PrctlSecond if self.arg(0) as i32 == libc::PR_GET_NAME && v != 0 && self.succeeded() => self.string(v, 16),
             PrctlSecond if matches!(self.arg(0) as i32, libc::PR_SET_NAME | libc::PR_GET_NAME) => Value::Ptr(v),
             PrctlSecond => Value::Hex(v),
+            SockLevel => self.sockopt_level(v),
+            SockOptName => self.sockopt_name(v),
+            SockOptSet => self.setsockopt_val(v),
+            SockOptLen => read_struct(pid, v, 4)
+                .map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Int((field(&b, 0, 4) as i32).into())])),
             SockLen | OffsetInOut if v == 0 => Value::Ptr(0),
             SockLen => {
                 read_struct(pid, v, 4).map_or(Value::Ptr(v), |b| Value::Array(vec![Value::Uint(field(&b, 0, 4))]))
@@ -279,6 +285,7 @@ impl Ctx<'_> {
             },
             SockProto => match self.arg(0) as i32 {
                 libc::AF_INET | libc::AF_INET6 => value(v, table::IPPROTO, "IPPROTO_???"),
+                libc::AF_NETLINK => value(v, table::NETLINK, "NETLINK_???"),
                 _ => Value::Int((v as i32).into()),
             },
             IoctlReq => match table::IOCTL.iter().chain([&table::FICLONE]).find(|(n, _)| *n == v) {
@@ -418,7 +425,7 @@ impl Ctx<'_> {
                     [0, 4]
                         .map(|off| {
                             let fd = i64::from(field(&b, off, 4) as i32);
-                            if self.style.fd_paths { with_fd_path(pid, fd, Value::Int(fd)) } else { Value::Int(fd) }
+                            with_fd_target(pid, fd, Value::Int(fd), self.style.decode_fds)
                         })
                         .to_vec(),
                 ),

@@ -36,18 +36,109 @@ impl Ctx<'_> {
     }
 
     pub(super) fn sockaddr(&self, v: u64, len: usize) -> Value {
-        let Some(b) = read_bytes(self.pid, v, len.min(128)).filter(|b| b.len() >= 2) else {
+        // strace's decode_sockaddr: the length given (at most a sockaddr_storage) read whole.
+        let Some(b) = (len >= 2).then(|| read_struct(self.pid, v, len.min(128))).flatten() else {
             return Value::Ptr(v);
         };
         let family = field(&b, 0, 2);
         let rest = b.get(2..).unwrap_or_default();
         let fam = value(family, table::AF, "AF_???");
+        // Each family's decoder wants at least its structure's size (unix: one byte of path,
+        // inet6: up to sin6_addr); shorter, or a family not decoded, is `sa_data` raw.
+        let min = match family as i32 {
+            libc::AF_UNIX => 1,
+            libc::AF_INET => 14,
+            libc::AF_INET6 => 22,
+            libc::AF_NETLINK => 10,
+            libc::AF_IPX | libc::AF_AX25 => 14,
+            libc::AF_X25 => 16,
+            libc::AF_PACKET => 18,
+            // Bluetooth's addresses by their length (hci, sco, rc, l2).
+            libc::AF_BLUETOOTH if matches!(len, 4 | 6 | 8 | 9 | 10 | 12 | 14) => 0,
+            _ => usize::MAX,
+        };
         let fields = match (family as i32, rest) {
             // Only the family fits in the length given.
             (_, []) => Vec::new(),
+            _ if rest.len() < min => {
+                vec![("sa_data", Value::Str { bytes: rest.to_vec(), truncated: false })]
+            }
+            (libc::AF_BLUETOOTH, _) => return Value::Struct { fields: vec![("sa_family", fam)], more: true },
+            (libc::AF_IPX, _) => sockaddr::ipx(rest).unwrap_or_default(),
+            (libc::AF_X25, _) => sockaddr::x25(rest).unwrap_or_default(),
+            (libc::AF_PACKET, _) => sockaddr::packet(rest).unwrap_or_default(),
+            (libc::AF_AX25, _) => {
+                let (f, more) = sockaddr::ax25(rest).unwrap_or_default();
+                let mut all = vec![("sa_family", fam)];
+                all.extend(f);
+                return Value::Struct { fields: all, more };
+            }
+            // strace's print_sockaddr_data_un: a path up to its NUL (at most sun_path's 108
+            // bytes); an abstract name (a leading NUL) as `@"…"` with every byte of the length.
             (libc::AF_UNIX, _) => {
-                let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
-                vec![("sun_path", Value::Str { bytes: rest.get(..end).unwrap_or_default().to_vec(), truncated: false })]
+                let path = rest.get(..rest.len().min(108)).unwrap_or(rest);
+                let shown = match path.split_first() {
+                    Some((0, name)) => {
+                        let mut s = String::from("@");
+                        let _ = value::write_quoted(&mut s, name, false);
+                        Value::Name(s.into())
+                    }
+                    _ => {
+                        let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+                        Value::Str { bytes: path.get(..end).unwrap_or_default().to_vec(), truncated: false }
+                    }
+                };
+                vec![("sun_path", shown)]
+            }
+            // sin6_port, sin6_flowinfo, the address (`inet_pton(AF_INET6, "::1", &sin6_addr)`),
+            // and the scope id when the length includes it.
+            (libc::AF_INET6, _) if rest.len() >= 22 => {
+                let mut c = Cursor::new(rest);
+                let (Ok(port), Ok(flow), Ok(addr)) = (c.u16_be(), c.u32_be(), c.array::<16>("sin6_addr")) else {
+                    return Value::Ptr(v);
+                };
+                let text = std::net::Ipv6Addr::from(addr).to_string();
+                let mut f = vec![
+                    ("sin6_port", Value::Call("htons", vec![Value::Uint(port.into())])),
+                    ("sin6_flowinfo", Value::Call("htonl", vec![Value::Uint(flow.into())])),
+                    (
+                        "",
+                        Value::Call(
+                            "inet_pton",
+                            vec![
+                                Value::Name("AF_INET6".into()),
+                                Value::Str { bytes: text.into_bytes(), truncated: false },
+                                Value::Name("&sin6_addr".into()),
+                            ],
+                        ),
+                    ),
+                ];
+                if let Ok(scope) = c.u32() {
+                    // A link-local address's scope is an interface: by name when there is one.
+                    let link_local = matches!(addr, [0xfe, b, ..] if b & 0xc0 == 0x80)
+                        || matches!(addr, [0xff, b, ..] if b & 0xf == 2);
+                    let shown = match crate::sys::if_name(scope) {
+                        Some(n) if link_local => {
+                            Value::Call("if_nametoindex", vec![Value::Str { bytes: n.into_bytes(), truncated: false }])
+                        }
+                        _ => Value::Uint(scope.into()),
+                    };
+                    f.push(("sin6_scope_id", shown));
+                }
+                f
+            }
+            // `nl_pad` only when set, `nl_pid`, `nl_groups` as C's `%#08x`.
+            (libc::AF_NETLINK, _) if rest.len() >= 10 => {
+                let mut c = Cursor::new(rest);
+                let (Ok(pad), Ok(pid), Ok(groups)) = (c.u16(), c.u32(), c.u32()) else { return Value::Ptr(v) };
+                let mut f = Vec::new();
+                if pad != 0 {
+                    f.push(("nl_pad", Value::Hex(pad.into())));
+                }
+                f.push(("nl_pid", Value::Int(pid.into())));
+                let groups = if groups == 0 { "00000000".to_owned() } else { format!("{groups:#08x}") };
+                f.push(("nl_groups", Value::Name(groups.into())));
+                f
             }
             (libc::AF_INET, [p0, p1, a, b, c, d, ..]) => vec![
                 ("sin_port", Value::Call("htons", vec![Value::Uint(u16::from_be_bytes([*p0, *p1]).into())])),
@@ -59,7 +150,7 @@ impl Ctx<'_> {
                     ),
                 ),
             ],
-            _ => return Value::Struct { fields: vec![("sa_family", fam)], more: true },
+            _ => vec![("sa_data", Value::Str { bytes: rest.to_vec(), truncated: false })],
         };
         let mut all = vec![("sa_family", fam)];
         all.extend(fields);

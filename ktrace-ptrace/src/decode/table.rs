@@ -137,7 +137,7 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "inotify_rm_watch" => &[Int, Int],
         "timerfd_create" => &[Value(CLOCK, "CLOCK_???"), Named(TFD, "0")],
         "signalfd4" => &[Int, SigSet, Uint, Named(SFD, "0")],
-        "pidfd_open" => &[Int, Hex],
+        "pidfd_open" => &[Int, Named(PIDFD, "0")],
         "mount" => &[Path, Path, Path, Hex, Ptr],
         "umount2" => &[Path, Hex],
         "pivot_root" => &[Path, Path],
@@ -173,8 +173,8 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "sendmsg" | "recvmsg" => &[Int, Ptr, Hex],
         "sendmmsg" => &[Int, Ptr, Uint, Hex],
         "recvmmsg" => &[Int, Ptr, Uint, Hex, Timespec],
-        "setsockopt" => &[Int, Int, Int, Ptr, Uint],
-        "getsockopt" => &[Int, Int, Int, Ptr, Ptr],
+        "setsockopt" => &[Int, SockLevel, SockOptName, SockOptSet, Int],
+        "getsockopt" => &[Int, SockLevel, SockOptName, Ptr, SockOptLen],
         "ptrace" => &[Long, Int, Ptr, Ptr],
         "syslog" => &[Int, Ptr, Int],
         "timer_getoverrun" | "timer_delete" | "pkey_free" | "iopl" => &[Int],
@@ -242,8 +242,9 @@ pub(super) fn signature(name: &str) -> &'static [Arg] {
         "pkey_mprotect" => &[Ptr, Uint, Named(PROT, "PROT_NONE"), Int],
         "pkey_alloc" => &[Hex, Hex],
         "pidfd_send_signal" => &[Int, Signal, Ptr, Hex],
-        "pidfd_getfd" => &[Int, Int, Hex],
-        "process_mrelease" | "landlock_restrict_self" => &[Int, Hex],
+        "pidfd_getfd" => &[Int, Int, Hex32],
+        "process_mrelease" => &[Int, Hex32],
+        "landlock_restrict_self" => &[Int, Hex],
         "process_madvise" => &[Int, Ptr, Uint, Value(MADV, "MADV_???"), Hex],
         "io_uring_setup" => &[Uint, Ptr],
         "io_uring_enter" => &[Int, Uint, Uint, Hex, Ptr, Uint],
@@ -387,7 +388,8 @@ pub(super) fn fd_args(name: &str) -> u8 {
         | "sendto" | "recvfrom" | "sendmsg" | "recvmsg" | "sendmmsg" | "recvmmsg" | "shutdown" | "getsockname"
         | "getpeername" | "setsockopt" | "getsockopt" | "readahead" | "fadvise64" | "sync_file_range" | "syncfs"
         | "fsetxattr" | "fgetxattr" | "flistxattr" | "fremovexattr" | "inotify_add_watch" | "inotify_rm_watch"
-        | "timerfd_settime" | "timerfd_gettime" | "vmsplice" | "finit_module" | "fanotify_mark" => 0b1,
+        | "timerfd_settime" | "timerfd_gettime" | "vmsplice" | "finit_module" | "fanotify_mark" | "pidfd_getfd"
+        | "pidfd_send_signal" | "process_mrelease" | "process_madvise" => 0b1,
         _ => 0,
     }
 }
@@ -414,7 +416,7 @@ pub(super) fn sigset_size_arg(name: &str) -> Option<usize> {
 pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
     match kind {
         Path | BufIn(_) | Iovec(true) | Argv | Envp | SockAddr(_) | Timespec2 | PollFds | EpollEvent | CpuSetIn
-        | FdSet => true,
+        | FdSet | SockOptSet => true,
         Timespec => !matches!(name, "clock_gettime" | "clock_getres"),
         Timeval => name != "gettimeofday",
         SigSet => !matches!((name, i), ("rt_sigprocmask", 2) | ("rt_sigpending", 0)),

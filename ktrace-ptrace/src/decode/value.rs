@@ -22,14 +22,16 @@ pub enum Value {
     FileMode(u64),
     /// A named constant (`AT_FDCWD`, `SEEK_SET`, `SIGCHLD`).
     Name(Cow<'static, str>),
-    /// A file descriptor with what it is open on, as strace -y shows it (`3</etc/hostname>`,
-    /// `4<pipe:[51712]>`, `5<socket:[51713]>`): the target of `/proc/PID/fd/N`.
+    /// A file descriptor with what it is open on, as strace -y and -yy show it
+    /// (`3</etc/hostname>`, `4<pipe:[51712]>`, `5<TCP:[127.0.0.1:41234->127.0.0.1:80]>`,
+    /// `6</dev/null<char 1:3>>`).
     #[doc(alias = "strace -y")]
+    #[doc(alias = "strace -yy")]
     Fd {
         /// The descriptor.
         fd: i64,
         /// What it is open on.
-        path: String,
+        target: super::FdTarget,
     },
     /// Flag bits by name, then the bits no name covers (`O_RDONLY|O_CLOEXEC`; `0` for neither).
     Flags {
@@ -127,6 +129,17 @@ pub struct Call {
 /// `\123`).
 pub(super) fn write_quoted(out: &mut impl Write, b: &[u8], truncated: bool) -> fmt::Result {
     out.write_char('"')?;
+    write_escaped(out, b, b"")?;
+    out.write_char('"')?;
+    if truncated {
+        out.write_str("...")?;
+    }
+    Ok(())
+}
+
+/// [`write_quoted`]'s escapes without the quotes, the printable bytes of `also` in octal too (the
+/// `<` and `>` of a path strace shows in angle brackets).
+pub(super) fn write_escaped(out: &mut impl Write, b: &[u8], also: &[u8]) -> fmt::Result {
     for (i, &c) in b.iter().enumerate() {
         match c {
             b'"' => out.write_str("\\\"")?,
@@ -136,14 +149,10 @@ pub(super) fn write_quoted(out: &mut impl Write, b: &[u8], truncated: bool) -> f
             b'\r' => out.write_str("\\r")?,
             b'\t' => out.write_str("\\t")?,
             0x0b => out.write_str("\\v")?,
-            0x20..=0x7e => out.write_char(c as char)?,
+            0x20..=0x7e if !also.contains(&c) => out.write_char(c as char)?,
             _ if matches!(b.get(i + 1), Some(b'0'..=b'7')) => write!(out, "\\{c:03o}")?,
             _ => write!(out, "\\{c:o}")?,
         }
-    }
-    out.write_char('"')?;
-    if truncated {
-        out.write_str("...")?;
     }
     Ok(())
 }
@@ -173,7 +182,7 @@ impl Display for Value {
             Value::Ptr(0) => f.write_str("NULL"),
             Value::Ptr(v) => hex(f, *v),
             Value::Octal(v) => write!(f, "0{v:02o}"),
-            Value::Fd { fd, path } => write!(f, "{fd}<{path}>"),
+            Value::Fd { fd, target } => write!(f, "{fd}{target}"),
             Value::FileMode(m) => {
                 let kind = m & libc::S_IFMT as u64;
                 match super::table::S_IF.iter().find(|(k, _)| *k == kind) {
@@ -220,7 +229,9 @@ impl Display for Value {
             Value::Struct { fields, more } => {
                 f.write_char('{')?;
                 for (i, (name, v)) in fields.iter().enumerate() {
-                    write!(f, "{}{name}={v}", if i > 0 { ", " } else { "" })?;
+                    f.write_str(if i > 0 { ", " } else { "" })?;
+                    // A field shown without its name (`inet_pton(AF_INET6, "::1", &sin6_addr)`).
+                    if name.is_empty() { write!(f, "{v}")? } else { write!(f, "{name}={v}")? }
                 }
                 if *more {
                     f.write_str(if fields.is_empty() { "..." } else { ", ..." })?;

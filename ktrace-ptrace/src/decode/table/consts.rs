@@ -80,7 +80,55 @@ pub(in crate::decode) const FCNTL: Names = table!(
     F_ADD_SEALS,
     F_GET_SEALS
 );
-pub(in crate::decode) const AF: Names = table!(AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET);
+/// Address families (strace's xlat/addrfams.in).
+pub(in crate::decode) const AF: Names = &[
+    (0, "AF_UNSPEC"),
+    (1, "AF_UNIX"),
+    (2, "AF_INET"),
+    (3, "AF_AX25"),
+    (4, "AF_IPX"),
+    (5, "AF_APPLETALK"),
+    (6, "AF_NETROM"),
+    (7, "AF_BRIDGE"),
+    (8, "AF_ATMPVC"),
+    (9, "AF_X25"),
+    (10, "AF_INET6"),
+    (11, "AF_ROSE"),
+    (12, "AF_DECnet"),
+    (13, "AF_NETBEUI"),
+    (14, "AF_SECURITY"),
+    (15, "AF_KEY"),
+    (16, "AF_NETLINK"),
+    (17, "AF_PACKET"),
+    (18, "AF_ASH"),
+    (19, "AF_ECONET"),
+    (20, "AF_ATMSVC"),
+    (21, "AF_RDS"),
+    (22, "AF_SNA"),
+    (23, "AF_IRDA"),
+    (24, "AF_PPPOX"),
+    (25, "AF_WANPIPE"),
+    (26, "AF_LLC"),
+    (27, "AF_IB"),
+    (28, "AF_MPLS"),
+    (29, "AF_CAN"),
+    (30, "AF_TIPC"),
+    (31, "AF_BLUETOOTH"),
+    (32, "AF_IUCV"),
+    (33, "AF_RXRPC"),
+    (34, "AF_ISDN"),
+    (35, "AF_PHONET"),
+    (36, "AF_IEEE802154"),
+    (37, "AF_CAIF"),
+    (38, "AF_ALG"),
+    (39, "AF_NFC"),
+    (40, "AF_VSOCK"),
+    (41, "AF_KCM"),
+    (42, "AF_QIPCRTR"),
+    (43, "AF_SMC"),
+    (44, "AF_XDP"),
+    (45, "AF_MCTP"),
+];
 pub(in crate::decode) const SOCK_TYPE: Names = table!(SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET);
 pub(in crate::decode) const SOCK_FLAGS: Names = table!(SOCK_CLOEXEC, SOCK_NONBLOCK);
 /// x86 extended-state components as masks (arch_prctl's ARCH_GET_XCOMP_*), composites first as
@@ -372,6 +420,33 @@ pub(in crate::decode) const PR: Names = table!(
 /// Protocols of AF_INET and AF_INET6 sockets.
 pub(in crate::decode) const IPPROTO: Names =
     table!(IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, IPPROTO_RAW);
+/// Protocols of AF_NETLINK sockets (strace's netlink_protocols).
+pub(in crate::decode) const NETLINK: Names = table!(
+    NETLINK_ROUTE,
+    NETLINK_UNUSED,
+    NETLINK_USERSOCK,
+    NETLINK_FIREWALL,
+    NETLINK_SOCK_DIAG,
+    NETLINK_NFLOG,
+    NETLINK_XFRM,
+    NETLINK_SELINUX,
+    NETLINK_ISCSI,
+    NETLINK_AUDIT,
+    NETLINK_FIB_LOOKUP,
+    NETLINK_CONNECTOR,
+    NETLINK_NETFILTER,
+    NETLINK_IP6_FW,
+    NETLINK_DNRTMSG,
+    NETLINK_KOBJECT_UEVENT,
+    NETLINK_GENERIC,
+    NETLINK_SCSITRANSPORT,
+    NETLINK_ECRYPTFS,
+    NETLINK_RDMA,
+    NETLINK_CRYPTO,
+    (22, "NETLINK_SMC")
+);
+/// pidfd_open's flags.
+pub(in crate::decode) const PIDFD: Names = &[(libc::O_NONBLOCK as u64, "PIDFD_NONBLOCK")];
 /// Filesystem magic numbers of `struct statfs`'s f_type.
 pub(in crate::decode) const FS_MAGIC: Names = &[
     (0xef53, "EXT2_SUPER_MAGIC"),
