@@ -48,6 +48,9 @@ use object::{Bytes, ObjectUnwind};
 /// The most frames a walk returns (strace's limit): a deeper stack ends [`StackEnd::TooDeep`].
 pub const MAX_FRAMES: usize = 256;
 
+/// Below this no code is ever mapped (`vm.mmap_min_addr`'s default, 64 KiB).
+const NULL_PAGES: u64 = 0x1_0000;
+
 /// Syscalls after which a process's mappings are read again (strace's `MEMORY_MAPPING_CHANGE`).
 const REMAPPING: &[&str] = &[
     "mmap",
@@ -219,7 +222,9 @@ impl Unwinder {
     /// process's mappings be read again at its next walk; an ended task is forgotten.
     pub fn observe(&mut self, ev: &Event) {
         match *ev {
-            Event::SyscallExit { pid, arch, nr, .. } if arch.syscall_name(nr).is_some_and(|n| REMAPPING.contains(&n)) => {
+            Event::SyscallExit { pid, arch, nr, .. }
+                if arch.syscall_name(nr).is_some_and(|n| REMAPPING.contains(&n)) =>
+            {
                 self.invalidate(pid)
             }
             Event::Exec { pid, old_pid } => {
@@ -227,7 +232,9 @@ impl Unwinder {
                 self.invalidate(pid);
             }
             Event::Exited { pid, .. } | Event::Killed { pid, .. } => {
-                if self.tgids.remove(&pid).unwrap_or(pid) == pid {
+                // A thread's end leaves its process's mappings; the process's end drops them.
+                let tgid = self.tgids.remove(&pid).unwrap_or(pid);
+                if tgid == pid {
                     self.spaces.remove(&pid);
                 }
             }
@@ -310,7 +317,7 @@ impl Unwinder {
             let symbol = if m.is_file() {
                 self.symbolizer
                     .symbol_in_file(&object, offset - back)
-                    .map(|(name, off)| Symbol { name, offset: off + back })
+                    .map(|(name, off)| Symbol { name: unversioned(name), offset: off + back })
             } else {
                 None
             };
@@ -334,6 +341,12 @@ impl Unwinder {
                     if out.len() == MAX_FRAMES {
                         return (out, StackEnd::TooDeep);
                     }
+                    if address < NULL_PAGES {
+                        // Nothing runs down there: the unwinder guessed a caller for a frame with
+                        // no unwind table (ld.so's entry point, whose "return address" is argc),
+                        // where strace's unwinder ends the walk.
+                        return (out, StackEnd::Stopped { reason: format!("no caller (return address {address:#x})") });
+                    }
                     let mapped = maps::find(&space.maps, address).is_some_and(|m| m.executable && m.path.is_some());
                     if !mapped {
                         return (out, StackEnd::Unmapped { address });
@@ -345,6 +358,15 @@ impl Unwinder {
             }
         }
     }
+}
+
+/// A symbol name without its version (`__libc_start_main@@GLIBC_2.34` of a `.symtab`): strace
+/// names a frame from the dynamic symbol table, whose names carry none.
+fn unversioned(mut name: String) -> String {
+    if let Some(at) = name.find('@').filter(|&at| at > 0) {
+        name.truncate(at);
+    }
+    name
 }
 
 /// The tracee's stack as the unwinder reads it: whole pages, read once per walk.
@@ -430,6 +452,14 @@ mod tests {
         assert!(deep.strace_lines(false).to_string().ends_with(" > too many stack frames\n"));
         let stopped = Stack { frames: vec![], end: StackEnd::Stopped { reason: "x".into() } };
         assert_eq!(stopped.strace_lines(false).to_string(), "");
+    }
+
+    #[test]
+    fn symbol_versions_are_left_out() {
+        assert_eq!(unversioned("__libc_start_main@@GLIBC_2.34".into()), "__libc_start_main");
+        assert_eq!(unversioned("pthread_sigmask@GLIBC_2.2.5".into()), "pthread_sigmask");
+        assert_eq!(unversioned("main".into()), "main");
+        assert_eq!(unversioned("@".into()), "@");
     }
 
     #[test]
