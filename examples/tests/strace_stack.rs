@@ -1,6 +1,6 @@
 //! `mini-strace -k` against `strace -k` on real programs: a C program built here with `cc -g -O0`
-//! (a chain of functions making syscalls), `ls`, `python3`, and a shell running the C program with
-//! `-f`. Per process, the syscall and signal lines are paired in order (by name), and the stacks
+//! (a chain of functions making syscalls, also with `-y -e trace=`), `true`, `ls`, `python3`, a
+//! shell running the C program and `ls` with `-f`, and Python threads with `-f`. Per process, the syscall and signal lines are paired in order (by name), and the stacks
 //! after them compared frame by frame: the object and the offset in it (`[0x…]`, exact whatever the
 //! address layout), the symbol name, and whether both name the same function (the same start in
 //! the file, whatever the alias chosen).
@@ -24,6 +24,9 @@ const MIN_SAME_FRAME: f64 = 95.0;
 /// Paired frames, named by both, where both name the same function or strace's name is a symbol
 /// before ours (see the module docs), at least (percent).
 const MIN_AGREE: f64 = 99.0;
+
+/// Debian's Python (a `python3` found first on PATH may be a shell shim, as pyenv's is).
+const PY: &str = "/usr/bin/python3";
 
 const CHAIN: &str = r#"
 #include <fcntl.h>
@@ -222,7 +225,7 @@ fn stacks_match_strace() {
     let test = "stacks_match_strace";
     if !installed(test, &["strace", "-V"], "strace")
         || !installed(test, &["cc", "--version"], "gcc")
-        || !installed(test, &["python3", "--version"], "python3")
+        || !installed(test, &[PY, "--version"], "python3")
     {
         return;
     }
@@ -231,16 +234,17 @@ fn stacks_match_strace() {
     let chain = build_chain(&dir);
     let chain_s = chain.to_str().unwrap();
     let script = format!("{chain_s}; ls / >/dev/null; true");
-    let runs: [(&str, bool, Vec<&str>); 5] = [
+    let threads = "import threading, os\nts=[threading.Thread(target=os.getppid) for _ in range(3)]\n[t.start() for t in ts]\n[t.join() for t in ts]";
+    let runs: [(&str, bool, Vec<&str>); 7] = [
         ("chain", false, vec![chain_s]),
         ("true", false, vec!["/bin/true"]),
         ("ls", false, vec!["ls", "-l", "/usr"]),
-        (
-            "python",
-            false,
-            vec!["python3", "-c", "import os, json; os.getppid(); json.dumps([1]); open('/dev/null').close()"],
-        ),
+        ("python", false, vec![PY, "-c", "import os, json; os.getppid(); json.dumps([1]); open('/dev/null').close()"]),
         ("shell", true, vec!["sh", "-c", &script]),
+        // Threads (-f), each with its own stack.
+        ("threads", true, vec![PY, "-c", threads]),
+        // With other options: a syscall filter and descriptor paths.
+        ("options", false, vec!["-y", "-e", "trace=openat,getppid,write", chain_s]),
     ];
     let mut all = Tally::default();
     for (name, follow, cmd) in &runs {

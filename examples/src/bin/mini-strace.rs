@@ -65,7 +65,7 @@ struct Args {
     fd_paths: bool,
     /// Print the user stack of the task after each syscall and signal line, one ` > FILE(SYMBOL+0xOFF)
     /// [0xFILE_OFFSET]` line a frame, innermost first (strace's -k).
-    #[arg(short = 'k')]
+    #[arg(short = 'k', long = "stack-traces")]
     stack: bool,
     /// Align return values in this column (strace's -a; 40 by default).
     #[arg(short = 'a', value_name = "COLUMN", default_value_t = 40)]
@@ -214,6 +214,9 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     }
     if failed_only {
         expr.push("status=failed".into());
+    }
+    if stack && summary {
+        eprintln!("mini-strace: -k/--stack-traces has no effect with -c/--summary-only");
     }
     let follow = follows > 0;
     // strace -ff: with -o FILE, one file per process, FILE.PID, its lines without a pid.
