@@ -37,6 +37,15 @@ int top(int i) { return middle(i) * 2; }
 int main(void) { int s = 0; for (int i = 0; i < 3; i++) s += top(i); write(1, "x\n", 2); return s & 1; }
 "#;
 
+/// A syscall in a signal handler: its stack goes on through the signal frame to the interrupted code.
+const SIGNAL: &str = r#"
+#include <signal.h>
+#include <unistd.h>
+static void handler(int s) { getppid(); }
+int work(void) { raise(SIGUSR1); return 0; }
+int main(void) { signal(SIGUSR1, handler); return work(); }
+"#;
+
 /// One frame line: ` > OBJECT(SYMBOL+0xOFF) [0xFILE_OFFSET]`, ` > OBJECT() [0x…]`, or an end line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Frame {
@@ -212,9 +221,10 @@ fn run_both(dir: &Path, name: &str, follow: bool, cmd: &[&str]) -> (String, Stri
     (out.pop().unwrap(), ours)
 }
 
-fn build_chain(dir: &Path) -> PathBuf {
-    let (src, exe) = (dir.join("chain.c"), dir.join("chain"));
-    std::fs::write(&src, CHAIN).unwrap();
+/// `code` built with `cc -g -O0` as `dir/name`.
+fn build(dir: &Path, name: &str, code: &str) -> PathBuf {
+    let (src, exe) = (dir.join(format!("{name}.c")), dir.join(name));
+    std::fs::write(&src, code).unwrap();
     let st = Command::new("cc").args(["-g", "-O0", "-o"]).arg(&exe).arg(&src).status().unwrap();
     assert!(st.success());
     exe
@@ -231,12 +241,14 @@ fn stacks_match_strace() {
     }
     let dir = std::env::temp_dir().join(format!("ktrace-strace-stack-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let chain = build_chain(&dir);
+    let chain = build(&dir, "chain", CHAIN);
+    let signal = build(&dir, "signal", SIGNAL);
     let chain_s = chain.to_str().unwrap();
     let script = format!("{chain_s}; ls / >/dev/null; true");
     let threads = "import threading, os\nts=[threading.Thread(target=os.getppid) for _ in range(3)]\n[t.start() for t in ts]\n[t.join() for t in ts]";
-    let runs: [(&str, bool, Vec<&str>); 7] = [
+    let runs: [(&str, bool, Vec<&str>); 8] = [
         ("chain", false, vec![chain_s]),
+        ("signal", false, vec![signal.to_str().unwrap()]),
         ("true", false, vec!["/bin/true"]),
         ("ls", false, vec!["ls", "-l", "/usr"]),
         ("python", false, vec![PY, "-c", "import os, json; os.getppid(); json.dumps([1]); open('/dev/null').close()"]),

@@ -30,8 +30,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use framehop::Unwinder as _;
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
+use framehop::{FrameAddress, Unwinder as _};
 use ktrace_sample::symbolize::Symbolizer;
 use nix::unistd::Pid;
 
@@ -196,6 +196,8 @@ pub struct Unwinder {
     tgids: HashMap<i32, i32>,
     cache: CacheX86_64,
     symbolizer: Symbolizer,
+    /// Return addresses (object, offset) known to be, or not to be, the signal trampoline.
+    restorers: HashMap<(Arc<str>, u64), bool>,
 }
 
 impl fmt::Debug for Unwinder {
@@ -308,12 +310,12 @@ impl Unwinder {
         let (addrs, end) = addrs;
         let Some(space) = self.spaces.get(&tgid) else { return Ok(Stack { frames: Vec::new(), end }) };
         let mut frames = Vec::with_capacity(addrs.len());
-        for (i, &address) in addrs.iter().enumerate() {
+        for &(address, returns) in &addrs {
             let Some(m) = maps::find(&space.maps, address) else { continue };
             let (Some(object), Some(offset)) = (m.path.clone(), m.file_offset(address)) else { continue };
             // A return address is looked up one byte back, in the call that returns there (the
             // call may be the function's last instruction); the offset shown is the address's.
-            let back = u64::from(i > 0 && offset > 0);
+            let back = u64::from(returns && offset > 0);
             let symbol = if m.is_file() {
                 self.symbolizer
                     .symbol_in_file(&object, offset - back)
@@ -327,37 +329,77 @@ impl Unwinder {
     }
 
     /// The frame addresses of `tid` from its registers, each in an executable mapping of
-    /// `tgid`'s current maps, and why the walk ended.
-    fn walk(&mut self, tid: i32, tgid: i32, ip: u64, sp: u64, bp: u64) -> (Vec<u64>, StackEnd) {
+    /// `tgid`'s current maps and whether it is a return address, and why the walk ended.
+    ///
+    /// A signal handler's caller is the signal trampoline (`__restore_rt`, whose unwind table
+    /// describes the signal frame with expressions framehop does not evaluate): there the walk
+    /// goes on from the registers the kernel saved in the frame's `ucontext`, at the interrupted
+    /// instruction, as strace's unwinder does.
+    fn walk(&mut self, tid: i32, tgid: i32, ip: u64, sp: u64, bp: u64) -> (Vec<(u64, bool)>, StackEnd) {
         let Some(space) = self.spaces.get(&tgid) else { return (Vec::new(), StackEnd::Root) };
         let mut mem = StackMemory::new(Pid::from_raw(tid));
-        let mut read = |addr: u64| mem.read_u64(addr);
-        let mut it = space.unwinder.iter_frames(ip, UnwindRegsX86_64::new(ip, sp, bp), &mut self.cache, &mut read);
+        let mut regs = UnwindRegsX86_64::new(ip, sp, bp);
+        let mut at = FrameAddress::from_instruction_pointer(ip);
         let mut out = Vec::new();
         loop {
-            match it.next() {
-                Ok(Some(a)) => {
-                    let address = a.address();
-                    if out.len() == MAX_FRAMES {
-                        return (out, StackEnd::TooDeep);
+            let address = at.address();
+            if address < NULL_PAGES {
+                // Nothing runs down there: the unwinder guessed a caller for a frame with no
+                // unwind table (ld.so's entry point, whose "return address" is argc), where
+                // strace's unwinder ends the walk.
+                return (out, StackEnd::Stopped { reason: format!("no caller (return address {address:#x})") });
+            }
+            if out.len() == MAX_FRAMES {
+                return (out, StackEnd::TooDeep);
+            }
+            let Some(m) = maps::find(&space.maps, address).filter(|m| m.executable && m.path.is_some()) else {
+                return (out, StackEnd::Unmapped { address });
+            };
+            out.push((address, at.is_return_address()));
+            if at.is_return_address() && is_restorer(&mut self.restorers, m, address, &mut mem) {
+                let uc = regs.sp();
+                let saved = |mem: &mut StackMemory, off: u64| mem.read_u64(uc.checked_add(off).ok_or(())?);
+                match (saved(&mut mem, UC_RIP), saved(&mut mem, UC_RSP), saved(&mut mem, UC_RBP)) {
+                    (Ok(ip), Ok(sp), Ok(bp)) => {
+                        regs = UnwindRegsX86_64::new(ip, sp, bp);
+                        at = FrameAddress::from_instruction_pointer(ip);
+                        continue;
                     }
-                    if address < NULL_PAGES {
-                        // Nothing runs down there: the unwinder guessed a caller for a frame with
-                        // no unwind table (ld.so's entry point, whose "return address" is argc),
-                        // where strace's unwinder ends the walk.
-                        return (out, StackEnd::Stopped { reason: format!("no caller (return address {address:#x})") });
-                    }
-                    let mapped = maps::find(&space.maps, address).is_some_and(|m| m.executable && m.path.is_some());
-                    if !mapped {
-                        return (out, StackEnd::Unmapped { address });
-                    }
-                    out.push(address);
+                    _ => return (out, StackEnd::Stopped { reason: format!("unreadable signal frame at {uc:#x}") }),
                 }
+            }
+            let step = space.unwinder.unwind_frame(at, &mut regs, &mut self.cache, &mut |a| mem.read_u64(a));
+            match step {
+                Ok(Some(ra)) => match FrameAddress::from_return_address(ra) {
+                    Some(next) => at = next,
+                    None => return (out, StackEnd::Stopped { reason: "null return address".into() }),
+                },
                 Ok(None) => return (out, StackEnd::Root),
                 Err(e) => return (out, StackEnd::Stopped { reason: e.to_string() }),
             }
         }
     }
+}
+
+/// Offsets in the `struct ucontext` of an x86_64 signal frame (`uc_mcontext` at 40, then
+/// `struct sigcontext`: r8…r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip) of the saved frame
+/// pointer, stack pointer and instruction pointer. arch/x86/include/uapi/asm/sigcontext.h.
+const UC_RBP: u64 = 40 + 10 * 8;
+const UC_RSP: u64 = 40 + 15 * 8;
+const UC_RIP: u64 = 40 + 16 * 8;
+
+/// The x86_64 signal trampoline's code, `mov $15, %rax; syscall` (rt_sigreturn): glibc's and
+/// musl's `__restore_rt`, where a handler returns.
+const RESTORER: [u8; 9] = [0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05];
+
+/// Whether the code at return address `address` (in mapping `m`) is the signal trampoline; the
+/// answer is kept per object and offset.
+fn is_restorer(known: &mut HashMap<(Arc<str>, u64), bool>, m: &MapsEntry, address: u64, mem: &mut StackMemory) -> bool {
+    let (Some(path), Some(offset)) = (m.path.clone(), m.file_offset(address)) else { return false };
+    *known.entry((path, offset)).or_insert_with(|| {
+        let mut code = [0u8; RESTORER.len()];
+        sys::read_mem(mem.pid, address, &mut code).is_ok_and(|n| n == code.len()) && code == RESTORER
+    })
 }
 
 /// A symbol name without its version (`__libc_start_main@@GLIBC_2.34` of a `.symtab`): strace

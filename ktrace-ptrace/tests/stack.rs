@@ -9,6 +9,7 @@ use ktrace_ptrace::stack::{Stack, StackEnd};
 use ktrace_ptrace::{Event, TraceCommand, Tracer};
 
 const CHAIN: &str = r#"
+#include <signal.h>
 #include <unistd.h>
 static int leaf(int i) { return getppid() + i; }
 int middle(int i) { return leaf(i) + 1; }
@@ -26,8 +27,15 @@ static long getpid_on(void *sp, void *bp) {
     return r;
 }
 
+static void handler(int sig) { (void)sig; getppid(); }
+int work(void) { return raise(SIGUSR1); }
+
 int main(int argc, char **argv) {
     int s = 0;
+    if (argc > 1 && argv[1][0] == 's') {
+        signal(SIGUSR1, handler);
+        return work();
+    }
     for (int i = 0; i < 3; i++) s += top(i);
     if (argc > 1) {
         static long junk[512];
@@ -39,12 +47,13 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// The chain program, built once per test run; `None` (a counted skip) without a C compiler.
+/// The chain program, built for `test`; `None` (a counted skip) without a C compiler.
 fn chain(test: &str) -> Option<PathBuf> {
     if !installed(test, &["cc", "--version"], "gcc") {
         return None;
     }
-    let dir = std::env::temp_dir().join(format!("ktrace-stack-{}", std::process::id()));
+    // One directory per test: the tests run in parallel, each building its own copy.
+    let dir = std::env::temp_dir().join(format!("ktrace-stack-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (src, exe) = (dir.join("chain.c"), dir.join("chain"));
     std::fs::write(&src, CHAIN).unwrap();
@@ -104,6 +113,20 @@ fn a_garbage_stack_is_a_short_stack() {
         assert_eq!(names(s)[0], "getpid_on");
         assert!(!matches!(s.end, StackEnd::Root), "{s:#?}");
     }
+}
+
+#[test]
+fn a_handlers_stack_goes_on_through_the_signal_frame() {
+    let Some(exe) = chain("a_handlers_stack_goes_on_through_the_signal_frame") else { return };
+    let stacks = stacks_at(TraceCommand::new(&exe).arg("signal").spawn().unwrap(), "getppid");
+    assert_eq!(stacks.len(), 1);
+    let n = names(&stacks[0].1);
+    // The handler, the trampoline it returns to (unnamed: `__restore_rt` has no function
+    // symbol), then the interrupted code: raise's kill in libc, work, main.
+    let h = n.iter().position(|f| *f == "handler").unwrap();
+    let w = n.iter().position(|f| *f == "work").unwrap();
+    assert!(h < w && n[w + 1] == "main" && n.last() == Some(&"_start"), "{n:?}");
+    assert!(n[h + 1..w].iter().any(|f| f.contains("raise")), "{n:?}");
 }
 
 #[test]
