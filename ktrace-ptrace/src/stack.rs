@@ -196,8 +196,9 @@ pub struct Unwinder {
     tgids: HashMap<i32, i32>,
     cache: CacheX86_64,
     symbolizer: Symbolizer,
-    /// Return addresses (object, offset) known to be, or not to be, the signal trampoline.
-    restorers: HashMap<(Arc<str>, u64), bool>,
+    /// Code addresses (object, offset, pattern) known to be, or not to be, where the walk needs the
+    /// registers rather than the unwind tables ([`RESTORER`], [`AFTER_VFORK`]).
+    code: HashMap<(Arc<str>, u64, [u8; 9]), bool>,
 }
 
 impl fmt::Debug for Unwinder {
@@ -290,7 +291,7 @@ impl Unwinder {
     #[doc(alias = "PTRACE_GETREGS")]
     #[doc(alias = "process_vm_readv")]
     pub fn stack(&mut self, tid: i32) -> Result<Stack> {
-        let (ip, sp, bp) = sys::stack_regs(Pid::from_raw(tid)).map_err(|e| match e {
+        let regs = sys::stack_regs(Pid::from_raw(tid)).map_err(|e| match e {
             nix::errno::Errno::ENOSYS => {
                 Error::Unsupported { feature: "user stack walks on this architecture".into(), pid: tid }
             }
@@ -302,10 +303,10 @@ impl Unwinder {
             self.load_space(tid, tgid)?;
             fresh = true;
         }
-        let mut addrs = self.walk(tid, tgid, ip, sp, bp);
+        let mut addrs = self.walk(tid, tgid, regs);
         if !fresh && matches!(addrs.1, StackEnd::Unmapped { .. }) {
             self.load_space(tid, tgid)?;
-            addrs = self.walk(tid, tgid, ip, sp, bp);
+            addrs = self.walk(tid, tgid, regs);
         }
         let (addrs, end) = addrs;
         let Some(space) = self.spaces.get(&tgid) else { return Ok(Stack { frames: Vec::new(), end }) };
@@ -334,8 +335,10 @@ impl Unwinder {
     /// A signal handler's caller is the signal trampoline (`__restore_rt`, whose unwind table
     /// describes the signal frame with expressions framehop does not evaluate): there the walk
     /// goes on from the registers the kernel saved in the frame's `ucontext`, at the interrupted
-    /// instruction, as strace's unwinder does.
-    fn walk(&mut self, tid: i32, tgid: i32, ip: u64, sp: u64, bp: u64) -> (Vec<(u64, bool)>, StackEnd) {
+    /// instruction, as strace's unwinder does. So does `__vfork`, which keeps its return address
+    /// in rdi across the syscall (a CFI register rule framehop does not follow): just after its
+    /// syscall the caller is rdi.
+    fn walk(&mut self, tid: i32, tgid: i32, [ip, sp, bp, rdi]: [u64; 4]) -> (Vec<(u64, bool)>, StackEnd) {
         let Some(space) = self.spaces.get(&tgid) else { return (Vec::new(), StackEnd::Root) };
         let mut mem = StackMemory::new(Pid::from_raw(tid));
         let mut regs = UnwindRegsX86_64::new(ip, sp, bp);
@@ -356,7 +359,14 @@ impl Unwinder {
                 return (out, StackEnd::Unmapped { address });
             };
             out.push((address, at.is_return_address()));
-            if at.is_return_address() && is_restorer(&mut self.restorers, m, address, &mut mem) {
+            if !at.is_return_address() && code_is(&mut self.code, m, address, &AFTER_VFORK, &mut mem) {
+                match FrameAddress::from_return_address(rdi) {
+                    Some(next) => at = next,
+                    None => return (out, StackEnd::Stopped { reason: "null return address in rdi".into() }),
+                }
+                continue;
+            }
+            if at.is_return_address() && code_is(&mut self.code, m, address, &RESTORER, &mut mem) {
                 let uc = regs.sp();
                 let saved = |mem: &mut StackMemory, off: u64| mem.read_u64(uc.checked_add(off).ok_or(())?);
                 match (saved(&mut mem, UC_RIP), saved(&mut mem, UC_RSP), saved(&mut mem, UC_RBP)) {
@@ -392,13 +402,28 @@ const UC_RIP: u64 = 40 + 16 * 8;
 /// musl's `__restore_rt`, where a handler returns.
 const RESTORER: [u8; 9] = [0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05];
 
-/// Whether the code at return address `address` (in mapping `m`) is the signal trampoline; the
-/// answer is kept per object and offset.
-fn is_restorer(known: &mut HashMap<(Arc<str>, u64), bool>, m: &MapsEntry, address: u64, mem: &mut StackMemory) -> bool {
+/// glibc's x86_64 `__vfork` around its syscall, `pop %rdi; mov $58, %eax; syscall; push %rdi`:
+/// at its syscall stops the instruction pointer is at the `push`, 8 bytes in, and the return
+/// address is in rdi.
+const AFTER_VFORK: [u8; 9] = [0x5f, 0xb8, 0x3a, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x57];
+
+/// Whether `pattern` is the code at `address` (in mapping `m`): the signal trampoline at a return
+/// address ([`RESTORER`]), `__vfork` just after its syscall ([`AFTER_VFORK`], which starts 8 bytes
+/// before). Read from the tracee once per object and offset.
+fn code_is(
+    known: &mut HashMap<(Arc<str>, u64, [u8; 9]), bool>,
+    m: &MapsEntry,
+    address: u64,
+    pattern: &[u8; 9],
+    mem: &mut StackMemory,
+) -> bool {
+    let back = if *pattern == AFTER_VFORK { 8 } else { 0 };
     let (Some(path), Some(offset)) = (m.path.clone(), m.file_offset(address)) else { return false };
-    *known.entry((path, offset)).or_insert_with(|| {
-        let mut code = [0u8; RESTORER.len()];
-        sys::read_mem(mem.pid, address, &mut code).is_ok_and(|n| n == code.len()) && code == RESTORER
+    *known.entry((path, offset, *pattern)).or_insert_with(|| {
+        let mut code = [0u8; 9];
+        address.checked_sub(back).is_some_and(|start| {
+            sys::read_mem(mem.pid, start, &mut code).is_ok_and(|n| n == code.len()) && code == *pattern
+        })
     })
 }
 

@@ -195,14 +195,15 @@ pub(crate) fn siginfo_bytes(pid: Pid) -> Option<[u8; 128]> {
     (r == 0).then_some(buf)
 }
 
-/// The registers a stack walk starts from: instruction, stack and frame pointer (PTRACE_GETREGS;
-/// x86_64 only, ENOSYS elsewhere).
+/// The registers a stack walk starts from: instruction, stack and frame pointer, and rdi (where
+/// `__vfork` keeps its return address across the syscall). PTRACE_GETREGS; x86_64 only, ENOSYS
+/// elsewhere.
 #[cfg(feature = "stack")]
-pub(crate) fn stack_regs(pid: Pid) -> nix::Result<(u64, u64, u64)> {
+pub(crate) fn stack_regs(pid: Pid) -> nix::Result<[u64; 4]> {
     #[cfg(target_arch = "x86_64")]
     {
         let r = nix::sys::ptrace::getregs(pid)?;
-        Ok((r.rip, r.rsp, r.rbp))
+        Ok([r.rip, r.rsp, r.rbp, r.rdi])
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
