@@ -19,13 +19,18 @@
 //! Kernel interfaces: ptrace(2) with PTRACE_SEIZE (3.4+), PTRACE_GET_SYSCALL_INFO (5.3+, with a
 //! register fallback on x86_64), PTRACE_O_EXITKILL (3.8+), seccomp(2) SECCOMP_RET_TRACE (3.5+;
 //! the stop order used here is that of 4.8+), process_vm_readv(2) (3.2+) with /proc/PID/mem fallback.
+//!
+//! Feature `stack` (off by default): the user call stack of a stopped tracee
+//! ([`Tracer::stack`], the `stack` module), strace's `-k`.
 
 pub mod arch;
 pub mod decode;
 pub mod error;
 pub mod info;
 pub mod seccomp;
-mod sock_diag;
+pub mod sock_diag;
+#[cfg(feature = "stack")]
+pub mod stack;
 mod sys;
 pub mod tracer;
 

@@ -309,4 +309,43 @@ pub(crate) fn if_name(index: u32) -> Option<String> {
         return None;
     }
     std::ffi::CStr::from_bytes_until_nul(&buf).ok().map(|c| c.to_string_lossy().into_owned())
+/// The registers a stack walk starts from: instruction, stack and frame pointer, and rdi (where
+/// `__vfork` keeps its return address across the syscall). PTRACE_GETREGS; x86_64 only, ENOSYS
+/// elsewhere.
+#[cfg(feature = "stack")]
+pub(crate) fn stack_regs(pid: Pid) -> nix::Result<[u64; 4]> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let r = nix::sys::ptrace::getregs(pid)?;
+        Ok([r.rip, r.rsp, r.rbp, r.rdi])
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = pid;
+        Err(nix::errno::Errno::ENOSYS)
+    }
+}
+
+/// `/proc/PID/maps` of a task, as text.
+#[cfg(feature = "stack")]
+pub(crate) fn proc_maps(pid: i32) -> std::io::Result<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+}
+
+/// The thread group (process) of task `tid` (`Tgid:` in `/proc/TID/status`).
+#[cfg(feature = "stack")]
+pub(crate) fn tgid(tid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Opens a mapped object to read its unwind tables; anything but a regular file (a device a
+/// process mapped, a FIFO) is refused before it is read.
+#[cfg(feature = "stack")]
+pub(crate) fn open_regular(path: &str) -> std::io::Result<std::fs::File> {
+    let f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    Ok(f)
 }

@@ -20,6 +20,8 @@ mod event;
 mod inject;
 mod probe;
 mod render;
+#[cfg(feature = "stack")]
+mod stack;
 mod state;
 
 pub use command::TraceCommand;
@@ -56,6 +58,9 @@ pub struct Tracer {
     restore_affinity: Option<nix::sched::CpuSet>,
     /// Where this kernel puts seccomp stops (matters only without PTRACE_GET_SYSCALL_INFO).
     seccomp_order: SeccompOrder,
+    /// Stack walks ([`Tracer::stack`]), made at the first.
+    #[cfg(feature = "stack")]
+    unwinder: Option<crate::stack::Unwinder>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +87,8 @@ impl Tracer {
             _not_send: std::marker::PhantomData,
             restore_affinity: None,
             seccomp_order,
+            #[cfg(feature = "stack")]
+            unwinder: None,
         }
     }
 

@@ -2,14 +2,15 @@
 //!
 //! ```sh
 //! mini-strace [-f|-ff] [-q|-qq] [-c] [-T] [-t|-tt] [-a COLUMN] [-e trace=NAME,NAME…] [-e signal=SET]
-//!             [-e status=SET] [-z|-Z] [-y|-yy] [--decode-fds=SET] [-P PATH] [--seccomp] [-o FILE]
+//!             [-e status=SET] [-z|-Z] [-y|-yy] [--decode-fds=SET] [-k] [-P PATH] [--seccomp] [-o FILE]
 //!             (-p PID | COMMAND ARGS…)
 //! ```
 //! Prints one line per completed syscall (`[pid N] name(args) = ret` with `-f`), signals, and exits.
 //! `-T` adds the time spent in each call (`<0.000012>`), `-t` prefixes the time of day (`-tt` with
 //! microseconds), `-c` prints only strace's summary table (calls, errors and time per syscall).
 //! `-y` shows what each descriptor is open on, `-yy` also sockets' endpoints (`3<TCP:[127.0.0.1:
-//! 41234->127.0.0.1:80]>`, `4<UNIX-STREAM:[12345->12346]>`) and devices' numbers.
+//! 41234->127.0.0.1:80]>`, `4<UNIX-STREAM:[12345->12346]>`) and devices' numbers. `-k` prints the
+//! user stack after each syscall and signal line (` > /usr/lib/x86_64-linux-gnu/libc.so.6(getppid+0x7) [0xd54f7]`).
 //! Like strace it ends as the command did: its exit code, or killed by the same signal.
 
 use std::collections::{BTreeMap, HashMap};
@@ -72,6 +73,10 @@ struct Args {
     /// Which descriptors to decode: all, none, or path,socket,dev,pidfd (as -e decode-fds=).
     #[arg(long = "decode-fds", value_name = "SET")]
     decode_fds: Option<String>,
+    /// Print the user stack of the task after each syscall and signal line, one ` > FILE(SYMBOL+0xOFF)
+    /// [0xFILE_OFFSET]` line a frame, innermost first (strace's -k).
+    #[arg(short = 'k', long = "stack-traces")]
+    stack: bool,
     /// Align return values in this column (strace's -a; 40 by default).
     #[arg(short = 'a', value_name = "COLUMN", default_value_t = 40)]
     column: usize,
@@ -240,6 +245,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
         verbose,
         fd_paths,
         decode_fds,
+        stack,
         column,
         paths,
         seccomp,
@@ -255,6 +261,9 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     }
     if failed_only {
         expr.push("status=failed".into());
+    }
+    if stack && summary {
+        eprintln!("mini-strace: -k/--stack-traces has no effect with -c/--summary-only");
     }
     let follow = follows > 0;
     // strace -ff: with -o FILE, one file per process, FILE.PID, its lines without a pid.
@@ -357,6 +366,11 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     // Each task's current syscall decoded at its entry: what it only reads is shown as it was then.
     let mut at_entry: HashMap<i32, decode::Call> = HashMap::new();
     let mut table: BTreeMap<&'static str, Summary> = BTreeMap::new();
+    // -k: stacks taken at a syscall's entry (execve, exit…: strace's capture on entry), printed
+    // after its line (exit's after `+++ exited`); whether the command's own first execve is done
+    // (strace walks that one at its exit, in the new image).
+    let mut entry_stacks: HashMap<i32, ktrace_ptrace::stack::Stack> = HashMap::new();
+    let mut first_exec_done = attach.is_some();
     let shown = |arch: AuditArch, nr: u64| {
         only.as_ref().is_none_or(|l| arch.syscall_name(nr).is_some_and(|n| l.iter().any(|x| x == n)))
     };
@@ -365,6 +379,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             Event::Attached { pid: p } if attach.is_none() && leader.is_none() => leader = Some(p),
             Event::Exited { pid, code } if Some(pid) == leader => status = Status::Exited(code as u8),
             Event::Killed { pid, signo, .. } if Some(pid) == leader => status = Status::Signaled(signo),
+            Event::Exec { pid, .. } if Some(pid) == leader => first_exec_done = true,
             _ => {}
         }
         // A task that ended has no syscall in progress (an exit_group's entry, a thread killed
@@ -373,6 +388,16 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             entered.remove(&pid);
             at_entry.remove(&pid);
             path_hit.remove(&pid);
+        }
+        if stack && !summary {
+            stack_at_entry(&mut t, &ev, first_exec_done || leader.is_none(), &shown, &mut entry_stacks);
+            // strace prints a stack taken at exit's entry when the task goes, `+++ exited` or not.
+            if quiet >= 2
+                && let Event::Exited { pid, .. } | Event::Killed { pid, .. } = ev
+                && let Some(s) = entry_stacks.remove(&pid)
+            {
+                write!(w.to(pid)?, "{}", s.strace_lines(true))?;
+            }
         }
         let mut spent = None;
         let pid = match ev {
@@ -418,6 +443,7 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                 let failed = (-4095..0).contains(&ret);
                 let status_shown = in_set(&statuses, |s| s == if failed { "failed" } else { "successful" });
                 if !shown(arch, nr) || (!wanted.is_empty() && path_hit.remove(&pid) != Some(true)) || !status_shown {
+                    entry_stacks.remove(&pid);
                     continue;
                 }
                 if summary {
@@ -470,8 +496,21 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
                     write!(w.to(pid)?, "{}", decode::io_dump(name, &data))?;
                 }
             }
+            if stack {
+                match entry_stacks.remove(&pid) {
+                    Some(s) => write!(w.to(pid)?, "{}", s.strace_lines(true))?,
+                    None => print_stack(&mut t, pid, w.to(pid)?)?,
+                }
+            }
         } else {
             writeln!(w.to(pid)?, "{}{line}", head(pid))?;
+            match ev {
+                Event::Signal { .. } if stack => print_stack(&mut t, pid, w.to(pid)?)?,
+                Event::Exited { .. } | Event::Killed { .. } if let Some(s) = entry_stacks.remove(&pid) => {
+                    write!(w.to(pid)?, "{}", s.strace_lines(true))?
+                }
+                _ => {}
+            }
             // -ff: a process that ended writes no more; its file is closed (a build forks
             // thousands).
             if let Event::Exited { pid, .. } | Event::Killed { pid, .. } = ev {
@@ -511,6 +550,37 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     }
     w.flush()?;
     Ok(status)
+}
+
+/// -k: the stack of `pid`, stopped at the event just printed, as strace prints it after the line
+/// (nothing when it cannot be walked: the task is gone).
+fn print_stack(t: &mut Tracer, pid: i32, w: &mut dyn Write) -> std::io::Result<()> {
+    match t.stack(pid) {
+        Ok(s) => write!(w, "{}", s.strace_lines(false)),
+        Err(_) => Ok(()),
+    }
+}
+
+/// -k: at the entry of a shown syscall that strace walks at its entry (execve, execveat, exit,
+/// exit_group), the stack, kept in `stacks` for its line. The command's own first execve is not
+/// (`first_exec_done` false): strace walks that one at its exit.
+fn stack_at_entry(
+    t: &mut Tracer,
+    ev: &Event,
+    first_exec_done: bool,
+    shown: &impl Fn(AuditArch, u64) -> bool,
+    stacks: &mut HashMap<i32, ktrace_ptrace::stack::Stack>,
+) {
+    let Event::SyscallEnter { pid, arch, nr, .. } = *ev else { return };
+    let Some(name) = arch.syscall_name(nr) else { return };
+    let first_exec = !first_exec_done && name.starts_with("execve");
+    if shown(arch, nr)
+        && ktrace_ptrace::stack::captured_at_entry(name)
+        && !first_exec
+        && let Ok(s) = t.stack(pid)
+    {
+        stacks.insert(pid, s);
+    }
 }
 
 /// Where the lines go: one writer (stderr or `-o FILE`), or with `-ff -o FILE` one file per

@@ -46,6 +46,15 @@ impl Tracer {
     #[doc(alias = "PTRACE_LISTEN")]
     #[doc(alias = "waitpid")]
     pub fn next_event(&mut self) -> Result<Option<Event>> {
+        let ev = self.next_event_unobserved()?;
+        #[cfg(feature = "stack")]
+        if let (Some(u), Some(ev)) = (self.unwinder.as_mut(), ev.as_ref()) {
+            u.observe(ev);
+        }
+        Ok(ev)
+    }
+
+    fn next_event_unobserved(&mut self) -> Result<Option<Event>> {
         if let Some(e) = self.queue.pop() {
             return Ok(Some(e));
         }

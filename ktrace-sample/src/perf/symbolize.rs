@@ -144,12 +144,13 @@ impl ElfSyms {
         Ok(ElfSyms { syms, segs, debug_file })
     }
 
-    fn lookup(&self, file_off: u64) -> Option<&str> {
+    /// The function holding file offset `file_off`, and how far into it the offset is.
+    fn lookup(&self, file_off: u64) -> Option<(&str, u64)> {
         let (off, vaddr, _) = self.segs.iter().find(|(o, _, sz)| file_off >= *o && file_off < o + sz)?;
         let va = file_off - off + vaddr;
         let i = self.syms.partition_point(|s| s.0 <= va).checked_sub(1)?;
         let (a, size, name) = self.syms.get(i)?;
-        (*size == 0 || va < a + size).then_some(name.as_str())
+        (*size == 0 || va < a + size).then_some((name.as_str(), va - a))
     }
 }
 
@@ -254,9 +255,21 @@ impl Symbolizer {
         }
         let (m, off) = self.locate(pid, addr)?;
         let path = m.path.clone();
+        self.symbol_in_file(&path, off).map(|(name, _)| name)
+    }
+
+    /// The function holding byte `file_offset` of the ELF file at `path` (an offset in the file as
+    /// mapped, e.g. from `/proc/PID/maps`: address − start + offset), demangled, and the offset of
+    /// that byte from the function's start (`__getppid+0xb`). The file's symbols are read once and
+    /// cached, as for [`resolve`](Self::resolve); `None` when no function covers the offset.
+    pub fn symbol_in_file(&mut self, path: &str, file_offset: u64) -> Option<(String, u64)> {
         let root = self.debug_root.as_deref().unwrap_or(Path::new(DEBUG_ROOT));
-        let syms = self.files.entry(path).or_insert_with_key(|p| ElfSyms::load(p, root)).as_ref().ok()?;
-        Some(demangle(syms.lookup(off)?))
+        if !self.files.contains_key(path) {
+            self.files.insert(path.to_owned(), ElfSyms::load(path, root));
+        }
+        let syms = self.files.get(path)?.as_ref().ok()?;
+        let (name, off) = syms.lookup(file_offset)?;
+        Some((demangle(name), off))
     }
 
     /// What a profile shows for `addr` in `pid`: its function name ([`resolve`](Self::resolve)),
