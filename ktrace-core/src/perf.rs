@@ -114,22 +114,24 @@ impl<'a> RawPerfRecord<'a> {
         8 + self.body.len()
     }
 
-    /// The same record with a contiguous body: itself when the body is one slice, else its body
+    /// The same record with its body as one slice: borrowed as before when it is contiguous, else
     /// copied into `scratch` (cleared first). The copy is the caller's explicit choice, made once
     /// per wrap of the ring.
     pub fn contiguous<'b>(&self, scratch: &'b mut Vec<u8>) -> RawPerfRecord<'b>
     where
         'a: 'b,
     {
-        match self.body {
-            RawData::Split(a, b) if !a.is_empty() && !b.is_empty() => {
+        let body: &'b [u8] = match self.body {
+            RawData::Single(a) | RawData::Split(a, []) => a,
+            RawData::Split([], b) => b,
+            RawData::Split(a, b) => {
                 scratch.clear();
                 scratch.extend_from_slice(a);
                 scratch.extend_from_slice(b);
-                RawPerfRecord { body: RawData::Single(scratch), ..*self }
+                scratch
             }
-            _ => *self,
-        }
+        };
+        RawPerfRecord { body: RawData::Single(body), ..*self }
     }
 }
 
