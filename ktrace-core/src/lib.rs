@@ -29,6 +29,18 @@
 //! }
 //! ```
 
+/// Compile-time checks that a `#[repr(C)]` kernel struct has the kernel's size and field offsets
+/// (as `sizeof`/`offsetof` report them from the UAPI header):
+/// `assert_layout!(T, 80; reader.id = 24, entries = 40)`.
+macro_rules! assert_layout {
+    ($t:ty, $size:expr; $($field:ident $(. $sub:ident)* = $off:expr),* $(,)?) => {
+        const _: () = {
+            assert!(size_of::<$t>() == $size);
+            $(assert!(std::mem::offset_of!($t, $field $(. $sub)*) == $off);)*
+        };
+    };
+}
+
 pub mod agg;
 pub mod cursor;
 pub mod error;

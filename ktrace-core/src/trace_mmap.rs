@@ -67,19 +67,9 @@ pub struct TraceBufferMeta {
     pub reserved2: u64,
 }
 
-const _: () = {
-    use std::mem::offset_of;
-    assert!(size_of::<TraceBufferReader>() == 16);
-    assert!(size_of::<TraceBufferMeta>() == 80);
-    assert!(offset_of!(TraceBufferMeta, subbuf_size) == 8);
-    assert!(offset_of!(TraceBufferMeta, nr_subbufs) == 12);
-    assert!(offset_of!(TraceBufferMeta, reader) == 16);
-    assert!(offset_of!(TraceBufferMeta, reader) + offset_of!(TraceBufferReader, id) == 24);
-    assert!(offset_of!(TraceBufferMeta, flags) == 32);
-    assert!(offset_of!(TraceBufferMeta, entries) == 40);
-    assert!(offset_of!(TraceBufferMeta, overrun) == 48);
-    assert!(offset_of!(TraceBufferMeta, read) == 56);
-};
+assert_layout!(TraceBufferReader, 16; lost_events = 0, id = 8, read = 12);
+assert_layout!(TraceBufferMeta, 80; subbuf_size = 8, nr_subbufs = 12, reader.lost_events = 16, reader.id = 24,
+    flags = 32, entries = 40, overrun = 48, read = 56, reserved2 = 72);
 
 impl TraceBufferMeta {
     /// A copy of the meta page's structure from the start of `meta`; fewer than 80 bytes is
@@ -132,15 +122,10 @@ mod tests {
 
     #[test]
     fn meta_page_fields_at_the_kernels_offsets() {
-        let mut b = vec![0u8; 4096];
-        b[0..4].copy_from_slice(&4096u32.to_ne_bytes());
-        b[4..8].copy_from_slice(&80u32.to_ne_bytes());
-        b[8..12].copy_from_slice(&8192u32.to_ne_bytes());
-        b[12..16].copy_from_slice(&3u32.to_ne_bytes());
-        b[16..24].copy_from_slice(&5u64.to_ne_bytes());
-        b[24..28].copy_from_slice(&2u32.to_ne_bytes());
-        b[40..48].copy_from_slice(&100u64.to_ne_bytes());
-        b[48..56].copy_from_slice(&7u64.to_ne_bytes());
+        // The u64 words of the meta page, two u32 fields sharing a word where the kernel's do.
+        let pair = |a: u32, b: u32| u64::from_ne_bytes([a.to_ne_bytes(), b.to_ne_bytes()].concat().try_into().unwrap());
+        let words = [pair(4096, 80), pair(8192, 3), 5, pair(2, 0), 0, 100, 7, 0, 0, 0];
+        let b: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).chain([0; 4016]).collect();
         let m = TraceBufferMeta::parse(&b).unwrap();
         assert_eq!((m.meta_page_size, m.meta_struct_len, m.subbuf_size, m.nr_subbufs), (4096, 80, 8192, 3));
         assert_eq!((m.reader.lost_events, m.reader.id, m.entries, m.overrun), (5, 2, 100, 7));

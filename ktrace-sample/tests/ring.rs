@@ -16,9 +16,13 @@ const PAGE: usize = 4096;
 /// The samples' fields: 40-byte records, so some straddle the end of a 4 KiB ring.
 const LAYOUT: SampleType = SampleType::IP.union(SampleType::TID).union(SampleType::TIME).union(SampleType::PERIOD);
 
-/// A page-fault sampler of the calling thread (every fault a sample) and its one-page ring.
-fn sampler() -> (Counter, MappedRing) {
-    let c = Builder::new(Software::PAGE_FAULTS)
+/// As root, a page-fault sampler of the calling thread (every fault a sample), counting, and
+/// its one-page ring; or the skip of `test` recorded.
+fn sampler(test: &str) -> Option<(Counter, MappedRing)> {
+    if !root(test) {
+        return None;
+    }
+    let mut c = Builder::new(Software::PAGE_FAULTS)
         .sample_period(1)
         .sample(SampleFlag::IP | SampleFlag::TID | SampleFlag::TIME | SampleFlag::PERIOD)
         .sample_id_all(true)
@@ -27,7 +31,8 @@ fn sampler() -> (Counter, MappedRing) {
         .unwrap();
     let ring = MappedRing::new(&c, PAGE).unwrap();
     assert_eq!(ring.data_size(), PAGE);
-    (c, ring)
+    c.enable().unwrap();
+    Some((c, ring))
 }
 
 /// Touches `pages` fresh pages (one page fault each) and keeps them, so that no later
@@ -55,7 +60,7 @@ fn drain(ring: &mut MappedRing, seen: &mut Seen) {
     seen.records += ring
         .drain_parsed(&layout, |r| match r.unwrap() {
             PerfRecord::Sample(s) => {
-                assert_eq!((s.tid, s.period), (Some(tid), Some(1)));
+                assert_eq!((s.sample_id.tid, s.period), (Some(tid), Some(1)));
                 seen.samples += 1;
             }
             PerfRecord::Lost(l) => {
@@ -70,11 +75,7 @@ fn drain(ring: &mut MappedRing, seen: &mut Seen) {
 
 #[test]
 fn an_overflowed_ring_reports_the_exact_loss() {
-    if !root("an_overflowed_ring_reports_the_exact_loss") {
-        return;
-    }
-    let (mut c, mut ring) = sampler();
-    c.enable().unwrap();
+    let Some((mut c, mut ring)) = sampler("an_overflowed_ring_reports_the_exact_loss") else { return };
     let a = fault(4096); // 4096 samples of 40 bytes into a 4 KiB ring: most are lost
     let mut seen = Seen::default();
     drain(&mut ring, &mut seen);
@@ -99,11 +100,7 @@ fn an_overflowed_ring_reports_the_exact_loss() {
 
 #[test]
 fn a_ring_drained_often_wraps_and_every_record_parses() {
-    if !root("a_ring_drained_often_wraps_and_every_record_parses") {
-        return;
-    }
-    let (mut c, mut ring) = sampler();
-    c.enable().unwrap();
+    let Some((mut c, mut ring)) = sampler("a_ring_drained_often_wraps_and_every_record_parses") else { return };
     let mut seen = Seen::default();
     let mut kept = Vec::new();
     let layout = RecordLayout::new(LAYOUT, true);

@@ -78,24 +78,10 @@ pub struct PerfEventMmapPage {
     pub aux_size: u64,
 }
 
-const _: () = {
-    use std::mem::offset_of;
-    assert!(size_of::<PerfEventMmapPage>() == 1088);
-    assert!(offset_of!(PerfEventMmapPage, offset) == 16);
-    assert!(offset_of!(PerfEventMmapPage, capabilities) == 40);
-    assert!(offset_of!(PerfEventMmapPage, pmc_width) == 48);
-    assert!(offset_of!(PerfEventMmapPage, time_zero) == 64);
-    assert!(offset_of!(PerfEventMmapPage, size) == 72);
-    assert!(offset_of!(PerfEventMmapPage, time_mask) == 88);
-    assert!(offset_of!(PerfEventMmapPage, reserved) == 96);
-    assert!(offset_of!(PerfEventMmapPage, data_head) == 1024);
-    assert!(offset_of!(PerfEventMmapPage, data_tail) == 1032);
-    assert!(offset_of!(PerfEventMmapPage, data_offset) == 1040);
-    assert!(offset_of!(PerfEventMmapPage, data_size) == 1048);
-    assert!(offset_of!(PerfEventMmapPage, aux_size) == 1080);
-    // Atomic access to the control words needs them 8-aligned in a page-aligned mapping.
-    assert!(align_of::<PerfEventMmapPage>() == 8);
-};
+assert_layout!(PerfEventMmapPage, 1088; offset = 16, capabilities = 40, pmc_width = 48, time_zero = 64, size = 72,
+    time_mask = 88, reserved = 96, data_head = 1024, data_tail = 1032, data_offset = 1040, data_size = 1048, aux_size = 1080);
+// Atomic access to the control words needs them 8-aligned in a page-aligned mapping.
+const _: () = assert!(align_of::<PerfEventMmapPage>() == 8);
 
 impl PerfEventMmapPage {
     /// A copy of the control page at the start of `bytes`; fewer than 1088 bytes is

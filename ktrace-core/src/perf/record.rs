@@ -20,84 +20,38 @@ const MISC_BIT13: u16 = 1 << 13;
 /// `PERF_RECORD_MISC_MMAP_BUILD_ID`: an MMAP2 record carries a build id instead of the inode.
 const MISC_MMAP_BUILD_ID: u16 = 1 << 14;
 
-bitflags! {
-    /// `perf_event_attr.sample_type`: which fields a `PERF_RECORD_SAMPLE` carries (and, with
-    /// `sample_id_all`, which trail every other record). Unknown bits are kept.
-    #[doc(alias = "perf_event_sample_format")]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct SampleType: u64 {
-        /// `PERF_SAMPLE_IP`
-        const IP = 1 << 0;
-        /// `PERF_SAMPLE_TID`
-        const TID = 1 << 1;
-        /// `PERF_SAMPLE_TIME`
-        const TIME = 1 << 2;
-        /// `PERF_SAMPLE_ADDR`
-        const ADDR = 1 << 3;
-        /// `PERF_SAMPLE_READ`
-        const READ = 1 << 4;
-        /// `PERF_SAMPLE_CALLCHAIN`
-        const CALLCHAIN = 1 << 5;
-        /// `PERF_SAMPLE_ID`
-        const ID = 1 << 6;
-        /// `PERF_SAMPLE_CPU`
-        const CPU = 1 << 7;
-        /// `PERF_SAMPLE_PERIOD`
-        const PERIOD = 1 << 8;
-        /// `PERF_SAMPLE_STREAM_ID`
-        const STREAM_ID = 1 << 9;
-        /// `PERF_SAMPLE_RAW`
-        const RAW = 1 << 10;
-        /// `PERF_SAMPLE_BRANCH_STACK`
-        const BRANCH_STACK = 1 << 11;
-        /// `PERF_SAMPLE_REGS_USER`
-        const REGS_USER = 1 << 12;
-        /// `PERF_SAMPLE_STACK_USER`
-        const STACK_USER = 1 << 13;
-        /// `PERF_SAMPLE_WEIGHT`
-        const WEIGHT = 1 << 14;
-        /// `PERF_SAMPLE_DATA_SRC`
-        const DATA_SRC = 1 << 15;
-        /// `PERF_SAMPLE_IDENTIFIER`
-        const IDENTIFIER = 1 << 16;
-        /// `PERF_SAMPLE_TRANSACTION`
-        const TRANSACTION = 1 << 17;
-        /// `PERF_SAMPLE_REGS_INTR`
-        const REGS_INTR = 1 << 18;
-        /// `PERF_SAMPLE_PHYS_ADDR`
-        const PHYS_ADDR = 1 << 19;
-        /// `PERF_SAMPLE_AUX`
-        const AUX = 1 << 20;
-        /// `PERF_SAMPLE_CGROUP`
-        const CGROUP = 1 << 21;
-        /// `PERF_SAMPLE_DATA_PAGE_SIZE`
-        const DATA_PAGE_SIZE = 1 << 22;
-        /// `PERF_SAMPLE_CODE_PAGE_SIZE`
-        const CODE_PAGE_SIZE = 1 << 23;
-        /// `PERF_SAMPLE_WEIGHT_STRUCT`
-        const WEIGHT_STRUCT = 1 << 24;
-        const _ = !0;
-    }
+/// A `bitflags` set of `u64` kernel bits, each flag documented by its kernel name (`$prefix`
+/// and the flag's), unknown bits kept.
+macro_rules! kernel_flags {
+    ($(#[$m:meta])* $name:ident, $prefix:literal: $($flag:ident = $bit:literal),* $(,)?) => {
+        bitflags! {
+            $(#[$m])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+            pub struct $name: u64 {
+                $(#[doc = concat!("`", $prefix, stringify!($flag), "`")] const $flag = 1 << $bit;)*
+                const _ = !0;
+            }
+        }
+    };
 }
 
-bitflags! {
+kernel_flags! {
+    /// `perf_event_attr.sample_type`: which fields a `PERF_RECORD_SAMPLE` carries (and, with
+    /// `sample_id_all`, which trail every other record).
+    #[doc(alias = "perf_event_sample_format")]
+    SampleType, "PERF_SAMPLE_":
+    IP = 0, TID = 1, TIME = 2, ADDR = 3, READ = 4, CALLCHAIN = 5, ID = 6, CPU = 7, PERIOD = 8, STREAM_ID = 9,
+    RAW = 10, BRANCH_STACK = 11, REGS_USER = 12, STACK_USER = 13, WEIGHT = 14, DATA_SRC = 15, IDENTIFIER = 16,
+    TRANSACTION = 17, REGS_INTR = 18, PHYS_ADDR = 19, AUX = 20, CGROUP = 21, DATA_PAGE_SIZE = 22,
+    CODE_PAGE_SIZE = 23, WEIGHT_STRUCT = 24,
+}
+
+kernel_flags! {
     /// `perf_event_attr.read_format`: the layout of a read(2) of the event and of a sample's
-    /// `PERF_SAMPLE_READ` values. Unknown bits are kept.
+    /// `PERF_SAMPLE_READ` values (`LOST`: Linux 6.0+).
     #[doc(alias = "perf_event_read_format")]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct ReadFormat: u64 {
-        /// `PERF_FORMAT_TOTAL_TIME_ENABLED`
-        const TOTAL_TIME_ENABLED = 1 << 0;
-        /// `PERF_FORMAT_TOTAL_TIME_RUNNING`
-        const TOTAL_TIME_RUNNING = 1 << 1;
-        /// `PERF_FORMAT_ID`
-        const ID = 1 << 2;
-        /// `PERF_FORMAT_GROUP`
-        const GROUP = 1 << 3;
-        /// `PERF_FORMAT_LOST` (Linux 6.0+)
-        const LOST = 1 << 4;
-        const _ = !0;
-    }
+    ReadFormat, "PERF_FORMAT_":
+    TOTAL_TIME_ENABLED = 0, TOTAL_TIME_RUNNING = 1, ID = 2, GROUP = 3, LOST = 4,
 }
 
 /// What a parser must know of the `perf_event_attr` an event was opened with to lay out its
@@ -204,22 +158,13 @@ impl<'a> Callchain<'a> {
 #[doc(alias = "PERF_RECORD_SAMPLE")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample<'a> {
+    /// Process, thread, time, ids and CPU: the fields a `struct sample_id` trailer would hold
+    /// (the kernel fills both from the same `perf_sample_data`).
+    pub sample_id: SampleId,
     /// Sampled instruction pointer (`PERF_SAMPLE_IP`).
     pub ip: Option<u64>,
-    /// Process (`PERF_SAMPLE_TID`).
-    pub pid: Option<u32>,
-    /// Thread (`PERF_SAMPLE_TID`).
-    pub tid: Option<u32>,
-    /// Time in the event's clock, ns (`PERF_SAMPLE_TIME`).
-    pub time: Option<u64>,
     /// Data address (`PERF_SAMPLE_ADDR`).
     pub addr: Option<u64>,
-    /// Event id (`PERF_SAMPLE_IDENTIFIER` or `PERF_SAMPLE_ID`).
-    pub id: Option<u64>,
-    /// Stream id (`PERF_SAMPLE_STREAM_ID`).
-    pub stream_id: Option<u64>,
-    /// CPU (`PERF_SAMPLE_CPU`).
-    pub cpu: Option<u32>,
     /// Events this sample stands for (`PERF_SAMPLE_PERIOD`).
     pub period: Option<u64>,
     /// The `read_format` values, unparsed (`PERF_SAMPLE_READ`).
@@ -493,42 +438,38 @@ fn sample<'a>(mut c: Cursor<'a>, layout: &RecordLayout) -> Result<Sample<'a>> {
     let t = layout.sample_type;
     let has = |f: SampleType| t.contains(f);
     let mut s = Sample {
+        sample_id: SampleId::default(),
         ip: None,
-        pid: None,
-        tid: None,
-        time: None,
         addr: None,
-        id: None,
-        stream_id: None,
-        cpu: None,
         period: None,
         read: None,
         callchain: None,
         raw: None,
     };
     if has(SampleType::IDENTIFIER) {
-        s.id = Some(c.u64().reading("sample identifier")?);
+        s.sample_id.id = Some(c.u64().reading("sample identifier")?);
     }
     if has(SampleType::IP) {
         s.ip = Some(c.u64().reading("sample ip")?);
     }
     if has(SampleType::TID) {
-        (s.pid, s.tid) = (Some(c.u32().reading("sample pid")?), Some(c.u32().reading("sample tid")?));
+        let id = &mut s.sample_id;
+        (id.pid, id.tid) = (Some(c.u32().reading("sample pid")?), Some(c.u32().reading("sample tid")?));
     }
     if has(SampleType::TIME) {
-        s.time = Some(c.u64().reading("sample time")?);
+        s.sample_id.time = Some(c.u64().reading("sample time")?);
     }
     if has(SampleType::ADDR) {
         s.addr = Some(c.u64().reading("sample addr")?);
     }
     if has(SampleType::ID) {
-        s.id = Some(c.u64().reading("sample id")?);
+        s.sample_id.id = Some(c.u64().reading("sample id")?);
     }
     if has(SampleType::STREAM_ID) {
-        s.stream_id = Some(c.u64().reading("sample stream_id")?);
+        s.sample_id.stream_id = Some(c.u64().reading("sample stream_id")?);
     }
     if has(SampleType::CPU) {
-        s.cpu = Some(c.u32().reading("sample cpu")?);
+        s.sample_id.cpu = Some(c.u32().reading("sample cpu")?);
         c.skip(4).reading("sample cpu reserved")?;
     }
     if has(SampleType::PERIOD) {

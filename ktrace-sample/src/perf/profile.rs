@@ -378,8 +378,9 @@ impl Profile {
     pub fn add(&mut self, rec: &PerfRecord<'_>) {
         match rec {
             PerfRecord::Sample(s) => {
+                let id = s.sample_id;
                 let (Some(ip), Some(pid), Some(tid), Some(time), Some(cpu), Some(period)) =
-                    (s.ip, s.pid, s.tid, s.time, s.cpu, s.period)
+                    (s.ip, id.pid, id.tid, id.time, id.cpu, s.period)
                 else {
                     self.malformed += 1;
                     return;

@@ -32,7 +32,7 @@ use ktrace_core::{ParseError, PerfRing, RawPerfRecord};
 /// let layout = RecordLayout::new(SampleType::IP | SampleType::TID, false);
 /// ring.drain_parsed(&layout, |rec| {
 ///     if let Ok(PerfRecord::Sample(s)) = rec {
-///         println!("{:?} at {:#x?}", s.tid, s.ip);
+///         println!("{:?} at {:#x?}", s.sample_id.tid, s.ip);
 ///     }
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -45,14 +45,14 @@ fn samples_with_callchain_and_raw() {
     let b = sample_body();
     let PerfRecord::Sample(s) = parse(PerfRecordType::SAMPLE, 0, &b).unwrap() else { panic!() };
     assert_eq!(
-        (s.ip, s.pid, s.tid, s.time, s.cpu, s.period),
+        (s.ip, s.sample_id.pid, s.sample_id.tid, s.sample_id.time, s.sample_id.cpu, s.period),
         (Some(0x401000), Some(7), Some(8), Some(123_456), Some(1), Some(1000))
     );
     let cc = s.callchain.unwrap();
     assert_eq!(cc.len(), 3);
     assert_eq!(cc.ips().collect::<Vec<_>>(), [0x401000, 0xffff_8000_0000_1000]);
     assert_eq!(s.raw.unwrap().to_vec(), [1; 12]);
-    assert_eq!((s.addr, s.id, s.read), (None, None, None));
+    assert_eq!((s.addr, s.sample_id.id, s.read), (None, None, None));
     // The same bytes split at every point parse the same.
     for cut in 0..=b.len() {
         let (x, y) = b.split_at(cut);
@@ -85,8 +85,8 @@ fn sample_fields_in_kernel_order() {
     let PerfRecord::Sample(s) = RawPerfRecord::new(PerfRecordType::SAMPLE, 0, &b[..]).parse(&layout).unwrap() else {
         panic!()
     };
-    assert_eq!((s.id, s.ip, s.pid, s.tid, s.time, s.addr), (Some(9), Some(1), Some(3), Some(2), Some(4), Some(5)));
-    assert_eq!((s.stream_id, s.cpu, s.period), (Some(6), Some(7), Some(8)));
+    let id = SampleId { pid: Some(3), tid: Some(2), time: Some(4), id: Some(9), stream_id: Some(6), cpu: Some(7) };
+    assert_eq!((s.sample_id, s.ip, s.addr, s.period), (id, Some(1), Some(5), Some(8)));
     assert_eq!(s.read.unwrap().len(), 6 * 8);
     // A group count that does not fit is an error naming where the count was.
     let b = words(&[9, 1, 2, 4, 5, 9, 6, 7, 8, u64::MAX]);
