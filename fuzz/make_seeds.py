@@ -56,9 +56,33 @@ put("perf_ring", "wrapped", struct.pack("<QQ", 200, len(recs)) + area[200 - 256 
 sample = b"".join(struct.pack("<Q", v) for v in [0x401000, (7 << 32) | 7, 123456, 1, 1000, 3, 0x401000, 0x402000, 0xFFFFFFFF81000000])
 sample += struct.pack("<I", 12) + b"\x01" * 12
 put("perf_sample", "sample_callchain_raw", bytes([24]) + sample)
-put("perf_sample", "comm", bytes([2]) + struct.pack("<II", 7, 7) + b"hot\0\0\0\0\0")
-put("perf_sample", "mmap2", bytes([7]) + bytes(64) + b"/usr/bin/true\0")
-put("perf_sample", "fork", bytes([5]) + struct.pack("<IIIIQ", 9, 7, 9, 7, 1))
+# Side-band records end in the sampler's sample_id: pid/tid, time, cpu.
+sid = struct.pack("<IIQII", 7, 7, 123456, 1, 0)
+comm = struct.pack("<II", 7, 7) + b"hot\0\0\0\0\0" + sid
+mmap2 = bytes(64) + b"/usr/bin/true\0\0\0" + sid
+fork = struct.pack("<IIIIQ", 9, 7, 9, 7, 1) + sid
+lost = struct.pack("<QQ", 1, 42) + sid
+put("perf_sample", "comm", bytes([2]) + comm)
+put("perf_sample", "mmap2", bytes([7]) + mmap2)
+put("perf_sample", "fork", bytes([5]) + fork)
+put("perf_sample", "lost", bytes([1]) + lost)
+
+# perf_record: kind (% 16), misc bits (<< 13), u32 sample_type, read_format | 0x80 for
+# sample_id_all, split point (/ 256 of the body), then the body.
+def perf_record(kind, sample_type, body, misc=0, read_format=0x80, split=128):
+    return struct.pack("<BBIBB", kind, misc, sample_type, read_format, split) + body
+
+
+profiler = 0x1 | 0x2 | 0x4 | 0x80 | 0x100 | 0x20 | 0x400  # IP TID TIME CPU PERIOD CALLCHAIN RAW
+put("perf_record", "sample", perf_record(9, profiler, sample))
+put("perf_record", "sample_read_group", perf_record(9, 0x1 | 0x10, struct.pack("<8Q", 1, 2, 5, 10, 11, 12, 13, 14), read_format=0x0D))
+put("perf_record", "comm_exec", perf_record(3, profiler, comm, misc=1))
+put("perf_record", "mmap2", perf_record(10, profiler, mmap2))
+put("perf_record", "mmap2_build_id", perf_record(10, profiler, mmap2, misc=2))
+put("perf_record", "fork", perf_record(7, profiler, fork))
+put("perf_record", "lost", perf_record(2, profiler, lost))
+put("perf_record", "lost_samples", perf_record(13, profiler, struct.pack("<Q", 9) + sid))
+put("perf_record", "throttle", perf_record(5, profiler, struct.pack("<QQQ", 1, 2, 3) + sid))
 
 # syscall_info: struct ptrace_syscall_info (entry, exit, seccomp) for AUDIT_ARCH_X86_64.
 head = lambda op: struct.pack("<B3xIQQ", op, 0xC000003E, 0x401000, 0x7FFC0000)

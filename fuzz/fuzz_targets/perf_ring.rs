@@ -11,6 +11,6 @@ fuzz_target!(|data: &[u8]| {
     let tail = u64::from_le_bytes(pos[..8].try_into().unwrap_or_default()) % 4096;
     let head = tail + u64::from_le_bytes(pos[8..].try_into().unwrap_or_default()) % 4096;
     for rec in PerfRing::new(ring, tail, head).flatten() {
-        let _ = rec.body().to_vec();
+        let _ = rec.body.to_vec();
     }
 });

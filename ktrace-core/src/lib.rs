@@ -2,7 +2,7 @@
 //!
 //! Zero-copy parsers for the Linux kernel's trace formats, with no syscalls: the ftrace ring-buffer
 //! page ([`page`]), one checked byte reader for every parser ([`Cursor`]), the tracefs event `format` language ([`format`](mod@format)), perf mmap ring framing
-//! ([`perf`]), log2 histograms and counts by key ([`agg`]), a k-way per-CPU merge ([`merge`]),
+//! and typed records ([`perf`]), the mapped ftrace ring's meta page ([`trace_mmap`]), log2 histograms and counts by key ([`agg`]), a k-way per-CPU merge ([`merge`]),
 //! timestamps on named clocks ([`time`]) and the
 //! [`Lost`] record for kernel drops. Records borrow from the buffer they were read from.
 //!
@@ -29,6 +29,18 @@
 //! }
 //! ```
 
+/// Compile-time checks that a `#[repr(C)]` kernel struct has the kernel's size and field offsets
+/// (as `sizeof`/`offsetof` report them from the UAPI header):
+/// `assert_layout!(T, 80; reader.id = 24, entries = 40)`.
+macro_rules! assert_layout {
+    ($t:ty, $size:expr; $($field:ident $(. $sub:ident)* = $off:expr),* $(,)?) => {
+        const _: () = {
+            assert!(size_of::<$t>() == $size);
+            $(assert!(std::mem::offset_of!($t, $field $(. $sub)*) == $off);)*
+        };
+    };
+}
+
 pub mod agg;
 pub mod cursor;
 pub mod error;
@@ -42,6 +54,7 @@ pub mod perf;
 pub mod raw;
 pub mod testing;
 pub mod time;
+pub mod trace_mmap;
 
 pub use agg::{Counts, EntryReturn, Log2Hist};
 pub use cursor::{Cursor, Reading};
@@ -51,7 +64,7 @@ pub use kallsyms::Kallsyms;
 pub use lost::{Lost, LostSource};
 pub use merge::Merge;
 pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};
-pub use perf::{PerfRecord, PerfRecordType, PerfRing};
+pub use perf::{PerfRecord, PerfRecordType, PerfRing, RawPerfRecord};
 pub use raw::{Endian, RawData};
 pub use time::{Clock, Timestamp, Timestamped};
 

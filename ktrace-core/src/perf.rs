@@ -1,15 +1,49 @@
-//! Framing of the perf mmap ring buffer: `struct perf_event_header` records between tail and head.
+//! The perf mmap ring buffer: its control page ([`PerfEventMmapPage`]), the framing of
+//! `struct perf_event_header` records between tail and head ([`PerfRing`]), and the typed records
+//! ([`PerfRecord`]).
 //!
 //! The data area of a `perf_event_open(2)` mmap ring is a power-of-two sized circular buffer; the
 //! kernel writes records at `data_head` and the reader consumes from `data_tail`. A record may wrap
-//! the end of the area; it is then yielded as [`RawData::Split`]. See `include/uapi/linux/perf_event.h`
-//! and perf_event_open(2). Minimum kernel: 2.6.31.
+//! the end of the area; its body is then [`RawData::Split`]. Records are read in two stages, as
+//! linux-perf-event-reader does: [`PerfRing`] yields cheap [`RawPerfRecord`]s (type, misc, borrowed
+//! bytes), and [`RawPerfRecord::parse`] turns one into a typed [`PerfRecord`] given the event's
+//! [`RecordLayout`] (its `sample_type`, `read_format` and `sample_id_all`). A kind not typed here
+//! is [`PerfRecord::Raw`], never an error. See `include/uapi/linux/perf_event.h` and
+//! perf_event_open(2). Minimum kernel: 2.6.31.
+//!
+//! ```
+//! use ktrace_core::perf::{PerfRecord, PerfRing, RecordLayout, SampleType};
+//!
+//! // A ring holding one PERF_RECORD_LOST_SAMPLES { u64 lost = 3 } (no sample_id trailer).
+//! let mut ring = Vec::new();
+//! ring.extend_from_slice(&13u32.to_ne_bytes()); // type
+//! ring.extend_from_slice(&0u16.to_ne_bytes()); // misc
+//! ring.extend_from_slice(&16u16.to_ne_bytes()); // size, header included
+//! ring.extend_from_slice(&3u64.to_ne_bytes());
+//! let layout = RecordLayout::new(SampleType::IP | SampleType::TID, false);
+//! for raw in PerfRing::new(&ring, 0, 16) {
+//!     match raw?.parse(&layout)? {
+//!         PerfRecord::LostSamples(lost) => assert_eq!(lost.count, Some(3)),
+//!         other => panic!("{other:?}"),
+//!     }
+//! }
+//! # Ok::<(), ktrace_core::ParseError>(())
+//! ```
+
+mod mmap_page;
+mod record;
+
+pub use mmap_page::PerfEventMmapPage;
+pub use record::{
+    Callchain, Comm, Mmap, Mmap2, Mmap2File, PERF_CONTEXT_MAX, PerfRecord, ReadFormat, RecordLayout, Sample, SampleId,
+    SampleType, Task, Throttle,
+};
 
 use zerocopy::byteorder::{NativeEndian, U16, U32};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
 use crate::error::{ParseError, Result};
-use crate::raw::{Endian, RawData};
+use crate::raw::RawData;
 
 /// `struct perf_event_header` as the kernel lays it out (native byte order).
 #[doc(alias = "perf_event_header")]
@@ -48,23 +82,56 @@ record_types! {
     TEXT_POKE = 20, AUX_OUTPUT_HW_ID = 21,
 }
 
-/// One record from the ring: its header fields and its bytes (header included), maybe split.
+/// One record from the ring, not yet parsed: its header fields and its body, borrowed from the
+/// ring (two slices where it wraps the end of the data area).
+///
+/// [`RawPerfRecord::parse`] makes it a typed [`PerfRecord`]. Strings (a COMM's name, an MMAP's
+/// file name) are borrowed as one slice, so a record split by the wrap is first copied into a
+/// caller's scratch buffer with [`RawPerfRecord::contiguous`] (a no-op for the usual whole record).
+#[doc(alias = "perf_event_header")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PerfRecord<'a> {
-    /// The record type.
+pub struct RawPerfRecord<'a> {
+    /// The record type (`perf_event_header.type`).
     pub kind: PerfRecordType,
     /// `misc` bits (CPU mode, `PERF_RECORD_MISC_*`).
     pub misc: u16,
-    /// Position of the record in the ring (a running byte count, as head and tail are).
+    /// Position of the record in the ring (a running byte count, as head and tail are); 0 for a
+    /// record made with [`RawPerfRecord::new`].
     pub position: u64,
-    /// The whole record, header included.
-    pub data: RawData<'a>,
+    /// The record's bytes after the 8-byte header.
+    pub body: RawData<'a>,
 }
 
-impl<'a> PerfRecord<'a> {
-    /// The record's body after the 8-byte header.
-    pub fn body(&self) -> RawData<'a> {
-        self.data.slice(8, self.data.len().saturating_sub(8)).unwrap_or(RawData::Single(&[]))
+impl<'a> RawPerfRecord<'a> {
+    /// A record of `kind` with `misc` bits and `body` (the bytes after the header), e.g. from a
+    /// perf.data file or a test.
+    pub fn new(kind: PerfRecordType, misc: u16, body: impl Into<RawData<'a>>) -> RawPerfRecord<'a> {
+        RawPerfRecord { kind, misc, position: 0, body: body.into() }
+    }
+
+    /// The record's size in the ring, header included (`perf_event_header.size`).
+    pub fn size(&self) -> usize {
+        8 + self.body.len()
+    }
+
+    /// The same record with its body as one slice: borrowed as before when it is contiguous, else
+    /// copied into `scratch` (cleared first). The copy is the caller's explicit choice, made once
+    /// per wrap of the ring.
+    pub fn contiguous<'b>(&self, scratch: &'b mut Vec<u8>) -> RawPerfRecord<'b>
+    where
+        'a: 'b,
+    {
+        let body: &'b [u8] = match self.body {
+            RawData::Single(a) | RawData::Split(a, []) => a,
+            RawData::Split([], b) => b,
+            RawData::Split(a, b) => {
+                scratch.clear();
+                scratch.extend_from_slice(a);
+                scratch.extend_from_slice(b);
+                scratch
+            }
+        };
+        RawPerfRecord { body: RawData::Single(body), ..*self }
     }
 }
 
@@ -95,7 +162,7 @@ impl<'a> PerfRing<'a> {
 }
 
 impl<'a> Iterator for PerfRing<'a> {
-    type Item = Result<PerfRecord<'a>>;
+    type Item = Result<RawPerfRecord<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let size = self.data.len() as u64;
@@ -135,8 +202,9 @@ impl<'a> Iterator for PerfRing<'a> {
                 found: len as u64,
             }));
         }
-        let data = whole.slice(0, len).unwrap_or(RawData::Single(&[]));
-        let rec = PerfRecord { kind: PerfRecordType(hdr.type_.get()), misc: hdr.misc.get(), position: self.tail, data };
+        let body = whole.slice(8, len - 8).unwrap_or(RawData::Single(&[]));
+        let rec =
+            RawPerfRecord { kind: PerfRecordType(hdr.type_.get()), misc: hdr.misc.get(), position: self.tail, body };
         self.tail += len as u64;
         Some(Ok(rec))
     }
@@ -150,11 +218,6 @@ fn ring_range(data: &[u8], start: usize, len: usize) -> RawData<'_> {
     } else {
         RawData::Split(first, data.get(..len - first.len()).unwrap_or_default())
     }
-}
-
-/// Reads a `PERF_RECORD_LOST` body: `{ u64 id; u64 lost; }` (plus `sample_id` if enabled).
-pub fn lost_count(rec: &PerfRecord<'_>) -> Result<u64> {
-    rec.data.u64(16, Endian::NATIVE)
 }
 
 #[cfg(test)]
@@ -181,10 +244,14 @@ mod tests {
         let recs: Vec<_> = PerfRing::new(&ring, 48, 48 + 56).collect::<Result<_>>().unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].kind, PerfRecordType::SAMPLE);
-        assert!(matches!(recs[0].data, RawData::Split(x, y) if x.len() == 16 && y.len() == 16));
-        assert_eq!(recs[0].body().to_vec(), vec![1; 24]);
+        assert!(matches!(recs[0].body, RawData::Split(x, y) if x.len() == 8 && y.len() == 16));
+        assert_eq!((recs[0].size(), recs[0].body.to_vec()), (32, vec![1; 24]));
+        let mut scratch = Vec::new();
+        assert_eq!(recs[0].contiguous(&mut scratch).body, RawData::Single(&[1; 24]));
         assert_eq!(recs[1].kind.name(), Some("LOST"));
-        assert_eq!(lost_count(&recs[1]).unwrap(), 5);
+        let layout = RecordLayout::new(SampleType::IP, false);
+        let PerfRecord::Lost(lost) = recs[1].parse(&layout).unwrap() else { panic!() };
+        assert_eq!(lost.count, Some(5));
     }
 
     #[test]

@@ -128,8 +128,14 @@ fn mutated_perf_rings_never_panic() {
         mutate(&mut rng, &mut m);
         let tail = rng.next() % 512;
         let head = tail + rng.next() % 300;
+        let layout = ktrace_core::perf::RecordLayout::new(
+            ktrace_core::perf::SampleType::from_bits_retain(rng.next() & 0x1ffff),
+            rng.below(2) == 0,
+        );
+        let mut scratch = Vec::new();
         for r in PerfRing::new(&m, tail, head).flatten() {
-            let _ = r.body().to_vec();
+            let _ = r.body.to_vec();
+            let _ = r.contiguous(&mut scratch).parse(&layout);
         }
     }
 }

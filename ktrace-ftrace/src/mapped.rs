@@ -13,19 +13,11 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use ktrace_core::trace_mmap::TraceBufferMeta;
 use ktrace_core::{Cursor, Lost, Page, PageItem, PageLayout, ParseError};
 
 use crate::error::{Error, Result};
 use crate::sys;
-
-/// `struct trace_buffer_meta` offsets.
-const META_PAGE_SIZE: usize = 0;
-const SUBBUF_SIZE: usize = 8;
-const NR_SUBBUFS: usize = 12;
-const READER_LOST: usize = 16;
-const READER_ID: usize = 24;
-const ENTRIES: usize = 40;
-const OVERRUN: usize = 48;
 
 /// A memory-mapped reader of one CPU's ring buffer (Linux 6.10+).
 ///
@@ -56,9 +48,7 @@ pub struct MappedCpuReader {
     path: PathBuf,
     map: memmap2::Mmap,
     cpu: u32,
-    meta_len: usize,
     subbuf_size: usize,
-    nr_subbufs: usize,
     /// The page layout, from `events/header_page`.
     layout: PageLayout,
     /// The reader sub-buffer last handed out and how many data bytes of it were.
@@ -75,15 +65,6 @@ pub struct MappedPage<'a> {
     /// Events the kernel dropped before this sub-buffer (`reader.lost_events`).
     pub lost_events: u64,
     cpu: u32,
-}
-
-/// The `u64` field of the meta page at `off`.
-fn word(meta: &[u8], off: usize, what: &'static str) -> Result<u64> {
-    Ok(Cursor::at(meta, off).and_then(|mut c| c.u64()).map_err(|e| e.reading(what))?)
-}
-/// The `u32` field of the meta page at `off`.
-fn half(meta: &[u8], off: usize, what: &'static str) -> Result<u32> {
-    Ok(Cursor::at(meta, off).and_then(|mut c| c.u32()).map_err(|e| e.reading(what))?)
 }
 
 impl MappedCpuReader {
@@ -106,30 +87,15 @@ impl MappedCpuReader {
             hint: format!("{}: {e}", path.display()),
         };
         let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p as usize);
-        let (meta_len, subbuf_size, nr_subbufs) = {
-            let meta = sys::map_read_only(&file, page).map_err(unsupported)?;
-            (
-                half(&meta, META_PAGE_SIZE, "trace_buffer_meta.meta_page_size")? as usize,
-                half(&meta, SUBBUF_SIZE, "trace_buffer_meta.subbuf_size")? as usize,
-                half(&meta, NR_SUBBUFS, "trace_buffer_meta.nr_subbufs")? as usize,
-            )
-        };
-        if meta_len == 0 || subbuf_size == 0 || nr_subbufs == 0 {
-            return Err(Error::Parse(ParseError::BadValue {
-                offset: 0,
-                what: "trace_buffer_meta",
-                expected: "non-zero meta page size, sub-buffer size and count",
-                found: 0,
-            }));
-        }
-        let total = meta_len + subbuf_size * nr_subbufs;
+        let meta = TraceBufferMeta::parse(&sys::map_read_only(&file, page).map_err(unsupported)?)?;
+        let (subbuf_size, total) = (meta.subbuf_size as usize, meta.mapping_len()?);
         let map = sys::map_read_only(&file, total).map_err(|e| Error::io("mmap", path, e))?;
         // `<instance>/per_cpu/cpu<N>/trace_pipe_raw`: the instance's `events/header_page` says the layout.
         let layout = match path.ancestors().nth(3) {
             Some(dir) => crate::tracefs::page_layout(dir)?,
             None => PageLayout::LE64,
         };
-        Ok(MappedCpuReader { file, path: path.into(), map, cpu, meta_len, subbuf_size, nr_subbufs, layout, last: None })
+        Ok(MappedCpuReader { file, path: path.into(), map, cpu, subbuf_size, layout, last: None })
     }
 
     /// The CPU.
@@ -150,10 +116,8 @@ impl MappedCpuReader {
 
     /// (entries written, entries overwritten) from the meta page.
     pub fn counts(&self) -> Result<(u64, u64)> {
-        Ok((
-            word(&self.map, ENTRIES, "trace_buffer_meta.entries")?,
-            word(&self.map, OVERRUN, "trace_buffer_meta.overrun")?,
-        ))
+        let meta = TraceBufferMeta::parse(&self.map)?;
+        Ok((meta.entries, meta.overrun))
     }
 
     /// Swaps in the next reader sub-buffer and returns it, or `None` when nothing new was
@@ -161,17 +125,10 @@ impl MappedCpuReader {
     pub fn next_page(&mut self) -> Result<Option<MappedPage<'_>>> {
         sys::trace_mmap_get_reader(&self.file)
             .map_err(|e| Error::io("ioctl(TRACE_MMAP_IOCTL_GET_READER)", &self.path, e))?;
-        let id = half(&self.map, READER_ID, "trace_buffer_meta.reader.id")?;
-        let lost = word(&self.map, READER_LOST, "trace_buffer_meta.reader.lost_events")?;
-        if id as usize >= self.nr_subbufs {
-            return Err(Error::Parse(ParseError::BadValue {
-                offset: READER_ID,
-                what: "trace_buffer_meta reader.id",
-                expected: "below nr_subbufs",
-                found: id as u64,
-            }));
-        }
-        let start = self.meta_len + id as usize * self.subbuf_size;
+        // The ioctl has returned: the kernel has written the new reader's id and lost count.
+        let meta = TraceBufferMeta::parse(&self.map)?;
+        let (id, lost) = (meta.reader.id, meta.reader.lost_events);
+        let start = meta.reader_subbuf()?.start;
         let bytes = Cursor::at(&self.map[..], start)
             .and_then(|mut c| c.bytes(self.subbuf_size))
             .map_err(|e| e.reading("mapped sub-buffer"))?;

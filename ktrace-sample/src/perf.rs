@@ -1,5 +1,5 @@
 //! perf_event_open(2) facilities: counters and groups ([`counters`]), sampling profiles with
-//! callchains ([`profile`]) read from the mapped ring, their symbolization ([`symbolize`]) and flame
+//! callchains ([`profile`]) read from the mapped ring ([`ring`]), their symbolization ([`symbolize`]) and flame
 //! graphs ([`flamegraph`](mod@flamegraph)).
 
 #[cfg(feature = "perf")]
@@ -9,5 +9,5 @@ pub mod flamegraph;
 #[cfg(feature = "perf")]
 pub mod profile;
 #[cfg(feature = "perf")]
-mod ring;
+pub mod ring;
 pub mod symbolize;

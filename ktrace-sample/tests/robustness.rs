@@ -80,7 +80,8 @@ fn mutated_perf_records_never_panic() {
     use ktrace_core::RawData;
     use ktrace_sample::profile::Profile;
     // A well-formed sample (IP, TID, TIME, CPU, PERIOD, 3-frame callchain, 12-byte raw payload)
-    // and COMM / MMAP2 / FORK bodies, then truncated and mutated.
+    // and COMM / MMAP2 / FORK / LOST bodies, each ending in the sampler's sample_id (pid/tid, time,
+    // cpu), then truncated and mutated.
     let mut sample = Vec::new();
     for v in [0x401000u64, (7u64 << 32) | 7, 123_456, 1, 1000, 3, 0x401000, 0x402000, 0xffff_ffff_8100_0000] {
         sample.extend_from_slice(&v.to_ne_bytes());
@@ -91,8 +92,13 @@ fn mutated_perf_records_never_panic() {
     comm.extend_from_slice(b"hot\0\0\0\0\0");
     let mut mmap2 = vec![0u8; 64];
     mmap2.extend_from_slice(b"/usr/bin/true\0");
-    let fork = vec![9, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
-    let bases: [(u32, Vec<u8>); 4] = [(9, sample), (3, comm), (10, mmap2), (7, fork)];
+    let mut fork = vec![9, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+    let mut lost = [5u64, 42].iter().flat_map(|v| v.to_ne_bytes()).collect::<Vec<u8>>();
+    let sample_id: Vec<u8> = [(7u64 << 32) | 7, 123_456, 1].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    for b in [&mut comm, &mut mmap2, &mut fork, &mut lost] {
+        b.extend_from_slice(&sample_id);
+    }
+    let bases: [(u32, Vec<u8>); 5] = [(9, sample), (3, comm), (10, mmap2), (7, fork), (2, lost)];
     let mut rng = Rng::new(7);
     let mut p = Profile { callchain: true, ..Profile::default() };
     for (ty, b) in &bases {
@@ -100,6 +106,10 @@ fn mutated_perf_records_never_panic() {
     }
     assert_eq!((p.samples.len(), p.malformed, p.forks.len()), (1, 0, 1), "well-formed records parse");
     assert_eq!(p.raw_of(&p.samples[0]), &[1; 12]);
+    assert_eq!((p.comms.get(&7).map(String::as_str), p.mappings.len()), (Some("hot"), 1));
+    let loss =
+        ktrace_core::Lost { source: ktrace_core::LostSource::PerfRing, cpu: 1, count: Some(42), timestamp_ns: 123_456 };
+    assert_eq!((p.lost, &p.losses[..]), (42, &[loss][..]), "a loss is an item with its cpu, count and time");
     for _ in 0..5000 {
         let (ty, base) = &bases[rng.below(bases.len())];
         let m = mutate(&mut rng, base);

@@ -5,9 +5,10 @@
 //! ktrace-core's formats; symbolize; fold stacks; render a flame graph (inferno).
 //!
 //! Events are opened with perf-event2 (one per CPU: the kernel does not mmap inherited per-task
-//! events without a CPU); their rings are mapped here and framed in place by ktrace-core's
-//! [`PerfRing`](ktrace_core::PerfRing), records parsed with its `RawData` readers. That is the
-//! faster of the two readers: `benches/compare/sample.sh` (`ring_report`) drains two identical
+//! events without a CPU); their rings are mapped by [`MappedRing`] and framed in place by
+//! ktrace-core's [`PerfRing`](ktrace_core::PerfRing), each record parsed into ktrace-core's typed
+//! [`PerfRecord`] stream (losses as [`Lost`] items) before it is added to the [`Profile`]. That is
+//! the faster of the two readers: `benches/compare/sample.sh` (`ring_report`) drains two identical
 //! rings of 200k tracepoint samples, ktrace-core's framing at 42–54M records/s against
 //! perf-event2's `Sampler::next_record` at 33–38M records/s on one 2-CPU x86-64 host.
 //!
@@ -18,7 +19,8 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ktrace_core::{Endian, RawData};
+use ktrace_core::perf::{PerfRecord, RecordLayout, SampleType};
+use ktrace_core::{Lost, PerfRecordType, RawData, RawPerfRecord};
 use perf_event::events::{Software, Tracepoint};
 use perf_event::{Builder, Counter, SampleFlag};
 
@@ -29,18 +31,6 @@ use crate::perf::symbolize::Mapping;
 use crate::perf::symbolize::Symbolizer;
 #[cfg(feature = "symbolize")]
 use ktrace_core::agg::Counts;
-
-const PERF_RECORD_MMAP: u32 = 1;
-const PERF_RECORD_LOST: u32 = 2;
-const PERF_RECORD_COMM: u32 = 3;
-const PERF_RECORD_EXIT: u32 = 4;
-const PERF_RECORD_FORK: u32 = 7;
-const PERF_RECORD_THROTTLE: u32 = 5;
-const PERF_RECORD_SAMPLE: u32 = 9;
-const PERF_RECORD_MMAP2: u32 = 10;
-const PERF_RECORD_LOST_SAMPLES: u32 = 13;
-/// Callchain context markers (`PERF_CONTEXT_*`) are at the top of the address space.
-const PERF_CONTEXT_MAX: u64 = (-4095i64) as u64;
 
 /// What to sample on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +125,11 @@ pub struct Profile {
     pub comms: HashMap<i32, String>,
     /// Mappings seen (MMAP/MMAP2 records).
     pub mappings: Vec<(i32, Mapping)>,
-    /// Samples the kernel dropped (LOST + LOST_SAMPLES).
+    /// Samples the kernel dropped (LOST + LOST_SAMPLES): the total of [`Profile::losses`].
     pub lost: u64,
+    /// Each loss the kernel reported (`PERF_RECORD_LOST` / `LOST_SAMPLES`), in ring order per
+    /// CPU, with its CPU, exact count and time (on the samples' clock).
+    pub losses: Vec<Lost>,
     /// Throttle records (the kernel lowered the rate).
     pub throttled: u64,
     /// Records too short for the layout that was asked for (skipped, counted here).
@@ -158,7 +151,7 @@ pub struct Profile {
 pub struct Profiler {
     samplers: Vec<(Counter, MappedRing)>,
     profile: Profile,
-    raw: bool,
+    layout: RecordLayout,
     system: bool,
 }
 
@@ -259,7 +252,8 @@ impl Profiler {
             samplers.push((c, r));
         }
         let profile = Profile { callchain: o.callchain, kernel, ..Profile::default() };
-        let mut p = Profiler { samplers, profile, raw, system: o.scope == Scope::System };
+        let layout = profile.layout(raw);
+        let mut p = Profiler { samplers, profile, layout, system: o.scope == Scope::System };
         // Enable first, then read /proc: a task that execs in between is seen either in /proc or
         // by its COMM/MMAP2 record, which is parsed later and so overrides (perf does the same).
         for (c, _) in &mut p.samplers {
@@ -276,9 +270,12 @@ impl Profiler {
 
     /// Drains the rings now (call periodically for long runs so they do not overflow).
     pub fn poll(&mut self) {
-        let (profile, raw) = (&mut self.profile, self.raw);
+        let profile = &mut self.profile;
         for (_, ring) in &mut self.samplers {
-            let res = ring.drain(|r| profile.add_record(r.kind.0, r.body(), raw));
+            let res = ring.drain_parsed(&self.layout, |r| match r {
+                Ok(r) => profile.add(&r),
+                Err(_) => profile.malformed += 1,
+            });
             if res.is_err() {
                 profile.malformed += 1;
             }
@@ -287,8 +284,8 @@ impl Profiler {
 
     /// Drains the rings and hands over what they held so far, for live consumption: the samples
     /// (each CPU's in time order, CPUs one after another: sort by `time` to merge), their frames
-    /// and raw payloads (the samples' ranges index these), and [`Profile::lost`] and
-    /// [`Profile::throttled`] since the last call. Names and mappings stay in the profiler for
+    /// and raw payloads (the samples' ranges index these), and [`Profile::losses`] (with their
+    /// total [`Profile::lost`]) and [`Profile::throttled`] since the last call. Names and mappings stay in the profiler for
     /// [`Profiler::finish`].
     pub fn take(&mut self) -> Profile {
         self.poll();
@@ -298,6 +295,7 @@ impl Profiler {
             frames: std::mem::take(&mut p.frames),
             raw: std::mem::take(&mut p.raw),
             lost: std::mem::take(&mut p.lost),
+            losses: std::mem::take(&mut p.losses),
             throttled: std::mem::take(&mut p.throttled),
             callchain: p.callchain,
             kernel: p.kernel,
@@ -345,127 +343,103 @@ impl Profile {
         self.mappings.extend(Mapping::of_process(pid).into_iter().map(|m| (pid, m)));
     }
 
+    /// The layout of this profile's sampler records: IP, TID, TIME, CPU, PERIOD, then a callchain
+    /// when [`Profile::callchain`] is set and a raw payload when `raw`, with `sample_id_all`.
+    fn layout(&self, raw: bool) -> RecordLayout {
+        let mut t = SampleType::IP | SampleType::TID | SampleType::TIME | SampleType::CPU | SampleType::PERIOD;
+        t.set(SampleType::CALLCHAIN, self.callchain);
+        t.set(SampleType::RAW, raw);
+        RecordLayout::new(t, true)
+    }
+
     /// Adds one perf record (`ty` = `perf_event_header.type`, `d` = the body after the 8-byte
-    /// header) laid out as this profile's sampler asked for: IP, TID, TIME, CPU, PERIOD, then a
-    /// callchain when [`Profile::callchain`] is set and a raw payload when `raw`. Malformed records
-    /// are counted in [`Profile::malformed`] and skipped; nothing panics on any bytes.
+    /// header) laid out as this profile's sampler lays it out: IP, TID, TIME, CPU, PERIOD, then a
+    /// callchain when [`Profile::callchain`] is set and a raw payload when `raw`, and every other
+    /// record ending in its `sample_id` (TID, TIME, CPU). Parsed by ktrace-core
+    /// ([`RawPerfRecord::parse`]), then [`Profile::add`]ed; a record that does not parse is
+    /// counted in [`Profile::malformed`] and skipped. Nothing panics on any bytes.
     #[doc(alias = "PERF_RECORD_SAMPLE")]
     #[doc(alias = "PERF_RECORD_MMAP2")]
     #[doc(alias = "PERF_RECORD_COMM")]
     pub fn add_record(&mut self, ty: u32, d: RawData<'_>, raw: bool) {
-        record(self, ty, d, raw)
+        let layout = self.layout(raw);
+        let mut scratch = Vec::new();
+        match RawPerfRecord::new(PerfRecordType(ty), 0, d).contiguous(&mut scratch).parse(&layout) {
+            Ok(r) => self.add(&r),
+            Err(_) => self.malformed += 1,
+        }
     }
-}
 
-fn record(p: &mut Profile, ty: u32, d: RawData<'_>, raw: bool) {
-    let e = Endian::NATIVE;
-    match ty {
-        PERF_RECORD_SAMPLE => {
-            // IP, TID, TIME, CPU, PERIOD, [CALLCHAIN], [RAW] in perf_event.h order, as opened.
-            let (Ok(ip), Ok(pid), Ok(tid), Ok(time), Ok(cpu), Ok(period)) =
-                (d.u64(0, e), d.u32(8, e), d.u32(12, e), d.u64(16, e), d.u32(24, e), d.u64(32, e))
-            else {
-                p.malformed += 1;
-                return;
-            };
-            let start = p.frames.len();
-            let mut off = 40;
-            if p.callchain {
-                // `nr` frames must fit in the record: anything else is a malformed record.
-                let end = d
-                    .u64(40, e)
-                    .ok()
-                    .and_then(|nr| usize::try_from(nr).ok()?.checked_mul(8)?.checked_add(48))
-                    .filter(|&end| end <= d.len());
-                let Some(end) = end else {
-                    p.malformed += 1;
+    /// Adds one typed record: a sample with its callchain (context markers dropped) and raw
+    /// payload, a task's name (COMM), a file mapping (MMAP/MMAP2 of a path), a process's fork or
+    /// exit, a loss (kept in [`Profile::losses`] and added to [`Profile::lost`]) or a throttle.
+    /// A sample without IP, TID, TIME, CPU or PERIOD, or a mapping whose end overflows, is
+    /// counted in [`Profile::malformed`]; other kinds are ignored.
+    pub fn add(&mut self, rec: &PerfRecord<'_>) {
+        match rec {
+            PerfRecord::Sample(s) => {
+                let id = s.sample_id;
+                let (Some(ip), Some(pid), Some(tid), Some(time), Some(cpu), Some(period)) =
+                    (s.ip, id.pid, id.tid, id.time, id.cpu, s.period)
+                else {
+                    self.malformed += 1;
                     return;
                 };
-                off = 48;
-                while off < end {
-                    match d.u64(off, e) {
-                        Ok(a) if a >= PERF_CONTEXT_MAX => {}
-                        Ok(a) => p.frames.push(a),
-                        Err(_) => break,
-                    }
-                    off += 8;
+                let start = self.frames.len();
+                if let Some(cc) = s.callchain {
+                    self.frames.extend(cc.ips());
                 }
-            }
-            let raw_start = p.raw.len();
-            if raw {
-                let Ok(size) = d.u32(off, e) else {
-                    p.malformed += 1;
-                    return;
-                };
-                match d.slice(off + 4, size as usize) {
-                    Ok(RawData::Single(a)) => p.raw.extend_from_slice(a),
-                    Ok(RawData::Split(a, c)) => {
-                        p.raw.extend_from_slice(a);
-                        p.raw.extend_from_slice(c);
+                let raw_start = self.raw.len();
+                match s.raw {
+                    Some(RawData::Single(a)) => self.raw.extend_from_slice(a),
+                    Some(RawData::Split(a, b)) => {
+                        self.raw.extend_from_slice(a);
+                        self.raw.extend_from_slice(b);
                     }
-                    Err(_) => {
-                        p.malformed += 1;
-                        return;
-                    }
+                    None => {}
                 }
+                self.samples.push(Sample {
+                    pid: pid as i32,
+                    tid: tid as i32,
+                    time,
+                    cpu,
+                    ip,
+                    period,
+                    frames: (start, self.frames.len()),
+                    raw: (raw_start, self.raw.len()),
+                });
             }
-            p.samples.push(Sample {
-                pid: pid as i32,
-                tid: tid as i32,
-                time,
-                cpu,
-                ip,
-                period,
-                frames: (start, p.frames.len()),
-                raw: (raw_start, p.raw.len()),
-            });
-        }
-        PERF_RECORD_COMM => {
-            if let (Ok(pid), Ok(name)) = (d.u32(0, e), d.c_str(8, 16)) {
-                p.comms.insert(pid as i32, String::from_utf8_lossy(name).into_owned());
+            PerfRecord::Comm(c) => {
+                self.comms.insert(c.pid as i32, String::from_utf8_lossy(c.name).into_owned());
             }
-        }
-        PERF_RECORD_MMAP | PERF_RECORD_MMAP2 => {
-            let name_off = if ty == PERF_RECORD_MMAP { 32 } else { 64 };
-            if let (Ok(pid), Ok(addr), Ok(len), Ok(pgoff), Ok(name)) =
-                (d.u32(0, e), d.u64(8, e), d.u64(16, e), d.u64(24, e), d.c_str(name_off, 4096))
-                && name.first() == Some(&b'/')
-            {
-                let Some(end) = addr.checked_add(len) else {
-                    p.malformed += 1;
+            PerfRecord::Mmap(m) if m.filename.first() == Some(&b'/') => {
+                let Some(end) = m.addr.checked_add(m.len) else {
+                    self.malformed += 1;
                     return;
                 };
-                let path = String::from_utf8_lossy(name).into_owned();
-                p.mappings.push((pid as i32, Mapping { start: addr, end, pgoff, path }));
+                let path = String::from_utf8_lossy(m.filename).into_owned();
+                self.mappings.push((m.pid as i32, Mapping { start: m.addr, end, pgoff: m.pgoff, path }));
             }
+            // Only whole processes matter for attribution.
+            PerfRecord::Exit(t) if t.pid == t.tid => self.exits.push((t.pid as i32, t.time)),
+            PerfRecord::Fork(t) if t.pid == t.tid => {
+                let (pid, ppid) = (t.pid as i32, t.ppid as i32);
+                self.forks.push((pid, ppid, t.time));
+                // A forked child runs its parent's image until it execs (then COMM/MMAP2 follow).
+                if let Some(c) = self.comms.get(&ppid).cloned() {
+                    self.comms.entry(pid).or_insert(c);
+                }
+                let inherited: Vec<Mapping> =
+                    self.mappings.iter().filter(|(q, _)| *q == ppid).map(|(_, m)| m.clone()).collect();
+                self.mappings.extend(inherited.into_iter().map(|m| (pid, m)));
+            }
+            PerfRecord::Lost(l) | PerfRecord::LostSamples(l) => {
+                self.lost = self.lost.saturating_add(l.count.unwrap_or(0));
+                self.losses.push(*l);
+            }
+            PerfRecord::Throttle(_) => self.throttled += 1,
+            _ => {}
         }
-        PERF_RECORD_FORK | PERF_RECORD_EXIT => {
-            // {pid, ppid, tid, ptid, time}: only whole processes matter for attribution.
-            let (Ok(pid), Ok(ppid), Ok(tid), Ok(time)) = (d.u32(0, e), d.u32(4, e), d.u32(8, e), d.u64(16, e)) else {
-                p.malformed += 1;
-                return;
-            };
-            let (pid, ppid) = (pid as i32, ppid as i32);
-            if pid != tid as i32 {
-                return;
-            }
-            if ty == PERF_RECORD_EXIT {
-                p.exits.push((pid, time));
-                return;
-            }
-            p.forks.push((pid, ppid, time));
-            // A forked child runs its parent's image until it execs (then COMM/MMAP2 follow).
-            if let Some(c) = p.comms.get(&ppid).cloned() {
-                p.comms.entry(pid).or_insert(c);
-            }
-            let inherited: Vec<Mapping> =
-                p.mappings.iter().filter(|(q, _)| *q == ppid).map(|(_, m)| m.clone()).collect();
-            p.mappings.extend(inherited.into_iter().map(|m| (pid, m)));
-        }
-        PERF_RECORD_LOST => p.lost = p.lost.saturating_add(d.u64(8, e).unwrap_or(0)),
-        PERF_RECORD_LOST_SAMPLES => p.lost = p.lost.saturating_add(d.u64(0, e).unwrap_or(0)),
-        PERF_RECORD_THROTTLE => p.throttled += 1,
-        _ => {}
     }
 }
 
