@@ -40,6 +40,7 @@ pub mod merge;
 pub mod page;
 pub mod perf;
 pub mod raw;
+pub mod syserror;
 pub mod testing;
 pub mod time;
 
@@ -53,6 +54,7 @@ pub use merge::Merge;
 pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};
 pub use perf::{PerfRecord, PerfRecordType, PerfRing};
 pub use raw::{Endian, RawData};
+pub use syserror::{Subject, SysError};
 pub use time::{Clock, Timestamp, Timestamped};
 
 // The README's examples are compiled as doctests.
