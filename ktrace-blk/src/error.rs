@@ -8,17 +8,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A syscall or ioctl failed.
-    #[error("{call} {path}: {source}")]
-    Syscall {
-        /// The call.
-        call: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A syscall or ioctl failed (the call, the path, the OS error).
+    #[error(transparent)]
+    Syscall(#[from] ktrace_core::SysError),
     /// The relay files' directory is missing because debugfs is not mounted.
     #[error("no {path}: debugfs is not mounted (mount -t debugfs nodev /sys/kernel/debug)")]
     NoDebugfs {
@@ -49,13 +41,13 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(call: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Syscall { call, path: path.into(), source }
+        Error::Syscall(ktrace_core::SysError::new(call, path.into(), source))
     }
     /// True when a call was refused for lack of privilege (EACCES/EPERM on a device, an ioctl
     /// or tracefs): run as root.
     pub fn is_permission(&self) -> bool {
         match self {
-            Error::Syscall { source, .. } => matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM)),
+            Error::Syscall(e) => e.is_permission(),
             Error::Ftrace(e) => e.is_permission(),
             _ => false,
         }

@@ -52,6 +52,7 @@ pub mod merge;
 pub mod page;
 pub mod perf;
 pub mod raw;
+pub mod syserror;
 pub mod testing;
 pub mod time;
 pub mod trace_mmap;
@@ -66,6 +67,7 @@ pub use merge::Merge;
 pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};
 pub use perf::{PerfRecord, PerfRecordType, PerfRing, RawPerfRecord};
 pub use raw::{Endian, RawData};
+pub use syserror::{Subject, SysError};
 pub use time::{Clock, Timestamp, Timestamped};
 
 // The README's examples are compiled as doctests.

@@ -1,5 +1,6 @@
 //! The error type of ktrace-ftrace.
 
+use ktrace_core::SysError;
 use std::path::PathBuf;
 
 use ktrace_core::ParseError;
@@ -84,17 +85,9 @@ pub enum Error {
         /// What `current_tracer` says.
         current: String,
     },
-    /// A syscall on a tracefs file failed.
-    #[error("{call} {path}: {source}")]
-    Syscall {
-        /// The call (`open`, `write`, `read`, `mkdir`…).
-        call: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A syscall on a tracefs file failed (the call, the path, the OS error).
+    #[error(transparent)]
+    Syscall(#[from] SysError),
     /// A thread of ours could not be started.
     #[error("cannot start the {thread} thread: {source}")]
     Spawn {
@@ -133,7 +126,7 @@ impl Error {
         if source.raw_os_error() == Some(libc::EACCES) {
             return Error::not_root(path);
         }
-        Error::Syscall { call, path, source }
+        Error::Syscall(SysError::new(call, path, source))
     }
 
     /// [`Error::NotRoot`] for `path`, naming the tracefs mount it is under.
@@ -159,7 +152,8 @@ impl Error {
     /// probe still in use…), when the error is one.
     pub fn os_error(&self) -> Option<i32> {
         match self {
-            Error::Syscall { source, .. } | Error::Spawn { source, .. } => source.raw_os_error(),
+            Error::Syscall(e) => e.errno(),
+            Error::Spawn { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }

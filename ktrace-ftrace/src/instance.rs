@@ -498,9 +498,10 @@ impl Marker {
 
 pub(crate) fn lockdown(e: Error, what: &'static str) -> Error {
     match e {
-        Error::Syscall { source, path, .. } if source.raw_os_error() == Some(libc::EPERM) => {
-            Error::Lockdown { what, path }
-        }
+        Error::Syscall(e) if e.errno() == Some(libc::EPERM) => match e.subject {
+            ktrace_core::Subject::Path(path) => Error::Lockdown { what, path },
+            _ => Error::Syscall(e),
+        },
         e => e,
     }
 }

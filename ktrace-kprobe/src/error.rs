@@ -82,16 +82,8 @@ pub enum Error {
     #[error(transparent)]
     Ftrace(#[from] ktrace_ftrace::Error),
     /// A syscall failed (I/O on a tracefs file, perf_event_open(2) of a PMU probe, mmap of a binary).
-    #[error("{call} {what}: {source}")]
-    Syscall {
-        /// The call.
-        call: &'static str,
-        /// The path or object it was made on (a file, a probe).
-        what: String,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Syscall(#[from] ktrace_core::SysError),
 }
 
 impl Error {
@@ -109,9 +101,7 @@ impl Error {
         match self {
             Error::Permission { .. } => true,
             Error::Ftrace(e) => e.is_permission(),
-            Error::Syscall { source, .. } => {
-                matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM))
-            }
+            Error::Syscall(e) => e.is_permission(),
             _ => false,
         }
     }

@@ -72,7 +72,7 @@ fn pmu_err(what: &str, e: std::io::Error) -> Error {
         let hint = ktrace_core::hint::permission(&["CAP_PERFMON", "CAP_SYS_ADMIN"], None);
         return Error::Permission { call: "perf_event_open", what: format!("{what} PMU"), hint };
     }
-    Error::Syscall { call: "perf_event_open", what: what.into(), source: e }
+    Error::Syscall(ktrace_core::SysError::new("perf_event_open", what, e))
 }
 
 impl PmuProbe {
@@ -112,20 +112,20 @@ impl PmuProbe {
 
     /// Starts counting.
     pub fn enable(&mut self) -> Result<()> {
-        self.counter.enable().map_err(|e| Error::Syscall { call: "ioctl(ENABLE)", what: self.what.clone(), source: e })
+        self.counter
+            .enable()
+            .map_err(|e| Error::Syscall(ktrace_core::SysError::new("ioctl(ENABLE)", self.what.as_str(), e)))
     }
 
     /// Stops counting.
     pub fn disable(&mut self) -> Result<()> {
-        self.counter.disable().map_err(|e| Error::Syscall {
-            call: "ioctl(DISABLE)",
-            what: self.what.clone(),
-            source: e,
-        })
+        self.counter
+            .disable()
+            .map_err(|e| Error::Syscall(ktrace_core::SysError::new("ioctl(DISABLE)", self.what.as_str(), e)))
     }
 
     /// Hits so far.
     pub fn hits(&mut self) -> Result<u64> {
-        self.counter.read().map_err(|e| Error::Syscall { call: "read", what: self.what.clone(), source: e })
+        self.counter.read().map_err(|e| Error::Syscall(ktrace_core::SysError::new("read", self.what.as_str(), e)))
     }
 }

@@ -7,17 +7,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A ptrace/wait call failed.
-    #[error("{call} on pid {pid}: {source}")]
-    Syscall {
-        /// The call.
-        call: &'static str,
-        /// The task.
-        pid: i32,
-        /// errno.
-        #[source]
-        source: nix::errno::Errno,
-    },
+    /// A ptrace/wait call (or a read of /proc or a netlink socket) failed: the call, the task or
+    /// file, the OS error.
+    #[error(transparent)]
+    Syscall(#[from] ktrace_core::SysError),
     /// The command could not be started.
     #[error("cannot start {program}: {source}")]
     Spawn {
@@ -81,7 +74,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn sys(call: &'static str, pid: i32, source: nix::errno::Errno) -> Error {
-        Error::Syscall { call, pid, source }
+        Error::Syscall(ktrace_core::SysError::new(call, ktrace_core::Subject::Pid(pid), source.into()))
     }
 
     /// EPERM from attaching to task `tid` of `pid`: [`Error::AlreadyTraced`] when its

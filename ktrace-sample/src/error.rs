@@ -8,17 +8,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A syscall failed.
-    #[error("{call} {what}: {source}")]
-    Syscall {
-        /// The call.
-        call: &'static str,
-        /// The path or object it was made on (a file, a perf event's name, a socket).
-        what: String,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A syscall failed (the call, the file or object, the OS error).
+    #[error(transparent)]
+    Syscall(#[from] ktrace_core::SysError),
     /// Bytes from the kernel (or a capture) that do not parse.
     #[error("malformed {what} at offset {offset}: expected {expected}")]
     Malformed {
@@ -67,8 +59,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(call: &'static str, what: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Syscall { call, what: what.into(), source }
+    pub(crate) fn io(call: &'static str, what: impl Into<ktrace_core::Subject>, source: std::io::Error) -> Error {
+        Error::Syscall(ktrace_core::SysError::new(call, what.into(), source))
     }
 
     #[cfg(feature = "perf")]
@@ -77,7 +69,7 @@ impl Error {
     /// (`"≤ 0 for system-wide sampling"`).
     pub(crate) fn perf_open(what: impl Into<String>, need: &str, e: std::io::Error) -> Error {
         if !matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
-            return Error::io("perf_event_open", what, e);
+            return Error::io("perf_event_open", what.into(), e);
         }
         let value = crate::sys::sysctl("kernel.perf_event_paranoid");
         let paranoid = Sysctl { name: "kernel.perf_event_paranoid", value: value.as_deref() };
@@ -90,7 +82,7 @@ impl Error {
     pub fn is_permission(&self) -> bool {
         match self {
             Error::Permission { .. } => true,
-            Error::Syscall { source, .. } => matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM)),
+            Error::Syscall(e) => e.is_permission(),
             _ => false,
         }
     }

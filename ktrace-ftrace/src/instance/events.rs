@@ -150,7 +150,7 @@ impl Instance {
         let r = append_file(&p, &cmd);
         self.restore.lock().unwrap_or_else(|e| e.into_inner()).retain(|(q, v)| !(q == &p && v == &cmd));
         match r {
-            Err(Error::Syscall { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            Err(Error::Syscall(e)) if e.errno() == Some(libc::ENOENT) => Ok(()),
             other => other,
         }
     }
@@ -160,7 +160,7 @@ impl Instance {
         let _ = write_file(&self.dir.join("error_log"), "");
         self.remember(p)?;
         match write_file(p, val) {
-            Err(Error::Syscall { source, .. }) if source.raw_os_error() == Some(libc::EINVAL) => {
+            Err(Error::Syscall(e)) if e.errno() == Some(libc::EINVAL) => {
                 let log = self.read("error_log").or_else(|_| self.fs.read("error_log")).unwrap_or_default();
                 let msg = if log.trim().is_empty() { "invalid (no error_log entry)".to_owned() } else { log };
                 Err(Error::Filter { event: what.into(), filter: val.into(), message: msg.trim_end().into() })

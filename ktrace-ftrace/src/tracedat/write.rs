@@ -42,7 +42,7 @@ impl TraceDat {
     /// (`create /tmp: Is a directory`).
     pub fn write_recording_v6_to(&self, rec: &Recording, path: impl AsRef<std::path::Path>) -> Result<()> {
         let path = path.as_ref();
-        let failed = |call, source| Error::Syscall { call, path: path.to_owned(), source };
+        let failed = |call, source| Error::Syscall(ktrace_core::SysError::new(call, path, source));
         let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| failed("create", e))?);
         self.write_recording_v6(rec, &mut w).and_then(|()| w.flush()).map_err(|e| failed("write", e))
     }
