@@ -309,6 +309,8 @@ pub(crate) fn if_name(index: u32) -> Option<String> {
         return None;
     }
     std::ffi::CStr::from_bytes_until_nul(&buf).ok().map(|c| c.to_string_lossy().into_owned())
+}
+
 /// The registers a stack walk starts from: instruction, stack and frame pointer, and rdi (where
 /// `__vfork` keeps its return address across the syscall). PTRACE_GETREGS; x86_64 only, ENOSYS
 /// elsewhere.
