@@ -53,7 +53,7 @@ pub use merge::Merge;
 pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};
 pub use perf::{PerfRecord, PerfRecordType, PerfRing};
 pub use raw::{Endian, RawData};
-pub use time::{Clock, Timestamp, Timestamped};
+pub use time::{Clock, Stamped, Timestamp, Timestamped};
 
 // The README's examples are compiled as doctests.
 #[cfg(doctest)]
