@@ -8,6 +8,7 @@
 //! Each line is `<seconds.micros> <source> <pid> <what>`. Losses are lines too (`LOST n events`),
 //! in time order, and summed on stderr at the end. The exit status is the command's.
 
+use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ktrace::command::resolve_program;
+use ktrace::core::LostSource;
 use ktrace::session::{CommandExit, Session, TimelineEvent};
 use ktrace_examples::{Losses, Status};
 
@@ -65,18 +67,22 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     }
     let mut s = b.start()?;
     let forwarder = forward_sigterm(s.pid().ok_or("no command")?);
-    let mut losses = Losses::default();
+    // Per source: only the ftrace rings' losses have kernel counters to compare with.
+    let mut losses: BTreeMap<LostSource, Losses> = BTreeMap::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for ev in &mut s {
         let ev = ev?;
         if let TimelineEvent::Lost(l) = &ev {
-            losses.add(l);
+            losses.entry(l.source).or_default().add(l);
         }
         std::io::Write::write_fmt(&mut out, format_args!("{ev}\n"))?;
     }
     std::io::Write::flush(&mut out)?;
     forwarder.store(true, Ordering::Release);
-    losses.report("timeline", Some(s.ftrace_kernel_lost()));
+    for (source, l) in &losses {
+        let kernel = (*source == LostSource::FtraceRing).then(|| s.ftrace_kernel_lost());
+        l.report(&format!("timeline ({})", source.name()), kernel);
+    }
     Ok(match s.exit() {
         Some(CommandExit::Exited(c)) => Status::Exited(c as u8),
         Some(CommandExit::Signaled(sig)) => Status::Signaled(sig),
@@ -90,11 +96,9 @@ fn forward_sigterm(pid: i32) -> Arc<AtomicBool> {
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
     std::thread::spawn(move || {
-        while !d.load(Ordering::Acquire) {
-            if ktrace_examples::stop_signal() == Some(nix::libc::SIGTERM) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
-                return;
-            }
+        let mut forwarded = false;
+        while !d.load(Ordering::Acquire) && !forwarded {
+            ktrace_examples::forward_sigterm(pid, &mut forwarded);
             std::thread::sleep(Duration::from_millis(50));
         }
     });
