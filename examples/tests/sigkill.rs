@@ -161,6 +161,29 @@ fn biolatency_blk_killed_puts_the_tracer_back() {
     dev.close().unwrap();
 }
 
+/// A session with the blk tracer (`timeline --blk DEV`) killed: its guardian puts back the
+/// tracer, the top-level `trace_clock` it set to `mono`, the `bin` option and the device enable.
+#[test]
+fn timeline_blk_killed_puts_the_tracer_and_clock_back() {
+    let Some(dev) = common::loop_device("timeline_blk_killed_puts_the_tracer_and_clock_back", 8 << 20) else {
+        return;
+    };
+    let name = dev.name();
+    let enable = format!("/sys/block/{name}/trace/enable");
+    let (bin, clock) = (read(&format!("{TRACING}/options/bin")), read(&format!("{TRACING}/trace_clock")));
+    assert_eq!(read(&format!("{TRACING}/current_tracer")), "nop", "the global tracer is busy");
+    let ready = |_| read(&format!("{TRACING}/current_tracer")) == "blk" && read(&enable) == "1";
+    let clean = || {
+        read(&format!("{TRACING}/current_tracer")) == "nop"
+            && read(&enable) == "0"
+            && read(&format!("{TRACING}/options/bin")) == bin
+            && read(&format!("{TRACING}/trace_clock")) == clock
+    };
+    kill_and_check("timeline", &["--blk", &name, "--exits", "--", "sleep", "613"], ready, clean);
+    rerun("timeline", &["--blk", &name, "--", "true"]);
+    dev.close().unwrap();
+}
+
 /// Runs `f` with `task_delayacct` at 0, then puts it back.
 fn with_delayacct_off(f: impl FnOnce()) {
     let before = read(DELAYACCT);

@@ -154,6 +154,8 @@ struct Shared {
     stop: AtomicBool,
     /// The ftrace instances' own loss counters at their end, summed.
     ftrace_counted: AtomicU64,
+    /// The counts of the perf rings' `PERF_RECORD_LOST`/`LOST_SAMPLES` records, summed.
+    perf_counted: AtomicU64,
     ftrace_stops: Mutex<Vec<StopHandle>>,
 }
 
@@ -203,6 +205,14 @@ impl Session {
     /// to this (the stream reports what its pages did not as a last loss item per CPU).
     pub fn ftrace_kernel_lost(&self) -> u64 {
         self.shared.ftrace_counted.load(Ordering::Acquire)
+    }
+
+    /// What the kernel said the perf rings lost so far: the sum of the counts of the
+    /// `PERF_RECORD_LOST` (and `PERF_RECORD_LOST_SAMPLES`) records it wrote into them. Once the
+    /// session has ended, the [`LostSource::PerfRing`](ktrace_core::LostSource::PerfRing) items of
+    /// the stream sum to this.
+    pub fn perf_kernel_lost(&self) -> u64 {
+        self.shared.perf_counted.load(Ordering::Acquire)
     }
 
     /// A handle that stops the session from another thread (a timer, a signal flag's watcher)

@@ -483,3 +483,41 @@ fn an_inotify_event_follows_the_syscall_that_made_it() {
     println!("{}\n{} ({gap} ns later)", evs[open], evs[create]);
     assert!(gap < 100_000_000);
 }
+
+/// A consumer stopped for 5 s while perf samples a busy command at 10 kHz into 64 KiB rings and
+/// a small budget:
+/// the perf rings overflow, and the `Lost` items of the perf source sum to the counts of the
+/// kernel's `PERF_RECORD_LOST` records; samples delivered plus lost are about what the command's
+/// CPU time (its task-clock counter) at 10 kHz makes.
+#[test]
+fn perf_losses_come_as_items_equal_to_the_kernels_count() {
+    use ktrace::sample::counters::Ev;
+    let _g = serial();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["6", "sh", "-c", "while :; do :; done"]);
+    let b = Session::builder().samples(10_000).counters(&[Ev::TaskClock], std::time::Duration::from_millis(100));
+    let mut s = b.budget(Budget::mib(1)).buffer_size_kb(64).command(cmd).start().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let (mut samples, mut lost, mut cpu_ns, mut notices) = (0u64, 0u64, 0u64, 0);
+    for e in s.by_ref() {
+        match e.unwrap() {
+            TimelineEvent::Sample(_) => samples += 1,
+            TimelineEvent::Lost(l) if l.source == LostSource::PerfRing => {
+                lost += l.count.unwrap();
+                notices += 1;
+            }
+            TimelineEvent::Counter(c) => cpu_ns = c.value,
+            _ => {}
+        }
+    }
+    assert_eq!(s.exit_code(), Some(124));
+    let expected = cpu_ns / 100_000;
+    println!(
+        "{samples} samples, {lost} lost in {notices} items, the kernel's LOST records say {}; {cpu_ns} ns on CPU: ~{expected} samples",
+        s.perf_kernel_lost()
+    );
+    assert!(lost > 0, "no perf loss with the consumer stopped 5 s");
+    assert_eq!(lost, s.perf_kernel_lost());
+    let seen = samples + lost;
+    assert!(seen * 5 >= expected * 4 && seen * 5 <= expected * 6, "{seen} samples seen or lost, ~{expected} expected");
+}

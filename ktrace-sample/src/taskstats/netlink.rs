@@ -20,7 +20,6 @@ const TASKSTATS_CMD_ATTR_PID: u16 = 1;
 const TASKSTATS_CMD_ATTR_TGID: u16 = 2;
 const TASKSTATS_CMD_ATTR_REGISTER_CPUMASK: u16 = 3;
 const TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK: u16 = 4;
-const TASKSTATS_TYPE_PID: u16 = 1;
 const TASKSTATS_TYPE_TGID: u16 = 2;
 const TASKSTATS_TYPE_STATS: u16 = 3;
 const TASKSTATS_TYPE_AGGR_PID: u16 = 4;
@@ -100,12 +99,20 @@ fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
         let t = *a.nla_type().nla_type();
         if t == TASKSTATS_TYPE_AGGR_PID || t == TASKSTATS_TYPE_AGGR_TGID {
             let nested = a.get_attr_handle::<u16>().map_err(nl)?;
+            // A group's stats leave their ids zero: its tgid is the attribute before them.
+            let mut tgid = None;
             for inner in nested.iter() {
                 let it = *inner.nla_type().nla_type();
                 if it == TASKSTATS_TYPE_STATS {
-                    out.push((t == TASKSTATS_TYPE_AGGR_TGID, TaskStats::parse(inner.nla_payload().as_ref())?));
-                } else if it != TASKSTATS_TYPE_PID && it != TASKSTATS_TYPE_TGID {
-                    continue;
+                    let mut s = TaskStats::parse(inner.nla_payload().as_ref())?;
+                    if s.tgid == 0
+                        && let Some(id) = tgid
+                    {
+                        s.tgid = id;
+                    }
+                    out.push((t == TASKSTATS_TYPE_AGGR_TGID, s));
+                } else if it == TASKSTATS_TYPE_TGID {
+                    tgid = <[u8; 4]>::try_from(inner.nla_payload().as_ref()).ok().map(u32::from_ne_bytes);
                 }
             }
         }
@@ -118,7 +125,9 @@ fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
 pub enum Exit {
     /// A task exited: its final stats.
     Task(TaskStats),
-    /// The last task of a multi-threaded group exited: the group's summed delays and times.
+    /// The last task of a multi-threaded group exited: the group's summed delays and times, its
+    /// id in `tgid` (the kernel leaves the record's own ids zero; the listener fills `tgid` from
+    /// the message's `TASKSTATS_TYPE_TGID`).
     Group(TaskStats),
     /// The socket overflowed (ENOBUFS): exit records were dropped, how many is not known.
     Lost,

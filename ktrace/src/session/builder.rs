@@ -125,7 +125,8 @@ impl SessionBuilder {
         self
     }
 
-    /// The size of each ftrace CPU ring (`buffer_size_kb`; default: the kernel's).
+    /// The size of each ftrace CPU ring (`buffer_size_kb`; default: the kernel's) and of each
+    /// perf sample ring (rounded up to a power-of-two number of pages; default 1 MiB).
     pub fn buffer_size_kb(mut self, kb: u64) -> Self {
         self.buffer_kb = Some(kb);
         self
@@ -238,7 +239,8 @@ impl SessionBuilder {
             let feed = timeline.feed("perf");
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
-            threads.push(spawn("perf", move || perf_source(pid, hz, feed, &sh, &tx))?);
+            let ring = self.buffer_kb.map(|kb| usize::try_from(kb).unwrap_or(usize::MAX).saturating_mul(1024));
+            threads.push(spawn("perf", move || perf_source(pid, hz, ring, feed, &sh, &tx))?);
             ready.push(("perf", rx));
         }
         // Every source records before the command runs.

@@ -142,7 +142,8 @@ pub struct BlockIo {
 pub struct TaskExit {
     /// When the exit listener received it, on `CLOCK_MONOTONIC` (the task exited shortly before).
     pub ts: Timestamp,
-    /// True for the record of a whole thread group (its last task exited): summed delays and times.
+    /// True for the record of a whole thread group (its last task exited): summed delays and
+    /// times, the group's id in `stats.tgid`.
     pub group: bool,
     /// The statistics.
     pub stats: Box<ktrace_sample::taskstats::TaskStats>,
@@ -285,6 +286,7 @@ impl TimelineEvent {
             TimelineEvent::Sample(s) => s.tid,
             #[cfg(feature = "blk")]
             TimelineEvent::Block(b) => b.pid as i32,
+            TimelineEvent::Exit(e) if e.group => e.stats.tgid as i32,
             TimelineEvent::Exit(e) => e.stats.pid as i32,
             TimelineEvent::Counter(_) | TimelineEvent::Fs(_) | TimelineEvent::Lost(_) => -1,
         }
@@ -368,7 +370,7 @@ impl fmt::Display for TimelineEvent {
                 f,
                 "{} {} ({}) exited {}, cpu {} ns, delays cpu {} blkio {} ns",
                 if e.group { "group" } else { "task" },
-                e.stats.pid,
+                if e.group { e.stats.tgid } else { e.stats.pid },
                 e.stats.comm,
                 e.stats.exit_code,
                 e.stats.cpu_run_real_ns,

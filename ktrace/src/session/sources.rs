@@ -144,8 +144,19 @@ pub(super) fn ftrace_source(
 }
 
 /// Samples the command's tasks on `CLOCK_MONOTONIC`; drains every 10 ms.
-pub(super) fn perf_source(pid: i32, hz: u64, mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
+/// `ring_bytes`: each ring's size (default: the profiler's).
+pub(super) fn perf_source(
+    pid: i32,
+    hz: u64,
+    ring_bytes: Option<usize>,
+    mut feed: Feed<TimelineEvent>,
+    sh: &Shared,
+    ready: &Ready,
+) {
     let mut o = Options::new(Source::CpuClock, Scope::Task(pid), Rate::Frequency(hz));
+    if let Some(b) = ring_bytes {
+        o.ring_bytes = b;
+    }
     o.callchain = false;
     o.monotonic = true;
     let mut p = match Profiler::open(&o) {
@@ -170,6 +181,7 @@ pub(super) fn perf_source(pid: i32, hz: u64, mut feed: Feed<TimelineEvent>, sh: 
         }));
         release_upto(&mut pending, upto, &mut feed);
         if prof.lost > 0 {
+            sh.perf_counted.fetch_add(prof.lost, Ordering::AcqRel);
             let at = if last { t0 } else { upto };
             let source = LostSource::PerfRing;
             feed.push(TimelineEvent::Lost(Lost { source, cpu: u32::MAX, count: Some(prof.lost), timestamp_ns: at }));
