@@ -97,6 +97,23 @@ pub enum SessionError {
     },
 }
 
+impl SessionError {
+    /// Whether the kernel lacks (or refuses, as under lockdown) what a source needs: the
+    /// facade's own `Unsupported` kind, so a caller can go on without that source.
+    pub fn is_unsupported(&self) -> bool {
+        match self {
+            SessionError::Ftrace(e) => e.is_unsupported(),
+            SessionError::Ptrace(e) => e.is_unsupported(),
+            SessionError::Sample(e) => e.is_unsupported(),
+            #[cfg(feature = "blk")]
+            SessionError::Blk(e) => e.is_unsupported(),
+            #[cfg(feature = "kprobe")]
+            SessionError::Probe(e) => e.is_unsupported(),
+            _ => false,
+        }
+    }
+}
+
 /// A running session: iterate it for [`TimelineEvent`]s in time order. It ends when the command
 /// exits (or, without one, after [`Session::stop`]) and everything is delivered; the first error
 /// ends it too. Dropping it stops every source, kills a command still running, and removes what

@@ -248,6 +248,20 @@ fn dropping_a_session_early_cleans_up() {
     assert!(left.is_empty(), "instances left: {left:?}");
 }
 
+/// The session `b` starts, or `None` with the skip of `test` recorded when the kernel lacks
+/// `feature`.
+#[cfg(any(feature = "kprobe", feature = "blk"))]
+fn start_or_skip(test: &str, feature: &str, b: ktrace::session::SessionBuilder) -> Option<Session> {
+    match b.start() {
+        Err(e) if e.is_unsupported() => {
+            let why = e.to_string();
+            ktrace::core::testing::skip(test, ktrace::core::testing::Skip::KernelLacks { feature, why: &why });
+            None
+        }
+        r => Some(r.unwrap()),
+    }
+}
+
 /// The index of the first event matching `f`, or a panic naming `what`.
 fn find(evs: &[TimelineEvent], what: &str, f: impl Fn(&TimelineEvent) -> bool) -> usize {
     evs.iter().position(f).unwrap_or_else(|| panic!("no {what}"))
@@ -298,15 +312,7 @@ fn a_probe_hit_brackets_the_syscall_it_makes() {
     let mut cmd = Command::new("sleep");
     cmd.arg("0.05");
     let b = Session::builder().events("raw_syscalls:*").probe(entry).probe(ret).command(cmd);
-    let mut s = match b.start() {
-        Err(ktrace::session::SessionError::Probe(e)) if e.is_unsupported() => {
-            return ktrace::core::testing::skip(
-                test,
-                ktrace::core::testing::Skip::KernelLacks { feature: "uprobes", why: &e.to_string() },
-            );
-        }
-        r => r.unwrap(),
-    };
+    let Some(mut s) = start_or_skip(test, "uprobes", b) else { return };
     let pid = s.pid().unwrap();
     let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
     assert_eq!(s.exit_code(), Some(0));
@@ -344,15 +350,7 @@ fn the_blk_tracer_sees_a_direct_write_inside_its_syscall() {
     let of = format!("of={}", lo.path().display());
     cmd.args(["if=/dev/zero", &of, "bs=4096", "count=1", "seek=7", "oflag=direct", "status=none"]);
     let b = Session::builder().events("raw_syscalls:*").block().blk_device(&lo.name()).command(cmd);
-    let mut s = match b.start() {
-        Err(ktrace::session::SessionError::Blk(e)) if e.is_unsupported() => {
-            return ktrace::core::testing::skip(
-                test,
-                ktrace::core::testing::Skip::KernelLacks { feature: "the blk tracer", why: &e.to_string() },
-            );
-        }
-        r => r.unwrap(),
-    };
+    let Some(mut s) = start_or_skip(test, "the blk tracer", b) else { return };
     let pid = s.pid().unwrap();
     let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
     assert_eq!(s.exit_code(), Some(0));
