@@ -228,15 +228,17 @@ fn a_direct_write_brackets_its_block_request_in_both_views() {
     );
 }
 
-/// Dropping a session mid-command kills the command, stops every source and removes its
-/// instances, at once.
+/// Dropping a session mid-command kills the command, stops every source (ftrace, ptrace, perf
+/// samples and counters, taskstats, inotify) and removes its instances, at once.
 #[test]
 fn dropping_a_session_early_cleans_up() {
     let _g = serial();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "while :; do :; done"]);
-    let mut s =
-        Session::builder().events("sched:sched_switch").block().syscalls().samples(99).command(cmd).start().unwrap();
+    let b = Session::builder().events("sched:sched_switch").block().syscalls().samples(99).exits();
+    let b = b.counters(&[ktrace::sample::counters::Ev::TaskClock], std::time::Duration::from_millis(10));
+    let b = b.watch(std::env::temp_dir(), ktrace::sample::inotify::Mask::IN_CREATE);
+    let mut s = b.command(cmd).start().unwrap();
     let pid = s.pid().unwrap();
     let first: Vec<_> = s.by_ref().take(3).map(Result::unwrap).collect();
     assert_eq!(first.len(), 3);
