@@ -33,17 +33,23 @@ pub(super) fn spawn(what: &'static str, f: impl FnOnce() + Send + 'static) -> Re
 
 pub(super) type Ready = mpsc::Sender<Result<(), SessionError>>;
 
-/// Streams one instance into `feed`, with a heartbeat marker as its watermark.
-/// `keep` (the session's probes) is dropped after the instance is removed (a probe an instance
-/// still enables cannot be removed).
+/// Streams one instance into `feed`, with a heartbeat marker as its watermark. `keep` (the
+/// session's probes) is dropped after the instance is removed, on every path (a probe an
+/// instance still enables cannot be removed).
 pub(super) fn ftrace_source(
     inst: Instance,
     budget: Budget,
-    mut feed: Feed<TimelineEvent>,
+    feed: Feed<TimelineEvent>,
     sh: &Arc<Shared>,
     ready: &Ready,
     keep: Option<Box<dyn Send>>,
 ) {
+    stream_instance(inst, budget, feed, sh, ready);
+    drop(keep);
+}
+
+/// [`ftrace_source`]'s work: the instance is gone when it returns.
+fn stream_instance(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>, sh: &Arc<Shared>, ready: &Ready) {
     let mut stream = match Recorder::stream(&inst, budget) {
         Ok(s) => s,
         Err(e) => {
@@ -140,7 +146,6 @@ pub(super) fn ftrace_source(
     if let Err(e) = inst.close() {
         sh.fail(e.into());
     }
-    drop(keep);
 }
 
 /// Samples the command's tasks on `CLOCK_MONOTONIC`; drains every 10 ms.
