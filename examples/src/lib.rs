@@ -311,13 +311,18 @@ pub fn wait_child(child: &mut Child, mut tick: impl FnMut()) -> std::io::Result<
         if let Some(s) = child.try_wait()? {
             return Ok(s);
         }
-        if !forwarded && stop_signal() == Some(signal_hook::consts::SIGTERM) {
-            forwarded = true;
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        }
+        forward_sigterm(child.id() as i32, &mut forwarded);
         tick();
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Passes a SIGTERM sent to the tool alone on to the command `pid`, once (`forwarded` remembers):
+/// [`wait_child`]'s rule, for a tool whose command another owner waits for (a session).
+pub fn forward_sigterm(pid: i32, forwarded: &mut bool) {
+    if !*forwarded && stop_signal() == Some(signal_hook::consts::SIGTERM) {
+        *forwarded = true;
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
     }
 }
 

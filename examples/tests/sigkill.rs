@@ -145,19 +145,51 @@ fn probe_killed_leaves_no_probe() {
 
 #[test]
 fn biolatency_blk_killed_puts_the_tracer_back() {
-    let Some(dev) = common::loop_device("biolatency_blk_killed_puts_the_tracer_back", 8 << 20) else { return };
+    blk_killed_puts_back(
+        "biolatency_blk_killed_puts_the_tracer_back",
+        "biolatency",
+        &["-d", "60", "--blk", "DEV"],
+        &["-d", "0.2", "--blk", "DEV"],
+    );
+}
+
+/// A session with the blk tracer (`timeline --blk DEV`) killed: its guardian puts back the
+/// tracer, the top-level `trace_clock` it set to `mono`, the `bin` option and the device enable.
+#[test]
+fn timeline_blk_killed_puts_the_tracer_and_clock_back() {
+    let test = "timeline_blk_killed_puts_the_tracer_and_clock_back";
+    blk_killed_puts_back(
+        test,
+        "timeline",
+        &["--blk", "DEV", "--exits", "--", "sleep", "613"],
+        &["--blk", "DEV", "--", "true"],
+    );
+}
+
+/// `tool args` (`DEV` standing for a loop device's name) killed ~0.5 s after it set the blk tracer
+/// up leaves the global tracer, `trace_clock`, the `bin` option and the device's enable as they
+/// were; then `tool rerun_args` succeeds (one such test at a time).
+fn blk_killed_puts_back(test: &str, tool: &str, args: &[&str], rerun_args: &[&str]) {
+    // The blk tracer is global: one test of it at a time.
+    static BLK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BLK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dev) = common::loop_device(test, 8 << 20) else { return };
     let name = dev.name();
+    let with_dev =
+        |a: &[&str]| a.iter().map(|s| if *s == "DEV" { name.clone() } else { (*s).to_owned() }).collect::<Vec<_>>();
     let enable = format!("/sys/block/{name}/trace/enable");
-    let bin = read(&format!("{TRACING}/options/bin"));
+    let (bin, clock) = (read(&format!("{TRACING}/options/bin")), read(&format!("{TRACING}/trace_clock")));
     assert_eq!(read(&format!("{TRACING}/current_tracer")), "nop", "the global tracer is busy");
     let ready = |_| read(&format!("{TRACING}/current_tracer")) == "blk" && read(&enable) == "1";
     let clean = || {
         read(&format!("{TRACING}/current_tracer")) == "nop"
             && read(&enable) == "0"
             && read(&format!("{TRACING}/options/bin")) == bin
+            && read(&format!("{TRACING}/trace_clock")) == clock
     };
-    kill_and_check("biolatency", &["-d", "60", "--blk", &name], ready, clean);
-    rerun("biolatency", &["-d", "0.2", "--blk", &name]);
+    let (args, rerun_args) = (with_dev(args), with_dev(rerun_args));
+    kill_and_check(tool, &args.iter().map(String::as_str).collect::<Vec<_>>(), ready, clean);
+    rerun(tool, &rerun_args.iter().map(String::as_str).collect::<Vec<_>>());
     dev.close().unwrap();
 }
 

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use ktrace_core::Clock;
 use ktrace_ftrace::{Instance, Tracefs};
 
 use crate::error::{Error, Result};
@@ -26,6 +27,11 @@ pub struct BlkFilter {
     pub pid: Option<u32>,
     /// LBA range.
     pub lba: Option<(u64, u64)>,
+    /// The top-level instance's `trace_clock` while tracing (restored at the end): on this
+    /// path a record's [`time`](crate::BlkRecord::time) is the ftrace ring's timestamp (the
+    /// kernel's `bin` output puts it there), so `local` (sched_clock) by default; [`Clock::Mono`]
+    /// puts the records on `CLOCK_MONOTONIC`, the clock other sources merge on.
+    pub clock: Option<Clock>,
 }
 
 /// A running blk-tracer session on one device.
@@ -107,6 +113,13 @@ impl BlkTracer {
             t.guard(bin, old.trim());
         }
         t.guard(fs.root().join("current_tracer"), "nop");
+        if let Some(clock) = filter.clock {
+            let p = fs.root().join("trace_clock");
+            let old = global.clock()?.name();
+            t.restore.push((p.clone(), old.to_owned()));
+            t.guard(p, old);
+            global.set_clock(clock)?;
+        }
         global.set_option("bin", true)?;
         global.set_tracer("blk")?;
         global.clear()?;

@@ -68,7 +68,7 @@ pub use page::{Page, PageItem, PageItems, PageLayout, Pages, RawEvent};
 pub use perf::{PerfRecord, PerfRecordType, PerfRing, RawPerfRecord};
 pub use raw::{Endian, RawData};
 pub use syserror::{Subject, SysError};
-pub use time::{Clock, Timestamp, Timestamped};
+pub use time::{Clock, Stamped, Timestamp, Timestamped};
 
 // The README's examples are compiled as doctests.
 #[cfg(doctest)]

@@ -2,12 +2,11 @@
 
 /// Which stream dropped events: the kernel facility (and, for ftrace, whether the kernel or the
 /// consumer's budget dropped them), so a merged stream of several sources says whose loss it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum LostSource {
     /// A CPU's ftrace ring buffer overwrote or refused events (`RB_MISSED_EVENTS` in a page
     /// header, or the `per_cpu/cpuN/stats` overrun counters).
-    #[default]
     FtraceRing,
     /// Whole ftrace pages a live stream dropped because its budget was full (the consumer was slow).
     FtraceBudget,
@@ -17,12 +16,16 @@ pub enum LostSource {
     Blktrace,
     /// A hist trigger's table was full (`Dropped:` in its `hist` file).
     Hist,
+    /// A taskstats exit listener's netlink socket overflowed (`ENOBUFS`; count unknown).
+    Taskstats,
+    /// An inotify queue overflowed (`IN_Q_OVERFLOW`; count unknown).
+    Inotify,
     /// Another source (a user's own stream merged into a timeline).
     Other,
 }
 
 impl LostSource {
-    /// A short name for output (`ftrace`, `ftrace-budget`, `perf`, `blk`, `hist`, `other`).
+    /// A short name for output (`ftrace`, `ftrace-budget`, `perf`, `blk`, `hist`, `taskstats`, `inotify`, `other`).
     pub fn name(self) -> &'static str {
         match self {
             LostSource::FtraceRing => "ftrace",
@@ -30,6 +33,8 @@ impl LostSource {
             LostSource::PerfRing => "perf",
             LostSource::Blktrace => "blk",
             LostSource::Hist => "hist",
+            LostSource::Taskstats => "taskstats",
+            LostSource::Inotify => "inotify",
             LostSource::Other => "other",
         }
     }

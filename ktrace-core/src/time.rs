@@ -5,15 +5,11 @@
 //! Every facility can stamp on `CLOCK_MONOTONIC` ([`Clock::Mono`]), the clock a merged timeline
 //! uses: ftrace instances with `trace_clock` set to `mono` (kernel 4.0+), perf events opened with
 //! `use_clockid` and `clockid = CLOCK_MONOTONIC` (4.1+), ptrace stops stamped with
-//! `clock_gettime(CLOCK_MONOTONIC)` when `waitpid` returns. Timestamps taken on another clock are
-//! put on it with a [`ClockOffset`]: read the other clock and `CLOCK_MONOTONIC` back to back (a
-//! facade's job; this crate makes no syscalls) and add the difference. That is exact for
-//! [`Clock::Boot`], [`Clock::Realtime`] and [`Clock::Tai`] between suspends and clock steps (they
-//! run at the monotonic rate, offset by the time suspended or the epoch); for [`Clock::Local`],
-//! [`Clock::Global`] and [`Clock::Perf`] (sched_clock) it holds to within the drift since the
-//! offset was measured (microseconds per second at worst), so measure it at the start and end of a
-//! trace. [`Clock::Counter`], [`Clock::Uptime`] and [`Clock::X86Tsc`] are not nanoseconds and
-//! have no offset.
+//! `clock_gettime(CLOCK_MONOTONIC)` when `waitpid` returns, records that carry no time of their
+//! own (taskstats exits, inotify events) when the read returns ([`Stamped`]). blktrace records
+//! carry `ktime_get()` (`CLOCK_MONOTONIC`) on the relay path, and the top-level ftrace ring's
+//! timestamp on the `blk` tracer's path (so its `trace_clock` set to `mono`). [`Clock::Counter`],
+//! [`Clock::Uptime`] and [`Clock::X86Tsc`] are not nanoseconds.
 
 use std::fmt;
 
@@ -45,8 +41,6 @@ pub enum Clock {
     Tai,
     /// The CPU's time stamp counter in cycles (ftrace `x86-tsc`).
     X86Tsc,
-    /// `CLOCK_REALTIME` (wall-clock time; perf `clockid`, never a tracefs clock).
-    Realtime,
     /// Another clock, by its tracefs name index in [`Clock::from_name`]'s unknown table.
     Other,
 }
@@ -82,7 +76,6 @@ impl Clock {
             Clock::Boot => "boot",
             Clock::Tai => "tai",
             Clock::X86Tsc => "x86-tsc",
-            Clock::Realtime => "realtime",
             Clock::Other => "other",
         }
     }
@@ -137,51 +130,33 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// How far a clock is ahead of `CLOCK_MONOTONIC`, measured by reading both back to back: puts
-/// timestamps taken on [`ClockOffset::clock`] on the common clock (see the [module docs](self)).
-///
-/// ```
-/// use ktrace_core::time::{Clock, ClockOffset, Timestamp};
-/// // CLOCK_BOOTTIME read 5 s ahead of CLOCK_MONOTONIC (the machine was suspended 5 s).
-/// let off = ClockOffset::measured(Clock::Boot, 105_000_000_000, 100_000_000_000);
-/// assert_eq!(off.to_mono(Timestamp::new(107_000_000_000, Clock::Boot)), Some(Timestamp::new(102_000_000_000, Clock::Mono)));
-/// assert_eq!(off.to_mono(Timestamp::new(1, Clock::Local)), None); // another clock
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClockOffset {
-    /// The clock converted from.
-    pub clock: Clock,
-    /// Its reading minus `CLOCK_MONOTONIC`'s, in ns.
-    pub ahead_ns: i128,
-}
-
-impl ClockOffset {
-    /// The offset from readings of `clock` (`clock_ns`) and `CLOCK_MONOTONIC` (`mono_ns`) taken
-    /// back to back.
-    pub fn measured(clock: Clock, clock_ns: u64, mono_ns: u64) -> ClockOffset {
-        ClockOffset { clock, ahead_ns: clock_ns as i128 - mono_ns as i128 }
-    }
-
-    /// `ts` on `CLOCK_MONOTONIC`; `None` when `ts` is on another clock than this offset's, on a
-    /// clock that is not nanoseconds, or would fall before the monotonic epoch.
-    pub fn to_mono(&self, ts: Timestamp) -> Option<Timestamp> {
-        if ts.clock() == Clock::Mono {
-            return Some(ts);
-        }
-        if ts.clock() != self.clock
-            || matches!(self.clock, Clock::Counter | Clock::Uptime | Clock::X86Tsc | Clock::Other)
-        {
-            return None;
-        }
-        let ns = u64::try_from(ts.ns as i128 - self.ahead_ns).ok()?;
-        Some(Timestamp::new(ns, Clock::Mono))
-    }
-}
-
 /// Something that has a timestamp in nanoseconds, so streams of it can be merged.
 pub trait Timestamped {
     /// The timestamp in nanoseconds used to order items.
     fn timestamp_ns(&self) -> u64;
+}
+
+/// An event of a facility whose records carry no time of their own (a ptrace stop, a taskstats
+/// exit record, an inotify event), stamped by the facade when it received it: ptrace when
+/// `waitpid` returned, taskstats and inotify when the read returned, on `CLOCK_MONOTONIC`.
+///
+/// ```
+/// use ktrace_core::time::{Clock, Stamped, Timestamp, Timestamped};
+/// let e = Stamped { ts: Timestamp::new(5, Clock::Mono), event: "exit" };
+/// assert_eq!(e.timestamp_ns(), 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stamped<T> {
+    /// When it was received.
+    pub ts: Timestamp,
+    /// The event.
+    pub event: T,
+}
+
+impl<T> Timestamped for Stamped<T> {
+    fn timestamp_ns(&self) -> u64 {
+        self.ts.ns
+    }
 }
 
 #[cfg(test)]

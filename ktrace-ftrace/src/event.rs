@@ -197,6 +197,12 @@ impl Decoder {
         Ok(Event { format: &slot.format, kind: &slot.kind, raw, endian: self.endian, clock: self.clock })
     }
 
+    /// The format of `id` as the decoder shares it (loaded on first use): to keep with an owned
+    /// copy of an event's bytes without cloning the format.
+    pub fn format(&self, id: u16) -> Option<&Arc<EventFormat>> {
+        self.slot(id).map(|s| &s.format)
+    }
+
     /// The formats resolved so far (the ids decoded or prepared), by id.
     pub fn formats(&self) -> Vec<Arc<EventFormat>> {
         let mut out = Vec::new();

@@ -23,6 +23,14 @@ pub(crate) fn syscall_info(pid: Pid) -> nix::Result<SyscallInfo> {
     Ok(SyscallInfo::parse(buf.get(..(r as usize).min(SYSCALL_INFO_SIZE)).unwrap_or_default()))
 }
 
+/// `CLOCK_MONOTONIC` now, in ns (clock_gettime(2)): the clock a stop is stamped on.
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
 /// PTRACE_LISTEN: leave a group-stopped tracee stopped but let it be woken by SIGCONT.
 pub(crate) fn listen(pid: Pid) -> nix::Result<()> {
     // SAFETY: PTRACE_LISTEN takes no pointers.

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 
+use ktrace_core::{Clock, Stamped, Timestamp};
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Event as PtraceEvent, Options};
 use nix::sys::signal::{Signal, kill};
@@ -49,6 +50,9 @@ pub struct Tracer {
     /// The task left stopped after the last event, and the signal to deliver when resuming it.
     stopped: Option<(i32, Option<Signal>, Resume)>,
     queue: Vec<Event>,
+    /// `CLOCK_MONOTONIC` when the last `waitpid` returned (or the tracer was made): the stamp of
+    /// the events it produced ([`Tracer::next_stamped`]).
+    waited_ns: u64,
     use_info: bool,
     /// execve's arguments rendered at entry (its memory is gone at exit), by pid.
     exec_args: HashMap<i32, String>,
@@ -82,6 +86,7 @@ impl Tracer {
             inject: Vec::new(),
             stopped: None,
             queue: Vec::new(),
+            waited_ns: sys::monotonic_ns(),
             use_info: true,
             exec_args: HashMap::new(),
             _not_send: std::marker::PhantomData,

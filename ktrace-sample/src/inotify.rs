@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use ktrace_core::{Clock, Stamped, Timestamp};
 pub use nix::sys::inotify::AddWatchFlags as Mask;
 use nix::sys::inotify::{InitFlags, Inotify, WatchDescriptor};
 
@@ -53,7 +54,16 @@ impl Watcher {
     }
     /// Reads what is queued now (empty when nothing is).
     pub fn read(&self) -> Result<Vec<FsEvent>> {
-        match self.fd.read_events() {
+        Ok(self.read_stamped()?.into_iter().map(|s| s.event).collect())
+    }
+
+    /// [`Watcher::read`] with the time each event was read: when the read returned, on
+    /// `CLOCK_MONOTONIC` (an inotify event carries no time of its own; it happened before).
+    #[doc(alias = "CLOCK_MONOTONIC")]
+    pub fn read_stamped(&self) -> Result<Vec<Stamped<FsEvent>>> {
+        let got = self.fd.read_events();
+        let ts = Timestamp::new(crate::sys::monotonic_ns(), Clock::Mono);
+        match got {
             Ok(evs) => Ok(evs
                 .into_iter()
                 .map(|e| {
@@ -63,6 +73,7 @@ impl Watcher {
                         FsEvent::Event { wd: e.wd, mask: e.mask, cookie: e.cookie, name: e.name }
                     }
                 })
+                .map(|event| Stamped { ts, event })
                 .collect()),
             Err(nix::errno::Errno::EAGAIN) => Ok(Vec::new()),
             Err(e) => Err(Error::io("read", "inotify", e.into())),

@@ -21,6 +21,15 @@ pub(crate) fn readable(owner: &impl AsRawFd, timeout: std::time::Duration) -> st
     }
 }
 
+/// `CLOCK_MONOTONIC` now, in ns (clock_gettime(2)): the stamp of records that carry no time
+/// (taskstats exits, inotify events), on the clock perf and ftrace can use too.
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
 #[cfg(feature = "perf")]
 /// The current value of a sysctl (`kernel.perf_event_paranoid`), trimmed; `None` when absent.
 pub(crate) fn sysctl(name: &str) -> Option<String> {

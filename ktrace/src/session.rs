@@ -1,18 +1,24 @@
 //! A session: ftrace events, ptrace of a command, perf samples and block I/O on one clock, merged
 //! live into one time-ordered stream of [`TimelineEvent`]s.
 //!
-//! Every source stamps on `CLOCK_MONOTONIC`: the ftrace instances record with `trace_clock=mono`,
-//! perf samples are opened with `use_clockid` on `CLOCK_MONOTONIC`, ptrace stops are stamped with
-//! `clock_gettime(CLOCK_MONOTONIC)` when `waitpid` returns. Each source runs on its own thread and
+//! Every source stamps on `CLOCK_MONOTONIC`: the ftrace instances (events and probe hits) record
+//! with `trace_clock=mono`, perf samples and counters are opened with `use_clockid` on
+//! `CLOCK_MONOTONIC`, ptrace stamps each stop when `waitpid` returns
+//! ([`Tracer::next_stamped`](ktrace_ptrace::Tracer::next_stamped)), blk tracer records carry
+//! the top-level ring's time (its `trace_clock` set to `mono` for the session), taskstats exits and inotify events are
+//! stamped when read, counters when read. Each source runs on its own thread and
 //! feeds a [`Timeline`] with a watermark, so a slow or quiet source
 //! holds the merge back but never breaks its order:
 //! - ftrace: the last event delivered, and a marker the session writes to the instance's
 //!   `trace_marker` every 10 ms (when it comes out of the ring, every older event has);
 //! - ptrace: "now" while the tracer waits in `waitpid` (a stop is stamped after it returns);
-//! - perf: the time of the last drain of the rings, less 2 ms for samples being written.
+//! - perf and blk: the time of the last drain of the rings, less 2 ms for records being written;
+//! - taskstats, inotify, counters: "now" while the source waits for its next read.
 //!
 //! Losses are items in the stream, in order: the ftrace rings' (`RB_MISSED_EVENTS` and the
-//! overrun counters), pages dropped over the ftrace budget, perf `LOST` records. Memory is bounded
+//! overrun counters), pages dropped over the ftrace budget, perf `LOST` records, the blk tracer
+//! ring's `[LOST EVENTS]`, taskstats `ENOBUFS` and inotify `IN_Q_OVERFLOW` (these two without a
+//! count). Memory is bounded
 //! by the [`Budget`](ktrace_ftrace::stream::Budget): half for the ftrace streams' page queues, half for the merge's queues (a
 //! source whose share is full waits: ptrace holds its tracee, ftrace drops pages over its budget,
 //! perf's rings overflow, each reported as a loss).
@@ -49,7 +55,9 @@ mod event;
 mod sources;
 
 pub use builder::SessionBuilder;
-pub use event::{CommandExit, FtraceEvent, Sample, Syscall, TimelineEvent};
+#[cfg(feature = "blk")]
+pub use event::BlockIo;
+pub use event::{CommandExit, CounterReading, FsChange, FtraceEvent, Sample, Syscall, TaskExit, TimelineEvent};
 
 /// Why a session could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -61,9 +69,17 @@ pub enum SessionError {
     /// The ptrace source failed.
     #[error("ptrace: {0}")]
     Ptrace(#[from] ktrace_ptrace::Error),
-    /// The perf sample source failed.
-    #[error("perf: {0}")]
+    /// A ktrace-sample source failed (perf samples or counters, taskstats exits, inotify).
+    #[error("sample: {0}")]
     Sample(#[from] ktrace_sample::Error),
+    /// The blk tracer source failed.
+    #[cfg(feature = "blk")]
+    #[error("blk: {0}")]
+    Blk(#[from] ktrace_blk::Error),
+    /// A probe could not be created.
+    #[cfg(feature = "kprobe")]
+    #[error("probe: {0}")]
+    Probe(#[from] ktrace_kprobe::Error),
     /// The command could not be started.
     #[error(transparent)]
     Command(#[from] CommandError),
@@ -81,10 +97,41 @@ pub enum SessionError {
     },
 }
 
+impl SessionError {
+    /// Whether the kernel lacks (or refuses, as under lockdown) what a source needs: the
+    /// facade's own `Unsupported` kind, so a caller can go on without that source.
+    pub fn is_unsupported(&self) -> bool {
+        match self {
+            SessionError::Ftrace(e) => e.is_unsupported(),
+            SessionError::Ptrace(e) => e.is_unsupported(),
+            SessionError::Sample(e) => e.is_unsupported(),
+            #[cfg(feature = "blk")]
+            SessionError::Blk(e) => e.is_unsupported(),
+            #[cfg(feature = "kprobe")]
+            SessionError::Probe(e) => e.is_unsupported(),
+            _ => false,
+        }
+    }
+}
+
 /// A running session: iterate it for [`TimelineEvent`]s in time order. It ends when the command
 /// exits (or, without one, after [`Session::stop`]) and everything is delivered; the first error
 /// ends it too. Dropping it stops every source, kills a command still running, and removes what
 /// it made in the kernel.
+///
+/// Kernel interfaces and the oldest kernel each source needs: tracefs instances with
+/// `trace_clock=mono` (4.0), `set_event_pid` to follow the command (4.4) and its `event-fork`
+/// option for its children (4.7); perf_event_open(2) with `use_clockid` (4.1) for samples and
+/// counters; ptrace(2) with `PTRACE_SEIZE` (3.4) and `PTRACE_GET_SYSCALL_INFO` (5.3, older
+/// kernels read registers); the ftrace `blk` tracer (2.6.30); `uprobe_events` (3.5) and
+/// `kprobe_events` (2.6.33) for probes; taskstats exit notices (2.6.18); inotify(7) (2.6.13).
+#[doc(alias = "trace_clock")]
+#[doc(alias = "set_event_pid")]
+#[doc(alias = "event-fork")]
+#[doc(alias = "use_clockid")]
+#[doc(alias = "perf_event_open")]
+#[doc(alias = "ptrace")]
+#[doc(alias = "timeline")]
 pub struct Session {
     timeline: Timeline<TimelineEvent>,
     threads: Vec<JoinHandle<()>>,
@@ -124,6 +171,8 @@ struct Shared {
     stop: AtomicBool,
     /// The ftrace instances' own loss counters at their end, summed.
     ftrace_counted: AtomicU64,
+    /// The counts of the perf rings' `PERF_RECORD_LOST`/`LOST_SAMPLES` records, summed.
+    perf_counted: AtomicU64,
     ftrace_stops: Mutex<Vec<StopHandle>>,
 }
 
@@ -173,6 +222,14 @@ impl Session {
     /// to this (the stream reports what its pages did not as a last loss item per CPU).
     pub fn ftrace_kernel_lost(&self) -> u64 {
         self.shared.ftrace_counted.load(Ordering::Acquire)
+    }
+
+    /// What the kernel said the perf rings lost so far: the sum of the counts of the
+    /// `PERF_RECORD_LOST` (and `PERF_RECORD_LOST_SAMPLES`) records it wrote into them. Once the
+    /// session has ended, the [`LostSource::PerfRing`](ktrace_core::LostSource::PerfRing) items of
+    /// the stream sum to this.
+    pub fn perf_kernel_lost(&self) -> u64 {
+        self.shared.perf_counted.load(Ordering::Acquire)
     }
 
     /// A handle that stops the session from another thread (a timer, a signal flag's watcher)

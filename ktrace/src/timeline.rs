@@ -148,6 +148,10 @@ impl<T: Timestamped> Timeline<T> {
     /// Moves every item that no live source can precede into `self.out`; how many.
     fn release(&mut self, st: &mut State<T>) -> usize {
         let now = (self.shared.now)();
+        // An idle source's next item will be stamped no earlier than now (Feed::received clamps).
+        for s in st.sources.iter_mut().filter(|s| s.idle) {
+            s.watermark = s.watermark.max(now);
+        }
         let mut n = 0;
         while n < RELEASE {
             // The oldest queued head (ties: the source added first).
@@ -162,12 +166,8 @@ impl<T: Timestamped> Timeline<T> {
             }
             let Some((ts, i)) = best else { break };
             // Every other live source with nothing queued must have promised nothing older.
-            let held = st.sources.iter().enumerate().any(|(j, s)| {
-                j != i
-                    && !s.done
-                    && s.queue.is_empty()
-                    && (if s.idle { now.max(s.watermark) } else { s.watermark }) < ts
-            });
+            let held =
+                st.sources.iter().enumerate().any(|(j, s)| j != i && !s.done && s.queue.is_empty() && s.watermark < ts);
             if held {
                 break;
             }
@@ -301,8 +301,8 @@ impl<T: Timestamped> Feed<T> {
         }
     }
 
-    /// Marks this feed waiting for its next item, which [`Feed::stamp`] will stamp: until then
-    /// its watermark is "now" on the timeline's clock (flushing first).
+    /// Marks this feed waiting for its next item, which [`Feed::received`] (or [`Feed::stamp`])
+    /// will stamp: until then its watermark is "now" on the timeline's clock (flushing first).
     pub fn idle(&mut self) {
         self.flush();
         let mut st = self.shared.lock();
@@ -315,16 +315,27 @@ impl<T: Timestamped> Feed<T> {
         }
     }
 
-    /// Ends [`Feed::idle`] and returns the time to stamp the item just received with: taken under
-    /// the timeline's lock, so it is later than any "now" the consumer released items up to.
+    /// Ends [`Feed::idle`] and returns the time to stamp the item just received with: now on the
+    /// timeline's clock ([`Feed::received`] of now).
     pub fn stamp(&mut self) -> u64 {
-        let mut st = self.shared.lock();
         let now = (self.shared.now)();
-        if let Some(s) = st.sources.get_mut(self.id) {
-            s.idle = false;
-            s.watermark = s.watermark.max(now);
+        self.received(now)
+    }
+
+    /// Ends [`Feed::idle`] for an item the source stamped itself at `ts` when it received it (a
+    /// ptrace stop when `waitpid` returned): returns the time to give it, `ts` or, should the
+    /// consumer have released items up to a later "now" while this feed was idle (the stamp was
+    /// taken just before this call), that "now", so the merge's order holds.
+    pub fn received(&mut self, ts: u64) -> u64 {
+        let mut st = self.shared.lock();
+        match st.sources.get_mut(self.id) {
+            Some(s) => {
+                s.idle = false;
+                s.watermark = s.watermark.max(ts);
+                s.watermark
+            }
+            None => ts,
         }
-        now
     }
 
     /// Whether the timeline was dropped (a source thread may stop).
@@ -406,6 +417,20 @@ mod tests {
         drop(b);
         drop(a);
         assert_eq!(t.by_ref().collect::<Vec<_>>(), vec![E(100, 1), E(150, 0)]);
+    }
+
+    /// A stamp taken before the consumer released items up to a later "now" is raised to it.
+    #[test]
+    fn a_stamp_older_than_what_was_released_is_raised() {
+        let mut t = Timeline::new(1 << 20, |_: &E| 16, || 100);
+        let mut a = t.feed("a");
+        let mut b = t.feed("b");
+        b.idle();
+        a.push(E(90, 0));
+        a.flush();
+        assert_eq!(t.next(), Some(E(90, 0))); // released up to now = 100 while b was idle
+        assert_eq!(b.received(95), 100);
+        assert_eq!(b.received(120), 120);
     }
 
     /// A full share makes the feed wait; memory stays within the budget.

@@ -228,15 +228,17 @@ fn a_direct_write_brackets_its_block_request_in_both_views() {
     );
 }
 
-/// Dropping a session mid-command kills the command, stops every source and removes its
-/// instances, at once.
+/// Dropping a session mid-command kills the command, stops every source (ftrace, ptrace, perf
+/// samples and counters, taskstats, inotify) and removes its instances, at once.
 #[test]
 fn dropping_a_session_early_cleans_up() {
     let _g = serial();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "while :; do :; done"]);
-    let mut s =
-        Session::builder().events("sched:sched_switch").block().syscalls().samples(99).command(cmd).start().unwrap();
+    let b = Session::builder().events("sched:sched_switch").block().syscalls().samples(99).exits();
+    let b = b.counters(&[ktrace::sample::counters::Ev::TaskClock], std::time::Duration::from_millis(10));
+    let b = b.watch(std::env::temp_dir(), ktrace::sample::inotify::Mask::IN_CREATE);
+    let mut s = b.command(cmd).start().unwrap();
     let pid = s.pid().unwrap();
     let first: Vec<_> = s.by_ref().take(3).map(Result::unwrap).collect();
     assert_eq!(first.len(), 3);
@@ -246,4 +248,276 @@ fn dropping_a_session_early_cleans_up() {
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the command still runs");
     let left = our_instances();
     assert!(left.is_empty(), "instances left: {left:?}");
+}
+
+/// The session `b` starts, or `None` with the skip of `test` recorded when the kernel lacks
+/// `feature`.
+#[cfg(any(feature = "kprobe", feature = "blk"))]
+fn start_or_skip(test: &str, feature: &str, b: ktrace::session::SessionBuilder) -> Option<Session> {
+    match b.start() {
+        Err(e) if e.is_unsupported() => {
+            let why = e.to_string();
+            ktrace::core::testing::skip(test, ktrace::core::testing::Skip::KernelLacks { feature, why: &why });
+            None
+        }
+        r => Some(r.unwrap()),
+    }
+}
+
+/// The index of the first event matching `f`, or a panic naming `what`.
+fn find(evs: &[TimelineEvent], what: &str, f: impl Fn(&TimelineEvent) -> bool) -> usize {
+    evs.iter().position(f).unwrap_or_else(|| panic!("no {what}"))
+}
+
+/// ftrace's view of one syscall of `pid`: the indexes of its `sys_enter` and the `sys_exit`
+/// after it, the first whose number `is` accepts (and whose exit `ret` accepts).
+#[cfg(any(feature = "kprobe", feature = "blk"))]
+fn ftrace_syscall(
+    evs: &[TimelineEvent],
+    pid: i32,
+    is: impl Fn(&str) -> bool,
+    ret: impl Fn(i64) -> bool,
+) -> Option<(usize, usize)> {
+    let named = |f: &ktrace::session::FtraceEvent| {
+        f.pid == pid && f.int("id").ok().and_then(ktrace::ftrace::syscall_name).is_some_and(&is)
+    };
+    let mut enter = None;
+    for (i, e) in evs.iter().enumerate() {
+        let TimelineEvent::Ftrace(f) = e else { continue };
+        if f.name() == "sys_enter" && named(f) {
+            enter = Some(i);
+        } else if f.name() == "sys_exit"
+            && named(f)
+            && f.int("ret").is_ok_and(&ret)
+            && let Some(en) = enter
+        {
+            return Some((en, i));
+        }
+    }
+    None
+}
+
+/// A uprobe on libc's `clock_nanosleep` and a uretprobe on its return bracket the syscall that
+/// ftrace sees: hit < sys_enter < sys_exit < return, in the merged stream and by their stamps
+/// (the probe hits are ftrace events of the session's own instance, on the same clock).
+#[cfg(feature = "kprobe")]
+#[test]
+fn a_probe_hit_brackets_the_syscall_it_makes() {
+    use ktrace::kprobe::{ProbeDef, Target};
+    let _g = serial();
+    let test = "a_probe_hit_brackets_the_syscall_it_makes";
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let libc = maps.lines().filter_map(|l| l.split_whitespace().nth(5)).find(|p| p.contains("libc.so")).unwrap();
+    let off = ktrace::kprobe::elf::Binary::open(libc).unwrap().symbol_offset("clock_nanosleep").unwrap();
+    let entry = ProbeDef::new("x", "nap", Target::Uprobe { path: libc.into(), offset: off, ref_ctr: None });
+    let ret = ProbeDef::new("x", "nap_ret", Target::Uretprobe { path: libc.into(), offset: off });
+    let mut cmd = Command::new("sleep");
+    cmd.arg("0.05");
+    let b = Session::builder().events("raw_syscalls:*").probe(entry).probe(ret).command(cmd);
+    let Some(mut s) = start_or_skip(test, "uprobes", b) else { return };
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let hit = |name: &'static str| move |e: &TimelineEvent| matches!(e, TimelineEvent::Ftrace(f) if f.name() == name && f.pid == pid);
+    let h = find(&evs, "uprobe hit", hit("nap"));
+    let r = find(&evs, "uretprobe hit", hit("nap_ret"));
+    let (enter, exit) =
+        ftrace_syscall(&evs, pid, |n| n == "clock_nanosleep", |_| true).expect("ftrace clock_nanosleep");
+    let ns = |i: usize| evs[i].timestamp().ns;
+    println!("hit {h} enter {enter} exit {exit} return {r}: {} {} {} {}", ns(h), ns(enter), ns(exit), ns(r));
+    assert!(h < enter && enter < exit && exit < r, "{h} {enter} {exit} {r}");
+    assert!(ns(exit) - ns(enter) >= 45_000_000, "slept {} ns", ns(exit) - ns(enter));
+    drop(s);
+    assert!(our_instances().is_empty());
+    let left = std::fs::read_to_string("/sys/kernel/tracing/uprobe_events").unwrap();
+    assert!(!left.contains(&format!("ktrace_{}_", std::process::id())) || left.is_empty(), "probes left: {left}");
+}
+
+/// The blk tracer's records of a direct 4 KiB write to a loop device: its issue (`D`) and
+/// completion (`C`) fall between the write's sys_enter and sys_exit seen by ftrace, and within a
+/// millisecond of the `block_rq_issue`/`block_rq_complete` tracepoints of the same request: the
+/// blk records' own time is CLOCK_MONOTONIC. Run under `flock /tmp/ktrace-live.lock` (the blk
+/// tracer and loop devices are global).
+#[cfg(feature = "blk")]
+#[test]
+fn the_blk_tracer_sees_a_direct_write_inside_its_syscall() {
+    let _g = serial();
+    let test = "the_blk_tracer_sees_a_direct_write_inside_its_syscall";
+    if !ktrace::core::testing::root(test) {
+        return;
+    }
+    let lo = ktrace::blk::LoopDevice::create_temp(16 << 20).unwrap();
+    let mut cmd = Command::new("dd");
+    let of = format!("of={}", lo.path().display());
+    cmd.args(["if=/dev/zero", &of, "bs=4096", "count=1", "seek=7", "oflag=direct", "status=none"]);
+    let b = Session::builder().events("raw_syscalls:*").block().blk_device(&lo.name()).command(cmd);
+    let Some(mut s) = start_or_skip(test, "the blk tracer", b) else { return };
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    drop(s);
+    assert_in_time_order(&evs);
+    let (enter, exit) =
+        ftrace_syscall(&evs, pid, |n| n == "write" || n == "pwrite64", |r| r == 4096).expect("the write");
+    // Sector 56 (4096 * 7 / 512) of the loop device.
+    let blk = |letter: &'static str| move |e: &TimelineEvent| matches!(e, TimelineEvent::Block(b) if b.action.letter() == letter && b.sector == 56);
+    let (d, c) = (find(&evs, "blk issue", blk("D")), find(&evs, "blk complete", blk("C")));
+    let tp = |name: &'static str| move |e: &TimelineEvent| matches!(e, TimelineEvent::Ftrace(f) if f.name() == name && f.int("sector").ok() == Some(56));
+    let (tp_d, tp_c) =
+        (find(&evs, "block_rq_issue", tp("block_rq_issue")), find(&evs, "block_rq_complete", tp("block_rq_complete")));
+    let ns = |i: usize| evs[i].timestamp().ns;
+    println!(
+        "enter {enter} D {d} C {c} exit {exit}; D-issue {} ns, C-complete {} ns",
+        ns(d).abs_diff(ns(tp_d)),
+        ns(c).abs_diff(ns(tp_c))
+    );
+    for e in &evs[enter..=exit] {
+        println!("{e}");
+    }
+    assert!(enter < d && d < c && c < exit, "{enter} {d} {c} {exit}");
+    assert!(ns(d).abs_diff(ns(tp_d)) < 1_000_000 && ns(c).abs_diff(ns(tp_c)) < 1_000_000);
+    assert_eq!(std::fs::read_to_string("/sys/kernel/tracing/current_tracer").unwrap().trim(), "nop");
+    let clock = std::fs::read_to_string("/sys/kernel/tracing/trace_clock").unwrap();
+    assert!(clock.contains("[local]"), "trace_clock not restored: {clock}");
+    assert_eq!(std::fs::read_to_string(format!("/sys/block/{}/trace/enable", lo.name())).unwrap().trim(), "0");
+    lo.close().unwrap();
+}
+
+/// taskstats exits: the command's exit record comes after its `exit_group` entry seen by ftrace
+/// (the record is sent while the task exits, stamped when received) and within 100 ms of it.
+/// Run under `flock /tmp/ktrace-live.lock` (taskstats listeners are global).
+#[test]
+fn a_task_exit_record_follows_its_exit_group() {
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "exit 3"]);
+    let mut s = Session::builder().events("raw_syscalls:sys_enter").exits().command(cmd).start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(3));
+    assert_in_time_order(&evs);
+    let exit_group = find(
+        &evs,
+        "exit_group",
+        |e| matches!(e, TimelineEvent::Ftrace(f) if f.pid == pid && f.int("id").ok().and_then(ktrace::ftrace::syscall_name) == Some("exit_group")),
+    );
+    let rec = find(
+        &evs,
+        "the command's exit record",
+        |e| matches!(e, TimelineEvent::Exit(x) if !x.group && x.stats.pid == pid as u32),
+    );
+    let TimelineEvent::Exit(x) = &evs[rec] else { unreachable!() };
+    println!("{}", evs[rec]);
+    assert_eq!(x.stats.exit_code >> 8, 3, "exit code in the record");
+    let gap = evs[rec].timestamp().ns - evs[exit_group].timestamp().ns;
+    assert!(exit_group < rec && gap < 100_000_000, "exit_group {exit_group}, record {rec}, {gap} ns apart");
+}
+
+/// perf counters read every 10 ms: task-clock of a one-thread busy loop grows by at most the
+/// time between two readings' stamps (it cannot run longer than the wall clock), and its last
+/// value matches the time the task spent on a CPU by ftrace's sched_switch events.
+#[test]
+fn counters_grow_no_faster_than_their_stamps() {
+    use ktrace::sample::counters::Ev;
+    let _g = serial();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"]);
+    let b = Session::builder().events("sched:sched_switch");
+    let b = b.counters(&[Ev::TaskClock, Ev::ContextSwitches], std::time::Duration::from_millis(10));
+    let mut s = b.command(cmd).start().unwrap();
+    let pid = s.pid().unwrap() as i64;
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let (mut on_cpu, mut since) = (0, None);
+    let mut clock = Vec::new();
+    for e in &evs {
+        match e {
+            TimelineEvent::Ftrace(f) if f.int("next_pid").unwrap() == pid => since = Some(f.ts.ns),
+            TimelineEvent::Ftrace(f) if f.int("prev_pid").unwrap() == pid => {
+                on_cpu += since.take().map_or(0, |t| f.ts.ns - t);
+            }
+            TimelineEvent::Counter(c) if c.event == Ev::TaskClock => clock.push(*c),
+            _ => {}
+        }
+    }
+    assert!(clock.len() > 5, "{} readings", clock.len());
+    for w in clock.windows(2) {
+        let wall = w[1].ts.ns - w[0].ts.ns;
+        assert!(w[1].delta <= wall + 1_000_000, "task-clock +{} ns in {wall} ns", w[1].delta);
+    }
+    let total = clock.last().unwrap().value;
+    println!("{} readings, task-clock {total} ns, on CPU by sched_switch {on_cpu} ns", clock.len());
+    assert!(total.abs_diff(on_cpu) < 10_000_000 + on_cpu / 10, "task-clock {total} ns, sched_switch {on_cpu} ns");
+}
+
+/// inotify: the create of a file by the command comes after the `openat` that creates it (its
+/// sys_enter seen by ftrace) and within 100 ms of it.
+#[test]
+fn an_inotify_event_follows_the_syscall_that_made_it() {
+    use ktrace::sample::inotify::Mask;
+    let _g = serial();
+    let dir = std::env::temp_dir().join(format!("ktrace-session-fs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &format!("sleep 0.02; : > {}/a; sleep 0.02", dir.display())]);
+    let b = Session::builder().events("raw_syscalls:*").watch(&dir, Mask::IN_CREATE | Mask::IN_CLOSE_WRITE);
+    let mut s = b.command(cmd).start().unwrap();
+    let pid = s.pid().unwrap();
+    let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(s.exit_code(), Some(0));
+    assert_in_time_order(&evs);
+    let create = find(
+        &evs,
+        "IN_CREATE of a",
+        |e| matches!(e, TimelineEvent::Fs(c) if c.mask.contains(Mask::IN_CREATE) && c.name.as_deref() == Some(std::ffi::OsStr::new("a"))),
+    );
+    // The last openat of the shell before the create (the shell opens other files first).
+    let open = (0..create)
+        .rev()
+        .find(|&i| matches!(&evs[i], TimelineEvent::Ftrace(f) if f.pid == pid && f.name() == "sys_enter" && f.int("id").ok().and_then(ktrace::ftrace::syscall_name) == Some("openat")))
+        .unwrap_or_else(|| panic!("no openat before the create at {create}"));
+    let gap = evs[create].timestamp().ns - evs[open].timestamp().ns;
+    println!("{}\n{} ({gap} ns later)", evs[open], evs[create]);
+    assert!(gap < 100_000_000);
+}
+
+/// A consumer stopped for 5 s while perf samples a busy command at 10 kHz into 64 KiB rings and
+/// a small budget:
+/// the perf rings overflow, and the `Lost` items of the perf source sum to the counts of the
+/// kernel's `PERF_RECORD_LOST` records; samples delivered plus lost are about what the command's
+/// CPU time (its task-clock counter) at 10 kHz makes.
+#[test]
+fn perf_losses_come_as_items_equal_to_the_kernels_count() {
+    use ktrace::sample::counters::Ev;
+    let _g = serial();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["6", "sh", "-c", "while :; do :; done"]);
+    let b = Session::builder().samples(10_000).counters(&[Ev::TaskClock], std::time::Duration::from_millis(100));
+    let mut s = b.budget(Budget::mib(1)).buffer_size_kb(64).command(cmd).start().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let (mut samples, mut lost, mut cpu_ns, mut notices) = (0u64, 0u64, 0u64, 0);
+    for e in s.by_ref() {
+        match e.unwrap() {
+            TimelineEvent::Sample(_) => samples += 1,
+            TimelineEvent::Lost(l) if l.source == LostSource::PerfRing => {
+                lost += l.count.unwrap();
+                notices += 1;
+            }
+            TimelineEvent::Counter(c) => cpu_ns = c.value,
+            _ => {}
+        }
+    }
+    assert_eq!(s.exit_code(), Some(124));
+    let expected = cpu_ns / 100_000;
+    println!(
+        "{samples} samples, {lost} lost in {notices} items, the kernel's LOST records say {}; {cpu_ns} ns on CPU: ~{expected} samples",
+        s.perf_kernel_lost()
+    );
+    assert!(lost > 0, "no perf loss with the consumer stopped 5 s");
+    assert_eq!(lost, s.perf_kernel_lost());
+    let seen = samples + lost;
+    assert!(seen * 5 >= expected * 4 && seen * 5 <= expected * 6, "{seen} samples seen or lost, ~{expected} expected");
 }

@@ -94,7 +94,7 @@ fn run(Args { tgid, monitor, pid, cmd }: Args) -> Result<Status, Box<dyn std::er
                         t.blkio.total_ns,
                         t.cpu_run_real_ns
                     ),
-                    Exit::Group(t) => println!("{:>8} (thread group ended, {} ns on CPU)", t.pid, t.cpu_run_real_ns),
+                    Exit::Group(t) => println!("{:>8} (thread group ended, {} ns on CPU)", t.tgid, t.cpu_run_real_ns),
                     Exit::Lost => println!("(exit records lost: socket overflow)"),
                 }
             }

@@ -3,11 +3,15 @@
 //! (block tracepoints) and perf samples of it, all on CLOCK_MONOTONIC, printed as they merge.
 //!
 //! ```sh
-//! timeline [-e GLOB]... [-F HZ] [--no-syscalls] [--no-block] -- COMMAND...
+//! timeline [-e GLOB]... [-F HZ] [--no-syscalls] [--no-block] [--blk DEV] [--probe DEF]...
+//!          [--exits] [-c COUNTER]... [--watch PATH]... -- COMMAND...
 //! ```
+//! `--blk` adds the blk tracer's actions on a device, `--probe` kprobe/uprobe hits, `--exits`
+//! taskstats exit records, `-c` perf counters read every 100 ms, `--watch` inotify events.
 //! Each line is `<seconds.micros> <source> <pid> <what>`. Losses are lines too (`LOST n events`),
 //! in time order, and summed on stderr at the end. The exit status is the command's.
 
+use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +19,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use ktrace::command::resolve_program;
+use ktrace::core::LostSource;
+use ktrace::sample::counters::Ev;
 use ktrace::session::{CommandExit, Session, TimelineEvent};
 use ktrace_examples::{Losses, Status};
 
@@ -35,6 +41,24 @@ struct Args {
     /// Leave the system's block I/O out.
     #[arg(long)]
     no_block: bool,
+    /// Also trace device DEV (`loop0`, `sda`) with the ftrace `blk` tracer (blktrace actions:
+    /// queue, issue, complete…; the tracer is global, so one at a time).
+    #[arg(long, value_name = "DEV")]
+    blk: Option<String>,
+    /// A kprobe or uprobe in the kernel's syntax (`p:grp/ev /usr/bin/bash:0x1234`; the group is
+    /// the session's own), its hits shown as ftrace events.
+    #[arg(long, value_name = "DEF")]
+    probe: Vec<String>,
+    /// Every task exit of the system, with its taskstats (CPU time, delays).
+    #[arg(long)]
+    exits: bool,
+    /// perf counters of the command (`task-clock`, `context-switches`, `page-faults`…) read
+    /// every 100 ms.
+    #[arg(short = 'c', value_name = "EVENT")]
+    counters: Vec<String>,
+    /// inotify watch on PATH (creates, writes, removes, moves).
+    #[arg(long, value_name = "PATH")]
+    watch: Vec<std::path::PathBuf>,
     /// The command to run; its exit status is timeline's.
     #[arg(last = true, value_name = "COMMAND", required = true)]
     cmd: Vec<String>,
@@ -63,25 +87,57 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     if a.freq > 0 {
         b = b.samples(a.freq);
     }
+    if let Some(dev) = &a.blk {
+        b = b.blk_device(dev);
+    }
+    for p in &a.probe {
+        b = b.probe(ktrace::kprobe::ProbeDef::parse(p)?);
+    }
+    if a.exits {
+        b = b.exits();
+    }
+    if !a.counters.is_empty() {
+        let evs = a.counters.iter().map(|c| counter(c)).collect::<Result<Vec<_>, _>>()?;
+        b = b.counters(&evs, Duration::from_millis(100));
+    }
+    for w in &a.watch {
+        use ktrace::sample::inotify::Mask;
+        let mask = Mask::IN_CREATE | Mask::IN_CLOSE_WRITE | Mask::IN_DELETE | Mask::IN_MOVED_FROM | Mask::IN_MOVED_TO;
+        b = b.watch(w, mask);
+    }
     let mut s = b.start()?;
     let forwarder = forward_sigterm(s.pid().ok_or("no command")?);
-    let mut losses = Losses::default();
+    // Per source: only the ftrace rings' losses have kernel counters to compare with.
+    let mut losses: BTreeMap<LostSource, Losses> = BTreeMap::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for ev in &mut s {
         let ev = ev?;
         if let TimelineEvent::Lost(l) = &ev {
-            losses.add(l);
+            losses.entry(l.source).or_default().add(l);
         }
         std::io::Write::write_fmt(&mut out, format_args!("{ev}\n"))?;
     }
     std::io::Write::flush(&mut out)?;
     forwarder.store(true, Ordering::Release);
-    losses.report("timeline", Some(s.ftrace_kernel_lost()));
+    for (source, l) in &losses {
+        let kernel = (*source == LostSource::FtraceRing).then(|| s.ftrace_kernel_lost());
+        l.report(&format!("timeline ({})", source.name()), kernel);
+    }
     Ok(match s.exit() {
         Some(CommandExit::Exited(c)) => Status::Exited(c as u8),
         Some(CommandExit::Signaled(sig)) => Status::Signaled(sig),
         None => Status::Exited(1),
     })
+}
+
+/// A counter by its `perf stat` name.
+fn counter(name: &str) -> Result<Ev, String> {
+    [Ev::TaskClock, Ev::CpuClock, Ev::ContextSwitches, Ev::CpuMigrations, Ev::PageFaults]
+        .into_iter()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| {
+            format!("unknown counter {name:?} (task-clock, cpu-clock, context-switches, cpu-migrations, page-faults)")
+        })
 }
 
 /// A SIGTERM sent to the tool alone is passed on to the command (Ctrl-C reaches both already), so
@@ -90,11 +146,9 @@ fn forward_sigterm(pid: i32) -> Arc<AtomicBool> {
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
     std::thread::spawn(move || {
-        while !d.load(Ordering::Acquire) {
-            if ktrace_examples::stop_signal() == Some(nix::libc::SIGTERM) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
-                return;
-            }
+        let mut forwarded = false;
+        while !d.load(Ordering::Acquire) && !forwarded {
+            ktrace_examples::forward_sigterm(pid, &mut forwarded);
             std::thread::sleep(Duration::from_millis(50));
         }
     });

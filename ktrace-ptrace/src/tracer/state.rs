@@ -73,6 +73,7 @@ impl Tracer {
                 }
                 Err(e) => return Err(Error::sys("waitpid", -1, e)),
             };
+            self.waited_ns = sys::monotonic_ns();
             if std::env::var_os("KTRACE_PTRACE_DEBUG").is_some() {
                 eprintln!("ktrace-ptrace: {st:?}");
             }
@@ -80,6 +81,19 @@ impl Tracer {
                 return Ok(Some(ev));
             }
         }
+    }
+
+    /// [`Tracer::next_event`] with the time it happened: when the `waitpid` that reported the
+    /// stop returned, on `CLOCK_MONOTONIC` (the events one stop produces share it; the first
+    /// `Attached` carries the time the tracer was made). The stop itself came earlier, by the
+    /// tracer's wake-up latency (microseconds); a syscall's tracepoints seen by ftrace on the same
+    /// clock fall after the entry stamp and before the exit stamp.
+    #[doc(alias = "clock_gettime")]
+    #[doc(alias = "CLOCK_MONOTONIC")]
+    pub fn next_stamped(&mut self) -> Result<Option<Stamped<Event>>> {
+        let ev = self.next_event()?;
+        let ts = Timestamp::new(self.waited_ns, Clock::Mono);
+        Ok(ev.map(|event| Stamped { ts, event }))
     }
 
     pub(super) fn handle(&mut self, st: WaitStatus) -> Result<Option<Event>> {

@@ -10,6 +10,8 @@ use neli::{
     utils::Groups,
 };
 
+use ktrace_core::{Clock, Stamped, Timestamp};
+
 use super::TaskStats;
 use crate::error::{Error, Result};
 
@@ -18,7 +20,6 @@ const TASKSTATS_CMD_ATTR_PID: u16 = 1;
 const TASKSTATS_CMD_ATTR_TGID: u16 = 2;
 const TASKSTATS_CMD_ATTR_REGISTER_CPUMASK: u16 = 3;
 const TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK: u16 = 4;
-const TASKSTATS_TYPE_PID: u16 = 1;
 const TASKSTATS_TYPE_TGID: u16 = 2;
 const TASKSTATS_TYPE_STATS: u16 = 3;
 const TASKSTATS_TYPE_AGGR_PID: u16 = 4;
@@ -98,12 +99,20 @@ fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
         let t = *a.nla_type().nla_type();
         if t == TASKSTATS_TYPE_AGGR_PID || t == TASKSTATS_TYPE_AGGR_TGID {
             let nested = a.get_attr_handle::<u16>().map_err(nl)?;
+            // A group's stats leave their ids zero: its tgid is the attribute before them.
+            let mut tgid = None;
             for inner in nested.iter() {
                 let it = *inner.nla_type().nla_type();
                 if it == TASKSTATS_TYPE_STATS {
-                    out.push((t == TASKSTATS_TYPE_AGGR_TGID, TaskStats::parse(inner.nla_payload().as_ref())?));
-                } else if it != TASKSTATS_TYPE_PID && it != TASKSTATS_TYPE_TGID {
-                    continue;
+                    let mut s = TaskStats::parse(inner.nla_payload().as_ref())?;
+                    if s.tgid == 0
+                        && let Some(id) = tgid
+                    {
+                        s.tgid = id;
+                    }
+                    out.push((t == TASKSTATS_TYPE_AGGR_TGID, s));
+                } else if it == TASKSTATS_TYPE_TGID {
+                    tgid = <[u8; 4]>::try_from(inner.nla_payload().as_ref()).ok().map(u32::from_ne_bytes);
                 }
             }
         }
@@ -116,7 +125,9 @@ fn stats_in(p: &Genlmsghdr<u8, u16>) -> Result<Vec<(bool, TaskStats)>> {
 pub enum Exit {
     /// A task exited: its final stats.
     Task(TaskStats),
-    /// The last task of a multi-threaded group exited: the group's summed delays and times.
+    /// The last task of a multi-threaded group exited: the group's summed delays and times, its
+    /// id in `tgid` (the kernel leaves the record's own ids zero; the listener fills `tgid` from
+    /// the message's `TASKSTATS_TYPE_TGID`).
     Group(TaskStats),
     /// The socket overflowed (ENOBUFS): exit records were dropped, how many is not known.
     Lost,
@@ -143,6 +154,8 @@ pub struct ExitListener {
     cpus: String,
     /// Exit records that arrived before the registration's acknowledgement.
     pending: Vec<Exit>,
+    /// `CLOCK_MONOTONIC` when the registration was acknowledged (the stamp of `pending`).
+    registered_ns: u64,
 }
 
 /// The call an [`ExitListener`] registration is named by in errors.
@@ -195,7 +208,7 @@ impl ExitListener {
         // CAP_NET_ADMIN) is silent and the listener would wait for exits that never come.
         let msg = cpumask_msg(family, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, &cpus, NlmF::REQUEST | NlmF::ACK)?;
         sock.send(&msg).map_err(nl)?;
-        let mut l = ExitListener { sock, family, cpus, pending: Vec::new() };
+        let mut l = ExitListener { sock, family, cpus, pending: Vec::new(), registered_ns: 0 };
         let what = format!("register cpus {}", l.cpus);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
@@ -223,6 +236,7 @@ impl ExitListener {
                 }
             }
             if acked {
+                l.registered_ns = crate::sys::monotonic_ns();
                 return Ok(l);
             }
         }
@@ -230,14 +244,37 @@ impl ExitListener {
 
     /// Waits up to `timeout` for exit records and returns those that arrived (empty on timeout).
     pub fn recv(&mut self, timeout: std::time::Duration) -> Result<Vec<Exit>> {
+        Ok(self.recv_stamped(timeout)?.into_iter().map(|s| s.event).collect())
+    }
+
+    /// [`ExitListener::recv`] with the time each record was received: when the socket read
+    /// returned, on `CLOCK_MONOTONIC` (a taskstats record carries no time of its own; the task
+    /// exited shortly before, by the netlink delivery latency). Records that arrived during
+    /// [`ExitListener::register`] carry the time of its acknowledgement.
+    #[doc(alias = "CLOCK_MONOTONIC")]
+    pub fn recv_stamped(&mut self, timeout: std::time::Duration) -> Result<Vec<Stamped<Exit>>> {
         if !self.pending.is_empty() {
-            return Ok(std::mem::take(&mut self.pending));
+            let ts = Timestamp::new(self.registered_ns, Clock::Mono);
+            return Ok(std::mem::take(&mut self.pending).into_iter().map(|event| Stamped { ts, event }).collect());
         }
+        Ok(self
+            .read_exits(timeout)?
+            .map(|(ts, exits)| {
+                let ts = Timestamp::new(ts, Clock::Mono);
+                exits.into_iter().map(|event| Stamped { ts, event }).collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// One socket read's records and when it returned; `None` on timeout.
+    fn read_exits(&mut self, timeout: std::time::Duration) -> Result<Option<(u64, Vec<Exit>)>> {
         if !crate::sys::readable(&self.sock, timeout).map_err(|e| Error::io("poll", "taskstats socket", e))? {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let mut out = Vec::new();
-        match self.sock.recv::<u16, Genlmsghdr<u8, u16>>() {
+        let got = self.sock.recv::<u16, Genlmsghdr<u8, u16>>();
+        let ts = crate::sys::monotonic_ns();
+        match got {
             Ok((msgs, _)) => {
                 for m in msgs {
                     let m = m.map_err(nl)?;
@@ -251,7 +288,7 @@ impl ExitListener {
             Err(neli::err::SocketError::Io(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => out.push(Exit::Lost),
             Err(e) => return Err(nl(e)),
         }
-        Ok(out)
+        Ok(Some((ts, out)))
     }
 }
 

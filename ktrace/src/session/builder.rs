@@ -1,8 +1,10 @@
 //! [`SessionBuilder`]: what a session records, and starting it.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use ktrace_core::Clock;
 use ktrace_ftrace::Tracefs;
@@ -10,9 +12,13 @@ use ktrace_ftrace::stream::Budget;
 
 use crate::command::HeldCommand;
 use crate::sys;
-use crate::timeline::Timeline;
+use crate::timeline::{Feed, Timeline};
 
-use super::sources::{ftrace_source, perf_source, ptrace_source, spawn, wait_command};
+#[cfg(feature = "blk")]
+use super::sources::blk_source;
+use super::sources::{
+    Ready, counters_source, exits_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command, watch_source,
+};
 use super::{Session, SessionError, Shared, TimelineEvent};
 
 /// What a session records: add sources, then [`SessionBuilder::start`].
@@ -26,6 +32,13 @@ pub struct SessionBuilder {
     budget: Option<Budget>,
     buffer_kb: Option<u64>,
     command: Option<Command>,
+    #[cfg(feature = "kprobe")]
+    probes: Vec<ktrace_kprobe::ProbeDef>,
+    #[cfg(feature = "blk")]
+    blk_device: Option<String>,
+    exits: bool,
+    counters: Option<(Vec<ktrace_sample::counters::Ev>, Duration)>,
+    watches: Vec<(PathBuf, ktrace_sample::inotify::Mask)>,
 }
 
 impl SessionBuilder {
@@ -57,13 +70,63 @@ impl SessionBuilder {
         self
     }
 
+    /// Records hits of a kprobe or uprobe (its group is replaced by the session's own): they come
+    /// as [`TimelineEvent::Ftrace`] events of the session's ftrace instance (system: the probe
+    /// group, name: `def.event`), filtered to the command's tasks like [`SessionBuilder::events`].
+    /// The probe is removed when the session ends (and by the guardian if the process dies).
+    #[cfg(feature = "kprobe")]
+    #[doc(alias = "uprobe_events")]
+    #[doc(alias = "kprobe_events")]
+    pub fn probe(mut self, def: ktrace_kprobe::ProbeDef) -> Self {
+        self.probes.push(def);
+        self
+    }
+
+    /// Records the block I/O of device `dev` (`loop0`, `sda`) with the ftrace `blk` tracer, as
+    /// blktrace actions ([`TimelineEvent::Block`]: queue, issue, complete…). The `blk` tracer is
+    /// global: the session fails to start with `Busy` while another tracer is set, sets the
+    /// top-level `trace_clock` to `mono` (the records' time is that ring's), and restores
+    /// `current_tracer`, `trace_clock`, the `bin` option and the device's trace files at its end
+    /// (or, if this process dies, its guardian does).
+    #[cfg(feature = "blk")]
+    #[doc(alias = "blktrace")]
+    pub fn blk_device(mut self, dev: &str) -> Self {
+        self.blk_device = Some(dev.to_owned());
+        self
+    }
+
+    /// Records the exit statistics of every task of the system that exits while the session
+    /// runs (taskstats `TASKSTATS_CMD_ATTR_REGISTER_CPUMASK` on every CPU, as `getdelays -m`):
+    /// [`TimelineEvent::Exit`]. Needs CAP_NET_ADMIN.
+    #[doc(alias = "taskstats")]
+    pub fn exits(mut self) -> Self {
+        self.exits = true;
+        self
+    }
+
+    /// Reads perf counters of the command (and its children, counting from its exec) every
+    /// `period`: [`TimelineEvent::Counter`] items with the value and its increase.
+    #[doc(alias = "perf_event_open")]
+    pub fn counters(mut self, events: &[ktrace_sample::counters::Ev], period: Duration) -> Self {
+        self.counters = Some((events.to_vec(), period));
+        self
+    }
+
+    /// Watches `path` with inotify for `mask` (`IN_CREATE | IN_MODIFY`…): [`TimelineEvent::Fs`].
+    #[doc(alias = "inotify_add_watch")]
+    pub fn watch(mut self, path: impl Into<PathBuf>, mask: ktrace_sample::inotify::Mask) -> Self {
+        self.watches.push((path.into(), mask));
+        self
+    }
+
     /// The memory budget (default 32 MiB): half for the ftrace page queues, half for the merge.
     pub fn budget(mut self, b: Budget) -> Self {
         self.budget = Some(b);
         self
     }
 
-    /// The size of each ftrace CPU ring (`buffer_size_kb`; default: the kernel's).
+    /// The size of each ftrace CPU ring (`buffer_size_kb`; default: the kernel's) and of each
+    /// perf sample ring (rounded up to a power-of-two number of pages; default 1 MiB).
     pub fn buffer_size_kb(mut self, kb: u64) -> Self {
         self.buffer_kb = Some(kb);
         self
@@ -86,6 +149,9 @@ impl SessionBuilder {
             if self.sample_hz.is_some() {
                 return Err(SessionError::NoCommand { what: "perf sampling" });
             }
+            if self.counters.is_some() {
+                return Err(SessionError::NoCommand { what: "perf counters" });
+            }
         }
         let held = self.command.map(HeldCommand::spawn).transpose()?;
         let pid = held.as_ref().map(HeldCommand::pid);
@@ -98,28 +164,44 @@ impl SessionBuilder {
         let mut ready = Vec::new();
 
         let mut instances = Vec::new();
-        if !self.events.is_empty() || self.block {
+        #[cfg(feature = "kprobe")]
+        let has_probes = !self.probes.is_empty();
+        #[cfg(not(feature = "kprobe"))]
+        let has_probes = false;
+        if !self.events.is_empty() || self.block || has_probes {
             let fs = Tracefs::find()?;
-            if !self.events.is_empty() {
+            if !self.events.is_empty() || has_probes {
                 let inst = fs.new_instance()?;
                 for g in &self.events {
                     inst.enable_glob(g)?;
+                }
+                #[allow(unused_mut, reason = "only probes keep a guard")]
+                let mut keep: Option<Box<dyn Send>> = None;
+                #[cfg(feature = "kprobe")]
+                if has_probes {
+                    let mut probes = ktrace_kprobe::Probes::new(&fs);
+                    for def in self.probes {
+                        let event = def.event.clone();
+                        probes.add(def)?;
+                        inst.enable_event(probes.group(), &event)?;
+                    }
+                    keep = Some(Box::new(probes));
                 }
                 if let Some(pid) = pid {
                     inst.set_event_pids(&[pid])?;
                     inst.follow_forks(true)?;
                 }
-                instances.push(("ftrace", inst));
+                instances.push(("ftrace", inst, keep));
             }
             if self.block {
                 let inst = fs.new_instance()?;
                 inst.enable_event("block", "block_rq_issue")?;
                 inst.enable_event("block", "block_rq_complete")?;
-                instances.push(("blk", inst));
+                instances.push(("block", inst, None));
             }
         }
         let ftrace_budget = Budget { bytes: budget / 2 / instances.len().max(1) };
-        for (name, inst) in instances {
+        for (name, inst, keep) in instances {
             inst.set_clock(Clock::Mono)?;
             if let Some(kb) = self.buffer_kb {
                 inst.set_buffer_size_kb(kb)?;
@@ -127,14 +209,38 @@ impl SessionBuilder {
             let feed = timeline.feed(name);
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
-            threads.push(spawn(name, move || ftrace_source(inst, ftrace_budget, feed, &sh, &tx))?);
+            threads.push(spawn(name, move || ftrace_source(inst, ftrace_budget, feed, &sh, &tx, keep))?);
+            ready.push((name, rx));
+        }
+        let mut pollers: Vec<(&'static str, Poller)> = Vec::new();
+        #[cfg(feature = "blk")]
+        if let Some(dev) = self.blk_device {
+            pollers.push(("blk", Box::new(move |feed, sh, tx| blk_source(dev, feed, sh, tx))));
+        }
+        if self.exits {
+            pollers.push(("exits", Box::new(exits_source)));
+        }
+        if let (Some((events, period)), Some(pid)) = (self.counters, pid) {
+            pollers
+                .push(("counters", Box::new(move |feed, sh, tx| counters_source(pid, events, period, feed, sh, tx))));
+        }
+        if !self.watches.is_empty() {
+            let watches = self.watches;
+            pollers.push(("inotify", Box::new(move |feed, sh, tx| watch_source(watches, feed, sh, tx))));
+        }
+        for (name, source) in pollers {
+            let feed = timeline.feed(name);
+            let (tx, rx) = mpsc::channel();
+            let sh = shared.clone();
+            threads.push(spawn(name, move || source(feed, &sh, &tx))?);
             ready.push((name, rx));
         }
         if let (Some(hz), Some(pid)) = (self.sample_hz, pid) {
             let feed = timeline.feed("perf");
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
-            threads.push(spawn("perf", move || perf_source(pid, hz, feed, &sh, &tx))?);
+            let ring = self.buffer_kb.map(|kb| usize::try_from(kb).unwrap_or(usize::MAX).saturating_mul(1024));
+            threads.push(spawn("perf", move || perf_source(pid, hz, ring, feed, &sh, &tx))?);
             ready.push(("perf", rx));
         }
         // Every source records before the command runs.
@@ -159,6 +265,10 @@ impl SessionBuilder {
         Ok(Session { timeline, threads, shared, pid, failed: false })
     }
 }
+
+/// A source started on its own thread: its feed, the session's shared state, and where it says
+/// it is ready.
+type Poller = Box<dyn FnOnce(Feed<TimelineEvent>, &Shared, &Ready) + Send>;
 
 /// The source threads of a session being started: should [`SessionBuilder::start`] fail
 /// half-way, they are stopped (their instances removed) and joined.

@@ -67,8 +67,15 @@ pub struct Syscall {
     /// `None` at entry; the return value (negative errno) at exit.
     pub ret: Option<i64>,
     /// At exit, the call as strace prints it (`openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3`);
-    /// at entry, the name.
+    /// at entry, empty (nothing is allocated per entry: see [`Syscall::name`]).
     pub text: String,
+}
+
+impl Syscall {
+    /// The syscall's name (`openat`), `syscall` for a number the table lacks.
+    pub fn name(&self) -> &'static str {
+        i64::try_from(self.nr).ok().and_then(ktrace_ftrace::syscall_name).unwrap_or("syscall")
+    }
 }
 
 /// How the command ended.
@@ -105,6 +112,71 @@ pub struct Sample {
     pub ip: u64,
 }
 
+/// A blktrace record of the ftrace `blk` tracer: one block I/O action on the traced device.
+#[cfg(feature = "blk")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockIo {
+    /// When, on `CLOCK_MONOTONIC` (the top-level ftrace ring's timestamp, which the kernel's
+    /// `bin` output makes the record's time: the session sets its `trace_clock` to `mono`).
+    pub ts: Timestamp,
+    /// The CPU.
+    pub cpu: u32,
+    /// The thread that was running (for completions, often another one's or none).
+    pub pid: u32,
+    /// The device, as (major, minor).
+    pub dev: (u32, u32),
+    /// The action (`Q`, `D` issue, `C` complete…: [`Action::letter`](ktrace_blk::Action::letter)).
+    pub action: ktrace_blk::Action,
+    /// blkparse's RWBS text (`WS`, `R`…).
+    pub rwbs: String,
+    /// First sector.
+    pub sector: u64,
+    /// Bytes.
+    pub bytes: u32,
+    /// The error (completions).
+    pub error: i16,
+}
+
+/// A task's exit record from taskstats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskExit {
+    /// When the exit listener received it, on `CLOCK_MONOTONIC` (the task exited shortly before).
+    pub ts: Timestamp,
+    /// True for the record of a whole thread group (its last task exited): summed delays and
+    /// times, the group's id in `stats.tgid`.
+    pub group: bool,
+    /// The statistics.
+    pub stats: Box<ktrace_sample::taskstats::TaskStats>,
+}
+
+/// A perf counter read by a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterReading {
+    /// When it was read, on `CLOCK_MONOTONIC`.
+    pub ts: Timestamp,
+    /// Which counter (`task-clock`, `context-switches`…).
+    pub event: ktrace_sample::counters::Ev,
+    /// Its value, scaled for multiplexing (`count * enabled / running`).
+    pub value: u64,
+    /// The increase since the previous reading of this counter.
+    pub delta: u64,
+}
+
+/// An inotify event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsChange {
+    /// When the session read it, on `CLOCK_MONOTONIC` (it happened before).
+    pub ts: Timestamp,
+    /// The watched path.
+    pub path: Arc<std::path::Path>,
+    /// What happened (`IN_CREATE`, `IN_MODIFY`…).
+    pub mask: ktrace_sample::inotify::Mask,
+    /// Links a rename's two halves.
+    pub cookie: u32,
+    /// The entry's name, for a watched directory.
+    pub name: Option<std::ffi::OsString>,
+}
+
 /// One item of a session's stream.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -122,6 +194,15 @@ pub enum TimelineEvent {
     },
     /// A perf sample.
     Sample(Sample),
+    /// A block I/O record of the blk tracer ([`SessionBuilder::blk_device`](super::SessionBuilder::blk_device)).
+    #[cfg(feature = "blk")]
+    Block(BlockIo),
+    /// A task's final statistics, sent by taskstats when it exited ([`SessionBuilder::exits`](super::SessionBuilder::exits)).
+    Exit(TaskExit),
+    /// A reading of a perf counter ([`SessionBuilder::counters`](super::SessionBuilder::counters)).
+    Counter(CounterReading),
+    /// An inotify event ([`SessionBuilder::watch`](super::SessionBuilder::watch)).
+    Fs(FsChange),
     /// Events a source dropped before this point (its [`LostSource`](ktrace_core::LostSource) says which).
     Lost(Lost),
 }
@@ -170,30 +251,44 @@ impl TimelineEvent {
             TimelineEvent::Syscall(s) => s.ts,
             TimelineEvent::Task { ts, .. } => *ts,
             TimelineEvent::Sample(s) => s.ts,
+            #[cfg(feature = "blk")]
+            TimelineEvent::Block(b) => b.ts,
+            TimelineEvent::Exit(e) => e.ts,
+            TimelineEvent::Counter(c) => c.ts,
+            TimelineEvent::Fs(c) => c.ts,
             TimelineEvent::Lost(l) => Timestamp::new(l.timestamp_ns, Clock::Mono),
         }
     }
 
-    /// The source's short name: `ftrace` (`block` for block tracepoints), `ptrace`, `perf`, or the
-    /// loss's source.
+    /// The source's short name: `ftrace` (`block` for block tracepoints), `ptrace`, `perf`, `blk`,
+    /// `exit` (taskstats), `count` (perf counters), `fs` (inotify), or the loss's source.
     pub fn source(&self) -> &'static str {
         match self {
             TimelineEvent::Ftrace(e) if e.system() == "block" => "block",
             TimelineEvent::Ftrace(_) => "ftrace",
             TimelineEvent::Syscall(_) | TimelineEvent::Task { .. } => "ptrace",
             TimelineEvent::Sample(_) => "perf",
+            #[cfg(feature = "blk")]
+            TimelineEvent::Block(_) => "blk",
+            TimelineEvent::Exit(_) => "exit",
+            TimelineEvent::Counter(_) => "count",
+            TimelineEvent::Fs(_) => "fs",
             TimelineEvent::Lost(l) => l.source.name(),
         }
     }
 
-    /// The thread it is about (`-1` for a loss).
+    /// The thread it is about (`-1` for a loss, a counter reading or an inotify event).
     pub fn pid(&self) -> i32 {
         match self {
             TimelineEvent::Ftrace(e) => e.pid,
             TimelineEvent::Syscall(s) => s.pid,
             TimelineEvent::Task { event, .. } => ptrace_pid(event),
             TimelineEvent::Sample(s) => s.tid,
-            TimelineEvent::Lost(_) => -1,
+            #[cfg(feature = "blk")]
+            TimelineEvent::Block(b) => b.pid as i32,
+            TimelineEvent::Exit(e) if e.group => e.stats.tgid as i32,
+            TimelineEvent::Exit(e) => e.stats.pid as i32,
+            TimelineEvent::Counter(_) | TimelineEvent::Fs(_) | TimelineEvent::Lost(_) => -1,
         }
     }
 
@@ -203,6 +298,7 @@ impl TimelineEvent {
             + match self {
                 TimelineEvent::Ftrace(e) => e.data.len(),
                 TimelineEvent::Syscall(s) => s.text.len(),
+                TimelineEvent::Exit(_) => size_of::<ktrace_sample::taskstats::TaskStats>(),
                 _ => 0,
             }
     }
@@ -253,10 +349,42 @@ impl fmt::Display for TimelineEvent {
                 }
                 Ok(())
             }
-            TimelineEvent::Syscall(s) if s.ret.is_none() => write!(f, "enter {}", s.text),
+            TimelineEvent::Syscall(s) if s.ret.is_none() => write!(f, "enter {}", s.name()),
             TimelineEvent::Syscall(s) => write!(f, "{}", s.text),
             TimelineEvent::Task { event, .. } => task_text(f, event),
             TimelineEvent::Sample(s) => write!(f, "sample cpu={} ip={:#x}", s.cpu, s.ip),
+            #[cfg(feature = "blk")]
+            TimelineEvent::Block(b) => write!(
+                f,
+                "{},{} {} {} {} + {} cpu={} err={}",
+                b.dev.0,
+                b.dev.1,
+                b.action.letter(),
+                b.rwbs,
+                b.sector,
+                b.bytes / 512,
+                b.cpu,
+                b.error
+            ),
+            TimelineEvent::Exit(e) => write!(
+                f,
+                "{} {} ({}) exited {}, cpu {} ns, delays cpu {} blkio {} ns",
+                if e.group { "group" } else { "task" },
+                if e.group { e.stats.tgid } else { e.stats.pid },
+                e.stats.comm,
+                e.stats.exit_code,
+                e.stats.cpu_run_real_ns,
+                e.stats.cpu.total_ns,
+                e.stats.blkio.total_ns
+            ),
+            TimelineEvent::Counter(c) => write!(f, "{} {} (+{})", c.event.name(), c.value, c.delta),
+            TimelineEvent::Fs(c) => {
+                write!(f, "{}", c.path.display())?;
+                if let Some(n) = &c.name {
+                    write!(f, "/{}", n.to_string_lossy())?;
+                }
+                write!(f, " {:?} cookie={}", c.mask, c.cookie)
+            }
             TimelineEvent::Lost(l) => {
                 match l.count {
                     Some(n) => write!(f, "LOST {n} events")?,

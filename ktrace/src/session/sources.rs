@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ktrace_core::{Clock, EventFormat, Lost, LostSource, Timestamp, Value};
+use ktrace_core::{Clock, Lost, LostSource, Timestamp, Value};
 use ktrace_ftrace::stream::Budget;
 use ktrace_ftrace::{Instance, Item, Recorder};
 use ktrace_ptrace::{Event as PtraceEvent, Tracer};
@@ -17,6 +17,9 @@ use crate::command::{CommandError, HeldCommand};
 use crate::sys;
 use crate::timeline::Feed;
 
+#[cfg(feature = "blk")]
+use super::event::BlockIo;
+use super::event::{CounterReading, FsChange, TaskExit};
 use super::{CommandExit, FtraceEvent, Sample, SessionError, Shared, Syscall, TimelineEvent};
 
 /// What the session's heartbeat writes to `trace_marker` (never shown).
@@ -30,8 +33,23 @@ pub(super) fn spawn(what: &'static str, f: impl FnOnce() + Send + 'static) -> Re
 
 pub(super) type Ready = mpsc::Sender<Result<(), SessionError>>;
 
-/// Streams one instance into `feed`, with a heartbeat marker as its watermark.
-pub(super) fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
+/// Streams one instance into `feed`, with a heartbeat marker as its watermark. `keep` (the
+/// session's probes) is dropped after the instance is removed, on every path (a probe an
+/// instance still enables cannot be removed).
+pub(super) fn ftrace_source(
+    inst: Instance,
+    budget: Budget,
+    feed: Feed<TimelineEvent>,
+    sh: &Arc<Shared>,
+    ready: &Ready,
+    keep: Option<Box<dyn Send>>,
+) {
+    stream_instance(inst, budget, feed, sh, ready);
+    drop(keep);
+}
+
+/// [`ftrace_source`]'s work: the instance is gone when it returns.
+fn stream_instance(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>, sh: &Arc<Shared>, ready: &Ready) {
     let mut stream = match Recorder::stream(&inst, budget) {
         Ok(s) => s,
         Err(e) => {
@@ -43,22 +61,43 @@ pub(super) fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<Timel
     if sh.stop.load(Ordering::Acquire) {
         stream.stop_handle().stop();
     }
+    // Without the heartbeat a quiet instance would hold the merge back until its end: a marker
+    // that cannot be opened fails the start, one that cannot be written while tracing fails the
+    // session (at the end, once tracing is off, a failed write orders nothing and is ignored).
+    let mut marker = match inst.marker() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
     let beat_stop = Arc::new(AtomicBool::new(false));
-    let beat = inst.marker().map(|mut m| {
+    let beat = {
         let stop = beat_stop.clone();
+        let sh = sh.clone();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Acquire) {
-                // Fails once tracing is off at the end: nothing is left to order then.
-                let _ = m.write(HEARTBEAT);
+                // The session's stop turns tracing off first (writes then fail with EBADF).
+                if let Err(e) = marker.write(HEARTBEAT)
+                    && !stop.load(Ordering::Acquire)
+                    && !sh.stop.load(Ordering::Acquire)
+                {
+                    return Some(e);
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
+            None
         })
-    });
+    };
     let _ = ready.send(Ok(()));
-    let mut formats: HashMap<u16, Arc<EventFormat>> = HashMap::new();
     let mut last = 0;
-    while let Some(item) = stream.next() {
-        match item {
+    loop {
+        // The heartbeat failed while tracing: the merge could stall on this source; end it.
+        if beat.is_finished() && !sh.stop.load(Ordering::Acquire) {
+            break;
+        }
+        let Some(item) = stream.next() else { break };
+        let owned = match item {
             Ok(Item::Event(e)) => {
                 let ts = e.timestamp().ns;
                 last = last.max(ts);
@@ -67,15 +106,9 @@ pub(super) fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<Timel
                     && matches!(e.field("buf"), Ok(Value::Str(b)) if b.starts_with(HEARTBEAT))
                 {
                     feed.advance(ts);
+                    None
                 } else {
-                    let format = formats.entry(e.id()).or_insert_with(|| Arc::new(e.format.clone())).clone();
-                    feed.push(TimelineEvent::Ftrace(FtraceEvent {
-                        ts: Timestamp::new(ts, Clock::Mono),
-                        cpu: e.cpu(),
-                        pid: e.pid(),
-                        format,
-                        data: e.data().into(),
-                    }));
+                    Some((e.id(), ts, e.cpu(), e.pid(), Box::<[u8]>::from(e.data())))
                 }
             }
             // A loss is placed where the stream reported it: a page dropped over the budget is
@@ -84,19 +117,27 @@ pub(super) fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<Timel
             Ok(Item::Lost(l)) => {
                 last = last.max(l.timestamp_ns);
                 feed.push(TimelineEvent::Lost(Lost { timestamp_ns: last, ..l }));
+                None
             }
             Err(e) => {
                 sh.fail(e.into());
                 break;
             }
+        };
+        // The decoder's own format, shared (the event's borrow of the stream has ended).
+        if let Some((id, ts, cpu, pid, data)) = owned
+            && let Some(format) = stream.decoder().format(id)
+        {
+            let ts = Timestamp::new(ts, Clock::Mono);
+            feed.push(TimelineEvent::Ftrace(FtraceEvent { ts, cpu, pid, format: format.clone(), data }));
         }
         if feed.is_closed() {
             break;
         }
     }
     beat_stop.store(true, Ordering::Release);
-    if let Ok(b) = beat {
-        let _ = b.join();
+    if let Ok(Some(e)) = beat.join() {
+        sh.fail(e.into());
     }
     drop(stream);
     drop(feed);
@@ -108,8 +149,19 @@ pub(super) fn ftrace_source(inst: Instance, budget: Budget, mut feed: Feed<Timel
 }
 
 /// Samples the command's tasks on `CLOCK_MONOTONIC`; drains every 10 ms.
-pub(super) fn perf_source(pid: i32, hz: u64, mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
+/// `ring_bytes`: each ring's size (default: the profiler's).
+pub(super) fn perf_source(
+    pid: i32,
+    hz: u64,
+    ring_bytes: Option<usize>,
+    mut feed: Feed<TimelineEvent>,
+    sh: &Shared,
+    ready: &Ready,
+) {
     let mut o = Options::new(Source::CpuClock, Scope::Task(pid), Rate::Frequency(hz));
+    if let Some(b) = ring_bytes {
+        o.ring_bytes = b;
+    }
     o.callchain = false;
     o.monotonic = true;
     let mut p = match Profiler::open(&o) {
@@ -120,7 +172,7 @@ pub(super) fn perf_source(pid: i32, hz: u64, mut feed: Feed<TimelineEvent>, sh: 
         }
     };
     let _ = ready.send(Ok(()));
-    let mut pending: Vec<Sample> = Vec::new();
+    let mut pending: Vec<TimelineEvent> = Vec::new();
     loop {
         let last = sh.stop.load(Ordering::Acquire) || feed.is_closed();
         let t0 = sys::monotonic_ns();
@@ -128,19 +180,13 @@ pub(super) fn perf_source(pid: i32, hz: u64, mut feed: Feed<TimelineEvent>, sh: 
             (false, Some(p)) => (p.take(), t0.saturating_sub(PERF_SLACK_NS)),
             _ => (p.take().map(Profiler::finish).unwrap_or_default(), u64::MAX),
         };
-        pending.extend(prof.samples.iter().map(|s| Sample {
-            ts: Timestamp::new(s.time, Clock::Mono),
-            pid: s.pid,
-            tid: s.tid,
-            cpu: s.cpu,
-            ip: s.ip,
+        pending.extend(prof.samples.iter().map(|s| {
+            let ts = Timestamp::new(s.time, Clock::Mono);
+            TimelineEvent::Sample(Sample { ts, pid: s.pid, tid: s.tid, cpu: s.cpu, ip: s.ip })
         }));
-        pending.sort_by_key(|s| s.ts.ns);
-        let n = pending.partition_point(|s| s.ts.ns <= upto);
-        for s in pending.drain(..n) {
-            feed.push(TimelineEvent::Sample(s));
-        }
+        release_upto(&mut pending, upto, &mut feed);
         if prof.lost > 0 {
+            sh.perf_counted.fetch_add(prof.lost, Ordering::AcqRel);
             let at = if last { t0 } else { upto };
             let source = LostSource::PerfRing;
             feed.push(TimelineEvent::Lost(Lost { source, cpu: u32::MAX, count: Some(prof.lost), timestamp_ns: at }));
@@ -153,6 +199,229 @@ pub(super) fn perf_source(pid: i32, hz: u64, mut feed: Feed<TimelineEvent>, sh: 
     }
 }
 
+/// Pushes the items of `pending` stamped at or before `upto`, in time order (a source whose
+/// records come out of per-CPU rings slightly out of order sorts them here); keeps the rest.
+fn release_upto(pending: &mut Vec<TimelineEvent>, upto: u64, feed: &mut Feed<TimelineEvent>) {
+    pending.sort_by_key(|e| e.timestamp().ns);
+    let n = pending.partition_point(|e| e.timestamp().ns <= upto);
+    for e in pending.drain(..n) {
+        feed.push(e);
+    }
+}
+
+/// The ftrace `blk` tracer on `dev`, read from `trace_pipe` every 10 ms. A record's time is the
+/// top-level ring's timestamp, put on `CLOCK_MONOTONIC` by its `trace_clock` (set to `mono`
+/// while the session runs); records of different CPUs come out slightly out of order, so the
+/// watermark trails the read by [`PERF_SLACK_NS`] as perf's does.
+#[cfg(feature = "blk")]
+pub(super) fn blk_source(dev: String, mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
+    use ktrace_blk::{BlkFilter, BlkItem, BlkTracer, FtraceBinRecords};
+    let started = ktrace_ftrace::Tracefs::find().map_err(SessionError::from).and_then(|fs| {
+        BlkTracer::start_streaming(&fs, &dev, &BlkFilter { clock: Some(Clock::Mono), ..BlkFilter::default() })
+            .map_err(SessionError::from)
+    });
+    let mut tracer = match started {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let mut buf = Vec::with_capacity(1 << 20);
+    let mut pending = Vec::new();
+    let mut newest = 0;
+    let mut take = |items: FtraceBinRecords<'_>, pending: &mut Vec<TimelineEvent>| -> Result<(), SessionError> {
+        for item in items {
+            match item.map_err(ktrace_blk::Error::from)? {
+                BlkItem::Record(r) if !r.is_notify() => {
+                    newest = newest.max(r.time());
+                    pending.push(TimelineEvent::Block(BlockIo {
+                        ts: Timestamp::new(r.time(), Clock::Mono),
+                        cpu: r.cpu(),
+                        pid: r.pid(),
+                        dev: r.dev_major_minor(),
+                        action: r.action(),
+                        rwbs: r.rwbs(),
+                        sector: r.sector(),
+                        bytes: r.bytes(),
+                        error: r.error(),
+                    }));
+                }
+                BlkItem::Record(_) => {}
+                // Its time is the ftrace ring's clock, not the records': place it after the
+                // newest record read.
+                BlkItem::Lost(l) => pending.push(TimelineEvent::Lost(Lost { timestamp_ns: newest, ..l })),
+            }
+        }
+        Ok(())
+    };
+    loop {
+        let last = sh.stop.load(Ordering::Acquire) || feed.is_closed();
+        let t0 = sys::monotonic_ns();
+        let r = match (last, tracer.as_mut()) {
+            (false, Some(t)) => t
+                .read(&mut buf, Duration::from_millis(10))
+                .map_err(SessionError::from)
+                .and_then(|items| take(items, &mut pending)),
+            // The end: stop (restoring the tracer and the device's files) and take the rest.
+            _ => match tracer.take().map(BlkTracer::stop) {
+                Some(Ok(rest)) => take(FtraceBinRecords::new(&rest), &mut pending),
+                Some(Err(e)) => Err(e.into()),
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = r {
+            sh.fail(e);
+        }
+        let upto = if last { u64::MAX } else { t0.saturating_sub(PERF_SLACK_NS) };
+        release_upto(&mut pending, upto, &mut feed);
+        if last || tracer.is_none() {
+            return;
+        }
+        feed.advance(upto);
+    }
+}
+
+/// Every task's exit record (taskstats, all CPUs), stamped when received.
+pub(super) fn exits_source(mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
+    use ktrace_sample::taskstats::{Exit, ExitListener};
+    let mut l = match ExitListener::register(None) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    // After the stop, what is still on its way (the command's own exit) for a little while.
+    let mut drain_until = None;
+    loop {
+        if drain_until.is_none() && (sh.stop.load(Ordering::Acquire) || feed.is_closed()) {
+            drain_until = Some(std::time::Instant::now() + Duration::from_millis(50));
+        }
+        if drain_until.is_some_and(|t| std::time::Instant::now() >= t) || feed.is_closed() {
+            return;
+        }
+        feed.idle();
+        let got = match l.recv_stamped(Duration::from_millis(10)) {
+            Ok(g) => g,
+            Err(e) => return sh.fail(e.into()),
+        };
+        let Some(first) = got.first() else { continue };
+        let ts = Timestamp::new(feed.received(first.ts.ns), Clock::Mono);
+        for e in got {
+            let item = match e.event {
+                Exit::Task(stats) => TimelineEvent::Exit(TaskExit { ts, group: false, stats: Box::new(stats) }),
+                Exit::Group(stats) => TimelineEvent::Exit(TaskExit { ts, group: true, stats: Box::new(stats) }),
+                _ => {
+                    let source = LostSource::Taskstats;
+                    TimelineEvent::Lost(Lost { source, cpu: u32::MAX, count: None, timestamp_ns: ts.ns })
+                }
+            };
+            feed.push(item);
+        }
+    }
+}
+
+/// The command's perf counters (counting from its exec, children included), read every `period`.
+pub(super) fn counters_source(
+    pid: i32,
+    events: Vec<ktrace_sample::counters::Ev>,
+    period: Duration,
+    mut feed: Feed<TimelineEvent>,
+    sh: &Shared,
+    ready: &Ready,
+) {
+    use ktrace_sample::counters::Counters;
+    let mut c = match Counters::task_from_exec(pid, &events, true) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let mut prev: Vec<u64> = vec![0; events.len()];
+    loop {
+        let last = sh.stop.load(Ordering::Acquire) || feed.is_closed();
+        if !last {
+            feed.idle();
+            std::thread::sleep(period);
+        }
+        let read = c.read();
+        let ts = Timestamp::new(feed.stamp(), Clock::Mono);
+        match read {
+            Ok(rs) => {
+                for (r, p) in rs.iter().zip(prev.iter_mut()) {
+                    let value = r.scaled();
+                    let delta = value.saturating_sub(*p);
+                    *p = value;
+                    feed.push(TimelineEvent::Counter(CounterReading { ts, event: r.ev, value, delta }));
+                }
+            }
+            Err(e) => return sh.fail(e.into()),
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// inotify watches, read every 5 ms, each event stamped when read.
+pub(super) fn watch_source(
+    watches: Vec<(std::path::PathBuf, ktrace_sample::inotify::Mask)>,
+    mut feed: Feed<TimelineEvent>,
+    sh: &Shared,
+    ready: &Ready,
+) {
+    use ktrace_sample::inotify::{FsEvent, Watcher};
+    let opened = Watcher::new().and_then(|w| {
+        let mut paths = HashMap::new();
+        for (p, mask) in watches {
+            paths.insert(w.watch(&p, mask)?, Arc::<std::path::Path>::from(p));
+        }
+        Ok((w, paths))
+    });
+    let (w, paths) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    loop {
+        // The last read after the stop takes what was queued by then.
+        let last = sh.stop.load(Ordering::Acquire) || feed.is_closed();
+        feed.idle();
+        let got = match w.read_stamped() {
+            Ok(g) => g,
+            Err(e) => return sh.fail(e.into()),
+        };
+        if let Some(first) = got.first() {
+            let ts = Timestamp::new(feed.received(first.ts.ns), Clock::Mono);
+            for e in got {
+                let item = match e.event {
+                    FsEvent::Event { wd, mask, cookie, name } => {
+                        let Some(path) = paths.get(&wd) else { continue };
+                        TimelineEvent::Fs(FsChange { ts, path: path.clone(), mask, cookie, name })
+                    }
+                    _ => {
+                        let source = LostSource::Inotify;
+                        TimelineEvent::Lost(Lost { source, cpu: u32::MAX, count: None, timestamp_ns: ts.ns })
+                    }
+                };
+                feed.push(item);
+            }
+        }
+        if last {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// How `pid` ended, from a ptrace event.
 fn exit_of(ev: &PtraceEvent, pid: i32) -> Option<CommandExit> {
     match *ev {
@@ -162,7 +431,7 @@ fn exit_of(ev: &PtraceEvent, pid: i32) -> Option<CommandExit> {
     }
 }
 
-/// Traces the held command from its exec, stamping each stop when `waitpid` returns.
+/// Traces the held command from its exec; ptrace stamps each stop when `waitpid` returns.
 pub(super) fn ptrace_source(held: HeldCommand, mut feed: Feed<TimelineEvent>, sh: &Shared) {
     let pid = held.pid();
     let mut t = match Tracer::seize_held(pid, true) {
@@ -173,13 +442,10 @@ pub(super) fn ptrace_source(held: HeldCommand, mut feed: Feed<TimelineEvent>, sh
     if let Err(e) = held.release() {
         return sh.fail(e.into());
     }
-    let mut names: HashMap<u64, &'static str> = HashMap::new();
     loop {
         feed.idle();
-        let ev = t.next_event();
-        let ts = Timestamp::new(feed.stamp(), Clock::Mono);
-        let ev = match ev {
-            Ok(Some(ev)) => ev,
+        let (ts, ev) = match t.next_stamped() {
+            Ok(Some(ev)) => (Timestamp::new(feed.received(ev.ts.ns), Clock::Mono), ev.event),
             Ok(None) => break,
             Err(e) => {
                 sh.fail(e.into());
@@ -191,10 +457,7 @@ pub(super) fn ptrace_source(held: HeldCommand, mut feed: Feed<TimelineEvent>, sh
         }
         let item = match ev {
             PtraceEvent::SyscallEnter { pid, nr, args, .. } => {
-                let name = *names.entry(nr).or_insert_with(|| {
-                    i64::try_from(nr).ok().and_then(ktrace_ftrace::syscall_name).unwrap_or("syscall")
-                });
-                TimelineEvent::Syscall(Syscall { ts, pid, nr, args, ret: None, text: name.to_owned() })
+                TimelineEvent::Syscall(Syscall { ts, pid, nr, args, ret: None, text: String::new() })
             }
             PtraceEvent::SyscallExit { pid, nr, args, ret, .. } => {
                 let text = t.describe(&ev);
