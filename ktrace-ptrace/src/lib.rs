@@ -25,7 +25,7 @@ pub mod decode;
 pub mod error;
 pub mod info;
 pub mod seccomp;
-mod sock_diag;
+pub mod sock_diag;
 mod sys;
 pub mod tracer;
 
