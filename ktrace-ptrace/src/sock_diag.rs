@@ -250,7 +250,7 @@ pub(crate) fn request(family: DiagFamily, inode: u64) -> Vec<u8> {
 
 /// What one datagram of answers says about the socket looked for.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Found {
+pub enum Found {
     /// Its endpoints.
     Endpoint(SocketEndpoint),
     /// Not in this datagram: read the next one (of a dump).
@@ -262,7 +262,7 @@ pub(crate) enum Found {
 /// Searches one datagram of sock_diag answers for socket `inode`, as strace's socketutils.c
 /// reads them: answers of another type end the search, and so do a unix socket with neither a
 /// peer nor a name and an inet socket of another family.
-pub(crate) fn find(buf: &[u8], inode: u64) -> Found {
+pub fn find(buf: &[u8], inode: u64) -> Found {
     let mut c = Cursor::new(buf);
     let mut any = false;
     while let Ok(h) = c.read_ref::<NlMsgHdr>("nlmsghdr") {
