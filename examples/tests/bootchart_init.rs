@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ktrace_core::testing::{Skip, in_vm, installed, skip};
+use ktrace_testing::{Skip, in_vm, installed, skip};
 
 /// Where the VM runner's boot chart goes, and the file that ends it.
 const VM_SVG: &str = "/run/ktrace-bootchart.svg";

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
+use ktrace_testing::{Skip, skip};
 
 /// `perf` is there and may count tracepoints (root, or a low enough perf_event_paranoid).
 fn perf_works(test: &str) -> bool {

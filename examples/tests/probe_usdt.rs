@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, root, skip};
+use ktrace_testing::{Skip, root, skip};
 
 const T: &str = "probe_usdt_hits_and_values_match_perf_script";
 

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, installed, skip};
+use ktrace_testing::{Skip, installed, skip};
 
 #[test]
 fn profile_as_nobody_falls_back_to_user_space() {

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::root;
-use ktrace_core::testing::{Skip, skip};
+use ktrace_testing::{Skip, skip};
 
 const TRACING: &str = "/sys/kernel/tracing";
 const DELAYACCT: &str = "/proc/sys/kernel/task_delayacct";

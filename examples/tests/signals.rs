@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::root;
-use ktrace_core::testing::{Skip, skip};
+use ktrace_testing::{Skip, skip};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, installed, skip};
+use ktrace_testing::{Skip, installed, skip};
 
 /// The overall share of strace's lines that mini-strace renders identically, in percent: what
 /// this branch reaches less a small margin (a regression guard, raised as decoding improves).

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::installed;
+use ktrace_testing::installed;
 
 /// Paired frames whose object and file offset are equal, at least (percent).
 const MIN_SAME_FRAME: f64 = 95.0;

@@ -13,8 +13,8 @@ use std::sync::{Mutex, MutexGuard};
 use ktrace_blk::btt::Btt;
 use ktrace_blk::relay::RelayTrace;
 use ktrace_blk::{Action, BlkFilter, BlkRecord, BlkTracer, Category, FtraceBinRecords, LoopDevice, Records};
-use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_ftrace::{BlockPhase, Recorder, Tracefs, Typed};
+use ktrace_testing::{Skip, installed, root, skip};
 
 /// The blk tracer is global: tests that use it take turns.
 static GLOBAL_TRACER: Mutex<()> = Mutex::new(());
@@ -88,7 +88,7 @@ fn workload(dev: &std::path::Path) {
 /// (kept alive by the returned guard).
 fn scratch_device() -> (Option<LoopDevice>, std::path::PathBuf) {
     let vda = std::path::Path::new("/dev/vda");
-    if ktrace_core::testing::in_vm() && vda.exists() {
+    if ktrace_testing::in_vm() && vda.exists() {
         return (None, vda.to_owned());
     }
     let lo = LoopDevice::create_temp(64 << 20).unwrap();

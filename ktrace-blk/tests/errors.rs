@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use ktrace_blk::{Error, LoopDevice};
-use ktrace_core::testing::refused_as_nobody;
+use ktrace_testing::refused_as_nobody;
 
 #[test]
 fn loop_device_that_cannot_attach_leaves_no_backing_file() {

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ktrace_blk::LoopDevice;
-use ktrace_core::testing::root;
+use ktrace_testing::root;
 
 const CHILD: &str = "KTRACE_LOOPDEV_CHILD";
 

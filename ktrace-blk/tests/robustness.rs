@@ -7,7 +7,7 @@ use ktrace_blk::btt::Btt;
 use ktrace_blk::record::{MAGIC, VERSION, VERSION2, per_cpu_files, sequence_gaps};
 use ktrace_blk::{Action, BlkItem, Category, FtraceBinRecords, Records};
 
-use ktrace_core::testing::Rng;
+use ktrace_testing::Rng;
 
 /// A record as the kernel writes it: `struct blk_io_trace` (`VERSION`: a 32-bit action before the
 /// pid) or `struct blk_io_trace2` (`VERSION2`: a 64-bit action after it, 12 bytes of padding).
@@ -39,7 +39,7 @@ fn record(version: u8, seq: u32, t: u64, sector: u64, bytes: u32, act: u64, pdu:
 
 #[test]
 fn mutated_blk_streams_never_panic() {
-    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
+    assert!(ktrace_testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let act = |a: Action, c: Category| u64::from(a.0) | (u64::from(c.bits()) << 16);
     let mut stream = Vec::new();
     let mut seq = 1;

@@ -295,7 +295,7 @@ impl ParseError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Rng;
+    use ktrace_testing::Rng;
 
     #[test]
     fn reads_advance_in_every_order() {

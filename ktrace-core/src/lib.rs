@@ -53,7 +53,6 @@ pub mod page;
 pub mod perf;
 pub mod raw;
 pub mod syserror;
-pub mod testing;
 pub mod time;
 pub mod trace_mmap;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use ktrace_core::page::check_header_event;
 use ktrace_core::{Endian, EventFormat, FormatRegistry, PageItem, PageLayout, Pages, PerfRing, RawData};
 
-use ktrace_core::testing::Rng;
+use ktrace_testing::Rng;
 
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
     for _ in 0..1 + rng.below(8) {
@@ -70,7 +70,7 @@ fn registry() -> (FormatRegistry, Vec<String>) {
 
 #[test]
 fn mutated_pages_never_panic() {
-    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
+    assert!(ktrace_testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let (reg, _) = registry();
     let mut rng = Rng::new(0x6b74_7261_6365);
     let mut total = 0;

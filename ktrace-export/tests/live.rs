@@ -5,10 +5,10 @@
 mod common;
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_export::perfetto::protos::{Trace, ftrace_event, trace_packet};
 use ktrace_export::{Perfetto, Writer};
 use ktrace_ftrace::{Budget, Item, Recorder, Tracefs, Typed};
+use ktrace_testing::{Skip, skip};
 use prost::Message;
 
 #[test]

@@ -7,9 +7,9 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_export::{Perfetto, Writer};
 use ktrace_ftrace::{Item, Typed};
+use ktrace_testing::{Skip, skip};
 use serde_json::Value;
 
 /// The venv .ci/run makes (`target/pyenv`, `pip install perfetto`), or `KTRACE_PYTHON`.

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_sample::profile::Profiler;
+use ktrace_testing::{Skip, skip};
 
 /// Plain operators only: in a debug build, iterator and `wrapping_*` methods are calls of their
 /// own that would take the samples.

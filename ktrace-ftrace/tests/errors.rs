@@ -2,8 +2,8 @@
 //! NotRoot, and its message says what to do (run as root, or let a group read tracefs).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
-use ktrace_core::testing::refused_as_nobody;
 use ktrace_ftrace::{Error, Tracefs};
+use ktrace_testing::refused_as_nobody;
 
 #[test]
 fn tracefs_as_nobody_says_what_to_do() {

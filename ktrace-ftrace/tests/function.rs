@@ -3,9 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::graph::CallTrees;
 use ktrace_ftrace::{Error, Instance, Kallsyms, Recorder, Recording, Typed};
+use ktrace_testing::{Skip, skip};
 
 /// What `inst` records while this thread reads /etc/hostname, and the kernel's symbols.
 fn record_a_read(inst: &Instance) -> (Recording, Kallsyms) {

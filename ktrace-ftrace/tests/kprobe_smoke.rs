@@ -7,8 +7,8 @@ mod common;
 use std::io::Write;
 
 use ktrace_core::format::Value;
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::Recorder;
+use ktrace_testing::{Skip, skip};
 
 /// Removes the probe on drop, so a failing test leaves nothing in kprobe_events.
 struct ProbeGuard(std::path::PathBuf, String);

@@ -5,9 +5,9 @@
 mod common;
 use std::io::Write;
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_core::{Clock, Endian, PageItem, PageLayout};
 use ktrace_ftrace::{Decoder, Typed};
+use ktrace_testing::{Skip, skip};
 
 const GETPPID: i64 = 110; // x86_64
 const N: usize = 20_000;

@@ -52,7 +52,7 @@ fn trace_dat(cpus: BTreeMap<u32, Vec<u8>>) -> Vec<u8> {
 
 #[test]
 fn mutated_trace_dat_never_panics() {
-    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
+    assert!(ktrace_testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let orig = sample();
     let ok = TraceDat::parse(&orig).unwrap();
     assert!(ok.recording().unwrap().events().count() > 100);
@@ -120,9 +120,9 @@ fn missed_page(n: u64) -> Vec<u8> {
 /// random counter readings: no overflow, and `lost_total()` is never below any one loss it reports.
 #[test]
 fn random_missed_counts_never_overflow() {
-    use ktrace_core::testing::Rng;
     use ktrace_core::{Clock, Endian, FormatRegistry, PageLayout};
     use ktrace_ftrace::{Decoder, Item, Recording};
+    use ktrace_testing::Rng;
     let mut rng = Rng::new(13);
     for _ in 0..500 {
         let (mut cpus, mut stats) = (Vec::new(), Vec::new());
@@ -167,8 +167,8 @@ fn v7_cpu_id_past_nr_cpus_is_an_error() {
 /// totals), and typed stacks decoded from mutated records, never panic.
 #[test]
 fn mutated_hist_text_never_panics() {
-    use ktrace_core::testing::Rng;
     use ktrace_ftrace::hist::Hist;
+    use ktrace_testing::Rng;
     let base = "# event histogram\n#\n# trigger info: hist:keys=common_pid.execname,id.syscall:vals=hitcount,bytes:sort=hitcount:size=2048 [active]\n#\n\n{ common_pid: python3 [ 4242], id: sys_getppid [110] } hitcount: 100 bytes: 7\n{ common_pid: a, b [ 7], id: 0x10 } hitcount: 3 bytes: 4096\n{ lat: ~ 2^5 } hitcount: 9\n\nTotals:\n    Hits: 112\n    Entries: 3\n    Dropped: 0\n";
     let alphabet = b"{}[]:, 0123456789xabc\n~^";
     let mut rng = Rng::new(11);

@@ -73,7 +73,7 @@ fn pinned_ping_pong_switches_and_wakeups() {
 /// thread's wakeups with its switches and histograms the latency itself.
 #[test]
 fn wakeup_latency_measured_in_the_kernel() {
-    use ktrace_core::testing::{Skip, skip};
+    use ktrace_testing::{Skip, skip};
     const T: &str = "wakeup_latency_measured_in_the_kernel";
     let Some(inst) = common::instance(T) else { return };
     let tid = nix::unistd::gettid().as_raw();

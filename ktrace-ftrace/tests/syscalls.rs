@@ -130,8 +130,8 @@ fn stacktrace_option_records_kernel_stacks_after_each_event() {
 /// by number counts its getppid calls exactly.
 #[test]
 fn hist_trigger_counts_syscalls_in_the_kernel() {
-    use ktrace_core::testing::{Skip, skip};
     use ktrace_ftrace::hist::HistSpec;
+    use ktrace_testing::{Skip, skip};
     const T: &str = "hist_trigger_counts_syscalls_in_the_kernel";
     let Some(inst) = common::instance(T) else { return };
     let tid = nix::unistd::gettid().as_raw();
@@ -173,7 +173,7 @@ fn raw_syscall_names_match_strace() {
     use std::collections::BTreeMap;
     use std::process::{Command, Stdio};
     const T: &str = "raw_syscall_names_match_strace";
-    if !ktrace_core::testing::installed(T, &["strace", "-V"], "strace") {
+    if !ktrace_testing::installed(T, &["strace", "-V"], "strace") {
         return;
     }
     let Some(inst) = common::instance(T) else {
@@ -181,7 +181,7 @@ fn raw_syscall_names_match_strace() {
     };
     // An absolute path: a shell tries each PATH entry with its own execve, strace resolves first.
     let cmd = ["/bin/cat", "/etc/hostname", "/nonexistent"];
-    let mut child = ktrace_core::testing::held(&cmd).unwrap();
+    let mut child = ktrace_testing::held(&cmd).unwrap();
     inst.set_event_pids(&[child.id() as i32]).unwrap();
     inst.enable_event("raw_syscalls", "sys_enter").unwrap();
     let rec = Recorder::start(&inst).unwrap();

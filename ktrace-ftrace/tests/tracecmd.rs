@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ktrace_core::format::Value;
-use ktrace_core::testing::installed;
 use ktrace_ftrace::{Recorder, Recording, TraceDat};
+use ktrace_testing::installed;
 
 /// `trace-cmd report -t -R` lines as (pid, cpu, ns timestamp, "event: field=value …").
 fn report(file: &Path) -> Vec<(i32, u32, u64, String)> {

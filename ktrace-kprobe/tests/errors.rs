@@ -7,10 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::Tracefs;
 use ktrace_kprobe::elf::Binary;
 use ktrace_kprobe::{Error, Probes};
+use ktrace_testing::{Skip, skip};
 
 #[test]
 fn elf_from_dev_zero_and_a_fifo_is_refused_at_once() {
@@ -62,7 +62,7 @@ fn fprobe_unsupported_names_the_config_option() {
 fn uprobe_pmu_as_nobody_names_cap_perfmon() {
     const T: &str = "uprobe_pmu_as_nobody_names_cap_perfmon";
     let probe = || ktrace_kprobe::pmu::PmuProbe::uprobe(&libc_path(), "getpid", false, std::process::id() as i32);
-    let Some(out) = ktrace_core::testing::refused_as_nobody(T, probe, Error::is_permission) else { return };
+    let Some(out) = ktrace_testing::refused_as_nobody(T, probe, Error::is_permission) else { return };
     if out.contains("ERR unsupported by this kernel") {
         return skip(T, Skip::KernelLacks { feature: "uprobe PMU", why: &out });
     }

@@ -5,10 +5,10 @@
 mod common;
 
 use ktrace_core::format::Value;
-use ktrace_core::testing::{Skip, root, skip};
 use ktrace_ftrace::{Recorder, Tracefs};
 use ktrace_kprobe::agg::EntryReturn;
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
+use ktrace_testing::{Skip, root, skip};
 
 /// This thread opens a file while the entry probe `names[0]` and the return probe `names[1]` of
 /// `probes` are enabled: the entry saw its path in field `path_field`, the return its fd, and at

@@ -7,9 +7,9 @@
 mod common;
 
 use ktrace_core::format::Value;
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::{Recorder, Tracefs};
 use ktrace_kprobe::{ArgType, FetchArg, Probes};
+use ktrace_testing::{Skip, skip};
 
 /// The probed function: its arguments arrive in %rdi and %rsi (SysV x86_64 ABI).
 #[unsafe(no_mangle)]

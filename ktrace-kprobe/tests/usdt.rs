@@ -7,9 +7,9 @@ mod common;
 use std::process::Command;
 
 use ktrace_core::format::Value;
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::Recorder;
 use ktrace_kprobe::Probes;
+use ktrace_testing::{Skip, skip};
 
 const SRC: &str = r#"
 #include <sys/sdt.h>

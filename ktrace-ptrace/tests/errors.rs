@@ -3,8 +3,8 @@
 //! "already traced" (pid 1 has no tracer).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
-use ktrace_core::testing::refused_as_nobody;
 use ktrace_ptrace::{Error, Tracer};
+use ktrace_testing::refused_as_nobody;
 
 #[test]
 fn attach_to_init_as_nobody_is_a_permission_error() {

@@ -44,7 +44,7 @@ fn filter_traps_exactly_the_chosen_syscalls() {
 
 #[test]
 fn a_filter_over_the_kernel_limit_is_an_error_before_the_command_runs() {
-    if !ktrace_core::testing::root("a_filter_over_the_kernel_limit_is_an_error_before_the_command_runs") {
+    if !ktrace_testing::root("a_filter_over_the_kernel_limit_is_an_error_before_the_command_runs") {
         return;
     }
     let many: Vec<u64> = (0..6000).step_by(2).collect();

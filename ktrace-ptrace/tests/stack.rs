@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use ktrace_core::testing::installed;
 use ktrace_ptrace::stack::{Stack, StackEnd};
 use ktrace_ptrace::{Event, TraceCommand, Tracer};
+use ktrace_testing::installed;
 
 const CHAIN: &str = r#"
 #include <signal.h>

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ptrace::{Event, TraceCommand};
+use ktrace_testing::{Skip, skip};
 
 /// Syscalls whose return value is the same run to run (others: only success vs errno; read sizes
 /// and lseek positions depend on files other processes may change, e.g. .pyc caches).

@@ -281,9 +281,9 @@ fn setuid_binary_exec_is_traced() {
     let Some(bin) = ["/usr/bin/passwd", "/bin/su", "/usr/bin/chsh"].into_iter().find(|p| {
         std::fs::metadata(p).is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o4000 != 0)
     }) else {
-        return ktrace_core::testing::skip(
+        return ktrace_testing::skip(
             "setuid_binary_exec_is_traced",
-            ktrace_core::testing::Skip::Environment("no setuid binary found"),
+            ktrace_testing::Skip::Environment("no setuid binary found"),
         );
     };
     let evs = collect(TraceCommand::new(bin).arg("--help").stdout_null().spawn().unwrap());
@@ -331,7 +331,7 @@ fn same_cpu_pins_while_tracing_and_restores_the_callers_affinity() {
 #[test]
 #[cfg(target_arch = "x86_64")]
 fn compat_int80_syscalls_are_decoded_with_the_i386_table() {
-    use ktrace_core::testing::{Skip, skip};
+    use ktrace_testing::{Skip, skip};
     const T: &str = "compat_int80_syscalls_are_decoded_with_the_i386_table";
     let dir = std::env::temp_dir().join(format!("ktrace-int80-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

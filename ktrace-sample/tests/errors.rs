@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use ktrace_core::testing::refused_as_nobody;
 use ktrace_sample::Error;
+use ktrace_testing::refused_as_nobody;
 
 /// The output of `call` run as nobody (see [`refused_as_nobody`]), which must contain each of `expect`.
 fn nobody_error<T>(test: &str, call: impl FnOnce() -> Result<T, Error>, expect: &[&str]) -> Option<String> {

@@ -16,9 +16,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_sample::profile::Profiler;
 use ktrace_sample::symbolize::{Mapping, Symbolizer};
+use ktrace_testing::{Skip, installed, root, skip};
 
 const FREQ: u64 = 999;
 

@@ -15,8 +15,8 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
-use ktrace_core::testing::{Skip, held, skip};
 use ktrace_sample::counters::{Counters, Ev};
+use ktrace_testing::{Skip, held, skip};
 
 const EVENTS: [Ev; 4] = [Ev::TaskClock, Ev::ContextSwitches, Ev::CpuMigrations, Ev::PageFaults];
 const NAMES: [&str; 4] = ["task-clock", "context-switches", "cpu-migrations", "page-faults"];

@@ -6,9 +6,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use ktrace_core::testing::{Skip, installed, root, skip};
 use ktrace_sample::counters::{Counters, Ev};
 use ktrace_sample::profile::{Profiler, flamegraph};
+use ktrace_testing::{Skip, installed, root, skip};
 
 const SRC: &str = r#"
 #include <stdio.h>

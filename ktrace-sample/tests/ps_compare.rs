@@ -6,8 +6,8 @@
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_sample::top::ProcessSampler;
+use ktrace_testing::{Skip, skip};
 
 /// Runs a Python program that allocates and touches `mib` MiB, says so, and sleeps.
 fn python_holding(mib: usize) -> Child {

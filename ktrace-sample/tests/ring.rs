@@ -7,8 +7,8 @@
 
 use ktrace_core::LostSource;
 use ktrace_core::perf::{PerfRecord, RecordLayout, SampleType};
-use ktrace_core::testing::root;
 use ktrace_sample::perf::ring::MappedRing;
+use ktrace_testing::root;
 use perf_event::events::Software;
 use perf_event::{Builder, Counter, SampleFlag};
 

@@ -4,7 +4,7 @@
 
 use ktrace_sample::{procfs, taskstats::TaskStats};
 
-use ktrace_core::testing::Rng;
+use ktrace_testing::Rng;
 
 /// `base` with one random corruption; the format's own: a run of one of the characters /proc text
 /// is made of.
@@ -19,7 +19,7 @@ fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
 
 #[test]
 fn mutated_proc_texts_never_panic() {
-    assert!(ktrace_core::testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
+    assert!(ktrace_testing::overflow_checks_on(), "robustness tests need overflow checks (no --release)");
     let pid = std::process::id();
     let mut texts: Vec<Vec<u8>> = Vec::new();
     for p in [

@@ -216,9 +216,9 @@ fn unwatched_paths_come_from_syscall_events_that_carry_strings() {
     let fs = Tracefs::find_or_mount().unwrap();
     let format = std::fs::read_to_string(fs.root().join("events/syscalls/sys_enter_openat/format")).unwrap();
     if !format.contains("__filename_val") {
-        return ktrace_core::testing::skip(
+        return ktrace_testing::skip(
             T,
-            ktrace_core::testing::Skip::KernelLacks {
+            ktrace_testing::Skip::KernelLacks {
                 feature: "syscall_user_strings",
                 why: "sys_enter_openat has no __filename_val field (Linux 7.0+)",
             },

@@ -257,7 +257,7 @@ fn start_or_skip(test: &str, feature: &str, b: ktrace::session::SessionBuilder) 
     match b.start() {
         Err(e) if e.is_unsupported() => {
             let why = e.to_string();
-            ktrace::core::testing::skip(test, ktrace::core::testing::Skip::KernelLacks { feature, why: &why });
+            ktrace_testing::skip(test, ktrace_testing::Skip::KernelLacks { feature, why: &why });
             None
         }
         r => Some(r.unwrap()),
@@ -344,7 +344,7 @@ fn a_probe_hit_brackets_the_syscall_it_makes() {
 fn the_blk_tracer_sees_a_direct_write_inside_its_syscall() {
     let _g = serial();
     let test = "the_blk_tracer_sees_a_direct_write_inside_its_syscall";
-    if !ktrace::core::testing::root(test) {
+    if !ktrace_testing::root(test) {
         return;
     }
     let lo = ktrace::blk::LoopDevice::create_temp(16 << 20).unwrap();

@@ -6,7 +6,7 @@ use std::process::Command;
 /// What mini-strace and strace print (their stderr) for the same `args`, mini-strace's first; it
 /// must succeed. `None` when strace is not installed (the skip of `test` recorded).
 pub(crate) fn mini_strace_and_strace(test: &str, args: &[&str]) -> Option<(String, String)> {
-    if !ktrace_core::testing::installed(test, &["strace", "-V"], "strace") {
+    if !ktrace_testing::installed(test, &["strace", "-V"], "strace") {
         return None;
     }
     let ours = Command::new(env!("CARGO_BIN_EXE_mini-strace")).args(args).output().unwrap();
@@ -19,10 +19,7 @@ pub(crate) fn mini_strace_and_strace(test: &str, args: &[&str]) -> Option<(Strin
 pub(crate) fn root(test: &str) -> bool {
     let ok = nix::unistd::geteuid().is_root() && std::path::Path::new("/sys/kernel/tracing/instances").is_dir();
     if !ok {
-        ktrace_core::testing::skip(
-            test,
-            ktrace_core::testing::Skip::Environment("needs root and tracefs at /sys/kernel/tracing"),
-        );
+        ktrace_testing::skip(test, ktrace_testing::Skip::Environment("needs root and tracefs at /sys/kernel/tracing"));
     }
     ok
 }

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::{Recorder, TraceDat, Tracefs};
+use ktrace_testing::{Skip, skip};
 
 /// The events recorded: scheduling, task lifetime and names, syscalls.
 pub(crate) const EVENTS: &[(&str, &str)] = &[

@@ -1,8 +1,8 @@
 //! Helpers shared by the live ftrace tests.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::{Instance, Tracefs};
+use ktrace_testing::{Skip, skip};
 
 /// tracefs (mounted on demand: tests ask for it) or a recorded skip.
 pub(crate) fn tracefs(test: &str) -> Option<Tracefs> {

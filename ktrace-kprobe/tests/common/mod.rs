@@ -1,9 +1,9 @@
 //! Helpers shared by the live probe tests.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
-use ktrace_core::testing::root;
 use ktrace_ftrace::Tracefs;
 use ktrace_kprobe::Probes;
+use ktrace_testing::root;
 
 /// tracefs (mounted on demand) when the test runs as root; else `None`, the skip of `test` recorded.
 pub(crate) fn tracefs(test: &str) -> Option<Tracefs> {
@@ -22,7 +22,7 @@ pub(crate) fn probes(test: &str) -> Option<(Tracefs, Probes)> {
 pub(crate) fn supported<T>(test: &str, feature: &str, r: Result<T, ktrace_kprobe::Error>) -> Option<T> {
     match r {
         Err(e) if e.is_unsupported() => {
-            ktrace_core::testing::skip(test, ktrace_core::testing::Skip::KernelLacks { feature, why: &e.to_string() });
+            ktrace_testing::skip(test, ktrace_testing::Skip::KernelLacks { feature, why: &e.to_string() });
             None
         }
         r => Some(r.unwrap()),

@@ -1,6 +1,6 @@
 use super::*;
 use crate::perf::PerfRing;
-use crate::testing::Rng;
+use ktrace_testing::Rng;
 
 /// The profiler's layout: IP, TID, TIME, CPU, PERIOD, CALLCHAIN, RAW, with `sample_id_all`.
 const LAYOUT: RecordLayout = RecordLayout::new(

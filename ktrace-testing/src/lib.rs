@@ -114,10 +114,10 @@ fn is_root() -> bool {
 /// seed gives the same mutations, so a failure reproduces.
 ///
 /// ```
-/// let mut r = ktrace_core::testing::Rng::new(7);
+/// let mut r = ktrace_testing::Rng::new(7);
 /// let a = r.below(10);
 /// assert!(a < 10);
-/// assert_eq!(ktrace_core::testing::Rng::new(7).below(10), a);
+/// assert_eq!(ktrace_testing::Rng::new(7).below(10), a);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -144,7 +144,7 @@ impl Rng {
     /// (bytes that mean something in its format).
     ///
     /// ```
-    /// let mut r = ktrace_core::testing::Rng::new(7);
+    /// let mut r = ktrace_testing::Rng::new(7);
     /// let mut b = b"12 34\n".to_vec();
     /// r.mutate(&mut b, |r, b| b.insert(r.below(b.len()), b' '));
     /// ```
@@ -240,7 +240,7 @@ pub fn as_nobody(test: &str) -> AsNobody {
 ///
 /// ```no_run
 /// # fn attach(_pid: i32) -> Result<(), std::io::Error> { Ok(()) }
-/// use ktrace_core::testing::refused_as_nobody;
+/// use ktrace_testing::refused_as_nobody;
 /// let Some(out) = refused_as_nobody("my_test", || attach(1), |e| e.kind() == std::io::ErrorKind::PermissionDenied)
 /// else {
 ///     return;
