@@ -15,9 +15,10 @@
 //!   `lost events` on the track `ktrace losses` (sequence 2) carries the cpu and count as debug
 //!   annotations.
 //!
-//! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]; events
-//! reuse their message structs, so sched, syscall and generic events allocate nothing; the rarer
-//! task events (fork, exec, exit, newtask, rename) build theirs each time.
+//! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]. The
+//! ftrace events are encoded field by field straight into it (the [`wire`] writer): no message
+//! struct is built or filled, no string allocated, whatever the event; a generic event's names are
+//! the format's own strings.
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, clippy::indexing_slicing)]
 #[rustfmt::skip]
@@ -26,20 +27,20 @@ pub mod protos;
 
 use std::io::Write;
 
-use ktrace_core::{Lost, Value};
-use ktrace_ftrace::{Event, Typed, WakeupKind};
+use ktrace_core::Lost;
+use ktrace_ftrace::Event;
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::Writer;
 use crate::error::Result;
-use crate::names::{Out, Threads, comms_of, hex, set_str};
-use protos::ftrace_event::Event as Fe;
-use protos::generic_ftrace_event::{Field, field::Value as Fv};
+use crate::names::{Out, Threads, comms_of};
 use protos::{
-    DebugAnnotation, FtraceEvent, FtraceEventBundle, GenericFtraceEvent, ProcessTree, TracePacket, TrackDescriptor,
-    TrackEvent, debug_annotation, process_tree, trace_packet, track_descriptor, track_event,
+    DebugAnnotation, FtraceEventBundle, ProcessTree, TracePacket, TrackDescriptor, TrackEvent, debug_annotation,
+    process_tree, trace_packet, track_descriptor, track_event,
 };
+
+mod wire;
 
 /// A CPU's bundle is written out when its encoded events reach this size.
 pub const BUNDLE_BYTES: usize = 64 << 10;
@@ -57,18 +58,6 @@ struct Bundle {
     lost: bool,
 }
 
-/// Reused message structs of the frequent events.
-#[derive(Debug, Default)]
-struct Pool {
-    switch: protos::SchedSwitchFtraceEvent,
-    waking: protos::SchedWakingFtraceEvent,
-    wakeup: protos::SchedWakeupFtraceEvent,
-    enter: protos::SysEnterFtraceEvent,
-    exit: protos::SysExitFtraceEvent,
-    print: protos::PrintFtraceEvent,
-    generic: GenericFtraceEvent,
-}
-
 /// Streams a Perfetto protobuf trace to `W`.
 ///
 /// ```no_run
@@ -84,7 +73,6 @@ pub struct Perfetto<W: Write> {
     out: Out<W>,
     bundles: Vec<Bundle>,
     threads: Threads,
-    pool: Pool,
     loss_track: bool,
 }
 
@@ -95,7 +83,6 @@ impl<W: Write> Perfetto<W> {
             out: Out::new(w, "the Perfetto trace"),
             bundles: Vec::new(),
             threads: Threads::default(),
-            pool: Pool::default(),
             loss_track: false,
         }
     }
@@ -114,23 +101,6 @@ impl<W: Write> Perfetto<W> {
             self.bundles.resize_with(i + 1, Bundle::default);
         }
         self.bundles.get_mut(i)
-    }
-
-    /// Appends `e` to its CPU's bundle; hands the message back for reuse.
-    fn push(&mut self, ev: &Event<'_>, e: Fe) -> Result<Option<Fe>> {
-        let cpu = ev.cpu();
-        let fe = FtraceEvent { timestamp: Some(ev.timestamp().ns), pid: Some(ev.pid() as u32), event: Some(e) };
-        let full = match self.bundle(cpu) {
-            Some(b) => {
-                prost::encoding::message::encode(2, &fe, &mut b.events);
-                b.events.len() >= BUNDLE_BYTES
-            }
-            None => false,
-        };
-        if full {
-            self.flush_bundle(cpu)?;
-        }
-        Ok(fe.event)
     }
 
     /// Writes CPU `cpu`'s bundle as one packet.
@@ -160,148 +130,19 @@ impl<W: Write> Perfetto<W> {
         prost::encoding::message::encode(1, p, &mut self.out.buf);
         self.out.spill()
     }
-
-    fn generic(&mut self, ev: &Event<'_>) -> Result<()> {
-        let mut g = std::mem::take(&mut self.pool.generic);
-        set_str(&mut g.event_name, ev.name().as_bytes());
-        let n = ev.format.fields.len();
-        g.field.resize_with(n, Field::default);
-        for (f, (name, v)) in g.field.iter_mut().zip(ev.fields()) {
-            set_str(&mut f.name, name.as_bytes());
-            f.value = match v {
-                Ok(Value::Signed(s)) => Some(Fv::IntValue(s)),
-                Ok(Value::Unsigned(u)) => Some(Fv::UintValue(u)),
-                Ok(Value::Str(s)) => {
-                    let mut t = reuse_str(f.value.take());
-                    t.push_str(&String::from_utf8_lossy(s));
-                    Some(Fv::StrValue(t))
-                }
-                Ok(Value::Array(a)) => {
-                    let mut t = reuse_str(f.value.take());
-                    t.push_str("0x");
-                    hex(a, |c| t.push(c as char));
-                    Some(Fv::StrValue(t))
-                }
-                Err(_) => None,
-            };
-        }
-        if let Some(Fe::Generic(g)) = self.push(ev, Fe::Generic(g))? {
-            self.pool.generic = g;
-        }
-        Ok(())
-    }
-}
-
-/// The string of a reused field value, emptied.
-fn reuse_str(v: Option<Fv>) -> String {
-    match v {
-        Some(Fv::StrValue(mut s)) => {
-            s.clear();
-            s
-        }
-        _ => String::new(),
-    }
-}
-
-/// Takes a pooled message, fills it, pushes it, and puts it back.
-macro_rules! pooled {
-    ($self:ident, $ev:ident, $slot:ident, $variant:ident, |$m:ident| $fill:block) => {{
-        let mut $m = std::mem::take(&mut $self.pool.$slot);
-        $fill
-        if let Some(Fe::$variant(m)) = $self.push($ev, Fe::$variant($m))? {
-            $self.pool.$slot = m;
-        }
-    }};
 }
 
 impl<W: Write> Writer for Perfetto<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
         let typed = ev.typed()?;
-        for (tid, comm) in comms_of(ev, &typed).into_iter().flatten() {
+        for (tid, comm) in comms_of(&typed).into_iter().flatten() {
             self.threads.set(tid, comm);
         }
-        let raw_sys = ev.system() == "raw_syscalls";
-        match typed {
-            Typed::SchedSwitch { prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio } => {
-                pooled!(self, ev, switch, SchedSwitch, |m| {
-                    set_str(&mut m.prev_comm, prev_comm);
-                    m.prev_pid = Some(prev_pid);
-                    m.prev_prio = Some(prev_prio);
-                    m.prev_state = Some(prev_state);
-                    set_str(&mut m.next_comm, next_comm);
-                    m.next_pid = Some(next_pid);
-                    m.next_prio = Some(next_prio);
-                })
-            }
-            Typed::Wakeup { kind: WakeupKind::Waking, comm, pid, prio, target_cpu } => {
-                pooled!(self, ev, waking, SchedWaking, |m| {
-                    set_str(&mut m.comm, comm);
-                    (m.pid, m.prio, m.target_cpu, m.success) = (Some(pid), Some(prio), Some(target_cpu), Some(1));
-                })
-            }
-            Typed::Wakeup { kind: WakeupKind::Wakeup, comm, pid, prio, target_cpu } => {
-                pooled!(self, ev, wakeup, SchedWakeup, |m| {
-                    set_str(&mut m.comm, comm);
-                    (m.pid, m.prio, m.target_cpu, m.success) = (Some(pid), Some(prio), Some(target_cpu), Some(1));
-                })
-            }
-            Typed::Wakeup { comm, pid, prio, target_cpu, .. } => {
-                let mut m = protos::SchedWakeupNewFtraceEvent::default();
-                set_str(&mut m.comm, comm);
-                (m.pid, m.prio, m.target_cpu, m.success) = (Some(pid), Some(prio), Some(target_cpu), Some(1));
-                self.push(ev, Fe::SchedWakeupNew(m))?;
-            }
-            Typed::SysEnter { nr, args } if raw_sys => pooled!(self, ev, enter, SysEnter, |m| {
-                m.id = Some(nr);
-                m.args.clear();
-                m.args.extend_from_slice(&args);
-            }),
-            Typed::SysExit { nr, ret } if raw_sys => pooled!(self, ev, exit, SysExit, |m| {
-                (m.id, m.ret) = (Some(nr), Some(ret));
-            }),
-            Typed::Print { ip, msg } => pooled!(self, ev, print, Print, |m| {
-                m.ip = Some(ip);
-                set_str(&mut m.buf, msg);
-            }),
-            Typed::Fork { parent_comm, parent_pid, child_comm, child_pid } => {
-                let mut m = protos::SchedProcessForkFtraceEvent::default();
-                set_str(&mut m.parent_comm, parent_comm);
-                set_str(&mut m.child_comm, child_comm);
-                (m.parent_pid, m.child_pid) = (Some(parent_pid), Some(child_pid));
-                self.push(ev, Fe::SchedProcessFork(m))?;
-            }
-            Typed::Exec { filename, pid, old_pid } => {
-                let mut m = protos::SchedProcessExecFtraceEvent::default();
-                set_str(&mut m.filename, filename);
-                (m.pid, m.old_pid) = (Some(pid), Some(old_pid));
-                self.push(ev, Fe::SchedProcessExec(m))?;
-            }
-            Typed::Exit { comm, pid, prio } => {
-                let mut m = protos::SchedProcessExitFtraceEvent::default();
-                set_str(&mut m.comm, comm);
-                (m.pid, m.prio) = (Some(pid), Some(prio));
-                self.push(ev, Fe::SchedProcessExit(m))?;
-            }
-            Typed::Other if ev.system() == "task" && matches!(ev.name(), "task_newtask" | "task_rename") => {
-                let str_of = |n: &str| match ev.field(n) {
-                    Ok(Value::Str(s)) => s,
-                    _ => &[],
-                };
-                let pid = ev.int("pid").ok().map(|p| p as i32);
-                let oom = ev.int("oom_score_adj").ok().map(|p| p as i32);
-                if ev.name() == "task_newtask" {
-                    let mut m = protos::TaskNewtaskFtraceEvent { pid, oom_score_adj: oom, ..Default::default() };
-                    set_str(&mut m.comm, str_of("comm"));
-                    m.clone_flags = ev.int("clone_flags").ok().map(|f| f as u64);
-                    self.push(ev, Fe::TaskNewtask(m))?;
-                } else {
-                    let mut m = protos::TaskRenameFtraceEvent { pid, oom_score_adj: oom, ..Default::default() };
-                    set_str(&mut m.oldcomm, str_of("oldcomm"));
-                    set_str(&mut m.newcomm, str_of("newcomm"));
-                    self.push(ev, Fe::TaskRename(m))?;
-                }
-            }
-            _ => self.generic(ev)?,
+        let cpu = ev.cpu();
+        let Some(b) = self.bundle(cpu) else { return Ok(()) };
+        wire::ftrace_event(&mut b.events, ev, &typed);
+        if b.events.len() >= BUNDLE_BYTES {
+            self.flush_bundle(cpu)?;
         }
         Ok(())
     }
@@ -371,5 +212,83 @@ impl<W: Write> Writer for Perfetto<W> {
             ..Default::default()
         })?;
         self.out.finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+mod tests {
+    use super::protos::{Trace, ftrace_event::Event as Fe, generic_ftrace_event::field::Value as Fv};
+    use super::*;
+    use crate::testing;
+
+    /// What the writer encodes by hand decodes with the prost types of Perfetto's own protos:
+    /// each event's typed message with every field, a generic event with its fields by name
+    /// (also one longer than 127 bytes), the thread names and the loss.
+    #[test]
+    fn every_message_decodes_with_perfettos_schema() {
+        let mut out = Vec::new();
+        let mut w = Perfetto::new(&mut out);
+        testing::write(&mut w);
+        drop(w);
+        let trace = Trace::decode(out.as_slice()).unwrap();
+        let mut events = Vec::new();
+        let mut threads = Vec::new();
+        let mut losses = Vec::new();
+        let mut lost_bundles = Vec::new();
+        for p in trace.packet {
+            match p.data {
+                Some(trace_packet::Data::FtraceEvents(b)) => {
+                    if b.lost_events == Some(true) {
+                        lost_bundles.push(b.cpu.unwrap());
+                    }
+                    events.extend(b.event.into_iter().map(|e| (b.cpu.unwrap(), e)));
+                }
+                Some(trace_packet::Data::ProcessTree(t)) => threads = t.threads,
+                Some(trace_packet::Data::TrackEvent(e)) => losses.push((p.timestamp, e.debug_annotations)),
+                _ => {}
+            }
+        }
+        let ts: Vec<(u32, u64, u32)> = events.iter().map(|(c, e)| (*c, e.timestamp.unwrap(), e.pid.unwrap())).collect();
+        assert_eq!(
+            ts,
+            [(0, 1000, 100), (0, 2000, 200), (0, 3500, 200), (0, 4000, 200), (0, 5000, 200), (1, 2500, 300)],
+            "cpu 0's bundle, then cpu 1's"
+        );
+        let ev = |i: usize| events[i].1.event.clone().unwrap();
+        let Fe::SchedSwitch(s) = ev(0) else { panic!("{:?}", ev(0)) };
+        assert_eq!(
+            (s.prev_comm.as_deref(), s.prev_pid, s.prev_prio, s.prev_state),
+            (Some("sh"), Some(100), Some(120), Some(1))
+        );
+        assert_eq!((s.next_comm.as_deref(), s.next_pid, s.next_prio), (Some("app"), Some(200), Some(120)));
+        let Fe::SysEnter(e) = ev(1) else { panic!() };
+        assert_eq!((e.id, e.args), (Some(110), vec![1, 2, 3, 4, 5, 6]));
+        let Fe::SysExit(e) = ev(2) else { panic!() };
+        assert_eq!((e.id, e.ret), (Some(110), Some(42)));
+        let Fe::TaskRename(r) = ev(3) else { panic!() };
+        assert_eq!((r.pid, r.oldcomm.as_deref(), r.newcomm.as_deref()), (Some(200), Some("app"), Some("worker")));
+        for i in [4, 5] {
+            let Fe::Generic(g) = ev(i) else { panic!() };
+            assert_eq!(g.event_name.as_deref(), Some("sample"));
+            let fields: Vec<(String, Option<Fv>)> = g.field.into_iter().map(|f| (f.name.unwrap(), f.value)).collect();
+            assert_eq!(
+                fields,
+                [
+                    ("value".into(), Some(Fv::IntValue(-5))),
+                    ("name".into(), Some(Fv::StrValue("hello".into()))),
+                    ("words".into(), Some(Fv::StrValue("0x0100000002000000".into()))),
+                    ("msg".into(), Some(Fv::StrValue(testing::long_msg()))),
+                ]
+            );
+        }
+        let names: Vec<(i32, String)> = threads.into_iter().map(|t| (t.tid.unwrap(), t.name.unwrap())).collect();
+        assert_eq!(names, [(100, "sh".to_owned()), (200, "worker".to_owned())], "the rename wins");
+        assert_eq!(lost_bundles, [1], "cpu 1's bundle after the loss says events were lost");
+        assert_eq!(losses.len(), 1);
+        assert_eq!(losses[0].0, Some(2400));
+        let count =
+            losses[0].1.iter().find(|d| d.name_field == Some(debug_annotation::NameField::Name("count".into())));
+        assert_eq!(count.unwrap().value, Some(debug_annotation::Value::UintValue(7)));
     }
 }
