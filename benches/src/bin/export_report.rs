@@ -4,7 +4,8 @@
 //! written per second from the trace.dat's bytes in memory (`TraceDat::from_bytes`, its pages not
 //! copied) to the last byte written, decoding included; `decode_evps` is the decoding alone (merge,
 //! typed view and every field's value), the floor under a writer that needs every field.
-//! Usage: export_report TRACE.DAT OUTDIR
+//! Usage: export_report TRACE.DAT OUTDIR [FORMAT...] (all formats by default; naming some, e.g. to
+//! profile one writer with `perf record`, skips the others and the decode-only pass)
 use std::time::Instant;
 
 use ktrace_export::{ChromeJson, Ctf, Perfetto, Writer, write_recording};
@@ -41,29 +42,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: export_report TRACE.DAT OUTDIR".into());
     };
     let dir = std::path::PathBuf::from(dir);
+    let only: Vec<String> = args.collect();
+    let wanted = |f: &str| only.is_empty() || only.iter().any(|o| o == f);
     let bytes = bytes::Bytes::from(std::fs::read(&path)?);
     let mut results = Vec::new();
     let mut cpu_results = Vec::new();
     // What every writer pays before writing: the merge, decoding and every field's value.
-    let (n, wall, cpu) = best_of(|| {
-        let dat = TraceDat::from_bytes(bytes.clone())?;
-        let rec = dat.recording()?;
-        let mut n = 0u64;
-        for item in rec.items() {
-            if let ktrace_ftrace::Item::Event(ev) = item? {
-                std::hint::black_box(ev.typed()?);
-                for (_, v) in ev.fields() {
-                    std::hint::black_box(v.ok());
+    let (n, wall, cpu) = if !only.is_empty() {
+        (0, f64::NAN, f64::NAN)
+    } else {
+        best_of(|| {
+            let dat = TraceDat::from_bytes(bytes.clone())?;
+            let rec = dat.recording()?;
+            let mut n = 0u64;
+            for item in rec.items() {
+                if let ktrace_ftrace::Item::Event(ev) = item? {
+                    std::hint::black_box(ev.typed()?);
+                    for (_, v) in ev.fields() {
+                        std::hint::black_box(v.ok());
+                    }
+                    n += 1;
                 }
-                n += 1;
             }
-        }
-        Ok(n)
-    })?;
+            Ok(n)
+        })?
+    };
     println!("decode only: {n} events in {wall:.3} s ({cpu:.3} s CPU)");
     results.push(format!("decode_evps={:.0}", n as f64 / wall));
     cpu_results.push(format!("decode_cpu_evps={:.0}", n as f64 / cpu));
-    for format in ["perfetto", "json", "ctf"] {
+    for format in ["perfetto", "json", "ctf"].into_iter().filter(|f| wanted(f)) {
         let out = dir.join(format);
         let (n, wall, cpu) = best_of(|| {
             let dat = TraceDat::from_bytes(bytes.clone())?;

@@ -28,29 +28,41 @@ mod tag {
 const VARINT: u32 = 0;
 const LEN: u32 = 2;
 
-#[inline]
+/// A varint, staged in registers and copied once (one capacity check, not one per byte).
+#[inline(always)]
 fn varint(b: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        b.push(v as u8 | 0x80);
+    if v < 0x80 {
+        b.push(v as u8);
+        return;
+    }
+    let mut buf = [0u8; 10];
+    let mut n = 0;
+    for slot in buf.iter_mut() {
+        n += 1;
+        if v < 0x80 {
+            *slot = v as u8;
+            break;
+        }
+        *slot = v as u8 | 0x80;
         v >>= 7;
     }
-    b.push(v as u8);
+    b.extend_from_slice(buf.get(..n).unwrap_or_default());
 }
 
-#[inline]
+#[inline(always)]
 fn key(b: &mut Vec<u8>, field: u32, wire: u32) {
     varint(b, u64::from(field << 3 | wire));
 }
 
 /// An unsigned varint field (`uint32`, `uint64`).
-#[inline]
+#[inline(always)]
 fn uint(b: &mut Vec<u8>, field: u32, v: u64) {
     key(b, field, VARINT);
     varint(b, v);
 }
 
 /// A signed varint field (`int32`, `int64`: negative values take ten bytes, as protobuf says).
-#[inline]
+#[inline(always)]
 fn int(b: &mut Vec<u8>, field: u32, v: i64) {
     uint(b, field, v as u64);
 }
@@ -65,7 +77,7 @@ fn string(b: &mut Vec<u8>, field: u32, s: &[u8]) {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn bytes(b: &mut Vec<u8>, s: &[u8]) {
     varint(b, s.len() as u64);
     b.extend_from_slice(s);
@@ -80,7 +92,7 @@ fn hex_string(b: &mut Vec<u8>, field: u32, a: RawData<'_>) {
 }
 
 /// Starts a length-delimited field; returns where its body starts, for [`close`].
-#[inline]
+#[inline(always)]
 fn open(b: &mut Vec<u8>, field: u32) -> usize {
     key(b, field, LEN);
     b.push(0);
@@ -88,7 +100,7 @@ fn open(b: &mut Vec<u8>, field: u32) -> usize {
 }
 
 /// Ends the field [`open`] started: writes its body's length.
-#[inline]
+#[inline(always)]
 fn close(b: &mut Vec<u8>, start: usize) {
     let len = b.len() - start;
     if len < 0x80 {
@@ -105,6 +117,7 @@ fn close(b: &mut Vec<u8>, start: usize) {
 /// Appends `ev` to a bundle as its repeated field 2 (`FtraceEvent`): the typed message Perfetto
 /// draws tracks from for the events it knows, a `GenericFtraceEvent` with every field otherwise.
 pub(super) fn ftrace_event(b: &mut Vec<u8>, ev: &Event<'_>, typed: &Typed<'_>) {
+    b.reserve(160);
     let outer = open(b, 2);
     uint(b, 1, ev.timestamp().ns);
     uint(b, 2, ev.pid() as u32 as u64);
