@@ -10,8 +10,9 @@
 //! Every trace writer is a [`Writer`]: feed it the items of a [`Recording`] (a recording made
 //! live, or a trace.dat read with [`ktrace_ftrace::TraceDat`]) or of a live
 //! [`ktrace_ftrace::Stream`], then [`Writer::finish`]. Writers hold a fixed buffer (and per-thread
-//! or per-CPU state), never the trace, and allocate nothing per event (Perfetto's messages are
-//! encoded field by field into the output, JSON's and CTF's written as bytes).
+//! or per-CPU state), never the trace, and allocate nothing per event once its kind has been seen
+//! (Perfetto fills reused messages, one per typed kind and one per generic event id; JSON and CTF
+//! write bytes).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

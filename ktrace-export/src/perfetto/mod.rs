@@ -15,10 +15,9 @@
 //!   `lost events` on the track `ktrace losses` (sequence 2) carries the cpu and count as debug
 //!   annotations.
 //!
-//! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]. The
-//! ftrace events are encoded field by field straight into it (the [`wire`] writer): no message
-//! struct is built or filled, no string allocated, whatever the event; a generic event's names are
-//! the format's own strings.
+//! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]. Every
+//! event fills a reused message (one per typed kind, one per generic event id with its names set
+//! the first time), so no event allocates once its kind has been seen.
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, clippy::indexing_slicing)]
 #[rustfmt::skip]
@@ -27,20 +26,20 @@ pub mod protos;
 
 use std::io::Write;
 
-use ktrace_core::Lost;
-use ktrace_ftrace::Event;
+use ktrace_core::{Lost, Value};
+use ktrace_ftrace::{Event, Typed, WakeupKind};
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::Writer;
 use crate::error::Result;
-use crate::names::{Out, Threads, comms_of};
+use crate::names::{Out, Threads, comms_of, hex};
+use protos::ftrace_event::Event as Fe;
+use protos::generic_ftrace_event::{Field, field::Value as Fv};
 use protos::{
-    DebugAnnotation, FtraceEventBundle, ProcessTree, TracePacket, TrackDescriptor, TrackEvent, debug_annotation,
-    process_tree, trace_packet, track_descriptor, track_event,
+    DebugAnnotation, FtraceEvent, FtraceEventBundle, GenericFtraceEvent, ProcessTree, TracePacket, TrackDescriptor,
+    TrackEvent, debug_annotation, process_tree, trace_packet, track_descriptor, track_event,
 };
-
-mod wire;
 
 /// A CPU's bundle is written out when its encoded events reach this size.
 pub const BUNDLE_BYTES: usize = 64 << 10;
@@ -58,6 +57,26 @@ struct Bundle {
     lost: bool,
 }
 
+/// Reused message structs, one per typed event kind and one per generic event format (by id,
+/// its event and field names set once): events fill values in place and allocate nothing.
+#[derive(Debug, Default)]
+struct Pool {
+    switch: protos::SchedSwitchFtraceEvent,
+    waking: protos::SchedWakingFtraceEvent,
+    wakeup: protos::SchedWakeupFtraceEvent,
+    wakeup_new: protos::SchedWakeupNewFtraceEvent,
+    enter: protos::SysEnterFtraceEvent,
+    exit: protos::SysExitFtraceEvent,
+    print: protos::PrintFtraceEvent,
+    fork: protos::SchedProcessForkFtraceEvent,
+    exec: protos::SchedProcessExecFtraceEvent,
+    process_exit: protos::SchedProcessExitFtraceEvent,
+    newtask: protos::TaskNewtaskFtraceEvent,
+    rename: protos::TaskRenameFtraceEvent,
+    /// By event id.
+    generic: Vec<Option<GenericFtraceEvent>>,
+}
+
 /// Streams a Perfetto protobuf trace to `W`.
 ///
 /// ```no_run
@@ -73,6 +92,7 @@ pub struct Perfetto<W: Write> {
     out: Out<W>,
     bundles: Vec<Bundle>,
     threads: Threads,
+    pool: Pool,
     loss_track: bool,
 }
 
@@ -83,6 +103,7 @@ impl<W: Write> Perfetto<W> {
             out: Out::new(w, "the Perfetto trace"),
             bundles: Vec::new(),
             threads: Threads::default(),
+            pool: Pool::default(),
             loss_track: false,
         }
     }
@@ -101,6 +122,60 @@ impl<W: Write> Perfetto<W> {
             self.bundles.resize_with(i + 1, Bundle::default);
         }
         self.bundles.get_mut(i)
+    }
+
+    /// Appends `e` to its CPU's bundle; hands the message back for reuse.
+    fn push(&mut self, ev: &Event<'_>, e: Fe) -> Result<Option<Fe>> {
+        let cpu = ev.cpu();
+        let fe = FtraceEvent { timestamp: Some(ev.timestamp().ns), pid: Some(ev.pid() as u32), event: Some(e) };
+        let full = match self.bundle(cpu) {
+            Some(b) => {
+                prost::encoding::message::encode(2, &fe, &mut b.events);
+                b.events.len() >= BUNDLE_BYTES
+            }
+            None => false,
+        };
+        if full {
+            self.flush_bundle(cpu)?;
+        }
+        Ok(fe.event)
+    }
+
+    /// A generic event: its id's message (names set the first time) with this event's values.
+    fn generic(&mut self, ev: &Event<'_>) -> Result<()> {
+        let id = ev.id() as usize;
+        if self.pool.generic.len() <= id {
+            self.pool.generic.resize_with(id + 1, || None);
+        }
+        let Some(slot) = self.pool.generic.get_mut(id) else { return Ok(()) };
+        let mut g = slot.take().unwrap_or_else(|| GenericFtraceEvent {
+            event_name: Some(ev.name().to_owned()),
+            field: ev.format.fields.iter().map(|f| Field { name: Some(f.name.clone()), value: None }).collect(),
+        });
+        for (f, (_, v)) in g.field.iter_mut().zip(ev.fields()) {
+            f.value = match v {
+                Ok(Value::Signed(s)) => Some(Fv::IntValue(s)),
+                Ok(Value::Unsigned(u)) => Some(Fv::UintValue(u)),
+                Ok(Value::Str(s)) => {
+                    let mut t = reuse_str(f.value.take());
+                    push_lossy(&mut t, s);
+                    Some(Fv::StrValue(t))
+                }
+                Ok(Value::Array(a)) => {
+                    let mut t = reuse_str(f.value.take());
+                    t.push_str("0x");
+                    hex(a, |c| t.push(c as char));
+                    Some(Fv::StrValue(t))
+                }
+                Err(_) => None,
+            };
+        }
+        if let Some(Fe::Generic(g)) = self.push(ev, Fe::Generic(g))?
+            && let Some(slot) = self.pool.generic.get_mut(id)
+        {
+            *slot = Some(g);
+        }
+        Ok(())
     }
 
     /// Writes CPU `cpu`'s bundle as one packet.
@@ -132,17 +207,115 @@ impl<W: Write> Perfetto<W> {
     }
 }
 
+/// The string of a reused field value, emptied.
+fn reuse_str(v: Option<Fv>) -> String {
+    match v {
+        Some(Fv::StrValue(mut s)) => {
+            s.clear();
+            s
+        }
+        _ => String::new(),
+    }
+}
+
+/// Appends bytes as UTF-8 (invalid sequences replaced: protobuf readers check strings).
+fn push_lossy(t: &mut String, b: &[u8]) {
+    match std::str::from_utf8(b) {
+        Ok(s) => t.push_str(s),
+        Err(_) => t.push_str(&String::from_utf8_lossy(b)),
+    }
+}
+
+/// Sets a message's string field to `b`, reusing its allocation.
+fn set_str(s: &mut Option<String>, b: &[u8]) {
+    let s = s.get_or_insert_with(String::new);
+    s.clear();
+    push_lossy(s, b);
+}
+
+/// Takes a pooled message, fills it, pushes it, and puts it back.
+macro_rules! pooled {
+    ($self:ident, $ev:ident, $slot:ident, $variant:ident, |$m:ident| $fill:block) => {{
+        let mut $m = std::mem::take(&mut $self.pool.$slot);
+        $fill
+        if let Some(Fe::$variant(m)) = $self.push($ev, Fe::$variant($m))? {
+            $self.pool.$slot = m;
+        }
+    }};
+}
+
 impl<W: Write> Writer for Perfetto<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
         let typed = ev.typed()?;
         for (tid, comm) in comms_of(&typed).into_iter().flatten() {
             self.threads.set(tid, comm);
         }
-        let cpu = ev.cpu();
-        let Some(b) = self.bundle(cpu) else { return Ok(()) };
-        wire::ftrace_event(&mut b.events, ev, &typed);
-        if b.events.len() >= BUNDLE_BYTES {
-            self.flush_bundle(cpu)?;
+        let raw_sys = ev.system() == "raw_syscalls";
+        match typed {
+            Typed::SchedSwitch { prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio } => {
+                pooled!(self, ev, switch, SchedSwitch, |m| {
+                    set_str(&mut m.prev_comm, prev_comm);
+                    (m.prev_pid, m.prev_prio, m.prev_state) = (Some(prev_pid), Some(prev_prio), Some(prev_state));
+                    set_str(&mut m.next_comm, next_comm);
+                    (m.next_pid, m.next_prio) = (Some(next_pid), Some(next_prio));
+                })
+            }
+            Typed::Wakeup { kind, comm, pid, prio, target_cpu } => {
+                // The three wakeup messages have the same fields.
+                macro_rules! wakeup {
+                    ($slot:ident, $variant:ident) => {
+                        pooled!(self, ev, $slot, $variant, |m| {
+                            set_str(&mut m.comm, comm);
+                            (m.pid, m.prio, m.target_cpu, m.success) =
+                                (Some(pid), Some(prio), Some(target_cpu), Some(1));
+                        })
+                    };
+                }
+                match kind {
+                    WakeupKind::Waking => wakeup!(waking, SchedWaking),
+                    WakeupKind::Wakeup => wakeup!(wakeup, SchedWakeup),
+                    WakeupKind::WakeupNew => wakeup!(wakeup_new, SchedWakeupNew),
+                }
+            }
+            Typed::SysEnter { nr, args } if raw_sys => pooled!(self, ev, enter, SysEnter, |m| {
+                m.id = Some(nr);
+                m.args.clear();
+                m.args.extend_from_slice(&args);
+            }),
+            Typed::SysExit { nr, ret } if raw_sys => pooled!(self, ev, exit, SysExit, |m| {
+                (m.id, m.ret) = (Some(nr), Some(ret));
+            }),
+            Typed::Print { ip, msg } => pooled!(self, ev, print, Print, |m| {
+                m.ip = Some(ip);
+                set_str(&mut m.buf, msg);
+            }),
+            Typed::Fork { parent_comm, parent_pid, child_comm, child_pid } => {
+                pooled!(self, ev, fork, SchedProcessFork, |m| {
+                    set_str(&mut m.parent_comm, parent_comm);
+                    set_str(&mut m.child_comm, child_comm);
+                    (m.parent_pid, m.child_pid) = (Some(parent_pid), Some(child_pid));
+                })
+            }
+            Typed::Exec { filename, pid, old_pid } => pooled!(self, ev, exec, SchedProcessExec, |m| {
+                set_str(&mut m.filename, filename);
+                (m.pid, m.old_pid) = (Some(pid), Some(old_pid));
+            }),
+            Typed::Exit { comm, pid, prio } => pooled!(self, ev, process_exit, SchedProcessExit, |m| {
+                set_str(&mut m.comm, comm);
+                (m.pid, m.prio) = (Some(pid), Some(prio));
+            }),
+            Typed::TaskNewtask { pid, comm, clone_flags, oom_score_adj } => {
+                pooled!(self, ev, newtask, TaskNewtask, |m| {
+                    set_str(&mut m.comm, comm);
+                    (m.pid, m.clone_flags, m.oom_score_adj) = (Some(pid), Some(clone_flags), Some(oom_score_adj));
+                })
+            }
+            Typed::TaskRename { pid, oldcomm, newcomm, oom_score_adj } => pooled!(self, ev, rename, TaskRename, |m| {
+                set_str(&mut m.oldcomm, oldcomm);
+                set_str(&mut m.newcomm, newcomm);
+                (m.pid, m.oom_score_adj) = (Some(pid), Some(oom_score_adj));
+            }),
+            _ => self.generic(ev)?,
         }
         Ok(())
     }
