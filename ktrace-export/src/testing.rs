@@ -12,6 +12,8 @@ pub(crate) const ENTER: u16 = 2;
 pub(crate) const EXIT: u16 = 3;
 pub(crate) const RENAME: u16 = 4;
 pub(crate) const SAMPLE: u16 = 5;
+pub(crate) const BLOCK_ISSUE: u16 = 6;
+pub(crate) const BLOCK_COMPLETE: u16 = 7;
 
 /// A decoder knowing the five formats.
 pub(crate) fn decoder() -> Decoder {
@@ -58,6 +60,22 @@ pub(crate) fn decoder() -> Decoder {
                 "sample",
                 SAMPLE,
                 "\tfield:int value;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:char name[16];\toffset:12;\tsize:16;\tsigned:0;\n\tfield:u32 words[2];\toffset:28;\tsize:8;\tsigned:0;\n\tfield:__data_loc char[] msg;\toffset:36;\tsize:4;\tsigned:0;\n",
+            ),
+        ),
+        (
+            "block",
+            fmt(
+                "block_rq_issue",
+                BLOCK_ISSUE,
+                "\tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:sector_t sector;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:unsigned int nr_sector;\toffset:24;\tsize:4;\tsigned:0;\n\tfield:unsigned int bytes;\toffset:28;\tsize:4;\tsigned:0;\n\tfield:unsigned short ioprio;\toffset:32;\tsize:2;\tsigned:0;\n\tfield:char rwbs[10];\toffset:34;\tsize:10;\tsigned:0;\n\tfield:char comm[16];\toffset:44;\tsize:16;\tsigned:0;\n",
+            ),
+        ),
+        (
+            "block",
+            fmt(
+                "block_rq_complete",
+                BLOCK_COMPLETE,
+                "\tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:sector_t sector;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:unsigned int nr_sector;\toffset:24;\tsize:4;\tsigned:0;\n\tfield:int error;\toffset:28;\tsize:4;\tsigned:1;\n\tfield:unsigned short ioprio;\toffset:32;\tsize:2;\tsigned:0;\n\tfield:char rwbs[10];\toffset:34;\tsize:10;\tsigned:0;\n",
             ),
         ),
     ] {
@@ -168,4 +186,18 @@ pub(crate) fn write(w: &mut dyn crate::Writer) {
         w.event(&event(&dec, r)).unwrap();
     }
     w.finish().unwrap();
+}
+
+/// A `block_rq_issue` (`error` `None`) or `block_rq_complete` record of device 8:0, read as "R".
+pub(crate) fn block(ts: u64, sector: u64, error: Option<i32>) -> (u64, u32, Vec<u8>) {
+    let (id, len) = if error.is_some() { (BLOCK_COMPLETE, 44) } else { (BLOCK_ISSUE, 60) };
+    let dev = (8u32 << 20).to_ne_bytes();
+    let err = error.unwrap_or(4096).to_ne_bytes();
+    let r = record(
+        id,
+        1,
+        len,
+        &[(8, &dev), (16, &sector.to_ne_bytes()), (24, &8u32.to_ne_bytes()), (28, &err), (34, b"R\0")],
+    );
+    (ts, 0, r)
 }

@@ -10,6 +10,9 @@
 //!   `exec`/`exit`, `task_newtask`, `task_rename`, `raw_syscalls` `sys_enter`/`sys_exit` and
 //!   `ftrace:print` as their typed messages (Perfetto draws CPU tracks, thread states and
 //!   syscall slices from them), any other event as a `GenericFtraceEvent` with its fields.
+//! - Block requests (`block_rq_issue` to `block_rq_complete`) also as slices on their device's
+//!   tracks (sequence [`BLOCK_SEQUENCE`], see [`block`]), named by their `rwbs`, with the sector,
+//!   sector count and error as debug annotations.
 //! - Thread names (saved cmdlines and every comm seen) as a `ProcessTree` at the end.
 //! - Losses: the CPU's next bundle has `lost_events` set, and an instant `TrackEvent`
 //!   `lost events` on the track `ktrace losses` (sequence 2) carries the cpu and count as debug
@@ -26,8 +29,11 @@ pub mod protos;
 
 use std::io::Write;
 
+pub mod block;
+pub use block::{BLOCK_SEQUENCE, BLOCK_TRACKS};
+
 use ktrace_core::{Lost, Value};
-use ktrace_ftrace::{Event, Typed, WakeupKind};
+use ktrace_ftrace::{BlockPhase, Event, Typed, WakeupKind};
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
@@ -93,6 +99,8 @@ pub struct Perfetto<W: Write> {
     bundles: Vec<Bundle>,
     threads: Threads,
     pool: Pool,
+    blocks: block::Blocks,
+    last_ts: u64,
     loss_track: bool,
 }
 
@@ -104,6 +112,8 @@ impl<W: Write> Perfetto<W> {
             bundles: Vec::new(),
             threads: Threads::default(),
             pool: Pool::default(),
+            blocks: block::Blocks::default(),
+            last_ts: 0,
             loss_track: false,
         }
     }
@@ -251,6 +261,18 @@ impl<W: Write> Writer for Perfetto<W> {
             self.threads.set(tid, comm);
         }
         let raw_sys = ev.system() == "raw_syscalls";
+        let ts = ev.timestamp().ns;
+        self.last_ts = self.last_ts.max(ts);
+        if let Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } = typed {
+            let packets = match phase {
+                BlockPhase::Issue => self.blocks.issue(ts, dev, sector, nr_sector, rwbs),
+                BlockPhase::Complete => self.blocks.complete(ts, dev, sector, Some(error)),
+                _ => Vec::new(),
+            };
+            for p in &packets {
+                self.packet(p)?;
+            }
+        }
         match typed {
             Typed::SchedSwitch { prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio } => {
                 pooled!(self, ev, switch, SchedSwitch, |m| {
@@ -371,6 +393,9 @@ impl<W: Write> Writer for Perfetto<W> {
         for cpu in 0..self.bundles.len() {
             self.flush_bundle(cpu as u32)?;
         }
+        for p in &self.blocks.finish(self.last_ts) {
+            self.packet(p)?;
+        }
         let threads = self
             .threads
             .sorted()
@@ -463,5 +488,81 @@ mod tests {
         let count =
             losses[0].1.iter().find(|d| d.name_field == Some(debug_annotation::NameField::Name("count".into())));
         assert_eq!(count.unwrap().value, Some(debug_annotation::Value::UintValue(7)));
+    }
+
+    /// Overlapping block requests are slices on separate lanes of their device's track, from
+    /// issue to completion; a request never completed ends at the trace's end, unfinished.
+    #[test]
+    fn block_requests_are_slices_on_device_lanes() {
+        let dec = testing::decoder();
+        let mut out = Vec::new();
+        let mut w = Perfetto::new(&mut out);
+        let records = [
+            testing::block(1000, 100, None),
+            testing::block(1500, 200, None),
+            testing::block(2000, 100, Some(0)),
+            testing::block(3000, 200, Some(-5)),
+            testing::block(3500, 300, None),
+        ];
+        for r in &records {
+            w.event(&testing::event(&dec, r)).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        let trace = Trace::decode(out.as_slice()).unwrap();
+        let mut tracks = Vec::new();
+        let mut slices = Vec::new();
+        for p in trace.packet {
+            match p.data {
+                Some(trace_packet::Data::TrackDescriptor(d)) => {
+                    let Some(track_descriptor::StaticOrDynamicName::Name(n)) = d.static_or_dynamic_name else {
+                        panic!()
+                    };
+                    tracks.push((d.uuid.unwrap(), d.parent_uuid, n));
+                }
+                Some(trace_packet::Data::TrackEvent(e)) => {
+                    let name = e.name_field.map(|track_event::NameField::Name(n)| n);
+                    let notes: Vec<(String, String)> = e
+                        .debug_annotations
+                        .iter()
+                        .map(|d| {
+                            let Some(debug_annotation::NameField::Name(n)) = &d.name_field else { panic!() };
+                            (n.clone(), format!("{:?}", d.value.as_ref().unwrap()))
+                        })
+                        .collect();
+                    slices.push((p.timestamp.unwrap(), e.r#type.unwrap(), e.track_uuid.unwrap(), name, notes));
+                }
+                _ => {}
+            }
+        }
+        let dev = BLOCK_TRACKS | (8u64 << 20) << 16;
+        assert_eq!(
+            tracks,
+            [
+                (dev, None, "block 8:0".to_owned()),
+                (dev | 1, Some(dev), "lane 0".into()),
+                (dev | 2, Some(dev), "lane 1".into())
+            ]
+        );
+        let (b, e) = (track_event::Type::SliceBegin as i32, track_event::Type::SliceEnd as i32);
+        let notes = |sector: u64, last: (&str, &str)| {
+            vec![
+                ("sector".to_owned(), format!("UintValue({sector})")),
+                ("nr_sector".into(), "UintValue(8)".into()),
+                (last.0.into(), last.1.into()),
+            ]
+        };
+        let r = Some("R".to_owned());
+        assert_eq!(
+            slices,
+            [
+                (1000, b, dev | 1, r.clone(), notes(100, ("error", "IntValue(0)"))),
+                (2000, e, dev | 1, None, vec![]),
+                (1500, b, dev | 2, r.clone(), notes(200, ("error", "IntValue(-5)"))),
+                (3000, e, dev | 2, None, vec![]),
+                (3500, b, dev | 1, r, notes(300, ("unfinished", "UintValue(1)"))),
+                (3500, e, dev | 1, None, vec![]),
+            ]
+        );
     }
 }
