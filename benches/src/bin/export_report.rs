@@ -8,19 +8,10 @@
 //! profile one writer with `perf record`, skips the others and the decode-only pass)
 use std::time::Instant;
 
+use ktrace_benches::thread_cpu;
+
 use ktrace_export::{ChromeJson, Ctf, Perfetto, Writer, write_recording};
 use ktrace_ftrace::TraceDat;
-
-/// This thread's CPU time in seconds (`CLOCK_THREAD_CPUTIME_ID`).
-fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec into `ts`.
-    #[allow(unsafe_code, reason = "clock_gettime has no std wrapper for the thread CPU clock")]
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
 
 /// Runs `pass` 3 times; best wall and best CPU seconds, and what the pass returned.
 fn best_of(
