@@ -14,6 +14,7 @@ pub(crate) const RENAME: u16 = 4;
 pub(crate) const SAMPLE: u16 = 5;
 pub(crate) const BLOCK_ISSUE: u16 = 6;
 pub(crate) const BLOCK_COMPLETE: u16 = 7;
+pub(crate) const NEWTASK: u16 = 8;
 
 /// A decoder knowing the five formats.
 pub(crate) fn decoder() -> Decoder {
@@ -76,6 +77,14 @@ pub(crate) fn decoder() -> Decoder {
                 "block_rq_complete",
                 BLOCK_COMPLETE,
                 "\tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:sector_t sector;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:unsigned int nr_sector;\toffset:24;\tsize:4;\tsigned:0;\n\tfield:int error;\toffset:28;\tsize:4;\tsigned:1;\n\tfield:unsigned short ioprio;\toffset:32;\tsize:2;\tsigned:0;\n\tfield:char rwbs[10];\toffset:34;\tsize:10;\tsigned:0;\n",
+            ),
+        ),
+        (
+            "task",
+            fmt(
+                "task_newtask",
+                NEWTASK,
+                "\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:char comm[16];\toffset:12;\tsize:16;\tsigned:0;\n\tfield:u64 clone_flags;\toffset:32;\tsize:8;\tsigned:0;\n\tfield:short oom_score_adj;\toffset:40;\tsize:2;\tsigned:1;\n",
             ),
         ),
     ] {
@@ -199,5 +208,12 @@ pub(crate) fn block(ts: u64, sector: u64, error: Option<i32>) -> (u64, u32, Vec<
         len,
         &[(8, &dev), (16, &sector.to_ne_bytes()), (24, &8u32.to_ne_bytes()), (28, &err), (34, b"R\0")],
     );
+    (ts, 0, r)
+}
+
+/// `task_newtask` by `creator` of task `pid` named `comm` with `clone_flags`.
+pub(crate) fn newtask(ts: u64, creator: i32, pid: i32, comm_: &str, clone_flags: u64) -> (u64, u32, Vec<u8>) {
+    let r =
+        record(NEWTASK, creator, 48, &[(8, &pid.to_ne_bytes()), (12, &comm(comm_)), (32, &clone_flags.to_ne_bytes())]);
     (ts, 0, r)
 }

@@ -13,6 +13,8 @@
 //! - Block requests (`block_rq_issue` to `block_rq_complete`) also as slices on their device's
 //!   tracks (sequence [`BLOCK_SEQUENCE`], see [`block`]), named by their `rwbs`, with the sector,
 //!   sector count and error as debug annotations.
+//! - Thread groups: a task created during the trace (`task_newtask`) has its `tgid` (itself, or
+//!   with `CLONE_THREAD` its creator's when known) in the `ProcessTree`, and each group a process.
 //! - Thread names (saved cmdlines and every comm seen) as a `ProcessTree` at the end.
 //! - Losses: the CPU's next bundle has `lost_events` set, and an instant `TrackEvent`
 //!   `lost events` on the track `ktrace losses` (sequence 2) carries the cpu and count as debug
@@ -46,6 +48,9 @@ use protos::{
     DebugAnnotation, FtraceEvent, FtraceEventBundle, GenericFtraceEvent, ProcessTree, TracePacket, TrackDescriptor,
     TrackEvent, debug_annotation, process_tree, trace_packet, track_descriptor, track_event,
 };
+
+/// `CLONE_THREAD` (include/uapi/linux/sched.h): the new task joins its creator's thread group.
+const CLONE_THREAD: u64 = 0x0001_0000;
 
 /// A CPU's bundle is written out when its encoded events reach this size.
 pub const BUNDLE_BYTES: usize = 64 << 10;
@@ -98,6 +103,8 @@ pub struct Perfetto<W: Write> {
     out: Out<W>,
     bundles: Vec<Bundle>,
     threads: Threads,
+    /// `tid -> tgid` of the tasks created during the trace (`task_newtask`'s `CLONE_THREAD`).
+    tgids: foldhash::HashMap<i32, i32>,
     pool: Pool,
     blocks: block::Blocks,
     last_ts: u64,
@@ -111,6 +118,7 @@ impl<W: Write> Perfetto<W> {
             out: Out::new(w, "the Perfetto trace"),
             bundles: Vec::new(),
             threads: Threads::default(),
+            tgids: foldhash::HashMap::default(),
             pool: Pool::default(),
             blocks: block::Blocks::default(),
             last_ts: 0,
@@ -327,6 +335,15 @@ impl<W: Write> Writer for Perfetto<W> {
                 (m.pid, m.prio) = (Some(pid), Some(prio));
             }),
             Typed::TaskNewtask { pid, comm, clone_flags, oom_score_adj } => {
+                // A thread joins its creator's group (when the creator's is known); any other new
+                // task leads its own.
+                let tgid = match clone_flags & CLONE_THREAD {
+                    0 => Some(pid),
+                    _ => self.tgids.get(&ev.pid()).copied(),
+                };
+                if let Some(t) = tgid {
+                    self.tgids.insert(pid, t);
+                }
                 pooled!(self, ev, newtask, TaskNewtask, |m| {
                     set_str(&mut m.comm, comm);
                     (m.pid, m.clone_flags, m.oom_score_adj) = (Some(pid), Some(clone_flags), Some(oom_score_adj));
@@ -396,14 +413,34 @@ impl<W: Write> Writer for Perfetto<W> {
         for p in &self.blocks.finish(self.last_ts) {
             self.packet(p)?;
         }
-        let threads = self
-            .threads
-            .sorted()
+        let named = self.threads.sorted();
+        let threads = named
+            .iter()
+            .map(|(tid, c)| process_tree::Thread {
+                tid: Some(*tid),
+                tgid: self.tgids.get(tid).copied(),
+                name: Some(c.lossy().into_owned()),
+            })
+            .collect();
+        // The thread groups known, each named by its leader.
+        let mut groups: Vec<i32> = self.tgids.values().copied().collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let processes = groups
             .into_iter()
-            .map(|(tid, c)| process_tree::Thread { tid: Some(tid), tgid: None, name: Some(c.lossy().into_owned()) })
+            .map(|pid| process_tree::Process {
+                pid: Some(pid),
+                ppid: None,
+                cmdline: named
+                    .iter()
+                    .find(|(t, _)| *t == pid)
+                    .map(|(_, c)| c.lossy().into_owned())
+                    .into_iter()
+                    .collect(),
+            })
             .collect();
         self.packet(&TracePacket {
-            data: Some(trace_packet::Data::ProcessTree(ProcessTree { processes: Vec::new(), threads })),
+            data: Some(trace_packet::Data::ProcessTree(ProcessTree { processes, threads })),
             optional_trusted_packet_sequence_id: Some(
                 trace_packet::OptionalTrustedPacketSequenceId::TrustedPacketSequenceId(FTRACE_SEQUENCE),
             ),
@@ -564,5 +601,34 @@ mod tests {
                 (3500, e, dev | 1, None, vec![]),
             ]
         );
+    }
+
+    /// Tasks created during the trace get their thread group: a fork leads its own, a thread
+    /// (`CLONE_THREAD`) joins its creator's; a thread of an unknown group has none.
+    #[test]
+    fn new_tasks_get_their_tgid() {
+        let dec = testing::decoder();
+        let mut out = Vec::new();
+        let mut w = Perfetto::new(&mut out);
+        let records = [
+            testing::newtask(1, 10, 500, "app", 0x11),        // fork (SIGCHLD): a process
+            testing::newtask(2, 500, 501, "app", 0x3d_0f00),  // pthread_create's flags
+            testing::newtask(3, 501, 502, "app", 0x3d_0f00),  // a thread of a thread
+            testing::newtask(4, 77, 700, "other", 0x3d_0f00), // creator's group unknown
+        ];
+        for r in &records {
+            w.event(&testing::event(&dec, r)).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        let trace = Trace::decode(out.as_slice()).unwrap();
+        let Some(trace_packet::Data::ProcessTree(t)) = trace.packet.into_iter().filter_map(|p| p.data).next_back()
+        else {
+            panic!("no process tree")
+        };
+        let threads: Vec<(i32, Option<i32>)> = t.threads.iter().map(|t| (t.tid.unwrap(), t.tgid)).collect();
+        assert_eq!(threads, [(500, Some(500)), (501, Some(500)), (502, Some(500)), (700, None)]);
+        let procs: Vec<(i32, Vec<String>)> = t.processes.into_iter().map(|p| (p.pid.unwrap(), p.cmdline)).collect();
+        assert_eq!(procs, [(500, vec!["app".to_owned()])]);
     }
 }
