@@ -527,26 +527,30 @@ mod tests {
         assert_eq!(count.unwrap().value, Some(debug_annotation::Value::UintValue(7)));
     }
 
+    /// The trace `records` make.
+    fn written(records: &[(u64, u32, Vec<u8>)]) -> Trace {
+        let dec = testing::decoder();
+        let mut out = Vec::new();
+        let mut w = Perfetto::new(&mut out);
+        for r in records {
+            w.event(&testing::event(&dec, r)).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        Trace::decode(out.as_slice()).unwrap()
+    }
+
     /// Overlapping block requests are slices on separate lanes of their device's track, from
     /// issue to completion; a request never completed ends at the trace's end, unfinished.
     #[test]
     fn block_requests_are_slices_on_device_lanes() {
-        let dec = testing::decoder();
-        let mut out = Vec::new();
-        let mut w = Perfetto::new(&mut out);
-        let records = [
+        let trace = written(&[
             testing::block(1000, 100, None),
             testing::block(1500, 200, None),
             testing::block(2000, 100, Some(0)),
             testing::block(3000, 200, Some(-5)),
             testing::block(3500, 300, None),
-        ];
-        for r in &records {
-            w.event(&testing::event(&dec, r)).unwrap();
-        }
-        w.finish().unwrap();
-        drop(w);
-        let trace = Trace::decode(out.as_slice()).unwrap();
+        ]);
         let mut tracks = Vec::new();
         let mut slices = Vec::new();
         for p in trace.packet {
@@ -607,21 +611,12 @@ mod tests {
     /// (`CLONE_THREAD`) joins its creator's; a thread of an unknown group has none.
     #[test]
     fn new_tasks_get_their_tgid() {
-        let dec = testing::decoder();
-        let mut out = Vec::new();
-        let mut w = Perfetto::new(&mut out);
-        let records = [
+        let trace = written(&[
             testing::newtask(1, 10, 500, "app", 0x11),        // fork (SIGCHLD): a process
             testing::newtask(2, 500, 501, "app", 0x3d_0f00),  // pthread_create's flags
             testing::newtask(3, 501, 502, "app", 0x3d_0f00),  // a thread of a thread
             testing::newtask(4, 77, 700, "other", 0x3d_0f00), // creator's group unknown
-        ];
-        for r in &records {
-            w.event(&testing::event(&dec, r)).unwrap();
-        }
-        w.finish().unwrap();
-        drop(w);
-        let trace = Trace::decode(out.as_slice()).unwrap();
+        ]);
         let Some(trace_packet::Data::ProcessTree(t)) = trace.packet.into_iter().filter_map(|p| p.data).next_back()
         else {
             panic!("no process tree")
