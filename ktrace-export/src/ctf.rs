@@ -26,7 +26,7 @@ use ktrace_core::{Endian, EventFormat, Lost, RawData, Value};
 use ktrace_ftrace::Event;
 
 use crate::Writer;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 
 /// Events per packet are written out when they reach this many bytes.
 pub const PACKET_BYTES: usize = 64 << 10;
@@ -242,20 +242,20 @@ fn ident(name: &str) -> String {
 #[inline]
 fn put(b: &mut Vec<u8>, e: Endian, v: u64, n: usize) {
     match e {
-        Endian::Little => b.extend(v.to_le_bytes().into_iter().take(n)),
-        Endian::Big => b.extend(v.to_be_bytes().into_iter().skip(8 - n)),
+        Endian::Little => b.extend_from_slice(v.to_le_bytes().get(..n).unwrap_or_default()),
+        Endian::Big => b.extend_from_slice(v.to_be_bytes().get(8 - n.min(8)..).unwrap_or_default()),
     }
 }
 
-/// Copies `a` as exactly `n` bytes (cut or zero-padded).
+/// Copies the first `n` bytes of `a` (the caller checked it holds them).
 fn put_bytes(b: &mut Vec<u8>, a: RawData<'_>, n: usize) {
     let (x, y) = match a {
         RawData::Single(s) => (s, &[][..]),
         RawData::Split(x, y) => (x, y),
     };
-    let start = b.len();
-    b.extend(x.iter().chain(y).take(n));
-    b.resize(start + n, 0);
+    let (x, y) = (x.get(..n).unwrap_or(x), y.get(..n.saturating_sub(x.len())).unwrap_or(y));
+    b.extend_from_slice(x);
+    b.extend_from_slice(y);
 }
 
 impl Writer for Ctf {
@@ -278,26 +278,33 @@ impl Writer for Ctf {
         b.push(ev.flags());
         b.push(ev.preempt_count());
         for (f, (_, v)) in ev.format.fields.iter().zip(ev.fields()) {
+            let bad = |what: String| Error::Field {
+                event: format!("{}:{}", ev.system(), ev.name()),
+                field: f.name.clone(),
+                offset: f.offset,
+                what,
+            };
+            let v = v.map_err(|e| bad(e.to_string()))?;
             match (ty(f), v) {
-                (Ty::Int { bytes, .. }, Ok(Value::Unsigned(u))) => put(b, e, u, bytes),
-                (Ty::Int { bytes, .. }, Ok(Value::Signed(i))) => put(b, e, i as u64, bytes),
-                (Ty::Int { bytes, .. }, _) => put(b, e, 0, bytes),
-                (Ty::Str, Ok(Value::Str(s))) => {
+                (Ty::Int { bytes, .. }, Value::Unsigned(u)) => put(b, e, u, bytes),
+                (Ty::Int { bytes, .. }, Value::Signed(i)) => put(b, e, i as u64, bytes),
+                (Ty::Str, Value::Str(s)) => {
                     b.extend(s.iter().filter(|c| **c != 0));
                     b.push(0);
                 }
-                (Ty::Str, _) => b.push(0),
                 (Ty::Bytes(n), _) => {
-                    put_bytes(b, RawData::Single(ev.data()).slice(f.offset, n).unwrap_or(RawData::Single(&[])), n)
+                    let a = RawData::Single(ev.data()).slice(f.offset, n).map_err(|e| bad(e.to_string()))?;
+                    put_bytes(b, a, n);
                 }
-                (Ty::Array { count, elem }, Ok(Value::Array(a))) => put_bytes(b, a, count * elem),
-                (Ty::Array { count, elem }, _) => put_bytes(b, RawData::Single(&[]), count * elem),
-                (Ty::Seq { elem }, Ok(Value::Array(a))) => {
+                (Ty::Array { count, elem }, Value::Array(a)) if a.len() == count * elem => {
+                    put_bytes(b, a, count * elem)
+                }
+                (Ty::Seq { elem }, Value::Array(a)) => {
                     let n = a.len() / elem;
                     put(b, e, n as u64, 4);
                     put_bytes(b, a, n * elem);
                 }
-                (Ty::Seq { .. }, _) => put(b, e, 0, 4),
+                (t, v) => return Err(bad(format!("{v:?} does not fit the declared {t:?}"))),
             }
         }
         if s.events.len() >= PACKET_BYTES {
@@ -320,5 +327,66 @@ impl Writer for Ctf {
         }
         let path = self.dir.join("metadata");
         std::fs::write(&path, self.metadata()).writing(|| path.display().to_string())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ktrace-export-ctf-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    /// cpu 1's stream reads back as one packet with the sample's payload, field by field.
+    #[test]
+    fn packets_and_payloads_read_back() {
+        let d = dir("ok");
+        let mut w = Ctf::create(&d, Endian::NATIVE).unwrap();
+        testing::write(&mut w);
+        let meta = std::fs::read_to_string(d.join("metadata")).unwrap();
+        assert!(meta.contains("name = \"sample\";") && meta.contains("string msg;"), "{meta}");
+        let s = std::fs::read(d.join("channel0_1")).unwrap();
+        let _ = std::fs::remove_dir_all(&d);
+        let mut c = ktrace_core::Cursor::new(&s).with_endian(Endian::NATIVE);
+        let mut u = |n: usize| match n {
+            1 => c.u8().unwrap() as u64,
+            2 => c.u16().unwrap() as u64,
+            4 => c.u32().unwrap() as u64,
+            _ => c.u64().unwrap(),
+        };
+        assert_eq!(u(4), MAGIC as u64);
+        assert_eq!(u(4), 0, "stream id");
+        assert_eq!((u(8), u(8)), (0, 2500), "the stream's first packet ends at the sample");
+        let bits = u(8);
+        assert_eq!((bits, u(8)), (s.len() as u64 * 8, s.len() as u64 * 8));
+        assert_eq!((u(8), u(4)), (7, 1), "7 events discarded before it; cpu 1");
+        assert_eq!((u(4), u(8), u(4), u(1), u(1)), (testing::SAMPLE as u64, 2500, 300, 0, 0), "event header");
+        assert_eq!(u(4) as i32, -5);
+        let rest = c.bytes(c.remaining()).unwrap();
+        let mut want = b"hello\0".to_vec();
+        want.extend([1u32, 2].iter().flat_map(|w| w.to_ne_bytes()));
+        want.extend(testing::long_msg().as_bytes());
+        want.push(0);
+        assert_eq!(rest, &want[..], "name, words by value, msg");
+    }
+
+    /// A field the record is too short for is an error naming the event, field and offset, not
+    /// a zeroed array.
+    #[test]
+    fn a_short_record_is_an_error_naming_the_field() {
+        let d = dir("short");
+        let mut w = Ctf::create(&d, Endian::NATIVE).unwrap();
+        let dec = testing::decoder();
+        let mut r = testing::records().pop().unwrap();
+        r.2.truncate(30);
+        let err = w.event(&testing::event(&dec, &r)).unwrap_err();
+        let _ = std::fs::remove_dir_all(&d);
+        let Error::Field { event, field, offset, .. } = &err else { panic!("{err}") };
+        assert_eq!((event.as_str(), field.as_str(), *offset), ("test:sample", "words", 28), "{err}");
     }
 }

@@ -15,6 +15,20 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A field of an event could not be written in the layout its format declares (its bytes are
+    /// cut short, or its value is not of the declared kind): the output would otherwise carry a
+    /// made-up 0, "" or zeroed array.
+    #[error("{event}: field {field} at offset {offset}: {what}")]
+    Field {
+        /// The event (`sched:sched_switch`).
+        event: String,
+        /// The field's name.
+        field: String,
+        /// The field's offset in the record.
+        offset: usize,
+        /// What went wrong.
+        what: String,
+    },
     /// Reading the source stream failed.
     #[error(transparent)]
     Parse(#[from] ParseError),

@@ -17,7 +17,6 @@
 //!   system, args = its fields (integers as numbers, strings as strings, arrays as hex).
 //! - Losses are process-scoped instants `lost events` on the CPU's track, args `cpu`, `count`.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use ktrace_core::{Lost, Value};
@@ -58,7 +57,7 @@ pub struct ChromeJson<W: Write> {
     threads: Threads,
     cpus: Vec<Option<Running>>,
     cpus_named: Vec<bool>,
-    syscalls: HashMap<i32, (i64, u64)>,
+    syscalls: foldhash::HashMap<i32, (i64, u64)>,
     last_ts: u64,
 }
 
@@ -72,7 +71,7 @@ impl<W: Write> ChromeJson<W> {
             threads: Threads::default(),
             cpus: Vec::new(),
             cpus_named: Vec::new(),
-            syscalls: HashMap::new(),
+            syscalls: foldhash::HashMap::default(),
             last_ts: 0,
         }
     }
@@ -229,7 +228,7 @@ impl<W: Write> Writer for ChromeJson<W> {
         self.last_ts = self.last_ts.max(ts);
         let cpu = ev.cpu();
         let typed = ev.typed()?;
-        for (tid, comm) in comms_of(ev, &typed).into_iter().flatten() {
+        for (tid, comm) in comms_of(&typed).into_iter().flatten() {
             self.name_thread(tid, comm);
         }
         match typed {
@@ -313,7 +312,7 @@ pub(crate) fn micros(b: &mut Vec<u8>, ns: u64) {
 /// Bytes as a JSON string (invalid UTF-8 replaced by U+FFFD).
 #[inline]
 pub(crate) fn string(b: &mut Vec<u8>, s: &[u8]) {
-    let s = String::from_utf8_lossy(s);
+    let s = std::str::from_utf8(s).map_or_else(|_| String::from_utf8_lossy(s), std::borrow::Cow::Borrowed);
     if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
         b.push(b'"');
         b.extend_from_slice(s.as_bytes());
@@ -336,5 +335,46 @@ pub(crate) fn syscall_label(nr: i64, scratch: &mut [u8; 40]) -> &[u8] {
             let n = c.position() as usize;
             scratch.get(..n).unwrap_or_default()
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use serde_json::{Value as J, json};
+
+    /// The synthesized workload parses as JSON with a CPU slice, a syscall slice, named threads,
+    /// instants with their fields and the loss.
+    #[test]
+    fn trace_parses_with_slices_names_and_fields() {
+        let mut out = Vec::new();
+        let mut w = ChromeJson::new(&mut out);
+        testing::write(&mut w);
+        drop(w);
+        let doc: J = serde_json::from_slice(&out).unwrap();
+        let evs = doc["traceEvents"].as_array().unwrap();
+        let find =
+            |ph: &str, name: &str| -> Vec<&J> { evs.iter().filter(|e| e["ph"] == ph && e["name"] == name).collect() };
+        let sys = find("X", syscall_name(110).unwrap());
+        assert_eq!(sys.len(), 1);
+        assert_eq!(
+            (&sys[0]["tid"], &sys[0]["ts"], &sys[0]["dur"], &sys[0]["args"]),
+            (&json!(200), &json!(2.0), &json!(1.5), &json!({"nr": 110, "ret": 42}))
+        );
+        // sh ran before the trace's first switch (unknown start); app from 1 us to the end (5 us).
+        let app = find("X", "app");
+        assert_eq!((&app[0]["pid"], &app[0]["ts"], &app[0]["dur"]), (&json!(CPU_PID), &json!(1.0), &json!(4.0)));
+        let names: Vec<&J> = find("M", "thread_name").into_iter().map(|e| &e["args"]["name"]).collect();
+        assert!(names.contains(&&json!("worker")) && names.contains(&&json!("app")), "{names:?}");
+        let samples = find("i", "sample");
+        assert_eq!(samples.len(), 2);
+        assert_eq!(
+            samples[0]["args"],
+            json!({"value": -5, "name": "hello", "words": "0x0100000002000000", "msg": testing::long_msg()})
+        );
+        let lost = find("i", "lost events");
+        assert_eq!(lost[0]["args"], json!({"cpu": 1, "count": 7}));
     }
 }

@@ -10,14 +10,14 @@
 //! Every trace writer is a [`Writer`]: feed it the items of a [`Recording`] (a recording made
 //! live, or a trace.dat read with [`ktrace_ftrace::TraceDat`]) or of a live
 //! [`ktrace_ftrace::Stream`], then [`Writer::finish`]. Writers hold a fixed buffer (and per-thread
-//! or per-CPU state), never the trace, and allocate nothing for the frequent events (sched, syscalls,
-//! other tracepoints); Perfetto's task events (fork, exec, exit, rename) still build their
-//! messages each time.
+//! or per-CPU state), never the trace, and allocate nothing per event once its kind has been seen
+//! (Perfetto fills reused messages, one per typed kind and one per generic event id; JSON and CTF
+//! write bytes).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use ktrace_export::{Format, export_tracedat};
-//! let dat = ktrace_ftrace::TraceDat::parse(&std::fs::read("trace.dat")?)?;
+//! let dat = ktrace_ftrace::TraceDat::from_bytes(std::fs::read("trace.dat")?.into())?;
 //! let n = export_tracedat(&dat, Format::Perfetto, "trace.perfetto-trace".as_ref())?;
 //! println!("{n} events");
 //! # Ok(()) }
@@ -46,6 +46,9 @@ pub mod json;
 mod names;
 pub mod perfetto;
 pub mod speedscope;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test data")]
+mod testing;
 
 use std::path::Path;
 

@@ -1,11 +1,9 @@
 //! Thread names seen in the stream, and the buffered output every writer streams through.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::Write;
 
-use ktrace_core::Value;
-use ktrace_ftrace::{Event, Typed};
+use ktrace_ftrace::Typed;
 
 use crate::error::{IoContext, Result};
 
@@ -39,17 +37,18 @@ impl Comm {
 /// `tid -> comm` for every thread named so far (bounded by the number of threads, not events).
 #[derive(Debug, Default)]
 pub(crate) struct Threads {
-    names: HashMap<i32, Comm>,
+    names: foldhash::HashMap<i32, Comm>,
 }
 
 impl Threads {
     /// Records `tid`'s name; true when it is new or changed.
     pub(crate) fn set(&mut self, tid: i32, comm: &[u8]) -> bool {
-        let c = Comm::new(comm);
-        match self.names.insert(tid, c) {
-            Some(old) => old != c,
-            None => true,
+        // Most calls repeat a known name: a lookup, no insert.
+        if self.names.get(&tid).is_some_and(|c| c.as_bytes() == comm.get(..comm.len().min(16)).unwrap_or(comm)) {
+            return false;
         }
+        self.names.insert(tid, Comm::new(comm));
+        true
     }
 
     /// Every thread with its name, by tid.
@@ -62,24 +61,15 @@ impl Threads {
 
 /// The (tid, comm) pairs an event tells: both tasks of a sched_switch, the woken task, a fork's
 /// child, `task:task_newtask`'s new task and `task:task_rename`'s new name.
-pub(crate) fn comms_of<'a>(ev: &Event<'a>, typed: &Typed<'a>) -> [Option<(i32, &'a [u8])>; 2] {
+pub(crate) fn comms_of<'a>(typed: &Typed<'a>) -> [Option<(i32, &'a [u8])>; 2] {
     match *typed {
         Typed::SchedSwitch { prev_comm, prev_pid, next_comm, next_pid, .. } => {
             [Some((prev_pid, prev_comm)), Some((next_pid, next_comm))]
         }
         Typed::Wakeup { comm, pid, .. } => [Some((pid, comm)), None],
         Typed::Fork { child_comm, child_pid, .. } => [Some((child_pid, child_comm)), None],
-        Typed::Other if ev.system() == "task" => {
-            let name = match ev.name() {
-                "task_newtask" => "comm",
-                "task_rename" => "newcomm",
-                _ => return [None, None],
-            };
-            match (ev.int("pid"), ev.field(name)) {
-                (Ok(pid), Ok(Value::Str(c))) => [Some((pid as i32, c)), None],
-                _ => [None, None],
-            }
-        }
+        Typed::TaskNewtask { pid, comm, .. } => [Some((pid, comm)), None],
+        Typed::TaskRename { pid, newcomm, .. } => [Some((pid, newcomm)), None],
         _ => [None, None],
     }
 }
@@ -133,11 +123,4 @@ pub(crate) fn hex(a: ktrace_core::RawData<'_>, mut push: impl FnMut(u8)) {
         push(nibble(c >> 4));
         push(nibble(c & 15));
     }
-}
-
-/// Sets a message's string field to `b` (lossy UTF-8), reusing its allocation.
-pub(crate) fn set_str(s: &mut Option<String>, b: &[u8]) {
-    let s = s.get_or_insert_with(String::new);
-    s.clear();
-    s.push_str(&String::from_utf8_lossy(b));
 }

@@ -5,12 +5,13 @@
 mod common;
 use std::process::Command;
 
-use ktrace_core::Value;
 use ktrace_core::format::FieldKind;
+use ktrace_core::{Endian, Value};
 use ktrace_export::{Ctf, Writer, write_recording};
 use ktrace_ftrace::Item;
 
-/// An event as babeltrace2 prints its payload: `name: pid=… f=v …` (strings unquoted).
+/// An event as babeltrace2 prints its payload: `name: pid=… f=v …` (strings unquoted, arrays
+/// by value).
 fn ours(ev: &ktrace_ftrace::Event<'_>) -> String {
     let mut s = format!("{} {}: pid={} ", ev.timestamp().ns, ev.name(), ev.pid());
     for (f, (name, v)) in ev.format.fields.iter().zip(ev.fields()) {
@@ -18,10 +19,19 @@ fn ours(ev: &ktrace_ftrace::Event<'_>) -> String {
             Value::Signed(i) => i.to_string(),
             Value::Unsigned(u) => u.to_string(),
             Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
-            Value::Array(a) => match f.kind {
-                FieldKind::Array { elem_size, .. } => format!("{} elems", a.len() / elem_size),
-                _ => format!("{} elems", a.len()),
-            },
+            Value::Array(a) => {
+                let elem = match f.kind {
+                    FieldKind::Array { elem_size, .. } | FieldKind::DataLoc { elem_size, .. } => elem_size.max(1),
+                    _ => 1,
+                };
+                let v: Vec<String> = (0..a.len() / elem)
+                    .map(|i| match f.signed {
+                        true => a.int(i * elem, elem, Endian::NATIVE).unwrap().to_string(),
+                        false => a.uint(i * elem, elem, Endian::NATIVE).unwrap().to_string(),
+                    })
+                    .collect();
+                format!("[{}]", v.join(","))
+            }
         };
         s += &format!("{name}={v} ");
     }
@@ -46,14 +56,15 @@ fn theirs(line: &str) -> String {
     let mut s = format!("{ts} {name}: pid={pid} ");
     if let Some(p) = groups.get(2) {
         let p = p.trim_end().trim_end_matches('}').trim();
-        // Values hold no ", " in this workload except inside arrays, which we print as a count.
+        // Values hold no ", " in this workload except inside arrays (`[ [0] = 1, [1] = 2 ]`),
+        // which we print by value as `[1,2]`.
         let mut rest = p;
         while !rest.is_empty() {
             let (k, v) = rest.split_once(" = ").unwrap();
             let (v, next) = if let Some(a) = v.strip_prefix("[ ") {
                 let end = a.find(" ]").unwrap();
-                let n = a[..end].split(", ").count();
-                (format!("{n} elems"), a[end + 2..].trim_start_matches(", "))
+                let v: Vec<&str> = a[..end].split(", ").map(|e| e.split_once(" = ").unwrap().1).collect();
+                (format!("[{}]", v.join(",")), a[end + 2..].trim_start_matches(", "))
             } else if let Some(q) = v.strip_prefix('"') {
                 let end = q.find('"').unwrap();
                 (q[..end].to_owned(), q[end + 1..].trim_start_matches(", "))

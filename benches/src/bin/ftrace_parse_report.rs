@@ -7,19 +7,10 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use ktrace_benches::thread_cpu;
+
 use ktrace_core::{Endian, RawData};
 use ktrace_ftrace::TraceDat;
-
-/// This thread's CPU time in seconds (`CLOCK_THREAD_CPUTIME_ID`).
-fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec into `ts`.
-    #[allow(unsafe_code, reason = "clock_gettime has no std wrapper for the thread CPU clock")]
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
 
 /// One pass: events, sum of the unsigned fields, seconds for file / recording / events, CPU
 /// seconds of the whole pass.

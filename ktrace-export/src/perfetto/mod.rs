@@ -10,14 +10,19 @@
 //!   `exec`/`exit`, `task_newtask`, `task_rename`, `raw_syscalls` `sys_enter`/`sys_exit` and
 //!   `ftrace:print` as their typed messages (Perfetto draws CPU tracks, thread states and
 //!   syscall slices from them), any other event as a `GenericFtraceEvent` with its fields.
+//! - Block requests (`block_rq_issue` to `block_rq_complete`) also as slices on their device's
+//!   tracks (sequence [`BLOCK_SEQUENCE`], see [`block`]), named by their `rwbs`, with the sector,
+//!   sector count and error as debug annotations.
+//! - Thread groups: a task created during the trace (`task_newtask`) has its `tgid` (itself, or
+//!   with `CLONE_THREAD` its creator's when known) in the `ProcessTree`, and each group a process.
 //! - Thread names (saved cmdlines and every comm seen) as a `ProcessTree` at the end.
 //! - Losses: the CPU's next bundle has `lost_events` set, and an instant `TrackEvent`
 //!   `lost events` on the track `ktrace losses` (sequence 2) carries the cpu and count as debug
 //!   annotations.
 //!
-//! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]; events
-//! reuse their message structs, so sched, syscall and generic events allocate nothing; the rarer
-//! task events (fork, exec, exit, newtask, rename) build theirs each time.
+//! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]. Every
+//! event fills a reused message (one per typed kind, one per generic event id with its names set
+//! the first time), so no event allocates once its kind has been seen.
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, clippy::indexing_slicing)]
 #[rustfmt::skip]
@@ -26,20 +31,26 @@ pub mod protos;
 
 use std::io::Write;
 
+pub mod block;
+pub use block::{BLOCK_SEQUENCE, BLOCK_TRACKS};
+
 use ktrace_core::{Lost, Value};
-use ktrace_ftrace::{Event, Typed, WakeupKind};
+use ktrace_ftrace::{BlockPhase, Event, Typed, WakeupKind};
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::Writer;
 use crate::error::Result;
-use crate::names::{Out, Threads, comms_of, hex, set_str};
+use crate::names::{Out, Threads, comms_of, hex};
 use protos::ftrace_event::Event as Fe;
 use protos::generic_ftrace_event::{Field, field::Value as Fv};
 use protos::{
     DebugAnnotation, FtraceEvent, FtraceEventBundle, GenericFtraceEvent, ProcessTree, TracePacket, TrackDescriptor,
     TrackEvent, debug_annotation, process_tree, trace_packet, track_descriptor, track_event,
 };
+
+/// `CLONE_THREAD` (include/uapi/linux/sched.h): the new task joins its creator's thread group.
+const CLONE_THREAD: u64 = 0x0001_0000;
 
 /// A CPU's bundle is written out when its encoded events reach this size.
 pub const BUNDLE_BYTES: usize = 64 << 10;
@@ -57,16 +68,24 @@ struct Bundle {
     lost: bool,
 }
 
-/// Reused message structs of the frequent events.
+/// Reused message structs, one per typed event kind and one per generic event format (by id,
+/// its event and field names set once): events fill values in place and allocate nothing.
 #[derive(Debug, Default)]
 struct Pool {
     switch: protos::SchedSwitchFtraceEvent,
     waking: protos::SchedWakingFtraceEvent,
     wakeup: protos::SchedWakeupFtraceEvent,
+    wakeup_new: protos::SchedWakeupNewFtraceEvent,
     enter: protos::SysEnterFtraceEvent,
     exit: protos::SysExitFtraceEvent,
     print: protos::PrintFtraceEvent,
-    generic: GenericFtraceEvent,
+    fork: protos::SchedProcessForkFtraceEvent,
+    exec: protos::SchedProcessExecFtraceEvent,
+    process_exit: protos::SchedProcessExitFtraceEvent,
+    newtask: protos::TaskNewtaskFtraceEvent,
+    rename: protos::TaskRenameFtraceEvent,
+    /// By event id.
+    generic: Vec<Option<GenericFtraceEvent>>,
 }
 
 /// Streams a Perfetto protobuf trace to `W`.
@@ -84,7 +103,11 @@ pub struct Perfetto<W: Write> {
     out: Out<W>,
     bundles: Vec<Bundle>,
     threads: Threads,
+    /// `tid -> tgid` of the tasks created during the trace (`task_newtask`'s `CLONE_THREAD`).
+    tgids: foldhash::HashMap<i32, i32>,
     pool: Pool,
+    blocks: block::Blocks,
+    last_ts: u64,
     loss_track: bool,
 }
 
@@ -95,7 +118,10 @@ impl<W: Write> Perfetto<W> {
             out: Out::new(w, "the Perfetto trace"),
             bundles: Vec::new(),
             threads: Threads::default(),
+            tgids: foldhash::HashMap::default(),
             pool: Pool::default(),
+            blocks: block::Blocks::default(),
+            last_ts: 0,
             loss_track: false,
         }
     }
@@ -133,6 +159,43 @@ impl<W: Write> Perfetto<W> {
         Ok(fe.event)
     }
 
+    /// A generic event: its id's message (names set the first time) with this event's values.
+    fn generic(&mut self, ev: &Event<'_>) -> Result<()> {
+        let id = ev.id() as usize;
+        if self.pool.generic.len() <= id {
+            self.pool.generic.resize_with(id + 1, || None);
+        }
+        let Some(slot) = self.pool.generic.get_mut(id) else { return Ok(()) };
+        let mut g = slot.take().unwrap_or_else(|| GenericFtraceEvent {
+            event_name: Some(ev.name().to_owned()),
+            field: ev.format.fields.iter().map(|f| Field { name: Some(f.name.clone()), value: None }).collect(),
+        });
+        for (f, (_, v)) in g.field.iter_mut().zip(ev.fields()) {
+            f.value = match v {
+                Ok(Value::Signed(s)) => Some(Fv::IntValue(s)),
+                Ok(Value::Unsigned(u)) => Some(Fv::UintValue(u)),
+                Ok(Value::Str(s)) => {
+                    let mut t = reuse_str(f.value.take());
+                    push_lossy(&mut t, s);
+                    Some(Fv::StrValue(t))
+                }
+                Ok(Value::Array(a)) => {
+                    let mut t = reuse_str(f.value.take());
+                    t.push_str("0x");
+                    hex(a, |c| t.push(c as char));
+                    Some(Fv::StrValue(t))
+                }
+                Err(_) => None,
+            };
+        }
+        if let Some(Fe::Generic(g)) = self.push(ev, Fe::Generic(g))?
+            && let Some(slot) = self.pool.generic.get_mut(id)
+        {
+            *slot = Some(g);
+        }
+        Ok(())
+    }
+
     /// Writes CPU `cpu`'s bundle as one packet.
     fn flush_bundle(&mut self, cpu: u32) -> Result<()> {
         let Some(b) = self.bundles.get_mut(cpu as usize) else { return Ok(()) };
@@ -160,36 +223,6 @@ impl<W: Write> Perfetto<W> {
         prost::encoding::message::encode(1, p, &mut self.out.buf);
         self.out.spill()
     }
-
-    fn generic(&mut self, ev: &Event<'_>) -> Result<()> {
-        let mut g = std::mem::take(&mut self.pool.generic);
-        set_str(&mut g.event_name, ev.name().as_bytes());
-        let n = ev.format.fields.len();
-        g.field.resize_with(n, Field::default);
-        for (f, (name, v)) in g.field.iter_mut().zip(ev.fields()) {
-            set_str(&mut f.name, name.as_bytes());
-            f.value = match v {
-                Ok(Value::Signed(s)) => Some(Fv::IntValue(s)),
-                Ok(Value::Unsigned(u)) => Some(Fv::UintValue(u)),
-                Ok(Value::Str(s)) => {
-                    let mut t = reuse_str(f.value.take());
-                    t.push_str(&String::from_utf8_lossy(s));
-                    Some(Fv::StrValue(t))
-                }
-                Ok(Value::Array(a)) => {
-                    let mut t = reuse_str(f.value.take());
-                    t.push_str("0x");
-                    hex(a, |c| t.push(c as char));
-                    Some(Fv::StrValue(t))
-                }
-                Err(_) => None,
-            };
-        }
-        if let Some(Fe::Generic(g)) = self.push(ev, Fe::Generic(g))? {
-            self.pool.generic = g;
-        }
-        Ok(())
-    }
 }
 
 /// The string of a reused field value, emptied.
@@ -201,6 +234,21 @@ fn reuse_str(v: Option<Fv>) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// Appends bytes as UTF-8 (invalid sequences replaced: protobuf readers check strings).
+fn push_lossy(t: &mut String, b: &[u8]) {
+    match std::str::from_utf8(b) {
+        Ok(s) => t.push_str(s),
+        Err(_) => t.push_str(&String::from_utf8_lossy(b)),
+    }
+}
+
+/// Sets a message's string field to `b`, reusing its allocation.
+fn set_str(s: &mut Option<String>, b: &[u8]) {
+    let s = s.get_or_insert_with(String::new);
+    s.clear();
+    push_lossy(s, b);
 }
 
 /// Takes a pooled message, fills it, pushes it, and puts it back.
@@ -217,39 +265,47 @@ macro_rules! pooled {
 impl<W: Write> Writer for Perfetto<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
         let typed = ev.typed()?;
-        for (tid, comm) in comms_of(ev, &typed).into_iter().flatten() {
+        for (tid, comm) in comms_of(&typed).into_iter().flatten() {
             self.threads.set(tid, comm);
         }
         let raw_sys = ev.system() == "raw_syscalls";
+        let ts = ev.timestamp().ns;
+        self.last_ts = self.last_ts.max(ts);
+        if let Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } = typed {
+            let packets = match phase {
+                BlockPhase::Issue => self.blocks.issue(ts, dev, sector, nr_sector, rwbs),
+                BlockPhase::Complete => self.blocks.complete(ts, dev, sector, Some(error)),
+                _ => Vec::new(),
+            };
+            for p in &packets {
+                self.packet(p)?;
+            }
+        }
         match typed {
             Typed::SchedSwitch { prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio } => {
                 pooled!(self, ev, switch, SchedSwitch, |m| {
                     set_str(&mut m.prev_comm, prev_comm);
-                    m.prev_pid = Some(prev_pid);
-                    m.prev_prio = Some(prev_prio);
-                    m.prev_state = Some(prev_state);
+                    (m.prev_pid, m.prev_prio, m.prev_state) = (Some(prev_pid), Some(prev_prio), Some(prev_state));
                     set_str(&mut m.next_comm, next_comm);
-                    m.next_pid = Some(next_pid);
-                    m.next_prio = Some(next_prio);
+                    (m.next_pid, m.next_prio) = (Some(next_pid), Some(next_prio));
                 })
             }
-            Typed::Wakeup { kind: WakeupKind::Waking, comm, pid, prio, target_cpu } => {
-                pooled!(self, ev, waking, SchedWaking, |m| {
-                    set_str(&mut m.comm, comm);
-                    (m.pid, m.prio, m.target_cpu, m.success) = (Some(pid), Some(prio), Some(target_cpu), Some(1));
-                })
-            }
-            Typed::Wakeup { kind: WakeupKind::Wakeup, comm, pid, prio, target_cpu } => {
-                pooled!(self, ev, wakeup, SchedWakeup, |m| {
-                    set_str(&mut m.comm, comm);
-                    (m.pid, m.prio, m.target_cpu, m.success) = (Some(pid), Some(prio), Some(target_cpu), Some(1));
-                })
-            }
-            Typed::Wakeup { comm, pid, prio, target_cpu, .. } => {
-                let mut m = protos::SchedWakeupNewFtraceEvent::default();
-                set_str(&mut m.comm, comm);
-                (m.pid, m.prio, m.target_cpu, m.success) = (Some(pid), Some(prio), Some(target_cpu), Some(1));
-                self.push(ev, Fe::SchedWakeupNew(m))?;
+            Typed::Wakeup { kind, comm, pid, prio, target_cpu } => {
+                // The three wakeup messages have the same fields.
+                macro_rules! wakeup {
+                    ($slot:ident, $variant:ident) => {
+                        pooled!(self, ev, $slot, $variant, |m| {
+                            set_str(&mut m.comm, comm);
+                            (m.pid, m.prio, m.target_cpu, m.success) =
+                                (Some(pid), Some(prio), Some(target_cpu), Some(1));
+                        })
+                    };
+                }
+                match kind {
+                    WakeupKind::Waking => wakeup!(waking, SchedWaking),
+                    WakeupKind::Wakeup => wakeup!(wakeup, SchedWakeup),
+                    WakeupKind::WakeupNew => wakeup!(wakeup_new, SchedWakeupNew),
+                }
             }
             Typed::SysEnter { nr, args } if raw_sys => pooled!(self, ev, enter, SysEnter, |m| {
                 m.id = Some(nr);
@@ -264,43 +320,40 @@ impl<W: Write> Writer for Perfetto<W> {
                 set_str(&mut m.buf, msg);
             }),
             Typed::Fork { parent_comm, parent_pid, child_comm, child_pid } => {
-                let mut m = protos::SchedProcessForkFtraceEvent::default();
-                set_str(&mut m.parent_comm, parent_comm);
-                set_str(&mut m.child_comm, child_comm);
-                (m.parent_pid, m.child_pid) = (Some(parent_pid), Some(child_pid));
-                self.push(ev, Fe::SchedProcessFork(m))?;
+                pooled!(self, ev, fork, SchedProcessFork, |m| {
+                    set_str(&mut m.parent_comm, parent_comm);
+                    set_str(&mut m.child_comm, child_comm);
+                    (m.parent_pid, m.child_pid) = (Some(parent_pid), Some(child_pid));
+                })
             }
-            Typed::Exec { filename, pid, old_pid } => {
-                let mut m = protos::SchedProcessExecFtraceEvent::default();
+            Typed::Exec { filename, pid, old_pid } => pooled!(self, ev, exec, SchedProcessExec, |m| {
                 set_str(&mut m.filename, filename);
                 (m.pid, m.old_pid) = (Some(pid), Some(old_pid));
-                self.push(ev, Fe::SchedProcessExec(m))?;
-            }
-            Typed::Exit { comm, pid, prio } => {
-                let mut m = protos::SchedProcessExitFtraceEvent::default();
+            }),
+            Typed::Exit { comm, pid, prio } => pooled!(self, ev, process_exit, SchedProcessExit, |m| {
                 set_str(&mut m.comm, comm);
                 (m.pid, m.prio) = (Some(pid), Some(prio));
-                self.push(ev, Fe::SchedProcessExit(m))?;
-            }
-            Typed::Other if ev.system() == "task" && matches!(ev.name(), "task_newtask" | "task_rename") => {
-                let str_of = |n: &str| match ev.field(n) {
-                    Ok(Value::Str(s)) => s,
-                    _ => &[],
+            }),
+            Typed::TaskNewtask { pid, comm, clone_flags, oom_score_adj } => {
+                // A thread joins its creator's group (when the creator's is known); any other new
+                // task leads its own.
+                let tgid = match clone_flags & CLONE_THREAD {
+                    0 => Some(pid),
+                    _ => self.tgids.get(&ev.pid()).copied(),
                 };
-                let pid = ev.int("pid").ok().map(|p| p as i32);
-                let oom = ev.int("oom_score_adj").ok().map(|p| p as i32);
-                if ev.name() == "task_newtask" {
-                    let mut m = protos::TaskNewtaskFtraceEvent { pid, oom_score_adj: oom, ..Default::default() };
-                    set_str(&mut m.comm, str_of("comm"));
-                    m.clone_flags = ev.int("clone_flags").ok().map(|f| f as u64);
-                    self.push(ev, Fe::TaskNewtask(m))?;
-                } else {
-                    let mut m = protos::TaskRenameFtraceEvent { pid, oom_score_adj: oom, ..Default::default() };
-                    set_str(&mut m.oldcomm, str_of("oldcomm"));
-                    set_str(&mut m.newcomm, str_of("newcomm"));
-                    self.push(ev, Fe::TaskRename(m))?;
+                if let Some(t) = tgid {
+                    self.tgids.insert(pid, t);
                 }
+                pooled!(self, ev, newtask, TaskNewtask, |m| {
+                    set_str(&mut m.comm, comm);
+                    (m.pid, m.clone_flags, m.oom_score_adj) = (Some(pid), Some(clone_flags), Some(oom_score_adj));
+                })
             }
+            Typed::TaskRename { pid, oldcomm, newcomm, oom_score_adj } => pooled!(self, ev, rename, TaskRename, |m| {
+                set_str(&mut m.oldcomm, oldcomm);
+                set_str(&mut m.newcomm, newcomm);
+                (m.pid, m.oom_score_adj) = (Some(pid), Some(oom_score_adj));
+            }),
             _ => self.generic(ev)?,
         }
         Ok(())
@@ -357,19 +410,220 @@ impl<W: Write> Writer for Perfetto<W> {
         for cpu in 0..self.bundles.len() {
             self.flush_bundle(cpu as u32)?;
         }
-        let threads = self
-            .threads
-            .sorted()
+        for p in &self.blocks.finish(self.last_ts) {
+            self.packet(p)?;
+        }
+        let named = self.threads.sorted();
+        let threads = named
+            .iter()
+            .map(|(tid, c)| process_tree::Thread {
+                tid: Some(*tid),
+                tgid: self.tgids.get(tid).copied(),
+                name: Some(c.lossy().into_owned()),
+            })
+            .collect();
+        // The thread groups known, each named by its leader.
+        let mut groups: Vec<i32> = self.tgids.values().copied().collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let processes = groups
             .into_iter()
-            .map(|(tid, c)| process_tree::Thread { tid: Some(tid), tgid: None, name: Some(c.lossy().into_owned()) })
+            .map(|pid| process_tree::Process {
+                pid: Some(pid),
+                ppid: None,
+                cmdline: named
+                    .iter()
+                    .find(|(t, _)| *t == pid)
+                    .map(|(_, c)| c.lossy().into_owned())
+                    .into_iter()
+                    .collect(),
+            })
             .collect();
         self.packet(&TracePacket {
-            data: Some(trace_packet::Data::ProcessTree(ProcessTree { processes: Vec::new(), threads })),
+            data: Some(trace_packet::Data::ProcessTree(ProcessTree { processes, threads })),
             optional_trusted_packet_sequence_id: Some(
                 trace_packet::OptionalTrustedPacketSequenceId::TrustedPacketSequenceId(FTRACE_SEQUENCE),
             ),
             ..Default::default()
         })?;
         self.out.finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
+mod tests {
+    use super::protos::{Trace, ftrace_event::Event as Fe, generic_ftrace_event::field::Value as Fv};
+    use super::*;
+    use crate::testing;
+
+    /// What the writer encodes by hand decodes with the prost types of Perfetto's own protos:
+    /// each event's typed message with every field, a generic event with its fields by name
+    /// (also one longer than 127 bytes), the thread names and the loss.
+    #[test]
+    fn every_message_decodes_with_perfettos_schema() {
+        let mut out = Vec::new();
+        let mut w = Perfetto::new(&mut out);
+        testing::write(&mut w);
+        drop(w);
+        let trace = Trace::decode(out.as_slice()).unwrap();
+        let mut events = Vec::new();
+        let mut threads = Vec::new();
+        let mut losses = Vec::new();
+        let mut lost_bundles = Vec::new();
+        for p in trace.packet {
+            match p.data {
+                Some(trace_packet::Data::FtraceEvents(b)) => {
+                    if b.lost_events == Some(true) {
+                        lost_bundles.push(b.cpu.unwrap());
+                    }
+                    events.extend(b.event.into_iter().map(|e| (b.cpu.unwrap(), e)));
+                }
+                Some(trace_packet::Data::ProcessTree(t)) => threads = t.threads,
+                Some(trace_packet::Data::TrackEvent(e)) => losses.push((p.timestamp, e.debug_annotations)),
+                _ => {}
+            }
+        }
+        let ts: Vec<(u32, u64, u32)> = events.iter().map(|(c, e)| (*c, e.timestamp.unwrap(), e.pid.unwrap())).collect();
+        assert_eq!(
+            ts,
+            [(0, 1000, 100), (0, 2000, 200), (0, 3500, 200), (0, 4000, 200), (0, 5000, 200), (1, 2500, 300)],
+            "cpu 0's bundle, then cpu 1's"
+        );
+        let ev = |i: usize| events[i].1.event.clone().unwrap();
+        let Fe::SchedSwitch(s) = ev(0) else { panic!("{:?}", ev(0)) };
+        assert_eq!(
+            (s.prev_comm.as_deref(), s.prev_pid, s.prev_prio, s.prev_state),
+            (Some("sh"), Some(100), Some(120), Some(1))
+        );
+        assert_eq!((s.next_comm.as_deref(), s.next_pid, s.next_prio), (Some("app"), Some(200), Some(120)));
+        let Fe::SysEnter(e) = ev(1) else { panic!() };
+        assert_eq!((e.id, e.args), (Some(110), vec![1, 2, 3, 4, 5, 6]));
+        let Fe::SysExit(e) = ev(2) else { panic!() };
+        assert_eq!((e.id, e.ret), (Some(110), Some(42)));
+        let Fe::TaskRename(r) = ev(3) else { panic!() };
+        assert_eq!((r.pid, r.oldcomm.as_deref(), r.newcomm.as_deref()), (Some(200), Some("app"), Some("worker")));
+        for i in [4, 5] {
+            let Fe::Generic(g) = ev(i) else { panic!() };
+            assert_eq!(g.event_name.as_deref(), Some("sample"));
+            let fields: Vec<(String, Option<Fv>)> = g.field.into_iter().map(|f| (f.name.unwrap(), f.value)).collect();
+            assert_eq!(
+                fields,
+                [
+                    ("value".into(), Some(Fv::IntValue(-5))),
+                    ("name".into(), Some(Fv::StrValue("hello".into()))),
+                    ("words".into(), Some(Fv::StrValue("0x0100000002000000".into()))),
+                    ("msg".into(), Some(Fv::StrValue(testing::long_msg()))),
+                ]
+            );
+        }
+        let names: Vec<(i32, String)> = threads.into_iter().map(|t| (t.tid.unwrap(), t.name.unwrap())).collect();
+        assert_eq!(names, [(100, "sh".to_owned()), (200, "worker".to_owned())], "the rename wins");
+        assert_eq!(lost_bundles, [1], "cpu 1's bundle after the loss says events were lost");
+        assert_eq!(losses.len(), 1);
+        assert_eq!(losses[0].0, Some(2400));
+        let count =
+            losses[0].1.iter().find(|d| d.name_field == Some(debug_annotation::NameField::Name("count".into())));
+        assert_eq!(count.unwrap().value, Some(debug_annotation::Value::UintValue(7)));
+    }
+
+    /// The trace `records` make.
+    fn written(records: &[(u64, u32, Vec<u8>)]) -> Trace {
+        let dec = testing::decoder();
+        let mut out = Vec::new();
+        let mut w = Perfetto::new(&mut out);
+        for r in records {
+            w.event(&testing::event(&dec, r)).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        Trace::decode(out.as_slice()).unwrap()
+    }
+
+    /// Overlapping block requests are slices on separate lanes of their device's track, from
+    /// issue to completion; a request never completed ends at the trace's end, unfinished.
+    #[test]
+    fn block_requests_are_slices_on_device_lanes() {
+        let trace = written(&[
+            testing::block(1000, 100, None),
+            testing::block(1500, 200, None),
+            testing::block(2000, 100, Some(0)),
+            testing::block(3000, 200, Some(-5)),
+            testing::block(3500, 300, None),
+        ]);
+        let mut tracks = Vec::new();
+        let mut slices = Vec::new();
+        for p in trace.packet {
+            match p.data {
+                Some(trace_packet::Data::TrackDescriptor(d)) => {
+                    let Some(track_descriptor::StaticOrDynamicName::Name(n)) = d.static_or_dynamic_name else {
+                        panic!()
+                    };
+                    tracks.push((d.uuid.unwrap(), d.parent_uuid, n));
+                }
+                Some(trace_packet::Data::TrackEvent(e)) => {
+                    let name = e.name_field.map(|track_event::NameField::Name(n)| n);
+                    let notes: Vec<(String, String)> = e
+                        .debug_annotations
+                        .iter()
+                        .map(|d| {
+                            let Some(debug_annotation::NameField::Name(n)) = &d.name_field else { panic!() };
+                            (n.clone(), format!("{:?}", d.value.as_ref().unwrap()))
+                        })
+                        .collect();
+                    slices.push((p.timestamp.unwrap(), e.r#type.unwrap(), e.track_uuid.unwrap(), name, notes));
+                }
+                _ => {}
+            }
+        }
+        let dev = BLOCK_TRACKS | (8u64 << 20) << 16;
+        assert_eq!(
+            tracks,
+            [
+                (dev, None, "block 8:0".to_owned()),
+                (dev | 1, Some(dev), "lane 0".into()),
+                (dev | 2, Some(dev), "lane 1".into())
+            ]
+        );
+        let (b, e) = (track_event::Type::SliceBegin as i32, track_event::Type::SliceEnd as i32);
+        let notes = |sector: u64, last: (&str, &str)| {
+            vec![
+                ("sector".to_owned(), format!("UintValue({sector})")),
+                ("nr_sector".into(), "UintValue(8)".into()),
+                (last.0.into(), last.1.into()),
+            ]
+        };
+        let r = Some("R".to_owned());
+        assert_eq!(
+            slices,
+            [
+                (1000, b, dev | 1, r.clone(), notes(100, ("error", "IntValue(0)"))),
+                (2000, e, dev | 1, None, vec![]),
+                (1500, b, dev | 2, r.clone(), notes(200, ("error", "IntValue(-5)"))),
+                (3000, e, dev | 2, None, vec![]),
+                (3500, b, dev | 1, r, notes(300, ("unfinished", "UintValue(1)"))),
+                (3500, e, dev | 1, None, vec![]),
+            ]
+        );
+    }
+
+    /// Tasks created during the trace get their thread group: a fork leads its own, a thread
+    /// (`CLONE_THREAD`) joins its creator's; a thread of an unknown group has none.
+    #[test]
+    fn new_tasks_get_their_tgid() {
+        let trace = written(&[
+            testing::newtask(1, 10, 500, "app", 0x11),        // fork (SIGCHLD): a process
+            testing::newtask(2, 500, 501, "app", 0x3d_0f00),  // pthread_create's flags
+            testing::newtask(3, 501, 502, "app", 0x3d_0f00),  // a thread of a thread
+            testing::newtask(4, 77, 700, "other", 0x3d_0f00), // creator's group unknown
+        ]);
+        let Some(trace_packet::Data::ProcessTree(t)) = trace.packet.into_iter().filter_map(|p| p.data).next_back()
+        else {
+            panic!("no process tree")
+        };
+        let threads: Vec<(i32, Option<i32>)> = t.threads.iter().map(|t| (t.tid.unwrap(), t.tgid)).collect();
+        assert_eq!(threads, [(500, Some(500)), (501, Some(500)), (502, Some(500)), (700, None)]);
+        let procs: Vec<(i32, Vec<String>)> = t.processes.into_iter().map(|p| (p.pid.unwrap(), p.cmdline)).collect();
+        assert_eq!(procs, [(500, vec!["app".to_owned()])]);
     }
 }

@@ -97,6 +97,31 @@ pub enum Typed<'a> {
         /// priority.
         prio: i32,
     },
+    /// `task:task_newtask`: a task was created (fork, clone, kthread).
+    #[doc(alias = "task_newtask")]
+    TaskNewtask {
+        /// The new task's pid.
+        pid: i32,
+        /// Its comm (the parent's, until it execs or renames).
+        comm: &'a [u8],
+        /// `CLONE_*` flags it was created with.
+        clone_flags: u64,
+        /// Its `oom_score_adj`.
+        oom_score_adj: i32,
+    },
+    /// `task:task_rename`: a task's comm changed (exec, `prctl(PR_SET_NAME)`, a write to
+    /// `/proc/PID/comm`).
+    #[doc(alias = "task_rename")]
+    TaskRename {
+        /// The renamed task's pid.
+        pid: i32,
+        /// The comm before.
+        oldcomm: &'a [u8],
+        /// The comm after.
+        newcomm: &'a [u8],
+        /// Its `oom_score_adj`.
+        oom_score_adj: i32,
+    },
     /// `raw_syscalls:sys_enter` or `syscalls:sys_enter_*`.
     #[doc(alias = "sys_enter")]
     SysEnter {
@@ -457,6 +482,8 @@ typed_events! { rec;
     SchedFork: ("sched", "sched_process_fork") => Fork { parent_comm: str, parent_pid: i32, child_comm: str, child_pid: i32 };
     SchedExec: ("sched", "sched_process_exec") => Exec { filename: str, pid: i32, old_pid: i32 };
     SchedExit: ("sched", "sched_process_exit") => Exit { comm: str, pid: i32, prio: i32 };
+    TaskNewtask: ("task", "task_newtask") => TaskNewtask { pid: i32, comm: str, clone_flags: u64, oom_score_adj: i32 };
+    TaskRename: ("task", "task_rename") => TaskRename { pid: i32, oldcomm: str, newcomm: str, oom_score_adj: i32 };
     RawSysEnter: ("raw_syscalls", "sys_enter") => [id, args]
         Typed::SysEnter { nr: rec.int(id)?, args: rec.args_array(args)? };
     RawSysExit: ("raw_syscalls", "sys_exit") => [id, ret] Typed::SysExit { nr: rec.int(id)?, ret: rec.int(ret)? };

@@ -7,9 +7,52 @@
 mod common;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use ktrace_core::testing::{Skip, skip};
+use ktrace_ftrace::Recorder;
+
+/// A file under the test's target tmp dir.
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ktrace-ftrace");
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// Whether `tool` is installed (`tool ARGS` starts), else a recorded skip naming the package.
+fn have(test: &str, tool: &str, args: &[&str], package: &str) -> bool {
+    match Command::new(tool).args(args).stdin(Stdio::null()).output() {
+        Ok(_) => true,
+        Err(_) => {
+            skip(test, Skip::Environment(&format!("{tool} is not installed ({package})")));
+            false
+        }
+    }
+}
+
+/// A trace.dat of scheduling, task and syscall events around a small shell workload.
+fn recorded(test: &str) -> Option<PathBuf> {
+    let inst = common::instance(test)?;
+    for (s, e) in [
+        ("sched", "sched_switch"),
+        ("sched", "sched_waking"),
+        ("task", "task_newtask"),
+        ("raw_syscalls", "sys_enter"),
+        ("raw_syscalls", "sys_exit"),
+    ] {
+        inst.enable_event(s, e).unwrap();
+    }
+    let rec = Recorder::start(&inst).unwrap();
+    let st = Command::new("sh").arg("-c").arg("for i in 1 2 3; do ls / >/dev/null; sleep 0.01; done").status().unwrap();
+    assert!(st.success());
+    let recording = rec.stop().unwrap();
+    let dat = ktrace_ftrace::tracedat::capture(&inst, &recording).unwrap();
+    let path = tmp(&format!("{test}.dat"));
+    dat.write_v6(&mut std::fs::File::create(&path).unwrap()).unwrap();
+    Some(path)
+}
 
 /// A child killed when dropped.
 struct Kill(Child);
@@ -41,11 +84,11 @@ fn xvfb() -> (Kill, String) {
 /// a window titled with the file (or 30 s), screenshots the screen to `shot`, and returns the
 /// top-level window names and KernelShark's log.
 fn open(display: &str, file: &Path, shot: &Path) -> (Vec<String>, String) {
-    let home = common::tmp("kernelshark-home");
+    let home = tmp("kernelshark-home");
     std::fs::create_dir_all(&home).unwrap();
     nix::unistd::chown(&home, Some(65534.into()), Some(65534.into())).unwrap();
     std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let log = common::tmp(&format!("{}.log", shot.file_stem().unwrap().to_string_lossy()));
+    let log = tmp(&format!("{}.log", shot.file_stem().unwrap().to_string_lossy()));
     let ks = Command::new("kernelshark")
         .arg(file)
         .env("DISPLAY", display)
@@ -105,11 +148,11 @@ fn kernelshark_loads_our_trace_dat() {
         ("xwd", &["-help"][..], "apt-get install x11-apps"),
         ("pnmtopng", &["-version"][..], "apt-get install netpbm"),
     ] {
-        if !common::have(T, tool, args, pkg) {
+        if !have(T, tool, args, pkg) {
             return;
         }
     }
-    let Some((_, dat)) = common::recorded(T) else { return };
+    let Some(dat) = recorded(T) else { return };
     // Readable by nobody: a directory of its own under /tmp.
     let dir = std::env::temp_dir().join(format!("ktrace-kernelshark-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -123,8 +166,8 @@ fn kernelshark_loads_our_trace_dat() {
     }
 
     let (_x, display) = xvfb();
-    let (names, log) = open(&display, &ours, &common::tmp("kernelshark.png"));
-    let (bad_names, bad_log) = open(&display, &bad, &common::tmp("kernelshark-broken.png"));
+    let (names, log) = open(&display, &ours, &tmp("kernelshark.png"));
+    let (bad_names, bad_log) = open(&display, &bad, &tmp("kernelshark-broken.png"));
     let _ = std::fs::remove_dir_all(&dir);
 
     let title = format!("Kernel Shark ({})", ours.display());
