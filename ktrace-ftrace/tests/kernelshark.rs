@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ktrace_core::testing::{Skip, skip};
 use ktrace_ftrace::Recorder;
+use ktrace_testing::{Skip, skip};
 
 /// A file under the test's target tmp dir.
 fn tmp(name: &str) -> PathBuf {
