@@ -82,12 +82,17 @@ pub struct Options {
     /// Stamp samples on `CLOCK_MONOTONIC` (`use_clockid`, kernel 4.1+) instead of perf's own
     /// clock, so they merge with ftrace (`trace_clock=mono`) and ptrace stamps on one timeline.
     pub monotonic: bool,
+    /// Ask the kernel for task records (`comm`, `mmap2`, `task`: COMM, MMAP2, FORK and EXIT) to
+    /// name and symbolize samples afterwards (on by default). The profiler keeps them for the
+    /// whole run, one mapping list per process, so a long run of a command that forks a lot grows
+    /// with them; turn them off when only the samples themselves are wanted (a live session).
+    pub task_records: bool,
 }
 
 impl Options {
     /// `source` on `scope` at `rate`, with callchains and 1 MiB rings.
     pub fn new(source: Source, scope: Scope, rate: Rate) -> Options {
-        Options { source, scope, rate, callchain: true, ring_bytes: 1 << 20, monotonic: false }
+        Options { source, scope, rate, callchain: true, ring_bytes: 1 << 20, monotonic: false, task_records: true }
     }
 }
 
@@ -226,9 +231,9 @@ impl Profiler {
                 .exclude_kernel(!kernel)
                 .sample(flags)
                 .sample_id_all(true)
-                .comm(true)
-                .mmap(true)
-                .task(true)
+                .comm(o.task_records)
+                .mmap(o.task_records)
+                .task(o.task_records)
                 .enabled(false);
             match o.rate {
                 Rate::Frequency(f) => b.sample_frequency(f),
@@ -237,7 +242,9 @@ impl Profiler {
             if o.monotonic {
                 b.clockid(perf_event::Clock::MONOTONIC);
             }
-            b.attrs_mut().set_mmap2(1);
+            if o.task_records {
+                b.attrs_mut().set_mmap2(1);
+            }
             let c = match b.build() {
                 Ok(c) => c,
                 // perf_event_paranoid > 1 without CAP_PERFMON: user space only, as perf falls back.

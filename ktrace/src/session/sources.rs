@@ -164,6 +164,8 @@ pub(super) fn perf_source(
     }
     o.callchain = false;
     o.monotonic = true;
+    // Samples only: no COMM/MMAP/FORK/EXIT tables growing for the whole session.
+    o.task_records = false;
     let mut p = match Profiler::open(&o) {
         Ok(p) => Some(p),
         Err(e) => {
@@ -188,8 +190,12 @@ pub(super) fn perf_source(
         if prof.lost > 0 {
             sh.perf_counted.fetch_add(prof.lost, Ordering::AcqRel);
             let at = if last { t0 } else { upto };
-            let source = LostSource::PerfRing;
-            feed.push(TimelineEvent::Lost(Lost { source, cpu: u32::MAX, count: Some(prof.lost), timestamp_ns: at }));
+            // One item per PERF_RECORD_LOST, with its CPU, stamped by the record (sample_id_all,
+            // CLOCK_MONOTONIC) or, without a stamp, when its drain released.
+            for l in &prof.losses {
+                let ts = if l.timestamp_ns > 0 { l.timestamp_ns } else { at };
+                feed.push(TimelineEvent::Lost(Lost { source: LostSource::PerfRing, timestamp_ns: ts.max(at), ..*l }));
+            }
         }
         if last {
             return;
