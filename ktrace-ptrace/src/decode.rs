@@ -43,7 +43,7 @@ mod signals;
 mod sockaddr;
 mod sockopt;
 mod structs;
-mod table;
+pub(crate) mod table;
 #[cfg(test)]
 mod tests;
 mod time;

@@ -415,3 +415,18 @@ fn a_held_process_is_traced_from_its_exec_as_strace_shows_it() {
     // The tracer, in this thread of its parent, reaped it.
     assert!(child.wait().is_err());
 }
+
+/// `describe` names a signal's code as strace does: a shell's SIGCHLD from its exited child is
+/// `si_code=CLD_EXITED`, not the number 1.
+#[test]
+fn describe_names_the_signal_code() {
+    let mut t = TraceCommand::new("sh").args(["-c", "/bin/true; :"]).stdout_null().spawn().unwrap();
+    let mut lines = Vec::new();
+    while let Some(e) = t.next_event().unwrap() {
+        if matches!(e, Event::Signal { info, .. } if info.signo == libc::SIGCHLD) {
+            lines.push(t.describe(&e));
+        }
+    }
+    assert!(!lines.is_empty(), "sh got no SIGCHLD");
+    assert!(lines.iter().all(|l| l.contains("si_code=CLD_EXITED")), "{lines:?}");
+}

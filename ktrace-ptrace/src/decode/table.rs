@@ -428,7 +428,7 @@ pub(super) fn is_input(name: &str, i: usize, kind: Arg) -> bool {
 
 /// A signal's `si_code` by name: the generic codes, then those of the signal (strace's
 /// xlat/siginfo_codes.in and its per-signal lists).
-pub(super) fn si_code(signo: i32, code: i32) -> Option<&'static str> {
+pub(crate) fn si_code(signo: i32, code: i32) -> Option<&'static str> {
     let generic = match code {
         0 => Some("SI_USER"),
         0x80 => Some("SI_KERNEL"),

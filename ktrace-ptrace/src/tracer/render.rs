@@ -40,9 +40,12 @@ impl Tracer {
             }
             Event::Signal { info, .. } => {
                 let name = Signal::try_from(info.signo).map_or("?", |s| s.as_str());
+                // The code by name as strace prints it (`CLD_EXITED`, `SI_USER`), else the number.
+                let code = crate::decode::table::si_code(info.signo, info.code)
+                    .map_or_else(|| info.code.to_string(), str::to_owned);
                 format!(
-                    "--- {name} {{si_signo={name}, si_code={}, si_pid={}, si_uid={}}} ---",
-                    info.code, info.sender_pid, info.sender_uid
+                    "--- {name} {{si_signo={name}, si_code={code}, si_pid={}, si_uid={}}} ---",
+                    info.sender_pid, info.sender_uid
                 )
             }
             Event::GroupStop { signo, .. } => {
