@@ -301,21 +301,11 @@ fn block_tracepoints_see_every_io() {
         }
     }
     for p in [0u8, 1] {
-        for i in 0..WRITES {
-            assert_eq!(
-                seen.get(&(p, i * 16, true)),
-                Some(&1),
-                "write {i} phase {p}: lost {} seen {seen:?}",
-                recording.lost_total()
-            );
-        }
-        for i in 0..READS {
-            assert_eq!(
-                seen.get(&(p, i * 16, false)),
-                Some(&1),
-                "read {i} phase {p}: lost {} seen {seen:?}",
-                recording.lost_total()
-            );
+        for (n, write, what) in [(WRITES, true, "write"), (READS, false, "read")] {
+            for i in 0..n {
+                let got = seen.get(&(p, i * 16, write));
+                assert_eq!(got, Some(&1), "{what} {i} phase {p}: lost {} seen {seen:?}", recording.lost_total());
+            }
         }
     }
 }

@@ -27,34 +27,23 @@ impl fmt::Display for Subject {
     }
 }
 
-impl From<PathBuf> for Subject {
-    fn from(p: PathBuf) -> Subject {
-        Subject::Path(p)
-    }
+/// `From` for each type a subject is made from: `$t` becomes `Subject::$v` through `$into`.
+macro_rules! subject_from {
+    ($($t:ty => $v:ident($into:expr)),* $(,)?) => {$(
+        impl From<$t> for Subject {
+            fn from(x: $t) -> Subject {
+                Subject::$v($into(x))
+            }
+        }
+    )*};
 }
 
-impl From<&Path> for Subject {
-    fn from(p: &Path) -> Subject {
-        Subject::Path(p.to_owned())
-    }
-}
-
-impl From<&PathBuf> for Subject {
-    fn from(p: &PathBuf) -> Subject {
-        Subject::Path(p.clone())
-    }
-}
-
-impl From<String> for Subject {
-    fn from(o: String) -> Subject {
-        Subject::Object(o)
-    }
-}
-
-impl From<&str> for Subject {
-    fn from(o: &str) -> Subject {
-        Subject::Object(o.to_owned())
-    }
+subject_from! {
+    PathBuf => Path(std::convert::identity),
+    &Path => Path(Path::to_path_buf),
+    &PathBuf => Path(PathBuf::clone),
+    String => Object(std::convert::identity),
+    &str => Object(str::to_owned),
 }
 
 /// A system call that failed: `call` on `subject`, with the OS error. Every facade's error enum

@@ -8,14 +8,12 @@ use std::process::Command;
 use ktrace_export::perfetto::protos::{Trace, ftrace_event, trace_packet};
 use ktrace_export::{Perfetto, Writer};
 use ktrace_ftrace::{Budget, Item, Recorder, Tracefs, Typed};
-use ktrace_testing::{Skip, skip};
 use prost::Message;
 
 #[test]
 fn perfetto_from_a_live_stream_has_every_streamed_switch() -> Result<(), Box<dyn std::error::Error>> {
     const T: &str = "perfetto_from_a_live_stream_has_every_streamed_switch";
-    if !nix::unistd::geteuid().is_root() {
-        skip(T, Skip::Environment("needs root for tracefs"));
+    if !ktrace_testing::root(T) {
         return Ok(());
     }
     let fs = Tracefs::find_or_mount()?;

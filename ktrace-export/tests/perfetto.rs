@@ -158,8 +158,8 @@ json.dump({"slices": slices, "open": len(open_)}, sys.stdout)
 fn perfetto_block_requests_are_device_slices() {
     const T: &str = "perfetto_block_requests_are_device_slices";
     let Some(py) = python(T) else { return };
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root for tracefs"));
+    if !ktrace_testing::root(T) {
+        return;
     }
     let fs = ktrace_ftrace::Tracefs::find_or_mount().unwrap();
     let inst = fs.new_instance().unwrap();

@@ -84,8 +84,8 @@ fn rows(dom: &str) -> Vec<String> {
 fn speedscope_names_the_hottest_function() {
     const T: &str = "speedscope_names_the_hottest_function";
     let Some(page) = speedscope(T) else { return };
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root for system-wide perf sampling"));
+    if !ktrace_testing::root(T) {
+        return;
     }
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ktrace_ftrace::Recorder;
 use ktrace_testing::{Skip, skip};
 
 /// A file under the test's target tmp dir.
@@ -35,22 +34,23 @@ fn have(test: &str, tool: &str, args: &[&str], package: &str) -> bool {
 /// A trace.dat of scheduling, task and syscall events around a small shell workload.
 fn recorded(test: &str) -> Option<PathBuf> {
     let inst = common::instance(test)?;
-    for (s, e) in [
+    let events = [
         ("sched", "sched_switch"),
         ("sched", "sched_waking"),
         ("task", "task_newtask"),
         ("raw_syscalls", "sys_enter"),
         ("raw_syscalls", "sys_exit"),
-    ] {
-        inst.enable_event(s, e).unwrap();
-    }
-    let rec = Recorder::start(&inst).unwrap();
-    let st = Command::new("sh").arg("-c").arg("for i in 1 2 3; do ls / >/dev/null; sleep 0.01; done").status().unwrap();
-    assert!(st.success());
-    let recording = rec.stop().unwrap();
-    let dat = ktrace_ftrace::tracedat::capture(&inst, &recording).unwrap();
+    ];
     let path = tmp(&format!("{test}.dat"));
-    dat.write_v6(&mut std::fs::File::create(&path).unwrap()).unwrap();
+    common::record_dat(
+        &inst,
+        &events,
+        || {
+            let sh = "for i in 1 2 3; do ls / >/dev/null; sleep 0.01; done";
+            assert!(Command::new("sh").arg("-c").arg(sh).status().unwrap().success());
+        },
+        &path,
+    );
     Some(path)
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ktrace_core::format::Value;
-use ktrace_ftrace::{Recorder, Recording, TraceDat};
+use ktrace_ftrace::{Recording, TraceDat};
 use ktrace_testing::installed;
 
 /// `trace-cmd report -t -R` lines as (pid, cpu, ns timestamp, "event: field=value …").
@@ -93,21 +93,22 @@ fn trace_cmd_reports_our_trace_dat_like_we_do() {
     let Some(inst) = common::instance(T) else {
         return;
     };
-    for (s, e) in [
+    let events = [
         ("raw_syscalls", "sys_enter"),
         ("raw_syscalls", "sys_exit"),
         ("sched", "sched_switch"),
         ("sched", "sched_process_exec"),
-    ] {
-        inst.enable_event(s, e).unwrap();
-    }
-    let rec = Recorder::start(&inst).unwrap();
-    Command::new("sh").args(["-c", "ls / >/dev/null; cat /etc/hostname >/dev/null"]).status().unwrap();
-    inst.write_marker(b"ktrace cross-check marker").unwrap();
-    let recording = rec.stop().unwrap();
-    let dat = ktrace_ftrace::tracedat::capture(&inst, &recording).unwrap();
+    ];
     let path = tmp("ours.dat");
-    dat.write_v6(&mut std::fs::File::create(&path).unwrap()).unwrap();
+    let (recording, dat) = common::record_dat(
+        &inst,
+        &events,
+        || {
+            Command::new("sh").args(["-c", "ls / >/dev/null; cat /etc/hostname >/dev/null"]).status().unwrap();
+            inst.write_marker(b"ktrace cross-check marker").unwrap();
+        },
+        &path,
+    );
     // The streaming writer (no copy of the pages) writes the same bytes as the copying one.
     let meta = ktrace_ftrace::tracedat::capture_metadata(&inst, &recording).unwrap();
     let mut streamed = Vec::new();

@@ -81,3 +81,23 @@ pub(crate) fn syscall_instance(test: &str, kb: u64) -> Option<Instance> {
     inst.enable_event("raw_syscalls", "sys_enter").expect("enable raw_syscalls:sys_enter");
     Some(inst)
 }
+
+/// Records `events` (system, name) of `inst` around `workload` and writes the recording as a
+/// trace.dat v6 at `path`; returns the recording and the trace.dat it wrote.
+#[allow(dead_code, reason = "not every test file writes a trace.dat")]
+pub(crate) fn record_dat(
+    inst: &Instance,
+    events: &[(&str, &str)],
+    workload: impl FnOnce(),
+    path: &std::path::Path,
+) -> (ktrace_ftrace::Recording, ktrace_ftrace::tracedat::TraceDat) {
+    for (s, e) in events {
+        inst.enable_event(s, e).unwrap();
+    }
+    let rec = ktrace_ftrace::Recorder::start(inst).unwrap();
+    workload();
+    let recording = rec.stop().unwrap();
+    let dat = ktrace_ftrace::tracedat::capture(inst, &recording).unwrap();
+    dat.write_v6(&mut std::fs::File::create(path).unwrap()).unwrap();
+    (recording, dat)
+}
