@@ -7,7 +7,6 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ktrace_core::{Endian, RawData};
 use ktrace_ftrace::TraceDat;
 
 /// This thread's CPU time in seconds (`CLOCK_THREAD_CPUTIME_ID`).
@@ -36,8 +35,8 @@ fn pass(file: Vec<u8>) -> Result<Pass, Box<dyn std::error::Error>> {
     let mut sum = 0u64;
     for ev in rec.events() {
         let ev = ev?;
-        for f in &ev.format.fields {
-            if let Ok(ktrace_core::Value::Unsigned(v)) = f.value(RawData::Single(ev.data()), Endian::NATIVE) {
+        for (_, v) in ev.fields() {
+            if let Ok(ktrace_core::Value::Unsigned(v)) = v {
                 sum = sum.wrapping_add(v);
             }
         }
