@@ -34,7 +34,11 @@ fn pass(file: Vec<u8>) -> Result<Pass, Box<dyn std::error::Error>> {
     let mut n = 0u64;
     let mut sum = 0u64;
     for ev in rec.events() {
-        let ev = ev?;
+        // Borrowed where it lies rather than moved out of the `Result` (a 70-byte copy per event).
+        let ev = match &ev {
+            Ok(ev) => ev,
+            Err(e) => return Err(e.clone().into()),
+        };
         for (_, v) in ev.fields() {
             if let Ok(ktrace_core::Value::Unsigned(v)) = v {
                 sum = sum.wrapping_add(v);
