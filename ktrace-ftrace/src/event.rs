@@ -106,6 +106,7 @@ impl<'a> Event<'a> {
     }
     /// Every event field with its value, in format order (each value as [`Field::value`] reads
     /// it, through a plan made once per event id).
+    #[inline]
     pub fn fields(&self) -> impl Iterator<Item = (&'a str, Result<Value<'a>, ParseError>)> + 'a {
         let rec = self.raw.data;
         let e = self.endian;
