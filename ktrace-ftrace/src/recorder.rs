@@ -198,17 +198,25 @@ fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
             r.wait(Duration::from_millis(20))?;
         }
         // At most this many pages per wakeup, so a stop request is seen even under a flood.
-        for _ in 0..1024 {
+        let mut budget = 1024;
+        while budget > 0 {
             if buf.len() + r.page_size() > chunk {
                 chunks.push(std::mem::replace(&mut buf, Vec::with_capacity(chunk)));
             }
-            // While tracing runs, take only full pages (splice): a read(2) would copy the page being
-            // written event by event, racing the writer and slowing the traced tasks. At the end,
-            // read(2) flushes the partial pages.
-            let got = if done { r.read_page_into(&mut buf)? } else { r.read_full_page_into(&mut buf)? };
-            if !got {
+            // While tracing runs, take only full pages (splice), as many as fit in the chunk in
+            // one splice and one read: a read(2) would copy the page being written event by event,
+            // racing the writer and slowing the traced tasks. At the end, read(2) flushes the
+            // partial pages.
+            let room = (chunk - buf.len()) / r.page_size();
+            let got = if done {
+                usize::from(r.read_page_into(&mut buf)?)
+            } else {
+                r.read_full_pages_into(&mut buf, room.min(budget))?
+            };
+            if got == 0 {
                 break;
             }
+            budget = budget.saturating_sub(got);
             finishing = 0;
         }
         if done {
