@@ -22,15 +22,18 @@ use crate::time::Timestamped;
 /// ```
 pub struct Merge<I: Iterator, E0 = ()> {
     inputs: Vec<I>,
+    /// Pulled items waiting in the heap (`None` for the current input and the finished ones).
     heads: Vec<Option<I::Item>>,
-    /// The inputs other than `cur`, keyed by their head's (timestamp, index).
+    /// The inputs other than `cur` that have a head, keyed by their head's (timestamp, index).
     heap: BinaryHeap<Reverse<(u64, usize)>>,
-    /// The input whose head is the smallest, kept out of the heap while it stays the smallest
-    /// (a CPU's events come in runs: one compare per item instead of a pop and a push).
+    /// The input whose items go out straight from its `next()`, without a stop in `heads`, while
+    /// they sort before `bound` (a CPU's events come in runs: one compare per item).
     cur: Option<usize>,
-    pending_err: Option<E0>,
+    /// The smallest key in the heap (`(u64::MAX, usize::MAX)` when it is empty).
+    bound: (u64, usize),
     primed: bool,
     done: bool,
+    _err: std::marker::PhantomData<E0>,
 }
 
 impl<T: Timestamped, E, I: Iterator<Item = Result<T, E>>> Merge<I, E> {
@@ -42,76 +45,82 @@ impl<T: Timestamped, E, I: Iterator<Item = Result<T, E>>> Merge<I, E> {
             heads: (0..n).map(|_| None).collect(),
             heap: BinaryHeap::with_capacity(n),
             cur: None,
-            pending_err: None,
+            bound: (u64::MAX, usize::MAX),
             primed: false,
             done: false,
+            _err: std::marker::PhantomData,
         }
     }
 
-    /// Pulls the next item of input `i` into its head slot; returns an error to yield now.
-    fn refill(&mut self, i: usize) -> Option<E> {
-        let next = self.inputs.get_mut(i).and_then(Iterator::next);
-        match next {
-            Some(Ok(t)) => {
-                self.heap.push(Reverse((t.timestamp_ns(), i)));
-                if let Some(h) = self.heads.get_mut(i) {
-                    *h = Some(Ok(t));
-                }
-                None
-            }
-            Some(Err(e)) => Some(e),
-            None => None,
-        }
+    /// Ends the merge (after an error).
+    #[cold]
+    fn end(&mut self) {
+        self.done = true;
+        self.cur = None;
+        self.heap.clear();
     }
 }
 
 impl<T: Timestamped, E, I: Iterator<Item = Result<T, E>>> Iterator for Merge<I, E> {
     type Item = Result<T, E>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(i) = self.cur {
+            // The item is returned as the input made it (no re-wrapping: one move fewer).
+            let item = self.inputs.get_mut(i).and_then(Iterator::next);
+            match &item {
+                Some(Ok(t)) => {
+                    let key = (t.timestamp_ns(), i);
+                    if key < self.bound {
+                        return item;
+                    }
+                    // Another input's head comes first: park this item in the heap.
+                    self.heap.push(Reverse(key));
+                    if let Some(h) = self.heads.get_mut(i) {
+                        *h = item;
+                    }
+                }
+                Some(Err(_)) => {
+                    self.end();
+                    return item;
+                }
+                None => {}
+            }
+            self.cur = None;
+        }
+        self.next_from_heap()
+    }
+}
+
+impl<T: Timestamped, E, I: Iterator<Item = Result<T, E>>> Merge<I, E> {
+    /// Takes the smallest head from the heap and makes its input the current one.
+    fn next_from_heap(&mut self) -> Option<Result<T, E>> {
         if self.done {
             return None;
-        }
-        if let Some(e) = self.pending_err.take() {
-            self.done = true;
-            return Some(Err(e));
         }
         if !self.primed {
             self.primed = true;
             for i in 0..self.inputs.len() {
-                if let Some(e) = self.refill(i) {
-                    self.done = true;
-                    return Some(Err(e));
+                match self.inputs.get_mut(i).and_then(Iterator::next) {
+                    Some(Ok(t)) => {
+                        self.heap.push(Reverse((t.timestamp_ns(), i)));
+                        if let Some(h) = self.heads.get_mut(i) {
+                            *h = Some(Ok(t));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        self.end();
+                        return Some(Err(e));
+                    }
+                    None => {}
                 }
             }
         }
-        let i = match self.cur {
-            Some(i) => i,
-            None => self.heap.pop()?.0.1,
-        };
-        let item = self.heads.get_mut(i).and_then(Option::take);
-        match self.inputs.get_mut(i).and_then(Iterator::next) {
-            Some(Ok(t)) => {
-                let key = (t.timestamp_ns(), i);
-                if let Some(h) = self.heads.get_mut(i) {
-                    *h = Some(Ok(t));
-                }
-                self.cur = match self.heap.peek_mut() {
-                    // Another input's head comes first: it becomes current, this one takes its
-                    // place in the heap (one sift).
-                    Some(mut top) if top.0 < key => Some(std::mem::replace(&mut *top, Reverse(key)).0.1),
-                    _ => Some(i),
-                };
-            }
-            Some(Err(e)) => {
-                // Yield the item we hold, then the error, then nothing.
-                self.heap.clear();
-                self.cur = None;
-                self.pending_err = Some(e);
-            }
-            None => self.cur = None,
-        }
-        item
+        let Reverse((_, i)) = self.heap.pop()?;
+        self.bound = self.heap.peek().map_or((u64::MAX, usize::MAX), |r| r.0);
+        self.cur = Some(i);
+        self.heads.get_mut(i).and_then(Option::take)
     }
 }
 

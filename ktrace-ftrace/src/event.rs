@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ktrace_core::format::{Field, Value};
 use ktrace_core::{Clock, Endian, EventFormat, FormatRegistry, ParseError, RawData, RawEvent, Timestamp};
 
+mod plan;
 mod typed;
 pub use typed::{BlockPhase, StackFrames, Typed, WakeupKind};
 use typed::{Tag, fields_of};
@@ -38,7 +39,7 @@ impl Kind {
 pub struct Event<'a> {
     /// The event's format.
     pub format: &'a EventFormat,
-    kind: &'a Kind,
+    slot: &'a Slot,
     raw: RawEvent<'a>,
     endian: Endian,
     clock: Clock,
@@ -103,16 +104,18 @@ impl<'a> Event<'a> {
         let f = self.format.require(name)?;
         if f.signed { f.i64(self.rec(), self.endian) } else { f.u64(self.rec(), self.endian).map(|v| v as i64) }
     }
-    /// Every event field with its value, in format order.
+    /// Every event field with its value, in format order (each value as [`Field::value`] reads
+    /// it, through a plan made once per event id).
+    #[inline]
     pub fn fields(&self) -> impl Iterator<Item = (&'a str, Result<Value<'a>, ParseError>)> + 'a {
-        let rec = self.rec();
+        let rec = self.raw.data;
         let e = self.endian;
-        self.format.fields.iter().map(move |f| (f.name.as_str(), f.value(rec, e)))
+        self.format.fields.iter().zip(&self.slot.plan).map(move |(f, s)| (f.name.as_str(), s.value(f, rec, e)))
     }
 
     /// The typed view of this event ([`Typed::Other`] for events without one).
     pub fn typed(&self) -> Result<Typed<'a>, ParseError> {
-        typed::decode(self.kind.tag, &self.kind.fields, self.rec(), self.endian, self.format)
+        typed::decode(self.slot.kind.tag, &self.slot.kind.fields, self.rec(), self.endian, self.format)
     }
 }
 
@@ -121,6 +124,8 @@ impl<'a> Event<'a> {
 struct Slot {
     format: Arc<EventFormat>,
     kind: Kind,
+    /// How to read each of `format.fields`.
+    plan: Vec<plan::Step>,
 }
 
 /// 256 ids' slots; allocated when one of its ids is first seen. A slot is set once (`None` for
@@ -169,7 +174,10 @@ impl Decoder {
             .get((id & 0xff) as usize)?
             .get_or_init(|| {
                 let mut reg = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                reg.get(id).cloned().map(|format| Box::new(Slot { kind: Kind::of(&format), format }))
+                reg.get(id).cloned().map(|format| {
+                    let plan = plan::plan(&format.fields, self.endian);
+                    Box::new(Slot { kind: Kind::of(&format), plan, format })
+                })
             })
             .as_deref()
     }
@@ -194,7 +202,7 @@ impl Decoder {
     pub fn decode<'a>(&'a self, raw: RawEvent<'a>) -> Result<Event<'a>, ParseError> {
         let id = raw.id(self.endian)?;
         let slot = self.slot(id).ok_or(ParseError::UnknownEvent { id })?;
-        Ok(Event { format: &slot.format, kind: &slot.kind, raw, endian: self.endian, clock: self.clock })
+        Ok(Event { format: &slot.format, slot, raw, endian: self.endian, clock: self.clock })
     }
 
     /// The format of `id` as the decoder shares it (loaded on first use): to keep with an owned

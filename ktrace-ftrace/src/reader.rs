@@ -40,6 +40,9 @@ pub(crate) fn wait_readable(file: &File, path: &Path, timeout: Duration) -> Resu
     }
 }
 
+/// The most pages one [`CpuReader::read_full_pages_into`] moves (the splice pipe's capacity).
+const SPLICE_PAGES: usize = 64;
+
 /// A reader of one CPU's `trace_pipe_raw`, opened non-blocking.
 #[doc(alias = "trace_pipe_raw")]
 #[derive(Debug)]
@@ -48,8 +51,9 @@ pub struct CpuReader {
     path: PathBuf,
     cpu: u32,
     page_size: usize,
-    /// A pipe for splice(2), made on first use of [`CpuReader::read_full_page_into`].
-    pipe: Option<(std::os::fd::OwnedFd, File)>,
+    /// A pipe for splice(2), made on first use of [`CpuReader::read_full_pages_into`], with
+    /// its capacity in pages.
+    pipe: Option<(std::os::fd::OwnedFd, File, usize)>,
 }
 
 impl CpuReader {
@@ -102,41 +106,53 @@ impl CpuReader {
     /// an active writer never copies pages out event by event. Returns false when no full page
     /// is ready. Use [`CpuReader::read_page_into`] to flush partial pages at the end.
     pub fn read_full_page_into(&mut self, out: &mut Vec<u8>) -> Result<bool> {
+        Ok(self.read_full_pages_into(out, 1)? > 0)
+    }
+
+    /// Like [`CpuReader::read_full_page_into`] for up to `max_pages` full pages at once (at most
+    /// 64, the splice pipe's capacity): one splice(2) into the pipe and one read(2) out of it for the lot, not
+    /// two calls per page. Returns the number of pages appended to `out` (0 when no full page is
+    /// ready).
+    pub fn read_full_pages_into(&mut self, out: &mut Vec<u8>, max_pages: usize) -> Result<usize> {
         use nix::fcntl::{SpliceFFlags, splice};
         if self.pipe.is_none() {
             let (r, w) = nix::unistd::pipe().map_err(|e| Error::io("pipe", &self.path, e.into()))?;
-            let _ = nix::fcntl::fcntl(
-                std::os::fd::AsRawFd::as_raw_fd(&w),
-                nix::fcntl::FcntlArg::F_SETPIPE_SZ(self.page_size.max(4096) as i32),
-            );
-            self.pipe = Some((w, File::from(r)));
+            // The pipe holds page references, not copies; a larger pipe only lets one splice move
+            // more pages. If the size is refused, the default (16 pages) is what there is.
+            let want = (self.page_size.max(4096) * SPLICE_PAGES) as i32;
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&w);
+            let got = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(want))
+                .or_else(|_| nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETPIPE_SZ))
+                .map_or(self.page_size, |n| n as usize);
+            self.pipe = Some((w, File::from(r), (got / self.page_size.max(1)).max(1)));
         }
-        let Some((w, r)) = self.pipe.as_ref() else {
-            return Ok(false);
+        let Some((w, r, cap)) = self.pipe.as_ref() else {
+            return Ok(0);
         };
+        let len = self.page_size * max_pages.clamp(1, *cap);
         let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
-        match splice(&self.file, None, w, None, self.page_size, flags) {
-            Ok(0) => return Ok(false),
-            Ok(_) => {}
-            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return Ok(false),
+        let n = match splice(&self.file, None, w, None, len, flags) {
+            Ok(0) => return Ok(0),
+            Ok(n) => n,
+            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return Ok(0),
             Err(e) => return Err(Error::io("splice", &self.path, e.into())),
-        }
-        // The pipe now holds exactly one page.
+        };
+        // The pipe now holds exactly `n` bytes: whole pages.
         let start = out.len();
-        while out.len() - start < self.page_size {
-            let want = self.page_size - (out.len() - start);
+        while out.len() - start < n {
+            let want = n - (out.len() - start);
             match crate::sys::read_append(r, out, want) {
                 Ok(0) => break,
-                Ok(n) => out.truncate(out.len() - want + n),
+                Ok(got) => out.truncate(out.len() - want + got),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Error::io("read(pipe)", &self.path, e)),
             }
         }
-        if out.len() - start != self.page_size {
+        if out.len() - start != n || n % self.page_size != 0 {
             out.truncate(start);
             return Err(Error::io("read(pipe)", &self.path, std::io::Error::other("short page from the splice pipe")));
         }
-        Ok(true)
+        Ok(n / self.page_size)
     }
 
     /// Reads pages until the buffer stays empty for `retries` consecutive attempts (1 ms apart).

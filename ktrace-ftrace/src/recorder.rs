@@ -198,17 +198,25 @@ fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
             r.wait(Duration::from_millis(20))?;
         }
         // At most this many pages per wakeup, so a stop request is seen even under a flood.
-        for _ in 0..1024 {
+        let mut budget = 1024;
+        while budget > 0 {
             if buf.len() + r.page_size() > chunk {
                 chunks.push(std::mem::replace(&mut buf, Vec::with_capacity(chunk)));
             }
-            // While tracing runs, take only full pages (splice): a read(2) would copy the page being
-            // written event by event, racing the writer and slowing the traced tasks. At the end,
-            // read(2) flushes the partial pages.
-            let got = if done { r.read_page_into(&mut buf)? } else { r.read_full_page_into(&mut buf)? };
-            if !got {
+            // While tracing runs, take only full pages (splice), as many as fit in the chunk in
+            // one splice and one read: a read(2) would copy the page being written event by event,
+            // racing the writer and slowing the traced tasks. At the end, read(2) flushes the
+            // partial pages.
+            let room = (chunk - buf.len()) / r.page_size();
+            let got = if done {
+                usize::from(r.read_page_into(&mut buf)?)
+            } else {
+                r.read_full_pages_into(&mut buf, room.min(budget))?
+            };
+            if got == 0 {
                 break;
             }
+            budget = budget.saturating_sub(got);
             finishing = 0;
         }
         if done {
@@ -340,8 +348,17 @@ impl Recording {
 
     /// All CPUs' items merged in time order. Yields `Result`; stops after the first error.
     pub fn items(&self) -> impl Iterator<Item = Result<Item<'_>, ParseError>> + '_ {
-        let streams: Vec<CpuItems<'_>> = self
-            .cpus
+        Merge::new(self.cpu_streams())
+    }
+
+    /// Only the events (losses skipped), merged in time order.
+    pub fn events(&self) -> impl Iterator<Item = Result<Event<'_>, ParseError>> + '_ {
+        Merge::new(self.cpu_streams())
+    }
+
+    /// Each CPU's items in order, as `T`.
+    fn cpu_streams<'a, T: FromPage<'a>>(&'a self) -> Vec<CpuItems<'a, T>> {
+        self.cpus
             .iter()
             .enumerate()
             .map(|(cpu, chunks)| CpuItems {
@@ -352,24 +369,52 @@ impl Recording {
                 layout: self.layout,
                 cpu: cpu as u32,
                 extra_lost: self.extra_lost.get(cpu).copied().flatten(),
+                out: std::marker::PhantomData,
             })
-            .collect();
-        Merge::new(streams)
+            .collect()
     }
+}
 
-    /// Only the events (losses skipped), merged in time order.
-    pub fn events(&self) -> impl Iterator<Item = Result<Event<'_>, ParseError>> + '_ {
-        self.items().filter_map(|i| match i {
-            Ok(Item::Event(e)) => Some(Ok(e)),
-            Ok(Item::Lost(_)) => None,
-            Err(e) => Some(Err(e)),
-        })
+/// What a per-CPU stream yields: an [`Item`], or only the [`Event`]s (each built once, in its
+/// final type: the merge passes it through without another move).
+trait FromPage<'a>: Sized + Timestamped {
+    fn event(e: Event<'a>) -> Self;
+    /// `None`: the loss is skipped.
+    fn lost(l: Lost) -> Option<Self>;
+}
+
+impl<'a> FromPage<'a> for Item<'a> {
+    #[inline(always)]
+    fn event(e: Event<'a>) -> Self {
+        Item::Event(e)
+    }
+    #[inline(always)]
+    fn lost(l: Lost) -> Option<Self> {
+        Some(Item::Lost(l))
+    }
+}
+
+impl<'a> FromPage<'a> for Event<'a> {
+    #[inline(always)]
+    fn event(e: Event<'a>) -> Self {
+        e
+    }
+    #[inline(always)]
+    fn lost(_: Lost) -> Option<Self> {
+        None
+    }
+}
+
+impl Timestamped for Event<'_> {
+    #[inline]
+    fn timestamp_ns(&self) -> u64 {
+        self.timestamp().ns
     }
 }
 
 /// One CPU's items in order: its chunks' pages, decoded, then the counters' extra loss. One
 /// flat loop instead of nested iterator adapters, as this is the per-event path of every reader.
-struct CpuItems<'a> {
+struct CpuItems<'a, T> {
     chunks: std::slice::Iter<'a, Bytes>,
     pages: Option<Pages<'a>>,
     decoder: &'a Decoder,
@@ -377,18 +422,23 @@ struct CpuItems<'a> {
     layout: PageLayout,
     cpu: u32,
     extra_lost: Option<Lost>,
+    out: std::marker::PhantomData<T>,
 }
 
-impl<'a> Iterator for CpuItems<'a> {
-    type Item = Result<Item<'a>, ParseError>;
+impl<'a, T: FromPage<'a>> Iterator for CpuItems<'a, T> {
+    type Item = Result<T, ParseError>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(pages) = &mut self.pages {
                 match pages.next() {
-                    Some(Ok(PageItem::Event(ev))) => return Some(self.decoder.decode(ev).map(Item::Event)),
-                    Some(Ok(PageItem::Lost(l))) => return Some(Ok(Item::Lost(l))),
+                    Some(Ok(PageItem::Event(ev))) => return Some(self.decoder.decode(ev).map(T::event)),
+                    Some(Ok(PageItem::Lost(l))) => {
+                        if let Some(t) = T::lost(l) {
+                            return Some(Ok(t));
+                        }
+                    }
                     Some(Err(e)) => {
                         // Stop here: the merge ends after the first error anyway.
                         self.chunks = Default::default();
@@ -398,10 +448,11 @@ impl<'a> Iterator for CpuItems<'a> {
                     }
                     None => self.pages = None,
                 }
+                continue;
             }
             match self.chunks.next() {
                 Some(buf) => self.pages = Some(Pages::new(buf, self.page_size, self.layout, self.cpu)),
-                None => return self.extra_lost.take().map(|l| Ok(Item::Lost(l))),
+                None => return self.extra_lost.take().and_then(T::lost).map(Ok),
             }
         }
     }
