@@ -36,6 +36,22 @@ fn python(test: &str) -> Option<PathBuf> {
     Some(py)
 }
 
+/// [`python`], when running as root (else the skip of `test`, `why`).
+fn python_as_root(test: &str, why: &str) -> Option<PathBuf> {
+    if !nix::unistd::geteuid().is_root() {
+        skip(test, Skip::Environment(why));
+        return None;
+    }
+    python(test)
+}
+
+/// What `script` (python, the trace's path as its argument) prints as JSON about the trace at `path`.
+fn decode(py: &std::path::Path, script: &str, path: &std::path::Path) -> Value {
+    let out = Command::new(py).arg("-c").arg(script).arg(path).output().unwrap();
+    assert!(out.status.success(), "perfetto_trace_pb2 could not decode: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 const DECODE: &str = r#"
 import json, sys
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
@@ -96,9 +112,7 @@ fn perfetto_schema_decodes_every_sched_switch() {
         }
     }
     w.finish().unwrap();
-    let out = Command::new(&py).arg("-c").arg(DECODE).arg(&path).output().unwrap();
-    assert!(out.status.success(), "perfetto_trace_pb2 could not decode: {}", String::from_utf8_lossy(&out.stderr));
-    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = decode(&py, DECODE, &path);
 
     assert!(switches.len() > 10);
     // Bundles are per CPU: compare each CPU's sequence (stable sort by cpu keeps time order).
@@ -158,10 +172,7 @@ json.dump({"slices": slices, "open": len(open_)}, sys.stdout)
 #[test]
 fn perfetto_block_requests_are_device_slices() {
     const T: &str = "perfetto_block_requests_are_device_slices";
-    let Some(py) = python(T) else { return };
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root for tracefs"));
-    }
+    let Some(py) = python_as_root(T, "needs root for tracefs") else { return };
     let fs = ktrace_ftrace::Tracefs::find_or_mount().unwrap();
     let inst = fs.new_instance().unwrap();
     inst.enable_event("block", "block_rq_issue").unwrap();
@@ -202,9 +213,7 @@ fn perfetto_block_requests_are_device_slices() {
     }
     w.finish().unwrap();
     drop(inst);
-    let out = Command::new(&py).arg("-c").arg(BLOCK_DECODE).arg(&path).output().unwrap();
-    assert!(out.status.success(), "perfetto_trace_pb2 could not decode: {}", String::from_utf8_lossy(&out.stderr));
-    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = decode(&py, BLOCK_DECODE, &path);
     assert!(want.len() >= 8, "the direct-I/O write issued requests: {}", want.len());
     let mut theirs = got["slices"].as_array().unwrap().clone();
     theirs.sort_by_key(|s| (s[0].as_u64(), s[1].as_u64()));
@@ -268,10 +277,7 @@ json.dump({"stacks": counts, "first_flags": first, "seq_ids": sorted({p.trusted_
 #[test]
 fn perfetto_sample_callstacks_resolve_to_their_frames() {
     const T: &str = "perfetto_sample_callstacks_resolve_to_their_frames";
-    let Some(py) = python(T) else { return };
-    if !nix::unistd::geteuid().is_root() {
-        return skip(T, Skip::Environment("needs root for perf sampling"));
-    }
+    let Some(py) = python_as_root(T, "needs root for perf sampling") else { return };
     if !common::have(T, "gcc", &["--version"], "apt-get install gcc") {
         return;
     }
@@ -309,9 +315,7 @@ fn perfetto_sample_callstacks_resolve_to_their_frames() {
     }
     w.finish().unwrap();
 
-    let out = Command::new(&py).arg("-c").arg(SAMPLE_DECODE).arg(&path).output().unwrap();
-    assert!(out.status.success(), "perfetto_trace_pb2 could not decode: {}", String::from_utf8_lossy(&out.stderr));
-    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = decode(&py, SAMPLE_DECODE, &path);
     assert!(profile.samples.len() > 50, "{} samples", profile.samples.len());
     let theirs: std::collections::BTreeMap<String, u64> = serde_json::from_value(got["stacks"].clone()).unwrap();
     assert_eq!(theirs, want, "every sample's callstack resolves to its frames, root first");

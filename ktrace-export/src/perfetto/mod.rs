@@ -140,33 +140,6 @@ impl<W: Write> Perfetto<W> {
         self
     }
 
-    /// Writes one perf sample at `ts` (ns) with its callchain, `frames` named and leaf first (as
-    /// perf gives callchains, and ktrace-sample's `Profile::frames` holds them): a `PerfSample`
-    /// whose callstack resolves, root first, to these names in Perfetto. New names and stacks
-    /// are interned; a stack seen before allocates nothing.
-    ///
-    /// ```
-    /// use ktrace_export::{Perfetto, Writer};
-    /// let mut out = Vec::new();
-    /// let mut w = Perfetto::new(&mut out);
-    /// w.sample(1_000, 0, 42, 42, ["inner", "outer", "main"])?;
-    /// w.sample(2_000, 0, 42, 42, ["inner", "outer", "main"])?;
-    /// w.finish()?;
-    /// # Ok::<(), ktrace_export::Error>(())
-    /// ```
-    pub fn sample<'a>(
-        &mut self,
-        ts: u64,
-        cpu: u32,
-        pid: i32,
-        tid: i32,
-        frames: impl IntoIterator<Item = &'a str>,
-    ) -> Result<()> {
-        self.last_ts = self.last_ts.max(ts);
-        let p = self.samples.sample(ts, cpu, pid, tid, frames);
-        self.packet(&p)
-    }
-
     fn bundle(&mut self, cpu: u32) -> Option<&mut Bundle> {
         let i = cpu as usize;
         if self.bundles.len() <= i {

@@ -5,7 +5,11 @@
 //! already symbolized). Each function name and each distinct callstack is interned once, in the
 //! packet of the first sample that has it; a sample whose stack was seen before allocates nothing.
 
+use std::io::Write;
+
+use super::Perfetto;
 use super::protos::{Callstack, Frame, InternedData, InternedString, Mapping, PerfSample, TracePacket, trace_packet};
+use crate::error::Result;
 
 /// The packet sequence of the perf samples.
 pub const SAMPLE_SEQUENCE: u32 = 4;
@@ -30,16 +34,10 @@ pub(super) struct Samples {
 }
 
 impl Samples {
-    /// The packet of one sample: `frames` leaf first (as perf's callchains are), with what it
-    /// interns first.
-    pub(super) fn sample<'a>(
-        &mut self,
-        ts: u64,
-        cpu: u32,
-        pid: i32,
-        tid: i32,
-        frames: impl IntoIterator<Item = &'a str>,
-    ) -> TracePacket {
+    /// Interns `frames` (leaf first, as perf's callchains are): what the sample's packet must
+    /// carry first (nothing once its names and stack were seen), its callstack iid and the
+    /// packet's sequence flags.
+    fn intern<'a>(&mut self, frames: impl IntoIterator<Item = &'a str>) -> (Option<InternedData>, u64, u32) {
         let mut new = InternedData::default();
         let mut flags = NEEDS_STATE;
         if !self.started {
@@ -79,9 +77,38 @@ impl Samples {
             }
         };
         let fresh = !(new.mappings.is_empty() && new.frames.is_empty() && new.callstacks.is_empty());
-        TracePacket {
+        (fresh.then_some(new), stack, flags)
+    }
+}
+
+impl<W: Write> Perfetto<W> {
+    /// Writes one perf sample at `ts` (ns) with its callchain, `frames` named and leaf first (as
+    /// perf gives callchains, and ktrace-sample's `Profile::frames` holds them): a `PerfSample`
+    /// whose callstack resolves, root first, to these names in Perfetto. New names and stacks
+    /// are interned; a stack seen before allocates nothing.
+    ///
+    /// ```
+    /// use ktrace_export::{Perfetto, Writer};
+    /// let mut out = Vec::new();
+    /// let mut w = Perfetto::new(&mut out);
+    /// w.sample(1_000, 0, 42, 42, ["inner", "outer", "main"])?;
+    /// w.sample(2_000, 0, 42, 42, ["inner", "outer", "main"])?;
+    /// w.finish()?;
+    /// # Ok::<(), ktrace_export::Error>(())
+    /// ```
+    pub fn sample<'a>(
+        &mut self,
+        ts: u64,
+        cpu: u32,
+        pid: i32,
+        tid: i32,
+        frames: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
+        self.last_ts = self.last_ts.max(ts);
+        let (interned_data, stack, flags) = self.samples.intern(frames);
+        self.packet(&TracePacket {
             timestamp: Some(ts),
-            interned_data: fresh.then_some(new),
+            interned_data,
             data: Some(trace_packet::Data::PerfSample(PerfSample {
                 cpu: Some(cpu),
                 pid: Some(pid as u32),
@@ -92,6 +119,6 @@ impl Samples {
                 trace_packet::OptionalTrustedPacketSequenceId::TrustedPacketSequenceId(SAMPLE_SEQUENCE),
             ),
             sequence_flags: Some(flags),
-        }
+        })
     }
 }
