@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 mod common;
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use ktrace_export::{Perfetto, Writer};
 use ktrace_ftrace::{Item, Typed};
@@ -33,6 +34,21 @@ fn python(test: &str) -> Option<PathBuf> {
         return None;
     }
     Some(py)
+}
+
+/// [`python`], when running as root (else the skip of `test`).
+fn python_as_root(test: &str) -> Option<PathBuf> {
+    if !ktrace_testing::root(test) {
+        return None;
+    }
+    python(test)
+}
+
+/// What `script` (python, the trace's path as its argument) prints as JSON about the trace at `path`.
+fn decode(py: &std::path::Path, script: &str, path: &std::path::Path) -> Value {
+    let out = Command::new(py).arg("-c").arg(script).arg(path).output().unwrap();
+    assert!(out.status.success(), "perfetto_trace_pb2 could not decode: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 const DECODE: &str = r#"
@@ -95,9 +111,7 @@ fn perfetto_schema_decodes_every_sched_switch() {
         }
     }
     w.finish().unwrap();
-    let out = Command::new(&py).arg("-c").arg(DECODE).arg(&path).output().unwrap();
-    assert!(out.status.success(), "perfetto_trace_pb2 could not decode: {}", String::from_utf8_lossy(&out.stderr));
-    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = decode(&py, DECODE, &path);
 
     assert!(switches.len() > 10);
     // Bundles are per CPU: compare each CPU's sequence (stable sort by cpu keeps time order).
@@ -157,10 +171,7 @@ json.dump({"slices": slices, "open": len(open_)}, sys.stdout)
 #[test]
 fn perfetto_block_requests_are_device_slices() {
     const T: &str = "perfetto_block_requests_are_device_slices";
-    let Some(py) = python(T) else { return };
-    if !ktrace_testing::root(T) {
-        return;
-    }
+    let Some(py) = python_as_root(T) else { return };
     let fs = ktrace_ftrace::Tracefs::find_or_mount().unwrap();
     let inst = fs.new_instance().unwrap();
     inst.enable_event("block", "block_rq_issue").unwrap();
@@ -201,9 +212,7 @@ fn perfetto_block_requests_are_device_slices() {
     }
     w.finish().unwrap();
     drop(inst);
-    let out = Command::new(&py).arg("-c").arg(BLOCK_DECODE).arg(&path).output().unwrap();
-    assert!(out.status.success(), "perfetto_trace_pb2 could not decode: {}", String::from_utf8_lossy(&out.stderr));
-    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = decode(&py, BLOCK_DECODE, &path);
     assert!(want.len() >= 8, "the direct-I/O write issued requests: {}", want.len());
     let mut theirs = got["slices"].as_array().unwrap().clone();
     theirs.sort_by_key(|s| (s[0].as_u64(), s[1].as_u64()));
@@ -216,4 +225,108 @@ fn perfetto_block_requests_are_device_slices() {
     }
     assert_eq!(got["open"], 0, "every slice ends");
     eprintln!("{T}: {} block requests as slices", want.len());
+}
+
+/// A program whose hot loop runs under a known call chain: main → ktrace_pf_outer → ktrace_pf_inner,
+/// built with frame pointers (`-O0`: nothing inlined, every function its own frame) so perf's
+/// callchains walk it; it spins once a line arrives on stdin.
+const CHAIN_SRC: &str = r#"
+#include <stdio.h>
+__attribute__((noinline)) unsigned long ktrace_pf_inner(unsigned long n) {
+    volatile unsigned long x = 1;
+    for (unsigned long i = 0; i < n; i++) x = ((x << 5) ^ (x >> 3)) ^ i;
+    return x;
+}
+__attribute__((noinline)) unsigned long ktrace_pf_outer(unsigned long n) { return ktrace_pf_inner(n) + 1; }
+int main(void) {
+    char line[8];
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    printf("%lu\n", ktrace_pf_outer(150000000UL));
+    return 0;
+}
+"#;
+
+const SAMPLE_DECODE: &str = r#"
+import json, sys
+from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
+t = pb.Trace()
+t.ParseFromString(open(sys.argv[1], 'rb').read())
+names, frames, stacks, mappings, paths, counts, first = {}, {}, {}, {}, {}, {}, None
+for p in t.packet:
+    if not p.HasField("perf_sample"):
+        continue
+    if first is None:
+        first = p.sequence_flags
+    d = p.interned_data
+    for s in d.function_names: names[s.iid] = s.str.decode()
+    for s in d.mapping_paths: paths[s.iid] = s.str.decode()
+    for m in d.mappings: mappings[m.iid] = [paths[i] for i in m.path_string_ids]
+    for f in d.frames: frames[f.iid] = (names[f.function_name_id], mappings[f.mapping_id])
+    for c in d.callstacks: stacks[c.iid] = [frames[i][0] for i in c.frame_ids]
+    s = p.perf_sample
+    k = ";".join(stacks[s.callstack_iid])
+    counts[k] = counts.get(k, 0) + 1
+json.dump({"stacks": counts, "first_flags": first, "seq_ids": sorted({p.trusted_packet_sequence_id for p in t.packet if p.HasField("perf_sample")})}, sys.stdout)
+"#;
+
+/// Perf samples of a program with a known call chain, exported with their callstacks: Perfetto's
+/// schema resolves each sample's callstack (interned frames, names, mapping) to the same stacks,
+/// with the same counts, as the profile symbolized directly, and the hottest one is
+/// main → ktrace_pf_outer → ktrace_pf_inner (root first, the leaf last).
+#[test]
+fn perfetto_sample_callstacks_resolve_to_their_frames() {
+    const T: &str = "perfetto_sample_callstacks_resolve_to_their_frames";
+    let Some(py) = python_as_root(T) else { return };
+    if !common::have(T, "gcc", &["--version"], "apt-get install gcc") {
+        return;
+    }
+    let src = common::tmp("chain.c");
+    let bin = common::tmp("chain");
+    std::fs::write(&src, CHAIN_SRC).unwrap();
+    let st = Command::new("gcc").args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"]).arg(&bin).arg(&src).status();
+    assert!(st.unwrap().success(), "gcc built the program");
+    let mut child = Command::new(&bin).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let pid = child.id() as i32;
+    let mut prof = ktrace_sample::profile::Profiler::task(pid, 997).unwrap();
+    // It is blocked in fgets, its mappings made: read them before it can exit.
+    let mut sym =
+        ktrace_sample::symbolize::Symbolizer::new(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default());
+    sym.add_proc_maps(pid);
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    while child.try_wait().unwrap().is_none() {
+        prof.poll();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let profile = prof.finish();
+
+    let path = common::tmp("samples.perfetto-trace");
+    let mut w = Perfetto::new(std::fs::File::create(&path).unwrap());
+    let mut want: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut names: Vec<String> = Vec::new();
+    for s in &profile.samples {
+        let chain = profile.frames.get(s.frames.0..s.frames.1).unwrap_or_default();
+        let chain = if chain.is_empty() { std::slice::from_ref(&s.ip) } else { chain };
+        names.clear();
+        names.extend(chain.iter().map(|&a| sym.name(s.pid, a)));
+        w.sample(s.time, s.cpu, s.pid, s.tid, names.iter().map(String::as_str)).unwrap();
+        let root_first: Vec<&str> = names.iter().rev().map(String::as_str).collect();
+        *want.entry(root_first.join(";")).or_default() += 1;
+    }
+    w.finish().unwrap();
+
+    let got = decode(&py, SAMPLE_DECODE, &path);
+    assert!(profile.samples.len() > 50, "{} samples", profile.samples.len());
+    let theirs: std::collections::BTreeMap<String, u64> = serde_json::from_value(got["stacks"].clone()).unwrap();
+    assert_eq!(theirs, want, "every sample's callstack resolves to its frames, root first");
+    assert_eq!(got["first_flags"], 3, "the first packet clears the incremental state (and needs it)");
+    assert_eq!(got["seq_ids"], serde_json::json!([ktrace_export::perfetto::SAMPLE_SEQUENCE]));
+    let (hottest, n) = theirs.iter().max_by_key(|(_, n)| **n).unwrap();
+    let frames: Vec<&str> = hottest.split(';').collect();
+    assert!(
+        frames.ends_with(&["main", "ktrace_pf_outer", "ktrace_pf_inner"]),
+        "the hottest callstack, root first: {hottest} ({n} of {})",
+        profile.samples.len()
+    );
+    assert!(*n as f64 > profile.samples.len() as f64 * 0.5, "the hot loop holds most samples: {n}");
+    eprintln!("{T}: {} samples, {} distinct callstacks; hottest {hottest} ({n})", profile.samples.len(), theirs.len());
 }

@@ -45,6 +45,7 @@ fn packet(ts: Option<u64>, data: trace_packet::Data, first: bool) -> TracePacket
         ),
         // SEQ_INCREMENTAL_STATE_CLEARED on the sequence's first packet.
         sequence_flags: first.then_some(1),
+        ..Default::default()
     }
 }
 

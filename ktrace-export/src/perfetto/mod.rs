@@ -15,6 +15,8 @@
 //!   sector count and error as debug annotations.
 //! - Thread groups: a task created during the trace (`task_newtask`) has its `tgid` (itself, or
 //!   with `CLONE_THREAD` its creator's when known) in the `ProcessTree`, and each group a process.
+//! - Perf samples with their callstacks ([`Perfetto::sample`]) as `PerfSample` packets with
+//!   interned frames and callstacks (sequence [`SAMPLE_SEQUENCE`], see [`samples`]).
 //! - Thread names (saved cmdlines and every comm seen) as a `ProcessTree` at the end.
 //! - Losses: the CPU's next bundle has `lost_events` set, and an instant `TrackEvent`
 //!   `lost events` on the track `ktrace losses` (sequence 2) carries the cpu and count as debug
@@ -33,6 +35,8 @@ use std::io::Write;
 
 pub mod block;
 pub use block::{BLOCK_SEQUENCE, BLOCK_TRACKS};
+pub mod samples;
+pub use samples::{SAMPLE_MAPPING, SAMPLE_SEQUENCE};
 
 use ktrace_core::{Lost, Value};
 use ktrace_ftrace::{BlockPhase, Event, Typed, WakeupKind};
@@ -107,6 +111,7 @@ pub struct Perfetto<W: Write> {
     tgids: foldhash::HashMap<i32, i32>,
     pool: Pool,
     blocks: block::Blocks,
+    samples: samples::Samples,
     last_ts: u64,
     loss_track: bool,
 }
@@ -121,6 +126,7 @@ impl<W: Write> Perfetto<W> {
             tgids: foldhash::HashMap::default(),
             pool: Pool::default(),
             blocks: block::Blocks::default(),
+            samples: samples::Samples::default(),
             last_ts: 0,
             loss_track: false,
         }
@@ -403,6 +409,7 @@ impl<W: Write> Writer for Perfetto<W> {
                 trace_packet::OptionalTrustedPacketSequenceId::TrustedPacketSequenceId(LOSS_SEQUENCE),
             ),
             sequence_flags: flags,
+            ..Default::default()
         })
     }
 
@@ -456,6 +463,7 @@ mod tests {
     use super::protos::{Trace, ftrace_event::Event as Fe, generic_ftrace_event::field::Value as Fv};
     use super::*;
     use crate::testing;
+    use std::collections::HashMap;
 
     /// What the writer encodes by hand decodes with the prost types of Perfetto's own protos:
     /// each event's typed message with every field, a generic event with its fields by name
@@ -625,5 +633,59 @@ mod tests {
         assert_eq!(threads, [(500, Some(500)), (501, Some(500)), (502, Some(500)), (700, None)]);
         let procs: Vec<(i32, Vec<String>)> = t.processes.into_iter().map(|p| (p.pid.unwrap(), p.cmdline)).collect();
         assert_eq!(procs, [(500, vec!["app".to_owned()])]);
+    }
+
+    /// Samples' callstacks resolve, root first, to their frames' names through the interned
+    /// tables; each name and stack is interned once, on the first packet that uses it, and the
+    /// sequence's first packet clears the incremental state.
+    #[test]
+    fn samples_resolve_to_their_frames() {
+        let mut out = Vec::new();
+        let mut w = Perfetto::new(&mut out);
+        let stacks: [&[&str]; 4] =
+            [&["inner", "outer", "main"], &["inner", "outer", "main"], &["outer", "main"], &["leaf", "inner", "main"]];
+        for (i, s) in stacks.iter().enumerate() {
+            w.sample(1000 * i as u64, i as u32 % 2, 7, 8 + i as i32, s.iter().copied()).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        let trace = Trace::decode(out.as_slice()).unwrap();
+        let (mut names, mut frames, mut stacks_of) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let (mut got, mut interned, mut flags) = (Vec::new(), Vec::new(), Vec::new());
+        for p in trace.packet {
+            let Some(trace_packet::Data::PerfSample(s)) = p.data else { continue };
+            assert_eq!(
+                p.optional_trusted_packet_sequence_id,
+                Some(trace_packet::OptionalTrustedPacketSequenceId::TrustedPacketSequenceId(SAMPLE_SEQUENCE))
+            );
+            flags.push(p.sequence_flags.unwrap());
+            let d = p.interned_data.unwrap_or_default();
+            interned.push((d.function_names.len(), d.callstacks.len(), d.mappings.len()));
+            for n in d.function_names {
+                names.insert(n.iid.unwrap(), String::from_utf8(n.str.unwrap()).unwrap());
+            }
+            for f in d.frames {
+                assert_eq!(f.mapping_id, Some(1));
+                frames.insert(f.iid.unwrap(), f.function_name_id.unwrap());
+            }
+            for c in d.callstacks {
+                stacks_of.insert(c.iid.unwrap(), c.frame_ids);
+            }
+            let stack: Vec<&str> =
+                stacks_of[&s.callstack_iid.unwrap()].iter().map(|f| names[&frames[f]].as_str()).collect();
+            got.push((p.timestamp.unwrap(), s.cpu.unwrap(), s.pid.unwrap(), s.tid.unwrap(), stack.join(";")));
+        }
+        assert_eq!(
+            got,
+            [
+                (0, 0, 7, 8, "main;outer;inner".to_owned()),
+                (1000, 1, 7, 9, "main;outer;inner".into()),
+                (2000, 0, 7, 10, "main;outer".into()),
+                (3000, 1, 7, 11, "main;inner;leaf".into()),
+            ],
+            "root first"
+        );
+        assert_eq!(interned, [(3, 1, 1), (0, 0, 0), (0, 1, 0), (1, 1, 0)], "(names, stacks, mappings) interned once");
+        assert_eq!(flags, [3, 2, 2, 2], "cleared on the first packet; each needs the interned state");
     }
 }
