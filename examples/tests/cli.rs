@@ -268,6 +268,24 @@ fn profile_without_samples_writes_nothing() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--perfetto` writes every sample, each with its callstack, beside the flame graph.
+#[test]
+fn profile_writes_samples_for_perfetto() {
+    let dir = scratch("perfetto");
+    let (svg, trace) = (dir.join("p.svg"), dir.join("p.perfetto-trace"));
+    let args = ["-F", "997", "-o", svg.to_str().unwrap(), "--perfetto", trace.to_str().unwrap(), "--"];
+    let out = under("profile", &args, "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let n: usize = err
+        .lines()
+        .find_map(|l| l.strip_prefix("profile: ")?.split_once(" samples with callstacks -> ").map(|(n, _)| n))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no Perfetto line: {err}"));
+    assert!(n > 10 && std::fs::metadata(&trace).unwrap().len() > 100, "{n} samples: {err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     // `top | head -1`: the reader goes away; top ends as a SIGPIPE death looks to a shell.

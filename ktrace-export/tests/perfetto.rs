@@ -304,10 +304,8 @@ fn perfetto_sample_callstacks_resolve_to_their_frames() {
     let mut want: std::collections::BTreeMap<String, u64> = Default::default();
     let mut names: Vec<String> = Vec::new();
     for s in &profile.samples {
-        let chain = profile.frames.get(s.frames.0..s.frames.1).unwrap_or_default();
-        let chain = if chain.is_empty() { std::slice::from_ref(&s.ip) } else { chain };
         names.clear();
-        names.extend(chain.iter().map(|&a| sym.name(s.pid, a)));
+        names.extend(profile.chain(s).iter().map(|&a| sym.name(s.pid, a)));
         w.sample(s.time, s.cpu, s.pid, s.tid, names.iter().map(String::as_str)).unwrap();
         let root_first: Vec<&str> = names.iter().rev().map(String::as_str).collect();
         *want.entry(root_first.join(";")).or_default() += 1;

@@ -4,6 +4,7 @@
 //! ```sh
 //! profile [-F HZ] [-o out.svg] -- COMMAND ARGS...
 //! profile -a [-F HZ] [-o out.svg] [-d SECONDS]    # every CPU, every task (system-wide)
+//! profile --perfetto out.perfetto-trace -- COMMAND  # also the samples with callstacks for Perfetto UI
 //! ```
 
 use std::io::Write;
@@ -31,6 +32,9 @@ struct Args {
     /// The flame graph SVG (folded stacks go to FILE.folded); both are created before sampling.
     #[arg(short = 'o', value_name = "FILE", default_value = "profile.svg")]
     out: PathBuf,
+    /// Also write every sample with its callstack as a Perfetto trace (open it in ui.perfetto.dev).
+    #[arg(long = "perfetto", value_name = "FILE")]
+    perfetto: Option<PathBuf>,
     /// Every CPU, every task (system-wide), for -d seconds.
     #[arg(short = 'a', conflicts_with = "cmd")]
     all: bool,
@@ -46,12 +50,13 @@ fn main() -> ExitCode {
     ktrace_examples::main(run)
 }
 
-fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+fn run(Args { freq, out, perfetto, all, duration, cmd }: Args) -> Result<Status, Box<dyn std::error::Error>> {
     ktrace_examples::stop_on_signals()?;
     // Held before its exec (a missing program fails here, before the outputs are created).
     let held = ktrace_examples::hold(&cmd)?;
     let mut svg = Output::create(&out)?;
     let mut folded_out = Output::create(format!("{}.folded", out.display()))?;
+    let mut perfetto_out = perfetto.map(Output::create).transpose()?;
     let title;
     let mut status = Status::SUCCESS;
     let p = if all {
@@ -92,6 +97,11 @@ fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn s
     drop(ff);
     svg.keep()?;
     folded_out.keep()?;
+    if let Some(out) = perfetto_out.as_mut() {
+        write_perfetto(&p, &mut sym, out)?;
+        out.keep()?;
+        eprintln!("profile: {} samples with callstacks -> {}", p.samples.len(), out.path().display());
+    }
     eprintln!(
         "profile: {} samples, {} lost, {} throttled -> {}, {}",
         p.samples.len(),
@@ -111,4 +121,23 @@ fn run(Args { freq, out, all, duration, cmd }: Args) -> Result<Status, Box<dyn s
         );
     }
     Ok(status)
+}
+
+/// Every sample of `p` with its callstack (frames named as in the flame graph) and the threads'
+/// names, as a Perfetto trace.
+fn write_perfetto(
+    p: &ktrace_sample::profile::Profile,
+    sym: &mut ktrace_sample::perf::symbolize::Symbolizer,
+    out: &mut Output,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let names: std::collections::BTreeMap<i32, String> = p.comms.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let mut w = ktrace_export::Perfetto::new(std::io::BufWriter::new(out)).with_names(&names);
+    let mut frames: Vec<String> = Vec::new();
+    for s in &p.samples {
+        frames.clear();
+        frames.extend(p.chain(s).iter().map(|&a| sym.name(s.pid, a)));
+        w.sample(s.time, s.cpu, s.pid, s.tid, frames.iter().map(String::as_str))?;
+    }
+    ktrace_export::Writer::finish(&mut w)?;
+    Ok(())
 }

@@ -479,6 +479,13 @@ impl Profile {
         s
     }
 
+    /// The callchain of sample `s`, leaf first, or its instruction pointer alone when it has
+    /// none (sampled without callchains, or the kernel could not walk the stack).
+    pub fn chain<'p>(&'p self, s: &'p Sample) -> &'p [u64] {
+        let frames = self.frames.get(s.frames.0..s.frames.1).unwrap_or_default();
+        if frames.is_empty() { std::slice::from_ref(&s.ip) } else { frames }
+    }
+
     /// Folded stacks (`comm;root;…;leaf count`), as flamegraph.pl and inferno read them.
     ///
     /// Frames are named by [`Symbolizer::name`] (unresolved ones `file+0xoffset`); each distinct
@@ -492,9 +499,7 @@ impl Profile {
         for s in &self.samples {
             line.clear();
             line.push_str(self.comms.get(&s.pid).map_or("?", String::as_str));
-            let frames = self.frames.get(s.frames.0..s.frames.1).unwrap_or_default();
-            let frames: &[u64] = if frames.is_empty() { std::slice::from_ref(&s.ip) } else { frames };
-            for &a in frames.iter().rev() {
+            for &a in self.chain(s).iter().rev() {
                 line.push(';');
                 // Kernel addresses are the same in every process.
                 let key = (if a >= 0xffff_8000_0000_0000 { 0 } else { s.pid }, a);
