@@ -1,16 +1,9 @@
 //! Fuzzes the /proc text parsers.
 #![no_main]
-use ktrace_sample::procfs;
 use libfuzzer_sys::fuzz_target;
 
+include!("../../ktrace-sample/tests/common/procfs_all.rs");
+
 fuzz_target!(|data: &[u8]| {
-    let t = String::from_utf8_lossy(data);
-    let _ = procfs::SystemStat::parse(&t);
-    let _ = procfs::PidStat::parse(&t);
-    let _ = procfs::PidStatm::parse(&t);
-    let _ = procfs::PidIo::parse(&t);
-    let _ = procfs::Pressure::parse(&t);
-    let _ = procfs::diskstats(&t);
-    let _ = procfs::schedstat(&t);
-    let _ = procfs::key_values(&t);
+    parse_every_procfs(&String::from_utf8_lossy(data));
 });

@@ -79,16 +79,22 @@ fn theirs(line: &str) -> String {
     s.trim_end().to_owned()
 }
 
+/// With babeltrace2 installed: a recorded trace.dat and an empty directory `dir` for its CTF.
+fn for_babeltrace(test: &str, dir: &str) -> Option<(ktrace_ftrace::TraceDat, std::path::PathBuf)> {
+    if !common::have(test, "babeltrace2", &["--version"], "apt-get install babeltrace2") {
+        return None;
+    }
+    let (dat, _) = common::recorded(test)?;
+    let dir = common::tmp(dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    Some((dat, dir))
+}
+
 #[test]
 fn babeltrace2_prints_our_ctf_like_the_recording() {
     const T: &str = "babeltrace2_prints_our_ctf_like_the_recording";
-    if !common::have(T, "babeltrace2", &["--version"], "apt-get install babeltrace2") {
-        return;
-    }
-    let Some((dat, _)) = common::recorded(T) else { return };
+    let Some((dat, dir)) = for_babeltrace(T, "ctf") else { return };
     let rec = dat.recording().unwrap();
-    let dir = common::tmp("ctf");
-    let _ = std::fs::remove_dir_all(&dir);
     let n = write_recording(&rec, &mut Ctf::create(&dir, dat.endian).unwrap()).unwrap();
     let out = Command::new("babeltrace2").arg("--clock-cycles").arg("--no-delta").arg(&dir).output().unwrap();
     assert!(out.status.success(), "babeltrace2 failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -122,13 +128,8 @@ fn babeltrace2_prints_our_ctf_like_the_recording() {
 #[test]
 fn babeltrace2_reports_losses_as_discarded_events() {
     const T: &str = "babeltrace2_reports_losses_as_discarded_events";
-    if !common::have(T, "babeltrace2", &["--version"], "apt-get install babeltrace2") {
-        return;
-    }
-    let Some((dat, _)) = common::recorded(T) else { return };
+    let Some((dat, dir)) = for_babeltrace(T, "ctf-lost") else { return };
     let rec = dat.recording().unwrap();
-    let dir = common::tmp("ctf-lost");
-    let _ = std::fs::remove_dir_all(&dir);
     let mut w = Ctf::create(&dir, dat.endian).unwrap();
     let mut lost_at = None;
     for (i, item) in rec.items().enumerate() {

@@ -2,7 +2,9 @@
 //! payloads from this kernel, truncated and mutated thousands of times; nothing may panic.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
-use ktrace_sample::{procfs, taskstats::TaskStats};
+use ktrace_sample::taskstats::TaskStats;
+
+include!("common/procfs_all.rs");
 
 use ktrace_testing::Rng;
 
@@ -42,15 +44,7 @@ fn mutated_proc_texts_never_panic() {
     for _ in 0..4000 {
         let base = &texts[rng.below(texts.len())];
         let m = mutate(&mut rng, base);
-        let t = String::from_utf8_lossy(&m);
-        let _ = procfs::SystemStat::parse(&t);
-        let _ = procfs::PidStat::parse(&t);
-        let _ = procfs::PidStatm::parse(&t);
-        let _ = procfs::PidIo::parse(&t);
-        let _ = procfs::Pressure::parse(&t);
-        let _ = procfs::diskstats(&t);
-        let _ = procfs::schedstat(&t);
-        let _ = procfs::key_values(&t);
+        parse_every_procfs(&String::from_utf8_lossy(&m));
     }
 }
 
