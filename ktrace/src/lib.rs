@@ -31,6 +31,8 @@
 //! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all). `capture` needs
 //!   `ftrace` (the events) and `ptrace` (its decoder renders flags and errnos as strace does);
 //!   `session` needs `ftrace`, `ptrace` and `sample`.
+//! - `stack` (off by default): user call stacks of stopped tracees (`ptrace::stack`,
+//!   `Tracer::stack`: strace's `-k`); adds framehop and ktrace-sample's symbolizer.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
