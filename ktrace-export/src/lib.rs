@@ -43,12 +43,14 @@
 pub mod ctf;
 pub mod error;
 pub mod json;
+mod lanes;
 mod names;
 pub mod perfetto;
 pub mod speedscope;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test data")]
 mod testing;
+pub mod tracks;
 
 use std::path::Path;
 
@@ -59,6 +61,7 @@ pub use ctf::Ctf;
 pub use error::{Error, Result};
 pub use json::ChromeJson;
 pub use perfetto::Perfetto;
+pub use tracks::Tracks;
 
 /// A trace writer: events and losses in time order in, a file (or directory) out.
 pub trait Writer {
