@@ -14,26 +14,9 @@ use ktrace_ftrace::{Item, Typed};
 use ktrace_testing::{Skip, skip};
 use serde_json::Value;
 
-/// The venv .ci/run makes (`target/pyenv`, `pip install perfetto`), or `KTRACE_PYTHON`.
+/// [`ktrace_testing::perfetto_python`].
 fn python(test: &str) -> Option<PathBuf> {
-    let py = std::env::var_os("KTRACE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python3"));
-    let ok = Command::new(&py)
-        .args(["-c", "from perfetto.protos.perfetto.trace import perfetto_trace_pb2"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        skip(
-            test,
-            Skip::Environment(&format!(
-                "{} cannot import perfetto_trace_pb2 (python3 -m venv target/pyenv && target/pyenv/bin/pip install perfetto)",
-                py.display()
-            )),
-        );
-        return None;
-    }
-    Some(py)
+    ktrace_testing::perfetto_python(test)
 }
 
 /// [`python`], when running as root (else the skip of `test`).
