@@ -255,3 +255,83 @@ impl<W: Write> Tracks for ChromeJson<W> {
         Tracks::instant(self, &Mark { thread: Some(thread), name: leaf, cat: "sample", ts_ns: ts, args: &args })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+    use crate::Writer;
+    use crate::testing;
+    use serde_json::{Value as J, json};
+
+    /// The JSON of `records` written in order.
+    fn written(records: &[(u64, u32, Vec<u8>)]) -> Vec<J> {
+        let dec = testing::decoder();
+        let mut out = Vec::new();
+        let mut w = ChromeJson::new(&mut out);
+        for r in records {
+            w.event(&testing::event(&dec, r)).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        let doc: J = serde_json::from_slice(&out).unwrap();
+        doc["traceEvents"].as_array().unwrap().clone()
+    }
+
+    /// Threads created during the trace (`CLONE_THREAD`) are named in their creator's process;
+    /// a fork leads its own.
+    #[test]
+    fn threads_are_in_their_process() {
+        let evs = written(&[
+            testing::newtask(1, 10, 500, "app", 0x11),
+            testing::newtask(2, 500, 501, "worker", 0x3d_0f00),
+            testing::newtask(3, 501, 502, "worker2", 0x3d_0f00),
+        ]);
+        let names: Vec<(&J, &J, &J)> = evs
+            .iter()
+            .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+            .map(|e| (&e["pid"], &e["tid"], &e["args"]["name"]))
+            .collect();
+        assert_eq!(
+            names,
+            [(&json!(500), &json!(500), &json!("app")), (&json!(500), &json!(501), &json!("worker")), (
+                &json!(500),
+                &json!(502),
+                &json!("worker2")
+            )]
+        );
+        let procs = evs.iter().filter(|e| e["name"] == "process_name" && e["pid"] == 500).count();
+        assert_eq!(procs, 1, "one process 500, named once");
+    }
+
+    /// Overlapping block requests are slices on two lanes of their device's process; a request
+    /// in flight at the end is unfinished.
+    #[test]
+    fn block_requests_are_slices_on_device_lanes() {
+        let evs = written(&[
+            testing::block(1000, 100, None),
+            testing::block(1500, 200, None),
+            testing::block(2000, 100, Some(0)),
+            testing::block(3000, 200, Some(-5)),
+            testing::block(3500, 300, None),
+        ]);
+        let slices: Vec<J> = evs
+            .iter()
+            .filter(|e| e["ph"] == "X" && e["cat"] == "block")
+            .map(|e| json!([e["pid"], e["tid"], e["name"], e["ts"], e["dur"], e["args"]]))
+            .collect();
+        let p = BLOCK_PID;
+        assert_eq!(
+            slices,
+            [
+                json!([p, 0, "R", 1.0, 1.0, {"sector": 100, "nr_sector": 8, "error": 0}]),
+                json!([p, 1, "R", 1.5, 1.5, {"sector": 200, "nr_sector": 8, "error": -5}]),
+                json!([p, 0, "R", 3.5, 0.0, {"sector": 300, "nr_sector": 8, "unfinished": true}]),
+            ]
+        );
+        let meta: Vec<(&J, &J)> =
+            evs.iter().filter(|e| e["ph"] == "M" && e["pid"] == p).map(|e| (&e["name"], &e["args"]["name"])).collect();
+        assert_eq!(meta.len(), 3, "{meta:?}");
+        assert_eq!(meta[0], (&json!("process_name"), &json!("block 8:0")));
+    }
+}
