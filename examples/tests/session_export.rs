@@ -97,7 +97,10 @@ fn a_session_exports_probe_slices_counters_delays_and_block_ios() {
     let mut s = match b.start() {
         Err(e) if e.is_unsupported() => {
             let why = e.to_string();
-            ktrace_testing::skip(T, ktrace_testing::Skip::KernelLacks { feature: "uprobes or the blk tracer", why: &why });
+            ktrace_testing::skip(
+                T,
+                ktrace_testing::Skip::KernelLacks { feature: "uprobes or the blk tracer", why: &why },
+            );
             return;
         }
         r => r.unwrap(),
@@ -158,7 +161,8 @@ fn a_session_exports_probe_slices_counters_delays_and_block_ios() {
     let track = format!("cpu delay (task {app_pid})");
     assert_eq!(got["counters"][&track], json!([[exit_ts, cpu_delay as f64]]), "the exit record's cpu delay");
     assert_eq!(got["units"][&track], "ns");
-    let block: Vec<Value> = slices.iter().filter(|s| s[1] == json!([])).map(|s| json!([s[0], s[2], s[3], s[4]])).collect();
+    let block: Vec<Value> =
+        slices.iter().filter(|s| s[1] == json!([])).map(|s| json!([s[0], s[2], s[3], s[4]])).collect();
     assert_eq!(block, blk, "blk issue → complete pairs as slices on the device's track");
 
     // Chrome JSON, as a viewer parses it.
@@ -204,4 +208,37 @@ fn a_session_exports_probe_slices_counters_delays_and_block_ios() {
     }
     eprintln!("{T}: {} probe slices, {} task-clock readings, {} block slices", calls.len(), clock.len(), blk.len());
     lo.close().unwrap();
+}
+
+/// The `export` CLI runs a command in a session and writes Chrome JSON with its perf counters
+/// and /proc RSS as counter events (`"ph": "C"`) of the command's process, growing.
+#[test]
+fn export_cli_writes_a_sessions_counters() {
+    const T: &str = "export_cli_writes_a_sessions_counters";
+    if !common::root(T) {
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("session-export");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("cli.json");
+    let st = Command::new(env!("CARGO_BIN_EXE_export"))
+        .args(["-f", "json", "-o", out.to_str().unwrap(), "--counters", "5", "--"])
+        .args(["sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 0.05"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let evs = doc["traceEvents"].as_array().unwrap();
+    let series = |name: &str, unit: &str| -> Vec<(i64, f64)> {
+        evs.iter()
+            .filter(|e| e["ph"] == "C" && e["name"] == name)
+            .map(|e| (e["pid"].as_i64().unwrap(), e["args"][unit].as_f64().unwrap()))
+            .collect()
+    };
+    let clock = series("task-clock", "count");
+    assert!(clock.len() > 3, "{clock:?}");
+    assert!(clock.windows(2).all(|w| w[0].0 == w[1].0 && w[0].1 <= w[1].1), "one process, growing: {clock:?}");
+    assert!(clock.last().unwrap().1 > 1e6, "the loop ran over a millisecond: {clock:?}");
+    let rss = series("rss", "bytes");
+    assert!(!rss.is_empty() && rss.iter().all(|(p, v)| *p == clock[0].0 && *v > 0.0), "{rss:?}");
 }

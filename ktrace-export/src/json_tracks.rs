@@ -243,13 +243,7 @@ impl<W: Write> Tracks for ChromeJson<W> {
         self.out.spill()
     }
 
-    fn sample<'a>(
-        &mut self,
-        ts: u64,
-        cpu: u32,
-        thread: Thread,
-        frames: &mut dyn Iterator<Item = &'a str>,
-    ) -> Result<()> {
+    fn sample(&mut self, ts: u64, cpu: u32, thread: Thread, frames: &mut dyn Iterator<Item = &str>) -> Result<()> {
         let leaf = frames.next().unwrap_or("?");
         let args = [("cpu", Arg::Uint(cpu as u64))];
         Tracks::instant(self, &Mark { thread: Some(thread), name: leaf, cat: "sample", ts_ns: ts, args: &args })
@@ -294,11 +288,11 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [(&json!(500), &json!(500), &json!("app")), (&json!(500), &json!(501), &json!("worker")), (
-                &json!(500),
-                &json!(502),
-                &json!("worker2")
-            )]
+            [
+                (&json!(500), &json!(500), &json!("app")),
+                (&json!(500), &json!(501), &json!("worker")),
+                (&json!(500), &json!(502), &json!("worker2"))
+            ]
         );
         let procs = evs.iter().filter(|e| e["name"] == "process_name" && e["pid"] == 500).count();
         assert_eq!(procs, 1, "one process 500, named once");

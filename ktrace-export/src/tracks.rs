@@ -114,13 +114,7 @@ pub trait Tracks: Writer {
     fn block(&mut self, b: &BlockIo<'_>) -> Result<()>;
     /// Writes a perf sample with its call chain, leaf first (JSON: an instant named by the
     /// leaf).
-    fn sample<'a>(
-        &mut self,
-        ts: u64,
-        cpu: u32,
-        thread: Thread,
-        frames: &mut dyn Iterator<Item = &'a str>,
-    ) -> Result<()>;
+    fn sample(&mut self, ts: u64, cpu: u32, thread: Thread, frames: &mut dyn Iterator<Item = &str>) -> Result<()>;
 }
 
 /// What an event id is, to [`Probes`].
@@ -274,5 +268,58 @@ pub(crate) fn write_hit<T: Tracks + ?Sized>(
             let thread = Some(Thread { tgid, tid });
             w.instant(&Mark { thread, name, cat, ts_ns: ts, args: &[] })
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+    use crate::testing::{self, PROBE, PROBE_RET, probe};
+
+    /// What `records` complete, in order, then what [`Probes::finish`] closes.
+    fn hits(records: &[(u64, u32, Vec<u8>)]) -> Vec<Hit> {
+        let dec = testing::decoder();
+        let mut p = Probes::default();
+        let mut out: Vec<Hit> = records.iter().filter_map(|r| p.hit(&testing::event(&dec, r))).collect();
+        out.extend(p.finish());
+        assert_eq!(p.name(PROBE), ("work", "x"));
+        out
+    }
+
+    /// Nested calls (recursion) close innermost first; a return without its entry is an instant;
+    /// an entry left open is unfinished when its function has returned, else an instant.
+    #[test]
+    fn entries_and_returns_pair_per_thread_and_function() {
+        let got = hits(&[
+            probe(1, 7, 0x100, false),
+            probe(2, 7, 0x100, false),
+            probe(3, 8, 0x100, false),
+            probe(4, 7, 0x100, true),
+            probe(5, 7, 0x100, true),
+            probe(6, 9, 0x100, true),
+            probe(7, 7, 0x200, false),
+        ]);
+        assert_eq!(
+            got,
+            [
+                Hit::Slice { tid: 7, id: PROBE, start: 2, end: Some(4) },
+                Hit::Slice { tid: 7, id: PROBE, start: 1, end: Some(5) },
+                Hit::Instant { tid: 9, id: PROBE_RET, ts: 6 },
+                Hit::Slice { tid: 8, id: PROBE, start: 3, end: None },
+                Hit::Instant { tid: 7, id: PROBE, ts: 7 },
+            ]
+        );
+    }
+
+    /// An entry probe whose return never comes holds at most DEPTH hits per thread: older ones
+    /// are written as instants as new ones come.
+    #[test]
+    fn entries_without_returns_are_bounded() {
+        let recs: Vec<_> = (0..DEPTH as u64 + 3).map(|t| probe(t, 7, 0x300, false)).collect();
+        let got = hits(&recs);
+        assert_eq!(got.len(), DEPTH + 3);
+        assert_eq!(&got[..3], [0, 1, 2].map(|ts| Hit::Instant { tid: 7, id: PROBE, ts }));
+        assert!(got.iter().all(|h| matches!(h, Hit::Instant { .. })));
     }
 }

@@ -82,9 +82,9 @@ pub fn installed(test: &str, command: &[&str], package: &str) -> bool {
 /// (`perfetto_trace_pb2`): `KTRACE_PYTHON`, else the venv .ci/run makes (`target/pyenv`); `None`
 /// with an environment skip of `test` when it cannot import the schema.
 pub fn perfetto_python(test: &str) -> Option<std::path::PathBuf> {
-    let py = std::env::var_os("KTRACE_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python3")
-    });
+    let py = std::env::var_os("KTRACE_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python3"));
     let ok = std::process::Command::new(&py)
         .args(["-c", "from perfetto.protos.perfetto.trace import perfetto_trace_pb2"])
         .output()

@@ -57,11 +57,11 @@ mod export;
 mod sources;
 
 pub use builder::SessionBuilder;
-#[cfg(feature = "export")]
-pub use export::Exporter;
 #[cfg(feature = "blk")]
 pub use event::BlockIo;
 pub use event::{CommandExit, CounterReading, FsChange, FtraceEvent, Sample, Syscall, TaskExit, TimelineEvent};
+#[cfg(feature = "export")]
+pub use export::Exporter;
 
 /// Why a session could not start or stopped.
 #[derive(Debug, thiserror::Error)]

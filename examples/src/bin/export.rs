@@ -94,7 +94,12 @@ fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::E
     let mut cmd = std::process::Command::new(prog);
     cmd.args(args);
     let mut b = Session::builder().command(cmd);
-    for e in a.events.iter().map(String::as_str).chain(a.events.is_empty().then_some(DEFAULT_EVENTS).into_iter().flatten().copied()) {
+    for e in a
+        .events
+        .iter()
+        .map(String::as_str)
+        .chain(a.events.is_empty().then_some(DEFAULT_EVENTS).into_iter().flatten().copied())
+    {
         b = b.events(e);
     }
     for spec in &a.probe {

@@ -238,13 +238,7 @@ impl<W: Write> Tracks for Perfetto<W> {
         Ok(())
     }
 
-    fn sample<'a>(
-        &mut self,
-        ts: u64,
-        cpu: u32,
-        thread: Thread,
-        frames: &mut dyn Iterator<Item = &'a str>,
-    ) -> Result<()> {
+    fn sample(&mut self, ts: u64, cpu: u32, thread: Thread, frames: &mut dyn Iterator<Item = &str>) -> Result<()> {
         Perfetto::sample(self, ts, cpu, thread.tgid, thread.tid, frames)
     }
 }

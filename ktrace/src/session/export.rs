@@ -38,8 +38,8 @@ const MAX_CPU: u32 = 4095;
 /// - perf samples (each a one-frame stack: the sampled address);
 /// - blk tracer records: issue (`D`) → complete (`C`) as slices on the device's lanes;
 /// - perf counter readings as counter tracks of the command (`task-clock`…), taskstats exit
-///   records as counter tracks of their process (`cpu delay`, `blkio delay`… in ns, and
-///   `cpu run` time) plus an `exit` instant;
+///   records as counter tracks of their process (`cpu delay (task PID)`, and the other delays
+///   and `cpu run` time when not zero, in ns) plus an `exit` instant;
 /// - inotify changes as instants on the global track `fs`;
 /// - losses: ftrace's as the writer's loss markers, others as instants on the global track
 ///   `losses` (args `source`, `count`).
@@ -192,7 +192,8 @@ impl Exporter {
             ("irq delay", st.irq.total_ns),
             ("cpu run", st.cpu_run_real_ns),
         ];
-        for (what, v) in delays {
+        // Delays that did not happen (most, for most tasks) draw no track; the CPU delay always.
+        for (what, v) in delays.into_iter().filter(|(w, v)| *v > 0 || *w == "cpu delay") {
             let name = format!("{what} ({who})");
             w.counter(&Count { name: &name, unit: "ns", pid: Some(tgid), ts_ns: ts, value: v as f64 })?;
         }
