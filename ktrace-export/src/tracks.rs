@@ -3,10 +3,11 @@
 //! `/proc` readings. [`Perfetto`](crate::Perfetto) and [`ChromeJson`](crate::ChromeJson) are
 //! both [`Tracks`], so a session (or any program) writes one stream to either.
 //!
-//! Probe hits in the ftrace stream become slices by themselves (see [`Probes`]): a
+//! Probe hits in the ftrace stream become slices by themselves: a
 //! kprobe/uprobe entry (an event whose format has `__probe_ip`) opens a slice on its thread, and
 //! the return probe of the same function (`__probe_func` equal to the entry's `__probe_ip`, on
-//! the same thread) closes it; a hit that no return closes is an instant.
+//! the same thread) closes it; a hit that no return closes is an instant. A thread holds at most
+//! 64 open entries per function (older ones become instants), so memory stays bounded.
 
 use ktrace_ftrace::Event;
 

@@ -129,7 +129,7 @@ fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::E
     let mut x = Exporter::new(pid);
     let statm = pid.map(|p| format!("/proc/{p}/statm"));
     let page = ktrace::sample::proc::stats::page_size() as f64;
-    while let Some(ev) = s.next() {
+    for ev in s.by_ref() {
         let ev = ev?;
         x.write(&ev, w)?;
         // /proc stats beside the counters: the command's resident set at each task-clock reading.

@@ -1,6 +1,8 @@
 //! Block requests as slices: each `block_rq_issue` → `block_rq_complete` pair of a device and
 //! sector becomes a `TrackEvent` slice on a track of its device (`block MAJ:MIN`). Requests in
-//! flight at once go on separate lane tracks under the device track (see [`crate::lanes`]).
+//! flight at once go on separate lane tracks under the device track (slices on one track must
+//! nest; requests overlap): a request takes its device's lowest free lane at issue and frees it
+//! at completion.
 
 use super::protos::{DebugAnnotation, TracePacket, TrackDescriptor, TrackEvent};
 use super::protos::{debug_annotation, trace_packet, track_descriptor, track_event};
