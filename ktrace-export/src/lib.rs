@@ -23,6 +23,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Beside the ftrace events, [`Perfetto`] and [`ChromeJson`] are [`Tracks`]: slices and instants
+//! on thread tracks, counter tracks, block I/Os on device tracks and perf samples, from any
+//! source (a `ktrace::session::Exporter` writes a whole session's timeline this way); probe hits
+//! (kprobe/uprobe entry → return) in the ftrace stream become slices by themselves.
+//!
 //! Live, while tracing, with memory bounded by the stream's budget:
 //!
 //! ```no_run

@@ -2,18 +2,6 @@
 //! events (with probe hits as slices), ptrace syscalls as slices, task events and inotify
 //! changes as instants, perf samples, blk tracer I/Os as slices on device tracks, perf counters
 //! and taskstats delays as counter tracks, losses as markers.
-//!
-//! ```no_run
-//! use ktrace::export::Perfetto;
-//! use ktrace::session::{Exporter, Session};
-//! let mut cmd = std::process::Command::new("sleep");
-//! cmd.arg("0.1");
-//! let mut s = Session::builder().events("sched:*").syscalls().command(cmd).start()?;
-//! let mut w = Perfetto::new(std::fs::File::create("sleep.perfetto-trace")?);
-//! let n = Exporter::new(s.pid()).write_all(&mut s, &mut w)?;
-//! println!("{n} events");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::sync::Arc;
 
@@ -45,6 +33,19 @@ const MAX_CPU: u32 = 4095;
 ///   `losses` (args `source`, `count`).
 ///
 /// Memory: the formats seen and the syscalls in progress, not the trace.
+///
+/// ```no_run
+/// use ktrace::export::Perfetto;
+/// use ktrace::session::{Exporter, Session};
+/// let mut cmd = std::process::Command::new("sleep");
+/// cmd.arg("0.1");
+/// let mut s = Session::builder().events("sched:*").syscalls().command(cmd).start()?;
+/// let mut w = Perfetto::new(std::fs::File::create("sleep.perfetto-trace")?);
+/// let n = Exporter::new(s.pid()).write_all(&mut s, &mut w)?;
+/// println!("{n} events");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "export")))]
 #[derive(Default)]
 pub struct Exporter {
     command: Option<i32>,
