@@ -3,9 +3,11 @@
 //! Layout (format reference: "Trace Event Format", the Google doc linked from catapult's
 //! `tracing/docs`): one `"traceEvents"` array, timestamps in microseconds with nanosecond
 //! decimals, `"displayTimeUnit": "ns"`.
-//! - Each thread is its own process track (ftrace does not say which thread group a thread is
-//!   in): `pid` = `tid`, named by `process_name`/`thread_name` metadata (`"ph": "M"`) from the
-//!   saved cmdlines and every comm the events carry (a rename emits it again).
+//! - Threads are in their process: `pid` = the thread group when known (a `task_newtask` with
+//!   `CLONE_THREAD` puts the new thread in its creator's group;
+//!   [`Tracks::thread_group`](crate::tracks::Tracks::thread_group) tells
+//!   it), else the thread's own id; named by `process_name`/`thread_name` metadata (`"ph": "M"`)
+//!   from the saved cmdlines and every comm the events carry (a rename emits it again).
 //! - CPUs are the threads of a process named `CPUs` (pid [`CPU_PID`], tid = cpu): each
 //!   `sched_switch` closes a slice (`"ph": "X"`, cat `sched`) named by the task that ran, from its
 //!   switch-in to this switch (args `tid`, `prio`, `prev_state`); the task running at the end is
@@ -16,6 +18,9 @@
 //! - Every other event is a thread-scoped instant (`"ph": "i"`) named by the event, cat = its
 //!   system, args = its fields (integers as numbers, strings as strings, arrays as hex).
 //! - Losses are process-scoped instants `lost events` on the CPU's track, args `cpu`, `count`.
+//! - Block requests (`block_rq_issue` → `block_rq_complete`) are also slices on their device's
+//!   lanes, probe hits (entry → return) slices on their thread, and [`Tracks`](crate::Tracks) users add slices,
+//!   instants and counters (`"ph": "C"`): see [`tracks`].
 
 use std::io::Write;
 
@@ -25,6 +30,9 @@ use ktrace_ftrace::{Event, Typed, syscall_name};
 use crate::Writer;
 use crate::error::Result;
 use crate::names::{Comm, Out, Threads, comms_of, hex};
+#[path = "json_tracks.rs"]
+pub mod tracks;
+pub use tracks::{BLOCK_PID, GLOBAL_PID};
 
 /// The pid of the synthetic process whose threads are the CPUs (outside the kernel's pid range,
 /// `PID_MAX_LIMIT` = 4M).
@@ -58,6 +66,7 @@ pub struct ChromeJson<W: Write> {
     cpus: Vec<Option<Running>>,
     cpus_named: Vec<bool>,
     syscalls: foldhash::HashMap<i32, (i64, u64)>,
+    tracks: tracks::JsonTracks,
     last_ts: u64,
 }
 
@@ -72,6 +81,7 @@ impl<W: Write> ChromeJson<W> {
             cpus: Vec::new(),
             cpus_named: Vec::new(),
             syscalls: foldhash::HashMap::default(),
+            tracks: tracks::JsonTracks::default(),
             last_ts: 0,
         }
     }
@@ -108,8 +118,11 @@ impl<W: Write> ChromeJson<W> {
             return;
         }
         self.begin();
-        self.meta("process_name", tid as i64, tid as i64, comm);
-        self.meta("thread_name", tid as i64, tid as i64, comm);
+        let pid = self.tgid_of(tid);
+        if pid == tid {
+            self.meta("process_name", pid as i64, tid as i64, comm);
+        }
+        self.meta("thread_name", pid as i64, tid as i64, comm);
     }
 
     /// A metadata event (`process_name`, `thread_name`) naming a track.
@@ -178,7 +191,7 @@ impl<W: Write> ChromeJson<W> {
     fn syscall_slice(&mut self, tid: i32, nr: i64, start: u64, end: u64, ret: Option<i64>) {
         let mut scratch = [0u8; 40];
         let name = syscall_label(nr, &mut scratch);
-        self.head(b"X", name, "syscall", tid as i64, tid as i64, start);
+        self.head(b"X", name, "syscall", self.tgid_of(tid) as i64, tid as i64, start);
         let b = &mut self.out.buf;
         b.extend_from_slice(b",\"dur\":");
         micros(b, end.saturating_sub(start));
@@ -195,8 +208,8 @@ impl<W: Write> ChromeJson<W> {
     }
 
     fn instant(&mut self, ev: &Event<'_>) {
-        let pid = ev.pid() as i64;
-        self.head(b"i", ev.name().as_bytes(), ev.system(), pid, pid, ev.timestamp().ns);
+        let tid = ev.pid();
+        self.head(b"i", ev.name().as_bytes(), ev.system(), self.tgid_of(tid) as i64, tid as i64, ev.timestamp().ns);
         let b = &mut self.out.buf;
         b.extend_from_slice(b",\"s\":\"t\",\"args\":{");
         for (i, (name, v)) in ev.fields().enumerate() {
@@ -228,6 +241,9 @@ impl<W: Write> Writer for ChromeJson<W> {
         self.last_ts = self.last_ts.max(ts);
         let cpu = ev.cpu();
         let typed = ev.typed()?;
+        if let Typed::TaskNewtask { pid, clone_flags, .. } = typed {
+            self.newtask(ev.pid(), pid, clone_flags);
+        }
         for (tid, comm) in comms_of(&typed).into_iter().flatten() {
             self.name_thread(tid, comm);
         }
@@ -252,7 +268,10 @@ impl<W: Write> Writer for ChromeJson<W> {
                 Some((enr, start)) if enr == nr => self.syscall_slice(ev.pid(), nr, start, ts, Some(ret)),
                 _ => self.instant(ev),
             },
-            _ => self.instant(ev),
+            _ => {
+                self.extra(ev, &typed)?;
+                self.instant(ev);
+            }
         }
         self.out.spill()
     }
@@ -287,6 +306,7 @@ impl<W: Write> Writer for ChromeJson<W> {
         for (tid, (nr, start)) in open {
             self.syscall_slice(tid, nr, start, end, None);
         }
+        self.finish_tracks()?;
         self.out.buf.extend_from_slice(b"\n]}\n");
         self.out.finish()
     }

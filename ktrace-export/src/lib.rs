@@ -23,6 +23,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Beside the ftrace events, [`Perfetto`] and [`ChromeJson`] are [`Tracks`]: slices and instants
+//! on thread tracks, counter tracks, block I/Os on device tracks and perf samples, from any
+//! source (a `ktrace::session::Exporter` writes a whole session's timeline this way); probe hits
+//! (kprobe/uprobe entry → return) in the ftrace stream become slices by themselves.
+//!
 //! Live, while tracing, with memory bounded by the stream's budget:
 //!
 //! ```no_run
@@ -43,12 +48,14 @@
 pub mod ctf;
 pub mod error;
 pub mod json;
+mod lanes;
 mod names;
 pub mod perfetto;
 pub mod speedscope;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test data")]
 mod testing;
+pub mod tracks;
 
 use std::path::Path;
 
@@ -59,6 +66,7 @@ pub use ctf::Ctf;
 pub use error::{Error, Result};
 pub use json::ChromeJson;
 pub use perfetto::Perfetto;
+pub use tracks::Tracks;
 
 /// A trace writer: events and losses in time order in, a file (or directory) out.
 pub trait Writer {

@@ -15,6 +15,8 @@ pub(crate) const SAMPLE: u16 = 5;
 pub(crate) const BLOCK_ISSUE: u16 = 6;
 pub(crate) const BLOCK_COMPLETE: u16 = 7;
 pub(crate) const NEWTASK: u16 = 8;
+pub(crate) const PROBE: u16 = 9;
+pub(crate) const PROBE_RET: u16 = 10;
 
 /// A decoder knowing the five formats.
 pub(crate) fn decoder() -> Decoder {
@@ -85,6 +87,15 @@ pub(crate) fn decoder() -> Decoder {
                 "task_newtask",
                 NEWTASK,
                 "\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:char comm[16];\toffset:12;\tsize:16;\tsigned:0;\n\tfield:u64 clone_flags;\toffset:32;\tsize:8;\tsigned:0;\n\tfield:short oom_score_adj;\toffset:40;\tsize:2;\tsigned:1;\n",
+            ),
+        ),
+        ("x", fmt("work", PROBE, "\tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n")),
+        (
+            "x",
+            fmt(
+                "work_ret",
+                PROBE_RET,
+                "\tfield:unsigned long __probe_func;\toffset:8;\tsize:8;\tsigned:0;\n\tfield:unsigned long __probe_ret_ip;\toffset:16;\tsize:8;\tsigned:0;\n",
             ),
         ),
     ] {
@@ -215,5 +226,14 @@ pub(crate) fn block(ts: u64, sector: u64, error: Option<i32>) -> (u64, u32, Vec<
 pub(crate) fn newtask(ts: u64, creator: i32, pid: i32, comm_: &str, clone_flags: u64) -> (u64, u32, Vec<u8>) {
     let r =
         record(NEWTASK, creator, 48, &[(8, &pid.to_ne_bytes()), (12, &comm(comm_)), (32, &clone_flags.to_ne_bytes())]);
+    (ts, 0, r)
+}
+
+/// A uprobe hit (`x:work`) of function `func` by `tid`, or (`ret`) its uretprobe's (`x:work_ret`).
+pub(crate) fn probe(ts: u64, tid: i32, func: u64, ret: bool) -> (u64, u32, Vec<u8>) {
+    let r = match ret {
+        false => record(PROBE, tid, 16, &[(8, &func.to_ne_bytes())]),
+        true => record(PROBE_RET, tid, 24, &[(8, &func.to_ne_bytes()), (16, &0x1234u64.to_ne_bytes())]),
+    };
     (ts, 0, r)
 }

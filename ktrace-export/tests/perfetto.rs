@@ -11,29 +11,11 @@ use std::process::{Command, Stdio};
 
 use ktrace_export::{Perfetto, Writer};
 use ktrace_ftrace::{Item, Typed};
-use ktrace_testing::{Skip, skip};
 use serde_json::Value;
 
-/// The venv .ci/run makes (`target/pyenv`, `pip install perfetto`), or `KTRACE_PYTHON`.
+/// [`ktrace_testing::perfetto_python`].
 fn python(test: &str) -> Option<PathBuf> {
-    let py = std::env::var_os("KTRACE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python3"));
-    let ok = Command::new(&py)
-        .args(["-c", "from perfetto.protos.perfetto.trace import perfetto_trace_pb2"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        skip(
-            test,
-            Skip::Environment(&format!(
-                "{} cannot import perfetto_trace_pb2 (python3 -m venv target/pyenv && target/pyenv/bin/pip install perfetto)",
-                py.display()
-            )),
-        );
-        return None;
-    }
-    Some(py)
+    ktrace_testing::perfetto_python(test)
 }
 
 /// [`python`], when running as root (else the skip of `test`).
@@ -188,11 +170,14 @@ fn perfetto_block_requests_are_device_slices() {
     let _ = std::fs::remove_file(&file);
     let path = common::tmp("block.perfetto-trace");
     let mut w = Perfetto::new(std::fs::File::create(&path).unwrap());
+    let mut chrome = Vec::new();
+    let mut j = ktrace_export::ChromeJson::new(&mut chrome);
     let mut issued = std::collections::HashMap::new();
     let mut want = Vec::new();
     for item in recording.items() {
         let item = item.unwrap();
         w.item(&item).unwrap();
+        j.item(&item).unwrap();
         let Item::Event(ev) = item else { continue };
         if let Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, .. } = ev.typed().unwrap() {
             let rwbs = String::from_utf8_lossy(rwbs).into_owned();
@@ -224,7 +209,35 @@ fn perfetto_block_requests_are_device_slices() {
         assert_eq!(*a, b, "start, sector, count, rwbs, end, device");
     }
     assert_eq!(got["open"], 0, "every slice ends");
-    eprintln!("{T}: {} block requests as slices", want.len());
+
+    // The same requests in Chrome JSON: slices on lanes of the device's process.
+    j.finish().unwrap();
+    drop(j);
+    let doc: Value = serde_json::from_slice(&chrome).unwrap();
+    let evs = doc["traceEvents"].as_array().unwrap();
+    let ns = |v: &Value| (v.as_f64().unwrap() * 1000.0).round() as u64;
+    let device = |pid: &Value| {
+        let named = evs.iter().find(|e| e["ph"] == "M" && e["name"] == "process_name" && e["pid"] == *pid).unwrap();
+        named["args"]["name"].clone()
+    };
+    let mut json_slices: Vec<Value> = evs
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["pid"].as_i64().unwrap() >= ktrace_export::json::BLOCK_PID)
+        .filter(|e| e["args"].get("error").is_some())
+        .map(|e| {
+            let a = &e["args"];
+            let end = ns(&e["ts"]) + ns(&e["dur"]);
+            serde_json::json!([ns(&e["ts"]), a["sector"], a["nr_sector"], e["name"], end, device(&e["pid"])])
+        })
+        .collect();
+    json_slices.sort_by_key(|s| (s[0].as_u64(), s[1].as_u64()));
+    assert_eq!(json_slices.len(), want.len(), "every issue → complete pair is one JSON slice");
+    for (a, b) in json_slices.iter().zip(&want) {
+        // ts and dur are each rounded to the ns: the end may be 1 ns off.
+        assert_eq!((&a[0], &a[1], &a[2], &a[3], &a[5]), (&b[0], &b[1], &b[2], &b[3], &b[5]), "JSON block slice");
+        assert!(a[4].as_u64().unwrap().abs_diff(b[4].as_u64().unwrap()) <= 1);
+    }
+    eprintln!("{T}: {} block requests as slices (Perfetto and JSON)", want.len());
 }
 
 /// A program whose hot loop runs under a known call chain: main → ktrace_pf_outer → ktrace_pf_inner,

@@ -78,6 +78,28 @@ pub fn installed(test: &str, command: &[&str], package: &str) -> bool {
     false
 }
 
+/// The Python that decodes Perfetto traces with the `perfetto` package's own schema
+/// (`perfetto_trace_pb2`): `KTRACE_PYTHON`, else the venv .ci/run makes (`target/pyenv`); `None`
+/// with an environment skip of `test` when it cannot import the schema.
+pub fn perfetto_python(test: &str) -> Option<std::path::PathBuf> {
+    let py = std::env::var_os("KTRACE_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python3"));
+    let ok = std::process::Command::new(&py)
+        .args(["-c", "from perfetto.protos.perfetto.trace import perfetto_trace_pb2"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let why = format!(
+            "{} cannot import perfetto_trace_pb2 (python3 -m venv target/pyenv && target/pyenv/bin/pip install perfetto)",
+            py.display()
+        );
+        skip(test, Skip::Environment(&why));
+        return None;
+    }
+    Some(py)
+}
+
 /// `cmd` started behind a shell that waits for a line on its stdin before it execs `cmd` (its output
 /// discarded), so that a tracer can be set up on the pid first; writing a line to the child's stdin
 /// lets the command run.

@@ -52,12 +52,16 @@ use crate::timeline::Timeline;
 
 mod builder;
 mod event;
+#[cfg(feature = "export")]
+mod export;
 mod sources;
 
 pub use builder::SessionBuilder;
 #[cfg(feature = "blk")]
 pub use event::BlockIo;
 pub use event::{CommandExit, CounterReading, FsChange, FtraceEvent, Sample, Syscall, TaskExit, TimelineEvent};
+#[cfg(feature = "export")]
+pub use export::Exporter;
 
 /// Why a session could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +93,10 @@ pub enum SessionError {
         /// The source.
         what: &'static str,
     },
+    /// Writing the session's trace failed ([`Exporter`]).
+    #[cfg(feature = "export")]
+    #[error("export: {0}")]
+    Export(#[from] ktrace_export::Error),
     /// A source thread could not be started or ended without a word.
     #[error("the {what} source thread failed")]
     Thread {

@@ -1,20 +1,31 @@
-//! `export`: converts a trace.dat (from `record` or `trace-cmd record`) to what viewers open.
+//! `export`: converts a trace.dat (from `record` or `trace-cmd record`) to what viewers open, or
+//! runs a command in a session and writes what it did.
 //!
 //! ```sh
 //! export --format perfetto -i trace.dat -o trace.perfetto-trace   # ui.perfetto.dev
 //! export --format json -i trace.dat -o trace.json                 # chrome://tracing, speedscope
 //! export --format ctf -i trace.dat -o trace-ctf                   # babeltrace2, Trace Compass
+//! # A session: sched events, uprobe slices of a function, perf counters and /proc RSS every
+//! # 10 ms, taskstats delays, blk tracer I/Os of loop0.
+//! export -f perfetto -o run.perfetto-trace --probe ./app:work --counters 10 --exits --blk loop0 -- ./app
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use ktrace::export::tracks::Count;
+use ktrace::export::{ChromeJson, Perfetto, Tracks};
+use ktrace::kprobe::{ProbeDef, Target, elf::Binary};
+use ktrace::sample::counters::Ev;
+use ktrace::session::{Exporter, Session, TimelineEvent};
 use ktrace_examples::Status;
 use ktrace_export::Format;
 use ktrace_ftrace::TraceDat;
 
-/// Converts a trace.dat to a Perfetto trace, Chrome Trace Event JSON or a CTF directory.
+/// Converts a trace.dat to a Perfetto trace, Chrome Trace Event JSON or a CTF directory; with a
+/// command, runs it in a session and writes its timeline (perfetto or json).
 #[derive(Parser)]
 #[command(name = "export", version)]
 struct Args {
@@ -27,13 +38,126 @@ struct Args {
     /// The file to write (a directory for ctf).
     #[arg(short = 'o', value_name = "OUT")]
     out: PathBuf,
+    /// Session: ftrace events to record (`system:event` globs; default scheduling and task events).
+    #[arg(short = 'e', long = "event", value_name = "GLOB")]
+    events: Vec<String>,
+    /// Session: a uprobe and a uretprobe on a function (`BINARY:SYMBOL`): its calls as slices.
+    #[arg(long, value_name = "BINARY:SYMBOL")]
+    probe: Vec<String>,
+    /// Session: perf counters (task-clock, context switches, page faults) and /proc RSS every MS.
+    #[arg(long, value_name = "MS")]
+    counters: Option<u64>,
+    /// Session: taskstats exit records (delays) of the tasks that exit.
+    #[arg(long)]
+    exits: bool,
+    /// Session: the block I/O of a device (`loop0`) with the blk tracer.
+    #[arg(long, value_name = "DEV")]
+    blk: Option<String>,
+    /// Session: the command's syscalls with ptrace.
+    #[arg(long)]
+    syscalls: bool,
+    /// Session: perf samples of the command at HZ.
+    #[arg(long, value_name = "HZ")]
+    samples: Option<u64>,
+    /// The command to run in a session (instead of reading -i).
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
 }
 
 fn main() -> ExitCode {
     ktrace_examples::main(run)
 }
 
-fn run(Args { format, input, out }: Args) -> Result<Status, Box<dyn std::error::Error>> {
+/// The events a session records without `-e`.
+const DEFAULT_EVENTS: &[&str] = &[
+    "sched:sched_switch",
+    "sched:sched_waking",
+    "sched:sched_process_exec",
+    "sched:sched_process_exit",
+    "task:task_newtask",
+    "task:task_rename",
+];
+
+/// A uprobe on `BINARY:SYMBOL`'s entry and a uretprobe on its return, named by the symbol.
+fn probes(spec: &str) -> Result<[ProbeDef; 2], Box<dyn std::error::Error>> {
+    let (path, sym) = spec.rsplit_once(':').ok_or_else(|| format!("--probe {spec}: expected BINARY:SYMBOL"))?;
+    let offset = Binary::open(path)?.symbol_offset(sym)?;
+    let name: String = sym.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let entry = ProbeDef::new("x", &name, Target::Uprobe { path: path.into(), offset, ref_ctr: None });
+    let ret = ProbeDef::new("x", &format!("{name}_ret"), Target::Uretprobe { path: path.into(), offset });
+    Ok([entry, ret])
+}
+
+/// Runs the command in a session with the sources asked for and writes its timeline to `w`.
+fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::Error>> {
+    let (prog, args) = a.command.split_first().ok_or("no command")?;
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    let mut b = Session::builder().command(cmd);
+    for e in a
+        .events
+        .iter()
+        .map(String::as_str)
+        .chain(a.events.is_empty().then_some(DEFAULT_EVENTS).into_iter().flatten().copied())
+    {
+        b = b.events(e);
+    }
+    for spec in &a.probe {
+        for def in probes(spec)? {
+            b = b.probe(def);
+        }
+    }
+    if let Some(ms) = a.counters {
+        b = b.counters(&[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], Duration::from_millis(ms));
+    }
+    // taskstats reports delays only with delay accounting on (restored when this ends).
+    let _delayacct = a.exits.then(ktrace::sample::taskstats::DelayAcctGuard::enable).transpose()?;
+    if a.exits {
+        b = b.exits();
+    }
+    if let Some(dev) = &a.blk {
+        b = b.blk_device(dev);
+    }
+    if a.syscalls {
+        b = b.syscalls();
+    }
+    if let Some(hz) = a.samples {
+        b = b.samples(hz);
+    }
+    let mut s = b.start()?;
+    let pid = s.pid();
+    let mut x = Exporter::new(pid);
+    let statm = pid.map(|p| format!("/proc/{p}/statm"));
+    let page = ktrace::sample::proc::stats::page_size() as f64;
+    for ev in s.by_ref() {
+        let ev = ev?;
+        x.write(&ev, w)?;
+        // /proc stats beside the counters: the command's resident set at each task-clock reading.
+        if let TimelineEvent::Counter(c) = &ev
+            && c.event == Ev::TaskClock
+            && let Some(m) = statm.as_ref().and_then(|p| std::fs::read_to_string(p).ok())
+            && let Some(m) = ktrace::sample::proc::stats::PidStatm::parse(&m)
+        {
+            let rss = Count { name: "rss", unit: "bytes", pid, ts_ns: c.ts.ns, value: m.resident as f64 * page };
+            w.counter(&rss)?;
+        }
+    }
+    x.finish(w)?;
+    Ok(Status::Exited(s.exit_code().unwrap_or(0).clamp(0, 255) as u8))
+}
+
+fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
+    if !a.command.is_empty() {
+        let file = std::fs::File::create(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+        let status = match a.format {
+            Format::Perfetto => session(&a, &mut Perfetto::new(file))?,
+            Format::Json => session(&a, &mut ChromeJson::new(file))?,
+            _ => return Err("a session exports to perfetto or json".into()),
+        };
+        eprintln!("export: {} written", a.out.display());
+        return Ok(status);
+    }
+    let Args { format, input, out, .. } = a;
     let bytes = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
     // The file's pages are read in place (no copy of the trace).
     let dat = TraceDat::from_bytes(bytes.into())?;

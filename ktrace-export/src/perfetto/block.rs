@@ -1,34 +1,22 @@
 //! Block requests as slices: each `block_rq_issue` → `block_rq_complete` pair of a device and
 //! sector becomes a `TrackEvent` slice on a track of its device (`block MAJ:MIN`). Requests in
 //! flight at once go on separate lane tracks under the device track (slices on one track must
-//! nest; requests overlap): a request takes the lowest free lane at issue and frees it at
-//! completion. Memory is the requests in flight and the lanes, not the trace.
+//! nest; requests overlap): a request takes its device's lowest free lane at issue and frees it
+//! at completion.
 
 use super::protos::{DebugAnnotation, TracePacket, TrackDescriptor, TrackEvent};
 use super::protos::{debug_annotation, trace_packet, track_descriptor, track_event};
-use crate::names::Comm;
+use crate::lanes::{Io, Lanes, dev_name};
 
 /// The packet sequence of the block slices.
 pub const BLOCK_SEQUENCE: u32 = 3;
 /// Track uuids of block devices: this, `dev << 16` and the lane + 1 (0 for the device track).
 pub const BLOCK_TRACKS: u64 = 0x6b62_0000_0000_0000;
 
-/// A request in flight.
-#[derive(Debug, Clone, Copy)]
-struct Io {
-    start: u64,
-    nr_sector: u32,
-    rwbs: Comm,
-    lane: u32,
-}
-
-/// Requests in flight by (device, sector), and each device's busy lanes.
+/// Requests in flight on their lanes, and the tracks described so far.
 #[derive(Debug, Default)]
 pub(super) struct Blocks {
-    inflight: foldhash::HashMap<(u32, u64), Io>,
-    lanes: foldhash::HashMap<u32, Vec<bool>>,
-    /// Lane tracks described so far (lane `u32::MAX`: the device's own track).
-    described: foldhash::HashSet<(u32, u32)>,
+    lanes: Lanes,
     started: bool,
 }
 
@@ -57,56 +45,33 @@ impl Blocks {
     /// `block_rq_issue`: the request starts; returns the track descriptors to write first.
     pub(super) fn issue(&mut self, ts: u64, dev: u32, sector: u64, nr_sector: u32, rwbs: &[u8]) -> Vec<TracePacket> {
         let mut out = Vec::new();
-        // A request issued again (requeued) before completing starts over.
-        if let Some(old) = self.inflight.remove(&(dev, sector)) {
-            self.free(dev, old.lane);
+        let is = self.lanes.issue(ts, dev, sector, nr_sector, rwbs);
+        let lane = is.lane;
+        let new = [(u32::MAX, None, is.new_device), (lane, Some(track(dev, u32::MAX)), is.new_lane)];
+        for (l, parent, _) in new.into_iter().filter(|t| t.2) {
+            let name = match l {
+                u32::MAX => format!("block {}", dev_name(dev)),
+                l => format!("lane {l}"),
+            };
+            let first = !std::mem::replace(&mut self.started, true);
+            out.push(packet(
+                None,
+                trace_packet::Data::TrackDescriptor(TrackDescriptor {
+                    uuid: Some(track(dev, l)),
+                    parent_uuid: parent,
+                    static_or_dynamic_name: Some(track_descriptor::StaticOrDynamicName::Name(name)),
+                    ..Default::default()
+                }),
+                first,
+            ));
         }
-        let lanes = self.lanes.entry(dev).or_default();
-        let lane = match lanes.iter().position(|busy| !busy) {
-            Some(l) => l,
-            None => {
-                lanes.push(false);
-                lanes.len() - 1
-            }
-        };
-        if let Some(b) = lanes.get_mut(lane) {
-            *b = true;
-        }
-        let lane = lane as u32;
-        for (l, parent) in [(u32::MAX, None), (lane, Some(track(dev, u32::MAX)))] {
-            if self.described.insert((dev, l)) {
-                let name = match l {
-                    u32::MAX => format!("block {}:{}", dev >> 20, dev & 0xfffff),
-                    l => format!("lane {l}"),
-                };
-                let first = !std::mem::replace(&mut self.started, true);
-                out.push(packet(
-                    None,
-                    trace_packet::Data::TrackDescriptor(TrackDescriptor {
-                        uuid: Some(track(dev, l)),
-                        parent_uuid: parent,
-                        static_or_dynamic_name: Some(track_descriptor::StaticOrDynamicName::Name(name)),
-                        ..Default::default()
-                    }),
-                    first,
-                ));
-            }
-        }
-        self.inflight.insert((dev, sector), Io { start: ts, nr_sector, rwbs: Comm::new(rwbs), lane });
         out
-    }
-
-    fn free(&mut self, dev: u32, lane: u32) {
-        if let Some(b) = self.lanes.get_mut(&dev).and_then(|l| l.get_mut(lane as usize)) {
-            *b = false;
-        }
     }
 
     /// `block_rq_complete` (or the trace's end, `error` `None`): the request's slice, as its
     /// begin and end events; nothing for a request whose issue was not seen.
     pub(super) fn complete(&mut self, ts: u64, dev: u32, sector: u64, error: Option<i32>) -> Vec<TracePacket> {
-        let Some(io) = self.inflight.remove(&(dev, sector)) else { return Vec::new() };
-        self.free(dev, io.lane);
+        let Some(io) = self.lanes.complete(dev, sector) else { return Vec::new() };
         Self::slice(dev, sector, io, ts, error)
     }
 
@@ -125,6 +90,7 @@ impl Blocks {
             track_uuid: Some(uuid),
             name_field: name.map(track_event::NameField::Name),
             debug_annotations: notes,
+            ..Default::default()
         };
         let begin = ev(track_event::Type::SliceBegin, Some(io.rwbs.lossy().into_owned()), notes);
         vec![
@@ -135,8 +101,6 @@ impl Blocks {
 
     /// The requests still in flight at `end`, as unfinished slices (by start, then device).
     pub(super) fn finish(&mut self, end: u64) -> Vec<TracePacket> {
-        let mut open: Vec<_> = self.inflight.drain().collect();
-        open.sort_unstable_by_key(|((dev, sector), io)| (io.start, *dev, *sector));
-        open.into_iter().flat_map(|((dev, sector), io)| Self::slice(dev, sector, io, end, None)).collect()
+        self.lanes.drain().into_iter().flat_map(|((dev, sector), io)| Self::slice(dev, sector, io, end, None)).collect()
     }
 }

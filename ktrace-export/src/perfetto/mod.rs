@@ -17,6 +17,9 @@
 //!   with `CLONE_THREAD` its creator's when known) in the `ProcessTree`, and each group a process.
 //! - Perf samples with their callstacks ([`Perfetto::sample`]) as `PerfSample` packets with
 //!   interned frames and callstacks (sequence [`SAMPLE_SEQUENCE`], see [`samples`]).
+//! - Probe hits (kprobe/uprobe entry → return on a thread) as slices on thread tracks, single
+//!   hits as instants; and what a [`Tracks`](crate::tracks::Tracks) user writes (slices, instants,
+//!   counter tracks): sequence [`TRACKS_SEQUENCE`], see [`tracks`].
 //! - Thread names (saved cmdlines and every comm seen) as a `ProcessTree` at the end.
 //! - Losses: the CPU's next bundle has `lost_events` set, and an instant `TrackEvent`
 //!   `lost events` on the track `ktrace losses` (sequence 2) carries the cpu and count as debug
@@ -37,6 +40,8 @@ pub mod block;
 pub use block::{BLOCK_SEQUENCE, BLOCK_TRACKS};
 pub mod samples;
 pub use samples::{SAMPLE_MAPPING, SAMPLE_SEQUENCE};
+pub mod tracks;
+pub use tracks::TRACKS_SEQUENCE;
 
 use ktrace_core::{Lost, Value};
 use ktrace_ftrace::{BlockPhase, Event, Typed, WakeupKind};
@@ -112,6 +117,7 @@ pub struct Perfetto<W: Write> {
     pool: Pool,
     blocks: block::Blocks,
     samples: samples::Samples,
+    tracks: tracks::TrackState,
     last_ts: u64,
     loss_track: bool,
 }
@@ -127,6 +133,7 @@ impl<W: Write> Perfetto<W> {
             pool: Pool::default(),
             blocks: block::Blocks::default(),
             samples: samples::Samples::default(),
+            tracks: tracks::TrackState::default(),
             last_ts: 0,
             loss_track: false,
         }
@@ -360,7 +367,10 @@ impl<W: Write> Writer for Perfetto<W> {
                 set_str(&mut m.newcomm, newcomm);
                 (m.pid, m.oom_score_adj) = (Some(pid), Some(oom_score_adj));
             }),
-            _ => self.generic(ev)?,
+            _ => {
+                self.generic(ev)?;
+                self.probe_hit(ev)?;
+            }
         }
         Ok(())
     }
@@ -404,6 +414,7 @@ impl<W: Write> Writer for Perfetto<W> {
                 track_uuid: Some(LOSS_TRACK),
                 name_field: Some(track_event::NameField::Name("lost events".into())),
                 debug_annotations: notes,
+                ..Default::default()
             })),
             optional_trusted_packet_sequence_id: Some(
                 trace_packet::OptionalTrustedPacketSequenceId::TrustedPacketSequenceId(LOSS_SEQUENCE),
@@ -420,6 +431,7 @@ impl<W: Write> Writer for Perfetto<W> {
         for p in &self.blocks.finish(self.last_ts) {
             self.packet(p)?;
         }
+        self.finish_tracks()?;
         let named = self.threads.sorted();
         let threads = named
             .iter()

@@ -8,6 +8,11 @@ pub struct Callstack {
     pub frame_ids: ::prost::alloc::vec::Vec<u64>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CounterDescriptor {
+    #[prost(string, optional, tag = "6")]
+    pub unit_name: ::core::option::Option<::prost::alloc::string::String>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DebugAnnotation {
     #[prost(oneof = "debug_annotation::NameField", tags = "10")]
     pub name_field: ::core::option::Option<debug_annotation::NameField>,
@@ -391,6 +396,8 @@ pub struct TrackDescriptor {
     pub process: ::core::option::Option<ProcessDescriptor>,
     #[prost(message, optional, tag = "4")]
     pub thread: ::core::option::Option<ThreadDescriptor>,
+    #[prost(message, optional, tag = "8")]
+    pub counter: ::core::option::Option<CounterDescriptor>,
     #[prost(oneof = "track_descriptor::StaticOrDynamicName", tags = "2")]
     pub static_or_dynamic_name: ::core::option::Option<
         track_descriptor::StaticOrDynamicName,
@@ -406,6 +413,8 @@ pub mod track_descriptor {
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct TrackEvent {
+    #[prost(string, repeated, tag = "22")]
+    pub categories: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     #[prost(enumeration = "track_event::Type", optional, tag = "9")]
     pub r#type: ::core::option::Option<i32>,
     #[prost(uint64, optional, tag = "11")]
@@ -414,6 +423,8 @@ pub struct TrackEvent {
     pub debug_annotations: ::prost::alloc::vec::Vec<DebugAnnotation>,
     #[prost(oneof = "track_event::NameField", tags = "23")]
     pub name_field: ::core::option::Option<track_event::NameField>,
+    #[prost(oneof = "track_event::CounterValueField", tags = "44")]
+    pub counter_value_field: ::core::option::Option<track_event::CounterValueField>,
 }
 /// Nested message and enum types in `TrackEvent`.
 pub mod track_event {
@@ -469,5 +480,10 @@ pub mod track_event {
     pub enum NameField {
         #[prost(string, tag = "23")]
         Name(::prost::alloc::string::String),
+    }
+    #[derive(Clone, Copy, PartialEq, ::prost::Oneof)]
+    pub enum CounterValueField {
+        #[prost(double, tag = "44")]
+        DoubleCounterValue(f64),
     }
 }

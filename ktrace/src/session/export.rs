@@ -1,0 +1,267 @@
+//! A session's merged timeline written to a trace viewer's format (feature `export`): ftrace
+//! events (with probe hits as slices), ptrace syscalls as slices, task events and inotify
+//! changes as instants, perf samples, blk tracer I/Os as slices on device tracks, perf counters
+//! and taskstats delays as counter tracks, losses as markers.
+
+use std::sync::Arc;
+
+use ktrace_core::{Clock, Endian, EventFormat, FormatRegistry, Lost, LostSource, RawEvent};
+use ktrace_export::Tracks;
+use ktrace_export::tracks::{Arg, Count, Mark, Slice, Thread};
+use ktrace_ftrace::Decoder;
+use ktrace_ptrace::Event as PtraceEvent;
+
+use super::{Session, SessionError, TimelineEvent};
+
+/// Highest CPU number a loss is written to a writer's per-CPU state with (perf's losses say
+/// `u32::MAX`: no one CPU); others become global markers.
+const MAX_CPU: u32 = 4095;
+
+/// Writes [`TimelineEvent`]s to a [`Tracks`] writer
+/// ([`Perfetto`](ktrace_export::Perfetto), [`ChromeJson`](ktrace_export::ChromeJson)):
+/// - ftrace events as the writer writes them (scheduling, syscalls, block requests, probe
+///   hits as slices from entry to return);
+/// - ptrace syscalls as slices on their thread (cat `ptrace`, args `ret`, `text`), other
+///   ptrace events as instants;
+/// - perf samples (each a one-frame stack: the sampled address);
+/// - blk tracer records: issue (`D`) → complete (`C`) as slices on the device's lanes;
+/// - perf counter readings as counter tracks of the command (`task-clock`…), taskstats exit
+///   records as counter tracks of their process (`cpu delay (task PID)`, and the other delays
+///   and `cpu run` time when not zero, in ns) plus an `exit` instant;
+/// - inotify changes as instants on the global track `fs`;
+/// - losses: ftrace's as the writer's loss markers, others as instants on the global track
+///   `losses` (args `source`, `count`).
+///
+/// Memory: the formats seen and the syscalls in progress, not the trace.
+///
+/// ```no_run
+/// use ktrace::export::Perfetto;
+/// use ktrace::session::{Exporter, Session};
+/// let mut cmd = std::process::Command::new("sleep");
+/// cmd.arg("0.1");
+/// let mut s = Session::builder().events("sched:*").syscalls().command(cmd).start()?;
+/// let mut w = Perfetto::new(std::fs::File::create("sleep.perfetto-trace")?);
+/// let n = Exporter::new(s.pid()).write_all(&mut s, &mut w)?;
+/// println!("{n} events");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "export")))]
+#[derive(Default)]
+pub struct Exporter {
+    command: Option<i32>,
+    formats: Vec<Arc<EventFormat>>,
+    decoder: Option<Decoder>,
+    /// `tid -> (ts, nr)` of ptrace syscalls entered.
+    syscalls: std::collections::HashMap<i32, (u64, u64)>,
+    /// `tid -> tgid` learned from samples and exit records (and told to the writer).
+    tgids: std::collections::HashMap<i32, i32>,
+    last_ts: u64,
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter").field("command", &self.command).field("formats", &self.formats.len()).finish()
+    }
+}
+
+impl Exporter {
+    /// An exporter for a session of `command` (its pid, [`Session::pid`]: the process perf
+    /// counters are drawn under).
+    pub fn new(command: Option<i32>) -> Exporter {
+        Exporter { command, ..Default::default() }
+    }
+
+    /// Tells the writer `tid`'s group, once.
+    fn group(&mut self, w: &mut dyn Tracks, tid: i32, tgid: i32) {
+        if tid > 0 && tgid > 0 && self.tgids.insert(tid, tgid).is_none() {
+            w.thread_group(tid, tgid);
+        }
+    }
+
+    /// `tid` with its group, when known (else its own).
+    fn thread(&self, tid: i32) -> Thread {
+        Thread { tgid: self.tgids.get(&tid).copied().unwrap_or(tid), tid }
+    }
+
+    /// The decoder knowing `f` (rebuilt when a new format comes: once per event id).
+    fn decoder(&mut self, f: &Arc<EventFormat>) -> &Decoder {
+        let known = self.formats.iter().any(|k| Arc::ptr_eq(k, f) || k.id == f.id);
+        if !known || self.decoder.is_none() {
+            if !known {
+                self.formats.push(f.clone());
+            }
+            let mut reg = FormatRegistry::new();
+            for k in &self.formats {
+                reg.insert(k.clone());
+            }
+            self.decoder = Some(Decoder::new(reg, Endian::NATIVE, Clock::Mono));
+        }
+        self.decoder.get_or_insert_with(|| Decoder::new(FormatRegistry::new(), Endian::NATIVE, Clock::Mono))
+    }
+
+    /// Writes one item of the timeline.
+    pub fn write(&mut self, ev: &TimelineEvent, w: &mut dyn Tracks) -> ktrace_export::Result<()> {
+        let ts = ev.timestamp().ns;
+        self.last_ts = self.last_ts.max(ts);
+        match ev {
+            TimelineEvent::Ftrace(f) => {
+                let raw = RawEvent { timestamp: f.ts.ns, cpu: f.cpu, offset: 0, data: &f.data };
+                let e = self.decoder(&f.format).decode(raw)?;
+                w.event(&e)
+            }
+            TimelineEvent::Syscall(s) => {
+                let Some(ret) = s.ret else {
+                    self.syscalls.insert(s.pid, (ts, s.nr));
+                    return Ok(());
+                };
+                let start = match self.syscalls.remove(&s.pid) {
+                    Some((t, nr)) if nr == s.nr => t,
+                    _ => ts,
+                };
+                let args = [("ret", Arg::Int(ret)), ("text", Arg::Str(&s.text))];
+                let thread = self.thread(s.pid);
+                w.slice(&Slice { thread, name: s.name(), cat: "ptrace", start_ns: start, end_ns: ts, args: &args })
+            }
+            TimelineEvent::Task { event, .. } => {
+                let text = ev.to_string();
+                let text = text.splitn(4, ' ').nth(3).unwrap_or(&text).trim_start();
+                let args = [("text", Arg::Str(text))];
+                let name = task_name(event);
+                let thread = Some(self.thread(ev.pid()));
+                w.instant(&Mark { thread, name, cat: "ptrace", ts_ns: ts, args: &args })
+            }
+            TimelineEvent::Sample(s) => {
+                self.group(w, s.tid, s.pid);
+                let ip = format!("{:#x}", s.ip);
+                w.sample(ts, s.cpu, Thread { tgid: s.pid, tid: s.tid }, &mut std::iter::once(ip.as_str()))
+            }
+            #[cfg(feature = "blk")]
+            TimelineEvent::Block(b) => {
+                let complete = match b.action.letter() {
+                    "D" => None,
+                    "C" => Some(b.error as i32),
+                    _ => return Ok(()),
+                };
+                w.block(&ktrace_export::tracks::BlockIo {
+                    ts_ns: ts,
+                    dev: b.dev.0 << 20 | b.dev.1,
+                    sector: b.sector,
+                    nr_sector: b.bytes / 512,
+                    rwbs: b.rwbs.as_bytes(),
+                    complete,
+                })
+            }
+            TimelineEvent::Exit(x) => self.exit(x, w),
+            TimelineEvent::Counter(c) => w.counter(&Count {
+                name: c.event.name(),
+                unit: "count",
+                pid: self.command,
+                ts_ns: ts,
+                value: c.value as f64,
+            }),
+            TimelineEvent::Fs(c) => {
+                let path = match &c.name {
+                    Some(n) => c.path.join(n).display().to_string(),
+                    None => c.path.display().to_string(),
+                };
+                let mask = format!("{:?}", c.mask);
+                let args = [("path", Arg::Str(&path)), ("cookie", Arg::Uint(c.cookie as u64))];
+                w.instant(&Mark { thread: None, name: &mask, cat: "fs", ts_ns: ts, args: &args })
+            }
+            TimelineEvent::Lost(l) => self.lost(l, w),
+        }
+    }
+
+    /// A taskstats exit record: its delays and CPU time as counters of its process, and an
+    /// `exit` instant on the task.
+    fn exit(&mut self, x: &super::TaskExit, w: &mut dyn Tracks) -> ktrace_export::Result<()> {
+        let st = &x.stats;
+        let (pid, tgid) = (st.pid as i32, st.tgid as i32);
+        let ts = x.ts.ns;
+        if !x.group {
+            self.group(w, pid, tgid);
+        }
+        let who = if x.group { format!("group {tgid}") } else { format!("task {pid}") };
+        let delays = [
+            ("cpu delay", st.cpu.total_ns),
+            ("blkio delay", st.blkio.total_ns),
+            ("swapin delay", st.swapin.total_ns),
+            ("freepages delay", st.freepages.total_ns),
+            ("thrashing delay", st.thrashing.total_ns),
+            ("compact delay", st.compact.total_ns),
+            ("wpcopy delay", st.wpcopy.total_ns),
+            ("irq delay", st.irq.total_ns),
+            ("cpu run", st.cpu_run_real_ns),
+        ];
+        // Delays that did not happen (most, for most tasks) draw no track; the CPU delay always.
+        for (what, v) in delays.into_iter().filter(|(w, v)| *v > 0 || *w == "cpu delay") {
+            let name = format!("{what} ({who})");
+            w.counter(&Count { name: &name, unit: "ns", pid: Some(tgid), ts_ns: ts, value: v as f64 })?;
+        }
+        let args = [
+            ("comm", Arg::Str(&st.comm)),
+            ("exit_code", Arg::Uint(st.exit_code as u64)),
+            ("cpu_delay_ns", Arg::Uint(st.cpu.total_ns)),
+            ("blkio_delay_ns", Arg::Uint(st.blkio.total_ns)),
+        ];
+        let tid = if x.group { tgid } else { pid };
+        let name = if x.group { "group exit" } else { "exit" };
+        w.instant(&Mark { thread: Some(Thread { tgid, tid }), name, cat: "taskstats", ts_ns: ts, args: &args })
+    }
+
+    fn lost(&mut self, l: &Lost, w: &mut dyn Tracks) -> ktrace_export::Result<()> {
+        let ftrace = matches!(l.source, LostSource::FtraceRing | LostSource::FtraceBudget);
+        if ftrace && l.cpu <= MAX_CPU {
+            return w.lost(l);
+        }
+        let mut args = vec![("source", Arg::Str(l.source.name()))];
+        if let Some(c) = l.count {
+            args.push(("count", Arg::Uint(c)));
+        }
+        if l.cpu <= MAX_CPU {
+            args.push(("cpu", Arg::Uint(l.cpu as u64)));
+        }
+        w.instant(&Mark { thread: None, name: "lost events", cat: "losses", ts_ns: l.timestamp_ns, args: &args })
+    }
+
+    /// Ends the syscalls still in progress (at the last timestamp, arg `unfinished`) and
+    /// finishes the writer.
+    pub fn finish(&mut self, w: &mut dyn Tracks) -> ktrace_export::Result<()> {
+        let mut open: Vec<_> = self.syscalls.drain().collect();
+        open.sort_unstable();
+        for (tid, (start, nr)) in open {
+            let name = i64::try_from(nr).ok().and_then(ktrace_ftrace::syscall_name).unwrap_or("syscall");
+            let args = [("unfinished", Arg::Uint(1))];
+            let thread = self.thread(tid);
+            w.slice(&Slice { thread, name, cat: "ptrace", start_ns: start, end_ns: self.last_ts, args: &args })?;
+        }
+        w.finish()
+    }
+
+    /// Writes every item of the session until it ends, then finishes; returns how many items
+    /// were written.
+    pub fn write_all(mut self, session: &mut Session, w: &mut dyn Tracks) -> Result<u64, SessionError> {
+        let mut n = 0;
+        for ev in session {
+            self.write(&ev?, w)?;
+            n += 1;
+        }
+        self.finish(w)?;
+        Ok(n)
+    }
+}
+
+/// A ptrace event's short name.
+fn task_name(e: &PtraceEvent) -> &'static str {
+    match e {
+        PtraceEvent::Exited { .. } => "exited",
+        PtraceEvent::Killed { .. } => "killed",
+        PtraceEvent::Signal { .. } => "signal",
+        PtraceEvent::GroupStop { .. } => "stopped",
+        PtraceEvent::Fork { .. } => "fork",
+        PtraceEvent::Exec { .. } => "exec",
+        PtraceEvent::Attached { .. } => "attached",
+        PtraceEvent::Detached { .. } => "detached",
+        _ => "ptrace",
+    }
+}
