@@ -129,7 +129,8 @@ fn plan(format: &EventFormat) -> Vec<Step> {
 }
 
 impl Ctf {
-    /// Creates `dir` (and its parents) for a trace whose integers are in `endian` order.
+    /// Creates `dir` (and its parents) for a trace whose integers are in `endian` order: the
+    /// records' own (fixed-size fields are copied from the records as they are).
     pub fn create(dir: &Path, endian: Endian) -> Result<Ctf> {
         std::fs::create_dir_all(dir).writing(|| dir.display().to_string())?;
         Ok(Ctf { dir: dir.to_owned(), endian, streams: Vec::new(), formats: Vec::new(), plans: Vec::new() })
