@@ -15,7 +15,6 @@
 //! Integers are written in the traced machine's byte order, all byte-aligned. A field name that is
 //! a TSDL keyword is written with a leading `_`, which CTF readers strip.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write;
@@ -92,29 +91,49 @@ pub struct Ctf {
     endian: Endian,
     streams: Vec<Stream>,
     formats: Vec<EventFormat>,
-    seen: HashSet<u16>,
+    /// Each event id's write plan, made the first time the id is seen.
+    plans: Vec<Option<Vec<Step>>>,
+}
+
+/// How to write a run of an event's fields: the plan of a format, made once per event id so
+/// that an event is a few copies, not a lookup and a decode per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Record bytes `start..end` as they are: integers, fixed arrays and fixed byte fields laid
+    /// out back to back (the payload declares them in the record's byte order); `field` is the
+    /// first of them.
+    Copy { start: usize, end: usize, field: usize },
+    /// Field `field` as a string or a sequence (read through its value).
+    Value(usize),
+}
+
+/// The plan of `format`: consecutive fixed-size fields merged into one copy.
+fn plan(format: &EventFormat) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    for (i, f) in format.fields.iter().enumerate() {
+        let size = match ty(f) {
+            Ty::Int { bytes, .. } => bytes,
+            Ty::Bytes(n) => n,
+            Ty::Array { count, elem } => count * elem,
+            Ty::Str | Ty::Seq { .. } => {
+                steps.push(Step::Value(i));
+                continue;
+            }
+        };
+        match steps.last_mut() {
+            Some(Step::Copy { end, .. }) if *end == f.offset => *end += size,
+            _ => steps.push(Step::Copy { start: f.offset, end: f.offset + size, field: i }),
+        }
+    }
+    steps
 }
 
 impl Ctf {
-    /// Creates `dir` (and its parents) for a trace whose integers are in `endian` order.
+    /// Creates `dir` (and its parents) for a trace whose integers are in `endian` order: the
+    /// records' own (fixed-size fields are copied from the records as they are).
     pub fn create(dir: &Path, endian: Endian) -> Result<Ctf> {
         std::fs::create_dir_all(dir).writing(|| dir.display().to_string())?;
-        Ok(Ctf { dir: dir.to_owned(), endian, streams: Vec::new(), formats: Vec::new(), seen: HashSet::new() })
-    }
-
-    fn stream(&mut self, cpu: u32) -> Result<&mut Stream> {
-        let i = cpu as usize;
-        if self.streams.len() <= i {
-            self.streams.resize_with(i + 1, Stream::default);
-        }
-        let dir = &self.dir;
-        let s = self.streams.get_mut(i).ok_or_else(|| std::io::Error::other("cpu")).writing(|| "CTF".into())?;
-        if s.file.is_none() {
-            let path = dir.join(format!("channel0_{cpu}"));
-            s.file = Some(File::create(&path).writing(|| path.display().to_string())?);
-            s.events.reserve(PACKET_BYTES + 4096);
-        }
-        Ok(s)
+        Ok(Ctf { dir: dir.to_owned(), endian, streams: Vec::new(), formats: Vec::new(), plans: Vec::new() })
     }
 
     /// Writes CPU `cpu`'s packet (also an empty one when only the discarded count changed).
@@ -203,6 +222,21 @@ impl Ctf {
     }
 }
 
+/// CPU `cpu`'s stream in `streams`, its file created in `dir` the first time.
+fn stream<'s>(streams: &'s mut Vec<Stream>, dir: &Path, cpu: u32) -> Result<&'s mut Stream> {
+    let i = cpu as usize;
+    if streams.len() <= i {
+        streams.resize_with(i + 1, Stream::default);
+    }
+    let s = streams.get_mut(i).ok_or_else(|| std::io::Error::other("cpu")).writing(|| "CTF".into())?;
+    if s.file.is_none() {
+        let path = dir.join(format!("channel0_{cpu}"));
+        s.file = Some(File::create(&path).writing(|| path.display().to_string())?);
+        s.events.reserve(PACKET_BYTES + 4096);
+    }
+    Ok(s)
+}
+
 /// A field name as a TSDL identifier (keywords get a leading `_`, which readers strip).
 fn ident(name: &str) -> String {
     const KEYWORDS: &[&str] = &[
@@ -262,11 +296,20 @@ impl Writer for Ctf {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
         let e = self.endian;
         let id = ev.id();
-        if self.seen.insert(id) {
-            self.formats.push(ev.format.clone());
+        let i = id as usize;
+        if self.plans.len() <= i {
+            self.plans.resize_with(i + 1, || None);
         }
+        let Some(slot) = self.plans.get_mut(i) else { return Ok(()) };
+        let steps = match slot {
+            Some(steps) => steps,
+            None => {
+                self.formats.push(ev.format.clone());
+                slot.insert(plan(ev.format))
+            }
+        };
         let ts = ev.timestamp().ns;
-        let s = self.stream(ev.cpu())?;
+        let s = stream(&mut self.streams, &self.dir, ev.cpu())?;
         if s.events.is_empty() && s.discarded == s.discarded_written {
             s.begin = ts;
         }
@@ -277,34 +320,48 @@ impl Writer for Ctf {
         put(b, e, ev.pid() as u32 as u64, 4);
         b.push(ev.flags());
         b.push(ev.preempt_count());
-        for (f, (_, v)) in ev.format.fields.iter().zip(ev.fields()) {
-            let bad = |what: String| Error::Field {
+        let rec = ev.data();
+        let bad = |i: usize, what: String| {
+            let f = ev.format.fields.get(i);
+            Error::Field {
                 event: format!("{}:{}", ev.system(), ev.name()),
-                field: f.name.clone(),
-                offset: f.offset,
+                field: f.map(|f| f.name.clone()).unwrap_or_default(),
+                offset: f.map_or(0, |f| f.offset),
                 what,
-            };
-            let v = v.map_err(|e| bad(e.to_string()))?;
-            match (ty(f), v) {
-                (Ty::Int { bytes, .. }, Value::Unsigned(u)) => put(b, e, u, bytes),
-                (Ty::Int { bytes, .. }, Value::Signed(i)) => put(b, e, i as u64, bytes),
-                (Ty::Str, Value::Str(s)) => {
-                    b.extend(s.iter().filter(|c| **c != 0));
-                    b.push(0);
+            }
+        };
+        for step in steps.iter() {
+            match *step {
+                Step::Copy { start, end, field } => match rec.get(start..end) {
+                    Some(bytes) => b.extend_from_slice(bytes),
+                    None => {
+                        // The first field of the run that the record is too short for.
+                        let short = ev
+                            .format
+                            .fields
+                            .iter()
+                            .enumerate()
+                            .skip(field)
+                            .find(|(_, f)| f.offset + f.size > rec.len());
+                        let i = short.map_or(field, |(i, _)| i);
+                        return Err(bad(i, format!("the record ends at byte {}", rec.len())));
+                    }
+                },
+                Step::Value(i) => {
+                    let Some(f) = ev.format.fields.get(i) else { continue };
+                    match (ty(f), f.value(RawData::Single(rec), e).map_err(|err| bad(i, err.to_string()))?) {
+                        (Ty::Str, Value::Str(s)) => {
+                            b.extend(s.iter().filter(|c| **c != 0));
+                            b.push(0);
+                        }
+                        (Ty::Seq { elem }, Value::Array(a)) => {
+                            let n = a.len() / elem;
+                            put(b, e, n as u64, 4);
+                            put_bytes(b, a, n * elem);
+                        }
+                        (t, v) => return Err(bad(i, format!("{v:?} does not fit the declared {t:?}"))),
+                    }
                 }
-                (Ty::Bytes(n), _) => {
-                    let a = RawData::Single(ev.data()).slice(f.offset, n).map_err(|e| bad(e.to_string()))?;
-                    put_bytes(b, a, n);
-                }
-                (Ty::Array { count, elem }, Value::Array(a)) if a.len() == count * elem => {
-                    put_bytes(b, a, count * elem)
-                }
-                (Ty::Seq { elem }, Value::Array(a)) => {
-                    let n = a.len() / elem;
-                    put(b, e, n as u64, 4);
-                    put_bytes(b, a, n * elem);
-                }
-                (t, v) => return Err(bad(format!("{v:?} does not fit the declared {t:?}"))),
             }
         }
         if s.events.len() >= PACKET_BYTES {
@@ -315,7 +372,7 @@ impl Writer for Ctf {
 
     fn lost(&mut self, lost: &Lost) -> Result<()> {
         self.flush(lost.cpu)?;
-        let s = self.stream(lost.cpu)?;
+        let s = stream(&mut self.streams, &self.dir, lost.cpu)?;
         s.discarded = s.discarded.saturating_add(lost.count.unwrap_or(1));
         s.end = s.end.max(lost.timestamp_ns);
         Ok(())

@@ -65,9 +65,37 @@ pub struct ChromeJson<W: Write> {
     threads: Threads,
     cpus: Vec<Option<Running>>,
     cpus_named: Vec<bool>,
-    syscalls: foldhash::HashMap<i32, (i64, u64)>,
     tracks: tracks::JsonTracks,
+    /// `tid -> (nr, start)` of the syscall each thread is in (a thread's entry stays, empty
+    /// between calls, so a call is a lookup, not an insert and a remove).
+    syscalls: foldhash::HashMap<i32, Option<(i64, u64)>>,
+    /// Per syscall number below [`NAMED_SYSCALLS`], a slice's text from after its `{` to the
+    /// pid, and its args' opening with the number (written once per number, not per slice).
+    syscall_text: Vec<Option<SyscallText>>,
     last_ts: u64,
+}
+
+/// Syscall numbers whose slice text is kept (every syscall of the native tables).
+const NAMED_SYSCALLS: usize = 1024;
+
+/// A syscall slice's fixed text: `"ph":"X","name":…,"cat":"syscall","pid":` and
+/// `,"args":{"nr":N`.
+#[derive(Debug)]
+struct SyscallText {
+    head: Box<[u8]>,
+    args: Box<[u8]>,
+}
+
+impl SyscallText {
+    fn new(nr: i64) -> SyscallText {
+        let mut scratch = [0u8; 40];
+        let mut head = b"\"ph\":\"X\",\"name\":".to_vec();
+        string(&mut head, syscall_label(nr, &mut scratch));
+        head.extend_from_slice(b",\"cat\":\"syscall\",\"pid\":");
+        let mut args = b",\"args\":{\"nr\":".to_vec();
+        num(&mut args, nr);
+        SyscallText { head: head.into(), args: args.into() }
+    }
 }
 
 impl<W: Write> ChromeJson<W> {
@@ -82,6 +110,7 @@ impl<W: Write> ChromeJson<W> {
             cpus_named: Vec::new(),
             syscalls: foldhash::HashMap::default(),
             tracks: tracks::JsonTracks::default(),
+            syscall_text: Vec::new(),
             last_ts: 0,
         }
     }
@@ -189,14 +218,30 @@ impl<W: Write> ChromeJson<W> {
     }
 
     fn syscall_slice(&mut self, tid: i32, nr: i64, start: u64, end: u64, ret: Option<i64>) {
-        let mut scratch = [0u8; 40];
-        let name = syscall_label(nr, &mut scratch);
-        self.head(b"X", name, "syscall", self.tgid_of(tid) as i64, tid as i64, start);
+        let cached = usize::try_from(nr).ok().filter(|n| *n < NAMED_SYSCALLS);
+        if let Some(n) = cached
+            && self.syscall_text.len() <= n
+        {
+            self.syscall_text.resize_with(n + 1, || None);
+        }
+        let tgid = self.tgid_of(tid);
+        self.open();
+        let mut fresh = None;
+        let text = match cached.and_then(|n| self.syscall_text.get_mut(n)) {
+            Some(slot) => &*slot.get_or_insert_with(|| SyscallText::new(nr)),
+            None => fresh.insert(SyscallText::new(nr)),
+        };
         let b = &mut self.out.buf;
+        b.extend_from_slice(&text.head);
+        let mut itoa = itoa::Buffer::new();
+        b.extend_from_slice(itoa.format(tgid).as_bytes());
+        b.extend_from_slice(b",\"tid\":");
+        b.extend_from_slice(itoa.format(tid).as_bytes());
+        b.extend_from_slice(b",\"ts\":");
+        micros(b, start);
         b.extend_from_slice(b",\"dur\":");
         micros(b, end.saturating_sub(start));
-        b.extend_from_slice(b",\"args\":{\"nr\":");
-        num(b, nr);
+        b.extend_from_slice(&text.args);
         match ret {
             Some(r) => {
                 b.extend_from_slice(b",\"ret\":");
@@ -260,14 +305,20 @@ impl<W: Write> Writer for ChromeJson<W> {
             Typed::SysEnter { nr, .. } if ev.system() == "raw_syscalls" => {
                 // An earlier call of the thread that never returned (its exit lost) ends here,
                 // unfinished, rather than vanishing.
-                if let Some((n0, s0)) = self.syscalls.insert(ev.pid(), (nr, ts)) {
+                let open = self.syscalls.entry(ev.pid()).or_default().replace((nr, ts));
+                if let Some((n0, s0)) = open {
                     self.syscall_slice(ev.pid(), n0, s0, ts, None);
                 }
             }
-            Typed::SysExit { nr, ret } if ev.system() == "raw_syscalls" => match self.syscalls.remove(&ev.pid()) {
-                Some((enr, start)) if enr == nr => self.syscall_slice(ev.pid(), nr, start, ts, Some(ret)),
-                _ => self.instant(ev),
-            },
+            Typed::SysExit { nr, ret } if ev.system() == "raw_syscalls" => {
+                match self.syscalls.get_mut(&ev.pid()).and_then(Option::take) {
+                    Some((enr, start)) if enr == nr => self.syscall_slice(ev.pid(), nr, start, ts, Some(ret)),
+                    _ => {
+                self.extra(ev, &typed)?;
+                self.instant(ev);
+            }
+                }
+            }
             _ => {
                 self.extra(ev, &typed)?;
                 self.instant(ev);
@@ -301,7 +352,7 @@ impl<W: Write> Writer for ChromeJson<W> {
                 self.cpu_slice(cpu as u32, r, end, None);
             }
         }
-        let mut open: Vec<_> = self.syscalls.drain().collect();
+        let mut open: Vec<_> = self.syscalls.drain().filter_map(|(tid, call)| Some((tid, call?))).collect();
         open.sort_unstable_by_key(|(tid, (_, start))| (*start, *tid));
         for (tid, (nr, start)) in open {
             self.syscall_slice(tid, nr, start, end, None);

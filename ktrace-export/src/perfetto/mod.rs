@@ -77,22 +77,23 @@ struct Bundle {
     lost: bool,
 }
 
-/// Reused message structs, one per typed event kind and one per generic event format (by id,
-/// its event and field names set once): events fill values in place and allocate nothing.
+/// Reused messages, one `FtraceEvent` per typed event kind (holding its kind's message) and one
+/// generic message per event format (by id, its event and field names set once): events fill
+/// values in place and allocate nothing.
 #[derive(Debug, Default)]
 struct Pool {
-    switch: protos::SchedSwitchFtraceEvent,
-    waking: protos::SchedWakingFtraceEvent,
-    wakeup: protos::SchedWakeupFtraceEvent,
-    wakeup_new: protos::SchedWakeupNewFtraceEvent,
-    enter: protos::SysEnterFtraceEvent,
-    exit: protos::SysExitFtraceEvent,
-    print: protos::PrintFtraceEvent,
-    fork: protos::SchedProcessForkFtraceEvent,
-    exec: protos::SchedProcessExecFtraceEvent,
-    process_exit: protos::SchedProcessExitFtraceEvent,
-    newtask: protos::TaskNewtaskFtraceEvent,
-    rename: protos::TaskRenameFtraceEvent,
+    switch: FtraceEvent,
+    waking: FtraceEvent,
+    wakeup: FtraceEvent,
+    wakeup_new: FtraceEvent,
+    enter: FtraceEvent,
+    exit: FtraceEvent,
+    print: FtraceEvent,
+    fork: FtraceEvent,
+    exec: FtraceEvent,
+    process_exit: FtraceEvent,
+    newtask: FtraceEvent,
+    rename: FtraceEvent,
     /// By event id.
     generic: Vec<Option<GenericFtraceEvent>>,
 }
@@ -157,17 +158,9 @@ impl<W: Write> Perfetto<W> {
 
     /// Appends `e` to its CPU's bundle; hands the message back for reuse.
     fn push(&mut self, ev: &Event<'_>, e: Fe) -> Result<Option<Fe>> {
-        let cpu = ev.cpu();
         let fe = FtraceEvent { timestamp: Some(ev.timestamp().ns), pid: Some(ev.pid() as u32), event: Some(e) };
-        let full = match self.bundle(cpu) {
-            Some(b) => {
-                prost::encoding::message::encode(2, &fe, &mut b.events);
-                b.events.len() >= BUNDLE_BYTES
-            }
-            None => false,
-        };
-        if full {
-            self.flush_bundle(cpu)?;
+        if append(&mut self.bundles, ev.cpu(), &fe) {
+            self.flush_bundle(ev.cpu())?;
         }
         Ok(fe.event)
     }
@@ -238,6 +231,17 @@ impl<W: Write> Perfetto<W> {
     }
 }
 
+/// Appends `fe` to CPU `cpu`'s bundle (made when first used); true when the bundle is full.
+fn append(bundles: &mut Vec<Bundle>, cpu: u32, fe: &FtraceEvent) -> bool {
+    let i = cpu as usize;
+    if bundles.len() <= i {
+        bundles.resize_with(i + 1, Bundle::default);
+    }
+    let Some(b) = bundles.get_mut(i) else { return false };
+    prost::encoding::message::encode(2, fe, &mut b.events);
+    b.events.len() >= BUNDLE_BYTES
+}
+
 /// The string of a reused field value, emptied.
 fn reuse_str(v: Option<Fv>) -> String {
     match v {
@@ -264,13 +268,17 @@ fn set_str(s: &mut Option<String>, b: &[u8]) {
     push_lossy(s, b);
 }
 
-/// Takes a pooled message, fills it, pushes it, and puts it back.
+/// Fills a pooled message in place and appends it to its CPU's bundle.
 macro_rules! pooled {
     ($self:ident, $ev:ident, $slot:ident, $variant:ident, |$m:ident| $fill:block) => {{
-        let mut $m = std::mem::take(&mut $self.pool.$slot);
-        $fill
-        if let Some(Fe::$variant(m)) = $self.push($ev, Fe::$variant($m))? {
-            $self.pool.$slot = m;
+        let fe = &mut $self.pool.$slot;
+        (fe.timestamp, fe.pid) = (Some($ev.timestamp().ns), Some($ev.pid() as u32));
+        if !matches!(fe.event, Some(Fe::$variant(_))) {
+            fe.event = Some(Fe::$variant(Default::default()));
+        }
+        if let Some(Fe::$variant($m)) = &mut fe.event $fill
+        if append(&mut $self.bundles, $ev.cpu(), &$self.pool.$slot) {
+            $self.flush_bundle($ev.cpu())?;
         }
     }};
 }
