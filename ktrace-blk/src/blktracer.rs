@@ -1,5 +1,7 @@
 //! Path 2: the ftrace `blk` tracer (`current_tracer=blk`, `/sys/block/<dev>/trace/*`) with the
-//! `bin` option, so `trace_pipe` yields blktrace records blkparse can read. The kernel offers `blk`
+//! `bin` option, so `trace_pipe` yields blktrace records blkparse can read ([`BlkTracer::read`]);
+//! [`BlkTracer::start`] instead takes the ring's raw pages and rewrites them into the same bytes
+//! after the trace ([`crate::record::ftrace_bin_from_pages`]). The kernel offers `blk`
 //! only in the top-level instance: this guard takes the global tracer, refuses with
 //! [`ktrace_ftrace::Error::Busy`] when someone else holds it, and restores everything on drop.
 
@@ -195,7 +197,7 @@ impl BlkTracer {
         std::fs::write(&p, val).map_err(|e| Error::io("write", &p, e))
     }
 
-    /// Stops tracing and returns the raw `trace_pipe` bytes (read them with
+    /// Stops tracing and returns the records as `trace_pipe`'s `bin` bytes (read them with
     /// [`crate::FtraceBinRecords`]).
     pub fn stop(mut self) -> Result<Vec<u8>> {
         let data = self.finish()?;

@@ -4,8 +4,9 @@
 //! (untraced, ktrace, trace-cmd, repeated) so drift and other load on a shared machine hit every
 //! mode alike. Reports each mode's median IOPS and spread (min–max over the rounds), the median
 //! per-round ratio ktrace/untraced, and CPU per IO: fio's own (user+sys: the kernel-side cost of
-//! the trace hooks lands in its sys time) and the tracer's (ktrace: this process, i.e. its drain
-//! thread; trace-cmd: its processes). Prints
+//! the trace hooks lands in its sys time) and the tracer's while the IO runs (ktrace: this
+//! process, i.e. its drain threads, from start to the end of fio, with `stop`'s CPU apart;
+//! trace-cmd: its processes, start to exit). Prints
 //! `RESULT blk ktrace_parse_rps=N blkparse_rps=N untraced_iops=N ktrace_iops=N tracecmd_iops=N ktrace_lost=N`
 //! (plus spreads and CPU figures after those).
 //! Usage: `blk_report SHADOW_SCRIPT [SECONDS_PER_ROUND] [ROUNDS]`
@@ -30,20 +31,22 @@ fn rusage_cpu(who: libc::c_int) -> f64 {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
-/// One fio run: IOPS and fio's CPU seconds.
+/// One fio run: IOPS and fio's CPU seconds over the job (its own usr and sys figures, without
+/// its start-up, which would dominate on a slow round).
 fn fio(dev: &str, secs: u32) -> Result<(f64, f64), Box<dyn std::error::Error>> {
-    let c0 = rusage_cpu(libc::RUSAGE_CHILDREN);
     let out = Command::new("fio")
         .args(["--name=r", "--rw=randread", "--bs=4k", "--direct=1", "--ioengine=psync", "--time_based", "--minimal"])
         .arg(format!("--filename={dev}"))
         .arg(format!("--runtime={secs}"))
         .output()?;
-    let cpu = rusage_cpu(libc::RUSAGE_CHILDREN) - c0;
-    // Terse v3: field 8 (1-based) is read IOPS.
+    // Terse v3 (1-based): field 8 is read IOPS, 88 and 89 usr and sys CPU in percent.
     let text = String::from_utf8_lossy(&out.stdout);
     let f: Vec<&str> = text.lines().last().unwrap_or("").split(';').collect();
-    let iops = f.get(7).and_then(|v| v.parse().ok()).ok_or_else(|| format!("fio said: {text}"))?;
-    Ok((iops, cpu))
+    let num = |i: usize| f.get(i).and_then(|v| v.trim_end_matches('%').parse::<f64>().ok());
+    let (Some(iops), Some(usr), Some(sys)) = (num(7), num(87), num(88)) else {
+        return Err(format!("fio said: {text}").into());
+    };
+    Ok((iops, (usr + sys) / 100.0 * secs as f64))
 }
 
 /// Per-round figures of one mode.
@@ -90,8 +93,8 @@ fn ring_lost(fs: &Tracefs) -> u64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     let shadow = a.get(1).ok_or("usage: blk_report SHADOW_SCRIPT [SECONDS_PER_ROUND] [ROUNDS]")?;
-    let secs: u32 = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(6);
-    let rounds: u32 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let secs: u32 = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let rounds: u32 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(7);
     let fs = Tracefs::find_or_mount()?;
     let dev = LoopDevice::create_temp(256 << 20)?;
     let path = dev.path().display().to_string();
@@ -119,7 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let c1 = rusage_cpu(libc::RUSAGE_SELF);
         data = t.stop()?;
         let c2 = rusage_cpu(libc::RUSAGE_SELF);
-        ktrace.push(iops, secs, cpu, c2 - c0);
+        ktrace.push(iops, secs, cpu, c1 - c0);
         stop_ms.push((c2 - c1) * 1e3);
         stats_lost += ring_lost(&fs).saturating_sub(before);
         for item in FtraceBinRecords::new(&data) {

@@ -32,8 +32,8 @@ const PDU_LEN_OFFSET: usize = 46;
 /// assert!(out.is_empty() && lost.is_empty());
 /// # Ok::<(), ktrace_core::ParseError>(())
 /// ```
-pub fn ftrace_bin_from_pages<'a>(
-    cpus: Vec<(u32, Vec<&'a [u8]>)>,
+pub fn ftrace_bin_from_pages(
+    cpus: Vec<(u32, Vec<&[u8]>)>,
     page_size: usize,
     layout: PageLayout,
     blk_type: Option<u16>,
