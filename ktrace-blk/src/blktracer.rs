@@ -1,18 +1,19 @@
 //! Path 2: the ftrace `blk` tracer (`current_tracer=blk`, `/sys/block/<dev>/trace/*`) with the
-//! `bin` option, so `trace_pipe` yields blktrace records blkparse can read. The kernel offers `blk`
+//! `bin` option, so `trace_pipe` yields blktrace records blkparse can read ([`BlkTracer::read`]);
+//! [`BlkTracer::start`] instead takes the ring's raw pages and rewrites them into the same bytes
+//! after the trace ([`crate::record::ftrace_bin_from_pages`]). The kernel offers `blk`
 //! only in the top-level instance: this guard takes the global tracer, refuses with
 //! [`ktrace_ftrace::Error::Busy`] when someone else holds it, and restores everything on drop.
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ktrace_core::Clock;
-use ktrace_ftrace::{Instance, Tracefs};
+use ktrace_ftrace::{Instance, Recorder, Tracefs};
 
 use crate::error::{Error, Result};
 
@@ -44,15 +45,18 @@ pub struct BlkTracer {
     restore: Vec<(PathBuf, String)>,
     /// The guardian's undo actions for what `start` changed (run if this process dies first).
     guardian: Vec<ktrace_owner::Registration>,
-    stop: Arc<AtomicBool>,
-    reader: Option<JoinHandle<Result<Vec<u8>>>>,
+    /// The ring's drain threads ([`BlkTracer::start`]).
+    reader: Option<Drain>,
     /// `trace_pipe`, when the caller drains it ([`BlkTracer::start_streaming`]).
     pipe: Option<(std::fs::File, PathBuf)>,
 }
 
 impl BlkTracer {
-    /// Starts tracing block device `dev` (`loop0`, `vda`…); a thread drains `trace_pipe` into
-    /// memory until [`BlkTracer::stop`] returns it all. To keep memory bounded on a long run, use
+    /// Starts tracing block device `dev` (`loop0`, `vda`…); drain threads move the ring's full
+    /// pages (`per_cpu/cpuN/trace_pipe_raw`, by splice(2), woken at the `buffer_percent` mark)
+    /// into memory until [`BlkTracer::stop`] returns them all, rewritten as `trace_pipe`'s `bin`
+    /// output. This keeps the kernel's per-record `trace_pipe` formatting off the machine while
+    /// the IO runs (`benches/compare/blk.sh`). To keep memory bounded on a long run, use
     /// [`BlkTracer::start_streaming`].
     pub fn start(fs: &Tracefs, dev: &str, filter: &BlkFilter) -> Result<BlkTracer> {
         Self::open(fs, dev, filter, true)
@@ -97,15 +101,8 @@ impl BlkTracer {
         if cur != "nop" {
             return Err(ktrace_ftrace::Error::Busy { current: cur }.into());
         }
-        let mut t = BlkTracer {
-            global: None,
-            trace_dir,
-            restore: Vec::new(),
-            guardian: Vec::new(),
-            stop: Arc::new(AtomicBool::new(false)),
-            reader: None,
-            pipe: None,
-        };
+        let mut t =
+            BlkTracer { global: None, trace_dir, restore: Vec::new(), guardian: Vec::new(), reader: None, pipe: None };
         // If this process dies (also by SIGKILL), its guardian puts back the option, the tracer
         // and every device file `set` changes (last first).
         let bin = fs.root().join("options/bin");
@@ -134,41 +131,28 @@ impl BlkTracer {
             t.set("start_lba", &a.to_string())?;
             t.set("end_lba", &b.to_string())?;
         }
-        let pipe = fs.root().join("trace_pipe");
-        let mut f = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&pipe)
-            .map_err(|e| Error::io("open", &pipe, e))?;
         if !drain_thread {
+            let pipe = fs.root().join("trace_pipe");
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&pipe)
+                .map_err(|e| Error::io("open", &pipe, e))?;
             t.pipe = Some((f, pipe));
             t.set("enable", "1")?;
             return Ok(t);
         }
-        let stop = t.stop.clone();
-        t.reader = Some(std::thread::spawn(move || {
-            let failed = |e| Err(Error::io("read", &pipe, e));
-            let mut out = Vec::new();
-            let mut idle_after_stop = 0;
-            loop {
-                out.reserve(1 << 16);
-                match drain_once(&mut f, &mut out) {
-                    Ok(n) if n > 0 => {
-                        idle_after_stop = 0;
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(e) => return failed(e),
-                }
-                if stop.load(Ordering::Acquire) {
-                    idle_after_stop += 1;
-                    if idle_after_stop > 5 {
-                        return Ok(out);
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(5));
+        // The recorder turns the (global) tracing_on off when it stops: put back what was there,
+        // and the drain threads' pids it writes to set_event_notrace_pid.
+        for file in ["tracing_on", "set_event_notrace_pid"] {
+            let p = fs.root().join(file);
+            if let Ok(old) = std::fs::read_to_string(&p) {
+                let old = old.split_whitespace().collect::<Vec<_>>().join(" ");
+                t.guard(p.clone(), &old);
+                t.restore.push((p, old));
             }
-        }));
+        }
+        t.reader = Some(Drain::start(fs)?);
         t.set("enable", "1")?;
         Ok(t)
     }
@@ -213,7 +197,7 @@ impl BlkTracer {
         std::fs::write(&p, val).map_err(|e| Error::io("write", &p, e))
     }
 
-    /// Stops tracing and returns the raw `trace_pipe` bytes (read them with
+    /// Stops tracing and returns the records as `trace_pipe`'s `bin` bytes (read them with
     /// [`crate::FtraceBinRecords`]).
     pub fn stop(mut self) -> Result<Vec<u8>> {
         let data = self.finish()?;
@@ -227,15 +211,10 @@ impl BlkTracer {
         if let Err(e) = std::fs::write(&enable, "0") {
             first.get_or_insert(Error::io("write", &enable, e));
         }
-        self.stop.store(true, Ordering::Release);
-        let mut data = match self.reader.take().map(JoinHandle::join) {
-            Some(Ok(Ok(d))) => d,
-            Some(Ok(Err(e))) => {
+        let mut data = match self.reader.take().map(Drain::finish) {
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
                 first.get_or_insert(e);
-                Vec::new()
-            }
-            Some(Err(_)) => {
-                first.get_or_insert(Error::Panicked { thread: "trace_pipe reader" });
                 Vec::new()
             }
             None => Vec::new(),
@@ -304,4 +283,84 @@ fn drain_once(f: &mut std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<usize
         }
     }
     Ok(buf.len() - start)
+}
+
+/// The ring's drain: a [`Recorder`] on the global instance (one thread per CPU), held by a thread
+/// of its own since the recorder borrows the instance. Records it holds become `trace_pipe` `bin`
+/// bytes when it finishes, with every loss: the pages' missed-events notices, and what the ring's
+/// counters saw beyond them as a lost line at the end.
+#[derive(Debug)]
+struct Drain {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<Result<Vec<u8>>>,
+}
+
+impl Drain {
+    /// Starts the recorder (which empties the ring and turns tracing on); returns once it runs.
+    fn start(fs: &Tracefs) -> Result<Drain> {
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop, stop_rx) = mpsc::channel();
+        let fs = fs.clone();
+        let thread = std::thread::Builder::new()
+            .name("ktrace-blk".into())
+            .spawn(move || {
+                let inst = Instance::global(&fs);
+                let rec = Recorder::start(&inst)?;
+                // After the recorder's clear, which zeroes the counters.
+                let before = ring_lost(&inst);
+                let _ = ready_tx.send(());
+                let _ = stop_rx.recv();
+                let rec = rec.stop()?;
+                let after = ring_lost(&inst);
+                let cpus = (rec.cpu_chunks().iter().enumerate())
+                    .map(|(cpu, chunks)| (cpu as u32, chunks.iter().map(|b| &b[..]).collect()))
+                    .collect();
+                let mut out = Vec::new();
+                let page_lost = crate::record::ftrace_bin_from_pages(
+                    cpus,
+                    rec.page_size(),
+                    rec.layout(),
+                    trace_blk_type(&fs),
+                    &mut out,
+                )?;
+                for (cpu, (a, b)) in after.iter().zip(&before).enumerate() {
+                    let seen = page_lost.get(&(cpu as u32)).copied().unwrap_or(0);
+                    let extra = a.saturating_sub(*b).saturating_sub(seen);
+                    if extra > 0 {
+                        use std::io::Write;
+                        let _ = writeln!(out, "CPU:{cpu} [LOST {extra} EVENTS]");
+                    }
+                }
+                Ok(out)
+            })
+            .map_err(|e| Error::io("spawn", "ktrace-blk drain", e))?;
+        match ready_rx.recv() {
+            Ok(()) => Ok(Drain { stop, thread }),
+            // The thread ended before the recorder ran: its error.
+            Err(_) => Err(Drain { stop, thread }.finish().err().unwrap_or(Error::Panicked { thread: "blk drain" })),
+        }
+    }
+
+    /// Stops the recorder, drains the rest and returns the records.
+    fn finish(self) -> Result<Vec<u8>> {
+        let _ = self.stop.send(());
+        self.thread.join().map_err(|_| Error::Panicked { thread: "blk drain" })?
+    }
+}
+
+/// Each CPU's lost-event counters (`per_cpu/cpuN/stats`: overrun and dropped).
+fn ring_lost(inst: &Instance) -> Vec<u64> {
+    (0..inst.nr_cpus() as u32).map(|c| inst.cpu_stats(c).map_or(0, |s| s.lost())).collect()
+}
+
+/// The ring-entry type of the `blk` tracer's records (`TRACE_BLK` in kernel/trace/trace.h), which
+/// tracefs does not list: it sits between `user_stack` and `bputs` (13, 14, 15 from 2.6.30 on),
+/// whose ids `events/ftrace/*/format` give. `None` when they do not bracket one id.
+fn trace_blk_type(fs: &Tracefs) -> Option<u16> {
+    let id = |ev: &str| -> Option<u16> {
+        let text = fs.read(&format!("events/ftrace/{ev}/format")).ok()?;
+        text.lines().find_map(|l| l.strip_prefix("ID:"))?.trim().parse().ok()
+    };
+    let (below, above) = (id("user_stack")?, id("bputs")?);
+    (above.checked_sub(below) == Some(2)).then_some(below + 1)
 }

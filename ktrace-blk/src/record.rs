@@ -428,7 +428,9 @@ pub fn parse_at(buf: &[u8], off: usize) -> Result<BlkRecord<'_>, ParseError> {
     Ok(BlkRecord { head, pdu, offset: off })
 }
 
+mod ring;
 mod stream;
+pub use ring::ftrace_bin_from_pages;
 pub use stream::{BlkItem, FtraceBinRecords, Records, per_cpu_files, sequence_gaps};
 
 #[cfg(test)]
