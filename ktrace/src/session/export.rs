@@ -23,7 +23,11 @@ const MAX_CPU: u32 = 4095;
 ///   hits as slices from entry to return);
 /// - ptrace syscalls as slices on their thread (cat `ptrace`, args `ret`, `text`), other
 ///   ptrace events as instants;
-/// - perf samples (each a one-frame stack: the sampled address);
+/// - perf samples with their callstacks, each frame named by ktrace-sample's
+///   [`Symbolizer`](ktrace_sample::symbolize::Symbolizer) as `profile` names them (the function,
+///   else `file+0xoffset`, else the address): kernel frames from `/proc/kallsyms`, user frames
+///   from the process's `/proc/PID/maps`, read when its first sample is written (so export while
+///   the session runs, as [`Exporter::write_all`] does: a process gone by then keeps addresses);
 /// - blk tracer records: issue (`D`) → complete (`C`) as slices on the device's lanes;
 /// - perf counter readings as counter tracks of the command (`task-clock`…), taskstats exit
 ///   records as counter tracks of their process (`cpu delay (task PID)`, and the other delays
@@ -55,7 +59,61 @@ pub struct Exporter {
     syscalls: std::collections::HashMap<i32, (u64, u64)>,
     /// `tid -> tgid` learned from samples and exit records (and told to the writer).
     tgids: std::collections::HashMap<i32, i32>,
+    /// Names sample frames (made at the first sample).
+    symbols: Option<Symbols>,
     last_ts: u64,
+}
+
+/// The symbolizer of sample frames and the names it gave, by `(tgid, address)`.
+struct Symbols {
+    sym: ktrace_sample::symbolize::Symbolizer,
+    /// Processes whose maps were read, with how many times.
+    mapped: std::collections::HashMap<i32, u8>,
+    names: std::collections::HashMap<(i32, u64), String>,
+}
+
+/// Names [`Symbols`] keeps before it starts over.
+const MAX_NAMES: usize = 1 << 16;
+/// How many times a process's maps are read again for an address none of them holds (after an
+/// exec or a `dlopen`).
+const MAP_READS: u8 = 4;
+
+impl Symbols {
+    fn new() -> Symbols {
+        let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+        Symbols {
+            sym: ktrace_sample::symbolize::Symbolizer::new(&kallsyms),
+            mapped: Default::default(),
+            names: Default::default(),
+        }
+    }
+
+    /// Names `frames` of process `tgid`: each is then in `names` (cached; the cache starts over
+    /// when full, before a sample, never in the middle of one).
+    fn resolve(&mut self, tgid: i32, frames: &[u64]) {
+        if self.names.len() + frames.len() > MAX_NAMES {
+            self.names.clear();
+        }
+        for &a in frames {
+            self.name(tgid, a);
+        }
+    }
+
+    /// The name of `addr` in process `tgid` (cached).
+    fn name(&mut self, tgid: i32, addr: u64) -> &str {
+        if !self.names.contains_key(&(tgid, addr)) {
+            let user = addr < 0xffff_8000_0000_0000;
+            let reads = self.mapped.entry(tgid).or_default();
+            let unmapped = || !self.sym.mappings_of(tgid).iter().any(|m| (m.start..m.end).contains(&addr));
+            if user && *reads < MAP_READS && (*reads == 0 || unmapped()) {
+                *reads += 1;
+                self.sym.add_proc_maps(tgid);
+            }
+            let name = self.sym.name(tgid, addr);
+            self.names.insert((tgid, addr), name);
+        }
+        self.names.get(&(tgid, addr)).map_or("?", String::as_str)
+    }
 }
 
 impl std::fmt::Debug for Exporter {
@@ -132,8 +190,10 @@ impl Exporter {
             }
             TimelineEvent::Sample(s) => {
                 self.group(w, s.tid, s.pid);
-                let ip = format!("{:#x}", s.ip);
-                w.sample(ts, s.cpu, Thread { tgid: s.pid, tid: s.tid }, &mut std::iter::once(ip.as_str()))
+                let sym = self.symbols.get_or_insert_with(Symbols::new);
+                sym.resolve(s.pid, s.frames());
+                let names = s.frames().iter().map(|&a| sym.names.get(&(s.pid, a)).map_or("?", String::as_str));
+                w.sample(ts, s.cpu, Thread { tgid: s.pid, tid: s.tid }, &mut names.into_iter())
             }
             #[cfg(feature = "blk")]
             TimelineEvent::Block(b) => {
