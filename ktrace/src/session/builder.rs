@@ -17,7 +17,8 @@ use crate::timeline::{Feed, Timeline};
 #[cfg(feature = "blk")]
 use super::sources::blk_source;
 use super::sources::{
-    Ready, Tree, counters_source, exits_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command, watch_source,
+    Ready, Tree, counters_source, exits_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command,
+    watch_source,
 };
 use super::{Session, SessionError, Shared, TimelineEvent};
 

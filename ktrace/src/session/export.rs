@@ -10,6 +10,7 @@ use ktrace_export::Tracks;
 use ktrace_export::tracks::{Arg, Count, Mark, Slice, Thread};
 use ktrace_ftrace::Decoder;
 use ktrace_ptrace::Event as PtraceEvent;
+use ktrace_sample::symbolize::Symbolizer;
 
 use super::{Session, SessionError, TimelineEvent};
 
@@ -64,9 +65,14 @@ pub struct Exporter {
     last_ts: u64,
 }
 
-/// The symbolizer of sample frames and the names it gave, by `(tgid, address)`.
+/// The symbolizers of sample frames and the names they gave, by `(tgid, address)`.
+#[derive(Default)]
 struct Symbols {
-    sym: ktrace_sample::symbolize::Symbolizer,
+    /// User frames, by the processes' maps.
+    user: Symbolizer,
+    /// Kernel frames, by `/proc/kallsyms` (read at the first kernel frame: parsing it takes a
+    /// while, and the processes' maps are read first, while they live).
+    kernel: Option<Symbolizer>,
     /// Processes whose maps were read, with how many times.
     mapped: std::collections::HashMap<i32, u8>,
     names: std::collections::HashMap<(i32, u64), String>,
@@ -74,45 +80,39 @@ struct Symbols {
 
 /// Names [`Symbols`] keeps before it starts over.
 const MAX_NAMES: usize = 1 << 16;
-/// How many times a process's maps are read again for an address none of them holds (after an
+/// How many times a process's maps are read (again for an address none of them holds: after an
 /// exec or a `dlopen`).
 const MAP_READS: u8 = 4;
+/// Addresses from here up are the kernel's (x86-64, arm64).
+const KERNEL: u64 = 0xffff_8000_0000_0000;
 
 impl Symbols {
-    fn new() -> Symbols {
-        let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
-        Symbols {
-            sym: ktrace_sample::symbolize::Symbolizer::new(&kallsyms),
-            mapped: Default::default(),
-            names: Default::default(),
-        }
-    }
-
     /// Names `frames` of process `tgid`: each is then in `names` (cached; the cache starts over
     /// when full, before a sample, never in the middle of one).
     fn resolve(&mut self, tgid: i32, frames: &[u64]) {
         if self.names.len() + frames.len() > MAX_NAMES {
             self.names.clear();
         }
+        let reads = self.mapped.entry(tgid).or_default();
+        let new = |a: &u64| *a < KERNEL && !self.names.contains_key(&(tgid, *a));
+        let unmapped = |a: &u64| !self.user.mappings_of(tgid).iter().any(|m| (m.start..m.end).contains(a));
+        if *reads < MAP_READS && frames.iter().filter(|a| new(a)).any(|a| *reads == 0 || unmapped(a)) {
+            *reads += 1;
+            self.user.add_proc_maps(tgid);
+        }
         for &a in frames {
-            self.name(tgid, a);
-        }
-    }
-
-    /// The name of `addr` in process `tgid` (cached).
-    fn name(&mut self, tgid: i32, addr: u64) -> &str {
-        if !self.names.contains_key(&(tgid, addr)) {
-            let user = addr < 0xffff_8000_0000_0000;
-            let reads = self.mapped.entry(tgid).or_default();
-            let unmapped = || !self.sym.mappings_of(tgid).iter().any(|m| (m.start..m.end).contains(&addr));
-            if user && *reads < MAP_READS && (*reads == 0 || unmapped()) {
-                *reads += 1;
-                self.sym.add_proc_maps(tgid);
+            if self.names.contains_key(&(tgid, a)) {
+                continue;
             }
-            let name = self.sym.name(tgid, addr);
-            self.names.insert((tgid, addr), name);
+            let sym = if a < KERNEL {
+                &mut self.user
+            } else {
+                self.kernel.get_or_insert_with(|| {
+                    Symbolizer::new(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default())
+                })
+            };
+            self.names.insert((tgid, a), sym.name(tgid, a));
         }
-        self.names.get(&(tgid, addr)).map_or("?", String::as_str)
     }
 }
 
@@ -190,7 +190,7 @@ impl Exporter {
             }
             TimelineEvent::Sample(s) => {
                 self.group(w, s.tid, s.pid);
-                let sym = self.symbols.get_or_insert_with(Symbols::new);
+                let sym = self.symbols.get_or_insert_with(Symbols::default);
                 sym.resolve(s.pid, s.frames());
                 let names = s.frames().iter().map(|&a| sym.names.get(&(s.pid, a)).map_or("?", String::as_str));
                 w.sample(ts, s.cpu, Thread { tgid: s.pid, tid: s.tid }, &mut names.into_iter())

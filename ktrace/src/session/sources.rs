@@ -337,7 +337,7 @@ impl Tree {
     /// and is not found unless its group or parent was seen before.
     pub(super) fn holds(&mut self, pid: u32, tgid: u32, ppid: u32) -> bool {
         // 0 and 1 (init, a record's missing field) belong to no tree.
-        let mut chain = [pid, tgid, ppid].map(|p| if p > 1 { p } else { 0 });
+        let chain = [pid, tgid, ppid].map(|p| if p > 1 { p } else { 0 });
         if !chain.iter().any(|p| self.known.contains(p)) {
             let mut up = ppid;
             let mut path = Vec::new();
@@ -355,9 +355,9 @@ impl Tree {
                 return false;
             }
             self.known.extend(path);
-            chain[2] = up;
         }
-        self.known.extend(chain.into_iter().filter(|&p| p > 1));
+        // Not its parent: the root's own parent is no part of the tree.
+        self.known.extend([pid, tgid].into_iter().filter(|&p| p > 1));
         true
     }
 }
