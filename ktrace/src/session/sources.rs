@@ -571,3 +571,42 @@ pub(super) fn wait_command(held: HeldCommand, sh: &Shared) {
         Err(e) => sh.fail(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+    use super::*;
+
+    /// A chain seen before is the same allocation; a long one is cut to its leaf side.
+    #[test]
+    fn stacks_share_each_chain_and_cut_long_ones() {
+        let mut s = Stacks::default();
+        let (a, b) = (s.intern(&[3, 2, 1]), s.intern(&[3, 2, 1]));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &s.intern(&[3, 2])));
+        let long: Vec<u64> = (0..200).collect();
+        assert_eq!(&*s.intern(&long), &long[..Sample::MAX_FRAMES]);
+        for i in 0..MAX_STACKS as u64 + 10 {
+            s.intern(&[i]);
+        }
+        assert!(s.0.len() <= MAX_STACKS, "bounded: {}", s.0.len());
+    }
+
+    /// A tree holds its root, a child of it (by the record's parent) and a child's child found
+    /// through `/proc`; not this process (the root's parent) nor init's other children.
+    #[test]
+    fn a_tree_holds_the_roots_descendants_only() {
+        let me = std::process::id();
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut t = Tree::new(me as i32);
+        assert!(t.holds(me, me, 1));
+        // A grandchild of ours: its parent, `child`, is found under us in /proc.
+        assert!(t.holds(999_999, 999_999, child.id()));
+        let mut other = Tree::new(child.id() as i32);
+        assert!(!other.holds(me, me, std::os::unix::process::parent_id()), "the root's parent");
+        assert!(other.holds(child.id(), child.id(), me));
+        assert!(!other.holds(me, me, 1), "the parent is not added with its child");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
