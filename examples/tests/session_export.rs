@@ -36,6 +36,17 @@ int main(void) {
 }
 "#;
 
+/// The test's directory and the program `name` built there from C `src` with gcc `-O1 flags`.
+fn gcc(name: &str, src: &str, flags: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("session-export");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (c, bin) = (dir.join(format!("{name}.c")), dir.join(name));
+    std::fs::write(&c, src).unwrap();
+    let st = Command::new("gcc").arg("-O1").args(flags).arg("-o").arg(&bin).arg(&c).status().unwrap();
+    assert!(st.success(), "gcc {name}.c");
+    (dir, bin)
+}
+
 const DECODE: &str = r#"
 import json, sys
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
@@ -72,11 +83,7 @@ fn a_session_exports_probe_slices_counters_delays_and_block_ios() {
         return;
     }
     let Some(lo) = common::loop_device(T, 16 << 20) else { return };
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("session-export");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (src, app) = (dir.join("app.c"), dir.join("app"));
-    std::fs::write(&src, APP).unwrap();
-    assert!(Command::new("gcc").args(["-O1", "-o"]).arg(&app).arg(&src).status().unwrap().success());
+    let (dir, app) = gcc("app", APP, &[]);
     let app_s = app.to_str().unwrap();
     let off = Binary::open(app_s).unwrap().symbol_offset("ktrace_x_work").unwrap();
     let entry = ProbeDef::new("x", "work", Target::Uprobe { path: app_s.into(), offset: off, ref_ctr: None });
@@ -223,7 +230,7 @@ fn export_cli_writes_a_sessions_counters() {
     let out = dir.join("cli.json");
     let st = Command::new(env!("CARGO_BIN_EXE_export"))
         .args(["-f", "json", "-o", out.to_str().unwrap(), "--counters", "5", "--"])
-        .args(["sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 0.05"])
+        .args(["sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 0.3"])
         .status()
         .unwrap();
     assert!(st.success());
@@ -297,13 +304,8 @@ fn session_samples_export_as_named_callstacks() {
     if !common::root(T) || !ktrace_testing::installed(T, &["gcc", "--version"], "gcc") {
         return;
     }
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("session-export");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (src, app) = (dir.join("hot.c"), dir.join("hot"));
-    std::fs::write(&src, HOT).unwrap();
     // Frame pointers: perf walks user stacks by them.
-    let cc = Command::new("gcc").args(["-O1", "-fno-omit-frame-pointer", "-o"]).arg(&app).arg(&src).status();
-    assert!(cc.unwrap().success());
+    let (dir, app) = gcc("hot", HOT, &["-fno-omit-frame-pointer"]);
     let mut s = Session::builder().samples(499).command(Command::new(&app)).start().unwrap();
     let pf = dir.join("samples.perfetto-trace");
     let mut w = Perfetto::new(std::fs::File::create(&pf).unwrap());
