@@ -36,6 +36,17 @@ int main(void) {
 }
 "#;
 
+/// The test's directory and the program `name` built there from C `src` with gcc `-O1 flags`.
+fn gcc(name: &str, src: &str, flags: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("session-export");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (c, bin) = (dir.join(format!("{name}.c")), dir.join(name));
+    std::fs::write(&c, src).unwrap();
+    let st = Command::new("gcc").arg("-O1").args(flags).arg("-o").arg(&bin).arg(&c).status().unwrap();
+    assert!(st.success(), "gcc {name}.c");
+    (dir, bin)
+}
+
 const DECODE: &str = r#"
 import json, sys
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
@@ -72,11 +83,7 @@ fn a_session_exports_probe_slices_counters_delays_and_block_ios() {
         return;
     }
     let Some(lo) = common::loop_device(T, 16 << 20) else { return };
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("session-export");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (src, app) = (dir.join("app.c"), dir.join("app"));
-    std::fs::write(&src, APP).unwrap();
-    assert!(Command::new("gcc").args(["-O1", "-o"]).arg(&app).arg(&src).status().unwrap().success());
+    let (dir, app) = gcc("app", APP, &[]);
     let app_s = app.to_str().unwrap();
     let off = Binary::open(app_s).unwrap().symbol_offset("ktrace_x_work").unwrap();
     let entry = ProbeDef::new("x", "work", Target::Uprobe { path: app_s.into(), offset: off, ref_ctr: None });
@@ -223,7 +230,7 @@ fn export_cli_writes_a_sessions_counters() {
     let out = dir.join("cli.json");
     let st = Command::new(env!("CARGO_BIN_EXE_export"))
         .args(["-f", "json", "-o", out.to_str().unwrap(), "--counters", "5", "--"])
-        .args(["sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 0.05"])
+        .args(["sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 0.3"])
         .status()
         .unwrap();
     assert!(st.success());
@@ -241,4 +248,146 @@ fn export_cli_writes_a_sessions_counters() {
     assert!(clock.last().unwrap().1 > 1e6, "the loop ran over a millisecond: {clock:?}");
     let rss = series("rss", "bytes");
     assert!(!rss.is_empty() && rss.iter().all(|(p, v)| *p == clock[0].0 && *v > 0.0), "{rss:?}");
+}
+
+/// A CPU-bound program: `main` → `ktrace_hot_outer` → `ktrace_hot_spin` for about 0.8 s.
+const HOT: &str = r#"
+#include <stdio.h>
+#include <time.h>
+__attribute__((noinline)) unsigned long ktrace_hot_spin(unsigned long n) {
+    volatile unsigned long x = 1;
+    for (unsigned long i = 0; i < n; i++) x = (x * 31) ^ i;
+    return x;
+}
+__attribute__((noinline)) unsigned long ktrace_hot_outer(void) {
+    unsigned long s = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        s += ktrace_hot_spin(1000000UL);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 800000000L);
+    return s;
+}
+int main(void) {
+    printf("%lu\n", ktrace_hot_outer());
+    return 0;
+}
+"#;
+
+/// Each perf sample's callstack, root first, as Perfetto resolves it from the interned tables.
+const STACKS: &str = r#"
+import json, sys
+from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
+t = pb.Trace()
+t.ParseFromString(open(sys.argv[1], 'rb').read())
+names, frames, stacks, out = {}, {}, {}, []
+for p in t.packet:
+    if p.HasField("interned_data"):
+        d = p.interned_data
+        names.update({s.iid: s.str.decode() for s in d.function_names})
+        frames.update({f.iid: f.function_name_id for f in d.frames})
+        stacks.update({c.iid: list(c.frame_ids) for c in d.callstacks})
+    if p.HasField("perf_sample"):
+        s = p.perf_sample
+        out.append([s.pid, s.tid, [names[frames[f]] for f in stacks[s.callstack_iid]]])
+json.dump(out, sys.stdout)
+"#;
+
+/// A session sampling a CPU-bound program carries each sample's callchain, and the Perfetto file
+/// resolves the samples' callstacks to the program's functions, root first: `main` →
+/// `ktrace_hot_outer` → `ktrace_hot_spin`.
+#[test]
+fn session_samples_export_as_named_callstacks() {
+    const T: &str = "session_samples_export_as_named_callstacks";
+    let Some(py) = ktrace_testing::perfetto_python(T) else { return };
+    if !common::root(T) || !ktrace_testing::installed(T, &["gcc", "--version"], "gcc") {
+        return;
+    }
+    // Frame pointers: perf walks user stacks by them.
+    let (dir, app) = gcc("hot", HOT, &["-fno-omit-frame-pointer"]);
+    let mut s = Session::builder().samples(499).command(Command::new(&app)).start().unwrap();
+    let pf = dir.join("samples.perfetto-trace");
+    let mut w = Perfetto::new(std::fs::File::create(&pf).unwrap());
+    let mut x = Exporter::new(s.pid());
+    let mut chains = Vec::new();
+    for ev in s.by_ref() {
+        let ev = ev.unwrap();
+        x.write(&ev, &mut w).unwrap();
+        if let TimelineEvent::Sample(smp) = ev {
+            assert!(smp.chain.len() <= ktrace::session::Sample::MAX_FRAMES);
+            chains.push(smp.chain.len());
+        }
+    }
+    assert_eq!(s.exit_code(), Some(0));
+    let pid = s.pid().unwrap();
+    drop(s);
+    x.finish(&mut w).unwrap();
+    drop(w);
+    // 0.8 s of CPU at 499 Hz: about 400 samples (fewer on a loaded machine).
+    assert!(chains.len() >= 20, "{} samples", chains.len());
+    assert!(chains.iter().filter(|&&n| n >= 3).count() * 2 > chains.len(), "callchains: {chains:?}");
+
+    let out = Command::new(&py).arg("-c").arg(STACKS).arg(&pf).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<(i32, i32, Vec<String>)> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), chains.len(), "every sample in the file");
+    assert!(got.iter().all(|(p, _, _)| *p == pid), "the program's samples");
+    let path = ["main", "ktrace_hot_outer", "ktrace_hot_spin"];
+    let hot = got
+        .iter()
+        .filter(|(_, _, st)| {
+            let mut at = st.iter();
+            path.iter().all(|f| at.any(|n| n == f))
+        })
+        .count();
+    assert!(hot * 2 > got.len(), "most stacks run main → ktrace_hot_outer → ktrace_hot_spin: {:?}", &got[..5]);
+    eprintln!("{T}: {} samples, {hot} in ktrace_hot_spin under main → ktrace_hot_outer", got.len());
+}
+
+/// `exits()` keeps the exit records of the command's tree: its children's are there, those of a
+/// process of the test's own that exits meanwhile are not; `exits_all()` keeps that one too.
+#[test]
+fn session_exits_are_the_commands_tree_unless_all() {
+    const T: &str = "session_exits_are_the_commands_tree_unless_all";
+    if !common::root(T) {
+        return;
+    }
+    for all in [false, true] {
+        // Two children (one in a subshell: a grandchild), then time for the outsiders to exit.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 0.05; (sleep 0.05); sleep 0.4"]);
+        let b = Session::builder().command(cmd);
+        let mut s = if all { b.exits_all() } else { b.exits() }.start().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let outsiders: Vec<u32> = (0..3)
+            .map(|_| {
+                let mut c = Command::new("true").spawn().unwrap();
+                c.wait().unwrap();
+                c.id()
+            })
+            .collect();
+        let mut exits = Vec::new();
+        for ev in s.by_ref() {
+            if let TimelineEvent::Exit(x) = ev.unwrap()
+                && !x.group
+            {
+                exits.push((x.stats.pid, x.stats.comm.clone()));
+            }
+        }
+        assert_eq!(s.exit_code(), Some(0));
+        let pid = s.pid().unwrap() as u32;
+        drop(s);
+        let sleeps = exits.iter().filter(|(_, c)| c == "sleep").count();
+        assert!(sleeps >= 3, "the command's three sleeps: {exits:?}");
+        assert!(exits.iter().any(|(p, c)| *p == pid && c == "sh"), "the command itself: {exits:?}");
+        let seen = outsiders.iter().filter(|p| exits.iter().any(|(e, _)| e == *p)).count();
+        if all {
+            assert_eq!(seen, outsiders.len(), "exits_all: the outsiders {outsiders:?} in {exits:?}");
+        } else {
+            assert_eq!(seen, 0, "exits: none of the outsiders {outsiders:?} in {exits:?}");
+            assert!(exits.iter().all(|(_, c)| c == "sh" || c == "sleep"), "only the command's tree: {exits:?}");
+        }
+        eprintln!("{T}: all={all}: {} exit records, {sleeps} sleeps, {seen} of 3 outsiders", exits.len());
+    }
 }

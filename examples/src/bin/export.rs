@@ -47,16 +47,19 @@ struct Args {
     /// Session: perf counters (task-clock, context switches, page faults) and /proc RSS every MS.
     #[arg(long, value_name = "MS")]
     counters: Option<u64>,
-    /// Session: taskstats exit records (delays) of the tasks that exit.
+    /// Session: taskstats exit records (delays) of the command's tasks as they exit.
     #[arg(long)]
     exits: bool,
+    /// Session: taskstats exit records of every task of the system (not only the command's).
+    #[arg(long)]
+    exits_all: bool,
     /// Session: the block I/O of a device (`loop0`) with the blk tracer.
     #[arg(long, value_name = "DEV")]
     blk: Option<String>,
     /// Session: the command's syscalls with ptrace.
     #[arg(long)]
     syscalls: bool,
-    /// Session: perf samples of the command at HZ.
+    /// Session: perf samples of the command at HZ, with callstacks (named in the Perfetto file).
     #[arg(long, value_name = "HZ")]
     samples: Option<u64>,
     /// The command to run in a session (instead of reading -i).
@@ -111,8 +114,11 @@ fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::E
         b = b.counters(&[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], Duration::from_millis(ms));
     }
     // taskstats reports delays only with delay accounting on (restored when this ends).
-    let _delayacct = a.exits.then(ktrace::sample::taskstats::DelayAcctGuard::enable).transpose()?;
-    if a.exits {
+    let exits = a.exits || a.exits_all;
+    let _delayacct = exits.then(ktrace::sample::taskstats::DelayAcctGuard::enable).transpose()?;
+    if a.exits_all {
+        b = b.exits_all();
+    } else if a.exits {
         b = b.exits();
     }
     if let Some(dev) = &a.blk {

@@ -49,7 +49,7 @@ struct Args {
     /// the session's own), its hits shown as ftrace events.
     #[arg(long, value_name = "DEF")]
     probe: Vec<String>,
-    /// Every task exit of the system, with its taskstats (CPU time, delays).
+    /// The exits of the command's tasks (it and its descendants), with their taskstats (CPU time, delays).
     #[arg(long)]
     exits: bool,
     /// perf counters of the command (`task-clock`, `context-switches`, `page-faults`…) read

@@ -17,7 +17,8 @@ use crate::timeline::{Feed, Timeline};
 #[cfg(feature = "blk")]
 use super::sources::blk_source;
 use super::sources::{
-    Ready, counters_source, exits_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command, watch_source,
+    Ready, Tree, counters_source, exits_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command,
+    watch_source,
 };
 use super::{Session, SessionError, Shared, TimelineEvent};
 
@@ -36,7 +37,8 @@ pub struct SessionBuilder {
     probes: Vec<ktrace_kprobe::ProbeDef>,
     #[cfg(feature = "blk")]
     blk_device: Option<String>,
-    exits: bool,
+    /// `Some(true)`: every task's exits; `Some(false)`: the command's tree's (all without one).
+    exits: Option<bool>,
     counters: Option<(Vec<ktrace_sample::counters::Ev>, Duration)>,
     watches: Vec<(PathBuf, ktrace_sample::inotify::Mask)>,
 }
@@ -95,12 +97,22 @@ impl SessionBuilder {
         self
     }
 
-    /// Records the exit statistics of every task of the system that exits while the session
-    /// runs (taskstats `TASKSTATS_CMD_ATTR_REGISTER_CPUMASK` on every CPU, as `getdelays -m`):
-    /// [`TimelineEvent::Exit`]. Needs CAP_NET_ADMIN.
+    /// Records the exit statistics of the command's tasks, the command and its descendants, as
+    /// they exit ([`TimelineEvent::Exit`]; of every task without a command). The kernel sends
+    /// every task's record (taskstats `TASKSTATS_CMD_ATTR_REGISTER_CPUMASK` on every CPU, as
+    /// `getdelays -m`); the session keeps those whose task, group or parent is the command or
+    /// a task found under it, following a parent's parents in `/proc` (a task orphaned before
+    /// it exits, its parent gone, is missed). Needs CAP_NET_ADMIN.
     #[doc(alias = "taskstats")]
     pub fn exits(mut self) -> Self {
-        self.exits = true;
+        self.exits = Some(self.exits == Some(true));
+        self
+    }
+
+    /// Records the exit statistics of every task of the system that exits while the session
+    /// runs, the command's or not (see [`SessionBuilder::exits`]).
+    pub fn exits_all(mut self) -> Self {
+        self.exits = Some(true);
         self
     }
 
@@ -217,8 +229,9 @@ impl SessionBuilder {
         if let Some(dev) = self.blk_device {
             pollers.push(("blk", Box::new(move |feed, sh, tx| blk_source(dev, feed, sh, tx))));
         }
-        if self.exits {
-            pollers.push(("exits", Box::new(exits_source)));
+        if let Some(all) = self.exits {
+            let tree = pid.filter(|_| !all).map(Tree::new);
+            pollers.push(("exits", Box::new(move |feed, sh, tx| exits_source(tree, feed, sh, tx))));
         }
         if let (Some((events, period)), Some(pid)) = (self.counters, pid) {
             pollers

@@ -98,7 +98,7 @@ impl CommandExit {
 }
 
 /// A perf `cpu-clock` sample of the command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sample {
     /// When, on `CLOCK_MONOTONIC`.
     pub ts: Timestamp,
@@ -110,6 +110,23 @@ pub struct Sample {
     pub cpu: u32,
     /// The sampled instruction pointer.
     pub ip: u64,
+    /// The callchain, leaf first (kernel frames then user frames, perf's context markers
+    /// dropped), at most [`Sample::MAX_FRAMES`]; empty when the kernel could not walk the stack. Shared:
+    /// the session's perf source interns each distinct chain once, so samples of one stack hold
+    /// the same allocation and moving a sample moves a pointer.
+    pub chain: Arc<[u64]>,
+}
+
+impl Sample {
+    /// The most frames a session keeps of a sample's callchain (the leaf's side: deeper frames
+    /// are dropped).
+    pub const MAX_FRAMES: usize = 64;
+
+    /// The frames to draw, leaf first: the callchain, or the instruction pointer alone when
+    /// there is none.
+    pub fn frames(&self) -> &[u64] {
+        if self.chain.is_empty() { std::slice::from_ref(&self.ip) } else { &self.chain }
+    }
 }
 
 /// A blktrace record of the ftrace `blk` tracer: one block I/O action on the traced device.
@@ -299,6 +316,8 @@ impl TimelineEvent {
                 TimelineEvent::Ftrace(e) => e.data.len(),
                 TimelineEvent::Syscall(s) => s.text.len(),
                 TimelineEvent::Exit(_) => size_of::<ktrace_sample::taskstats::TaskStats>(),
+                // Shared with the samples of the same stack: counted for each (an upper bound).
+                TimelineEvent::Sample(s) => size_of_val(&*s.chain),
                 _ => 0,
             }
     }
@@ -352,7 +371,7 @@ impl fmt::Display for TimelineEvent {
             TimelineEvent::Syscall(s) if s.ret.is_none() => write!(f, "enter {}", s.name()),
             TimelineEvent::Syscall(s) => write!(f, "{}", s.text),
             TimelineEvent::Task { event, .. } => task_text(f, event),
-            TimelineEvent::Sample(s) => write!(f, "sample cpu={} ip={:#x}", s.cpu, s.ip),
+            TimelineEvent::Sample(s) => write!(f, "sample cpu={} ip={:#x} frames={}", s.cpu, s.ip, s.frames().len()),
             #[cfg(feature = "blk")]
             TimelineEvent::Block(b) => write!(
                 f,

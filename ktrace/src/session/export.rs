@@ -10,6 +10,7 @@ use ktrace_export::Tracks;
 use ktrace_export::tracks::{Arg, Count, Mark, Slice, Thread};
 use ktrace_ftrace::Decoder;
 use ktrace_ptrace::Event as PtraceEvent;
+use ktrace_sample::symbolize::Symbolizer;
 
 use super::{Session, SessionError, TimelineEvent};
 
@@ -23,7 +24,11 @@ const MAX_CPU: u32 = 4095;
 ///   hits as slices from entry to return);
 /// - ptrace syscalls as slices on their thread (cat `ptrace`, args `ret`, `text`), other
 ///   ptrace events as instants;
-/// - perf samples (each a one-frame stack: the sampled address);
+/// - perf samples with their callstacks, each frame named by ktrace-sample's
+///   [`Symbolizer`](ktrace_sample::symbolize::Symbolizer) as `profile` names them (the function,
+///   else `file+0xoffset`, else the address): kernel frames from `/proc/kallsyms`, user frames
+///   from the process's `/proc/PID/maps`, read when its first sample is written (so export while
+///   the session runs, as [`Exporter::write_all`] does: a process gone by then keeps addresses);
 /// - blk tracer records: issue (`D`) → complete (`C`) as slices on the device's lanes;
 /// - perf counter readings as counter tracks of the command (`task-clock`…), taskstats exit
 ///   records as counter tracks of their process (`cpu delay (task PID)`, and the other delays
@@ -55,7 +60,60 @@ pub struct Exporter {
     syscalls: std::collections::HashMap<i32, (u64, u64)>,
     /// `tid -> tgid` learned from samples and exit records (and told to the writer).
     tgids: std::collections::HashMap<i32, i32>,
+    /// Names sample frames (made at the first sample).
+    symbols: Option<Symbols>,
     last_ts: u64,
+}
+
+/// The symbolizers of sample frames and the names they gave, by `(tgid, address)`.
+#[derive(Default)]
+struct Symbols {
+    /// User frames, by the processes' maps.
+    user: Symbolizer,
+    /// Kernel frames, by `/proc/kallsyms` (read at the first kernel frame: parsing it takes a
+    /// while, and the processes' maps are read first, while they live).
+    kernel: Option<Symbolizer>,
+    /// Processes whose maps were read, with how many times.
+    mapped: std::collections::HashMap<i32, u8>,
+    names: std::collections::HashMap<(i32, u64), String>,
+}
+
+/// Names [`Symbols`] keeps before it starts over.
+const MAX_NAMES: usize = 1 << 16;
+/// How many times a process's maps are read (again for an address none of them holds: after an
+/// exec or a `dlopen`).
+const MAP_READS: u8 = 4;
+/// Addresses from here up are the kernel's (x86-64, arm64).
+const KERNEL: u64 = 0xffff_8000_0000_0000;
+
+impl Symbols {
+    /// Names `frames` of process `tgid`: each is then in `names` (cached; the cache starts over
+    /// when full, before a sample, never in the middle of one).
+    fn resolve(&mut self, tgid: i32, frames: &[u64]) {
+        if self.names.len() + frames.len() > MAX_NAMES {
+            self.names.clear();
+        }
+        let reads = self.mapped.entry(tgid).or_default();
+        let new = |a: &u64| *a < KERNEL && !self.names.contains_key(&(tgid, *a));
+        let unmapped = |a: &u64| !self.user.mappings_of(tgid).iter().any(|m| (m.start..m.end).contains(a));
+        if *reads < MAP_READS && frames.iter().filter(|a| new(a)).any(|a| *reads == 0 || unmapped(a)) {
+            *reads += 1;
+            self.user.add_proc_maps(tgid);
+        }
+        for &a in frames {
+            if self.names.contains_key(&(tgid, a)) {
+                continue;
+            }
+            let sym = if a < KERNEL {
+                &mut self.user
+            } else {
+                self.kernel.get_or_insert_with(|| {
+                    Symbolizer::new(&std::fs::read_to_string("/proc/kallsyms").unwrap_or_default())
+                })
+            };
+            self.names.insert((tgid, a), sym.name(tgid, a));
+        }
+    }
 }
 
 impl std::fmt::Debug for Exporter {
@@ -132,8 +190,10 @@ impl Exporter {
             }
             TimelineEvent::Sample(s) => {
                 self.group(w, s.tid, s.pid);
-                let ip = format!("{:#x}", s.ip);
-                w.sample(ts, s.cpu, Thread { tgid: s.pid, tid: s.tid }, &mut std::iter::once(ip.as_str()))
+                let sym = self.symbols.get_or_insert_with(Symbols::default);
+                sym.resolve(s.pid, s.frames());
+                let names = s.frames().iter().map(|&a| sym.names.get(&(s.pid, a)).map_or("?", String::as_str));
+                w.sample(ts, s.cpu, Thread { tgid: s.pid, tid: s.tid }, &mut names.into_iter())
             }
             #[cfg(feature = "blk")]
             TimelineEvent::Block(b) => {

@@ -148,7 +148,31 @@ fn stream_instance(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>
     }
 }
 
-/// Samples the command's tasks on `CLOCK_MONOTONIC`; drains every 10 ms.
+/// Distinct callchains a perf source keeps interned; past it the table starts over (the
+/// samples in flight keep theirs).
+const MAX_STACKS: usize = 4096;
+
+/// The callchains of a perf source, each distinct one allocated once and shared by its samples.
+#[derive(Default)]
+struct Stacks(std::collections::HashSet<Arc<[u64]>>);
+
+impl Stacks {
+    /// `chain` (leaf first) cut to [`Sample::MAX_FRAMES`], shared.
+    fn intern(&mut self, chain: &[u64]) -> Arc<[u64]> {
+        let chain = chain.get(..Sample::MAX_FRAMES).unwrap_or(chain);
+        if let Some(known) = self.0.get(chain) {
+            return known.clone();
+        }
+        if self.0.len() >= MAX_STACKS {
+            self.0.clear();
+        }
+        let new = Arc::<[u64]>::from(chain);
+        self.0.insert(new.clone());
+        new
+    }
+}
+
+/// Samples the command's tasks, with their callchains, on `CLOCK_MONOTONIC`; drains every 10 ms.
 /// `ring_bytes`: each ring's size (default: the profiler's).
 pub(super) fn perf_source(
     pid: i32,
@@ -162,7 +186,7 @@ pub(super) fn perf_source(
     if let Some(b) = ring_bytes {
         o.ring_bytes = b;
     }
-    o.callchain = false;
+    o.callchain = true;
     o.monotonic = true;
     // Samples only: no COMM/MMAP/FORK/EXIT tables growing for the whole session.
     o.task_records = false;
@@ -175,6 +199,7 @@ pub(super) fn perf_source(
     };
     let _ = ready.send(Ok(()));
     let mut pending: Vec<TimelineEvent> = Vec::new();
+    let mut stacks = Stacks::default();
     loop {
         let last = sh.stop.load(Ordering::Acquire) || feed.is_closed();
         let t0 = sys::monotonic_ns();
@@ -184,7 +209,8 @@ pub(super) fn perf_source(
         };
         pending.extend(prof.samples.iter().map(|s| {
             let ts = Timestamp::new(s.time, Clock::Mono);
-            TimelineEvent::Sample(Sample { ts, pid: s.pid, tid: s.tid, cpu: s.cpu, ip: s.ip })
+            let chain = stacks.intern(prof.frames.get(s.frames.0..s.frames.1).unwrap_or_default());
+            TimelineEvent::Sample(Sample { ts, pid: s.pid, tid: s.tid, cpu: s.cpu, ip: s.ip, chain })
         }));
         release_upto(&mut pending, upto, &mut feed);
         if prof.lost > 0 {
@@ -289,8 +315,56 @@ pub(super) fn blk_source(dev: String, mut feed: Feed<TimelineEvent>, sh: &Shared
     }
 }
 
-/// Every task's exit record (taskstats, all CPUs), stamped when received.
-pub(super) fn exits_source(mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
+/// How deep [`Tree::holds`] follows a task's parents in `/proc` before giving up.
+const MAX_ANCESTORS: usize = 64;
+
+/// The tasks of a process tree: its root and the pids found under it so far.
+pub(super) struct Tree {
+    /// Pids (tasks and groups) known to be in the tree, kept after they exit so their children's
+    /// records are recognized after them (a tree's size, not the system's).
+    known: std::collections::HashSet<u32>,
+}
+
+impl Tree {
+    /// The tree under `root` (`root` included).
+    pub(super) fn new(root: i32) -> Tree {
+        Tree { known: std::collections::HashSet::from([root as u32]) }
+    }
+
+    /// Whether the task of an exit record is in the tree: it, its group or its parent is known,
+    /// or its parent's chain of parents in `/proc` reaches a known pid (each pid of the chain is
+    /// then known). A task whose parent exited before it is reparented (to init or a subreaper)
+    /// and is not found unless its group or parent was seen before.
+    pub(super) fn holds(&mut self, pid: u32, tgid: u32, ppid: u32) -> bool {
+        // 0 and 1 (init, a record's missing field) belong to no tree.
+        let chain = [pid, tgid, ppid].map(|p| if p > 1 { p } else { 0 });
+        if !chain.iter().any(|p| self.known.contains(p)) {
+            let mut up = ppid;
+            let mut path = Vec::new();
+            for _ in 0..MAX_ANCESTORS {
+                if up <= 1 || self.known.contains(&up) {
+                    break;
+                }
+                path.push(up);
+                up = std::fs::read_to_string(format!("/proc/{up}/stat"))
+                    .ok()
+                    .and_then(|t| ktrace_sample::procfs::PidStat::parse(&t))
+                    .map_or(0, |s| s.ppid as u32);
+            }
+            if up <= 1 || !self.known.contains(&up) {
+                return false;
+            }
+            self.known.extend(path);
+        }
+        // Not its parent: the root's own parent is no part of the tree.
+        self.known.extend([pid, tgid].into_iter().filter(|&p| p > 1));
+        true
+    }
+}
+
+/// Exit records (taskstats, all CPUs), stamped when received: of `tree`'s tasks, or of every
+/// task without one.
+pub(super) fn exits_source(mut tree: Option<Tree>, mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
     use ktrace_sample::taskstats::{Exit, ExitListener};
     let mut l = match ExitListener::register(None) {
         Ok(l) => l,
@@ -317,6 +391,11 @@ pub(super) fn exits_source(mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &R
         let Some(first) = got.first() else { continue };
         let ts = Timestamp::new(feed.received(first.ts.ns), Clock::Mono);
         for e in got {
+            if let (Exit::Task(st) | Exit::Group(st), Some(t)) = (&e.event, tree.as_mut())
+                && !t.holds(st.pid, st.tgid, st.ppid)
+            {
+                continue;
+            }
             let item = match e.event {
                 Exit::Task(stats) => TimelineEvent::Exit(TaskExit { ts, group: false, stats: Box::new(stats) }),
                 Exit::Group(stats) => TimelineEvent::Exit(TaskExit { ts, group: true, stats: Box::new(stats) }),
@@ -490,5 +569,44 @@ pub(super) fn wait_command(held: HeldCommand, sh: &Shared) {
             sh.stop_all();
         }
         Err(e) => sh.fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+    use super::*;
+
+    /// A chain seen before is the same allocation; a long one is cut to its leaf side.
+    #[test]
+    fn stacks_share_each_chain_and_cut_long_ones() {
+        let mut s = Stacks::default();
+        let (a, b) = (s.intern(&[3, 2, 1]), s.intern(&[3, 2, 1]));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &s.intern(&[3, 2])));
+        let long: Vec<u64> = (0..200).collect();
+        assert_eq!(&*s.intern(&long), &long[..Sample::MAX_FRAMES]);
+        for i in 0..MAX_STACKS as u64 + 10 {
+            s.intern(&[i]);
+        }
+        assert!(s.0.len() <= MAX_STACKS, "bounded: {}", s.0.len());
+    }
+
+    /// A tree holds its root, a child of it (by the record's parent) and a child's child found
+    /// through `/proc`; not this process (the root's parent) nor init's other children.
+    #[test]
+    fn a_tree_holds_the_roots_descendants_only() {
+        let me = std::process::id();
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut t = Tree::new(me as i32);
+        assert!(t.holds(me, me, 1));
+        // A grandchild of ours: its parent, `child`, is found under us in /proc.
+        assert!(t.holds(999_999, 999_999, child.id()));
+        let mut other = Tree::new(child.id() as i32);
+        assert!(!other.holds(me, me, std::os::unix::process::parent_id()), "the root's parent");
+        assert!(other.holds(child.id(), child.id(), me));
+        assert!(!other.holds(me, me, 1), "the parent is not added with its child");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 }
