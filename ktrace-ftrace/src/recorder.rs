@@ -232,32 +232,59 @@ fn pin_to(cpu: u32) {
 /// recording never reallocates and copies what it already holds.
 const CHUNK: usize = 4 << 20;
 
-fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
-    let chunk = CHUNK.max(r.page_size()) / r.page_size() * r.page_size();
-    let mut chunks = Vec::new();
-    let mut buf = Vec::with_capacity(chunk);
+/// The recording's pages of one CPU: full chunks, and the chunk being filled.
+struct Chunks {
+    done: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+    chunk: usize,
+}
+
+impl Chunks {
+    /// Chunks of `CHUNK` bytes rounded down to whole pages of `page` bytes.
+    fn new(page: usize) -> Chunks {
+        let page = page.max(1);
+        let chunk = CHUNK.max(page) / page * page;
+        Chunks { done: Vec::new(), buf: Vec::with_capacity(chunk), chunk }
+    }
+
+    /// The chunk to append `bytes` to: a new one when the current one has no room.
+    fn room_for(&mut self, bytes: usize) -> &mut Vec<u8> {
+        if self.buf.len() + bytes > self.chunk {
+            self.done.push(std::mem::replace(&mut self.buf, Vec::with_capacity(self.chunk)));
+        }
+        &mut self.buf
+    }
+
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        if !self.buf.is_empty() {
+            self.done.push(self.buf);
+        }
+        self.done
+    }
+}
+
+/// The loop of both drains: wait for the `buffer_percent` watermark (or 20 ms), then `take`
+/// pages (given whether tracing has stopped and how many pages it may take) until it finds
+/// none, at most 1024 pages per wakeup so a stop request is seen even under a flood. After the
+/// stop, the rest is taken until `empty_rounds` rounds in a row (1 ms apart) find nothing.
+fn drain_until_stopped<R>(
+    r: &mut R,
+    stop: &AtomicBool,
+    page: usize,
+    empty_rounds: u32,
+    wait: impl Fn(&R) -> Result<bool>,
+    mut take: impl FnMut(&mut R, &mut Chunks, bool, usize) -> Result<usize>,
+) -> Result<Vec<Vec<u8>>> {
+    let mut out = Chunks::new(page);
     let mut finishing = 0;
     loop {
         let done = stop.load(Ordering::Acquire);
         if !done {
-            r.wait(Duration::from_millis(20))?;
+            wait(r)?;
         }
-        // At most this many pages per wakeup, so a stop request is seen even under a flood.
         let mut budget = 1024;
         while budget > 0 {
-            if buf.len() + r.page_size() > chunk {
-                chunks.push(std::mem::replace(&mut buf, Vec::with_capacity(chunk)));
-            }
-            // While tracing runs, take only full pages (splice), as many as fit in the chunk in
-            // one splice and one read: a read(2) would copy the page being written event by event,
-            // racing the writer and slowing the traced tasks. At the end, read(2) flushes the
-            // partial pages.
-            let room = (chunk - buf.len()) / r.page_size();
-            let got = if done {
-                usize::from(r.read_page_into(&mut buf)?)
-            } else {
-                r.read_full_pages_into(&mut buf, room.min(budget))?
-            };
+            let got = take(r, &mut out, done, budget)?;
             if got == 0 {
                 break;
             }
@@ -265,19 +292,31 @@ fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
             finishing = 0;
         }
         if done {
-            // Tracing is off: read the rest, partial pages included; a read may return 0 while
-            // data remains, so only several empty reads in a row mean empty.
             finishing += 1;
-            if finishing >= 5 {
+            if finishing >= empty_rounds {
                 break;
             }
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    if !buf.is_empty() {
-        chunks.push(buf);
-    }
-    Ok(chunks)
+    Ok(out.finish())
+}
+
+fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
+    let page = r.page_size().max(1);
+    // After the stop a read may return 0 while data remains, so only several empty reads in a
+    // row mean empty.
+    let wait = |r: &CpuReader| r.wait(Duration::from_millis(20));
+    drain_until_stopped(&mut r, stop, page, 5, wait, |r, out, done, budget| {
+        let chunk = out.chunk;
+        let buf = out.room_for(page);
+        // While tracing runs, take only full pages (splice), as many as fit in the chunk in one
+        // splice and one read: a read(2) would copy the page being written event by event,
+        // racing the writer and slowing the traced tasks. At the end, read(2) flushes the
+        // partial pages.
+        let room = chunk.saturating_sub(buf.len()) / page;
+        if done { Ok(usize::from(r.read_page_into(buf)?)) } else { r.read_full_pages_into(buf, room.min(budget)) }
+    })
 }
 
 /// [`drain_loop`] through the mapped ring: each sub-buffer the kernel swaps in is copied once,
@@ -285,47 +324,20 @@ fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
 /// sub-buffer may be the one the kernel is still writing (the reader caught up); when it comes
 /// back grown, its copy at the end of the chunk is replaced, so every event is kept once.
 fn mapped_drain_loop(mut r: MappedCpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
-    let size = r.subbuf_size().max(1);
-    let layout = r.layout();
-    let chunk = CHUNK.max(size) / size * size;
-    let mut chunks = Vec::new();
-    let mut buf: Vec<u8> = Vec::with_capacity(chunk);
-    let mut finishing = 0;
-    loop {
-        let done = stop.load(Ordering::Acquire);
-        if !done {
-            r.wait(Duration::from_millis(20))?;
+    let (size, layout) = (r.subbuf_size().max(1), r.layout());
+    let wait = |r: &MappedCpuReader| r.wait(Duration::from_millis(20));
+    // After the stop, an empty swap means empty; a few in a row allow for a late commit.
+    drain_until_stopped(&mut r, stop, size, 3, wait, |r, out, _, _| {
+        let Some(page) = r.next_page()? else { return Ok(0) };
+        // The sub-buffer copied last, grown: copy it again over its earlier copy.
+        if page.skip > 0 && out.buf.len() >= size {
+            let at = out.buf.len() - size;
+            page.copy_to(out.buf.get_mut(at..).unwrap_or_default(), &layout)?;
+        } else {
+            page.append_to(out.room_for(size), &layout)?;
         }
-        // At most this many pages per wakeup, so a stop request is seen even under a flood.
-        let mut budget = 1024;
-        while budget > 0 {
-            let Some(page) = r.next_page()? else { break };
-            // The sub-buffer copied last, grown: copy it again over its earlier copy.
-            if page.skip > 0 && buf.len() >= size {
-                let at = buf.len() - size;
-                page.copy_to(buf.get_mut(at..).unwrap_or_default(), &layout)?;
-            } else {
-                if buf.len() + size > chunk {
-                    chunks.push(std::mem::replace(&mut buf, Vec::with_capacity(chunk)));
-                }
-                page.append_to(&mut buf, &layout)?;
-            }
-            budget -= 1;
-            finishing = 0;
-        }
-        if done {
-            // Tracing is off: a few empty swaps in a row mean the ring is empty.
-            finishing += 1;
-            if finishing >= 3 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-    if !buf.is_empty() {
-        chunks.push(buf);
-    }
-    Ok(chunks)
+        Ok(1)
+    })
 }
 
 /// One item of a recording: an event or a loss.
