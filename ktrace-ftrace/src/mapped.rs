@@ -13,8 +13,9 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use ktrace_core::page::{RB_MISSED_EVENTS, RB_MISSED_STORED};
 use ktrace_core::trace_mmap::TraceBufferMeta;
-use ktrace_core::{Cursor, Lost, Page, PageItem, PageLayout, ParseError};
+use ktrace_core::{Cursor, Endian, Lost, Page, PageItem, PageLayout, ParseError};
 
 use crate::error::{Error, Result};
 use crate::sys;
@@ -65,6 +66,8 @@ pub struct MappedPage<'a> {
     /// Events the kernel dropped before this sub-buffer (`reader.lost_events`).
     pub lost_events: u64,
     cpu: u32,
+    /// The commit word as read at the swap: the data size, with the missed-events flags.
+    commit: u64,
 }
 
 impl MappedCpuReader {
@@ -141,11 +144,60 @@ impl MappedCpuReader {
             return Ok(None);
         }
         self.last = Some((id, page.size));
-        Ok(Some(MappedPage { bytes, skip, lost_events: lost, cpu: self.cpu }))
+        let flags = match page.missed {
+            Some(Some(_)) => RB_MISSED_EVENTS | RB_MISSED_STORED,
+            Some(None) => RB_MISSED_EVENTS,
+            None => 0,
+        };
+        let commit = page.size as u64 | flags;
+        Ok(Some(MappedPage { bytes, skip, lost_events: lost, cpu: self.cpu, commit }))
     }
 }
 
+fn short(offset: usize, wanted: usize, available: usize, what: &'static str) -> ParseError {
+    ParseError::Truncated { offset, wanted, available, what }
+}
+
 impl<'a> MappedPage<'a> {
+    /// Copies the whole sub-buffer into `dst` (one sub-buffer long) as a page in
+    /// [`ktrace_core::page`] format holding what was committed at the swap, flags included. The
+    /// kernel may still be writing to the sub-buffer (the reader caught up with the writer): its
+    /// commit word is set to what was read at the swap, so the copy never claims bytes written
+    /// later. When the same sub-buffer comes back grown (`skip > 0`), copying it over the earlier
+    /// copy gives the page with every event once.
+    pub fn copy_to(&self, dst: &mut [u8], layout: &PageLayout) -> Result<()> {
+        let (n, have) = (self.bytes.len(), dst.len());
+        let out = dst.get_mut(..n).ok_or_else(|| short(0, n, have, "page copy"))?;
+        out.copy_from_slice(self.bytes);
+        self.set_commit(out, layout)
+    }
+
+    /// [`MappedPage::copy_to`] onto the end of `out`, which grows by one sub-buffer.
+    pub fn append_to(&self, out: &mut Vec<u8>, layout: &PageLayout) -> Result<()> {
+        let at = out.len();
+        out.extend_from_slice(self.bytes);
+        self.set_commit(out.get_mut(at..).unwrap_or_default(), layout)
+    }
+
+    /// Writes the commit word read at the swap into the copy `out` of the sub-buffer.
+    fn set_commit(&self, out: &mut [u8], layout: &PageLayout) -> Result<()> {
+        let (at, len) = (layout.commit_offset, layout.commit_size);
+        // A 4-byte commit word is the low half of the 8-byte one.
+        let wide = match layout.endian {
+            Endian::Little => self.commit.to_le_bytes(),
+            Endian::Big => self.commit.to_be_bytes(),
+        };
+        let word = match (layout.endian, len) {
+            (_, 8) => &wide[..],
+            (Endian::Little, _) => &wide[..4],
+            (Endian::Big, _) => &wide[4..],
+        };
+        let n = out.len();
+        let c = out.get_mut(at..at + word.len()).ok_or_else(|| short(at, word.len(), n, "page commit"))?;
+        c.copy_from_slice(word);
+        Ok(())
+    }
+
     /// The sub-buffer's items not handed out before: a [`PageItem::Lost`] first when events were
     /// dropped (from the page's flags, or the meta page's count when the page carries none).
     pub fn items(&self, layout: &PageLayout) -> Result<impl Iterator<Item = Result<PageItem<'a>, ParseError>> + 'a> {

@@ -205,20 +205,24 @@ impl<'i> Stream<'i> {
             stop_requested: AtomicBool::new(false),
         });
         let sh = shared.clone();
-        let (threads, start_stats) = start_drains(inst, move |r| {
-            let sh = sh.clone();
-            move || {
-                let cpu = r.cpu() as usize;
-                if let Err(e) = stream_loop(r, &sh) {
-                    sh.lock().error.get_or_insert(e);
+        let (threads, start_stats) = start_drains(
+            inst,
+            |cpu| inst.cpu_reader(cpu),
+            move |r| {
+                let sh = sh.clone();
+                move || {
+                    let cpu = r.cpu() as usize;
+                    if let Err(e) = stream_loop(r, &sh) {
+                        sh.lock().error.get_or_insert(e);
+                    }
+                    let mut st = sh.lock();
+                    if let Some(d) = st.done.get_mut(cpu) {
+                        *d = true;
+                    }
+                    sh.cond.notify_all();
                 }
-                let mut st = sh.lock();
-                if let Some(d) = st.done.get_mut(cpu) {
-                    *d = true;
-                }
-                sh.cond.notify_all();
-            }
-        })?;
+            },
+        )?;
         let cur = (0..ncpu)
             .map(|_| Current { page: Bytes::new(), slots: VecDeque::new(), read_at: Instant::now(), generation: 0 })
             .collect();

@@ -2,8 +2,11 @@
 //! `trace-cmd record` with the same per-CPU buffer size, first on the machine as it is, then again
 //! with two spinning processes competing for both CPUs (the busy variant), and prints
 //! `RESULT ftrace-record untraced_ns=N ktrace_ns=N tracecmd_ns=N ktrace_lost=N tracecmd_lost=N
-//! ktrace_busy_ns=N tracecmd_busy_ns=N ktrace_busy_lost=N tracecmd_busy_lost=N`, where `*_lost` is
-//! the worse of the two runs.
+//! ktrace_busy_ns=N tracecmd_busy_ns=N ktrace_busy_lost=N tracecmd_busy_lost=N
+//! ktrace_cpu_ns_per_event=N ktrace_busy_cpu_ns_per_event=N`, where `*_lost` is the worse of the two
+//! runs and `*_cpu_ns_per_event` is the recorder's own CPU time (getrusage) per recorded event;
+//! `ktrace_mapped_*` is the quiet run again through `Recorder::start_mapped` (the 6.10+ mapped
+//! ring; the same as `Recorder::start` on older kernels).
 //! Usage: `ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB]`
 use std::process::{Child, Command, Stdio};
 
@@ -23,19 +26,31 @@ fn lost_in(rec: &ktrace_ftrace::Recording) -> u64 {
 /// One run of each tracer: (ns/syscall, events, lost).
 type Run = (f64, usize, u64);
 
-fn ours(looper: &str, n: &str, kb: u64) -> Result<Run, Box<dyn std::error::Error>> {
+/// CPU time (user + system) this process has used so far, in ns: the recorder's drain threads
+/// (the main thread only waits for the child meanwhile).
+fn self_cpu_ns() -> u64 {
+    let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000_000 + t.tv_usec() as u64 * 1000;
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map_or(0, |u| tv(u.user_time()) + tv(u.system_time()))
+}
+
+/// Our run (through the mapped ring when `mapped`), and the recorder's CPU time per event in ns
+/// (start to stop, drain threads included).
+fn ours(looper: &str, n: &str, kb: u64, mapped: bool) -> Result<(Run, f64), Box<dyn std::error::Error>> {
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     inst.set_buffer_size_kb(kb)?;
     inst.enable_event("raw_syscalls", "sys_enter")?;
     inst.enable_event("raw_syscalls", "sys_exit")?;
-    let rec = Recorder::start(&inst)?;
+    let cpu0 = self_cpu_ns();
+    let rec = if mapped { Recorder::start_mapped(&inst)? } else { Recorder::start(&inst)? };
     let ns = child_ns(&Command::new(looper).arg(n).output()?.stdout);
     let recording = rec.stop()?;
+    let cpu = self_cpu_ns().saturating_sub(cpu0);
     let run = (ns, recording.events().count(), lost_in(&recording));
     drop(recording);
     inst.close()?;
-    Ok(run)
+    Ok((run, cpu as f64 / run.1.max(1) as f64))
 }
 
 fn tracecmd(looper: &str, shadow: &str, n: &str, kb: u64) -> Result<Run, Box<dyn std::error::Error>> {
@@ -85,18 +100,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kb: u64 = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(1408);
 
     let untraced = child_ns(&Command::new(looper).arg(&n).output()?.stdout);
-    let (k_ns, k_ev, k_lost) = ours(looper, &n, kb)?;
+    let ((k_ns, k_ev, k_lost), k_cpu) = ours(looper, &n, kb, false)?;
+    let ((m_ns, _, m_lost), m_cpu) = ours(looper, &n, kb, true)?;
     let (t_ns, t_ev, t_lost) = tracecmd(looper, shadow, &n, kb)?;
     let spinners = Spinners::start()?;
-    let (kb_ns, kb_ev, kb_lost) = ours(looper, &n, kb)?;
+    let ((kb_ns, kb_ev, kb_lost), kb_cpu) = ours(looper, &n, kb, false)?;
     let (tb_ns, tb_ev, tb_lost) = tracecmd(looper, shadow, &n, kb)?;
     drop(spinners);
     println!(
         "events: ktrace {k_ev}, trace-cmd {t_ev}; busy: ktrace {kb_ev}, trace-cmd {tb_ev}; buffer {kb} KiB per CPU; {n} getppid"
     );
     println!("lost as it is: ktrace {k_lost}, trace-cmd {t_lost}");
+    println!("ktrace recorder CPU per event: {k_cpu:.1} ns, busy {kb_cpu:.1} ns");
     println!(
-        "RESULT ftrace-record untraced_ns={untraced:.1} ktrace_ns={k_ns:.1} tracecmd_ns={t_ns:.1} ktrace_lost={} tracecmd_lost={} ktrace_busy_ns={kb_ns:.1} tracecmd_busy_ns={tb_ns:.1} ktrace_busy_lost={kb_lost} tracecmd_busy_lost={tb_lost}",
+        "ktrace through the mapped ring (Recorder::start_mapped): {m_ns:.1} ns, {m_lost} lost, {m_cpu:.1} ns CPU per event"
+    );
+    println!(
+        "RESULT ftrace-record untraced_ns={untraced:.1} ktrace_ns={k_ns:.1} tracecmd_ns={t_ns:.1} ktrace_lost={} tracecmd_lost={} ktrace_busy_ns={kb_ns:.1} tracecmd_busy_ns={tb_ns:.1} ktrace_busy_lost={kb_lost} tracecmd_busy_lost={tb_lost} ktrace_cpu_ns_per_event={k_cpu:.1} ktrace_busy_cpu_ns_per_event={kb_cpu:.1} ktrace_mapped_ns={m_ns:.1} ktrace_mapped_lost={m_lost} ktrace_mapped_cpu_ns_per_event={m_cpu:.1}",
         k_lost.max(kb_lost),
         t_lost.max(tb_lost)
     );
