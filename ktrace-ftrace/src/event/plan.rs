@@ -87,8 +87,27 @@ impl Step {
 
 /// `N` bytes at `off` of `rec`, if there.
 #[inline(always)]
-fn arr<const N: usize>(rec: &[u8], off: usize) -> Option<[u8; N]> {
+pub(crate) fn arr<const N: usize>(rec: &[u8], off: usize) -> Option<[u8; N]> {
     rec.get(off..)?.first_chunk::<N>().copied()
+}
+
+/// The integer of `size` bytes (1, 2, 4 or 8; native byte order) at `off` of `rec`,
+/// sign-extended when `signed`, else zero-extended: what [`Field::i64`] / [`Field::u64`] read
+/// for an integer field, without their byte-order and split-record dispatch. `None` when the
+/// size is another or the bytes are not all there (the caller then asks the field itself, for
+/// the same error).
+#[inline(always)]
+pub(crate) fn int_at(rec: &[u8], off: usize, size: usize, signed: bool) -> Option<i64> {
+    Some(match (size, signed) {
+        (1, false) => (*rec.get(off)?).into(),
+        (1, true) => (*rec.get(off)? as i8).into(),
+        (2, false) => u16::from_ne_bytes(arr(rec, off)?).into(),
+        (2, true) => i16::from_ne_bytes(arr(rec, off)?).into(),
+        (4, false) => u32::from_ne_bytes(arr(rec, off)?).into(),
+        (4, true) => i32::from_ne_bytes(arr(rec, off)?).into(),
+        (8, _) => i64::from_ne_bytes(arr(rec, off)?),
+        _ => return None,
+    })
 }
 
 /// The steps of `fields`, in order.
