@@ -394,8 +394,13 @@ impl<'a> Rec<'a> {
     fn u64(&self, f: &Field) -> Result<u64, ParseError> {
         match self.direct(f, false) {
             Some(v) => Ok(v as u64),
-            None => f.u64(self.r, self.e),
+            None => self.u64_by_field(f),
         }
+    }
+    /// [`Rec::u64`] through the field's own checked read.
+    #[inline(never)]
+    fn u64_by_field(&self, f: &Field) -> Result<u64, ParseError> {
+        f.u64(self.r, self.e)
     }
     #[inline(always)]
     fn u32(&self, f: &Field) -> Result<u32, ParseError> {
@@ -409,6 +414,11 @@ impl<'a> Rec<'a> {
         {
             return Ok(s.iter().position(|&c| c == 0).map_or(s, |n| s.get(..n).unwrap_or_default()));
         }
+        self.str_by_field(f)
+    }
+    /// [`Rec::str`] through the field's own checked read.
+    #[inline(never)]
+    fn str_by_field(&self, f: &Field) -> Result<&'a [u8], ParseError> {
         f.str(self.r, self.e)
     }
     /// `raw_syscalls:sys_enter`'s `args` array: six words.
@@ -421,6 +431,12 @@ impl<'a> Rec<'a> {
             }
             return Ok(out);
         }
+        self.args_by_field(args)
+    }
+    /// [`Rec::args_array`] word by word through the checked reads.
+    #[inline(never)]
+    fn args_by_field(&self, args: &Field) -> Result<[u64; 6], ParseError> {
+        let mut out = [0u64; 6];
         for (k, v) in out.iter_mut().enumerate() {
             *v = self.r.u64(args.offset + k * 8, self.e)?;
         }
