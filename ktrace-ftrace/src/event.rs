@@ -105,7 +105,11 @@ impl<'a> Event<'a> {
     /// An integer field by name.
     pub fn int(&self, name: &str) -> Result<i64, ParseError> {
         let f = self.format.require(name)?;
-        if f.signed { f.i64(self.rec(), self.slot.endian) } else { f.u64(self.rec(), self.slot.endian).map(|v| v as i64) }
+        if f.signed {
+            f.i64(self.rec(), self.slot.endian)
+        } else {
+            f.u64(self.rec(), self.slot.endian).map(|v| v as i64)
+        }
     }
     /// Every event field with its value, in format order (each value as [`Field::value`] reads
     /// it, through a plan made once per event id).
@@ -208,7 +212,8 @@ impl Decoder {
     #[inline]
     pub fn decode<'a>(&'a self, raw: RawEvent<'a>) -> Result<Event<'a>, ParseError> {
         let id = raw.id(self.endian)?;
-        let slot = self.slot(id).ok_or_else(|| ParseError::UnknownEvent { id })?;
+        // Not `ok_or`: that builds (and drops) the error for every event.
+        let Some(slot) = self.slot(id) else { return Err(ParseError::UnknownEvent { id }) };
         Ok(Event { format: &slot.format, slot, data: raw.data, timestamp: raw.timestamp, cpu: raw.cpu })
     }
 
@@ -216,7 +221,11 @@ impl Decoder {
     /// entry per `id % IDS`): a CPU's events are mostly a few ids (sys_enter and sys_exit in
     /// turn…), which then skip the table and the format's `Arc`.
     #[inline(always)]
-    pub(crate) fn decode_cached<'a>(&'a self, raw: RawEvent<'a>, cache: &mut IdCache<'a>) -> Result<Event<'a>, ParseError> {
+    pub(crate) fn decode_cached<'a>(
+        &'a self,
+        raw: RawEvent<'a>,
+        cache: &mut IdCache<'a>,
+    ) -> Result<Event<'a>, ParseError> {
         let id = raw.id(self.endian)?;
         let (format, slot) = match cache.0.get(id as usize % IdCache::IDS) {
             Some(&Some((i, format, slot))) if i == id => (format, slot),

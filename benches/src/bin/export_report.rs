@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use ktrace_benches::thread_cpu;
 
-use ktrace_export::{ChromeJson, Ctf, Perfetto, Writer, write_recording};
 use ktrace_core::Value;
+use ktrace_export::{ChromeJson, Ctf, Perfetto, Writer, write_recording};
 use ktrace_ftrace::TraceDat;
 
 /// Runs `pass` 3 times; best wall and best CPU seconds, and what the pass returned.

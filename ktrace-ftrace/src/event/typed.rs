@@ -600,24 +600,7 @@ mod tests {
     /// reads over every record length, values and errors alike.
     #[test]
     fn direct_reads_equal_field_reads() {
-        let text = "name: all\nID: 7\nformat:\n\
-            \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
-            \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\
-            \tfield:signed char c;\toffset:8;\tsize:1;\tsigned:1;\n\
-            \tfield:short s;\toffset:10;\tsize:2;\tsigned:1;\n\
-            \tfield:unsigned int u;\toffset:12;\tsize:4;\tsigned:0;\n\
-            \tfield:long l;\toffset:16;\tsize:8;\tsigned:1;\n\
-            \tfield:void * p;\toffset:24;\tsize:8;\tsigned:0;\n\
-            \tfield:char comm[8];\toffset:32;\tsize:8;\tsigned:0;\n\
-            \tfield:unsigned long args[6];\toffset:40;\tsize:48;\tsigned:0;\n\
-            \tfield:__data_loc char[] name;\toffset:88;\tsize:4;\tsigned:0;\n\
-            \tfield:u8 odd[3];\toffset:92;\tsize:3;\tsigned:0;\n\
-            \tfield:char buf[];\toffset:96;\tsize:0;\tsigned:0;\n\
-            \nprint fmt: \"\"\n";
-        let fmt = EventFormat::parse("test", text).unwrap();
-        let mut rec: Vec<u8> = (0..104u8).map(|i| i.wrapping_mul(37) ^ 0x80).collect();
-        rec[34] = 0; // a NUL inside comm
-        rec[88..92].copy_from_slice(&((4u32 << 16) | 96).to_ne_bytes());
+        let (fmt, rec) = plan::every_kind();
         for len in 0..=rec.len() {
             let r = Rec { r: RawData::Single(&rec[..len]), e: Endian::NATIVE, format: &fmt };
             for f in fmt.fields.iter().chain(&fmt.common_fields) {
