@@ -35,14 +35,17 @@ impl Kind {
 }
 
 /// One trace event: common fields plus the record, with its format for field lookups by name.
+///
+/// Small (48 bytes on 64-bit) as every reader moves one per event: what is the same for every
+/// event of an id (byte order, clock, field plan) stays in the decoder's per-id slot.
 #[derive(Debug, Clone, Copy)]
 pub struct Event<'a> {
     /// The event's format.
     pub format: &'a EventFormat,
     slot: &'a Slot,
-    raw: RawEvent<'a>,
-    endian: Endian,
-    clock: Clock,
+    data: &'a [u8],
+    timestamp: u64,
+    cpu: u32,
 }
 
 /// The name of syscall `nr` of a `raw_syscalls` event (`openat` for 257 on x86_64), from the
@@ -70,22 +73,22 @@ impl<'a> Event<'a> {
     }
     /// The CPU that recorded it.
     pub fn cpu(&self) -> u32 {
-        self.raw.cpu
+        self.cpu
     }
     /// When, on the instance's trace clock.
     pub fn timestamp(&self) -> Timestamp {
-        Timestamp::new(self.raw.timestamp, self.clock)
+        Timestamp::new(self.timestamp, self.slot.clock)
     }
     /// The record bytes (starting with `common_type`).
     pub fn data(&self) -> &'a [u8] {
-        self.raw.data
+        self.data
     }
     fn rec(&self) -> RawData<'a> {
-        RawData::Single(self.raw.data)
+        RawData::Single(self.data)
     }
     /// `common_pid`: the thread that was running.
     pub fn pid(&self) -> i32 {
-        self.rec().int(4, 4, self.endian).unwrap_or(-1) as i32
+        self.rec().int(4, 4, self.slot.endian).unwrap_or(-1) as i32
     }
     /// `common_flags` (`TRACE_FLAG_*`: irqs off, need resched, hardirq, softirq…).
     pub fn flags(&self) -> u8 {
@@ -97,35 +100,43 @@ impl<'a> Event<'a> {
     }
     /// A field by name (common fields included).
     pub fn field(&self, name: &str) -> Result<Value<'a>, ParseError> {
-        self.format.require(name)?.value(self.rec(), self.endian)
+        self.format.require(name)?.value(self.rec(), self.slot.endian)
     }
     /// An integer field by name.
     pub fn int(&self, name: &str) -> Result<i64, ParseError> {
         let f = self.format.require(name)?;
-        if f.signed { f.i64(self.rec(), self.endian) } else { f.u64(self.rec(), self.endian).map(|v| v as i64) }
+        if f.signed {
+            f.i64(self.rec(), self.slot.endian)
+        } else {
+            f.u64(self.rec(), self.slot.endian).map(|v| v as i64)
+        }
     }
     /// Every event field with its value, in format order (each value as [`Field::value`] reads
     /// it, through a plan made once per event id).
     #[inline]
     pub fn fields(&self) -> impl Iterator<Item = (&'a str, Result<Value<'a>, ParseError>)> + 'a {
-        let rec = self.raw.data;
-        let e = self.endian;
+        let rec = self.data;
+        let e = self.slot.endian;
         self.format.fields.iter().zip(&self.slot.plan).map(move |(f, s)| (f.name.as_str(), s.value(f, rec, e)))
     }
 
     /// The typed view of this event ([`Typed::Other`] for events without one).
+    #[inline]
     pub fn typed(&self) -> Result<Typed<'a>, ParseError> {
-        typed::decode(self.slot.kind.tag, &self.slot.kind.fields, self.rec(), self.endian, self.format)
+        typed::decode(self.slot.kind.tag, &self.slot.kind.fields, self.data, self.slot.endian, self.format)
     }
 }
 
 /// A format with its typed view, resolved once per event id.
 #[derive(Debug)]
-struct Slot {
+pub(crate) struct Slot {
     format: Arc<EventFormat>,
     kind: Kind,
     /// How to read each of `format.fields`.
     plan: Vec<plan::Step>,
+    /// The decoder's, here so that an [`Event`] need not carry them.
+    endian: Endian,
+    clock: Clock,
 }
 
 /// 256 ids' slots; allocated when one of its ids is first seen. A slot is set once (`None` for
@@ -176,7 +187,7 @@ impl Decoder {
                 let mut reg = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 reg.get(id).cloned().map(|format| {
                     let plan = plan::plan(&format.fields, self.endian);
-                    Box::new(Slot { kind: Kind::of(&format), plan, format })
+                    Box::new(Slot { kind: Kind::of(&format), plan, format, endian: self.endian, clock: self.clock })
                 })
             })
             .as_deref()
@@ -201,8 +212,26 @@ impl Decoder {
     #[inline]
     pub fn decode<'a>(&'a self, raw: RawEvent<'a>) -> Result<Event<'a>, ParseError> {
         let id = raw.id(self.endian)?;
-        let slot = self.slot(id).ok_or(ParseError::UnknownEvent { id })?;
-        Ok(Event { format: &slot.format, slot, raw, endian: self.endian, clock: self.clock })
+        // Not `ok_or`: that builds (and drops) the error for every event.
+        let Some(slot) = self.slot(id) else { return Err(ParseError::UnknownEvent { id }) };
+        Ok(Event { format: &slot.format, slot, data: raw.data, timestamp: raw.timestamp, cpu: raw.cpu })
+    }
+
+    /// [`Decoder::decode`] through `cache`, the slots of the ids a stream decoded last (one
+    /// entry per `id % IDS`): a CPU's events are mostly a few ids (sys_enter and sys_exit in
+    /// turn…), which then skip the table and the format's `Arc`.
+    #[inline(always)]
+    pub(crate) fn decode_cached<'a>(
+        &'a self,
+        raw: RawEvent<'a>,
+        cache: &mut IdCache<'a>,
+    ) -> Result<Event<'a>, ParseError> {
+        let id = raw.id(self.endian)?;
+        let (format, slot) = match cache.0.get(id as usize % IdCache::IDS) {
+            Some(&Some((i, format, slot))) if i == id => (format, slot),
+            _ => cache.load(self, id)?,
+        };
+        Ok(Event { format, slot, data: raw.data, timestamp: raw.timestamp, cpu: raw.cpu })
     }
 
     /// The format of `id` as the decoder shares it (loaded on first use): to keep with an owned
@@ -228,6 +257,24 @@ impl Decoder {
     /// The trace clock.
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+}
+
+/// A stream's small direct-mapped cache of [`Decoder`] slots by id (see [`Decoder::decode_cached`]).
+#[derive(Default)]
+pub(crate) struct IdCache<'a>([Option<(u16, &'a EventFormat, &'a Slot)>; IdCache::IDS]);
+
+impl<'a> IdCache<'a> {
+    const IDS: usize = 8;
+
+    /// Looks `id` up in the decoder's table and keeps it.
+    #[cold]
+    fn load(&mut self, d: &'a Decoder, id: u16) -> Result<(&'a EventFormat, &'a Slot), ParseError> {
+        let slot = d.slot(id).ok_or(ParseError::UnknownEvent { id })?;
+        if let Some(e) = self.0.get_mut(id as usize % IdCache::IDS) {
+            *e = Some((id, &slot.format, slot));
+        }
+        Ok((&slot.format, slot))
     }
 }
 

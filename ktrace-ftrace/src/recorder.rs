@@ -474,6 +474,7 @@ impl Recording {
                 layout: self.layout,
                 cpu: cpu as u32,
                 extra_lost: self.extra_lost.get(cpu).copied().flatten(),
+                ids: Default::default(),
                 out: std::marker::PhantomData,
             })
             .collect()
@@ -527,6 +528,8 @@ struct CpuItems<'a, T> {
     layout: PageLayout,
     cpu: u32,
     extra_lost: Option<Lost>,
+    /// The slots of the ids decoded last (see [`Decoder::decode_cached`]).
+    ids: crate::event::IdCache<'a>,
     out: std::marker::PhantomData<T>,
 }
 
@@ -538,7 +541,9 @@ impl<'a, T: FromPage<'a>> Iterator for CpuItems<'a, T> {
         loop {
             if let Some(pages) = &mut self.pages {
                 match pages.next() {
-                    Some(Ok(PageItem::Event(ev))) => return Some(self.decoder.decode(ev).map(T::event)),
+                    Some(Ok(PageItem::Event(ev))) => {
+                        return Some(self.decoder.decode_cached(ev, &mut self.ids).map(T::event));
+                    }
                     Some(Ok(PageItem::Lost(l))) => {
                         if let Some(t) = T::lost(l) {
                             return Some(Ok(t));

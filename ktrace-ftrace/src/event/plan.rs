@@ -87,13 +87,58 @@ impl Step {
 
 /// `N` bytes at `off` of `rec`, if there.
 #[inline(always)]
-fn arr<const N: usize>(rec: &[u8], off: usize) -> Option<[u8; N]> {
+pub(crate) fn arr<const N: usize>(rec: &[u8], off: usize) -> Option<[u8; N]> {
     rec.get(off..)?.first_chunk::<N>().copied()
+}
+
+/// The integer of `size` bytes (1, 2, 4 or 8; native byte order) at `off` of `rec`,
+/// sign-extended when `signed`, else zero-extended: what [`Field::i64`] / [`Field::u64`] read
+/// for an integer field, without their byte-order and split-record dispatch. `None` when the
+/// size is another or the bytes are not all there (the caller then asks the field itself, for
+/// the same error).
+#[inline(always)]
+pub(crate) fn int_at(rec: &[u8], off: usize, size: usize, signed: bool) -> Option<i64> {
+    Some(match (size, signed) {
+        (1, false) => (*rec.get(off)?).into(),
+        (1, true) => (*rec.get(off)? as i8).into(),
+        (2, false) => u16::from_ne_bytes(arr(rec, off)?).into(),
+        (2, true) => i16::from_ne_bytes(arr(rec, off)?).into(),
+        (4, false) => u32::from_ne_bytes(arr(rec, off)?).into(),
+        (4, true) => i32::from_ne_bytes(arr(rec, off)?).into(),
+        (8, _) => i64::from_ne_bytes(arr(rec, off)?),
+        _ => return None,
+    })
 }
 
 /// The steps of `fields`, in order.
 pub(crate) fn plan(fields: &[Field], endian: Endian) -> Vec<Step> {
     fields.iter().map(|f| Step::of(f, endian)).collect()
+}
+
+/// A format with a field of every kind, and a record of it: what the direct reads of the plan
+/// and of the typed views are tested against the fields' own reads on.
+#[cfg(test)]
+pub(crate) fn every_kind() -> (ktrace_core::EventFormat, Vec<u8>) {
+    let text = "name: all\nID: 7\nformat:\n\
+        \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+        \tfield:signed char c;\toffset:3;\tsize:1;\tsigned:1;\n\
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\
+        \tfield:short s;\toffset:8;\tsize:2;\tsigned:1;\n\
+        \tfield:unsigned int u;\toffset:10;\tsize:4;\tsigned:0;\n\
+        \tfield:long l;\toffset:16;\tsize:8;\tsigned:1;\n\
+        \tfield:void * p;\toffset:24;\tsize:8;\tsigned:0;\n\
+        \tfield:char comm[8];\toffset:32;\tsize:8;\tsigned:0;\n\
+        \tfield:unsigned long args[6];\toffset:40;\tsize:48;\tsigned:0;\n\
+        \tfield:__data_loc char[] name;\toffset:88;\tsize:4;\tsigned:0;\n\
+        \tfield:u8 odd[3];\toffset:92;\tsize:3;\tsigned:0;\n\
+        \tfield:char buf[];\toffset:96;\tsize:0;\tsigned:0;\n\
+        \nprint fmt: \"\"\n";
+    let fmt = ktrace_core::EventFormat::parse("test", text).unwrap();
+    let mut rec: Vec<u8> = (0..104u8).map(|i| i.wrapping_mul(37) ^ 0x80).collect();
+    rec[34] = 0; // a NUL inside comm
+    rec[88..92].copy_from_slice(&((4u32 << 16) | 96).to_ne_bytes());
+    (fmt, rec)
 }
 
 #[cfg(test)]
@@ -104,25 +149,7 @@ mod tests {
     /// and errors equal [`Field::value`]'s.
     #[test]
     fn plan_equals_field_value() {
-        let text = "name: all\nID: 7\nformat:\n\
-            \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
-            \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
-            \tfield:signed char c;\toffset:3;\tsize:1;\tsigned:1;\n\
-            \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\
-            \tfield:short s;\toffset:8;\tsize:2;\tsigned:1;\n\
-            \tfield:unsigned int u;\toffset:10;\tsize:4;\tsigned:0;\n\
-            \tfield:long l;\toffset:16;\tsize:8;\tsigned:1;\n\
-            \tfield:void * p;\toffset:24;\tsize:8;\tsigned:0;\n\
-            \tfield:char comm[8];\toffset:32;\tsize:8;\tsigned:0;\n\
-            \tfield:unsigned long args[2];\toffset:40;\tsize:16;\tsigned:0;\n\
-            \tfield:__data_loc char[] name;\toffset:56;\tsize:4;\tsigned:0;\n\
-            \tfield:u8 odd[3];\toffset:60;\tsize:3;\tsigned:0;\n\
-            \tfield:char buf[];\toffset:64;\tsize:0;\tsigned:0;\n\
-            \nprint fmt: \"\"\n";
-        let fmt = ktrace_core::EventFormat::parse("test", text).unwrap();
-        let mut rec: Vec<u8> = (0..72u8).map(|i| i.wrapping_mul(37) ^ 0x80).collect();
-        rec[34] = 0; // a NUL inside comm
-        rec[56..60].copy_from_slice(&((4u32 << 16) | 64).to_ne_bytes());
+        let (fmt, rec) = every_kind();
         for endian in [Endian::NATIVE, Endian::Big, Endian::Little] {
             let steps = plan(&fmt.fields, endian);
             for len in 0..=rec.len() {

@@ -3,8 +3,10 @@
 //! how it builds its [`Typed`] variant. The tag, the field list and the decode all follow from that
 //! one entry, so they cannot disagree.
 
-use ktrace_core::format::Field;
+use ktrace_core::format::{Field, FieldKind};
 use ktrace_core::{Endian, EventFormat, ParseError, RawData};
+
+use super::plan;
 
 /// A block-request phase in [`Typed::BlockRq`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -323,10 +325,40 @@ struct Rec<'a> {
 }
 
 impl<'a> Rec<'a> {
+    /// The record as one slice in the native byte order, which fields are read from directly
+    /// (an [`Event`](super::Event)'s always is, unless recorded on a foreign machine).
+    #[inline(always)]
+    fn native(&self) -> Option<&'a [u8]> {
+        match self.r {
+            RawData::Single(r) if self.e == Endian::NATIVE => Some(r),
+            _ => None,
+        }
+    }
+    /// An integer or pointer field read directly ([`plan::int_at`]), `None` for any other field
+    /// or record, or a read past the end.
+    #[inline(always)]
+    fn direct(&self, f: &Field, signed: bool) -> Option<i64> {
+        match f.kind {
+            FieldKind::Int | FieldKind::Pointer => plan::int_at(self.native()?, f.offset, f.size, signed),
+            _ => None,
+        }
+    }
     /// An integer field, sign-extended when the format says signed.
+    #[inline(always)]
     fn int(&self, f: &Field) -> Result<i64, ParseError> {
+        match self.direct(f, f.signed) {
+            Some(v) => Ok(v),
+            None => self.int_by_field(f),
+        }
+    }
+    /// [`Rec::int`] through the field's own checked reads (and their errors). The `*_by_field`
+    /// fallbacks take the `Rec` by value: a `&self` would keep it in memory on the hot path too
+    /// (20 instructions per typed event more under cachegrind).
+    #[inline(never)]
+    fn int_by_field(self, f: &Field) -> Result<i64, ParseError> {
         if f.signed { f.i64(self.r, self.e) } else { f.u64(self.r, self.e).map(|v| v as i64) }
     }
+    #[inline(always)]
     fn i32(&self, f: &Field) -> Result<i32, ParseError> {
         self.int(f).map(|v| v as i32)
     }
@@ -356,20 +388,56 @@ impl<'a> Rec<'a> {
             error,
         })
     }
+    #[inline(always)]
     fn bool(&self, f: &Field) -> Result<bool, ParseError> {
         self.int(f).map(|v| v != 0)
     }
+    #[inline(always)]
     fn u64(&self, f: &Field) -> Result<u64, ParseError> {
+        match self.direct(f, false) {
+            Some(v) => Ok(v as u64),
+            None => self.u64_by_field(f),
+        }
+    }
+    /// [`Rec::u64`] through the field's own checked read.
+    #[inline(never)]
+    fn u64_by_field(self, f: &Field) -> Result<u64, ParseError> {
         f.u64(self.r, self.e)
     }
+    #[inline(always)]
     fn u32(&self, f: &Field) -> Result<u32, ParseError> {
         self.u64(f).map(|v| v as u32)
     }
+    #[inline(always)]
     fn str(&self, f: &Field) -> Result<&'a [u8], ParseError> {
+        // A `char[N]`: its bytes up to the first NUL, as `Field::str` reads it.
+        if let (RawData::Single(r), FieldKind::CharArray, 1..) = (self.r, f.kind, f.size)
+            && let Some(s) = f.offset.checked_add(f.size).and_then(|end| r.get(f.offset..end))
+        {
+            return Ok(s.iter().position(|&c| c == 0).map_or(s, |n| s.get(..n).unwrap_or_default()));
+        }
+        self.str_by_field(f)
+    }
+    /// [`Rec::str`] through the field's own checked read.
+    #[inline(never)]
+    fn str_by_field(self, f: &Field) -> Result<&'a [u8], ParseError> {
         f.str(self.r, self.e)
     }
     /// `raw_syscalls:sys_enter`'s `args` array: six words.
+    #[inline(always)]
     fn args_array(&self, args: &Field) -> Result<[u64; 6], ParseError> {
+        let mut out = [0u64; 6];
+        if let Some(w) = self.native().and_then(|r| r.get(args.offset..)).and_then(<[u8]>::first_chunk::<48>) {
+            for (v, b) in out.iter_mut().zip(w.chunks_exact(8)) {
+                *v = u64::from_ne_bytes(b.try_into().unwrap_or_default());
+            }
+            return Ok(out);
+        }
+        self.args_by_field(args)
+    }
+    /// [`Rec::args_array`] word by word through the checked reads.
+    #[inline(never)]
+    fn args_by_field(self, args: &Field) -> Result<[u64; 6], ParseError> {
         let mut out = [0u64; 6];
         for (k, v) in out.iter_mut().enumerate() {
             *v = self.r.u64(args.offset + k * 8, self.e)?;
@@ -452,11 +520,12 @@ macro_rules! typed_events {
         pub(super) fn decode<'a>(
             tag: Tag,
             fields: &'a [Field],
-            r: RawData<'a>,
+            r: &'a [u8],
             e: Endian,
             format: &'a EventFormat,
         ) -> Result<Typed<'a>, ParseError> {
-            let $rec = Rec { r, e, format };
+            // The record comes as a slice (two registers), not as a `RawData` in memory.
+            let $rec = Rec { r: RawData::Single(r), e, format };
             Ok(match tag {
                 Tag::Generic => Typed::Other,
                 $(Tag::$tag => {
@@ -523,4 +592,28 @@ typed_events! { rec;
         Typed::KernelStack { frames: rec.stack(Some(size), caller)? };
     UserStack: ("ftrace", "user_stack") => [tgid, caller]
         Typed::UserStack { tgid: rec.u32(tgid)?, frames: rec.stack(None, caller)? };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct reads of [`Rec`] (a native single-slice record) equal the fields' own checked
+    /// reads over every record length, values and errors alike.
+    #[test]
+    fn direct_reads_equal_field_reads() {
+        let (fmt, rec) = plan::every_kind();
+        for len in 0..=rec.len() {
+            let r = Rec { r: RawData::Single(&rec[..len]), e: Endian::NATIVE, format: &fmt };
+            for f in fmt.fields.iter().chain(&fmt.common_fields) {
+                let int = if f.signed { f.i64(r.r, r.e) } else { f.u64(r.r, r.e).map(|v| v as i64) };
+                assert_eq!(r.int(f), int, "int {} at len {len}", f.name);
+                assert_eq!(r.u64(f), f.u64(r.r, r.e), "u64 {} at len {len}", f.name);
+                assert_eq!(r.str(f), f.str(r.r, r.e), "str {} at len {len}", f.name);
+            }
+            let args = fmt.require("args").unwrap();
+            let slow: Result<Vec<u64>, _> = (0..6).map(|k| r.r.u64(args.offset + k * 8, r.e)).collect();
+            assert_eq!(r.args_array(args).map(|a| a.to_vec()), slow, "args at len {len}");
+        }
+    }
 }
