@@ -314,9 +314,9 @@ impl<W: Write> Writer for ChromeJson<W> {
                 match self.syscalls.get_mut(&ev.pid()).and_then(Option::take) {
                     Some((enr, start)) if enr == nr => self.syscall_slice(ev.pid(), nr, start, ts, Some(ret)),
                     _ => {
-                self.extra(ev, &typed)?;
-                self.instant(ev);
-            }
+                        self.extra(ev, &typed)?;
+                        self.instant(ev);
+                    }
                 }
             }
             _ => {

@@ -139,15 +139,28 @@ fn our_reader_matches_trace_cmd_on_its_own_recording() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tracecmd-shadowed.sh");
     for version in ["7", "6"] {
         let path = tmp(&format!("tc{version}.dat"));
-        let out = Command::new("sh")
-            .arg(&script)
-            .args(["record", "--file-version", version, "-e", "raw_syscalls", "-e", "sched:sched_switch", "-o"])
-            .arg(&path)
-            .args(["sh", "-c", "ls / >/dev/null"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "trace-cmd record failed: {}", String::from_utf8_lossy(&out.stderr));
-        let bytes = std::fs::read(&path).unwrap();
+        let record = || {
+            let out = Command::new("sh")
+                .arg(&script)
+                .args(["record", "--file-version", version, "-e", "raw_syscalls", "-e", "sched:sched_switch", "-o"])
+                .arg(&path)
+                .args(["sh", "-c", "ls / >/dev/null"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "trace-cmd record failed: {}", String::from_utf8_lossy(&out.stderr));
+            std::fs::read(&path).unwrap()
+        };
+        // On a loaded machine trace-cmd 3.1 now and then exits 0 having written a v6 file that ends
+        // after its options (no flyrecord section: its own `dump` says "cannot read the rest of the
+        // header"); such a file is recorded again, and only a file trace-cmd reads must parse.
+        let mut bytes = record();
+        for _ in 0..3 {
+            if TraceDat::parse(&bytes).is_ok() || trace_cmd_reads(&path) {
+                break;
+            }
+            eprintln!("{T}: trace-cmd wrote a v{version} file it cannot read itself; recording again");
+            bytes = record();
+        }
         let dat = TraceDat::parse(&bytes).unwrap_or_else(|e| {
             let keep = std::env::temp_dir().join(format!("ktrace-unreadable-tc{version}.dat"));
             std::fs::write(&keep, &bytes).unwrap();
@@ -158,4 +171,11 @@ fn our_reader_matches_trace_cmd_on_its_own_recording() {
         compare(&format!("trace-cmd v{version} file"), &ours(&dat.recording().unwrap(), &ks), &report(&path));
         std::fs::remove_file(&path).unwrap();
     }
+}
+
+/// Whether `trace-cmd dump --summary` reads the whole header of `path` (trace-cmd's own check).
+fn trace_cmd_reads(path: &Path) -> bool {
+    let out = Command::new("trace-cmd").args(["dump", "--summary"]).arg(path).output().unwrap();
+    let all = [out.stdout, out.stderr].concat();
+    out.status.success() && !String::from_utf8_lossy(&all).contains("cannot read")
 }
