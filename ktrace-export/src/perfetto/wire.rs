@@ -30,21 +30,21 @@ struct Enc<'a> {
 }
 
 impl Enc<'_> {
-    fn byte(&mut self, b: u8) {
-        // Never full: the space is the event's encoded length.
-        if let Some(s) = self.buf.get_mut(self.len) {
-            *s = b;
-            self.len += 1;
-        }
-    }
-
-    /// A base-128 varint, low group first (what `prost::encoding::encode_varint` writes).
+    /// A base-128 varint, low group first (what `prost::encoding::encode_varint` writes), its
+    /// bytes placed at once (prost's loop checks the room for each).
     fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.byte(v as u8 | 0x80);
-            v >>= 7;
+        let end = self.len + encoded_len_varint(v);
+        // Never short: the space is the event's encoded length.
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            for d in dst.iter_mut() {
+                *d = v as u8 | 0x80;
+                v >>= 7;
+            }
+            if let Some(last) = dst.last_mut() {
+                *last &= 0x7f;
+            }
+            self.len = end;
         }
-        self.byte(v as u8);
     }
 
     fn key(&mut self, tag: u32, wire: WireType) {
