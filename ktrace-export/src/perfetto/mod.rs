@@ -27,7 +27,9 @@
 //!
 //! Each CPU's bundle is encoded into a reused buffer and written out at [`BUNDLE_BYTES`]. Every
 //! event fills a reused message (one per typed kind, one per generic event id with its names set
-//! the first time), so no event allocates once its kind has been seen.
+//! the first time), so no event allocates once its kind has been seen. `raw_syscalls`
+//! `sys_enter`/`sys_exit`, most of a syscall trace, skip the message: `wire` writes prost's bytes
+//! for them straight into the bundle.
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, clippy::indexing_slicing)]
 #[rustfmt::skip]

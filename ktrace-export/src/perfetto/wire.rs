@@ -58,14 +58,7 @@ impl Enc<'_> {
 
     /// Appends the bundle's `event` field: `FtraceEvent { timestamp, pid, <leaf> }` whose oneof
     /// field `leaf_tag` holds `leaf_len` bytes that `leaf` then writes.
-    fn event(
-        events: &mut Vec<u8>,
-        ts: u64,
-        pid: u32,
-        leaf_tag: u32,
-        leaf_len: usize,
-        leaf: impl FnOnce(&mut Enc<'_>),
-    ) {
+    fn event(events: &mut Vec<u8>, ts: u64, pid: u32, leaf_tag: u32, leaf_len: usize, leaf: impl FnOnce(&mut Enc<'_>)) {
         let pid = u64::from(pid);
         let fe_len = uint_len(TIMESTAMP, ts)
             + uint_len(PID, pid)
