@@ -234,9 +234,14 @@ impl<W: Write> ChromeJson<W> {
         let b = &mut self.out.buf;
         b.extend_from_slice(&text.head);
         let mut itoa = itoa::Buffer::new();
-        b.extend_from_slice(itoa.format(tgid).as_bytes());
+        let tid_text = itoa.format(tid).as_bytes();
+        if tgid != tid {
+            b.extend_from_slice(itoa::Buffer::new().format(tgid).as_bytes());
+        } else {
+            b.extend_from_slice(tid_text);
+        }
         b.extend_from_slice(b",\"tid\":");
-        b.extend_from_slice(itoa.format(tid).as_bytes());
+        b.extend_from_slice(tid_text);
         b.extend_from_slice(b",\"ts\":");
         micros(b, start);
         b.extend_from_slice(b",\"dur\":");
@@ -372,12 +377,21 @@ pub(crate) fn num(b: &mut Vec<u8>, n: impl itoa::Integer) {
 /// Nanoseconds as microseconds with three decimals (exact).
 #[inline]
 pub(crate) fn micros(b: &mut Vec<u8>, ns: u64) {
-    num(b, ns / 1000);
-    let f = ns % 1000;
-    b.push(b'.');
-    b.push(b'0' + (f / 100) as u8);
-    b.push(b'0' + (f / 10 % 10) as u8);
-    b.push(b'0' + (f % 10) as u8);
+    // One conversion of the nanoseconds, the point put before their last three digits.
+    let mut itoa = itoa::Buffer::new();
+    let digits = itoa.format(ns).as_bytes();
+    match digits.len().checked_sub(3) {
+        Some(point) if point > 0 => {
+            b.extend_from_slice(digits.get(..point).unwrap_or_default());
+            b.push(b'.');
+            b.extend_from_slice(digits.get(point..).unwrap_or_default());
+        }
+        _ => {
+            b.extend_from_slice(b"0.");
+            b.resize(b.len() + 3usize.saturating_sub(digits.len()), b'0');
+            b.extend_from_slice(digits);
+        }
+    }
 }
 
 /// Bytes as a JSON string (invalid UTF-8 replaced by U+FFFD).
@@ -415,6 +429,18 @@ mod tests {
     use super::*;
     use crate::testing;
     use serde_json::{Value as J, json};
+
+    /// Nanoseconds print as exact microseconds at every digit count.
+    #[test]
+    fn micros_are_exact() {
+        for (ns, text) in
+            [(0, "0.000"), (5, "0.005"), (42, "0.042"), (999, "0.999"), (1000, "1.000"), (123_456_789, "123456.789")]
+        {
+            let mut b = Vec::new();
+            micros(&mut b, ns);
+            assert_eq!(String::from_utf8(b).unwrap(), text);
+        }
+    }
 
     /// The synthesized workload parses as JSON with a CPU slice, a syscall slice, named threads,
     /// instants with their fields and the loss.
