@@ -428,8 +428,9 @@ impl<'a> Rec<'a> {
     fn args_array(&self, args: &Field) -> Result<[u64; 6], ParseError> {
         let mut out = [0u64; 6];
         if let Some(w) = self.native().and_then(|r| r.get(args.offset..)).and_then(<[u8]>::first_chunk::<48>) {
-            for (v, b) in out.iter_mut().zip(w.chunks_exact(8)) {
-                *v = u64::from_ne_bytes(b.try_into().unwrap_or_default());
+            // Six whole words: `first_chunk` checked the length, `as_chunks` cannot come up short.
+            for (v, b) in out.iter_mut().zip(w.as_chunks::<8>().0) {
+                *v = u64::from_ne_bytes(*b);
             }
             return Ok(out);
         }
