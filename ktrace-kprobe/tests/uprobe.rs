@@ -296,11 +296,20 @@ fn fetch_arg_by_position_reads_integer_arguments() {
 fn reaper_removes_dead_owners_groups_only() {
     let Some(fs) = fs("reaper_removes_dead_owners_groups_only") else { return };
     // pid 0x3ffffff is above pid_max: never alive. Its guard is leaked, as a killed owner's would be.
-    let mut dead = Probes::with_group(&fs, "ktrace_67108863_0");
-    dead.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
     let inst = fs.new_instance().unwrap();
-    inst.enable_event(dead.group(), "target").unwrap();
-    std::mem::forget(dead);
+    // A guard made by a test in parallel reaps the dead group at once, now and then between its
+    // creation and its enable here (NoSuchEvent): made again then, a few times at most.
+    for attempt in 1.. {
+        let mut dead = Probes::with_group(&fs, "ktrace_67108863_0");
+        dead.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
+        let enabled = inst.enable_event(dead.group(), "target");
+        std::mem::forget(dead);
+        match enabled {
+            Ok(()) => break,
+            Err(ktrace_ftrace::Error::NoSuchEvent { .. }) if attempt < 5 => continue,
+            Err(e) => panic!("enabling the dead owner's probe: {e}"),
+        }
+    }
     let mut live = Probes::new(&fs);
     live.uprobe("target", &exe(), "ktrace_uprobe_target", &[], false).unwrap();
     let mut named = Probes::with_group(&fs, "reaper_named");
