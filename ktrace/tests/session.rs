@@ -177,8 +177,9 @@ fn samples_fall_while_the_task_runs() {
     // About one switch to the task in 500 is missing from the ftrace stream with no loss
     // reported -- also without the pid filter and with Recorder::start instead of a stream, so
     // it is the ftrace reader's or the kernel's, not the merge's; the samples after it then look
-    // off CPU. A clock mismatch would put most samples off.
-    assert!(off_cpu.len() * 20 <= samples, "samples while {pid} was off CPU: {off_cpu:?}");
+    // off CPU (CI under load once: two such windows, 9 of 162 samples). A clock mismatch would put
+    // most samples off, so a tenth is the bound.
+    assert!(off_cpu.len() * 10 <= samples, "samples while {pid} was off CPU: {off_cpu:?}");
 }
 
 /// A direct write: ptrace's and ftrace's view of the `write` both bracket the block request it
