@@ -167,8 +167,8 @@ fn timeline_blk_killed_puts_the_tracer_and_clock_back() {
 }
 
 /// `tool args` (`DEV` standing for a loop device's name) killed ~0.5 s after it set the blk tracer
-/// up leaves the global tracer, `trace_clock`, the `bin` option and the device's enable as they
-/// were; then `tool rerun_args` succeeds (one such test at a time).
+/// up leaves the global tracer, `trace_clock`, the `bin` option, `tracing_on`,
+/// `set_event_notrace_pid` and the device's enable as they were; then `tool rerun_args` succeeds (one such test at a time).
 fn blk_killed_puts_back(test: &str, tool: &str, args: &[&str], rerun_args: &[&str]) {
     // The blk tracer is global: one test of it at a time.
     static BLK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -179,6 +179,9 @@ fn blk_killed_puts_back(test: &str, tool: &str, args: &[&str], rerun_args: &[&st
         |a: &[&str]| a.iter().map(|s| if *s == "DEV" { name.clone() } else { (*s).to_owned() }).collect::<Vec<_>>();
     let enable = format!("/sys/block/{name}/trace/enable");
     let (bin, clock) = (read(&format!("{TRACING}/options/bin")), read(&format!("{TRACING}/trace_clock")));
+    // The recorder's global instance turns tracing_on off and back on, and writes its drain
+    // threads' pids to set_event_notrace_pid: both put back too.
+    let (on, notrace) = (read(&format!("{TRACING}/tracing_on")), read(&format!("{TRACING}/set_event_notrace_pid")));
     assert_eq!(read(&format!("{TRACING}/current_tracer")), "nop", "the global tracer is busy");
     let ready = |_| read(&format!("{TRACING}/current_tracer")) == "blk" && read(&enable) == "1";
     let clean = || {
@@ -186,6 +189,8 @@ fn blk_killed_puts_back(test: &str, tool: &str, args: &[&str], rerun_args: &[&st
             && read(&enable) == "0"
             && read(&format!("{TRACING}/options/bin")) == bin
             && read(&format!("{TRACING}/trace_clock")) == clock
+            && read(&format!("{TRACING}/tracing_on")) == on
+            && read(&format!("{TRACING}/set_event_notrace_pid")) == notrace
     };
     let (args, rerun_args) = (with_dev(args), with_dev(rerun_args));
     kill_and_check(tool, &args.iter().map(String::as_str).collect::<Vec<_>>(), ready, clean);

@@ -103,18 +103,10 @@ impl BlkTracer {
         }
         let mut t =
             BlkTracer { global: None, trace_dir, restore: Vec::new(), guardian: Vec::new(), reader: None, pipe: None };
-        // If this process dies (also by SIGKILL), its guardian puts back the option, the tracer
-        // and every device file `set` changes (last first).
-        let bin = fs.root().join("options/bin");
-        if let Ok(old) = std::fs::read_to_string(&bin) {
-            t.guard(bin, old.trim());
-        }
-        t.guard(fs.root().join("current_tracer"), "nop");
+        // The global instance puts back the clock, the option and the tracer at close, and has
+        // this process's guardian do it if the process dies first (also by SIGKILL); `set`
+        // does the same for every device file it changes (last first).
         if let Some(clock) = filter.clock {
-            let p = fs.root().join("trace_clock");
-            let old = global.clock()?.name();
-            t.restore.push((p.clone(), old.to_owned()));
-            t.guard(p, old);
             global.set_clock(clock)?;
         }
         global.set_option("bin", true)?;
@@ -142,16 +134,8 @@ impl BlkTracer {
             t.set("enable", "1")?;
             return Ok(t);
         }
-        // The recorder turns the (global) tracing_on off when it stops: put back what was there,
-        // and the drain threads' pids it writes to set_event_notrace_pid.
-        for file in ["tracing_on", "set_event_notrace_pid"] {
-            let p = fs.root().join(file);
-            if let Ok(old) = std::fs::read_to_string(&p) {
-                let old = old.split_whitespace().collect::<Vec<_>>().join(" ");
-                t.guard(p.clone(), &old);
-                t.restore.push((p, old));
-            }
-        }
+        // The recorder's global instance puts back tracing_on and set_event_notrace_pid, which
+        // it changes, the same way.
         t.reader = Some(Drain::start(fs)?);
         t.set("enable", "1")?;
         Ok(t)

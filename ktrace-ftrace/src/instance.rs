@@ -50,6 +50,9 @@ pub struct Instance {
     restore: std::sync::Mutex<Vec<(PathBuf, String)>>,
     /// The guardian's undo action for an instance this process made (removes it if we die).
     guardian: Option<ktrace_owner::Registration>,
+    /// For an instance this process did not make (the global one): the guardian's undo action
+    /// per remembered file, so a process killed before `close` still has them written back.
+    undo: std::sync::Mutex<Vec<ktrace_owner::Registration>>,
 }
 
 impl Instance {
@@ -70,6 +73,7 @@ impl Instance {
                         closed: false,
                         restore: Default::default(),
                         guardian,
+                        undo: Default::default(),
                     };
                     // The kernel makes instances with tracing on: hold it off until a `Recorder`
                     // starts, so nothing from before the start (markers, events enabled while
@@ -99,11 +103,14 @@ impl Instance {
             closed: false,
             restore: Default::default(),
             guardian: None,
+            undo: Default::default(),
         }
     }
 
     /// The global (top-level) instance. Its guard disables the events it enabled and restores the
-    /// settings it changed; nothing else is touched. Use it only for what instances cannot do
+    /// settings it changed (each file it writes is registered with this process's guardian, which
+    /// writes the old value back if the process dies first, also by SIGKILL); nothing else is
+    /// touched. Use it only for what instances cannot do
     /// (the `blk` tracer, global-only options).
     pub fn global(fs: &Tracefs) -> Instance {
         Instance {
@@ -114,6 +121,7 @@ impl Instance {
             closed: false,
             restore: Default::default(),
             guardian: None,
+            undo: Default::default(),
         }
     }
 
@@ -148,6 +156,14 @@ impl Instance {
         let mut r = self.restore.lock().unwrap_or_else(|e| e.into_inner());
         if !r.iter().any(|(q, _)| q == p) {
             let old = read_file(p).unwrap_or_default();
+            // An instance of ours is removed whole by its guardian; anything else gets its old
+            // values back, also if this process dies (SIGKILL) before `close`.
+            if !self.owned
+                && let Some(value) = plain_value(p, &old)
+            {
+                let undo = ktrace_owner::register(ktrace_owner::Undo::Write { path: p.to_owned(), value });
+                self.undo.lock().unwrap_or_else(|e| e.into_inner()).push(undo);
+            }
             r.push((p.to_owned(), old));
         }
         Ok(())
@@ -438,41 +454,62 @@ impl Instance {
             for (p, old) in restore.into_iter().rev() {
                 keep(restore_file(&p, &old));
             }
+            self.undo.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
         first_err.map_or(Ok(()), Err)
     }
+}
+
+/// Files that read back as one entry per line and take a whole list per write.
+const LISTS: [&str; 9] = [
+    "set_event",
+    "set_event_pid",
+    "set_event_notrace_pid",
+    "set_ftrace_notrace_pid",
+    "set_ftrace_filter",
+    "set_ftrace_notrace",
+    "set_ftrace_pid",
+    "set_graph_function",
+    "set_graph_notrace",
+];
+
+/// The entries of a list file as read (empty pid lists read "no pid", filter lists
+/// "#### all functions enabled ####").
+fn list_entries(old: &str) -> impl Iterator<Item = &str> {
+    old.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty() && l.trim() != "no pid")
+}
+
+/// What to write in one write(2) to put back `old`, the value read from `p`; `None` for files
+/// whose old value cannot be written back whole (`trigger`, a clock not recognized).
+fn plain_value(p: &Path, old: &str) -> Option<String> {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Some(match name.as_str() {
+        "trace_clock" => Clock::from_trace_clock_file(old)?.name().to_owned(),
+        "trigger" => return None,
+        n if LISTS.contains(&n) => list_entries(old).collect::<Vec<_>>().join(" "),
+        "filter" if old.trim() == "none" => "0".to_owned(),
+        "buffer_size_kb" => old.split_whitespace().next().unwrap_or("").to_owned(),
+        _ => old.trim().to_owned(),
+    })
 }
 
 /// Writes back a remembered value, translating file-specific syntax.
 fn restore_file(p: &Path, old: &str) -> Result<()> {
     let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match name.as_str() {
-        "trace_clock" => match Clock::from_trace_clock_file(old) {
-            Some(c) => write_file(p, c.name()),
-            None => Ok(()),
-        },
-        "current_tracer" => write_file(p, old.trim()),
         "trigger" => append_file(p, old),
         // Lists: clear, then write back each remembered line.
-        "set_event"
-        | "set_event_pid"
-        | "set_event_notrace_pid"
-        | "set_ftrace_notrace_pid"
-        | "set_ftrace_filter"
-        | "set_ftrace_notrace"
-        | "set_ftrace_pid"
-        | "set_graph_function"
-        | "set_graph_notrace" => {
+        n if LISTS.contains(&n) => {
             write_file(p, "")?;
-            // Empty pid lists read back as "no pid"; filter lists as "#### all functions enabled ####".
-            for l in old.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty() && l.trim() != "no pid") {
+            for l in list_entries(old) {
                 append_file(p, l)?;
             }
             Ok(())
         }
-        "filter" => write_file(p, if old.trim() == "none" { "0" } else { old.trim() }),
-        "buffer_size_kb" => write_file(p, old.split_whitespace().next().unwrap_or("")),
-        _ => write_file(p, old.trim()),
+        _ => match plain_value(p, old) {
+            Some(v) => write_file(p, &v),
+            None => Ok(()),
+        },
     }
 }
 
@@ -540,4 +577,26 @@ pub(crate) fn formats_of(fs: &Tracefs) -> FormatRegistry {
         let (sys, path) = idx.get(&id)?;
         Some((sys.clone(), crate::tracefs::read_file(path).ok()?))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_value;
+    use std::path::Path;
+
+    #[test]
+    fn old_values_become_one_write() {
+        let v = |file: &str, old: &str| plain_value(Path::new("/t").join(file).as_path(), old);
+        assert_eq!(v("trace_clock", "[local] global mono\n").as_deref(), Some("local"));
+        assert_eq!(v("set_event_notrace_pid", "12\n34\n").as_deref(), Some("12 34"));
+        assert_eq!(v("set_event_pid", "no pid\n").as_deref(), Some(""));
+        assert_eq!(
+            v("set_event", "sched:sched_switch\nraw_syscalls:sys_enter\n").as_deref(),
+            Some("sched:sched_switch raw_syscalls:sys_enter")
+        );
+        assert_eq!(v("buffer_size_kb", "7 (expanded: 1408)\n").as_deref(), Some("7"));
+        assert_eq!(v("filter", "none\n").as_deref(), Some("0"));
+        assert_eq!(v("tracing_on", "1\n").as_deref(), Some("1"));
+        assert_eq!(v("trigger", "traceon\n"), None);
+    }
 }
