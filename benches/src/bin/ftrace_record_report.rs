@@ -6,8 +6,9 @@
 //! ktrace_cpu_ns_per_event=N ktrace_busy_cpu_ns_per_event=N`, where `*_lost` is the worse of the two
 //! runs and `*_cpu_ns_per_event` is the recorder's own CPU time (getrusage) per recorded event;
 //! `ktrace_mapped_*` is the quiet run again through `Recorder::start_mapped` (the 6.10+ mapped
-//! ring; the same as `Recorder::start` on older kernels).
-//! Usage: `ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB]`
+//! ring; the same as `Recorder::start` on older kernels). Each figure is the median of interleaved
+//! rounds (`ROUNDS`, 5 by default; `*_lost` the worst run).
+//! Usage: `ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB] [ROUNDS]`
 use std::process::{Child, Command, Stdio};
 
 use ktrace_ftrace::{Item, Recorder, TraceDat, Tracefs};
@@ -34,16 +35,27 @@ fn self_cpu_ns() -> u64 {
         .map_or(0, |u| tv(u.user_time()) + tv(u.system_time()))
 }
 
-/// Our run (through the mapped ring when `mapped`), and the recorder's CPU time per event in ns
-/// (start to stop, drain threads included).
-fn ours(looper: &str, n: &str, kb: u64, mapped: bool) -> Result<(Run, f64), Box<dyn std::error::Error>> {
+/// How our recorder is started.
+#[derive(Clone, Copy, PartialEq)]
+enum How {
+    /// `Recorder::start`.
+    Default,
+    /// `Recorder::start_mapped`.
+    Mapped,
+}
+
+/// Our run, and the recorder's CPU time per event in ns (start to stop, drain threads included).
+fn ours(looper: &str, n: &str, kb: u64, how: How) -> Result<(Run, f64), Box<dyn std::error::Error>> {
     let fs = Tracefs::find_or_mount()?;
     let inst = fs.new_instance()?;
     inst.set_buffer_size_kb(kb)?;
     inst.enable_event("raw_syscalls", "sys_enter")?;
     inst.enable_event("raw_syscalls", "sys_exit")?;
     let cpu0 = self_cpu_ns();
-    let rec = if mapped { Recorder::start_mapped(&inst)? } else { Recorder::start(&inst)? };
+    let rec = match how {
+        How::Default => Recorder::start(&inst)?,
+        How::Mapped => Recorder::start_mapped(&inst)?,
+    };
     let ns = child_ns(&Command::new(looper).arg(n).output()?.stdout);
     let recording = rec.stop()?;
     let cpu = self_cpu_ns().saturating_sub(cpu0);
@@ -93,32 +105,113 @@ impl Drop for Spinners {
     }
 }
 
+/// The runs of one mode over the rounds: ns/syscall, events, lost and recorder CPU per event.
+#[derive(Default)]
+struct Runs {
+    ns: Vec<f64>,
+    events: Vec<usize>,
+    lost: u64,
+    cpu: Vec<f64>,
+}
+
+impl Runs {
+    fn add(&mut self, (ns, events, lost): Run, cpu: f64) {
+        self.ns.push(ns);
+        self.events.push(events);
+        self.lost = self.lost.max(lost);
+        self.cpu.push(cpu);
+    }
+
+    fn ns(&self) -> f64 {
+        median(&self.ns)
+    }
+
+    fn cpu(&self) -> f64 {
+        median(&self.cpu)
+    }
+
+    fn spread(&self) -> String {
+        self.ns.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(" ")
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     let (looper, shadow) = (a.get(1).ok_or("GETPPID_LOOP")?, a.get(2).ok_or("SHADOW_SCRIPT")?);
     let n = a.get(3).cloned().unwrap_or_else(|| "2000000".into());
     let kb: u64 = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(1408);
+    let rounds: usize = a.get(5).and_then(|s| s.parse().ok()).unwrap_or(5);
 
-    let untraced = child_ns(&Command::new(looper).arg(&n).output()?.stdout);
-    let ((k_ns, k_ev, k_lost), k_cpu) = ours(looper, &n, kb, false)?;
-    let ((m_ns, _, m_lost), m_cpu) = ours(looper, &n, kb, true)?;
-    let (t_ns, t_ev, t_lost) = tracecmd(looper, shadow, &n, kb)?;
-    let spinners = Spinners::start()?;
-    let ((kb_ns, kb_ev, kb_lost), kb_cpu) = ours(looper, &n, kb, false)?;
-    let (tb_ns, tb_ev, tb_lost) = tracecmd(looper, shadow, &n, kb)?;
-    drop(spinners);
+    // Interleaved rounds (the order turning each round), medians: the host's noise moves a
+    // single run by ±20%, more than the differences measured.
+    let (mut untraced, mut k, mut m, mut t, mut kb_, mut tb) =
+        (Runs::default(), Runs::default(), Runs::default(), Runs::default(), Runs::default(), Runs::default());
+    for round in 0..rounds {
+        untraced.add((child_ns(&Command::new(looper).arg(&n).output()?.stdout), 0, 0), 0.0);
+        // None: trace-cmd; Some(how): ours.
+        let mut order = [None, Some(How::Default), Some(How::Mapped)];
+        order.rotate_left(round % 3);
+        for mode in order {
+            match mode {
+                None => t.add(tracecmd(looper, shadow, &n, kb)?, 0.0),
+                Some(how) => {
+                    let (r, c) = ours(looper, &n, kb, how)?;
+                    if how == How::Default { k.add(r, c) } else { m.add(r, c) }
+                }
+            }
+        }
+        let spinners = Spinners::start()?;
+        if round % 2 == 0 {
+            let (r, c) = ours(looper, &n, kb, How::Default)?;
+            kb_.add(r, c);
+            tb.add(tracecmd(looper, shadow, &n, kb)?, 0.0);
+        } else {
+            tb.add(tracecmd(looper, shadow, &n, kb)?, 0.0);
+            let (r, c) = ours(looper, &n, kb, How::Default)?;
+            kb_.add(r, c);
+        }
+        drop(spinners);
+    }
     println!(
-        "events: ktrace {k_ev}, trace-cmd {t_ev}; busy: ktrace {kb_ev}, trace-cmd {tb_ev}; buffer {kb} KiB per CPU; {n} getppid"
+        "{rounds} interleaved rounds, medians; buffer {kb} KiB per CPU; {n} getppid; events per run: ktrace {:?}, trace-cmd {:?}",
+        k.events, t.events
     );
-    println!("lost as it is: ktrace {k_lost}, trace-cmd {t_lost}");
-    println!("ktrace recorder CPU per event: {k_cpu:.1} ns, busy {kb_cpu:.1} ns");
     println!(
-        "ktrace through the mapped ring (Recorder::start_mapped): {m_ns:.1} ns, {m_lost} lost, {m_cpu:.1} ns CPU per event"
+        "ns per run: ktrace {}; trace-cmd {}; busy: ktrace {}; trace-cmd {}",
+        k.spread(),
+        t.spread(),
+        kb_.spread(),
+        tb.spread()
+    );
+    println!("ktrace recorder CPU per event: {:.1} ns, busy {:.1} ns", k.cpu(), kb_.cpu());
+    println!(
+        "ktrace through the mapped ring (Recorder::start_mapped): {:.1} ns, {} lost, {:.1} ns CPU per event",
+        m.ns(),
+        m.lost,
+        m.cpu()
     );
     println!(
-        "RESULT ftrace-record untraced_ns={untraced:.1} ktrace_ns={k_ns:.1} tracecmd_ns={t_ns:.1} ktrace_lost={} tracecmd_lost={} ktrace_busy_ns={kb_ns:.1} tracecmd_busy_ns={tb_ns:.1} ktrace_busy_lost={kb_lost} tracecmd_busy_lost={tb_lost} ktrace_cpu_ns_per_event={k_cpu:.1} ktrace_busy_cpu_ns_per_event={kb_cpu:.1} ktrace_mapped_ns={m_ns:.1} ktrace_mapped_lost={m_lost} ktrace_mapped_cpu_ns_per_event={m_cpu:.1}",
-        k_lost.max(kb_lost),
-        t_lost.max(tb_lost)
+        "RESULT ftrace-record untraced_ns={:.1} ktrace_ns={:.1} tracecmd_ns={:.1} ktrace_lost={} tracecmd_lost={} ktrace_busy_ns={:.1} tracecmd_busy_ns={:.1} ktrace_busy_lost={} tracecmd_busy_lost={} ktrace_cpu_ns_per_event={:.1} ktrace_busy_cpu_ns_per_event={:.1} ktrace_mapped_ns={:.1} ktrace_mapped_lost={} ktrace_mapped_cpu_ns_per_event={:.1}",
+        untraced.ns(),
+        k.ns(),
+        t.ns(),
+        k.lost.max(kb_.lost),
+        t.lost.max(tb.lost),
+        kb_.ns(),
+        tb.ns(),
+        kb_.lost,
+        tb.lost,
+        k.cpu(),
+        kb_.cpu(),
+        m.ns(),
+        m.lost,
+        m.cpu(),
     );
     Ok(())
 }
