@@ -60,7 +60,8 @@ impl Threads {
 }
 
 /// The (tid, comm) pairs an event tells: both tasks of a sched_switch, the woken task, a fork's
-/// child, `task:task_newtask`'s new task and `task:task_rename`'s new name.
+/// child, `task:task_newtask`'s new task and `task:task_rename`'s new name (the first is `Some`
+/// whenever the second is).
 pub(crate) fn comms_of<'a>(typed: &Typed<'a>) -> [Option<(i32, &'a [u8])>; 2] {
     match *typed {
         Typed::SchedSwitch { prev_comm, prev_pid, next_comm, next_pid, .. } => {
