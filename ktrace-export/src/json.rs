@@ -29,7 +29,7 @@ use ktrace_ftrace::{Event, Typed, syscall_name};
 
 use crate::Writer;
 use crate::error::Result;
-use crate::names::{Comm, Out, Threads, comms_of, hex};
+use crate::names::{Comm, Out, Threads, each_comm, hex};
 #[path = "json_tracks.rs"]
 pub mod tracks;
 pub use tracks::{BLOCK_PID, GLOBAL_PID};
@@ -375,12 +375,7 @@ impl<W: Write> Writer for ChromeJson<W> {
         if let Typed::TaskNewtask { pid, clone_flags, .. } = typed {
             self.newtask(ev.pid(), pid, clone_flags);
         }
-        if let [Some((tid, comm)), more] = comms_of(&typed) {
-            self.name_thread(tid, comm);
-            if let Some((tid, comm)) = more {
-                self.name_thread(tid, comm);
-            }
-        }
+        each_comm(&typed, |tid, comm| self.name_thread(tid, comm));
         match typed {
             Typed::SchedSwitch { prev_state, next_comm, next_pid, next_prio, .. } => {
                 self.name_cpu(cpu);

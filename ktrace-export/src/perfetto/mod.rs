@@ -53,7 +53,7 @@ use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::Writer;
 use crate::error::Result;
-use crate::names::{Out, Threads, comms_of, hex};
+use crate::names::{Out, Threads, each_comm, hex};
 use protos::ftrace_event::Event as Fe;
 use protos::generic_ftrace_event::{Field, field::Value as Fv};
 use protos::{
@@ -313,9 +313,9 @@ macro_rules! pooled {
 impl<W: Write> Writer for Perfetto<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
         let typed = ev.typed()?;
-        for (tid, comm) in comms_of(&typed).into_iter().flatten() {
+        each_comm(&typed, |tid, comm| {
             self.threads.set(tid, comm);
-        }
+        });
         let raw_sys = ev.system() == "raw_syscalls";
         let ts = ev.timestamp().ns;
         self.last_ts = self.last_ts.max(ts);
