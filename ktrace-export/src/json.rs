@@ -111,9 +111,7 @@ impl SysThreads {
         }
         Some(t)
     }
-}
 
-impl SysThreads {
     /// The slot of `tid` through the table (made if new), now `cpu`'s last.
     #[cold]
     fn find(&mut self, cpu: u32, tid: i32, tgid: i32) -> u32 {
