@@ -369,12 +369,18 @@ impl<W: Write> Writer for ChromeJson<W> {
         let ts = ev.timestamp().ns;
         self.last_ts = self.last_ts.max(ts);
         let cpu = ev.cpu();
-        let typed = ev.typed()?;
-        if let Typed::TaskNewtask { pid, clone_flags, .. } = typed {
+        // Read where the decoder returned it: moving it out of the `Result` is a copy that
+        // stalls on the stores that just wrote it.
+        let typed = ev.typed();
+        let typed = match &typed {
+            Ok(t) => t,
+            Err(e) => return Err(e.clone().into()),
+        };
+        if let Typed::TaskNewtask { pid, clone_flags, .. } = *typed {
             self.newtask(ev.pid(), pid, clone_flags);
         }
-        each_comm(&typed, |tid, comm| self.name_thread(tid, comm));
-        match typed {
+        each_comm(typed, |tid, comm| self.name_thread(tid, comm));
+        match *typed {
             Typed::SchedSwitch { prev_state, next_comm, next_pid, next_prio, .. } => {
                 self.name_cpu(cpu);
                 let next = Running { tid: next_pid, prio: next_prio, comm: Comm::new(next_comm), start: ts };
@@ -401,13 +407,13 @@ impl<W: Write> Writer for ChromeJson<W> {
                 match self.syscalls.get(cpu, tid, tgid).and_then(|t| Some((t.open.take()?, t.ids))) {
                     Some(((enr, start), ids)) if enr == nr => self.syscall_slice(&ids, nr, start, ts, Some(ret)),
                     _ => {
-                        self.extra(ev, &typed)?;
+                        self.extra(ev, typed)?;
                         self.instant(ev);
                     }
                 }
             }
             _ => {
-                self.extra(ev, &typed)?;
+                self.extra(ev, typed)?;
                 self.instant(ev);
             }
         }

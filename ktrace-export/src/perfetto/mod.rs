@@ -312,14 +312,20 @@ macro_rules! pooled {
 
 impl<W: Write> Writer for Perfetto<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
-        let typed = ev.typed()?;
-        each_comm(&typed, |tid, comm| {
+        // Read where the decoder returned it: moving it out of the `Result` is a copy that
+        // stalls on the stores that just wrote it.
+        let typed = ev.typed();
+        let typed = match &typed {
+            Ok(t) => t,
+            Err(e) => return Err(e.clone().into()),
+        };
+        each_comm(typed, |tid, comm| {
             self.threads.set(tid, comm);
         });
         let raw_sys = ev.system() == "raw_syscalls";
         let ts = ev.timestamp().ns;
         self.last_ts = self.last_ts.max(ts);
-        if let Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } = typed {
+        if let Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } = *typed {
             let packets = match phase {
                 BlockPhase::Issue => self.blocks.issue(ts, dev, sector, nr_sector, rwbs),
                 BlockPhase::Complete => self.blocks.complete(ts, dev, sector, Some(error)),
@@ -329,7 +335,7 @@ impl<W: Write> Writer for Perfetto<W> {
                 self.packet(p)?;
             }
         }
-        match typed {
+        match *typed {
             Typed::SchedSwitch { prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio } => {
                 pooled!(self, ev, switch, SchedSwitch, |m| {
                     set_str(&mut m.prev_comm, prev_comm);
