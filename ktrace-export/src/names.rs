@@ -107,6 +107,14 @@ impl<W: Write> Out<W> {
         Ok(())
     }
 
+    /// Writes what is buffered, then `bytes` from where they are (a large block that the buffer
+    /// would only pass on: one copy less).
+    pub(crate) fn write_through(&mut self, bytes: &[u8]) -> Result<()> {
+        self.flush()?;
+        let what = self.what;
+        self.w.write_all(bytes).writing(|| what.to_owned())
+    }
+
     /// Writes everything and flushes the writer.
     pub(crate) fn finish(&mut self) -> Result<()> {
         self.flush()?;

@@ -231,10 +231,10 @@ impl<W: Write> Perfetto<W> {
         encode_key(1, WireType::LengthDelimited, o);
         encode_varint(bundle_len as u64, o);
         head.encode_raw(o);
-        o.extend_from_slice(&b.events);
-        prost::encoding::uint32::encode(10, &FTRACE_SEQUENCE, o);
+        self.out.write_through(&b.events)?;
+        prost::encoding::uint32::encode(10, &FTRACE_SEQUENCE, &mut self.out.buf);
         b.events.clear();
-        self.out.spill()
+        Ok(())
     }
 
     fn packet(&mut self, p: &TracePacket) -> Result<()> {
