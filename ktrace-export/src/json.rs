@@ -29,7 +29,7 @@ use ktrace_ftrace::{Event, Typed, syscall_name};
 
 use crate::Writer;
 use crate::error::Result;
-use crate::names::{Comm, Out, Threads, comms_of, hex};
+use crate::names::{Comm, Out, Threads, each_comm, hex};
 #[path = "json_tracks.rs"]
 pub mod tracks;
 pub use tracks::{BLOCK_PID, GLOBAL_PID};
@@ -66,13 +66,101 @@ pub struct ChromeJson<W: Write> {
     cpus: Vec<Option<Running>>,
     cpus_named: Vec<bool>,
     tracks: tracks::JsonTracks,
-    /// `tid -> (nr, start)` of the syscall each thread is in (a thread's entry stays, empty
-    /// between calls, so a call is a lookup, not an insert and a remove).
-    syscalls: foldhash::HashMap<i32, Option<(i64, u64)>>,
+    syscalls: SysThreads,
     /// Per syscall number below [`NAMED_SYSCALLS`], a slice's text from after its `{` to the
     /// pid, and its args' opening with the number (written once per number, not per slice).
     syscall_text: Vec<Option<SyscallText>>,
     last_ts: u64,
+    /// The whole seconds of the last full timestamp written, as text.
+    secs: Secs,
+}
+
+/// A thread's syscall state.
+#[derive(Debug, Clone, Copy)]
+struct SysThread {
+    tid: i32,
+    /// `(nr, start)` of the call it is in.
+    open: Option<(i64, u64)>,
+    /// Its slices' `P,"tid":T,"ts":`, written once per thread (again if its process changes).
+    ids: Ids,
+}
+
+/// Per thread, the syscall it is in and its slices' ids: a slot per thread, kept while empty
+/// between calls (a call is a lookup, not an insert and a remove), found through each CPU's last
+/// thread before the `tid -> slot` table (a CPU's syscall events come in runs of one thread).
+#[derive(Debug, Default)]
+struct SysThreads {
+    slots: Vec<SysThread>,
+    index: foldhash::HashMap<i32, u32>,
+    /// Per CPU, `(tid, slot)` of its last syscall event.
+    last: Vec<Option<(i32, u32)>>,
+}
+
+impl SysThreads {
+    /// The state of `tid` in process `tgid`, whose event `cpu` recorded (its ids written again
+    /// if its process changed).
+    #[inline]
+    fn get(&mut self, cpu: u32, tid: i32, tgid: i32) -> Option<&mut SysThread> {
+        let slot = match self.last.get(cpu as usize) {
+            Some(&Some((t, slot))) if t == tid => slot,
+            _ => self.find(cpu, tid, tgid),
+        };
+        let t = self.slots.get_mut(slot as usize)?;
+        if t.ids.tgid != tgid {
+            t.ids = Ids::new(tgid, tid);
+        }
+        Some(t)
+    }
+
+    /// The slot of `tid` through the table (made if new), now `cpu`'s last.
+    #[cold]
+    fn find(&mut self, cpu: u32, tid: i32, tgid: i32) -> u32 {
+        let next = self.slots.len() as u32;
+        let slot = *self.index.entry(tid).or_insert(next);
+        if slot == next {
+            self.slots.push(SysThread { tid, open: None, ids: Ids::new(tgid, tid) });
+        }
+        if self.last.len() <= cpu as usize {
+            self.last.resize(cpu as usize + 1, None);
+        }
+        if let Some(last) = self.last.get_mut(cpu as usize) {
+            *last = Some((tid, slot));
+        }
+        slot
+    }
+}
+
+/// `P,"tid":T,"ts":` of a thread `T` in process `P` (the text between a syscall slice's head
+/// and its timestamp).
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    tgid: i32,
+    len: u8,
+    /// Two i32 (11 bytes each) and the 13 between.
+    text: [u8; 35],
+}
+
+impl Ids {
+    fn new(tgid: i32, tid: i32) -> Ids {
+        let mut ids = Ids { tgid, len: 0, text: [0; 35] };
+        let mut c = std::io::Cursor::new(&mut ids.text[..]);
+        // 35 bytes hold both numbers at their longest.
+        let _ = write!(c, "{tgid},\"tid\":{tid},\"ts\":");
+        ids.len = c.position() as u8;
+        ids
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.text.get(..self.len as usize).unwrap_or_default()
+    }
+}
+
+/// Whole seconds as text, kept while timestamps stay in the same second.
+#[derive(Debug, Clone, Copy, Default)]
+struct Secs {
+    secs: u64,
+    len: u8,
+    text: [u8; 20],
 }
 
 /// Syscall numbers whose slice text is kept (every syscall of the native tables).
@@ -108,10 +196,11 @@ impl<W: Write> ChromeJson<W> {
             threads: Threads::default(),
             cpus: Vec::new(),
             cpus_named: Vec::new(),
-            syscalls: foldhash::HashMap::default(),
+            syscalls: SysThreads::default(),
             tracks: tracks::JsonTracks::default(),
             syscall_text: Vec::new(),
             last_ts: 0,
+            secs: Secs::default(),
         }
     }
 
@@ -198,7 +287,7 @@ impl<W: Write> ChromeJson<W> {
         b.extend_from_slice(b",\"cat\":");
         string(b, cat.as_bytes());
         b.extend_from_slice(b",\"ts\":");
-        micros(b, ts);
+        timestamp(b, &mut self.secs, ts);
     }
 
     fn cpu_slice(&mut self, cpu: u32, r: Running, end: u64, prev_state: Option<i64>) {
@@ -217,14 +306,13 @@ impl<W: Write> ChromeJson<W> {
         b.extend_from_slice(b"}}");
     }
 
-    fn syscall_slice(&mut self, tid: i32, nr: i64, start: u64, end: u64, ret: Option<i64>) {
+    fn syscall_slice(&mut self, ids: &Ids, nr: i64, start: u64, end: u64, ret: Option<i64>) {
         let cached = usize::try_from(nr).ok().filter(|n| *n < NAMED_SYSCALLS);
         if let Some(n) = cached
             && self.syscall_text.len() <= n
         {
             self.syscall_text.resize_with(n + 1, || None);
         }
-        let tgid = self.tgid_of(tid);
         self.open();
         let mut fresh = None;
         let text = match cached.and_then(|n| self.syscall_text.get_mut(n)) {
@@ -233,17 +321,8 @@ impl<W: Write> ChromeJson<W> {
         };
         let b = &mut self.out.buf;
         b.extend_from_slice(&text.head);
-        let mut itoa = itoa::Buffer::new();
-        let tid_text = itoa.format(tid).as_bytes();
-        if tgid != tid {
-            b.extend_from_slice(itoa::Buffer::new().format(tgid).as_bytes());
-        } else {
-            b.extend_from_slice(tid_text);
-        }
-        b.extend_from_slice(b",\"tid\":");
-        b.extend_from_slice(tid_text);
-        b.extend_from_slice(b",\"ts\":");
-        micros(b, start);
+        b.extend_from_slice(ids.as_bytes());
+        timestamp(b, &mut self.secs, start);
         b.extend_from_slice(b",\"dur\":");
         micros(b, end.saturating_sub(start));
         b.extend_from_slice(&text.args);
@@ -290,14 +369,18 @@ impl<W: Write> Writer for ChromeJson<W> {
         let ts = ev.timestamp().ns;
         self.last_ts = self.last_ts.max(ts);
         let cpu = ev.cpu();
-        let typed = ev.typed()?;
-        if let Typed::TaskNewtask { pid, clone_flags, .. } = typed {
+        // Read where the decoder returned it: moving it out of the `Result` is a copy that
+        // stalls on the stores that just wrote it.
+        let typed = ev.typed();
+        let typed = match &typed {
+            Ok(t) => t,
+            Err(e) => return Err(e.clone().into()),
+        };
+        if let Typed::TaskNewtask { pid, clone_flags, .. } = *typed {
             self.newtask(ev.pid(), pid, clone_flags);
         }
-        for (tid, comm) in comms_of(&typed).into_iter().flatten() {
-            self.name_thread(tid, comm);
-        }
-        match typed {
+        each_comm(typed, |tid, comm| self.name_thread(tid, comm));
+        match *typed {
             Typed::SchedSwitch { prev_state, next_comm, next_pid, next_prio, .. } => {
                 self.name_cpu(cpu);
                 let next = Running { tid: next_pid, prio: next_prio, comm: Comm::new(next_comm), start: ts };
@@ -310,22 +393,27 @@ impl<W: Write> Writer for ChromeJson<W> {
             Typed::SysEnter { nr, .. } if ev.system() == "raw_syscalls" => {
                 // An earlier call of the thread that never returned (its exit lost) ends here,
                 // unfinished, rather than vanishing.
-                let open = self.syscalls.entry(ev.pid()).or_default().replace((nr, ts));
-                if let Some((n0, s0)) = open {
-                    self.syscall_slice(ev.pid(), n0, s0, ts, None);
+                let tid = ev.pid();
+                let tgid = self.tgid_of(tid);
+                if let Some(t) = self.syscalls.get(cpu, tid, tgid)
+                    && let (Some((n0, s0)), ids) = (t.open.replace((nr, ts)), t.ids)
+                {
+                    self.syscall_slice(&ids, n0, s0, ts, None);
                 }
             }
             Typed::SysExit { nr, ret } if ev.system() == "raw_syscalls" => {
-                match self.syscalls.get_mut(&ev.pid()).and_then(Option::take) {
-                    Some((enr, start)) if enr == nr => self.syscall_slice(ev.pid(), nr, start, ts, Some(ret)),
+                let tid = ev.pid();
+                let tgid = self.tgid_of(tid);
+                match self.syscalls.get(cpu, tid, tgid).and_then(|t| Some((t.open.take()?, t.ids))) {
+                    Some(((enr, start), ids)) if enr == nr => self.syscall_slice(&ids, nr, start, ts, Some(ret)),
                     _ => {
-                        self.extra(ev, &typed)?;
+                        self.extra(ev, typed)?;
                         self.instant(ev);
                     }
                 }
             }
             _ => {
-                self.extra(ev, &typed)?;
+                self.extra(ev, typed)?;
                 self.instant(ev);
             }
         }
@@ -357,10 +445,12 @@ impl<W: Write> Writer for ChromeJson<W> {
                 self.cpu_slice(cpu as u32, r, end, None);
             }
         }
-        let mut open: Vec<_> = self.syscalls.drain().filter_map(|(tid, call)| Some((tid, call?))).collect();
+        let mut open: Vec<_> = self.syscalls.slots.drain(..).filter_map(|t| Some((t.tid, t.open?))).collect();
+        self.syscalls = SysThreads::default();
         open.sort_unstable_by_key(|(tid, (_, start))| (*start, *tid));
         for (tid, (nr, start)) in open {
-            self.syscall_slice(tid, nr, start, end, None);
+            let ids = Ids::new(self.tgid_of(tid), tid);
+            self.syscall_slice(&ids, nr, start, end, None);
         }
         self.finish_tracks()?;
         self.out.buf.extend_from_slice(b"\n]}\n");
@@ -377,20 +467,57 @@ pub(crate) fn num(b: &mut Vec<u8>, n: impl itoa::Integer) {
 /// Nanoseconds as microseconds with three decimals (exact).
 #[inline]
 pub(crate) fn micros(b: &mut Vec<u8>, ns: u64) {
-    // One conversion of the nanoseconds, the point put before their last three digits.
-    let mut itoa = itoa::Buffer::new();
-    let digits = itoa.format(ns).as_bytes();
-    match digits.len().checked_sub(3) {
-        Some(point) if point > 0 => {
-            b.extend_from_slice(digits.get(..point).unwrap_or_default());
-            b.push(b'.');
-            b.extend_from_slice(digits.get(point..).unwrap_or_default());
+    let secs = ns / 1_000_000_000;
+    if secs > 0 {
+        num(b, secs);
+    }
+    below_second(b, ns, secs > 0);
+}
+
+/// `00` to `99`.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+    5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// A timestamp as [`micros`] writes it, its whole seconds' text kept in `secs` while they last.
+#[inline]
+fn timestamp(b: &mut Vec<u8>, secs: &mut Secs, ns: u64) {
+    let s = ns / 1_000_000_000;
+    if s == 0 {
+        return below_second(b, ns, false);
+    }
+    if s != secs.secs {
+        let mut itoa = itoa::Buffer::new();
+        let text = itoa.format(s).as_bytes();
+        secs.text.iter_mut().zip(text).for_each(|(d, c)| *d = *c);
+        *secs = Secs { secs: s, len: text.len() as u8, ..*secs };
+    }
+    b.extend_from_slice(secs.text.get(..secs.len as usize).unwrap_or_default());
+    below_second(b, ns, true);
+}
+
+/// The microseconds of `ns` below its whole seconds with three decimals (`dddddd.ddd`; without
+/// the integer part's leading zeros unless `padded`, whole seconds written before).
+#[inline]
+fn below_second(b: &mut Vec<u8>, ns: u64, padded: bool) {
+    // Fixed width, two digits at a time from a table (divisions by constants: multiplications).
+    let pair = |n: u32| {
+        let i = (n % 100) as usize * 2;
+        match DIGIT_PAIRS.get(i..i + 2) {
+            Some(&[x, y]) => [x, y],
+            _ => *b"00",
         }
-        _ => {
-            b.extend_from_slice(b"0.");
-            b.resize(b.len() + 3usize.saturating_sub(digits.len()), b'0');
-            b.extend_from_slice(digits);
-        }
+    };
+    let n = (ns % 1_000_000_000) as u32;
+    let (us, frac) = (n / 1000, n % 1000);
+    let ([a0, a1], [b0, b1], [c0, c1], [f1, f2]) = (pair(us / 10_000), pair(us / 100), pair(us), pair(frac));
+    let text = [a0, a1, b0, b1, c0, c1, b'.', b'0' + (frac / 100) as u8, f1, f2];
+    if padded {
+        b.extend_from_slice(&text);
+    } else {
+        // The integer part without leading zeros, keeping its last digit (`0.042`).
+        let from = text.iter().take(5).position(|c| *c != b'0').unwrap_or(5);
+        b.extend_from_slice(text.get(from..).unwrap_or(&text));
     }
 }
 
@@ -433,12 +560,34 @@ mod tests {
     /// Nanoseconds print as exact microseconds at every digit count.
     #[test]
     fn micros_are_exact() {
-        for (ns, text) in
-            [(0, "0.000"), (5, "0.005"), (42, "0.042"), (999, "0.999"), (1000, "1.000"), (123_456_789, "123456.789")]
-        {
+        for (ns, text) in [
+            (0, "0.000"),
+            (5, "0.005"),
+            (42, "0.042"),
+            (999, "0.999"),
+            (1000, "1.000"),
+            (123_456_789, "123456.789"),
+            (999_999_999, "999999.999"),
+            (1_000_000_000, "1000000.000"),
+            (1_000_000_042, "1000000.042"),
+            (44_834_175_106_454, "44834175106.454"),
+            (u64::MAX, "18446744073709551.615"),
+        ] {
             let mut b = Vec::new();
             micros(&mut b, ns);
             assert_eq!(String::from_utf8(b).unwrap(), text);
+        }
+    }
+
+    /// Timestamps write what `micros` writes as their seconds come, go and come back.
+    #[test]
+    fn timestamps_keep_their_seconds_text() {
+        let mut secs = Secs::default();
+        for ns in [5, 1_000_000_042, 1_999_999_999, 2_000_000_000, 7, 44_834_175_106_454, 1_000_000_000, u64::MAX] {
+            let (mut b, mut want) = (Vec::new(), Vec::new());
+            timestamp(&mut b, &mut secs, ns);
+            micros(&mut want, ns);
+            assert_eq!(String::from_utf8(b).unwrap(), String::from_utf8(want).unwrap());
         }
     }
 

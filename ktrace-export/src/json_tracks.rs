@@ -298,6 +298,34 @@ mod tests {
         assert_eq!(procs, 1, "one process 500, named once");
     }
 
+    /// Syscall slices pair per thread while threads interleave on a CPU and one moves to
+    /// another CPU mid-call, each in its process: a thread that joins a group mid-trace has its
+    /// next slices in the group.
+    #[test]
+    fn syscall_slices_pair_per_thread_in_their_process() {
+        let evs = written(&[
+            testing::syscall(1_000, 0, 600, 1, None),
+            testing::syscall(1_500, 0, 601, 2, None),
+            testing::syscall(2_000, 1, 600, 1, Some(5)),
+            testing::newtask(2_100, 500, 601, "worker", 0x3d_0f00),
+            testing::syscall(3_000, 0, 601, 2, Some(7)),
+            testing::syscall(4_000, 1, 600, 3, None),
+        ]);
+        let slices: Vec<J> = evs
+            .iter()
+            .filter(|e| e["ph"] == "X" && e["cat"] == "syscall")
+            .map(|e| json!([e["pid"], e["tid"], e["ts"], e["dur"], e["args"]]))
+            .collect();
+        assert_eq!(
+            slices,
+            [
+                json!([600, 600, 1.0, 1.0, {"nr": 1, "ret": 5}]),
+                json!([500, 601, 1.5, 1.5, {"nr": 2, "ret": 7}]),
+                json!([600, 600, 4.0, 0.0, {"nr": 3, "unfinished": true}]),
+            ]
+        );
+    }
+
     /// Overlapping block requests are slices on two lanes of their device's process; a request
     /// in flight at the end is unfinished.
     #[test]

@@ -59,18 +59,21 @@ impl Threads {
     }
 }
 
-/// The (tid, comm) pairs an event tells: both tasks of a sched_switch, the woken task, a fork's
-/// child, `task:task_newtask`'s new task and `task:task_rename`'s new name.
-pub(crate) fn comms_of<'a>(typed: &Typed<'a>) -> [Option<(i32, &'a [u8])>; 2] {
+/// Hands `name` the (tid, comm) pairs an event tells: both tasks of a sched_switch, the woken
+/// task, a fork's child, `task:task_newtask`'s new task and `task:task_rename`'s new name (most
+/// events tell none: one test).
+#[inline(always)]
+pub(crate) fn each_comm<'a>(typed: &Typed<'a>, mut name: impl FnMut(i32, &'a [u8])) {
     match *typed {
         Typed::SchedSwitch { prev_comm, prev_pid, next_comm, next_pid, .. } => {
-            [Some((prev_pid, prev_comm)), Some((next_pid, next_comm))]
+            name(prev_pid, prev_comm);
+            name(next_pid, next_comm);
         }
-        Typed::Wakeup { comm, pid, .. } => [Some((pid, comm)), None],
-        Typed::Fork { child_comm, child_pid, .. } => [Some((child_pid, child_comm)), None],
-        Typed::TaskNewtask { pid, comm, .. } => [Some((pid, comm)), None],
-        Typed::TaskRename { pid, newcomm, .. } => [Some((pid, newcomm)), None],
-        _ => [None, None],
+        Typed::Wakeup { comm, pid, .. } => name(pid, comm),
+        Typed::Fork { child_comm, child_pid, .. } => name(child_pid, child_comm),
+        Typed::TaskNewtask { pid, comm, .. } => name(pid, comm),
+        Typed::TaskRename { pid, newcomm, .. } => name(pid, newcomm),
+        _ => {}
     }
 }
 
@@ -102,6 +105,14 @@ impl<W: Write> Out<W> {
         self.w.write_all(&self.buf).writing(|| what.to_owned())?;
         self.buf.clear();
         Ok(())
+    }
+
+    /// Writes what is buffered, then `bytes` from where they are (a large block that the buffer
+    /// would only pass on: one copy less).
+    pub(crate) fn write_through(&mut self, bytes: &[u8]) -> Result<()> {
+        self.flush()?;
+        let what = self.what;
+        self.w.write_all(bytes).writing(|| what.to_owned())
     }
 
     /// Writes everything and flushes the writer.

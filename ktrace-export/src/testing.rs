@@ -237,3 +237,12 @@ pub(crate) fn probe(ts: u64, tid: i32, func: u64, ret: bool) -> (u64, u32, Vec<u
     };
     (ts, 0, r)
 }
+
+/// A `raw_syscalls` `sys_enter` (`ret` `None`) or `sys_exit` of syscall `nr` by `tid` on `cpu`.
+pub(crate) fn syscall(ts: u64, cpu: u32, tid: i32, nr: i64, ret: Option<i64>) -> (u64, u32, Vec<u8>) {
+    let r = match ret {
+        None => record(ENTER, tid, 64, &[(8, &nr.to_ne_bytes())]),
+        Some(ret) => record(EXIT, tid, 24, &[(8, &nr.to_ne_bytes()), (16, &ret.to_ne_bytes())]),
+    };
+    (ts, cpu, r)
+}

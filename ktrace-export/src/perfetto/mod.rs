@@ -53,7 +53,7 @@ use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::Writer;
 use crate::error::Result;
-use crate::names::{Out, Threads, comms_of, hex};
+use crate::names::{Out, Threads, each_comm, hex};
 use protos::ftrace_event::Event as Fe;
 use protos::generic_ftrace_event::{Field, field::Value as Fv};
 use protos::{
@@ -231,10 +231,10 @@ impl<W: Write> Perfetto<W> {
         encode_key(1, WireType::LengthDelimited, o);
         encode_varint(bundle_len as u64, o);
         head.encode_raw(o);
-        o.extend_from_slice(&b.events);
-        prost::encoding::uint32::encode(10, &FTRACE_SEQUENCE, o);
+        self.out.write_through(&b.events)?;
+        prost::encoding::uint32::encode(10, &FTRACE_SEQUENCE, &mut self.out.buf);
         b.events.clear();
-        self.out.spill()
+        Ok(())
     }
 
     fn packet(&mut self, p: &TracePacket) -> Result<()> {
@@ -312,14 +312,20 @@ macro_rules! pooled {
 
 impl<W: Write> Writer for Perfetto<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
-        let typed = ev.typed()?;
-        for (tid, comm) in comms_of(&typed).into_iter().flatten() {
+        // Read where the decoder returned it: moving it out of the `Result` is a copy that
+        // stalls on the stores that just wrote it.
+        let typed = ev.typed();
+        let typed = match &typed {
+            Ok(t) => t,
+            Err(e) => return Err(e.clone().into()),
+        };
+        each_comm(typed, |tid, comm| {
             self.threads.set(tid, comm);
-        }
+        });
         let raw_sys = ev.system() == "raw_syscalls";
         let ts = ev.timestamp().ns;
         self.last_ts = self.last_ts.max(ts);
-        if let Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } = typed {
+        if let Typed::BlockRq { phase, dev, sector, nr_sector, rwbs, error } = *typed {
             let packets = match phase {
                 BlockPhase::Issue => self.blocks.issue(ts, dev, sector, nr_sector, rwbs),
                 BlockPhase::Complete => self.blocks.complete(ts, dev, sector, Some(error)),
@@ -329,7 +335,7 @@ impl<W: Write> Writer for Perfetto<W> {
                 self.packet(p)?;
             }
         }
-        match typed {
+        match *typed {
             Typed::SchedSwitch { prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio } => {
                 pooled!(self, ev, switch, SchedSwitch, |m| {
                     set_str(&mut m.prev_comm, prev_comm);

@@ -3,6 +3,7 @@
 //! changes as instants, perf samples, blk tracer I/Os as slices on device tracks, perf counters
 //! and taskstats delays as counter tracks, losses as markers.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use ktrace_core::{Clock, Endian, EventFormat, FormatRegistry, Lost, LostSource, RawEvent};
@@ -23,7 +24,8 @@ const MAX_CPU: u32 = 4095;
 /// - ftrace events as the writer writes them (scheduling, syscalls, block requests, probe
 ///   hits as slices from entry to return);
 /// - ptrace syscalls as slices on their thread (cat `ptrace`, args `ret`, `text`), other
-///   ptrace events as instants;
+///   ptrace events as instants named by what happened (`exited`, `killed`, `signal`, `stopped`,
+///   `fork`, `exec`…) with their fields as args (`code`, `signal`, `child`, `call`, `old_pid`…);
 /// - perf samples with their callstacks, each frame named by ktrace-sample's
 ///   [`Symbolizer`](ktrace_sample::symbolize::Symbolizer) as `profile` names them (the function,
 ///   else `file+0xoffset`, else the address): kernel frames from `/proc/kallsyms`, user frames
@@ -57,12 +59,15 @@ pub struct Exporter {
     formats: Vec<Arc<EventFormat>>,
     decoder: Option<Decoder>,
     /// `tid -> (ts, nr)` of ptrace syscalls entered.
-    syscalls: std::collections::HashMap<i32, (u64, u64)>,
+    syscalls: foldhash::HashMap<i32, (u64, u64)>,
     /// `tid -> tgid` learned from samples and exit records (and told to the writer).
-    tgids: std::collections::HashMap<i32, i32>,
+    tgids: foldhash::HashMap<i32, i32>,
     /// Names sample frames (made at the first sample).
     symbols: Option<Symbols>,
     last_ts: u64,
+    /// Names and args written per item (counter names, paths), reused.
+    text: String,
+    text2: String,
 }
 
 /// The symbolizers of sample frames and the names they gave, by `(tgid, address)`.
@@ -74,8 +79,8 @@ struct Symbols {
     /// while, and the processes' maps are read first, while they live).
     kernel: Option<Symbolizer>,
     /// Processes whose maps were read, with how many times.
-    mapped: std::collections::HashMap<i32, u8>,
-    names: std::collections::HashMap<(i32, u64), String>,
+    mapped: foldhash::HashMap<i32, u8>,
+    names: foldhash::HashMap<(i32, u64), String>,
 }
 
 /// Names [`Symbols`] keeps before it starts over.
@@ -181,12 +186,8 @@ impl Exporter {
                 w.slice(&Slice { thread, name: s.name(), cat: "ptrace", start_ns: start, end_ns: ts, args: &args })
             }
             TimelineEvent::Task { event, .. } => {
-                let text = ev.to_string();
-                let text = text.splitn(4, ' ').nth(3).unwrap_or(&text).trim_start();
-                let args = [("text", Arg::Str(text))];
-                let name = task_name(event);
                 let thread = Some(self.thread(ev.pid()));
-                w.instant(&Mark { thread, name, cat: "ptrace", ts_ns: ts, args: &args })
+                task_instant(event, thread, ts, w)
             }
             TimelineEvent::Sample(s) => {
                 self.group(w, s.tid, s.pid);
@@ -220,13 +221,17 @@ impl Exporter {
                 value: c.value as f64,
             }),
             TimelineEvent::Fs(c) => {
-                let path = match &c.name {
-                    Some(n) => c.path.join(n).display().to_string(),
-                    None => c.path.display().to_string(),
+                let (path, mask) = (&mut self.text, &mut self.text2);
+                path.clear();
+                mask.clear();
+                // Writing to a String cannot fail.
+                let _ = match &c.name {
+                    Some(n) => write!(path, "{}", c.path.join(n).display()),
+                    None => write!(path, "{}", c.path.display()),
                 };
-                let mask = format!("{:?}", c.mask);
-                let args = [("path", Arg::Str(&path)), ("cookie", Arg::Uint(c.cookie as u64))];
-                w.instant(&Mark { thread: None, name: &mask, cat: "fs", ts_ns: ts, args: &args })
+                let _ = write!(mask, "{:?}", c.mask);
+                let args = [("path", Arg::Str(path)), ("cookie", Arg::Uint(c.cookie as u64))];
+                w.instant(&Mark { thread: None, name: mask, cat: "fs", ts_ns: ts, args: &args })
             }
             TimelineEvent::Lost(l) => self.lost(l, w),
         }
@@ -241,7 +246,7 @@ impl Exporter {
         if !x.group {
             self.group(w, pid, tgid);
         }
-        let who = if x.group { format!("group {tgid}") } else { format!("task {pid}") };
+        let (who, id) = if x.group { ("group", tgid) } else { ("task", pid) };
         let delays = [
             ("cpu delay", st.cpu.total_ns),
             ("blkio delay", st.blkio.total_ns),
@@ -255,8 +260,11 @@ impl Exporter {
         ];
         // Delays that did not happen (most, for most tasks) draw no track; the CPU delay always.
         for (what, v) in delays.into_iter().filter(|(w, v)| *v > 0 || *w == "cpu delay") {
-            let name = format!("{what} ({who})");
-            w.counter(&Count { name: &name, unit: "ns", pid: Some(tgid), ts_ns: ts, value: v as f64 })?;
+            let name = &mut self.text;
+            name.clear();
+            // Writing to a String cannot fail.
+            let _ = write!(name, "{what} ({who} {id})");
+            w.counter(&Count { name, unit: "ns", pid: Some(tgid), ts_ns: ts, value: v as f64 })?;
         }
         let args = [
             ("comm", Arg::Str(&st.comm)),
@@ -274,14 +282,18 @@ impl Exporter {
         if ftrace && l.cpu <= MAX_CPU {
             return w.lost(l);
         }
-        let mut args = vec![("source", Arg::Str(l.source.name()))];
-        if let Some(c) = l.count {
-            args.push(("count", Arg::Uint(c)));
+        let source = ("source", Arg::Str(l.source.name()));
+        let count = l.count.map(|c| ("count", Arg::Uint(c)));
+        let cpu = (l.cpu <= MAX_CPU).then_some(("cpu", Arg::Uint(l.cpu as u64)));
+        let (mut args, mut n) = ([source; 3], 1);
+        for a in [count, cpu].into_iter().flatten() {
+            if let Some(slot) = args.get_mut(n) {
+                *slot = a;
+                n += 1;
+            }
         }
-        if l.cpu <= MAX_CPU {
-            args.push(("cpu", Arg::Uint(l.cpu as u64)));
-        }
-        w.instant(&Mark { thread: None, name: "lost events", cat: "losses", ts_ns: l.timestamp_ns, args: &args })
+        let args = args.get(..n).unwrap_or_default();
+        w.instant(&Mark { thread: None, name: "lost events", cat: "losses", ts_ns: l.timestamp_ns, args })
     }
 
     /// Ends the syscalls still in progress (at the last timestamp, arg `unfinished`) and
@@ -311,17 +323,89 @@ impl Exporter {
     }
 }
 
-/// A ptrace event's short name.
-fn task_name(e: &PtraceEvent) -> &'static str {
-    match e {
-        PtraceEvent::Exited { .. } => "exited",
-        PtraceEvent::Killed { .. } => "killed",
-        PtraceEvent::Signal { .. } => "signal",
-        PtraceEvent::GroupStop { .. } => "stopped",
-        PtraceEvent::Fork { .. } => "fork",
-        PtraceEvent::Exec { .. } => "exec",
-        PtraceEvent::Attached { .. } => "attached",
-        PtraceEvent::Detached { .. } => "detached",
-        _ => "ptrace",
+/// A ptrace event as an instant on its thread, named by what happened (`exited`, `signal`,
+/// `fork`…), its fields as args.
+fn task_instant(e: &PtraceEvent, thread: Option<Thread>, ts: u64, w: &mut dyn Tracks) -> ktrace_export::Result<()> {
+    let signo = match *e {
+        PtraceEvent::Killed { signo, .. } | PtraceEvent::GroupStop { signo, .. } => Some(signo),
+        PtraceEvent::Signal { info, .. } => Some(info.signo),
+        _ => None,
+    };
+    let signal = signo.map(ktrace_ptrace::decode::signal_name);
+    let sig = ("signal", Arg::Str(signal.as_deref().unwrap_or("?")));
+    let int = |n: i32| Arg::Int(n as i64);
+    let none = sig;
+    let (name, args, n) = match *e {
+        PtraceEvent::Exited { code, .. } => ("exited", [("code", int(code)), none, none, none], 1),
+        PtraceEvent::Killed { core_dumped, .. } => {
+            ("killed", [sig, ("core_dumped", Arg::Uint(core_dumped as u64)), none, none], 2)
+        }
+        PtraceEvent::Signal { info, .. } => (
+            "signal",
+            [
+                sig,
+                ("code", int(info.code)),
+                ("sender_pid", int(info.sender_pid)),
+                ("sender_uid", Arg::Uint(info.sender_uid as u64)),
+            ],
+            4,
+        ),
+        PtraceEvent::GroupStop { .. } => ("stopped", [sig, none, none, none], 1),
+        PtraceEvent::Fork { child, kind, .. } => {
+            let call = match kind {
+                ktrace_ptrace::ForkKind::Fork => "fork",
+                ktrace_ptrace::ForkKind::Vfork => "vfork",
+                ktrace_ptrace::ForkKind::Clone => "clone",
+            };
+            ("fork", [("child", int(child)), ("call", Arg::Str(call)), none, none], 2)
+        }
+        PtraceEvent::Exec { old_pid, .. } => ("exec", [("old_pid", int(old_pid)), none, none, none], 1),
+        PtraceEvent::Attached { .. } => ("attached", [none; 4], 0),
+        PtraceEvent::Detached { .. } => ("detached", [none; 4], 0),
+        _ => ("ptrace", [none; 4], 0),
+    };
+    let args = args.get(..n).unwrap_or_default();
+    w.instant(&Mark { thread, name, cat: "ptrace", ts_ns: ts, args })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+    use ktrace_core::Timestamp;
+
+    /// Ptrace task events are instants named by what happened with their fields as args (read
+    /// from the event, not parsed back from its text); losses that are not ftrace's are global
+    /// instants with their source, count and CPU.
+    #[test]
+    fn task_events_and_losses_are_instants_with_typed_args() {
+        let mut out = Vec::new();
+        let mut w = ktrace_export::ChromeJson::new(&mut out);
+        let mut x = Exporter::new(None);
+        let ts = Timestamp::new(5_000, Clock::Mono);
+        let info = ktrace_ptrace::SigInfo { signo: 10, code: 0, errno: 0, sender_pid: 9, sender_uid: 0, fault_addr: 0 };
+        for event in [
+            PtraceEvent::Exited { pid: 7, code: 3 },
+            PtraceEvent::Fork { pid: 7, child: 8, kind: ktrace_ptrace::ForkKind::Clone },
+            PtraceEvent::Signal { pid: 7, info },
+            PtraceEvent::Killed { pid: 7, signo: 9, core_dumped: false },
+        ] {
+            x.write(&TimelineEvent::Task { ts, event }, &mut w).unwrap();
+        }
+        let lost = Lost { source: LostSource::PerfRing, cpu: 1, count: Some(4), timestamp_ns: 6_000 };
+        x.write(&TimelineEvent::Lost(lost), &mut w).unwrap();
+        x.finish(&mut w).unwrap();
+        drop(w);
+        let text = String::from_utf8(out).unwrap();
+        let head = |name: &str| format!(r#""name":"{name}","pid":7,"tid":7,"cat":"ptrace","ts":5.000,"s":"t","args":"#);
+        for want in [
+            head("exited") + r#"{"code":3}"#,
+            head("fork") + r#"{"child":8,"call":"clone"}"#,
+            head("signal") + r#"{"signal":"SIGUSR1","code":0,"sender_pid":9,"sender_uid":0}"#,
+            head("killed") + r#"{"signal":"SIGKILL","core_dumped":0}"#,
+            r#""name":"lost events","pid":1073741825,"tid":0,"cat":"losses","ts":6.000,"s":"t","args":{"source":"perf","count":4,"cpu":1}"#.into(),
+        ] {
+            assert!(text.contains(&want), "{want} in {text}");
+        }
     }
 }
