@@ -1,7 +1,8 @@
 //! The two events of a syscall storm (`raw_syscalls` `sys_enter`/`sys_exit`), most of a
 //! syscall trace's events, encoded straight into their bundle: the bytes prost writes for the
 //! same `FtraceEvent` (the unit test compares them), without its per-byte varint writes (each a
-//! `Vec` capacity check, a fifth of the writer's time) and its leaf `encoded_len` computed twice.
+//! `Vec` capacity check, a fifth of the writer's time, and a loop whose exit depends on the
+//! value's size, mispredicted as sizes alternate) and its leaf `encoded_len` computed twice.
 //! The field numbers are the generated ones (`vendor/perfetto/protos.rs`), named here.
 
 use prost::encoding::{WireType, encoded_len_varint, key_len};
@@ -23,28 +24,60 @@ const RET: u32 = 2;
 /// `FtraceEventBundle.event`.
 const BUNDLE_EVENT: u32 = 2;
 
-/// One event's bytes, written in place into the space appended for them to the bundle.
-struct Enc<'a> {
-    buf: &'a mut [u8],
+/// The longest event written here: the bundle's key (1) and length (2), the timestamp and pid
+/// fields (11 + 6), the oneof key (2) and length (1), the id (11) and six args (6 x 11).
+const MAX_EVENT: usize = 100;
+
+/// Room after the last byte of the longest event for a whole 8-byte varint store.
+const SLACK: usize = 16;
+
+/// The continuation bits of a varint's first 8 bytes, by its length in bytes: on every byte
+/// but the last (on all 8 when the varint is longer).
+const CONT: [u64; 11] = {
+    let mut t = [0u64; 11];
+    let mut n = 2;
+    while n <= 10 {
+        t[n] = if n > 8 { 0x8080_8080_8080_8080 } else { 0x8080_8080_8080_8080 & ((1u64 << (8 * (n - 1))) - 1) };
+        n += 1;
+    }
+    t
+};
+
+/// The low 56 bits of `v` as eight 7-bit groups, one per byte, low group first.
+fn spread(v: u64) -> u64 {
+    (v & 0x7f)
+        | (v << 1 & 0x7f << 8)
+        | (v << 2 & 0x7f << 16)
+        | (v << 3 & 0x7f << 24)
+        | (v << 4 & 0x7f << 32)
+        | (v << 5 & 0x7f << 40)
+        | (v << 6 & 0x7f << 48)
+        | (v << 7 & 0x7f << 56)
+}
+
+/// One event's bytes, built on the stack, then appended to the bundle in one copy.
+struct Enc {
+    buf: [u8; MAX_EVENT + SLACK],
     len: usize,
 }
 
-impl Enc<'_> {
-    /// A base-128 varint, low group first (what `prost::encoding::encode_varint` writes), its
-    /// bytes placed at once (prost's loop checks the room for each).
-    fn varint(&mut self, mut v: u64) {
-        let end = self.len + encoded_len_varint(v);
-        // Never short: the space is the event's encoded length.
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            for d in dst.iter_mut() {
-                *d = v as u8 | 0x80;
-                v >>= 7;
+impl Enc {
+    /// A base-128 varint, low group first (what `prost::encoding::encode_varint` writes): its
+    /// first 8 bytes in one store, whatever its length (the bytes past its end are overwritten
+    /// by what follows), so no branch depends on the value's size; the 9th and 10th bytes of a
+    /// value of 57 bits or more after them.
+    fn varint(&mut self, v: u64) {
+        let n = encoded_len_varint(v);
+        let Some(dst) = self.buf.get_mut(self.len..self.len + 10) else { return };
+        let (head, tail) = dst.split_at_mut(8);
+        head.copy_from_slice(&(spread(v) | CONT.get(n).copied().unwrap_or(0)).to_le_bytes());
+        if n > 8 {
+            let hi = v >> 56;
+            if let [a, b] = tail {
+                (*a, *b) = (hi as u8 | if n > 9 { 0x80 } else { 0 }, (hi >> 7) as u8);
             }
-            if let Some(last) = dst.last_mut() {
-                *last &= 0x7f;
-            }
-            self.len = end;
         }
+        self.len += n;
     }
 
     fn key(&mut self, tag: u32, wire: WireType) {
@@ -58,17 +91,14 @@ impl Enc<'_> {
 
     /// Appends the bundle's `event` field: `FtraceEvent { timestamp, pid, <leaf> }` whose oneof
     /// field `leaf_tag` holds `leaf_len` bytes that `leaf` then writes.
-    fn event(events: &mut Vec<u8>, ts: u64, pid: u32, leaf_tag: u32, leaf_len: usize, leaf: impl FnOnce(&mut Enc<'_>)) {
+    fn event(events: &mut Vec<u8>, ts: u64, pid: u32, leaf_tag: u32, leaf_len: usize, leaf: impl FnOnce(&mut Enc)) {
         let pid = u64::from(pid);
         let fe_len = uint_len(TIMESTAMP, ts)
             + uint_len(PID, pid)
             + key_len(leaf_tag)
             + encoded_len_varint(leaf_len as u64)
             + leaf_len;
-        let start = events.len();
-        events.resize(start + key_len(BUNDLE_EVENT) + encoded_len_varint(fe_len as u64) + fe_len, 0);
-        let Some(buf) = events.get_mut(start..) else { return };
-        let mut e = Enc { buf, len: 0 };
+        let mut e = Enc { buf: [0; MAX_EVENT + SLACK], len: 0 };
         e.key(BUNDLE_EVENT, WireType::LengthDelimited);
         e.varint(fe_len as u64);
         e.uint(TIMESTAMP, ts);
@@ -76,7 +106,8 @@ impl Enc<'_> {
         e.key(leaf_tag, WireType::LengthDelimited);
         e.varint(leaf_len as u64);
         leaf(&mut e);
-        debug_assert_eq!(e.len, e.buf.len(), "the event's encoded length");
+        debug_assert_eq!(e.len, key_len(BUNDLE_EVENT) + encoded_len_varint(fe_len as u64) + fe_len);
+        events.extend_from_slice(e.buf.get(..e.len).unwrap_or_default());
     }
 }
 
