@@ -33,6 +33,7 @@ const SLACK: usize = 16;
 
 /// The continuation bits of a varint's first 8 bytes, by its length in bytes: on every byte
 /// but the last (on all 8 when the varint is longer).
+#[allow(clippy::indexing_slicing, reason = "a const block cannot use get_mut; n stays within 2..=10")]
 const CONT: [u64; 11] = {
     let mut t = [0u64; 11];
     let mut n = 2;
