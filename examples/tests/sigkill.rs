@@ -179,8 +179,8 @@ fn blk_killed_puts_back(test: &str, tool: &str, args: &[&str], rerun_args: &[&st
         |a: &[&str]| a.iter().map(|s| if *s == "DEV" { name.clone() } else { (*s).to_owned() }).collect::<Vec<_>>();
     let enable = format!("/sys/block/{name}/trace/enable");
     let (bin, clock) = (read(&format!("{TRACING}/options/bin")), read(&format!("{TRACING}/trace_clock")));
-    // The recorder's global instance turns tracing_on off and back on, and writes its drain
-    // threads' pids to set_event_notrace_pid: both put back too.
+    // The recorder's global instance turns tracing_on off and back on: put back too (and
+    // set_event_notrace_pid, which nothing should change).
     let (on, notrace) = (read(&format!("{TRACING}/tracing_on")), read(&format!("{TRACING}/set_event_notrace_pid")));
     assert_eq!(read(&format!("{TRACING}/current_tracer")), "nop", "the global tracer is busy");
     let ready = |_| read(&format!("{TRACING}/current_tracer")) == "blk" && read(&enable) == "1";

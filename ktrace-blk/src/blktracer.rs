@@ -134,8 +134,7 @@ impl BlkTracer {
             t.set("enable", "1")?;
             return Ok(t);
         }
-        // The recorder's global instance puts back tracing_on and set_event_notrace_pid, which
-        // it changes, the same way.
+        // The recorder's global instance puts back tracing_on, which it changes, the same way.
         t.reader = Some(Drain::start(fs)?);
         t.set("enable", "1")?;
         Ok(t)

@@ -21,6 +21,15 @@ use crate::stats::CpuStats;
 /// remains, partial pages included. (Instances are made with tracing off.) To consume events
 /// while tracing runs, with bounded memory, see [`Recorder::stream`].
 ///
+/// The drain threads' own system calls (a few per 64 pages read) are traced like any other
+/// thread's: they are in the recording's pages, and in a trace.dat written from them, as
+/// trace-cmd's recorders' are in its files; [`Recording::items`] and [`Recording::events`] skip
+/// them (`raw_syscalls` and `syscalls` events of [`Recorder::drain_tids`]; their other events,
+/// such as the `sched_switch` from a drain thread to a traced task, stay). A kernel pid filter (`set_event_notrace_pid`) would keep them out of the ring, but it
+/// costs every traced event: measured with `benches/compare/ftrace-record.sh`, the traced
+/// child's 2M getppid took 29-36% longer than under `trace-cmd record` with the filter, and
+/// -8% to +6% without it.
+///
 /// ```no_run
 /// use ktrace_ftrace::{Item, Recorder, Tracefs, Typed};
 /// let fs = Tracefs::find()?;
@@ -44,6 +53,7 @@ pub struct Recorder<'i> {
     start_stats: Vec<CpuStats>,
     page_size: usize,
     mapped: bool,
+    own: OwnTids,
 }
 
 impl<'i> Recorder<'i> {
@@ -76,7 +86,7 @@ impl<'i> Recorder<'i> {
     fn start_with(inst: &'i Instance, mapped: bool) -> Result<Recorder<'i>> {
         let page_size = inst.subbuf_size();
         let stop = Arc::new(AtomicBool::new(false));
-        let (threads, start_stats) = if mapped {
+        let (threads, start_stats, own) = if mapped {
             start_drains(
                 inst,
                 |cpu| inst.mapped_reader(cpu),
@@ -95,7 +105,13 @@ impl<'i> Recorder<'i> {
                 },
             )?
         };
-        Ok(Recorder { inst, stop, threads, start_stats, page_size, mapped })
+        Ok(Recorder { inst, stop, threads, start_stats, page_size, mapped, own })
+    }
+
+    /// The drain threads' ids, sorted: their own system calls are in the recording's pages (and
+    /// a trace.dat written from them), and skipped by [`Recording::items`].
+    pub fn drain_tids(&self) -> &[i32] {
+        &self.own.0
     }
 
     /// Whether the drain threads read the memory-mapped ring (6.10+) rather than by splice/read(2).
@@ -145,7 +161,8 @@ impl<'i> Recorder<'i> {
             stats_lost,
             // Formats of the enabled events now, while dynamic ones (probes) still exist.
             Decoder::new(self.inst.formats_with_enabled(), Endian::NATIVE, clock),
-        ))
+        )
+        .hiding(std::mem::take(&mut self.own)))
     }
 }
 
@@ -162,13 +179,13 @@ impl Drop for Recorder<'_> {
 }
 
 /// Opens every CPU's `trace_pipe_raw` (`open` makes the reader of a CPU), starts one drain thread
-/// per CPU (the body `make` returns for its reader), excludes the threads' own syscalls from the
-/// trace and turns tracing on. Returns the threads and each CPU's counters at the start.
+/// per CPU (the body `make` returns for its reader) and turns tracing on. Returns the threads,
+/// each CPU's counters at the start and the threads' ids (whose events readers skip).
 pub(crate) fn start_drains<R, T, B>(
     inst: &Instance,
     mut open: impl FnMut(u32) -> Result<R>,
     mut make: impl FnMut(R) -> B,
-) -> Result<(Vec<JoinHandle<T>>, Vec<CpuStats>)>
+) -> Result<(Vec<JoinHandle<T>>, Vec<CpuStats>, OwnTids)>
 where
     B: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -202,19 +219,48 @@ where
         })
         .collect::<Result<Vec<_>>>()?;
     drop(tid_tx);
-    // The drain threads' own read(2)/poll(2) calls must not feed back into the trace.
-    let tids: Vec<String> = tid_rx.iter().take(threads.len()).map(|t| t.to_string()).collect();
-    if inst.path().join("set_event_notrace_pid").exists() && !tids.is_empty() {
-        inst.write("set_event_notrace_pid", &tids.join(" "))?;
-    }
-    // Likewise for the function tracers: the threads' read(2) would be traced and feed back
-    // (function_graph under ksys_read grows the buffer as fast as it is drained). Refused under
-    // lockdown, where the function tracers are refused too.
-    if inst.path().join("set_ftrace_notrace_pid").exists() && !tids.is_empty() {
+    // The drain threads' own events are not kept out of the ring by `set_event_notrace_pid`:
+    // with any pid filter set, every traced event pays the check (see [`Recorder`]). Readers skip
+    // them instead; a few per 64 pages do not feed back.
+    let own = OwnTids::new(tid_rx.iter().take(threads.len()).collect());
+    // The function tracers do feed back (function_graph under ksys_read grows the buffer as
+    // fast as it is drained), and their pid filter costs no event tracepoint: the threads are
+    // kept out there. Refused under lockdown, where the function tracers are refused too.
+    if inst.path().join("set_ftrace_notrace_pid").exists() && !own.0.is_empty() {
+        let tids: Vec<String> = own.0.iter().map(i32::to_string).collect();
         let _ = inst.write("set_ftrace_notrace_pid", &tids.join(" "));
     }
     inst.set_tracing_on(true)?;
-    Ok((threads, start_stats))
+    Ok((threads, start_stats, own))
+}
+
+/// The drain threads' ids, sorted: their events are skipped by the readers of what they drain.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct OwnTids(pub(crate) Vec<i32>);
+
+impl OwnTids {
+    fn new(mut tids: Vec<i32>) -> OwnTids {
+        tids.sort_unstable();
+        OwnTids(tids)
+    }
+
+    /// Whether `pid` is one of the drain threads.
+    #[inline]
+    pub(crate) fn holds(&self, pid: i32) -> bool {
+        match (self.0.first(), self.0.last()) {
+            (Some(&lo), Some(&hi)) if (lo..=hi).contains(&pid) => self.0.binary_search(&pid).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Whether `raw` is a system call event (`raw_syscalls`, `syscalls`) of a drain thread,
+    /// decoded by `decoder` (only when a drain thread wrote it: the common case reads the pid).
+    #[inline]
+    pub(crate) fn hides(&self, raw: ktrace_core::RawEvent<'_>, decoder: &Decoder) -> bool {
+        !self.0.is_empty()
+            && ktrace_core::RawData::Single(raw.data).int(4, 4, decoder.endian()).is_ok_and(|p| self.holds(p as i32))
+            && decoder.decode(raw).is_ok_and(|ev| matches!(ev.system(), "raw_syscalls" | "syscalls"))
+    }
 }
 
 /// Places the calling drain thread on `cpu`, the CPU whose ring it reads: the pages it moves were
@@ -368,6 +414,8 @@ pub struct Recording {
     /// Extra losses per CPU from the counters, beyond what pages reported: (count, when).
     extra_lost: Vec<Option<Lost>>,
     decoder: Decoder,
+    /// The recorder's drain threads, whose events are skipped.
+    hidden: OwnTids,
 }
 
 impl std::fmt::Debug for Recording {
@@ -417,7 +465,20 @@ impl Recording {
                 timestamp_ns: when,
             }));
         }
-        Recording { cpus, page_size, layout, extra_lost, decoder }
+        Recording { cpus, page_size, layout, extra_lost, decoder, hidden: OwnTids::default() }
+    }
+
+    /// The ids of the drain threads that recorded this (sorted; empty for a recording read from a
+    /// file): their system call events are in the pages and are skipped by [`Recording::items`]
+    /// and [`Recording::events`]; a trace.dat written from the pages holds them.
+    pub fn drain_tids(&self) -> &[i32] {
+        &self.hidden.0
+    }
+
+    /// The same recording, its readers skipping the events of `tids` (the drain threads).
+    pub(crate) fn hiding(mut self, tids: OwnTids) -> Recording {
+        self.hidden = tids;
+        self
     }
 
     /// The raw pages of each CPU, in chunks (each a whole number of pages).
@@ -474,6 +535,7 @@ impl Recording {
                 layout: self.layout,
                 cpu: cpu as u32,
                 extra_lost: self.extra_lost.get(cpu).copied().flatten(),
+                hidden: &self.hidden,
                 ids: Default::default(),
                 out: std::marker::PhantomData,
             })
@@ -528,6 +590,7 @@ struct CpuItems<'a, T> {
     layout: PageLayout,
     cpu: u32,
     extra_lost: Option<Lost>,
+    hidden: &'a OwnTids,
     /// The slots of the ids decoded last (see [`Decoder::decode_cached`]).
     ids: crate::event::IdCache<'a>,
     out: std::marker::PhantomData<T>,
@@ -542,6 +605,9 @@ impl<'a, T: FromPage<'a>> Iterator for CpuItems<'a, T> {
             if let Some(pages) = &mut self.pages {
                 match pages.next() {
                     Some(Ok(PageItem::Event(ev))) => {
+                        if self.hidden.hides(ev, self.decoder) {
+                            continue;
+                        }
                         return Some(self.decoder.decode_cached(ev, &mut self.ids).map(T::event));
                     }
                     Some(Ok(PageItem::Lost(l))) => {

@@ -44,7 +44,7 @@ use ktrace_core::{Clock, Cursor, Endian, Lost, LostSource, PageItem, PageLayout,
 use crate::error::{Error, Result};
 use crate::event::Decoder;
 use crate::instance::Instance;
-use crate::recorder::{Item, start_drains};
+use crate::recorder::{Item, OwnTids, start_drains};
 use crate::stats::CpuStats;
 
 mod queue;
@@ -174,6 +174,8 @@ pub struct Stream<'i> {
     tail_done: bool,
     released: Option<Released>,
     last_dropped: bool,
+    /// The drain threads, whose events [`Stream::next`] skips (see [`crate::Recorder`]).
+    own: OwnTids,
 }
 
 impl std::fmt::Debug for Stream<'_> {
@@ -205,7 +207,7 @@ impl<'i> Stream<'i> {
             stop_requested: AtomicBool::new(false),
         });
         let sh = shared.clone();
-        let (threads, start_stats) = start_drains(
+        let (threads, start_stats, own) = start_drains(
             inst,
             |cpu| inst.cpu_reader(cpu),
             move |r| {
@@ -237,7 +239,14 @@ impl<'i> Stream<'i> {
             tail_done: false,
             released: None,
             last_dropped: false,
+            own,
         })
+    }
+
+    /// The drain threads' ids, sorted: their own system calls are in the pages
+    /// [`Stream::next_raw`] gives, and skipped by [`Stream::next`].
+    pub fn drain_tids(&self) -> &[i32] {
+        &self.own.0
     }
 
     /// A handle that stops this stream from another thread.
@@ -429,7 +438,7 @@ impl<'i> Stream<'i> {
                     Entry::Page { data, read_at } => {
                         st.bytes -= data.len();
                         cur.read_at = read_at;
-                        parse_slots(&data, shared.layout, cpu as u32, &mut cur.slots)?;
+                        parse_slots(&data, shared.layout, cpu as u32, (&self.own, &self.decoder), &mut cur.slots)?;
                         cur.page = data;
                     }
                     Entry::Lost { lost, dropped, read_at } => {
@@ -486,11 +495,19 @@ impl Drop for Stream<'_> {
     }
 }
 
-/// Parses a page's items into offsets within it (the consumer borrows them from the page later).
-fn parse_slots(page: &[u8], layout: PageLayout, cpu: u32, out: &mut VecDeque<Slot>) -> Result<(), ParseError> {
+/// Parses a page's items into offsets within it (the consumer borrows them from the page later),
+/// leaving out the system call events of the drain threads `own` (decoded by the decoder).
+fn parse_slots(
+    page: &[u8],
+    layout: PageLayout,
+    cpu: u32,
+    (own, decoder): (&OwnTids, &Decoder),
+    out: &mut VecDeque<Slot>,
+) -> Result<(), ParseError> {
     let base = page.as_ptr() as usize;
     for it in Pages::new(page, page.len().max(1), layout, cpu) {
         out.push_back(match it? {
+            PageItem::Event(e) if own.hides(e, decoder) => continue,
             PageItem::Event(e) => Slot::Event {
                 ts: e.timestamp,
                 offset: e.offset,

@@ -104,7 +104,11 @@ fn reaper_removes_instances_of_dead_pids_only() {
     };
     // pid 0x3ffffff is above pid_max: never alive.
     let stale = fs.root().join("instances/ktrace_67108863_0");
-    std::fs::create_dir(&stale).unwrap();
+    // (It may be there already: made by a test of this file in another process, and not yet
+    // reaped.)
+    if let Err(e) = std::fs::create_dir(&stale) {
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "mkdir {}: {e}", stale.display());
+    }
     let mine = fs.new_instance().unwrap();
     let reaped = fs.reap_stale().unwrap();
     // (Or by the reaper of a `Tracefs::find` in a test running in parallel.)

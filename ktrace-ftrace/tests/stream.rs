@@ -178,3 +178,53 @@ fn live_stream_orders_cpus_like_the_in_memory_recording() {
     live.close().unwrap();
     mem.close().unwrap();
 }
+
+/// With no pid filter, the drain threads' own poll/splice/read calls are traced like any
+/// thread's (no `set_event_notrace_pid`, which would cost every event), but a recording's and a
+/// stream's readers never yield them, while the workload's calls all come through.
+#[test]
+fn drain_threads_own_syscalls_are_not_yielded() {
+    let Some(inst) = common::syscall_instance("drain_threads_own_syscalls_are_not_yielded", 4096) else {
+        return;
+    };
+    assert_eq!(inst.read("set_event_notrace_pid").unwrap().trim(), "", "no kernel pid filter");
+    const N: u64 = 200_000;
+    let rec = Recorder::start(&inst).unwrap();
+    let own = rec.drain_tids().to_vec();
+    assert_eq!(own.len(), inst.nr_cpus(), "one drain thread per CPU");
+    assert_eq!(inst.read("set_event_notrace_pid").unwrap().trim(), "", "the recorder set no pid filter");
+    std::thread::scope(|s| {
+        let (tid, go, h) = common::storm(s, N);
+        go.send(()).unwrap();
+        h.join().unwrap();
+        let recording = rec.stop().unwrap();
+        let mut storm = 0;
+        for ev in recording.events() {
+            let ev = ev.unwrap();
+            assert!(!own.contains(&ev.pid()), "an event of drain thread {} was yielded", ev.pid());
+            storm += u64::from(ev.pid() == tid && matches!(ev.typed().unwrap(), Typed::SysEnter { nr: GETPPID, .. }));
+        }
+        assert_eq!(storm, N, "every getppid of the storm, lost {}", recording.lost_total());
+    });
+    std::thread::scope(|s| {
+        let (tid, go, h) = common::storm(s, N);
+        let mut stream = Recorder::stream(&inst, Budget::mib(64)).unwrap();
+        let own = stream.drain_tids().to_vec();
+        assert_eq!(own.len(), inst.nr_cpus(), "one drain thread per CPU");
+        let stop = stream.stop_handle();
+        go.send(()).unwrap();
+        s.spawn(move || {
+            h.join().unwrap();
+            stop.stop();
+        });
+        let mut storm = 0;
+        while let Some(item) = stream.next() {
+            if let Item::Event(ev) = item.unwrap() {
+                assert!(!own.contains(&ev.pid()), "an event of drain thread {} was yielded", ev.pid());
+                storm +=
+                    u64::from(ev.pid() == tid && matches!(ev.typed().unwrap(), Typed::SysEnter { nr: GETPPID, .. }));
+            }
+        }
+        assert_eq!(storm, N, "every getppid of the storm");
+    });
+}
