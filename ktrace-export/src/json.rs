@@ -501,13 +501,7 @@ fn timestamp(b: &mut Vec<u8>, secs: &mut Secs, ns: u64) {
 #[inline]
 fn below_second(b: &mut Vec<u8>, ns: u64, padded: bool) {
     // Fixed width, two digits at a time from a table (divisions by constants: multiplications).
-    let pair = |n: u32| {
-        let i = (n % 100) as usize * 2;
-        match DIGIT_PAIRS.get(i..i + 2) {
-            Some(&[x, y]) => [x, y],
-            _ => *b"00",
-        }
-    };
+    let pair = |n: u32| DIGIT_PAIRS.as_chunks::<2>().0.get((n % 100) as usize).copied().unwrap_or(*b"00");
     let n = (ns % 1_000_000_000) as u32;
     let (us, frac) = (n / 1000, n % 1000);
     let ([a0, a1], [b0, b1], [c0, c1], [f1, f2]) = (pair(us / 10_000), pair(us / 100), pair(us), pair(frac));
