@@ -145,40 +145,50 @@ fn samples_fall_while_the_task_runs() {
     let evs: Vec<TimelineEvent> = s.by_ref().map(Result::unwrap).collect();
     assert_eq!(s.exit_code(), Some(0));
     assert_in_time_order(&evs);
-    let (mut on_cpu, mut samples, mut off_cpu) = (false, 0, Vec::new());
+    // Each CPU's switches as the ring recorded them: (when, prev_pid, next_pid).
+    let pid = pid as i64;
+    let mut switches: std::collections::BTreeMap<u32, Vec<(u64, i64, i64)>> = Default::default();
     for e in &evs {
-        match e {
-            TimelineEvent::Ftrace(f) if f.name() == "sched_switch" => {
-                if f.int("prev_pid").unwrap() == pid as i64 {
-                    on_cpu = false;
-                }
-                if f.int("next_pid").unwrap() == pid as i64 {
-                    on_cpu = true;
-                }
-            }
-            TimelineEvent::Sample(x) if x.tid == pid => {
-                samples += 1;
-                if !on_cpu {
-                    off_cpu.push(e.to_string());
-                    if off_cpu.len() == 1 {
-                        let i = evs.iter().position(|x| std::ptr::eq(x, e)).unwrap();
-                        for x in &evs[i.saturating_sub(8)..(i + 3).min(evs.len())] {
-                            eprintln!("CTX {x}");
-                        }
+        if let TimelineEvent::Ftrace(f) = e
+            && f.name() == "sched_switch"
+        {
+            let sw = (f.ts.ns, f.int("prev_pid").unwrap(), f.int("next_pid").unwrap());
+            switches.entry(f.cpu).or_default().push(sw);
+        }
+    }
+    // A sample of the task on CPU c is contradicted when the ring says another task ran on c
+    // from the switch before it to the switch after it (that one's prev is not the task). About
+    // one switch to the task in 500 is missing from the ftrace stream with no loss reported (also
+    // without the pid filter and with Recorder::start; seen from other processes' tasks, e.g.
+    // `tokio-rt-worker -> sh`): the switch after the sample then has the task as prev, which
+    // says the switch-in went missing, not that the clocks disagree; such samples are unknown.
+    let (mut samples, mut unknown, mut off_cpu) = (0, 0, Vec::new());
+    for e in &evs {
+        let TimelineEvent::Sample(x) = e else { continue };
+        if i64::from(x.tid) != pid {
+            continue;
+        }
+        samples += 1;
+        let cpu = switches.get(&x.cpu).map_or(&[][..], Vec::as_slice);
+        let k = cpu.partition_point(|&(ts, _, _)| ts <= x.ts.ns);
+        match (k.checked_sub(1).and_then(|b| cpu.get(b)), cpu.get(k)) {
+            (Some(&(_, _, next)), _) if next == pid => {}
+            (Some(_), Some(&(_, prev, _))) if prev != pid => {
+                off_cpu.push(e.to_string());
+                if off_cpu.len() == 1 {
+                    let i = evs.iter().position(|y| std::ptr::eq(y, e)).unwrap();
+                    for y in &evs[i.saturating_sub(8)..(i + 3).min(evs.len())] {
+                        eprintln!("CTX {y}");
                     }
                 }
             }
-            _ => {}
+            _ => unknown += 1,
         }
     }
     let lost = evs.iter().filter(|e| matches!(e, TimelineEvent::Lost(_))).count();
-    eprintln!("{samples} samples, {} while off CPU, {lost} losses", off_cpu.len());
+    eprintln!("{samples} samples, {} contradicted by the switches, {unknown} unknown, {lost} losses", off_cpu.len());
     assert!(samples > 20, "{samples} samples of a busy loop");
-    // About one switch to the task in 500 is missing from the ftrace stream with no loss
-    // reported -- also without the pid filter and with Recorder::start instead of a stream, so
-    // it is the ftrace reader's or the kernel's, not the merge's; the samples after it then look
-    // off CPU (CI under load once: two such windows, 9 of 162 samples). A clock mismatch would put
-    // most samples off, so a tenth is the bound.
+    // A clock mismatch would contradict most samples.
     assert!(off_cpu.len() * 10 <= samples, "samples while {pid} was off CPU: {off_cpu:?}");
 }
 
