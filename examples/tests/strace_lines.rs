@@ -440,7 +440,9 @@ fn fd_paths_match_strace() {
     let Some(dir) = scratch_with_strace(T) else { return };
     let mini = env!("CARGO_BIN_EXE_mini-strace");
     let py = "import socket, os\na, b = socket.socketpair()\na.send(b'x'); b.recv(1)\nfd = os.open('/etc/hostname', os.O_RDONLY)\nos.read(fd, 4); os.close(fd)";
-    for cmd in [&["-y", "sh", "-c", "cat /etc/hostname | wc -c; ls / >/dev/null"][..], &["-y", "python3", "-c", py]] {
+    for cmd in
+        [&["-y", "sh", "-c", "cat /etc/hostname | wc -c; ls / >/dev/null"][..], &["-y", "/usr/bin/python3", "-c", py]]
+    {
         let ours = tidy(trace(mini, cmd, &dir, "y", false));
         let theirs = tidy(trace("strace", cmd, &dir, "y", false));
         let mut diff = Diffs::new();
