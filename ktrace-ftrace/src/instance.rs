@@ -46,13 +46,12 @@ pub struct Instance {
     dir: PathBuf,
     owned: bool,
     closed: bool,
-    /// Files this guard wrote, with their value before (restored on close, last first).
-    restore: std::sync::Mutex<Vec<(PathBuf, String)>>,
+    /// Files this guard wrote, with their value before (restored on close, last first) and, for
+    /// an instance this process did not make (the global one), the guardian's undo action that
+    /// writes it back if the process is killed before `close`.
+    restore: std::sync::Mutex<Vec<(PathBuf, String, Option<ktrace_owner::Registration>)>>,
     /// The guardian's undo action for an instance this process made (removes it if we die).
     guardian: Option<ktrace_owner::Registration>,
-    /// For an instance this process did not make (the global one): the guardian's undo action
-    /// per remembered file, so a process killed before `close` still has them written back.
-    undo: std::sync::Mutex<Vec<ktrace_owner::Registration>>,
 }
 
 impl Instance {
@@ -73,7 +72,6 @@ impl Instance {
                         closed: false,
                         restore: Default::default(),
                         guardian,
-                        undo: Default::default(),
                     };
                     // The kernel makes instances with tracing on: hold it off until a `Recorder`
                     // starts, so nothing from before the start (markers, events enabled while
@@ -103,15 +101,13 @@ impl Instance {
             closed: false,
             restore: Default::default(),
             guardian: None,
-            undo: Default::default(),
         }
     }
 
     /// The global (top-level) instance. Its guard disables the events it enabled and restores the
     /// settings it changed (each file it writes is registered with this process's guardian, which
     /// writes the old value back if the process dies first, also by SIGKILL); nothing else is
-    /// touched. Use it only for what instances cannot do
-    /// (the `blk` tracer, global-only options).
+    /// touched. Use it only for what instances cannot do (the `blk` tracer, global-only options).
     pub fn global(fs: &Tracefs) -> Instance {
         Instance {
             fs: fs.clone(),
@@ -121,7 +117,6 @@ impl Instance {
             closed: false,
             restore: Default::default(),
             guardian: None,
-            undo: Default::default(),
         }
     }
 
@@ -154,17 +149,16 @@ impl Instance {
 
     fn remember(&self, p: &Path) -> Result<()> {
         let mut r = self.restore.lock().unwrap_or_else(|e| e.into_inner());
-        if !r.iter().any(|(q, _)| q == p) {
+        if !r.iter().any(|(q, ..)| q == p) {
             let old = read_file(p).unwrap_or_default();
             // An instance of ours is removed whole by its guardian; anything else gets its old
             // values back, also if this process dies (SIGKILL) before `close`.
-            if !self.owned
-                && let Some(value) = plain_value(p, &old)
-            {
-                let undo = ktrace_owner::register(ktrace_owner::Undo::Write { path: p.to_owned(), value });
-                self.undo.lock().unwrap_or_else(|e| e.into_inner()).push(undo);
-            }
-            r.push((p.to_owned(), old));
+            let undo = match self.owned {
+                true => None,
+                false => plain_value(p, &old)
+                    .map(|value| ktrace_owner::register(ktrace_owner::Undo::Write { path: p.to_owned(), value })),
+            };
+            r.push((p.to_owned(), old, undo));
         }
         Ok(())
     }
@@ -235,7 +229,7 @@ impl Instance {
         }
         let p = self.dir.join("current_tracer");
         let cur = read_file(&p)?.trim().to_owned();
-        let ours = self.restore.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(q, _)| q == &p);
+        let ours = self.restore.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(q, ..)| q == &p);
         if !self.owned && cur != "nop" && cur != tracer && !ours {
             return Err(Error::Busy { current: cur });
         }
@@ -451,10 +445,10 @@ impl Instance {
             self.guardian = None;
         } else {
             let restore = std::mem::take(&mut *self.restore.lock().unwrap_or_else(|e| e.into_inner()));
-            for (p, old) in restore.into_iter().rev() {
+            // Each undo action is dropped (unregistered) once its file is written back.
+            for (p, old, _undo) in restore.into_iter().rev() {
                 keep(restore_file(&p, &old));
             }
-            self.undo.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
         first_err.map_or(Ok(()), Err)
     }

@@ -25,10 +25,10 @@ use crate::stats::CpuStats;
 /// thread's: they are in the recording's pages, and in a trace.dat written from them, as
 /// trace-cmd's recorders' are in its files; [`Recording::items`] and [`Recording::events`] skip
 /// them (`raw_syscalls` and `syscalls` events of [`Recorder::drain_tids`]; their other events,
-/// such as the `sched_switch` from a drain thread to a traced task, stay). A kernel pid filter (`set_event_notrace_pid`) would keep them out of the ring, but it
-/// costs every traced event: measured with `benches/compare/ftrace-record.sh`, the traced
-/// child's 2M getppid took 29-36% longer than under `trace-cmd record` with the filter, and
-/// -8% to +6% without it.
+/// such as the `sched_switch` from a drain thread to a traced task, stay). A kernel pid filter
+/// (`set_event_notrace_pid`) would keep them out of the ring, but it costs every traced event:
+/// measured with `benches/compare/ftrace-record.sh`, the traced child's 2M getppid took 29-36%
+/// longer than under `trace-cmd record` with the filter, and -8% to +7% without it.
 ///
 /// ```no_run
 /// use ktrace_ftrace::{Item, Recorder, Tracefs, Typed};
@@ -111,7 +111,7 @@ impl<'i> Recorder<'i> {
     /// The drain threads' ids, sorted: their own system calls are in the recording's pages (and
     /// a trace.dat written from them), and skipped by [`Recording::items`].
     pub fn drain_tids(&self) -> &[i32] {
-        &self.own.0
+        self.own.as_slice()
     }
 
     /// Whether the drain threads read the memory-mapped ring (6.10+) rather than by splice/read(2).
@@ -226,8 +226,8 @@ where
     // The function tracers do feed back (function_graph under ksys_read grows the buffer as
     // fast as it is drained), and their pid filter costs no event tracepoint: the threads are
     // kept out there. Refused under lockdown, where the function tracers are refused too.
-    if inst.path().join("set_ftrace_notrace_pid").exists() && !own.0.is_empty() {
-        let tids: Vec<String> = own.0.iter().map(i32::to_string).collect();
+    if inst.path().join("set_ftrace_notrace_pid").exists() && !own.as_slice().is_empty() {
+        let tids: Vec<String> = own.as_slice().iter().map(i32::to_string).collect();
         let _ = inst.write("set_ftrace_notrace_pid", &tids.join(" "));
     }
     inst.set_tracing_on(true)?;
@@ -236,12 +236,17 @@ where
 
 /// The drain threads' ids, sorted: their events are skipped by the readers of what they drain.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct OwnTids(pub(crate) Vec<i32>);
+pub(crate) struct OwnTids(Vec<i32>);
 
 impl OwnTids {
     fn new(mut tids: Vec<i32>) -> OwnTids {
         tids.sort_unstable();
         OwnTids(tids)
+    }
+
+    /// The ids, sorted.
+    pub(crate) fn as_slice(&self) -> &[i32] {
+        &self.0
     }
 
     /// Whether `pid` is one of the drain threads.
@@ -472,7 +477,7 @@ impl Recording {
     /// file): their system call events are in the pages and are skipped by [`Recording::items`]
     /// and [`Recording::events`]; a trace.dat written from the pages holds them.
     pub fn drain_tids(&self) -> &[i32] {
-        &self.hidden.0
+        self.hidden.as_slice()
     }
 
     /// The same recording, its readers skipping the events of `tids` (the drain threads).

@@ -246,7 +246,7 @@ impl<'i> Stream<'i> {
     /// The drain threads' ids, sorted: their own system calls are in the pages
     /// [`Stream::next_raw`] gives, and skipped by [`Stream::next`].
     pub fn drain_tids(&self) -> &[i32] {
-        &self.own.0
+        self.own.as_slice()
     }
 
     /// A handle that stops this stream from another thread.

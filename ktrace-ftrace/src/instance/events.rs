@@ -135,9 +135,10 @@ impl Instance {
         self.write_checked(&p, trigger, &format!("{system}/{name}"))?;
         // Triggers are removed with a `!` prefix, not by truncation: remember that.
         let mut r = self.restore.lock().unwrap_or_else(|e| e.into_inner());
-        r.retain(|(q, _)| q != &p);
-        // The whole text: hist triggers are matched with their filter on removal.
-        r.push((p, format!("!{}", trigger.trim())));
+        r.retain(|(q, ..)| q != &p);
+        // The whole text: hist triggers are matched with their filter on removal. (A trigger
+        // cannot be put back by one write: the guardian has no undo for it.)
+        r.push((p, format!("!{}", trigger.trim()), None));
         Ok(())
     }
 
@@ -148,7 +149,7 @@ impl Instance {
         let p = d.join("trigger");
         let cmd = format!("!{}", trigger.trim());
         let r = append_file(&p, &cmd);
-        self.restore.lock().unwrap_or_else(|e| e.into_inner()).retain(|(q, v)| !(q == &p && v == &cmd));
+        self.restore.lock().unwrap_or_else(|e| e.into_inner()).retain(|(q, v, _)| !(q == &p && v == &cmd));
         match r {
             Err(Error::Syscall(e)) if e.errno() == Some(libc::ENOENT) => Ok(()),
             other => other,
