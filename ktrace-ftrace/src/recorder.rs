@@ -378,15 +378,18 @@ fn mapped_drain_loop(mut r: MappedCpuReader, stop: &AtomicBool) -> Result<Vec<Ve
     let (size, layout) = (r.subbuf_size().max(1), r.layout());
     let wait = |r: &MappedCpuReader| r.wait(Duration::from_millis(20));
     // After the stop, an empty swap means empty; a few in a row allow for a late commit.
-    drain_until_stopped(&mut r, stop, size, 3, wait, |r, out, _, _| {
+    drain_until_stopped(&mut r, stop, size, 3, wait, |r, out, done, _| {
         let Some(page) = r.next_page()? else { return Ok(0) };
         // The sub-buffer copied last, grown: copy it again over its earlier copy.
         if page.skip > 0 && out.buf.len() >= size {
             let at = out.buf.len() - size;
             page.copy_to(out.buf.get_mut(at..).unwrap_or_default(), &layout)?;
-        } else {
-            page.append_to(out.room_for(size), &layout)?;
+            // The reader has caught up with the writer, which is filling this sub-buffer: while
+            // tracing runs, wait for the next wakeup rather than copying it again event by
+            // event (a spin on the traced task's CPU: 180 ns of drain CPU per event).
+            return Ok(usize::from(done));
         }
+        page.append_to(out.room_for(size), &layout)?;
         Ok(1)
     })
 }

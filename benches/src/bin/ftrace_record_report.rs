@@ -8,7 +8,8 @@
 //! `ktrace_mapped_*` is the quiet run again through `Recorder::start_mapped` (the 6.10+ mapped
 //! ring; the same as `Recorder::start` on older kernels). Each figure is the median of interleaved
 //! rounds (`ROUNDS`, 5 by default; `*_lost` the worst run).
-//! Usage: `ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB] [ROUNDS]`
+//! Usage: `ftrace_record_report GETPPID_LOOP SHADOW_SCRIPT [N] [BUFFER_KB] [ROUNDS]`; with
+//! `FTRACE_RECORD_ONLY=splice|mapped` set, only that recorder, ROUNDS times (to profile it).
 use std::process::{Child, Command, Stdio};
 
 use ktrace_ftrace::{Item, Recorder, TraceDat, Tracefs};
@@ -148,6 +149,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kb: u64 = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(1408);
     let rounds: usize = a.get(5).and_then(|s| s.parse().ok()).unwrap_or(5);
 
+    // One recorder alone, e.g. under `perf record -a`: FTRACE_RECORD_ONLY=splice|mapped.
+    if let Ok(only) = std::env::var("FTRACE_RECORD_ONLY") {
+        let how = if only == "mapped" { How::Mapped } else { How::Default };
+        for _ in 0..rounds {
+            let ((ns, events, lost), cpu) = ours(looper, &n, kb, how)?;
+            println!("{only}: {ns:.1} ns/syscall, {events} events, {lost} lost, {cpu:.1} ns recorder CPU per event");
+        }
+        return Ok(());
+    }
     // Interleaved rounds (the order turning each round), medians: the host's noise moves a
     // single run by ±20%, more than the differences measured.
     let (mut untraced, mut k, mut m, mut t, mut kb_, mut tb) =
