@@ -15,6 +15,9 @@ use crate::mapped::MappedCpuReader;
 use crate::reader::CpuReader;
 use crate::stats::CpuStats;
 
+mod supply;
+use supply::Supply;
+
 /// Drains all CPUs of an instance in background threads (one per CPU, woken by poll) into memory
 /// until [`Recorder::stop`]. [`Recorder::start`] empties the buffers and turns tracing on, so a
 /// recording holds only events from after the start; `stop` turns it off, then reads what
@@ -54,6 +57,8 @@ pub struct Recorder<'i> {
     page_size: usize,
     mapped: bool,
     own: OwnTids,
+    /// The thread keeping recording memory ready off the traced CPUs.
+    supply: Option<(Arc<Supply>, JoinHandle<()>)>,
 }
 
 impl<'i> Recorder<'i> {
@@ -71,9 +76,9 @@ impl<'i> Recorder<'i> {
     /// sub-buffer copied once from the mapping into the recording ([`crate::MappedCpuReader`]);
     /// where the kernel refuses the mapping, this is [`Recorder::start`] ([`Recorder::mapped`]
     /// says which). Not the default: measured with `benches/compare/ftrace-record.sh` on a 2-CPU
-    /// 6.18 VM, the mapped drain used ~125-139 ns of recorder CPU per event against ~82-98 ns
-    /// for splice, with the traced child no faster (one ioctl(2) per sub-buffer against one
-    /// splice(2) per 64).
+    /// 6.18 VM, the mapped drain used ~98-148 ns of recorder CPU per event against ~43-70 ns
+    /// for splice, with the traced child no faster: the kernel's `TRACE_MMAP_IOCTL_GET_READER`
+    /// (one per sub-buffer, against one splice(2) per 64) took ~5 us with interrupts off (perf).
     pub fn start_mapped(inst: &'i Instance) -> Result<Recorder<'i>> {
         let mapped = match inst.mapped_reader(0) {
             Ok(_) => true,
@@ -86,30 +91,52 @@ impl<'i> Recorder<'i> {
     fn start_with(inst: &'i Instance, mapped: bool) -> Result<Recorder<'i>> {
         let page_size = inst.subbuf_size();
         let stop = Arc::new(AtomicBool::new(false));
+        let (supply, supplier, supply_tid) = Supply::start(chunk_bytes(page_size))?;
+        let stop_supply = |e| {
+            supply.stop();
+            e
+        };
         let (threads, start_stats, own) = if mapped {
             start_drains(
                 inst,
                 |cpu| inst.mapped_reader(cpu),
                 |r| {
-                    let stop = stop.clone();
-                    move || mapped_drain_loop(r, &stop)
+                    let (stop, supply) = (stop.clone(), supply.clone());
+                    move || mapped_drain_loop(r, &stop, supply)
                 },
-            )?
+            )
         } else {
             start_drains(
                 inst,
                 |cpu| inst.cpu_reader(cpu),
                 |r| {
-                    let stop = stop.clone();
-                    move || drain_loop(r, &stop)
+                    let (stop, supply) = (stop.clone(), supply.clone());
+                    move || drain_loop(r, &stop, supply)
                 },
-            )?
-        };
-        Ok(Recorder { inst, stop, threads, start_stats, page_size, mapped, own })
+            )
+        }
+        .map_err(stop_supply)?;
+        let own = own.with(supply_tid);
+        Ok(Recorder { inst, stop, threads, start_stats, page_size, mapped, own, supply: Some((supply, supplier)) })
     }
 
-    /// The drain threads' ids, sorted: their own system calls are in the recording's pages (and
-    /// a trace.dat written from them), and skipped by [`Recording::items`].
+    /// Stops and joins the supply thread.
+    fn stop_supply(&mut self) {
+        if let Some((supply, thread)) = self.supply.take() {
+            supply.stop();
+            let _ = thread.join();
+        }
+    }
+
+    /// The recorder's thread ids, sorted: the drain threads (`ktrace-cpuN`) and the thread that
+    /// makes recording memory ready (`ktrace-supply`, see below). Their own system calls are in the
+    /// recording's pages (and a trace.dat written from them), and skipped by [`Recording::items`].
+    ///
+    /// A drain thread runs on the CPU it drains, usually the traced task's: a page fault and the
+    /// kernel zeroing a page for each page copied into new memory cost it ~40% of its time. The
+    /// supply thread, placed by the scheduler, keeps two 4 MiB chunks touched in advance; a drain
+    /// takes one when its chunk is full (2M getppid: drain threads 380-410 ms of CPU without it,
+    /// 210-240 ms with it, the supply thread 160 ms, mostly on the other CPU).
     pub fn drain_tids(&self) -> &[i32] {
         self.own.as_slice()
     }
@@ -145,6 +172,7 @@ impl<'i> Recorder<'i> {
                 }
             }
         }
+        self.stop_supply();
         if let Some(e) = first_err {
             return Err(e);
         }
@@ -175,6 +203,7 @@ impl Drop for Recorder<'_> {
                 let _ = t.join();
             }
         }
+        self.stop_supply();
     }
 }
 
@@ -244,6 +273,12 @@ impl OwnTids {
         OwnTids(tids)
     }
 
+    /// These and `tid`.
+    fn with(mut self, tid: i32) -> OwnTids {
+        self.0.push(tid);
+        OwnTids::new(self.0)
+    }
+
     /// The ids, sorted.
     pub(crate) fn as_slice(&self) -> &[i32] {
         &self.0
@@ -283,25 +318,34 @@ fn pin_to(cpu: u32) {
 /// recording never reallocates and copies what it already holds.
 const CHUNK: usize = 4 << 20;
 
+/// [`CHUNK`] rounded down to whole pages of `page` bytes.
+fn chunk_bytes(page: usize) -> usize {
+    let page = page.max(1);
+    CHUNK.max(page) / page * page
+}
+
 /// The recording's pages of one CPU: full chunks, and the chunk being filled.
 struct Chunks {
     done: Vec<Vec<u8>>,
     buf: Vec<u8>,
     chunk: usize,
+    /// Where chunks after the first come from: touched in advance. The first is faulted in as
+    /// it fills, so a CPU with few events holds little memory.
+    supply: Arc<Supply>,
 }
 
 impl Chunks {
-    /// Chunks of `CHUNK` bytes rounded down to whole pages of `page` bytes.
-    fn new(page: usize) -> Chunks {
-        let page = page.max(1);
-        let chunk = CHUNK.max(page) / page * page;
-        Chunks { done: Vec::new(), buf: Vec::with_capacity(chunk), chunk }
+    /// Chunks of [`chunk_bytes`] for pages of `page` bytes.
+    fn new(page: usize, supply: Arc<Supply>) -> Chunks {
+        let chunk = chunk_bytes(page);
+        Chunks { done: Vec::new(), buf: Vec::with_capacity(chunk), chunk, supply }
     }
 
     /// The chunk to append `bytes` to: a new one when the current one has no room.
     fn room_for(&mut self, bytes: usize) -> &mut Vec<u8> {
         if self.buf.len() + bytes > self.chunk {
-            self.done.push(std::mem::replace(&mut self.buf, Vec::with_capacity(self.chunk)));
+            let next = self.supply.take();
+            self.done.push(std::mem::replace(&mut self.buf, next));
         }
         &mut self.buf
     }
@@ -321,12 +365,13 @@ impl Chunks {
 fn drain_until_stopped<R>(
     r: &mut R,
     stop: &AtomicBool,
+    supply: Arc<Supply>,
     page: usize,
     empty_rounds: u32,
     wait: impl Fn(&R) -> Result<bool>,
     mut take: impl FnMut(&mut R, &mut Chunks, bool, usize) -> Result<usize>,
 ) -> Result<Vec<Vec<u8>>> {
-    let mut out = Chunks::new(page);
+    let mut out = Chunks::new(page, supply);
     let mut finishing = 0;
     loop {
         let done = stop.load(Ordering::Acquire);
@@ -353,12 +398,12 @@ fn drain_until_stopped<R>(
     Ok(out.finish())
 }
 
-fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
+fn drain_loop(mut r: CpuReader, stop: &AtomicBool, supply: Arc<Supply>) -> Result<Vec<Vec<u8>>> {
     let page = r.page_size().max(1);
     // After the stop a read may return 0 while data remains, so only several empty reads in a
     // row mean empty.
     let wait = |r: &CpuReader| r.wait(Duration::from_millis(20));
-    drain_until_stopped(&mut r, stop, page, 5, wait, |r, out, done, budget| {
+    drain_until_stopped(&mut r, stop, supply, page, 5, wait, |r, out, done, budget| {
         let chunk = out.chunk;
         let buf = out.room_for(page);
         // While tracing runs, take only full pages (splice), as many as fit in the chunk in one
@@ -374,11 +419,11 @@ fn drain_loop(mut r: CpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
 /// from the mapping straight into the recording's chunk (no read(2), splice(2) or pipe). The
 /// sub-buffer may be the one the kernel is still writing (the reader caught up); when it comes
 /// back grown, its copy at the end of the chunk is replaced, so every event is kept once.
-fn mapped_drain_loop(mut r: MappedCpuReader, stop: &AtomicBool) -> Result<Vec<Vec<u8>>> {
+fn mapped_drain_loop(mut r: MappedCpuReader, stop: &AtomicBool, supply: Arc<Supply>) -> Result<Vec<Vec<u8>>> {
     let (size, layout) = (r.subbuf_size().max(1), r.layout());
     let wait = |r: &MappedCpuReader| r.wait(Duration::from_millis(20));
     // After the stop, an empty swap means empty; a few in a row allow for a late commit.
-    drain_until_stopped(&mut r, stop, size, 3, wait, |r, out, done, _| {
+    drain_until_stopped(&mut r, stop, supply, size, 3, wait, |r, out, done, _| {
         let Some(page) = r.next_page()? else { return Ok(0) };
         // The sub-buffer copied last, grown: copy it again over its earlier copy.
         if page.skip > 0 && out.buf.len() >= size {

@@ -58,6 +58,16 @@ fn ours(looper: &str, n: &str, kb: u64, how: How) -> Result<(Run, f64), Box<dyn 
         How::Mapped => Recorder::start_mapped(&inst)?,
     };
     let ns = child_ns(&Command::new(looper).arg(n).output()?.stdout);
+    if std::env::var_os("FTRACE_RECORD_ONLY").is_some() {
+        // Each of our threads' CPU time so far (schedstat: ns on CPU), by name.
+        for tid in rec.drain_tids() {
+            let task = format!("/proc/self/task/{tid}");
+            let comm = std::fs::read_to_string(format!("{task}/comm")).unwrap_or_default();
+            let run = std::fs::read_to_string(format!("{task}/schedstat")).unwrap_or_default();
+            let run_ms = run.split(' ').next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) as f64 / 1e6;
+            print!("{}={run_ms:.1}ms ", comm.trim());
+        }
+    }
     let recording = rec.stop()?;
     let cpu = self_cpu_ns().saturating_sub(cpu0);
     let run = (ns, recording.events().count(), lost_in(&recording));
