@@ -51,6 +51,7 @@ pub mod json;
 mod lanes;
 mod names;
 pub mod perfetto;
+pub mod sink;
 pub mod speedscope;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test data")]
@@ -58,6 +59,7 @@ mod testing;
 pub mod tracks;
 
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use ktrace_core::{Lost, ParseError};
 use ktrace_ftrace::{Event, Item, Recording, TraceDat};
@@ -66,6 +68,7 @@ pub use ctf::Ctf;
 pub use error::{Error, Result};
 pub use json::ChromeJson;
 pub use perfetto::Perfetto;
+pub use sink::{Background, Sink};
 pub use tracks::Tracks;
 
 /// A trace writer: events and losses in time order in, a file (or directory) out.
@@ -100,9 +103,85 @@ pub fn write_items<'a>(
     Ok(n)
 }
 
+/// Items per batch handed from the decoding thread to the writer.
+const BATCH: usize = 2048;
+/// Batches that go round between the two threads.
+const BATCHES: usize = 4;
+
+/// A batch of items from the decoding thread, or the error it stopped at.
+type Batch<'a> = std::result::Result<Vec<Item<'a>>, ParseError>;
+
 /// Writes a whole recording, then finishes; returns how many events.
+///
+/// The pages are walked and merged in time order on a scoped thread while `w` writes on the
+/// calling one: items go over in batches of 2048 through a bounded channel, a few batches
+/// going round (no allocation per item), in the order [`write_items`] writes them (the same
+/// bytes). A parse error stops the writing at the item where it occurred, as [`write_items`]
+/// does; a writer error stops the walk. On a machine with one CPU, the walk and the writing take
+/// turns on the calling thread.
 pub fn write_recording(rec: &Recording, w: &mut dyn Writer) -> Result<u64> {
-    write_items(rec.items(), w)
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return write_items(rec.items(), w);
+    }
+    std::thread::scope(|s| {
+        let (to, batches) = sync_channel::<Batch<'_>>(BATCHES);
+        let (give_back, spares) = sync_channel(BATCHES);
+        s.spawn(move || walk(rec, to, spares));
+        let mut n = 0;
+        // Ends when the walk ends (its sender dropped); an early return (an error) drops the
+        // receiver and the walk ends at its next batch.
+        for batch in batches.iter() {
+            let mut batch = batch?;
+            for item in &batch {
+                n += matches!(item, Item::Event(_)) as u64;
+                w.item(item)?;
+            }
+            batch.clear();
+            // Never full: no more than `BATCHES` batches exist.
+            let _ = give_back.try_send(batch);
+        }
+        w.finish()?;
+        Ok(n)
+    })
+}
+
+/// The decoding side of [`write_recording`]: `rec`'s items in batches to `to`, the batches back
+/// from `spares`, until the end, an error (sent after the items before it), or the writer gone.
+fn walk<'a>(rec: &'a Recording, to: SyncSender<Batch<'a>>, spares: Receiver<Vec<Item<'a>>>) {
+    let mut made = 1;
+    let mut batch = Vec::with_capacity(BATCH);
+    for item in rec.items() {
+        match item {
+            Ok(item) => batch.push(item),
+            Err(e) => {
+                if !batch.is_empty() && to.send(Ok(batch)).is_err() {
+                    return;
+                }
+                let _ = to.send(Err(e));
+                return;
+            }
+        }
+        if batch.len() < BATCH {
+            continue;
+        }
+        if to.send(Ok(batch)).is_err() {
+            return;
+        }
+        batch = match spares.try_recv() {
+            Ok(b) => b,
+            Err(_) if made < BATCHES => {
+                made += 1;
+                Vec::with_capacity(BATCH)
+            }
+            Err(_) => match spares.recv() {
+                Ok(b) => b,
+                Err(_) => return,
+            },
+        };
+    }
+    if !batch.is_empty() {
+        let _ = to.send(Ok(batch));
+    }
 }
 
 /// An output format of [`export_tracedat`].
@@ -131,10 +210,17 @@ impl std::str::FromStr for Format {
 
 /// Exports the top buffer of a trace.dat to `out` (a file; a directory for CTF), naming threads
 /// from its saved cmdlines. Returns how many events were written.
+///
+/// Three threads share the work: the pages are decoded on one ([`write_recording`]), the
+/// format is written on the calling one and the file on a [`Background`] one.
 pub fn export_tracedat(dat: &TraceDat, format: Format, out: &Path) -> Result<u64> {
     let rec = dat.recording()?;
     let comms = dat.comms();
-    let file = || std::fs::File::create(out).map_err(|source| Error::Io { what: out.display().to_string(), source });
+    let what = || out.display().to_string();
+    let file = || {
+        let f = std::fs::File::create(out).map_err(|source| Error::Io { what: what(), source })?;
+        Background::new(f, what()).map_err(|source| Error::Io { what: what(), source })
+    };
     match format {
         Format::Perfetto => write_recording(&rec, &mut Perfetto::new(file()?).with_names(&comms)),
         Format::Json => write_recording(&rec, &mut ChromeJson::new(file()?).with_names(&comms)),

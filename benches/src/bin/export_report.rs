@@ -1,17 +1,21 @@
 //! Exports one trace.dat to each ktrace-export format (best of 3 runs each, output files in OUTDIR)
 //! and prints `RESULT export decode_evps=N perfetto_evps=N json_evps=N ctf_evps=N` plus the same
-//! divided by the thread's CPU time (`*_cpu_evps`, what a busy machine does not change): events
-//! written per second from the trace.dat's bytes in memory (`TraceDat::from_bytes`, its pages not
-//! copied) to the last byte written, decoding included; `decode_evps` is the decoding alone (merge,
-//! typed view and every field's value), the floor under a writer that needs every field.
+//! divided by the process's CPU time (`*_cpu_evps`, getrusage `RUSAGE_SELF`: user and system
+//! time of all its threads, what a busy machine does not change): events written per second from
+//! the trace.dat's bytes in memory (`TraceDat::from_bytes`, its pages not copied) to the last byte
+//! written, decoding included, as `export_tracedat` writes them: the pages decoded on one thread
+//! (`write_recording`), the format on the main one, the file on a third (`Background`; CTF's
+//! streams have their own), so wall time can be less than CPU time; `decode_evps` is the decoding
+//! alone on one thread (merge, typed view and every field's value), the floor under a writer that
+//! needs every field.
 //! Usage: export_report TRACE.DAT OUTDIR [FORMAT...] (all formats by default; naming some, e.g. to
 //! profile one writer with `perf record`, skips the others; `decode` names the decode-only pass)
 use std::time::Instant;
 
-use ktrace_benches::thread_cpu;
+use ktrace_benches::process_cpu;
 
 use ktrace_core::Value;
-use ktrace_export::{ChromeJson, Ctf, Perfetto, Writer, write_recording};
+use ktrace_export::{Background, ChromeJson, Ctf, Perfetto, Writer, write_recording};
 use ktrace_ftrace::TraceDat;
 
 /// Runs `pass` 3 times; best wall and best CPU seconds, and what the pass returned.
@@ -20,10 +24,10 @@ fn best_of(
 ) -> Result<(u64, f64, f64), Box<dyn std::error::Error>> {
     let (mut wall, mut cpu, mut n) = (f64::MAX, f64::MAX, 0);
     for _ in 0..3 {
-        let (t, c) = (Instant::now(), thread_cpu());
+        let (t, c) = (Instant::now(), process_cpu());
         n = pass()?;
         wall = wall.min(t.elapsed().as_secs_f64());
-        cpu = cpu.min(thread_cpu() - c);
+        cpu = cpu.min(process_cpu() - c);
     }
     Ok((n, wall, cpu))
 }
@@ -77,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let dat = TraceDat::from_bytes(bytes.clone())?;
             let rec = dat.recording()?;
             let comms = dat.comms();
-            let file = || std::fs::File::create(&out);
+            let file = || Background::create(&out);
             let mut w: Box<dyn Writer> = match format {
                 "perfetto" => Box::new(Perfetto::new(file()?).with_names(&comms)),
                 "json" => Box::new(ChromeJson::new(file()?).with_names(&comms)),
