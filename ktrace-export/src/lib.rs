@@ -104,7 +104,7 @@ pub fn write_items<'a>(
 }
 
 /// Items per batch handed from the decoding thread to the writer.
-const BATCH: usize = 2048;
+const BATCH: usize = 8192;
 /// Batches that go round between the two threads.
 const BATCHES: usize = 4;
 
@@ -114,7 +114,7 @@ type Batch<'a> = std::result::Result<Vec<Item<'a>>, ParseError>;
 /// Writes a whole recording, then finishes; returns how many events.
 ///
 /// The pages are walked and merged in time order on a scoped thread while `w` writes on the
-/// calling one: items go over in batches of 2048 through a bounded channel, a few batches
+/// calling one: items go over in batches of 8192 through a bounded channel, a few batches
 /// going round (no allocation per item), in the order [`write_items`] writes them (the same
 /// bytes). A parse error stops the writing at the item where it occurred, as [`write_items`]
 /// does; a writer error stops the walk. On a machine with one CPU, the walk and the writing take
@@ -225,5 +225,97 @@ pub fn export_tracedat(dat: &TraceDat, format: Format, out: &Path) -> Result<u64
         Format::Perfetto => write_recording(&rec, &mut Perfetto::new(file()?).with_names(&comms)),
         Format::Json => write_recording(&rec, &mut ChromeJson::new(file()?).with_names(&comms)),
         Format::Ctf => write_recording(&rec, &mut Ctf::create(out, dat.endian)?),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+
+    /// The workload of [`testing::records`], then 3 CPUs running 60000 syscalls with a switch
+    /// every 1000 (over 7 batches), as pages.
+    fn pages() -> Vec<Vec<u8>> {
+        let mut recs = testing::records();
+        for i in 0..60_000u64 {
+            let (cpu, ts) = ((i % 3) as u32, 10_000 + i * 7);
+            let tid = 1000 + cpu as i32;
+            recs.push(testing::syscall(ts, cpu, tid, 39, (i % 2 == 1).then_some(i as i64)));
+        }
+        for i in 0..60 {
+            let mut r = testing::records().swap_remove(0);
+            r.0 = 10_000 + i * 7000 + 3;
+            recs.push(r);
+        }
+        recs.sort_by_key(|r| r.0);
+        testing::pages(&recs)
+    }
+
+    /// What each format writes from `rec`: by the pipelined `write_recording`, or (`sequential`)
+    /// by `write_items` on the calling thread; CTF's files by name.
+    fn outputs(rec: &Recording, sequential: bool, dir: &Path) -> (Vec<Result<u64>>, Vec<Vec<u8>>) {
+        let write = |w: &mut dyn Writer| match sequential {
+            true => write_items(rec.items(), w),
+            false => write_recording(rec, w),
+        };
+        let (mut p, mut j) = (Vec::new(), Vec::new());
+        let mut ns = vec![write(&mut Perfetto::new(&mut p)), write(&mut ChromeJson::new(&mut j))];
+        let _ = std::fs::remove_dir_all(dir);
+        ns.push(write(&mut Ctf::create(dir, ktrace_core::Endian::NATIVE).unwrap()));
+        let mut out = vec![p, j];
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        out.extend(files.iter().map(|f| std::fs::read(f).unwrap()));
+        let _ = std::fs::remove_dir_all(dir);
+        (ns, out)
+    }
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("ktrace-export-{name}-{}", std::process::id()))
+    }
+
+    /// Decoding on a thread of its own changes nothing: each format's bytes are the ones the
+    /// calling thread alone writes, over many batches.
+    #[test]
+    fn pipelined_writes_the_sequential_bytes() {
+        let rec = testing::recording(pages());
+        let (n, out) = outputs(&rec, false, &tmp("pipelined"));
+        let (n_seq, out_seq) = outputs(&rec, true, &tmp("sequential"));
+        let n: Vec<u64> = n.into_iter().map(|n| n.unwrap()).collect();
+        assert_eq!(n, [60_066; 3]);
+        assert_eq!(n, n_seq.into_iter().map(|n| n.unwrap()).collect::<Vec<_>>());
+        assert_eq!(out.len(), 2 + 3 + 1, "perfetto, json, 3 CTF streams and the metadata");
+        for (i, (a, b)) in out.iter().zip(&out_seq).enumerate() {
+            assert!(a.len() > 100, "output {i} is written");
+            assert!(a == b, "output {i} differs");
+        }
+    }
+
+    /// A page that does not parse stops both ways at the same point with the same error.
+    #[test]
+    fn pipelined_stops_at_the_sequential_error() {
+        let mut cpus = pages();
+        // CPU 1's 150th page (past 4 batches) claims more data than a page holds.
+        cpus[1][150 * testing::PAGE + 8..][..8].copy_from_slice(&(2 * testing::PAGE as u64).to_le_bytes());
+        let rec = testing::recording(cpus);
+        let (n, _) = outputs(&rec, false, &tmp("pipelined-bad"));
+        let (n_seq, _) = outputs(&rec, true, &tmp("sequential-bad"));
+        let err = |n: Vec<Result<u64>>| n.into_iter().map(|n| n.unwrap_err().to_string()).collect::<Vec<_>>();
+        let (e, e_seq) = (err(n), err(n_seq));
+        assert!(e[0].contains("page commit size"), "{e:?}");
+        assert_eq!(e, e_seq);
+    }
+
+    /// A [`Background`] file holds what the writer writes to memory.
+    #[test]
+    fn background_file_is_the_written_bytes() {
+        let rec = testing::recording(pages());
+        let path = tmp("background.json");
+        let mut want = Vec::new();
+        write_items(rec.items(), &mut ChromeJson::new(&mut want)).unwrap();
+        write_recording(&rec, &mut ChromeJson::new(Background::create(&path).unwrap())).unwrap();
+        let got = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(got == want, "{} bytes, want {}", got.len(), want.len());
     }
 }

@@ -37,36 +37,56 @@ impl<W: Write> Sink for W {
     }
 }
 
-/// Blocks that go round between a writer and its thread (the one being filled not counted).
-const BLOCKS: usize = 4;
+/// Blocks handed to the thread in one message, at most: waking a thread is dear (tens of µs
+/// in a VM, where an idle vCPU sleeps in the host), so it is woken once per group, not per block.
+const GROUP: usize = 8;
+/// A group is sent once it holds this many bytes (or [`GROUP`] blocks).
+const GROUP_BYTES: usize = 1 << 20;
+/// Groups that go round between a writer and its thread: one being filled, two being written.
+const GROUPS: usize = 3;
+/// Blocks made, at most (the writer's own block not counted).
+const BLOCKS: usize = GROUP * GROUPS;
+
+/// A block to write: `bytes[start..]` to destination `dest`.
+struct Block {
+    dest: usize,
+    bytes: Vec<u8>,
+    start: usize,
+}
 
 /// A message to the writer thread.
 enum Msg<W> {
     /// A new destination, with its name for errors; the next index.
     Open(W, String),
-    /// Write `bytes[start..]` to destination `dest`.
-    Block { dest: usize, bytes: Vec<u8>, start: usize },
+    /// Blocks to write, in order.
+    Blocks(Vec<Block>),
     /// Flush every destination, then say so.
     Sync,
 }
 
 /// What the writer thread hands back.
 enum Back {
-    /// A block written (emptied).
-    Block(Vec<u8>),
+    /// A group written (its blocks emptied).
+    Blocks(Vec<Block>),
     /// Everything before the `Sync` is written and flushed.
     Synced,
 }
 
 /// A writer thread with its destinations (one for [`Background`], one per CPU stream for
-/// [`Ctf`](crate::Ctf)): blocks go to it over a bounded channel and come back emptied.
+/// [`Ctf`](crate::Ctf)): blocks go to it in groups over a bounded channel and come back
+/// emptied.
 pub(crate) struct Pipe<W> {
     to: Option<SyncSender<Msg<W>>>,
     back: Receiver<Back>,
-    /// Written blocks, for the next swap.
+    /// The group being filled, and its bytes.
+    group: Vec<Block>,
+    group_bytes: usize,
+    /// Written blocks and emptied groups, for reuse.
     spare: Vec<Vec<u8>>,
-    /// Blocks made so far (at most [`BLOCKS`]).
+    spare_groups: Vec<Vec<Block>>,
+    /// Blocks and groups made so far (at most [`BLOCKS`] and [`GROUPS`]).
     made: usize,
+    made_groups: usize,
     dests: usize,
     thread: Option<JoinHandle<io::Result<Vec<W>>>>,
     /// The thread's error once it stopped, repeated on every later call.
@@ -82,14 +102,27 @@ impl<W> std::fmt::Debug for Pipe<W> {
 impl<W: Write + Send + 'static> Pipe<W> {
     /// Starts the writer thread (no destination yet).
     pub(crate) fn new() -> io::Result<Pipe<W>> {
-        let (to, rx) = sync_channel(BLOCKS);
+        let (to, rx) = sync_channel(GROUPS);
         let (back_to, back) = channel();
         let thread = std::thread::Builder::new().name("ktrace-export".into()).spawn(move || run(rx, back_to))?;
-        Ok(Pipe { to: Some(to), back, spare: Vec::new(), made: 0, dests: 0, thread: Some(thread), failed: None })
+        Ok(Pipe {
+            to: Some(to),
+            back,
+            group: Vec::with_capacity(GROUP),
+            group_bytes: 0,
+            spare: Vec::new(),
+            spare_groups: Vec::new(),
+            made: 0,
+            made_groups: 1,
+            dests: 0,
+            thread: Some(thread),
+            failed: None,
+        })
     }
 
     /// Adds a destination (its errors name it `name`); returns its index.
     pub(crate) fn open(&mut self, w: W, name: String) -> io::Result<usize> {
+        self.send_group()?;
         self.send(Msg::Open(w, name))?;
         self.dests += 1;
         Ok(self.dests - 1)
@@ -101,16 +134,19 @@ impl<W: Write + Send + 'static> Pipe<W> {
         let mut empty = self.empty_block()?;
         empty.reserve_exact(block.capacity());
         let bytes = std::mem::replace(block, empty);
-        self.send(Msg::Block { dest, bytes, start })
+        self.group_bytes += bytes.len().saturating_sub(start);
+        self.group.push(Block { dest, bytes, start });
+        if self.group.len() >= GROUP || self.group_bytes >= GROUP_BYTES { self.send_group() } else { Ok(()) }
     }
 
     /// Waits for every block handed over to be written and the destinations flushed.
     pub(crate) fn sync(&mut self) -> io::Result<()> {
+        self.send_group()?;
         self.send(Msg::Sync)?;
         loop {
             match self.back.recv() {
                 Ok(Back::Synced) => return Ok(()),
-                Ok(Back::Block(b)) => self.spare.push(b),
+                Ok(Back::Blocks(g)) => self.take_back(g),
                 Err(_) => return Err(self.stopped()),
             }
         }
@@ -118,6 +154,7 @@ impl<W: Write + Send + 'static> Pipe<W> {
 
     /// Stops the thread after it wrote everything; its destinations, or its error.
     pub(crate) fn close(mut self) -> io::Result<Vec<W>> {
+        self.send_group()?;
         self.to = None;
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(r)) => r,
@@ -126,12 +163,53 @@ impl<W: Write + Send + 'static> Pipe<W> {
         }
     }
 
+    /// Sends the group being filled (if any), taking an emptied one in its place.
+    fn send_group(&mut self) -> io::Result<()> {
+        if self.group.is_empty() {
+            return Ok(());
+        }
+        self.collect();
+        let next = match self.spare_groups.pop() {
+            Some(g) => g,
+            None if self.made_groups < GROUPS => {
+                self.made_groups += 1;
+                Vec::with_capacity(GROUP)
+            }
+            None => loop {
+                match self.back.recv() {
+                    Ok(Back::Blocks(mut g)) => {
+                        self.spare.extend(g.drain(..).map(|b| b.bytes));
+                        break g;
+                    }
+                    Ok(Back::Synced) => {}
+                    Err(_) => return Err(self.stopped()),
+                }
+            },
+        };
+        let group = std::mem::replace(&mut self.group, next);
+        self.group_bytes = 0;
+        self.send(Msg::Blocks(group))
+    }
+
+    /// Keeps a written group's blocks, and the group.
+    fn take_back(&mut self, mut g: Vec<Block>) {
+        self.spare.extend(g.drain(..).map(|b| b.bytes));
+        self.spare_groups.push(g);
+    }
+
+    /// Takes the groups written so far, without waiting.
+    fn collect(&mut self) {
+        while let Ok(b) = self.back.try_recv() {
+            if let Back::Blocks(g) = b {
+                self.take_back(g);
+            }
+        }
+    }
+
     /// A written block: one back from the thread, or a new one while fewer than [`BLOCKS`] exist.
     fn empty_block(&mut self) -> io::Result<Vec<u8>> {
-        while let Ok(b) = self.back.try_recv() {
-            if let Back::Block(b) = b {
-                self.spare.push(b);
-            }
+        if self.spare.is_empty() {
+            self.collect();
         }
         if let Some(b) = self.spare.pop() {
             return Ok(b);
@@ -140,9 +218,14 @@ impl<W: Write + Send + 'static> Pipe<W> {
             self.made += 1;
             return Ok(Vec::new());
         }
+        // Every block is in the group being filled or at the thread: the filled group goes too.
+        self.send_group()?;
         loop {
+            if let Some(b) = self.spare.pop() {
+                return Ok(b);
+            }
             match self.back.recv() {
-                Ok(Back::Block(b)) => return Ok(b),
+                Ok(Back::Blocks(g)) => self.take_back(g),
                 Ok(Back::Synced) => {}
                 Err(_) => return Err(self.stopped()),
             }
@@ -172,28 +255,35 @@ impl<W: Write + Send + 'static> Pipe<W> {
 
 impl<W> Drop for Pipe<W> {
     fn drop(&mut self) {
-        // The thread writes what it holds, then ends with the channel.
-        self.to = None;
+        // The thread writes what it holds and the group being filled, then ends with the
+        // channel (errors unseen: a writer's `finish` syncs first).
+        if let Some(to) = self.to.take()
+            && !self.group.is_empty()
+        {
+            let _ = to.send(Msg::Blocks(std::mem::take(&mut self.group)));
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-/// The writer thread: writes each block to its destination and hands it back, until the
-/// channel closes or a write fails (its error, naming the destination).
+/// The writer thread: writes each block to its destination and hands the groups back, until
+/// the channel closes or a write fails (its error, naming the destination).
 fn run<W: Write>(rx: Receiver<Msg<W>>, back: Sender<Back>) -> io::Result<Vec<W>> {
     let mut dests: Vec<(W, String)> = Vec::new();
     let named = |name: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {e}"));
     for m in rx {
         match m {
             Msg::Open(w, name) => dests.push((w, name)),
-            Msg::Block { dest, mut bytes, start } => {
-                if let Some((w, name)) = dests.get_mut(dest) {
-                    w.write_all(bytes.get(start..).unwrap_or_default()).map_err(|e| named(name, e))?;
+            Msg::Blocks(mut group) => {
+                for b in &mut group {
+                    if let Some((w, name)) = dests.get_mut(b.dest) {
+                        w.write_all(b.bytes.get(b.start..).unwrap_or_default()).map_err(|e| named(name, e))?;
+                    }
+                    b.bytes.clear();
                 }
-                bytes.clear();
-                let _ = back.send(Back::Block(bytes));
+                let _ = back.send(Back::Blocks(group));
             }
             Msg::Sync => {
                 for (w, name) in &mut dests {
@@ -207,8 +297,10 @@ fn run<W: Write>(rx: Receiver<Msg<W>>, back: Sender<Back>) -> io::Result<Vec<W>>
 }
 
 /// A [`Sink`] that writes on a thread of its own: a writer's filled blocks are handed to it
-/// whole (no copy) over a bounded channel, a few blocks going round (bounded memory, no
-/// allocation once warm), so the calling thread formats while the file is written.
+/// whole (no copy), in groups of up to 8 blocks or 1 MiB, over a bounded channel, a fixed number
+/// of blocks going round (bounded memory: at most 24, no allocation once warm), so the calling
+/// thread formats while the file is written. The file lags the writer by up to the groups in
+/// flight until the writer's `finish`.
 ///
 /// The thread's error (naming the destination) comes back from the writer's next call that
 /// reaches the sink (its next full block, or its `finish`), and from every call after. The

@@ -9,8 +9,8 @@ use super::protos::{
 };
 use super::protos::{debug_annotation, trace_packet, track_descriptor, track_event};
 use super::{Perfetto, Result};
-use crate::tracks::{Arg, BlockIo, Count, Mark, Probes, Slice, Thread, Tracks, write_hit};
 use crate::sink::Sink;
+use crate::tracks::{Arg, BlockIo, Count, Mark, Probes, Slice, Thread, Tracks, write_hit};
 use ktrace_ftrace::Event;
 
 /// The packet sequence of the thread, process, counter and global tracks.
