@@ -106,7 +106,7 @@ pub fn write_items<'a>(
 /// Items per batch handed from the decoding thread to the writer.
 const BATCH: usize = 8192;
 /// Batches that go round between the two threads.
-const BATCHES: usize = 4;
+const BATCHES: usize = 8;
 
 /// A batch of items from the decoding thread, or the error it stopped at.
 type Batch<'a> = std::result::Result<Vec<Item<'a>>, ParseError>;
