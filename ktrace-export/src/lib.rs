@@ -229,7 +229,7 @@ pub fn export_tracedat(dat: &TraceDat, format: Format, out: &Path) -> Result<u64
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail by panicking")]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 mod tests {
     use super::*;
 
@@ -304,6 +304,19 @@ mod tests {
         let (e, e_seq) = (err(n), err(n_seq));
         assert!(e[0].contains("page commit size"), "{e:?}");
         assert_eq!(e, e_seq);
+    }
+
+    /// A write that fails on the [`Background`] thread comes back from the writer, naming the
+    /// file, and stops the export.
+    #[test]
+    fn background_write_errors_name_the_file() {
+        let rec = testing::recording(pages());
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let mut w = ChromeJson::new(Background::new(full, "/dev/full").unwrap());
+        let err = write_recording(&rec, &mut w).unwrap_err();
+        let Error::Io { what, source } = &err else { panic!("{err}") };
+        assert_eq!((what.as_str(), source.kind()), ("the JSON trace", std::io::ErrorKind::StorageFull), "{err}");
+        assert!(err.to_string().starts_with("writing the JSON trace: /dev/full: "), "{err}");
     }
 
     /// A [`Background`] file holds what the writer writes to memory.
