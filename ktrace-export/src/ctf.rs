@@ -17,7 +17,6 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ktrace_core::format::{Field, FieldKind};
@@ -26,6 +25,7 @@ use ktrace_ftrace::Event;
 
 use crate::Writer;
 use crate::error::{Error, IoContext, Result};
+use crate::sink::Pipe;
 
 /// Events per packet are written out when they reach this many bytes.
 pub const PACKET_BYTES: usize = 64 << 10;
@@ -36,7 +36,10 @@ const PACKET_HEAD: usize = 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4;
 /// One CPU's stream.
 #[derive(Debug, Default)]
 struct Stream {
-    file: Option<File>,
+    /// Its file's index in the writer thread, once created.
+    file: Option<usize>,
+    /// The packet being filled: [`PACKET_HEAD`] bytes of room for its header (once the file
+    /// is created), then the events.
     events: Vec<u8>,
     head: Vec<u8>,
     begin: u64,
@@ -85,11 +88,15 @@ fn ty(f: &Field) -> Ty {
 /// // babeltrace2 trace-ctf
 /// # Ok(()) }
 /// ```
+///
+/// The stream files are written on a thread of their own (one for all CPUs), each packet handed
+/// to it whole.
 #[derive(Debug)]
 pub struct Ctf {
     dir: PathBuf,
     endian: Endian,
     streams: Vec<Stream>,
+    files: Pipe<File>,
     formats: Vec<EventFormat>,
     /// Each event id's write plan, made the first time the id is seen.
     plans: Vec<Option<Vec<Step>>>,
@@ -133,17 +140,18 @@ impl Ctf {
     /// records' own (fixed-size fields are copied from the records as they are).
     pub fn create(dir: &Path, endian: Endian) -> Result<Ctf> {
         std::fs::create_dir_all(dir).writing(|| dir.display().to_string())?;
-        Ok(Ctf { dir: dir.to_owned(), endian, streams: Vec::new(), formats: Vec::new(), plans: Vec::new() })
+        let files = Pipe::new().writing(|| dir.display().to_string())?;
+        Ok(Ctf { dir: dir.to_owned(), endian, streams: Vec::new(), files, formats: Vec::new(), plans: Vec::new() })
     }
 
     /// Writes CPU `cpu`'s packet (also an empty one when only the discarded count changed).
     fn flush(&mut self, cpu: u32) -> Result<()> {
         let e = self.endian;
         let Some(s) = self.streams.get_mut(cpu as usize) else { return Ok(()) };
-        if s.events.is_empty() && s.discarded == s.discarded_written {
+        if s.events.len() <= PACKET_HEAD && s.discarded == s.discarded_written {
             return Ok(());
         }
-        let bits = ((PACKET_HEAD + s.events.len()) * 8) as u64;
+        let bits = (s.events.len() * 8) as u64;
         s.head.clear();
         put(&mut s.head, e, MAGIC as u64, 4);
         put(&mut s.head, e, 0, 4);
@@ -153,12 +161,13 @@ impl Ctf {
         put(&mut s.head, e, bits, 8);
         put(&mut s.head, e, s.discarded, 8);
         put(&mut s.head, e, cpu as u64, 4);
-        if let Some(f) = s.file.as_mut() {
-            let what = || format!("CTF stream of cpu {cpu}");
-            f.write_all(&s.head).writing(what)?;
-            f.write_all(&s.events).writing(what)?;
+        if let Some(f) = s.file {
+            if let Some(room) = s.events.get_mut(..PACKET_HEAD) {
+                room.copy_from_slice(&s.head);
+            }
+            self.files.put(f, &mut s.events, 0).writing(|| format!("CTF stream of cpu {cpu}"))?;
+            s.events.resize(PACKET_HEAD, 0);
         }
-        s.events.clear();
         s.discarded_written = s.discarded;
         s.begin = s.end;
         Ok(())
@@ -222,8 +231,9 @@ impl Ctf {
     }
 }
 
-/// CPU `cpu`'s stream in `streams`, its file created in `dir` the first time.
-fn stream<'s>(streams: &'s mut Vec<Stream>, dir: &Path, cpu: u32) -> Result<&'s mut Stream> {
+/// CPU `cpu`'s stream in `streams`, its file created in `dir` (and handed to `files`) the first
+/// time.
+fn stream<'s>(streams: &'s mut Vec<Stream>, files: &mut Pipe<File>, dir: &Path, cpu: u32) -> Result<&'s mut Stream> {
     let i = cpu as usize;
     if streams.len() <= i {
         streams.resize_with(i + 1, Stream::default);
@@ -231,8 +241,11 @@ fn stream<'s>(streams: &'s mut Vec<Stream>, dir: &Path, cpu: u32) -> Result<&'s 
     let s = streams.get_mut(i).ok_or_else(|| std::io::Error::other("cpu")).writing(|| "CTF".into())?;
     if s.file.is_none() {
         let path = dir.join(format!("channel0_{cpu}"));
-        s.file = Some(File::create(&path).writing(|| path.display().to_string())?);
-        s.events.reserve(PACKET_BYTES + 4096);
+        let name = || path.display().to_string();
+        let f = File::create(&path).writing(name)?;
+        s.file = Some(files.open(f, name()).writing(name)?);
+        s.events.reserve(PACKET_HEAD + PACKET_BYTES + 4096);
+        s.events.resize(PACKET_HEAD, 0);
     }
     Ok(s)
 }
@@ -309,8 +322,8 @@ impl Writer for Ctf {
             }
         };
         let ts = ev.timestamp().ns;
-        let s = stream(&mut self.streams, &self.dir, ev.cpu())?;
-        if s.events.is_empty() && s.discarded == s.discarded_written {
+        let s = stream(&mut self.streams, &mut self.files, &self.dir, ev.cpu())?;
+        if s.events.len() <= PACKET_HEAD && s.discarded == s.discarded_written {
             s.begin = ts;
         }
         s.end = ts;
@@ -364,7 +377,7 @@ impl Writer for Ctf {
                 }
             }
         }
-        if s.events.len() >= PACKET_BYTES {
+        if s.events.len() >= PACKET_HEAD + PACKET_BYTES {
             self.flush(ev.cpu())?;
         }
         Ok(())
@@ -372,7 +385,7 @@ impl Writer for Ctf {
 
     fn lost(&mut self, lost: &Lost) -> Result<()> {
         self.flush(lost.cpu)?;
-        let s = stream(&mut self.streams, &self.dir, lost.cpu)?;
+        let s = stream(&mut self.streams, &mut self.files, &self.dir, lost.cpu)?;
         s.discarded = s.discarded.saturating_add(lost.count.unwrap_or(1));
         s.end = s.end.max(lost.timestamp_ns);
         Ok(())
@@ -382,6 +395,7 @@ impl Writer for Ctf {
         for cpu in 0..self.streams.len() {
             self.flush(cpu as u32)?;
         }
+        self.files.sync().writing(|| "the CTF streams".into())?;
         let path = self.dir.join("metadata");
         std::fs::write(&path, self.metadata()).writing(|| path.display().to_string())
     }

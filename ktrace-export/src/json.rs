@@ -30,6 +30,7 @@ use ktrace_ftrace::{Event, Typed, syscall_name};
 use crate::Writer;
 use crate::error::Result;
 use crate::names::{Comm, Out, Threads, each_comm, hex};
+use crate::sink::Sink;
 #[path = "json_tracks.rs"]
 pub mod tracks;
 pub use tracks::{BLOCK_PID, GLOBAL_PID};
@@ -58,7 +59,7 @@ struct Running {
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct ChromeJson<W: Write> {
+pub struct ChromeJson<W: Sink> {
     out: Out<W>,
     started: bool,
     first: bool,
@@ -186,8 +187,9 @@ impl SyscallText {
     }
 }
 
-impl<W: Write> ChromeJson<W> {
-    /// A writer to `w` (buffered inside: pass a `File`, not a `BufWriter`).
+impl<W: Sink> ChromeJson<W> {
+    /// A writer to `w` (buffered inside: pass a `File`, not a `BufWriter`; or a
+    /// [`Background`](crate::Background) to write the file on a thread of its own).
     pub fn new(w: W) -> ChromeJson<W> {
         ChromeJson {
             out: Out::new(w, "the JSON trace"),
@@ -363,7 +365,7 @@ impl<W: Write> ChromeJson<W> {
     }
 }
 
-impl<W: Write> Writer for ChromeJson<W> {
+impl<W: Sink> Writer for ChromeJson<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
         self.begin();
         let ts = ev.timestamp().ns;

@@ -8,11 +8,10 @@
 //! - Counters: `{"ph":"C","name":NAME,"args":{UNIT:VALUE}}` (Perfetto names the track
 //!   `NAME UNIT`).
 
-use std::io::Write;
-
 use super::{ChromeJson, micros, num, string};
 use crate::error::Result;
 use crate::lanes::{Io, Lanes, dev_name};
+use crate::sink::Sink;
 use crate::tracks::{Arg, BlockIo, Count, Hit, Mark, Probes, Slice, Thread, Tracks, write_hit};
 use ktrace_ftrace::{BlockPhase, Event, Typed};
 
@@ -36,7 +35,7 @@ pub(super) struct JsonTracks {
     global_named: bool,
 }
 
-impl<W: Write> ChromeJson<W> {
+impl<W: Sink> ChromeJson<W> {
     /// The process of `tid`.
     #[inline]
     pub(super) fn tgid_of(&self, tid: i32) -> i32 {
@@ -142,7 +141,7 @@ impl<W: Write> ChromeJson<W> {
     }
 }
 
-impl<W: Write> Tracks for ChromeJson<W> {
+impl<W: Sink> Tracks for ChromeJson<W> {
     fn thread_group(&mut self, tid: i32, tgid: i32) {
         if self.tgid_of(tid) == tgid {
             return;

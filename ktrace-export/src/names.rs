@@ -1,11 +1,11 @@
 //! Thread names seen in the stream, and the buffered output every writer streams through.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 use ktrace_ftrace::Typed;
 
 use crate::error::{IoContext, Result};
+use crate::sink::Sink;
 
 /// A comm as the kernel keeps it (`TASK_COMM_LEN`: 15 bytes and a NUL), stored inline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,49 +77,51 @@ pub(crate) fn each_comm<'a>(typed: &Typed<'a>, mut name: impl FnMut(i32, &'a [u8
     }
 }
 
-/// Output buffered in one reused block, written to `W` whenever it passes [`Out::BLOCK`]: the
-/// memory a writer holds is this block, whatever the trace's length.
+/// Output buffered in one block, handed to the [`Sink`] whenever it passes [`Out::BLOCK`]: the
+/// memory a writer holds is this block, whatever the trace's length (a [`Write`](std::io::Write) sink writes it
+/// and hands it back; a [`Background`](crate::Background) one swaps it for a written one).
 #[derive(Debug)]
-pub(crate) struct Out<W: Write> {
+pub(crate) struct Out<W: Sink> {
     pub(crate) buf: Vec<u8>,
     pub(crate) w: W,
     what: &'static str,
 }
 
-impl<W: Write> Out<W> {
+impl<W: Sink> Out<W> {
     pub(crate) const BLOCK: usize = 256 << 10;
 
     pub(crate) fn new(w: W, what: &'static str) -> Out<W> {
         Out { buf: Vec::with_capacity(Self::BLOCK + 4096), w, what }
     }
 
-    /// Writes the block out when it is full.
+    /// Hands the block to the sink when it is full.
     #[inline]
     pub(crate) fn spill(&mut self) -> Result<()> {
         if self.buf.len() >= Self::BLOCK { self.flush() } else { Ok(()) }
     }
 
-    /// Writes everything buffered.
+    /// Hands everything buffered to the sink.
     pub(crate) fn flush(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
         let what = self.what;
-        self.w.write_all(&self.buf).writing(|| what.to_owned())?;
-        self.buf.clear();
-        Ok(())
+        self.w.put(&mut self.buf, 0).writing(|| what.to_owned())
     }
 
-    /// Writes what is buffered, then `bytes` from where they are (a large block that the buffer
-    /// would only pass on: one copy less).
-    pub(crate) fn write_through(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Hands what is buffered to the sink, then `block[start..]` (a large block that the buffer
+    /// would only pass on: no copy), leaving `block` empty.
+    pub(crate) fn put(&mut self, block: &mut Vec<u8>, start: usize) -> Result<()> {
         self.flush()?;
         let what = self.what;
-        self.w.write_all(bytes).writing(|| what.to_owned())
+        self.w.put(block, start).writing(|| what.to_owned())
     }
 
-    /// Writes everything and flushes the writer.
+    /// Hands everything to the sink and waits for it to be written and flushed.
     pub(crate) fn finish(&mut self) -> Result<()> {
         self.flush()?;
         let what = self.what;
-        self.w.flush().writing(|| what.to_owned())
+        self.w.sync().writing(|| what.to_owned())
     }
 }
 

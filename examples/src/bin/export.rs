@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ktrace::export::tracks::Count;
-use ktrace::export::{ChromeJson, Perfetto, Tracks};
+use ktrace::export::{Background, ChromeJson, Perfetto, Tracks};
 use ktrace::kprobe::{ProbeDef, Target, elf::Binary};
 use ktrace::sample::counters::Ev;
 use ktrace::session::{Exporter, Session, TimelineEvent};
@@ -154,7 +154,8 @@ fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::E
 
 fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     if !a.command.is_empty() {
-        let file = std::fs::File::create(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+        // The file is written on a thread of its own while the session's events are formatted.
+        let file = Background::create(&a.out)?;
         let status = match a.format {
             Format::Perfetto => session(&a, &mut Perfetto::new(file))?,
             Format::Json => session(&a, &mut ChromeJson::new(file))?,

@@ -36,8 +36,6 @@
 #[path = "../../vendor/perfetto/protos.rs"]
 pub mod protos;
 
-use std::io::Write;
-
 pub mod block;
 pub use block::{BLOCK_SEQUENCE, BLOCK_TRACKS};
 pub mod samples;
@@ -54,6 +52,7 @@ use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 use crate::Writer;
 use crate::error::Result;
 use crate::names::{Out, Threads, each_comm, hex};
+use crate::sink::Sink;
 use protos::ftrace_event::Event as Fe;
 use protos::generic_ftrace_event::{Field, field::Value as Fv};
 use protos::{
@@ -73,11 +72,22 @@ pub const LOSS_SEQUENCE: u32 = 2;
 /// The uuid of the `ktrace losses` track.
 pub const LOSS_TRACK: u64 = 0x6b74_7261_6365_0001;
 
-/// One CPU's bundle being filled.
-#[derive(Debug, Default)]
+/// Room kept before a bundle's events for its packet's head (the packet and bundle keys and
+/// lengths, the bundle's `cpu` and `lost_events`: at most 1 + 5 + 1 + 5 + 6 + 2 bytes), so that
+/// the packet is one block for the sink, written without a copy.
+const HEAD_ROOM: usize = 24;
+
+/// One CPU's bundle being filled: [`HEAD_ROOM`] bytes, then the encoded events.
+#[derive(Debug)]
 struct Bundle {
     events: Vec<u8>,
     lost: bool,
+}
+
+impl Default for Bundle {
+    fn default() -> Bundle {
+        Bundle { events: vec![0; HEAD_ROOM], lost: false }
+    }
 }
 
 /// Reused messages, one `FtraceEvent` per typed event kind (holding its kind's message) and one
@@ -110,7 +120,7 @@ struct Pool {
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct Perfetto<W: Write> {
+pub struct Perfetto<W: Sink> {
     out: Out<W>,
     bundles: Vec<Bundle>,
     threads: Threads,
@@ -124,8 +134,9 @@ pub struct Perfetto<W: Write> {
     loss_track: bool,
 }
 
-impl<W: Write> Perfetto<W> {
-    /// A writer to `w` (buffered inside: pass a `File`, not a `BufWriter`).
+impl<W: Sink> Perfetto<W> {
+    /// A writer to `w` (buffered inside: pass a `File`, not a `BufWriter`; or a
+    /// [`Background`](crate::Background) to write the file on a thread of its own).
     pub fn new(w: W) -> Perfetto<W> {
         Perfetto {
             out: Out::new(w, "the Perfetto trace"),
@@ -208,32 +219,38 @@ impl<W: Write> Perfetto<W> {
     fn append_with(&mut self, ev: &Event<'_>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
         let Some(b) = self.bundle(ev.cpu()) else { return Ok(()) };
         encode(&mut b.events);
-        if b.events.len() >= BUNDLE_BYTES {
+        if b.events.len() >= HEAD_ROOM + BUNDLE_BYTES {
             self.flush_bundle(ev.cpu())?;
         }
         Ok(())
     }
 
-    /// Writes CPU `cpu`'s bundle as one packet.
+    /// Writes CPU `cpu`'s bundle as one packet: its head put in the room before the events,
+    /// the sequence id after them, the whole handed to the sink.
     fn flush_bundle(&mut self, cpu: u32) -> Result<()> {
         let Some(b) = self.bundles.get_mut(cpu as usize) else { return Ok(()) };
-        if b.events.is_empty() {
+        if b.events.len() <= HEAD_ROOM {
             return Ok(());
         }
         let head = FtraceEventBundle { cpu: Some(cpu), event: Vec::new(), lost_events: b.lost.then_some(true) };
         b.lost = false;
-        let bundle_len = head.encoded_len() + b.events.len();
+        let bundle_len = head.encoded_len() + b.events.len() - HEAD_ROOM;
         let seq = prost::encoding::uint32::encoded_len(10, &FTRACE_SEQUENCE);
         let packet_len = 1 + encoded_len_varint(bundle_len as u64) + bundle_len + seq;
-        let o = &mut self.out.buf;
-        encode_key(1, WireType::LengthDelimited, o);
-        encode_varint(packet_len as u64, o);
-        encode_key(1, WireType::LengthDelimited, o);
-        encode_varint(bundle_len as u64, o);
-        head.encode_raw(o);
-        self.out.write_through(&b.events)?;
-        prost::encoding::uint32::encode(10, &FTRACE_SEQUENCE, &mut self.out.buf);
-        b.events.clear();
+        let mut room = [0u8; HEAD_ROOM];
+        let mut r = &mut room[..];
+        encode_key(1, WireType::LengthDelimited, &mut r);
+        encode_varint(packet_len as u64, &mut r);
+        encode_key(1, WireType::LengthDelimited, &mut r);
+        encode_varint(bundle_len as u64, &mut r);
+        head.encode_raw(&mut r);
+        let start = r.len();
+        if let (Some(to), Some(from)) = (b.events.get_mut(start..HEAD_ROOM), room.get(..HEAD_ROOM - start)) {
+            to.copy_from_slice(from);
+        }
+        prost::encoding::uint32::encode(10, &FTRACE_SEQUENCE, &mut b.events);
+        self.out.put(&mut b.events, start)?;
+        b.events.resize(HEAD_ROOM, 0);
         Ok(())
     }
 
@@ -251,7 +268,7 @@ fn append(bundles: &mut Vec<Bundle>, cpu: u32, fe: &FtraceEvent) -> bool {
     }
     let Some(b) = bundles.get_mut(i) else { return false };
     encode_event(fe, &mut b.events);
-    b.events.len() >= BUNDLE_BYTES
+    b.events.len() >= HEAD_ROOM + BUNDLE_BYTES
 }
 
 /// Appends `fe` as the bundle's field 2 (`event`), the bytes `prost::encoding::message::encode`
@@ -310,7 +327,7 @@ macro_rules! pooled {
     }};
 }
 
-impl<W: Write> Writer for Perfetto<W> {
+impl<W: Sink> Writer for Perfetto<W> {
     fn event(&mut self, ev: &Event<'_>) -> Result<()> {
         // Read where the decoder returned it: moving it out of the `Result` is a copy that
         // stalls on the stores that just wrote it.

@@ -5,11 +5,10 @@
 //! already symbolized). Each function name and each distinct callstack is interned once, in the
 //! packet of the first sample that has it; a sample whose stack was seen before allocates nothing.
 
-use std::io::Write;
-
 use super::Perfetto;
 use super::protos::{Callstack, Frame, InternedData, InternedString, Mapping, PerfSample, TracePacket, trace_packet};
 use crate::error::Result;
+use crate::sink::Sink;
 
 /// The packet sequence of the perf samples.
 pub const SAMPLE_SEQUENCE: u32 = 4;
@@ -81,7 +80,7 @@ impl Samples {
     }
 }
 
-impl<W: Write> Perfetto<W> {
+impl<W: Sink> Perfetto<W> {
     /// Writes one perf sample at `ts` (ns) with its callchain, `frames` named and leaf first (as
     /// perf gives callchains, and ktrace-sample's `Profile::frames` holds them): a `PerfSample`
     /// whose callstack resolves, root first, to these names in Perfetto. New names and stacks

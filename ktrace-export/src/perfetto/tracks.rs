@@ -4,13 +4,12 @@
 //! track when they have one), global instants on a track per category. All on packet sequence
 //! [`TRACKS_SEQUENCE`]; probe hits of the ftrace stream become slices here too.
 
-use std::io::Write;
-
 use super::protos::{
     CounterDescriptor, DebugAnnotation, ProcessDescriptor, ThreadDescriptor, TracePacket, TrackDescriptor, TrackEvent,
 };
 use super::protos::{debug_annotation, trace_packet, track_descriptor, track_event};
 use super::{Perfetto, Result};
+use crate::sink::Sink;
 use crate::tracks::{Arg, BlockIo, Count, Mark, Probes, Slice, Thread, Tracks, write_hit};
 use ktrace_ftrace::Event;
 
@@ -59,7 +58,7 @@ fn name(s: &str) -> Option<track_descriptor::StaticOrDynamicName> {
     Some(track_descriptor::StaticOrDynamicName::Name(s.to_owned()))
 }
 
-impl<W: Write> Perfetto<W> {
+impl<W: Sink> Perfetto<W> {
     /// Writes a packet of the tracks' sequence (the first clears its incremental state).
     fn track_packet(&mut self, ts: Option<u64>, data: trace_packet::Data) -> Result<()> {
         let first = !std::mem::replace(&mut self.tracks.started, true);
@@ -139,7 +138,7 @@ impl<W: Write> Perfetto<W> {
     }
 }
 
-impl<W: Write> Tracks for Perfetto<W> {
+impl<W: Sink> Tracks for Perfetto<W> {
     fn thread_group(&mut self, tid: i32, tgid: i32) {
         self.tgids.insert(tid, tgid);
     }
