@@ -1,10 +1,11 @@
 //! A child doing N getppid(): untraced; `strace -f -o /dev/null` vs our tracer decoding every syscall;
 //! `strace --seccomp-bpf -e trace=openat` vs our seccomp filter on openat, and the floor: the same
 //! tracer with an allow-all filter (the one-instruction program, what an empty set builds). The three
-//! seccomp figures are medians of interleaved rounds (5 by default), so a busy machine shifts them
-//! alike. Prints `RESULT ptrace untraced_ns=N ktrace_all_ns=N strace_all_ns=N ktrace_seccomp_ns=N
+//! seccomp figures are medians of interleaved rounds (9 by default, the order turning each round),
+//! so a busy machine shifts them alike: single runs of all three move between ~245 and ~340 ns
+//! on this VM. Prints `RESULT ptrace untraced_ns=N ktrace_all_ns=N strace_all_ns=N ktrace_seccomp_ns=N
 //! strace_seccomp_ns=N allowall_seccomp_ns=N`.
-//! Usage: `ptrace_report GETPPID_LOOP [N] [ROUNDS]`
+//! Usage: `ptrace_report GETPPID_LOOP [N] [ROUNDS]` (N/5 calls for the runs where every syscall stops)
 use std::process::{Command, Stdio};
 
 use ktrace_ptrace::{AuditArch, Event, TraceCommand};
@@ -50,28 +51,38 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     let looper = a.get(1).ok_or("usage: ptrace_report GETPPID_LOOP [N] [ROUNDS]")?;
-    let n = a.get(2).cloned().unwrap_or_else(|| "200000".into());
+    let n = a.get(2).cloned().unwrap_or_else(|| "1000000".into());
+    // Every syscall stopping costs ~20-300 us: those runs do a fifth of the calls.
+    let n_all = (n.parse::<u64>().unwrap_or(1_000_000) / 5).max(1).to_string();
     let untraced = ns(&Command::new(looper).arg(&n).output()?.stdout);
-    let strace_all =
-        ns(&Command::new("strace").args(["-f", "-o", "/dev/null", looper, &n]).stderr(Stdio::null()).output()?.stdout);
-    // strace has no same-CPU option; pinned from outside it is the fair comparison with same_cpu.
-    let strace_pinned = ns(&Command::new("taskset")
-        .args(["-c", "0", "strace", "-f", "-o", "/dev/null", looper, &n])
+    let strace_all = ns(&Command::new("strace")
+        .args(["-f", "-o", "/dev/null", looper, &n_all])
         .stderr(Stdio::null())
         .output()?
         .stdout);
-    let ktrace_all = ours(looper, &n, None)?;
+    // strace has no same-CPU option; pinned from outside it is the fair comparison with same_cpu.
+    let strace_pinned = ns(&Command::new("taskset")
+        .args(["-c", "0", "strace", "-f", "-o", "/dev/null", looper, &n_all])
+        .stderr(Stdio::null())
+        .output()?
+        .stdout);
+    let ktrace_all = ours(looper, &n_all, None)?;
     let openat = AuditArch::NATIVE.syscall_nr("openat").ok_or("openat")?;
-    let rounds: usize = a.get(3).and_then(|r| r.parse().ok()).unwrap_or(5);
+    let rounds: usize = a.get(3).and_then(|r| r.parse().ok()).unwrap_or(9);
     let (mut strace_sec, mut ktrace_sec, mut allow_all) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        allow_all.push(ours(looper, &n, Some(&[]))?);
-        ktrace_sec.push(ours(looper, &n, Some(&[openat]))?);
-        strace_sec.push(ns(&Command::new("strace")
-            .args(["-f", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null", looper, &n])
-            .stderr(Stdio::null())
-            .output()?
-            .stdout));
+    for round in 0..rounds {
+        // The order turns each round: a slow spell of the host falls on each mode alike.
+        for mode in (0..3).map(|i| (i + round) % 3) {
+            match mode {
+                0 => allow_all.push(ours(looper, &n, Some(&[]))?),
+                1 => ktrace_sec.push(ours(looper, &n, Some(&[openat]))?),
+                _ => strace_sec.push(ns(&Command::new("strace")
+                    .args(["-f", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null", looper, &n])
+                    .stderr(Stdio::null())
+                    .output()?
+                    .stdout)),
+            }
+        }
     }
     let show = |v: &[f64]| v.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(" ");
     println!(
