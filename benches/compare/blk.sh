@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build -q --release -p ktrace-benches --bin blk_report
-./target/release/blk_report ktrace-ftrace/tests/tracecmd-shadowed.sh "${1:-4}" "${2:-7}"
+./target/release/blk_report ktrace-ftrace/tests/tracecmd-shadowed.sh "${1:-4}" "${2:-9}"

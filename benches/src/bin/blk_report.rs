@@ -1,7 +1,7 @@
 //! Block tracing costs, in one run on one loop device: parse speed of the same blktrace files by
 //! ktrace vs `blkparse -i … -o /dev/null`, and fio 4k random direct reads for N seconds untraced,
 //! under ktrace's blk tracer, and under `trace-cmd record -e block`, in interleaved rounds
-//! (untraced, ktrace, trace-cmd, repeated) so drift and other load on a shared machine hit every
+//! (9 by default, the order of the three turning each round) so drift and other load hit every
 //! mode alike. Reports each mode's median IOPS and spread (min–max over the rounds), the median
 //! per-round ratio ktrace/untraced, and CPU per IO: fio's own (user+sys: the kernel-side cost of
 //! the trace hooks lands in its sys time) and the tracer's while the IO runs (ktrace: this
@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     let shadow = a.get(1).ok_or("usage: blk_report SHADOW_SCRIPT [SECONDS_PER_ROUND] [ROUNDS]")?;
     let secs: u32 = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(4);
-    let rounds: u32 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(7);
+    let rounds: u32 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(9);
     let fs = Tracefs::find_or_mount()?;
     let dev = LoopDevice::create_temp(256 << 20)?;
     let path = dev.path().display().to_string();
@@ -112,43 +112,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The tracer's CPU in `stop` (the final drain and whatever is done with the records there), ms.
     let mut stop_ms = Vec::new();
     for round in 0..rounds {
-        let (iops, cpu) = fio(&path, secs)?;
-        untraced.push(iops, secs, cpu, 0.0);
-
-        let before = ring_lost(&fs);
-        let c0 = rusage_cpu(libc::RUSAGE_SELF);
-        let t = BlkTracer::start(&fs, &dev.name(), &BlkFilter::default())?;
-        let (iops, cpu) = fio(&path, secs)?;
-        let c1 = rusage_cpu(libc::RUSAGE_SELF);
-        data = t.stop()?;
-        let c2 = rusage_cpu(libc::RUSAGE_SELF);
-        ktrace.push(iops, secs, cpu, c1 - c0);
-        stop_ms.push((c2 - c1) * 1e3);
-        stats_lost += ring_lost(&fs).saturating_sub(before);
-        for item in FtraceBinRecords::new(&data) {
-            if let BlkItem::Lost(l) = item? {
-                match l.count {
-                    Some(n) => ktrace_lost += n,
-                    None => ktrace_lost_unknown += 1,
+        // The order turns each round, so no mode always follows the same one (9 rounds: each
+        // mode three times in each place).
+        for mode in (0..3).map(|i| (i + round) % 3) {
+            match mode {
+                0 => {
+                    let (iops, cpu) = fio(&path, secs)?;
+                    untraced.push(iops, secs, cpu, 0.0);
+                }
+                1 => {
+                    let before = ring_lost(&fs);
+                    let c0 = rusage_cpu(libc::RUSAGE_SELF);
+                    let t = BlkTracer::start(&fs, &dev.name(), &BlkFilter::default())?;
+                    let (iops, cpu) = fio(&path, secs)?;
+                    let c1 = rusage_cpu(libc::RUSAGE_SELF);
+                    data = t.stop()?;
+                    let c2 = rusage_cpu(libc::RUSAGE_SELF);
+                    ktrace.push(iops, secs, cpu, c1 - c0);
+                    stop_ms.push((c2 - c1) * 1e3);
+                    stats_lost += ring_lost(&fs).saturating_sub(before);
+                    for item in FtraceBinRecords::new(&data) {
+                        if let BlkItem::Lost(l) = item? {
+                            match l.count {
+                                Some(n) => ktrace_lost += n,
+                                None => ktrace_lost_unknown += 1,
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    // trace-cmd recording block events meanwhile.
+                    let mut tc = Command::new("sh")
+                        .arg(shadow)
+                        .args(["record", "-q", "-e", "block", "-o"])
+                        .arg(&dat)
+                        .args(["sleep", &(secs + 2).to_string()])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()?;
+                    std::thread::sleep(std::time::Duration::from_millis(1500));
+                    let (iops, cpu) = fio(&path, secs)?;
+                    let c0 = rusage_cpu(libc::RUSAGE_CHILDREN);
+                    tc.wait()?;
+                    tracecmd.push(iops, secs, cpu, rusage_cpu(libc::RUSAGE_CHILDREN) - c0);
+                    let _ = std::fs::remove_file(&dat);
                 }
             }
         }
-
-        // trace-cmd recording block events meanwhile.
-        let mut tc = Command::new("sh")
-            .arg(shadow)
-            .args(["record", "-q", "-e", "block", "-o"])
-            .arg(&dat)
-            .args(["sleep", &(secs + 2).to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        std::thread::sleep(std::time::Duration::from_millis(1500));
-        let (iops, cpu) = fio(&path, secs)?;
-        let c0 = rusage_cpu(libc::RUSAGE_CHILDREN);
-        tc.wait()?;
-        tracecmd.push(iops, secs, cpu, rusage_cpu(libc::RUSAGE_CHILDREN) - c0);
-        let _ = std::fs::remove_file(&dat);
         let last = |m: &Mode| m.iops.last().copied().unwrap_or(f64::NAN);
         let (u, k) = (last(&untraced), last(&ktrace));
         println!(
