@@ -84,12 +84,17 @@ pub fn thread_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
-/// This process's CPU time in seconds, all threads, user and system (getrusage `RUSAGE_SELF`):
-/// what a report divides by when the work is spread over threads.
-pub fn process_cpu() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_SELF).map_or(f64::NAN, |u| {
+/// CPU seconds (user + system) of this process, all threads (`RUSAGE_SELF`: what a report
+/// divides by when the work is spread over threads), or of its waited-for children
+/// (`RUSAGE_CHILDREN`); NaN if getrusage fails.
+pub fn rusage_cpu(who: nix::sys::resource::UsageWho) -> f64 {
+    nix::sys::resource::getrusage(who).map_or(f64::NAN, |u| {
         let s = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 * 1e-6;
         s(u.user_time()) + s(u.system_time())
     })
+}
+
+/// [`rusage_cpu`] of this process (all threads).
+pub fn process_cpu() -> f64 {
+    rusage_cpu(nix::sys::resource::UsageWho::RUSAGE_SELF)
 }

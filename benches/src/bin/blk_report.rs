@@ -13,23 +13,10 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use ktrace_benches::{process_cpu, rusage_cpu};
 use ktrace_blk::{BlkFilter, BlkItem, BlkTracer, FtraceBinRecords, LoopDevice, Records};
 use ktrace_ftrace::Tracefs;
-
-/// CPU seconds (user + sys) of this process (`RUSAGE_SELF`, all threads) or of its waited-for
-/// children (`RUSAGE_CHILDREN`).
-fn rusage_cpu(who: libc::c_int) -> f64 {
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes one struct rusage into `ru`, which is zero-initialised (a valid
-    // rusage) in case it fails.
-    #[allow(unsafe_code, reason = "getrusage has no std wrapper")]
-    let ru = unsafe {
-        libc::getrusage(who, ru.as_mut_ptr());
-        ru.assume_init()
-    };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
+use nix::sys::resource::UsageWho;
 
 /// One fio run: IOPS and fio's CPU seconds over the job (its own usr and sys figures, without
 /// its start-up, which would dominate on a slow round).
@@ -122,12 +109,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 1 => {
                     let before = ring_lost(&fs);
-                    let c0 = rusage_cpu(libc::RUSAGE_SELF);
+                    let c0 = process_cpu();
                     let t = BlkTracer::start(&fs, &dev.name(), &BlkFilter::default())?;
                     let (iops, cpu) = fio(&path, secs)?;
-                    let c1 = rusage_cpu(libc::RUSAGE_SELF);
+                    let c1 = process_cpu();
                     data = t.stop()?;
-                    let c2 = rusage_cpu(libc::RUSAGE_SELF);
+                    let c2 = process_cpu();
                     ktrace.push(iops, secs, cpu, c1 - c0);
                     stop_ms.push((c2 - c1) * 1e3);
                     stats_lost += ring_lost(&fs).saturating_sub(before);
@@ -152,9 +139,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .spawn()?;
                     std::thread::sleep(std::time::Duration::from_millis(1500));
                     let (iops, cpu) = fio(&path, secs)?;
-                    let c0 = rusage_cpu(libc::RUSAGE_CHILDREN);
+                    let c0 = rusage_cpu(UsageWho::RUSAGE_CHILDREN);
                     tc.wait()?;
-                    tracecmd.push(iops, secs, cpu, rusage_cpu(libc::RUSAGE_CHILDREN) - c0);
+                    tracecmd.push(iops, secs, cpu, rusage_cpu(UsageWho::RUSAGE_CHILDREN) - c0);
                     let _ = std::fs::remove_file(&dat);
                 }
             }

@@ -28,14 +28,6 @@ fn lost_in(rec: &ktrace_ftrace::Recording) -> u64 {
 /// One run of each tracer: (ns/syscall, events, lost).
 type Run = (f64, usize, u64);
 
-/// CPU time (user + system) this process has used so far, in ns: the recorder's drain threads
-/// (the main thread only waits for the child meanwhile).
-fn self_cpu_ns() -> u64 {
-    let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000_000 + t.tv_usec() as u64 * 1000;
-    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
-        .map_or(0, |u| tv(u.user_time()) + tv(u.system_time()))
-}
-
 /// How our recorder is started.
 #[derive(Clone, Copy, PartialEq)]
 enum How {
@@ -52,7 +44,8 @@ fn ours(looper: &str, n: &str, kb: u64, how: How) -> Result<(Run, f64), Box<dyn 
     inst.set_buffer_size_kb(kb)?;
     inst.enable_event("raw_syscalls", "sys_enter")?;
     inst.enable_event("raw_syscalls", "sys_exit")?;
-    let cpu0 = self_cpu_ns();
+    // This process's CPU: the recorder's threads (the main thread only waits for the child).
+    let cpu0 = ktrace_benches::process_cpu();
     let rec = match how {
         How::Default => Recorder::start(&inst)?,
         How::Mapped => Recorder::start_mapped(&inst)?,
@@ -69,11 +62,11 @@ fn ours(looper: &str, n: &str, kb: u64, how: How) -> Result<(Run, f64), Box<dyn 
         }
     }
     let recording = rec.stop()?;
-    let cpu = self_cpu_ns().saturating_sub(cpu0);
+    let cpu = (ktrace_benches::process_cpu() - cpu0) * 1e9;
     let run = (ns, recording.events().count(), lost_in(&recording));
     drop(recording);
     inst.close()?;
-    Ok((run, cpu as f64 / run.1.max(1) as f64))
+    Ok((run, cpu / run.1.max(1) as f64))
 }
 
 fn tracecmd(looper: &str, shadow: &str, n: &str, kb: u64) -> Result<Run, Box<dyn std::error::Error>> {
