@@ -4,6 +4,7 @@
 
 use ktrace_core::{Clock, Endian, FormatRegistry, RawEvent};
 use ktrace_ftrace::{Decoder, Event};
+use ktrace_testing::page::PageBuilder;
 
 const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n";
 
@@ -251,48 +252,34 @@ pub(crate) fn syscall(ts: u64, cpu: u32, tid: i32, nr: i64, ret: Option<i64>) ->
 pub(crate) const PAGE: usize = 4096;
 
 /// `records` (in time order on each CPU) as each CPU's ring-buffer pages, as the kernel fills
-/// them (`PageLayout::LE64` on a little-endian machine): a page header (first timestamp, data
-/// size), then per record a 4-byte header (`type_len` the length in words, or 0 and a length
-/// word for records over 112 bytes; `time_delta` since the previous record) and the record.
+/// them (`PageLayout::LE64`), built by [`PageBuilder`]: each record padded to 4 bytes, a new page
+/// when the next one does not fit.
 pub(crate) fn pages(records: &[(u64, u32, Vec<u8>)]) -> Vec<Vec<u8>> {
     let ncpu = records.iter().map(|r| r.1 as usize + 1).max().unwrap_or(1);
     let mut cpus = vec![Vec::new(); ncpu];
-    // Per CPU: where its page starts and the last timestamp written.
-    let mut open: Vec<Option<(usize, u64)>> = vec![None; ncpu];
+    // Per CPU: the page being filled and the last timestamp written.
+    let mut open: Vec<Option<(PageBuilder, u64)>> = vec![None; ncpu];
     for (ts, cpu, data) in records {
         let c = *cpu as usize;
-        let buf: &mut Vec<u8> = &mut cpus[c];
-        let padded = (data.len() + 3) & !3;
-        let head = if padded <= 112 { 4 } else { 8 };
-        let (start, last) = match open[c] {
-            Some((s, last)) if buf.len() + head + padded <= s + PAGE => (s, last),
-            _ => {
-                if let Some((s, _)) = open[c] {
-                    buf.resize(s + PAGE, 0);
-                }
-                let s = buf.len();
-                buf.resize(s + 16, 0);
-                buf[s..s + 8].copy_from_slice(&ts.to_le_bytes());
-                (s, *ts)
+        let mut padded = data.clone();
+        padded.resize(data.len().div_ceil(4) * 4, 0);
+        let head = if padded.len() <= 112 { 4 } else { 8 };
+        let fits = open[c].as_ref().is_some_and(|(p, _)| p.len() + head + padded.len() <= PAGE);
+        if !fits {
+            if let Some((mut p, _)) = open[c].take() {
+                cpus[c].extend(p.finish(0, None));
             }
-        };
-        let delta = (ts - last) as u32;
-        assert!(delta < 1 << 27, "a time extend would be needed");
-        if padded <= 112 {
-            buf.extend_from_slice(&((padded / 4) as u32 | delta << 5).to_le_bytes());
-        } else {
-            buf.extend_from_slice(&(delta << 5).to_le_bytes());
-            buf.extend_from_slice(&((padded + 4) as u32).to_le_bytes());
+            open[c] = Some((PageBuilder::new(*ts, PAGE), *ts));
         }
-        buf.extend_from_slice(data);
-        buf.resize(buf.len() + padded - data.len(), 0);
-        let commit = (buf.len() - start - 16) as u64;
-        buf[start + 8..start + 16].copy_from_slice(&commit.to_le_bytes());
-        open[c] = Some((start, *ts));
+        let Some((p, last)) = open[c].as_mut() else { continue };
+        let delta = (ts - *last) as u32;
+        assert!(delta < 1 << 27, "a time extend would be needed");
+        p.event(delta, &padded);
+        *last = *ts;
     }
-    for (buf, o) in cpus.iter_mut().zip(&open) {
-        if let Some((s, _)) = o {
-            buf.resize(s + PAGE, 0);
+    for (buf, o) in cpus.iter_mut().zip(&mut open) {
+        if let Some((p, _)) = o {
+            buf.extend(p.finish(0, None));
         }
     }
     cpus

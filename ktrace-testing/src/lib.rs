@@ -9,6 +9,8 @@
 
 use std::io::Write;
 
+pub mod page;
+
 /// Why a test is not running.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
