@@ -27,6 +27,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Asserting on kernel events in a `#[test]`
+//! [`capture()`](fn@capture) records what the kernel did while a closure ran, for the calling thread
+//! and every task it spawns only (tests in parallel never see each other's events), then
+//! [`Capture`](capture::Capture) answers queries and assertions whose failure prints an
+//! strace-like excerpt. This test is `tests/first_test.rs` of this crate, run by `cargo test` as root:
+//!
+//! ```no_run
+#![cfg_attr(all(feature = "ftrace", feature = "ptrace"), doc = include_str!("../tests/first_test.rs"))]
+//! ```
+//!
 //! # Features
 //! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all). `capture` needs
 //!   `ftrace` (the events) and `ptrace` (its decoder renders flags and errnos as strace does);

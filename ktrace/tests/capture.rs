@@ -105,7 +105,7 @@ fn block_ios_on_a_loop_device() {
     dev.close().unwrap();
 }
 
-/// The probed function: its argument arrives in %rdi (SysV x86_64 ABI).
+/// The probed function: `FetchArg::arg(1)` reads its argument from the calling convention's register.
 #[unsafe(no_mangle)]
 #[inline(never)]
 pub extern "C" fn ktrace_capture_probe_target(n: u64) -> u64 {
@@ -117,12 +117,12 @@ fn probe_hits_by_name() {
     let _g = serial();
     let fs = Tracefs::find().unwrap();
     let exe = std::fs::read_link("/proc/self/exe").unwrap().display().to_string();
-    let mut probes = Probes::with_group(&fs, &format!("ktrace_{}_capture", std::process::id()));
-    let arg = FetchArg::new("n", "%di", Some(ArgType::U(64)));
+    let mut probes = Probes::new(&fs); // a group of this guard's own, parallel-safe
+    let arg = FetchArg::arg(1, Some(ArgType::U(64))); // %di on x86_64, %x0 on aarch64
     probes.uprobe("target", &exe, "ktrace_capture_probe_target", &[arg], false).unwrap();
     let spec = Spec::new().event(probes.group(), "target");
     let (cap, _) = capture(spec, || (40..43).map(|n| ktrace_capture_probe_target(n)).sum::<u64>()).unwrap();
-    let hits: Vec<_> = cap.probe_hits("target").map(|r| r.field("n").cloned()).collect();
+    let hits: Vec<_> = cap.probe_hits("target").map(|r| r.field("arg1").cloned()).collect();
     assert_eq!(hits, [40, 41, 42].map(|n| Some(FieldValue::Int(n))), "{cap}");
     probes.close().unwrap();
 }
