@@ -89,7 +89,15 @@ const TOOLS: &[Tool] = &[
         output: Some(&["-o", "OUT", "--"]),
     },
     Tool { name: "tour", exe: env!("CARGO_BIN_EXE_tour"), duration: None, run: None, output: None },
-    Tool { name: "export", exe: env!("CARGO_BIN_EXE_export"), duration: None, run: None, output: None },
+    Tool { name: "opensnoop", exe: env!("CARGO_BIN_EXE_opensnoop"), duration: None, run: Some(&["--"]), output: None },
+    Tool {
+        name: "export",
+        exe: env!("CARGO_BIN_EXE_export"),
+        // The period of --counters, in ms.
+        duration: Some(&["-f", "json", "-o", "/dev/null", "--counters", "V"]),
+        run: Some(&["-f", "json", "-o", "/dev/null", "--"]),
+        output: Some(&["-f", "json", "-o", "OUT", "--"]),
+    },
 ];
 
 fn run(exe: &str, args: &[&str]) -> Output {
@@ -187,6 +195,28 @@ fn unwritable_outputs_fail_before_tracing() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A session export refused before it starts (an unknown program, a format a session cannot
+/// write) or failing once its output exists (an event that is not there) leaves no file.
+#[test]
+fn export_failures_leave_no_file() {
+    let dir = scratch("export");
+    let out = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let (json, ctf, perfetto, probe) = (out("x.json"), out("d"), out("p.perfetto-trace"), out("probe.json"));
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["-f", "json", "-o", &json, "--", "/nonexistent", "arg"], "Can't stat '/nonexistent'"),
+        (vec!["-f", "ctf", "-o", &ctf, "--", "true"], "-f ctf: a session (-- COMMAND) exports to perfetto or json"),
+        (vec!["-f", "json", "-o", &probe, "--probe", "/nonexistent:main", "--", "true"], "/nonexistent"),
+        (vec!["-f", "perfetto", "-o", &perfetto, "-e", "nosuchsystem:nosuchevent", "--", "true"], "nosuchsystem"),
+    ];
+    for (args, want) in &cases {
+        let res = run(env!("CARGO_BIN_EXE_export"), args);
+        assert_one_line_error("export", args, &res, want);
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(left.is_empty(), "export {args:?} left {left:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `sh -c SCRIPT` under a tool, with its arguments before the program.
 fn under(t: &str, before: &[&str], script: &str) -> Output {
     let exe = TOOLS.iter().find(|x| x.name == t).unwrap().exe;
@@ -238,13 +268,15 @@ fn tools_running_a_command_exit_with_its_status() {
     let dir = scratch("status");
     let svg = dir.join("p.svg");
     let chart = dir.join("c.svg");
-    let runs: [(&str, Vec<&str>); 6] = [
+    let json = dir.join("e.json");
+    let runs: [(&str, Vec<&str>); 7] = [
         ("mini-strace", vec!["-o", "/dev/null"]),
         ("pstat", vec!["-e", "task-clock", "--"]),
         ("syscount", vec!["--"]),
         ("record", vec!["-e", "sched:sched_process_exit", "-o", "/dev/null", "--"]),
         ("profile", vec!["-F", "1", "-o", svg.to_str().unwrap(), "--"]),
         ("bootchart", vec!["-o", chart.to_str().unwrap(), "--"]),
+        ("export", vec!["-f", "json", "-o", json.to_str().unwrap(), "--"]),
     ];
     for (t, before) in &runs {
         let out = under(t, before, "exit 7");
@@ -252,6 +284,9 @@ fn tools_running_a_command_exit_with_its_status() {
         let out = under(t, before, "kill -TERM $$");
         assert_eq!(out.status.signal(), Some(15), "{t}: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
     }
+    // export's file is whole, and in place of its staged name.
+    assert!(std::fs::read_to_string(&json).unwrap().contains("traceEvents"));
+    assert!(!dir.join("e.json.tmp").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -10,8 +10,11 @@
 //! export -f perfetto -o run.perfetto-trace --probe ./app:work --counters 10 --exits --blk loop0 -- ./app
 //! ```
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use clap::Parser;
@@ -19,8 +22,8 @@ use ktrace::export::tracks::Count;
 use ktrace::export::{Background, ChromeJson, Perfetto, Tracks};
 use ktrace::kprobe::{ProbeDef, Target, elf::Binary};
 use ktrace::sample::counters::Ev;
-use ktrace::session::{Exporter, Session, TimelineEvent};
-use ktrace_examples::Status;
+use ktrace::session::{CommandExit, Exporter, Session, SessionBuilder, TimelineEvent};
+use ktrace_examples::{CliError, Output, Status};
 use ktrace_export::Format;
 use ktrace_ftrace::TraceDat;
 
@@ -45,7 +48,7 @@ struct Args {
     #[arg(long, value_name = "BINARY:SYMBOL")]
     probe: Vec<String>,
     /// Session: perf counters (task-clock, context switches, page faults) and /proc RSS every MS.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=MAX_MS), allow_hyphen_values = true)]
     counters: Option<u64>,
     /// Session: taskstats exit records (delays) of the command's tasks as they exit.
     #[arg(long)]
@@ -60,12 +63,15 @@ struct Args {
     #[arg(long)]
     syscalls: bool,
     /// Session: perf samples of the command at HZ, with callstacks (named in the Perfetto file).
-    #[arg(long, value_name = "HZ")]
+    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u64).range(1..=100_000), allow_hyphen_values = true)]
     samples: Option<u64>,
     /// The command to run in a session (instead of reading -i).
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
 }
+
+/// The longest `--counters` period, in ms (the tools' longest duration).
+const MAX_MS: u64 = ktrace_examples::MAX_SECONDS as u64 * 1000;
 
 fn main() -> ExitCode {
     ktrace_examples::main(run)
@@ -91,11 +97,13 @@ fn probes(spec: &str) -> Result<[ProbeDef; 2], Box<dyn std::error::Error>> {
     Ok([entry, ret])
 }
 
-/// Runs the command in a session with the sources asked for and writes its timeline to `w`.
-fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::Error>> {
+/// The session asked for, unstarted: the program resolved as execvp(3) would (a missing one is
+/// strace's `Can't stat` error) and the probes' binaries and symbols found, before any output is
+/// created.
+fn builder(a: &Args) -> Result<SessionBuilder, Box<dyn std::error::Error>> {
     let (prog, args) = a.command.split_first().ok_or("no command")?;
-    let mut cmd = std::process::Command::new(prog);
-    cmd.args(args);
+    let mut cmd = std::process::Command::new(ktrace_examples::resolve_program(prog)?);
+    cmd.arg0(prog).args(args);
     let mut b = Session::builder().command(cmd);
     for e in a
         .events
@@ -113,9 +121,6 @@ fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::E
     if let Some(ms) = a.counters {
         b = b.counters(&[Ev::TaskClock, Ev::ContextSwitches, Ev::PageFaults], Duration::from_millis(ms));
     }
-    // taskstats reports delays only with delay accounting on (restored when this ends).
-    let exits = a.exits || a.exits_all;
-    let _delayacct = exits.then(ktrace::sample::taskstats::DelayAcctGuard::enable).transpose()?;
     if a.exits_all {
         b = b.exits_all();
     } else if a.exits {
@@ -130,6 +135,36 @@ fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::E
     if let Some(hz) = a.samples {
         b = b.samples(hz);
     }
+    Ok(b)
+}
+
+/// The `-o` file of a session, created before it starts: a new or regular file is written as
+/// `OUT.tmp` and renamed into place once complete (a failed run leaves neither behind), a device
+/// or FIFO (`/dev/null`) as it is; a directory or an unwritable path is an error naming it.
+fn output(path: &Path) -> Result<Output, CliError> {
+    match path.metadata() {
+        Ok(m) if !m.is_file() && !m.is_dir() => Output::create(path),
+        _ => Output::staged(path),
+    }
+}
+
+/// The output shared with the thread that writes it, kept by this one once all is written.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<Output>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).flush()
+    }
+}
+
+/// Runs the session `b` and writes its timeline to `w`.
+fn session(a: &Args, b: SessionBuilder, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::Error>> {
+    // taskstats reports delays only with delay accounting on (restored when this ends).
+    let _delayacct = (a.exits || a.exits_all).then(ktrace::sample::taskstats::DelayAcctGuard::enable).transpose()?;
     let mut s = b.start()?;
     let pid = s.pid();
     let mut x = Exporter::new(pid);
@@ -149,18 +184,30 @@ fn session(a: &Args, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::E
         }
     }
     x.finish(w)?;
-    Ok(Status::Exited(s.exit_code().unwrap_or(0).clamp(0, 255) as u8))
+    Ok(match s.exit() {
+        Some(CommandExit::Signaled(sig)) => Status::Signaled(sig),
+        Some(CommandExit::Exited(c)) => Status::Exited(c.clamp(0, 255) as u8),
+        None => Status::SUCCESS,
+    })
 }
 
 fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
     if !a.command.is_empty() {
+        // What can be refused is, before the output is created and the session starts.
+        if !matches!(a.format, Format::Perfetto | Format::Json) {
+            let f = format!("{:?}", a.format).to_lowercase();
+            return Err(format!("-f {f}: a session (-- COMMAND) exports to perfetto or json, not {f}").into());
+        }
+        let b = builder(&a)?;
+        let out = Shared(Arc::new(Mutex::new(output(&a.out)?)));
         // The file is written on a thread of its own while the session's events are formatted.
-        let file = Background::create(&a.out)?;
+        let file = Background::new(out.clone(), a.out.display().to_string())?;
         let status = match a.format {
-            Format::Perfetto => session(&a, &mut Perfetto::new(file))?,
-            Format::Json => session(&a, &mut ChromeJson::new(file))?,
-            _ => return Err("a session exports to perfetto or json".into()),
+            Format::Json => session(&a, b, &mut ChromeJson::new(file))?,
+            _ => session(&a, b, &mut Perfetto::new(file))?,
         };
+        // Everything is written (the writer's finish waits for it): the file is kept.
+        out.0.lock().unwrap_or_else(PoisonError::into_inner).keep()?;
         eprintln!("export: {} written", a.out.display());
         return Ok(status);
     }

@@ -4,7 +4,8 @@
 //! ```sh
 //! functrace [-s] [-d SECONDS] PATTERN... [-- COMMAND...]
 //! ```
-//! On a kernel that refuses the function tracer (lockdown) it says so and exits 2.
+//! On a kernel that refuses the function tracer (lockdown) it says so on one line and exits 1,
+//! before the command is run.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use ktrace_examples::{Losses, Status};
 use ktrace_ftrace::{Error, Recorder, Tracefs, Typed};
 
 /// Traces chosen kernel functions (globs) with the function tracer, with callers and optionally
-/// kernel stacks. Exits 2 on a kernel that refuses the function tracer.
+/// kernel stacks. Exits 1 on a kernel that refuses the function tracer.
 #[derive(Parser)]
 #[command(name = "functrace", version)]
 struct Args {
@@ -46,9 +47,9 @@ fn run(Args { stack, duration, patterns, cmd }: Args) -> Result<Status, Box<dyn 
     let pats: Vec<&str> = patterns.iter().map(String::as_str).collect();
     let setup = inst.set_ftrace_filter(&pats).and_then(|_| inst.set_tracer("function"));
     if let Err(e @ (Error::Lockdown { .. } | Error::Unsupported { .. })) = setup {
-        eprintln!("functrace: this kernel cannot run the function tracer here: {e}");
+        // An error like any other (exit 1): the held command is dropped unrun.
         inst.close()?;
-        return Ok(Status::Exited(2));
+        return Err(format!("this kernel cannot run the function tracer here: {e}").into());
     }
     setup?;
     if stack {

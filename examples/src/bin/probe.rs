@@ -75,7 +75,7 @@ fn usdt_events(
 ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let mut parts = place.rsplitn(3, ':');
     let (Some(name), Some(provider), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("sdt:/path:provider:name".into());
+        return Err(format!("spec 'sdt:{place}': expected sdt:/path:provider:name").into());
     };
     let sites = ktrace_kprobe::usdt::probes(&Binary::open(path)?)?;
     let events = match made.get(path) {
@@ -112,8 +112,10 @@ fn run(Args { duration, specs }: Args) -> Result<Status, Box<dyn std::error::Err
     let mut usdt_made = HashMap::new();
     for (i, spec) in specs.iter().enumerate() {
         let words: Vec<&str> = spec.split_whitespace().collect();
-        let (head, rest) = words.split_first().ok_or("empty spec")?;
-        let (kind, place) = head.split_once(':').ok_or("spec: TYPE:PLACE")?;
+        let (head, rest) = words.split_first().ok_or("empty spec: expected TYPE:PLACE (see probe --help)")?;
+        let (kind, place) = head
+            .split_once(':')
+            .ok_or_else(|| format!("spec '{spec}': expected TYPE:PLACE, e.g. 'k:vfs_read' (see probe --help)"))?;
         let ev = format!("p{i}");
         let args = args_of(rest)?;
         match kind {
@@ -125,12 +127,15 @@ fn run(Args { duration, specs }: Args) -> Result<Status, Box<dyn std::error::Err
                 continue;
             }
             "u" | "r" => {
-                let (path, sym) = place.rsplit_once(':').ok_or("u:/path:symbol")?;
+                let (path, sym) =
+                    place.rsplit_once(':').ok_or_else(|| format!("spec '{spec}': expected {kind}:/path:symbol"))?;
                 probes.uprobe(&ev, path, sym, &args, kind == "r")?;
             }
             "k" | "kr" => probes.kprobe(&ev, place, &args, kind == "kr")?,
             "f" | "fr" => probes.fprobe(&ev, place, &args, kind == "fr")?,
-            other => return Err(format!("unknown probe type {other} (u, r, k, kr, f, fr, sdt)").into()),
+            other => {
+                return Err(format!("spec '{spec}': unknown probe type '{other}' (u, r, k, kr, f, fr, sdt)").into());
+            }
         }
         events.push(ev);
     }
