@@ -374,9 +374,15 @@ impl Output {
         }
         let mut tmp = target.clone().into_os_string();
         tmp.push(".tmp");
-        let mut out = Output::create(tmp)?;
-        out.target = Some(target);
-        Ok(out)
+        // An error names the file asked for, not its staging name.
+        let CliError::Output { source, .. } = match Output::create(tmp) {
+            Ok(mut out) => {
+                out.target = Some(target);
+                return Ok(out);
+            }
+            Err(e) => e,
+        };
+        Err(CliError::Output { path: target, source })
     }
 
     /// The path (of the file as it will be kept).

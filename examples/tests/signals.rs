@@ -72,7 +72,7 @@ fn leftovers(pid: u32, delayacct_before: &str) -> Vec<String> {
 /// Starts `exe ARGS` (with a long duration), sends `sig` after 0.5 s, and checks that it exits 0
 /// within 1 s, printed what `printed` finds in its stdout + stderr, and left nothing behind; then
 /// that a second (short) run succeeds. Returns false when the tool said the kernel lacks what
-/// it needs (exit 2 before the signal: functrace under lockdown).
+/// it needs (exit 1 before the signal: functrace under lockdown).
 fn stop_by(sig: Signal, exe: &str, long: &[String], short: &[String], printed: &str, budget: Duration) -> bool {
     let _one = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let before = std::fs::read_to_string(DELAYACCT).unwrap_or_default();
@@ -81,7 +81,7 @@ fn stop_by(sig: Signal, exe: &str, long: &[String], short: &[String], printed: &
     if let Some(s) = child.try_wait().unwrap() {
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(s.code(), Some(2), "{exe} {long:?} ended before the signal: {s}: {err}");
+        assert_eq!(s.code(), Some(1), "{exe} {long:?} ended before the signal: {s}: {err}");
         return false;
     }
     let pid = child.id();

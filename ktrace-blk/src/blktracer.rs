@@ -177,7 +177,7 @@ impl BlkTracer {
             self.restore.push((p.clone(), old.trim().to_owned()));
             self.guard(p.clone(), old.trim());
         }
-        std::fs::write(&p, val).map_err(|e| Error::io("write", &p, e))
+        std::fs::write(&p, val).map_err(|e| Error::privileged("write", &p, e, &[]))
     }
 
     /// Stops tracing and returns the records as `trace_pipe`'s `bin` bytes (read them with
@@ -192,7 +192,7 @@ impl BlkTracer {
         // Disable the device first so no new records come, then drain.
         let enable = self.trace_dir.join("enable");
         if let Err(e) = std::fs::write(&enable, "0") {
-            first.get_or_insert(Error::io("write", &enable, e));
+            first.get_or_insert(Error::privileged("write", &enable, e, &[]));
         }
         let mut data = match self.reader.take().map(Drain::finish) {
             Some(Ok(d)) => d,

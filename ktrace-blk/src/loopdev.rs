@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{ADMIN, Error, Result};
 use crate::sys;
 
 /// A loop device over a backing file, detached on drop, and by the kernel when the guard's process
@@ -37,7 +37,7 @@ impl LoopDevice {
         attached
     }
 
-    /// Binds an existing file.
+    /// Binds an existing file. Needs CAP_SYS_ADMIN (loop-control and the loop devices).
     #[doc(alias = "LOOP_CONFIGURE")]
     #[doc(alias = "LOOP_CTL_GET_FREE")]
     pub fn attach(backing: &Path) -> Result<LoopDevice> {
@@ -46,7 +46,7 @@ impl LoopDevice {
             .read(true)
             .write(true)
             .open(ctl_path)
-            .map_err(|e| Error::io("open", ctl_path, e))?;
+            .map_err(|e| Error::privileged("open", ctl_path, e, ADMIN))?;
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -54,19 +54,20 @@ impl LoopDevice {
             .map_err(|e| Error::io("open", backing, e))?;
         // A free device can be taken by someone else between GET_FREE and CONFIGURE: retry.
         for _ in 0..10 {
-            let number = sys::loop_get_free(&ctl).map_err(|e| Error::io("ioctl(LOOP_CTL_GET_FREE)", ctl_path, e))?;
+            let number = sys::loop_get_free(&ctl)
+                .map_err(|e| Error::privileged("ioctl(LOOP_CTL_GET_FREE)", ctl_path, e, ADMIN))?;
             let path = PathBuf::from(format!("/dev/loop{number}"));
             let dev = std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .open(&path)
-                .map_err(|e| Error::io("open", &path, e))?;
+                .map_err(|e| Error::privileged("open", &path, e, ADMIN))?;
             match sys::loop_configure(&dev, &file, 512, true) {
                 Ok(()) => {
                     return Ok(LoopDevice { dev, path, number });
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => continue,
-                Err(e) => return Err(Error::io("ioctl(LOOP_CONFIGURE)", &path, e)),
+                Err(e) => return Err(Error::privileged("ioctl(LOOP_CONFIGURE)", &path, e, ADMIN)),
             }
         }
         Err(Error::io("ioctl(LOOP_CONFIGURE)", ctl_path, std::io::Error::other("no free loop device after 10 tries")))

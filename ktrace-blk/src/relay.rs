@@ -7,7 +7,7 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{ADMIN, Error, Result};
 use crate::sys::{self, BlkTraceOp, BlkUserTraceSetup, BlkUserTraceSetup2};
 
 /// A classic blktrace session, torn down on drop.
@@ -38,7 +38,7 @@ impl RelayTrace {
     #[doc(alias = "BLKTRACESETUP2")]
     #[doc(alias = "BLKTRACESTART")]
     pub fn start(dev_path: &Path, act_mask: u16, buf_size: u32, buf_nr: u32) -> Result<RelayTrace> {
-        let dev = std::fs::File::open(dev_path).map_err(|e| Error::io("open", dev_path, e))?;
+        let dev = std::fs::File::open(dev_path).map_err(|e| Error::privileged("open", dev_path, e, ADMIN))?;
         let mut setup2 = BlkUserTraceSetup2 {
             name: [0; 64],
             act_mask: u64::from(act_mask),
@@ -55,10 +55,11 @@ impl RelayTrace {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTTY | libc::EINVAL)) => {
                 let mut setup =
                     BlkUserTraceSetup { name: [0; 32], act_mask, buf_size, buf_nr, start_lba: 0, end_lba: 0, pid: 0 };
-                sys::blktrace_setup(&dev, &mut setup).map_err(|e| Error::io("ioctl(BLKTRACESETUP)", dev_path, e))?;
+                sys::blktrace_setup(&dev, &mut setup)
+                    .map_err(|e| Error::privileged("ioctl(BLKTRACESETUP)", dev_path, e, ADMIN))?;
                 (setup.name.to_vec(), crate::record::VERSION)
             }
-            Err(e) => return Err(Error::io("ioctl(BLKTRACESETUP2)", dev_path, e)),
+            Err(e) => return Err(Error::privileged("ioctl(BLKTRACESETUP2)", dev_path, e, ADMIN)),
         };
         let name_len = name.iter().position(|&c| c == 0).unwrap_or(name.len());
         let name = String::from_utf8_lossy(name.get(..name_len).unwrap_or_default()).into_owned();
@@ -81,7 +82,8 @@ impl RelayTrace {
                 Err(e) => return Err(Error::io("open", &p, e)),
             }
         }
-        sys::blktrace_ctl(&t.dev, BlkTraceOp::Start).map_err(|e| Error::io("ioctl(BLKTRACESTART)", dev_path, e))?;
+        sys::blktrace_ctl(&t.dev, BlkTraceOp::Start)
+            .map_err(|e| Error::privileged("ioctl(BLKTRACESTART)", dev_path, e, ADMIN))?;
         Ok(t)
     }
 

@@ -22,6 +22,7 @@ fn loop_device_that_cannot_attach_leaves_no_backing_file() {
     };
     let Some(out) = refused_as_nobody(T, create, Error::is_permission) else { return };
     assert!(out.contains("ERR open /dev/loop-control: Permission denied"), "{out}");
+    assert!(out.contains("needs CAP_SYS_ADMIN (or root)"), "the error names the capability: {out}");
     assert!(out.contains("PERMISSION true"), "{out}");
     assert!(out.contains("LEFT 0"), "the backing file was left behind: {out}");
 }

@@ -337,3 +337,8 @@ mod tests {
         assert!(got == want, "{} bytes, want {}", got.len(), want.len());
     }
 }
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -29,8 +29,8 @@
 //!
 //! ## Features
 //!
-//! Both on by default; without them the crate needs only ktrace-core, nix, libc, memmap2 and
-//! thiserror, and reading a compressed section of a trace.dat v7 file returns an error naming the
+//! Both on by default; without them the crate's direct dependencies are only ktrace-core,
+//! ktrace-owner, nix, libc, memmap2, bytes, glob, syscalls and thiserror, and reading a compressed section of a trace.dat v7 file returns an error naming the
 //! missing feature (v6 files, uncompressed v7 files and everything live work the same).
 //!
 //! | feature | what | adds |

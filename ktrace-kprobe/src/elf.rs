@@ -39,7 +39,7 @@ impl Binary {
         match crate::sys::map_regular(path) {
             Ok(Ok(m)) => Ok(Binary { path: path.into(), data: Bytes::Mapped(m) }),
             Ok(Err(kind)) => Err(Error::NotRegularFile { path: path.into(), kind }),
-            Err(e) => Err(Error::Syscall(ktrace_core::SysError::new("mmap", std::path::Path::new(path), e))),
+            Err((call, e)) => Err(Error::Syscall(ktrace_core::SysError::new(call, std::path::Path::new(path), e))),
         }
     }
 

@@ -29,13 +29,13 @@
 //!
 //! ## Features
 //!
-//! Both on by default. Without them the crate needs only ktrace-core, ktrace-ftrace, libc and
-//! thiserror: kprobes, kretprobes, fprobes and uprobes at file offsets ([`ProbeDef`] given to
+//! Both on by default. Without them the crate's direct dependencies are only ktrace-core,
+//! ktrace-ftrace, ktrace-owner, libc and thiserror: kprobes, kretprobes, fprobes and uprobes at file offsets ([`ProbeDef`] given to
 //! [`Probes::add`]) all work; what follows needs its feature.
 //!
 //! | feature | what | adds |
 //! |---|---|---|
-//! | `elf` | uprobes by symbol name ([`Probes::uprobe`]), USDT sites ([`Probes::usdt`], `usdt::probes`), the `elf` module | `object` |
+//! | `elf` | uprobes by symbol name ([`Probes::uprobe`]), USDT sites ([`Probes::usdt`], `usdt::probes`), the `elf` module | `object`, `memmap2` |
 //! | `pmu` | counting probes through the perf kprobe/uprobe PMUs, the `pmu` module (uprobes there also need `elf`) | `perf-event2`, `perf-event-open-sys2` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -30,6 +30,9 @@ pub const RUN_DIR: &str = "/run/ktrace";
 const INIT_PID_NS: u64 = 0xEFFF_FFFC;
 
 /// Who owns a piece of kernel state: a process named so that it is unique across pid namespaces and pid reuse.
+#[doc(alias = "NSpid")]
+#[doc(alias = "ns/pid")]
+#[doc(alias = "pid_namespace")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OwnerId {
     /// The pid as seen in the owner's own pid namespace.
@@ -258,6 +261,8 @@ pub struct Registration {
 /// Registers `undo`, to be run by the guardian if this process dies before dropping the
 /// returned [`Registration`]. Best effort: when `/run/ktrace` cannot be written or the guardian
 /// cannot start, the state is still reaped by the next session's reaper (see [`is_stale`]).
+#[doc(alias = "guardian")]
+#[doc(alias = "atexit")]
 pub fn register(undo: Undo) -> Registration {
     add_line(undo.line())
 }
@@ -339,6 +344,7 @@ pub fn tag() -> String {
 /// Runs the undo files of dead owners (their guardian died too, or is running them now: every
 /// action is idempotent) and drops dead holders of shared settings; returns how many owners
 /// were reaped. Cheap: one readdir of `/run/ktrace/owners`.
+#[doc(alias = "reaper")]
 pub fn reap() -> usize {
     let mut n = 0;
     for e in fs::read_dir(Path::new(RUN_DIR).join("owners")).into_iter().flatten().flatten() {
@@ -364,6 +370,8 @@ pub fn reap() -> usize {
 /// records the value before and writes `value`, the last one out writes the recorded value back.
 /// Two processes that hold it at once, exiting in either order (or killed), leave it as it was
 /// before the first.
+#[doc(alias = "flock")]
+#[doc(alias = "sysctl")]
 #[derive(Debug)]
 #[must_use = "dropping the hold releases the setting"]
 pub struct Shared {
@@ -490,3 +498,8 @@ mod tests {
         }
     }
 }
+
+// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

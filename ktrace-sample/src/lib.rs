@@ -24,14 +24,14 @@
 //!
 //! ## Features
 //!
-//! All on by default. With `default-features = false` the crate needs only ktrace-core, nix, libc,
-//! bitflags and thiserror, and offers /proc statistics ([`procfs`]), [`top`], [`bootchart`],
+//! All on by default. With `default-features = false` the crate's direct dependencies are only
+//! ktrace-core, ktrace-owner, nix, libc, bitflags and thiserror, and offers /proc statistics ([`procfs`]), [`top`], [`bootchart`],
 //! [`inotify`], the `struct taskstats` parser and the delay-accounting guard ([`taskstats`]).
 //!
 //! | feature | what | adds |
 //! |---|---|---|
 //! | `perf` | perf_event counters and groups (`counters`), sampling profiles (`profile`) | `perf-event2`, `memmap2` |
-//! | `symbolize` | `symbolize::Symbolizer` (ELF symbols of mapped files, kallsyms), `symbolize::demangle`, `Profile::folded` | `object`, `rustc-demangle`, `cpp_demangle` |
+//! | `symbolize` | `symbolize::Symbolizer` (ELF symbols of mapped files, kallsyms), `symbolize::demangle`, `Profile::folded` | `object`, `crc32fast`, `rustc-demangle`, `cpp_demangle`, `memmap2` |
 //! | `flamegraph` | `profile::flamegraph` (SVG; implies `perf`) | `inferno` |
 //! | `taskstats` | `taskstats::query` and `taskstats::ExitListener` over generic netlink | `neli` |
 

@@ -40,9 +40,18 @@
 //! # Features
 //! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all). `capture` needs
 //!   `ftrace` (the events) and `ptrace` (its decoder renders flags and errnos as strace does);
-//!   `session` needs `ftrace`, `ptrace` and `sample`.
+//!   `session` needs `ftrace`, `ptrace` and `sample` (and `taskstats` for its `exits()`).
+//! - Each heavy dependency of a facade (default: all), forwarded to the crate's feature of the same
+//!   name: `zstd`, `zlib` (compressed trace.dat v7: ruzstd, flate2), `elf` (uprobes by symbol, USDT:
+//!   object), `pmu` (perf kprobe/uprobe PMUs: perf-event2), `symbolize` (object, demanglers),
+//!   `flamegraph` (inferno), `taskstats` (neli). `sample` itself brings perf-event2.
 //! - `stack` (off by default): user call stacks of stopped tracees (`ptrace::stack`,
 //!   `Tracer::stack`: strace's `-k`); adds framehop and ktrace-sample's symbolizer.
+//! - `export` (off by default): the Perfetto, Chrome JSON, CTF and speedscope writers
+//!   (`ktrace::export`) and `session::Exporter`.
+//!
+//! With `default-features = false` and only the facades used, e.g. `features = ["ftrace"]`, a
+//! facade comes with its core dependencies only.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 

@@ -1,6 +1,6 @@
 //! The capture harness, live: each query type against a workload whose kernel events are known,
 //! cleanup after a panicking workload, and the text a failing assertion prints.
-#![cfg(all(feature = "blk", feature = "kprobe", feature = "sample", feature = "ptrace"))]
+#![cfg(all(feature = "blk", feature = "elf", feature = "sample", feature = "ptrace"))]
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 #![allow(unsafe_code, reason = "a no_mangle function of this binary is the uprobe target")]
 

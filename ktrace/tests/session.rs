@@ -1,7 +1,7 @@
 //! Sessions, live: one time-ordered stream of ftrace, ptrace and perf on CLOCK_MONOTONIC; the same
 //! syscall seen by ptrace and by ftrace lands in the same place relative to its sched events, with
 //! timestamps a few microseconds apart; losses come as items, in order.
-#![cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
+#![cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample", feature = "taskstats"))]
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail by panicking")]
 
 use std::process::Command;

@@ -21,7 +21,10 @@ pub(super) fn skip_syscall(p: Pid) -> Result<()> {
         ptrace::setregs(p, r).map_err(|e| Error::sys("ptrace(PTRACE_SETREGS)", p.as_raw(), e))
     }
     #[cfg(not(target_arch = "x86_64"))]
-    Err(Error::Unsupported { feature: "syscall injection".into(), pid: p.as_raw() })
+    Err(Error::Unsupported {
+        feature: "syscall injection off x86_64 (register writes are x86_64-only here)".into(),
+        pid: p.as_raw(),
+    })
 }
 
 /// Sets the return value at syscall exit.
@@ -35,6 +38,9 @@ pub(super) fn set_return(p: Pid, v: i64) -> Result<()> {
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = v;
-        Err(Error::Unsupported { feature: "syscall injection".into(), pid: p.as_raw() })
+        Err(Error::Unsupported {
+            feature: "syscall injection off x86_64 (register writes are x86_64-only here)".into(),
+            pid: p.as_raw(),
+        })
     }
 }

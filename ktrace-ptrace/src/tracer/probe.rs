@@ -16,16 +16,20 @@ use super::*;
 /// ```
 #[doc(alias = "PTRACE_EVENT_SECCOMP")]
 pub fn probe_seccomp_order() -> Result<SeccompOrder> {
-    let prog_path = ["/usr/bin/true", "/bin/true"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .ok_or_else(|| Error::Unsupported { feature: "seccomp order probe (no true binary)".into(), pid: 0 })?;
+    let prog_path =
+        ["/usr/bin/true", "/bin/true"].into_iter().find(|p| std::path::Path::new(p).exists()).ok_or_else(|| {
+            Error::Unsupported {
+                feature: "seccomp order probe (no /usr/bin/true or /bin/true to run; install coreutils)".into(),
+                pid: 0,
+            }
+        })?;
     let path =
         std::ffi::CString::new(prog_path).map_err(|e| Error::Spawn { program: prog_path.into(), source: e.into() })?;
     let argv = [path.clone()];
-    let execve = AuditArch::NATIVE
-        .syscall_nr("execve")
-        .ok_or_else(|| Error::Unsupported { feature: "execve number for this arch".into(), pid: 0 })?;
+    let execve = AuditArch::NATIVE.syscall_nr("execve").ok_or_else(|| Error::Unsupported {
+        feature: "execve number for this architecture (no syscall table for it)".into(),
+        pid: 0,
+    })?;
     let filter = crate::seccomp::trace_only(AuditArch::NATIVE, &[execve]);
     let pid = sys::fork_exec_stopped(&path, &argv, Some(&filter), true, None)
         .map_err(|e| Error::Spawn { program: prog_path.into(), source: e })?;

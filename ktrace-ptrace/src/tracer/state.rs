@@ -363,6 +363,9 @@ pub(super) fn regs_info(p: Pid, in_syscall: bool) -> Result<SyscallInfo> {
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = in_syscall;
-        Err(Error::Unsupported { feature: "syscall info without PTRACE_GET_SYSCALL_INFO".into(), pid: p.as_raw() })
+        Err(Error::Unsupported {
+            feature: "syscall info without PTRACE_GET_SYSCALL_INFO (Linux 5.3+; x86_64 also reads registers)".into(),
+            pid: p.as_raw(),
+        })
     }
 }

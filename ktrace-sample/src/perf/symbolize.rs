@@ -75,7 +75,7 @@ fn map_elf(path: &Path) -> Result<memmap2::Mmap> {
     match crate::sys::map_regular(path) {
         Ok(Ok(m)) => Ok(m),
         Ok(Err(kind)) => Err(Error::NotRegularFile { path: shown(), kind }),
-        Err(e) => Err(Error::io("mmap", shown(), e)),
+        Err((call, e)) => Err(Error::io(call, path, e)),
     }
 }
 

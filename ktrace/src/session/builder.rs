@@ -17,9 +17,10 @@ use crate::timeline::{Feed, Timeline};
 #[cfg(feature = "blk")]
 use super::sources::blk_source;
 use super::sources::{
-    Ready, Tree, counters_source, exits_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command,
-    watch_source,
+    Ready, counters_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command, watch_source,
 };
+#[cfg(feature = "taskstats")]
+use super::sources::{Tree, exits_source};
 use super::{Session, SessionError, Shared, TimelineEvent};
 
 /// What a session records: add sources, then [`SessionBuilder::start`].
@@ -38,6 +39,7 @@ pub struct SessionBuilder {
     #[cfg(feature = "blk")]
     blk_device: Option<String>,
     /// `Some(true)`: every task's exits; `Some(false)`: the command's tree's (all without one).
+    #[cfg(feature = "taskstats")]
     exits: Option<bool>,
     counters: Option<(Vec<ktrace_sample::counters::Ev>, Duration)>,
     watches: Vec<(PathBuf, ktrace_sample::inotify::Mask)>,
@@ -104,6 +106,7 @@ impl SessionBuilder {
     /// a task found under it, following a parent's parents in `/proc` (a task orphaned before
     /// it exits, its parent gone, is missed). Needs CAP_NET_ADMIN.
     #[doc(alias = "taskstats")]
+    #[cfg(feature = "taskstats")]
     pub fn exits(mut self) -> Self {
         self.exits = Some(self.exits == Some(true));
         self
@@ -111,6 +114,7 @@ impl SessionBuilder {
 
     /// Records the exit statistics of every task of the system that exits while the session
     /// runs, the command's or not (see [`SessionBuilder::exits`]).
+    #[cfg(feature = "taskstats")]
     pub fn exits_all(mut self) -> Self {
         self.exits = Some(true);
         self
@@ -229,6 +233,7 @@ impl SessionBuilder {
         if let Some(dev) = self.blk_device {
             pollers.push(("blk", Box::new(move |feed, sh, tx| blk_source(dev, feed, sh, tx))));
         }
+        #[cfg(feature = "taskstats")]
         if let Some(all) = self.exits {
             let tree = pid.filter(|_| !all).map(Tree::new);
             pollers.push(("exits", Box::new(move |feed, sh, tx| exits_source(tree, feed, sh, tx))));

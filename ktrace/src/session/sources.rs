@@ -19,7 +19,9 @@ use crate::timeline::Feed;
 
 #[cfg(feature = "blk")]
 use super::event::BlockIo;
-use super::event::{CounterReading, FsChange, TaskExit};
+#[cfg(feature = "taskstats")]
+use super::event::TaskExit;
+use super::event::{CounterReading, FsChange};
 use super::{CommandExit, FtraceEvent, Sample, SessionError, Shared, Syscall, TimelineEvent};
 
 /// What the session's heartbeat writes to `trace_marker` (never shown).
@@ -315,9 +317,11 @@ pub(super) fn blk_source(dev: String, mut feed: Feed<TimelineEvent>, sh: &Shared
     }
 }
 
+#[cfg(feature = "taskstats")]
 /// How deep [`Tree::holds`] follows a task's parents in `/proc` before giving up.
 const MAX_ANCESTORS: usize = 64;
 
+#[cfg(feature = "taskstats")]
 /// The tasks of a process tree: its root and the pids found under it so far.
 pub(super) struct Tree {
     /// Pids (tasks and groups) known to be in the tree, kept after they exit so their children's
@@ -325,6 +329,7 @@ pub(super) struct Tree {
     known: std::collections::HashSet<u32>,
 }
 
+#[cfg(feature = "taskstats")]
 impl Tree {
     /// The tree under `root` (`root` included).
     pub(super) fn new(root: i32) -> Tree {
@@ -362,6 +367,7 @@ impl Tree {
     }
 }
 
+#[cfg(feature = "taskstats")]
 /// Exit records (taskstats, all CPUs), stamped when received: of `tree`'s tasks, or of every
 /// task without one.
 pub(super) fn exits_source(mut tree: Option<Tree>, mut feed: Feed<TimelineEvent>, sh: &Shared, ready: &Ready) {
@@ -595,6 +601,7 @@ mod tests {
     /// A tree holds its root, a child of it (by the record's parent) and a child's child found
     /// through `/proc`; not this process (the root's parent) nor init's other children.
     #[test]
+    #[cfg(feature = "taskstats")]
     fn a_tree_holds_the_roots_descendants_only() {
         let me = std::process::id();
         let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
