@@ -353,9 +353,15 @@ pub(crate) fn tgid(tid: i32) -> Option<i32> {
 /// process mapped, a FIFO) is refused before it is read.
 #[cfg(feature = "stack")]
 pub(crate) fn open_regular(path: &str) -> std::io::Result<std::fs::File> {
-    let f = std::fs::File::open(path)?;
-    if !f.metadata()?.is_file() {
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: a FIFO put at a mapped file's path does not block the open.
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "empty file"));
     }
     Ok(f)
 }
