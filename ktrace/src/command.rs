@@ -20,6 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -60,13 +61,18 @@ pub enum CommandError {
 /// Finds `program` as `execvp(3)` would (a name with a `/` as it is, otherwise the first
 /// executable match on `PATH`), so the held child execs it directly.
 pub fn resolve_program(program: impl AsRef<Path>) -> Result<PathBuf, CommandError> {
-    let prog = program.as_ref();
+    resolve_in(program.as_ref(), std::env::var_os("PATH").as_deref(), None)
+}
+
+/// [`resolve_program`] with a given `PATH` (`None`: execvp's default) and, for a relative name
+/// with a `/`, the directory the child starts in.
+fn resolve_in(prog: &Path, path: Option<&OsStr>, cwd: Option<&Path>) -> Result<PathBuf, CommandError> {
     let name = prog.to_string_lossy().into_owned();
     let candidates: Vec<PathBuf> = if name.contains('/') {
-        vec![prog.to_path_buf()]
+        vec![cwd.map_or_else(|| prog.to_path_buf(), |d| d.join(prog))]
     } else {
-        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-        std::env::split_paths(&path).map(|d| d.join(prog)).collect()
+        let path = path.unwrap_or_else(|| OsStr::new("/usr/local/bin:/usr/bin:/bin"));
+        std::env::split_paths(path).map(|d| d.join(prog)).collect()
     };
     let mut refused = None;
     for c in candidates.iter().filter(|_| !name.is_empty()) {
@@ -102,9 +108,18 @@ pub struct HeldCommand {
 impl HeldCommand {
     /// Forks `cmd` and holds the child before its exec. Stdio, environment, working directory and
     /// any `pre_exec` hooks of `cmd` apply as usual (the hold runs after your hooks).
+    ///
+    /// A program that is not there (or not executable), looked up as the child's `execvp` will
+    /// (`cmd`'s own `PATH` and working directory when it sets them), is an error here, before the
+    /// fork; what only the exec can tell (a bad ELF, a race) comes from [`HeldCommand::release`].
     pub fn spawn(mut cmd: Command) -> Result<HeldCommand, CommandError> {
         let io = |call| move |source| CommandError::Io { call, source };
         let program = cmd.get_program().to_string_lossy().into_owned();
+        let path = match cmd.get_envs().find(|(k, _)| *k == "PATH") {
+            Some((_, set)) => set.map(OsStr::to_os_string),
+            None => std::env::var_os("PATH"),
+        };
+        resolve_in(Path::new(cmd.get_program()), path.as_deref(), cmd.get_current_dir())?;
         let (ready_r, ready_w) = sys::pipe().map_err(io("pipe2"))?;
         let (go_r, go_w) = sys::pipe().map_err(io("pipe2"))?;
         sys::hold_before_exec(&mut cmd, &ready_r, &ready_w, &go_r, &go_w);

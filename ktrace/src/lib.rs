@@ -2,7 +2,7 @@
 //!
 //! `ktrace` re-exports the facade crates behind Cargo features (all on by default) and holds what
 //! spans them: commands held before exec ([`command`]) and the test harness (`capture`: record
-//! what the kernel did for one closure, then query and assert on it), and sessions ([`session`]:
+//! what the kernel did for one closure, then query and assert on it), and sessions (`session`:
 //! ftrace events and probe hits, ptrace of a command, perf samples and counters, block I/O (block
 //! tracepoints or the blk tracer), taskstats exits and inotify events merged live on
 //! `CLOCK_MONOTONIC` into one time-ordered stream, by the watermarked merge of [`timeline`]).

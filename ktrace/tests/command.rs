@@ -52,10 +52,18 @@ fn missing_programs_are_named_like_strace() {
     assert!(matches!(e, CommandError::NotFound { .. }), "{e}");
     let e = resolve_program("/").unwrap_err();
     assert_eq!(e.to_string(), "Can't exec '/': Is a directory");
-    // Unresolved, the exec itself fails on release.
-    let held = HeldCommand::spawn(Command::new("/nonexistent/prog")).unwrap();
-    let e = held.release().unwrap_err();
+    // Unresolved, spawn looks the program up as the child's execvp will, before forking.
+    let e = HeldCommand::spawn(Command::new("/nonexistent/prog")).unwrap_err();
     assert_eq!(e.to_string(), "Can't stat '/nonexistent/prog': No such file or directory");
+    let e = HeldCommand::spawn(Command::new("ktrace-no-such-program")).unwrap_err();
+    assert!(matches!(e, CommandError::NotFound { .. }), "{e}");
+    // ... on the command's own PATH and in its own working directory.
+    let mut c = Command::new("true");
+    c.env("PATH", "/nonexistent");
+    assert!(matches!(HeldCommand::spawn(c).unwrap_err(), CommandError::NotFound { .. }));
+    let mut c = Command::new("./true");
+    c.current_dir("/bin");
+    assert_eq!(HeldCommand::spawn(c).unwrap().release().unwrap().wait().unwrap().code(), Some(0));
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! ```
 //! use ktrace::capture::{capture, Spec};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # if unsafe { libc::geteuid() } != 0 { return Ok(()) } // tracing needs root
 //! let path = "/tmp/ktrace-capture-doctest";
 //! let (cap, status) = capture(Spec::default().watch_path(path), || {
 //!     std::fs::write(path, "hi")?;
@@ -18,6 +19,24 @@
 //! cap.assert_exited(3);
 //! # std::fs::remove_file(path)?;
 //! # Ok(()) }
+//! ```
+//!
+//! The queries: [`Capture::syscalls`] (decoded arguments, results, latencies; [`Capture::opens`],
+//! [`Capture::syscalls_named`]), [`Capture::execs`], [`Capture::exits`] and [`Capture::exit_of`]
+//! (exit codes), [`Capture::signals`], [`Capture::switches`], [`Capture::block_ios`],
+//! [`Capture::probe_hits`], `Capture::samples` (feature `sample`) and [`Capture::records`] for
+//! anything else; each `assert_*` returns what it found. Thread ids are the kernel's
+//! ([`gettid`], not `std::thread::ThreadId`).
+//!
+//! To skip, rather than fail, where the kernel lacks what a spec asks for:
+//!
+//! ```no_run
+//! # use ktrace::capture::{capture, Spec};
+//! let (cap, ()) = match capture(Spec::default().sched(), || std::thread::sleep(std::time::Duration::from_millis(5))) {
+//!     Err(e) if e.is_unsupported() => return eprintln!("skipped: {e}"),
+//!     r => r.unwrap(),
+//! };
+//! assert!(!cap.switches().is_empty());
 //! ```
 //!
 //! A failing assertion panics with an strace-like excerpt of the capture, for example
@@ -64,7 +83,10 @@ pub use query::{BlockIo, Capture, Exec, Exit, Signal, Switch, Syscall};
 pub use record::{Arg, FieldValue, Record, What};
 
 /// Errors setting up or reading a capture.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is its message, so a test that returns `Result<(), Box<dyn Error>>` or calls
+/// `unwrap()` prints what to do (`tracefs is root's: run as root …`), not the variant's fields.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// tracefs refused something (instance, event, filter) or is missing.
@@ -80,6 +102,17 @@ pub enum Error {
     /// The recorder's helper thread died.
     #[error("the capture's recorder thread panicked")]
     Recorder,
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// The calling thread's kernel id (gettid(2)): the `tid` of its records and syscalls in a capture.
+pub fn gettid() -> i32 {
+    crate::sys::gettid()
 }
 
 impl Error {
