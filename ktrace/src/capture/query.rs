@@ -494,4 +494,32 @@ mod tests {
         assert!(text.contains("[10] openat(AT_FDCWD, 0x3000, O_RDONLY) = ?"), "{text}");
         assert!(text.contains("[20] +++ exited with 7 +++"), "{text}");
     }
+
+    /// The same failed call repeated by one thread (a PATH search) is one line with its count;
+    /// another thread's identical call in between starts a new run.
+    #[test]
+    fn repeated_calls_of_a_thread_print_once_with_their_count() {
+        let open = || enter("openat", &[("dfd", 0xffff_ff9c), ("filename", 0x7000), ("flags", 0), ("mode", 0)]);
+        let mut records = Vec::new();
+        for i in 0..30 {
+            records.push(rec(1_000 + 10 * i, 10, open()));
+            records.push(rec(1_005 + 10 * i, 10, exit("openat", -2)));
+        }
+        records.push(rec(2_000, 20, open()));
+        records.push(rec(2_005, 20, exit("openat", -2)));
+        records.push(rec(3_000, 10, open()));
+        records.push(rec(3_005, 10, exit("openat", 3)));
+        let text = Capture::build(records, &[], 0).to_string();
+        let lines: Vec<_> = text.lines().map(|l| l.split_once(" [").map_or(l, |(_, rest)| rest)).collect();
+        let enoent = "openat(AT_FDCWD, 0x7000, O_RDONLY) = -1 ENOENT (No such file or directory)";
+        assert_eq!(
+            lines,
+            [
+                format!("10] {enoent}  (×30)"),
+                format!("20] {enoent}"),
+                "10] openat(AT_FDCWD, 0x7000, O_RDONLY) = 3".into()
+            ],
+            "{text}"
+        );
+    }
 }

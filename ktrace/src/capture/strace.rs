@@ -153,12 +153,22 @@ fn record_text(cap: &Capture, idx: usize, r: &Record) -> Option<String> {
 /// The capture as text, one line per record that `keep` accepts; at most `max` lines (first and
 /// last halves, with a count of what was left out between).
 pub(crate) fn render(cap: &Capture, keep: &dyn Fn(&Record) -> bool, max: usize) -> String {
-    let lines: Vec<String> = cap
-        .records()
+    // A run of the same call by the same thread (a PATH search, a polling loop) is one line
+    // ending in `(×N)`, so an excerpt shows more of what differs.
+    let mut runs: Vec<(u64, i32, String, usize)> = Vec::new();
+    for (i, r) in cap.records().iter().enumerate().filter(|(_, r)| keep(r)) {
+        let Some(t) = record_text(cap, i, r) else { continue };
+        match runs.last_mut() {
+            Some((_, tid, text, n)) if *tid == r.tid && *text == t => *n += 1,
+            _ => runs.push((r.ts_ns, r.tid, t, 1)),
+        }
+    }
+    let lines: Vec<String> = runs
         .iter()
-        .enumerate()
-        .filter(|(_, r)| keep(r))
-        .filter_map(|(i, r)| record_text(cap, i, r).map(|t| format!("{} [{}] {t}", secs(r.ts_ns), r.tid)))
+        .map(|(ts, tid, t, n)| match n {
+            1 => format!("{} [{tid}] {t}", secs(*ts)),
+            n => format!("{} [{tid}] {t}  (×{n})", secs(*ts)),
+        })
         .collect();
     let mut out = String::new();
     if lines.len() <= max {
