@@ -127,7 +127,15 @@ fn record_text(cap: &Capture, idx: usize, r: &Record) -> Option<String> {
             None => "+++ exited +++".to_owned(),
         },
         What::SignalGenerate { sig, pid, comm, result } => {
-            let r = if *result == 0 { String::new() } else { format!(" (result {result})") };
+            // include/trace/events/signal.h's TRACE_SIGNAL_* results.
+            let r = match result {
+                0 => String::new(),
+                1 => " (ignored)".to_owned(),
+                2 => " (already pending)".to_owned(),
+                3 => " (queue full: not sent)".to_owned(),
+                4 => " (sent without its info)".to_owned(),
+                r => format!(" (result {r})"),
+            };
             format!("--- {} sent to {pid} ({comm}){r} ---", signal_name(*sig))
         }
         What::SignalDeliver { sig, code } => format!("--- {} delivered (si_code {code}) ---", signal_name(*sig)),
