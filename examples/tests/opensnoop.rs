@@ -42,17 +42,46 @@ fn theirs(cmd: &[&str]) -> Vec<Open> {
     assert!(st.success(), "strace {args:?}: {st}");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::remove_file(&file).unwrap();
+    strace_opens(&text)
+}
+
+/// The `(path, result)` of each open in strace's `-f -o` text.
+fn strace_opens(text: &str) -> Vec<Open> {
     let mut opened = Vec::new();
-    // Skipped: a call's first half (`<unfinished ...>`), signals (`--- SIGCHLD ...`) and exits (`+++`).
-    let calls =
-        text.lines().filter(|l| !l.ends_with("<unfinished ...>") && !l.contains(" --- ") && !l.contains(" +++ "));
-    for l in calls {
-        let (call, result) = l.rsplit_once(") = ").unwrap_or_else(|| panic!("an strace line: {l:?}"));
-        // `openat(AT_FDCWD, "/path", ...`: the first quoted string is the path.
-        let path = call.split('"').nth(1).map(str::to_owned);
-        opened.push((path, result.to_owned()));
+    // A call interrupted by another process's line comes in two halves: `PID openat(..., "/p",
+    // <unfinished ...>` then `PID <... openat resumed>) = 3`; the path is in the first.
+    let mut pending = std::collections::HashMap::new();
+    for l in text.lines() {
+        let (pid, rest) = l.split_once(' ').filter(|(p, _)| p.parse::<u32>().is_ok()).unwrap_or(("", l));
+        let path_of = |call: &str| call.split('"').nth(1).map(str::to_owned);
+        if rest.ends_with("<unfinished ...>") {
+            pending.insert(pid.to_owned(), path_of(rest));
+            continue;
+        }
+        // Signals (`--- SIGCHLD ...`) and exits (`+++ ...`).
+        if rest.starts_with("---") || rest.starts_with("+++") {
+            continue;
+        }
+        // strace pads before ` = ` to align results.
+        let (call, result) = rest.rsplit_once(" = ").unwrap_or_else(|| panic!("an strace line: {l:?}"));
+        let path = if call.starts_with("<... ") { pending.remove(pid).flatten() } else { path_of(call) };
+        opened.push((path, result.trim().to_owned()));
     }
+    assert!(pending.is_empty(), "calls strace never resumed: {pending:?}");
     opened
+}
+
+/// Two processes' opens interleaved: the halves of an interrupted call join on their pid; the
+/// padding strace puts before ` = ` is not part of the result.
+#[test]
+fn strace_text_with_interrupted_calls_parses() {
+    let text = "10 openat(AT_FDCWD, \"/a\", O_RDONLY <unfinished ...>\n\
+                11 openat(AT_FDCWD, \"/b\", O_RDONLY) = 3\n\
+                10 <... openat resumed>)             = -1 ENOENT (No such file or directory)\n\
+                11 --- SIGCHLD {si_signo=SIGCHLD} ---\n\
+                11 +++ exited with 0 +++\n";
+    let a = |p: &str, r: &str| (Some(p.to_owned()), r.to_owned());
+    assert_eq!(strace_opens(text), [a("/b", "3"), a("/a", "-1 ENOENT (No such file or directory)")]);
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
