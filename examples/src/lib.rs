@@ -403,6 +403,12 @@ impl Output {
 }
 
 impl Output {
+    /// A second handle on the file, for a writer that must own one (a background thread); keeping
+    /// or removing the file stays with this `Output`.
+    pub fn handle(&self) -> Result<File, CliError> {
+        self.file.try_clone().map_err(|source| CliError::Output { path: self.path.clone(), source })
+    }
+
     /// A write error that names the file.
     fn named(&self, e: std::io::Error) -> std::io::Error {
         std::io::Error::new(e.kind(), CliError::Output { path: self.path.clone(), source: e })

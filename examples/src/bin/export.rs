@@ -10,11 +10,9 @@
 //! export -f perfetto -o run.perfetto-trace --probe ./app:work --counters 10 --exits --blk loop0 -- ./app
 //! ```
 
-use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use clap::Parser;
@@ -148,19 +146,6 @@ fn output(path: &Path) -> Result<Output, CliError> {
     }
 }
 
-/// The output shared with the thread that writes it, kept by this one once all is written.
-#[derive(Clone)]
-struct Shared(Arc<Mutex<Output>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).flush()
-    }
-}
-
 /// Runs the session `b` and writes its timeline to `w`.
 fn session(a: &Args, b: SessionBuilder, w: &mut dyn Tracks) -> Result<Status, Box<dyn std::error::Error>> {
     // taskstats reports delays only with delay accounting on (restored when this ends).
@@ -199,15 +184,15 @@ fn run(a: Args) -> Result<Status, Box<dyn std::error::Error>> {
             return Err(format!("-f {f}: a session (-- COMMAND) exports to perfetto or json, not {f}").into());
         }
         let b = builder(&a)?;
-        let out = Shared(Arc::new(Mutex::new(output(&a.out)?)));
+        let mut out = output(&a.out)?;
         // The file is written on a thread of its own while the session's events are formatted.
-        let file = Background::new(out.clone(), a.out.display().to_string())?;
+        let file = Background::new(out.handle()?, a.out.display().to_string())?;
         let status = match a.format {
             Format::Json => session(&a, b, &mut ChromeJson::new(file))?,
             _ => session(&a, b, &mut Perfetto::new(file))?,
         };
         // Everything is written (the writer's finish waits for it): the file is kept.
-        out.0.lock().unwrap_or_else(PoisonError::into_inner).keep()?;
+        out.keep()?;
         eprintln!("export: {} written", a.out.display());
         return Ok(status);
     }
