@@ -52,7 +52,9 @@ fn strace_opens(text: &str) -> Vec<Open> {
     // <unfinished ...>` then `PID <... openat resumed>) = 3`; the path is in the first.
     let mut pending = std::collections::HashMap::new();
     for l in text.lines() {
+        // strace pads the pid column (`2556  --- SIGCHLD ...` when pids have fewer digits).
         let (pid, rest) = l.split_once(' ').filter(|(p, _)| p.parse::<u32>().is_ok()).unwrap_or(("", l));
+        let rest = rest.trim_start();
         let path_of = |call: &str| call.split('"').nth(1).map(str::to_owned);
         if rest.ends_with("<unfinished ...>") {
             pending.insert(pid.to_owned(), path_of(rest));
@@ -78,10 +80,11 @@ fn strace_text_with_interrupted_calls_parses() {
     let text = "10 openat(AT_FDCWD, \"/a\", O_RDONLY <unfinished ...>\n\
                 11 openat(AT_FDCWD, \"/b\", O_RDONLY) = 3\n\
                 10 <... openat resumed>)             = -1 ENOENT (No such file or directory)\n\
-                11 --- SIGCHLD {si_signo=SIGCHLD} ---\n\
-                11 +++ exited with 0 +++\n";
+                11  --- SIGCHLD {si_signo=SIGCHLD} ---\n\
+                11  +++ exited with 0 +++\n\
+                9   openat(AT_FDCWD, \"/c\", O_RDONLY) = 4\n";
     let a = |p: &str, r: &str| (Some(p.to_owned()), r.to_owned());
-    assert_eq!(strace_opens(text), [a("/b", "3"), a("/a", "-1 ENOENT (No such file or directory)")]);
+    assert_eq!(strace_opens(text), [a("/b", "3"), a("/a", "-1 ENOENT (No such file or directory)"), a("/c", "4")]);
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
