@@ -32,6 +32,32 @@ impl Kind {
             None => Kind { tag: Tag::Generic, fields: Vec::new() },
         }
     }
+
+    /// The typed view of one record of `format`'s event (`data` from `common_type` on), for
+    /// records kept apart from their [`Decoder`] (an owned copy of the bytes and the format):
+    /// `Kind::of(format).decode(format, data, endian)`. An [`Event`] has this as [`Event::typed`],
+    /// its kind resolved once per id.
+    ///
+    /// ```
+    /// use ktrace_core::{Endian, EventFormat};
+    /// use ktrace_ftrace::{Typed, event::Kind};
+    /// let f = EventFormat::parse("sched", "name: sched_process_exit\nID: 7\nformat:\n\
+    ///     \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+    ///     \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+    ///     \tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\
+    ///     \tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\
+    ///     \tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;\n\n\
+    ///     print fmt: \"\"\n")?;
+    /// let mut rec = [0u8; 32];
+    /// rec[8..10].copy_from_slice(b"sh");
+    /// rec[24..28].copy_from_slice(&42i32.to_ne_bytes());
+    /// let Typed::Exit { pid, .. } = Kind::of(&f).decode(&f, &rec, Endian::NATIVE)? else { panic!() };
+    /// assert_eq!(pid, 42);
+    /// # Ok::<(), ktrace_core::ParseError>(())
+    /// ```
+    pub fn decode<'a>(&self, format: &'a EventFormat, data: &'a [u8], endian: Endian) -> Result<Typed<'a>, ParseError> {
+        typed::decode(self.tag, &self.fields, data, endian, format)
+    }
 }
 
 /// One trace event: common fields plus the record, with its format for field lookups by name.

@@ -34,7 +34,7 @@
 //! strace-like excerpt. This test is `tests/first_test.rs` of this crate, run by `cargo test` as root:
 //!
 //! ```no_run
-#![cfg_attr(all(feature = "ftrace", feature = "ptrace"), doc = include_str!("../tests/first_test.rs"))]
+#![cfg_attr(all(feature = "ftrace", feature = "ptrace", feature = "sample"), doc = include_str!("../tests/first_test.rs"))]
 //! ```
 //!
 //! # Features
@@ -55,7 +55,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
-#[cfg(all(feature = "ftrace", feature = "ptrace"))]
+#[cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
 pub mod capture;
 pub mod command;
 #[cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
@@ -77,7 +77,7 @@ pub use ktrace_ptrace as ptrace;
 #[cfg(feature = "sample")]
 pub use ktrace_sample as sample;
 
-#[cfg(all(feature = "ftrace", feature = "ptrace"))]
+#[cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
 pub use capture::capture;
 pub use command::HeldCommand;
 

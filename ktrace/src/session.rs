@@ -97,6 +97,14 @@ pub enum SessionError {
     #[cfg(feature = "export")]
     #[error("export: {0}")]
     Export(#[from] ktrace_export::Error),
+    /// [`SessionBuilder::this_thread`] was asked with a source that follows a command.
+    #[error(
+        "a session scoped to the calling thread (this_thread) cannot have {what}: they follow a command from its exec"
+    )]
+    ThisThread {
+        /// The source.
+        what: &'static str,
+    },
     /// A source thread could not be started or ended without a word.
     #[error("the {what} source thread failed")]
     Thread {

@@ -72,7 +72,7 @@ pub(crate) fn write_go(go_w: &OwnedFd) -> std::io::Result<()> {
 }
 
 /// The calling thread's id (gettid(2)): what tracefs `set_event_pid` and `common_pid` name.
-#[cfg(all(feature = "ftrace", feature = "ptrace"))]
+#[cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
 pub(crate) fn gettid() -> i32 {
     // SAFETY: gettid takes no arguments and cannot fail.
     unsafe { libc::gettid() }

@@ -1,6 +1,6 @@
 //! Sixteen captures at once under `cargo test`'s parallel threads: each sees only its own thread
 //! and children (its own file, its own exit code), never a neighbour's, and leaves no instance.
-#![cfg(all(feature = "ftrace", feature = "ptrace"))]
+#![cfg(all(feature = "ftrace", feature = "ptrace", feature = "sample"))]
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
 use std::process::Command;

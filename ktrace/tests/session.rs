@@ -132,6 +132,58 @@ fn a_session_without_a_command_ends_when_stopped() {
     assert_eq!(s.exit_code(), None);
 }
 
+/// The user's program: a session of the calling thread, as a test records its own code. It sees
+/// this thread and the thread it spawns, not a bystander thread made before; the filtered
+/// instance's events carry their label and only the path its filter names.
+#[test]
+fn a_session_of_this_thread_sees_it_and_what_it_spawns_only() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let _g = serial();
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let bystander = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let _ = std::os::unix::process::parent_id(); // getppid(2)
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        })
+    };
+    let watched = "/tmp/ktrace-session-this-thread";
+    let filter = format!("filename.ustring == \"{watched}\"");
+    let s = Session::builder()
+        .this_thread()
+        .events("syscalls:sys_enter_getppid")
+        .events_where("watched", "syscalls:sys_enter_openat", &filter)
+        .start()
+        .unwrap();
+    let me = ktrace::capture::gettid();
+    for _ in 0..10 {
+        let _ = std::os::unix::process::parent_id();
+    }
+    let child = std::thread::spawn(|| (ktrace::capture::gettid(), std::os::unix::process::parent_id()).0).join().unwrap();
+    std::fs::write(watched, "x").unwrap();
+    let _ = std::fs::read("/etc/hostname");
+    s.stop();
+    let evs: Vec<TimelineEvent> = s.map(Result::unwrap).collect();
+    done.store(true, Ordering::Relaxed);
+    bystander.join().unwrap();
+    std::fs::remove_file(watched).unwrap();
+    let ftrace: Vec<_> = evs.iter().filter_map(|e| if let TimelineEvent::Ftrace(f) = e { Some(f) } else { None }).collect();
+    let pids = |name: &str| ftrace.iter().filter(|f| f.name() == name).map(|f| f.pid).collect::<Vec<_>>();
+    let mut expected = vec![me; 10];
+    expected.push(child);
+    assert_eq!(pids("sys_enter_getppid"), expected, "getppid of this thread and its child only");
+    assert_eq!(pids("sys_enter_openat"), [me], "the watched path's open only");
+    assert!(ftrace.iter().all(|f| (f.name() == "sys_enter_openat") == (f.label() == Some("watched"))));
+    let mut cmd = Command::new("true");
+    cmd.arg("x");
+    let e = Session::builder().this_thread().command(cmd).start().unwrap_err();
+    assert!(e.to_string().contains("cannot have a command"), "{e}");
+    let left = our_instances();
+    assert!(left.is_empty(), "instances left: {left:?}");
+}
+
 /// perf samples and ftrace sched events are on one clock: the samples of the command fall while
 /// it is on a CPU, that is after a sched_switch to it and before the next one away from it (all
 /// but a few: see below).

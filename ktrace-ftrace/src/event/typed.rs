@@ -520,7 +520,7 @@ macro_rules! typed_events {
         /// Decodes a record of `format` as `tag`, whose `fields` were resolved from [`fields_of`].
         pub(super) fn decode<'a>(
             tag: Tag,
-            fields: &'a [Field],
+            fields: &[Field],
             r: &'a [u8],
             e: Endian,
             format: &'a EventFormat,

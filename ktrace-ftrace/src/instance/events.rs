@@ -54,6 +54,13 @@ impl Instance {
     /// ```
     #[doc(alias = "set_event")]
     pub fn enable_glob(&self, pattern: &str) -> Result<()> {
+        // A whole system (`syscalls:*`) is one write to its `enable` file, not one per event.
+        if let Some(system) = pattern.strip_suffix(":*")
+            && !system.is_empty()
+            && !system.contains(['*', '?', '['])
+        {
+            return self.enable_system(system);
+        }
         for (system, name) in self.matching_events(pattern)? {
             self.enable_event(&system, &name)?;
         }

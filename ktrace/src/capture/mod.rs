@@ -24,7 +24,7 @@
 //! The queries: [`Capture::syscalls`] (decoded arguments, results, latencies; [`Capture::opens`],
 //! [`Capture::syscalls_named`]), [`Capture::execs`], [`Capture::exits`] and [`Capture::exit_of`]
 //! (exit codes), [`Capture::signals`], [`Capture::switches`], [`Capture::block_ios`],
-//! [`Capture::probe_hits`], `Capture::samples` (feature `sample`) and [`Capture::records`] for
+//! [`Capture::probe_hits`], [`Capture::samples`] and [`Capture::records`] for
 //! anything else; each `assert_*` returns what it found. Thread ids are the kernel's
 //! ([`gettid`], not `std::thread::ThreadId`).
 //!
@@ -44,11 +44,13 @@
 //! (seconds since the workload started, the thread id, the call, its result).
 //!
 //! # How it scopes
-//! The instance's `set_event_pid` holds the calling thread's id (gettid(2)) and the `event-fork`
-//! option adds each task a listed task creates; the recorder's drain threads are started from a
-//! helper thread made before the pid list is set, so they are never listed. The instance uses the
-//! `mono` trace clock, and only events stamped while the workload ran are kept (buffers are also
-//! cleared before recording starts).
+//! A capture is a [`Session`](crate::session::Session) with
+//! [`SessionBuilder::this_thread`](crate::session::SessionBuilder::this_thread): its instances'
+//! `set_event_pid` holds the calling thread's id (gettid(2)) and the `event-fork` option adds each
+//! task a listed task creates. The session's threads, and the thread reading its stream, are made
+//! before the pid list is set, so they are never listed. The instances use the `mono` trace clock
+//! (the session's one clock), their buffers are cleared before recording starts, and only events
+//! stamped while the workload ran are kept. What the rings lost is [`Capture::lost`].
 //!
 //! # Paths of syscalls
 //! Before Linux 6.19, `syscalls:sys_enter_openat` records `filename` as a user pointer only. Paths are
@@ -76,8 +78,9 @@ mod strace;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::mpsc;
 
-use ktrace_core::Clock;
-use ktrace_ftrace::{Instance, Recorder, Tracefs};
+use ktrace_ftrace::Tracefs;
+
+use crate::session::{FtraceEvent, Session, SessionBuilder, SessionError, TimelineEvent};
 
 pub use query::{BlockIo, Capture, Exec, Exit, Signal, Switch, Syscall};
 pub use record::{Arg, FieldValue, Record, What};
@@ -96,12 +99,26 @@ pub enum Error {
     #[error(transparent)]
     Parse(#[from] ktrace_core::ParseError),
     /// perf_event_open(2) refused the sampler ([`Spec::samples`]).
-    #[cfg(feature = "sample")]
     #[error(transparent)]
     Sample(#[from] ktrace_sample::Error),
-    /// The recorder's helper thread died.
-    #[error("the capture's recorder thread panicked")]
+    /// The session recording the capture failed otherwise.
+    #[error(transparent)]
+    Session(SessionError),
+    /// The capture's reader thread died.
+    #[error("the capture's reader thread panicked")]
     Recorder,
+}
+
+impl From<SessionError> for Error {
+    /// The facades' errors stay themselves (so [`Error::is_unsupported`] and
+    /// [`Error::is_permission`] see them).
+    fn from(e: SessionError) -> Error {
+        match e {
+            SessionError::Ftrace(e) => Error::Ftrace(e),
+            SessionError::Sample(e) => Error::Sample(e),
+            e => Error::Session(e),
+        }
+    }
 }
 
 impl std::fmt::Debug for Error {
@@ -121,7 +138,7 @@ impl Error {
     pub fn is_unsupported(&self) -> bool {
         match self {
             Error::Ftrace(e) => e.is_unsupported(),
-            #[cfg(feature = "sample")]
+            Error::Session(e) => e.is_unsupported(),
             Error::Sample(e) => e.is_unsupported(),
             _ => false,
         }
@@ -132,7 +149,6 @@ impl Error {
     pub fn is_permission(&self) -> bool {
         match self {
             Error::Ftrace(e) => e.is_permission(),
-            #[cfg(feature = "sample")]
             Error::Sample(e) => e.is_permission(),
             _ => false,
         }
@@ -150,7 +166,6 @@ pub struct Spec {
     block: Vec<(u32, u32)>,
     events: Vec<(String, String)>,
     paths: Vec<String>,
-    #[cfg(feature = "sample")]
     samples: Option<u64>,
 }
 
@@ -165,7 +180,6 @@ impl Spec {
             block: Vec::new(),
             events: Vec::new(),
             paths: Vec::new(),
-            #[cfg(feature = "sample")]
             samples: None,
         }
     }
@@ -219,7 +233,6 @@ impl Spec {
     /// `inherit` so children are sampled too; no PMU needed), as [`Capture::samples`]. Sample
     /// times are on the perf clock, not the capture's.
     #[doc(alias = "perf_event_open")]
-    #[cfg(feature = "sample")]
     pub fn samples(mut self, hz: u64) -> Spec {
         self.samples = Some(hz);
         self
@@ -243,77 +256,45 @@ impl Default for Spec {
 const OPENS: [(&str, &str); 4] =
     [("openat", "filename"), ("open", "filename"), ("openat2", "filename"), ("creat", "pathname")];
 
-/// What each instance of a capture is for.
-enum Role {
-    Main,
-    Path(String),
-    Block,
+/// The label of the instances recording the opens of a watched path.
+fn path_label(path: &str) -> String {
+    format!("path:{path}")
 }
 
 /// Runs `workload` and records what the kernel did for it and the tasks it spawned, per `spec`.
 /// Returns the capture and the workload's value. A panic in the workload is resumed after the
 /// tracefs state is removed.
 ///
+/// The recording is a [`Session`](crate::session::Session) scoped to the calling thread
+/// ([`SessionBuilder::this_thread`](crate::session::SessionBuilder::this_thread)), read by a
+/// helper thread made before the scope is set; of its stream, the events stamped while
+/// `workload` ran are kept, and its losses are counted ([`Capture::lost`]).
+///
 /// Errors: tracefs missing or refused (not root, an event this kernel lacks, a filter it
 /// rejects); [`Error::is_unsupported`] says when to skip.
 pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, T), Error> {
     let fs = Tracefs::find()?;
-    let mut insts: Vec<(Role, Instance)> = Vec::new();
-    let main = fs.new_instance()?;
-    main.set_tracing_on(false)?;
-    enable_main(&main, &spec)?;
-    insts.push((Role::Main, main));
-    for path in &spec.paths {
-        let inst = fs.new_instance()?;
-        inst.set_tracing_on(false)?;
-        let quoted = path.replace('\\', "\\\\").replace('"', "\\\"");
-        for (sys, arg) in OPENS {
-            let name = format!("sys_enter_{sys}");
-            if fs.root().join("events/syscalls").join(&name).is_dir() {
-                inst.set_filter("syscalls", &name, &format!("{arg}.ustring == \"{quoted}\""))?;
-                inst.enable_event("syscalls", &name)?;
-            }
-        }
-        insts.push((Role::Path(path.clone()), inst));
-    }
-    for &(major, minor) in &spec.block {
-        let inst = fs.new_instance()?;
-        inst.set_tracing_on(false)?;
-        for name in ["block_rq_issue", "block_rq_complete"] {
-            inst.set_filter("block", name, &format!("dev == {}", (major << 20) | minor))?;
-            inst.enable_event("block", name)?;
-        }
-        insts.push((Role::Block, inst));
-    }
-    for (_, inst) in &insts {
-        inst.set_clock(Clock::Mono)?;
-    }
-
-    let (go_tx, go_rx) = mpsc::channel::<Option<(u64, u64)>>();
-    let (ack_tx, ack_rx) = mpsc::channel::<Result<(), Error>>();
+    let builder = session_of(&spec, &fs)?;
+    let (session_tx, session_rx) = mpsc::channel::<Session>();
     std::thread::scope(|s| {
-        // Made before the pid list exists, so neither it nor the drain threads it starts are traced.
-        let insts = &insts;
-        let helper = s.spawn(move || record(insts, &go_rx, &ack_tx));
-        let scoped = scope_to_caller(insts);
-        let started = match scoped {
-            Ok(()) => {
-                let _ = go_tx.send(None);
-                ack_rx.recv().unwrap_or(Err(Error::Recorder))
+        // Made before the session scopes the calling thread, so it is never in the scope.
+        let reader = s.spawn(move || read_session(&session_rx));
+        let session = match builder.start() {
+            Ok(session) => session,
+            Err(e) => {
+                drop(session_tx);
+                let _ = reader.join();
+                return Err(e.into());
             }
-            Err(e) => Err(e),
         };
-        if let Err(e) = started {
-            drop(go_tx);
-            let _ = helper.join();
-            return Err(e);
-        }
-        #[cfg(feature = "sample")]
+        let stop = session.stop_handle();
+        let _ = session_tx.send(session);
+        drop(session_tx);
         let profiler = match spec.samples.map(|hz| ktrace_sample::profile::Profiler::task(crate::sys::gettid(), hz)) {
             Some(Ok(p)) => Some(p),
             Some(Err(e)) => {
-                drop(go_tx);
-                let _ = helper.join();
+                stop.stop();
+                let _ = reader.join();
                 return Err(e.into());
             }
             None => None,
@@ -321,122 +302,108 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
         let t0 = crate::sys::monotonic_ns();
         let out = catch_unwind(AssertUnwindSafe(workload));
         let t1 = crate::sys::monotonic_ns();
-        #[cfg(feature = "sample")]
         let profile = profiler.map(|p| p.finish());
-        let _ = go_tx.send(Some((t0, t1)));
-        let recorded = helper.join().unwrap_or(Err(Error::Recorder));
+        stop.stop();
+        let read = reader.join().unwrap_or(Err(Error::Recorder));
         let value = match out {
             Ok(v) => v,
             Err(panic) => resume_unwind(panic),
         };
-        let (per_inst, lost) = recorded?;
+        let (events, lost) = read?;
+        let watched: Vec<(String, String)> = spec.paths.iter().map(|p| (path_label(p), p.clone())).collect();
         let mut main = Vec::new();
-        let mut side = Vec::new();
         let mut paths = Vec::new();
-        for ((role, _), recs) in insts.iter().zip(per_inst) {
-            match role {
-                Role::Main => main = recs,
-                Role::Block => side.extend(recs),
-                Role::Path(p) => paths.extend(recs.into_iter().map(|r| (p.clone(), r))),
+        for (label, ev) in events.iter().filter(|(_, ev)| (t0..=t1).contains(&ev.ts.ns)) {
+            let rec = record::convert(ev, ev.ts.ns - t0)?;
+            match label.as_deref().and_then(|l| watched.iter().find(|(w, _)| **w == *l)) {
+                Some((_, path)) => paths.push((path.clone(), rec)),
+                None => main.push(rec),
             }
         }
-        main.extend(side);
         main.sort_by_key(|r| r.ts_ns);
-        #[allow(unused_mut, reason = "set only with feature sample")]
         let mut cap = Capture::build(main, &paths, lost);
-        #[cfg(feature = "sample")]
-        {
-            cap.profile = profile;
-        }
+        cap.profile = profile;
         Ok((cap, value))
     })
 }
 
-fn enable_main(inst: &Instance, spec: &Spec) -> Result<(), Error> {
+/// The session a spec asks for: the calling thread's events in one instance, each watched
+/// path's filtered opens in one of its own, the block devices' requests in one unscoped.
+fn session_of(spec: &Spec, fs: &Tracefs) -> Result<SessionBuilder, Error> {
+    let mut b = Session::builder().this_thread();
+    for ev in main_events(spec, fs) {
+        b = b.events(&ev);
+    }
+    for path in &spec.paths {
+        let quoted = path.replace('\\', "\\\\").replace('"', "\\\"");
+        for (sys, arg) in OPENS {
+            let name = format!("sys_enter_{sys}");
+            if fs.root().join("events/syscalls").join(&name).is_dir() {
+                b = b.events_where(
+                    &path_label(path),
+                    &format!("syscalls:{name}"),
+                    &format!("{arg}.ustring == \"{quoted}\""),
+                );
+            }
+        }
+    }
+    for &dev in &spec.block {
+        b = b.block_of(dev);
+    }
+    Ok(b)
+}
+
+/// Everything the capture's own tasks' instance records, as exact `system:event` names.
+fn main_events(spec: &Spec, fs: &Tracefs) -> Vec<String> {
+    let mut evs = Vec::new();
     if spec.syscalls {
-        inst.enable_system("syscalls")?;
+        evs.push("syscalls:*".to_owned());
     } else if spec.opens || !spec.paths.is_empty() {
         for (sys, _) in OPENS {
             for dir in ["enter", "exit"] {
-                match inst.enable_event("syscalls", &format!("sys_{dir}_{sys}")) {
-                    Err(ktrace_ftrace::Error::NoSuchEvent { .. }) => {}
-                    other => other?,
+                // openat2 is 5.6+, and some architectures lack open and creat.
+                let name = format!("sys_{dir}_{sys}");
+                if fs.root().join("events/syscalls").join(&name).is_dir() {
+                    evs.push(format!("syscalls:{name}"));
                 }
             }
         }
     }
     if spec.processes {
         for name in ["sched_process_fork", "sched_process_exec", "sched_process_exit"] {
-            inst.enable_event("sched", name)?;
+            evs.push(format!("sched:{name}"));
         }
-        inst.enable_event("signal", "signal_generate")?;
-        inst.enable_event("signal", "signal_deliver")?;
+        evs.push("signal:signal_generate".to_owned());
+        evs.push("signal:signal_deliver".to_owned());
         if !spec.syscalls {
-            inst.enable_event("syscalls", "sys_enter_exit_group")?;
-            inst.enable_event("syscalls", "sys_enter_exit")?;
+            evs.push("syscalls:sys_enter_exit_group".to_owned());
+            evs.push("syscalls:sys_enter_exit".to_owned());
         }
     }
     if spec.sched {
-        inst.enable_event("sched", "sched_switch")?;
+        evs.push("sched:sched_switch".to_owned());
     }
     for (sys, name) in &spec.events {
-        inst.enable_event(sys, name)?;
+        evs.push(format!("{sys}:{name}"));
     }
-    Ok(())
+    evs
 }
 
-/// Limits the pid-filtered instances to the calling thread and what it spawns, and empties
-/// buffers that recorded anything before.
-fn scope_to_caller(insts: &[(Role, Instance)]) -> Result<(), Error> {
-    let tid = crate::sys::gettid();
-    for (role, inst) in insts {
-        if !matches!(role, Role::Block) {
-            inst.set_event_pids(&[tid])?;
-            inst.set_option("event-fork", true)?;
-        }
-        inst.clear()?;
-    }
-    Ok(())
-}
+/// What the reader thread returns: the session's ftrace events with their instance's label, and
+/// the losses it reported.
+type Read = (Vec<(Option<std::sync::Arc<str>>, FtraceEvent)>, u64);
 
-type Recorded = (Vec<Vec<Record>>, u64);
-
-/// The helper thread: starts a recorder per instance on `None`, reports, and on `Some((t0, t1))`
-/// stops them and converts the events stamped in `[t0, t1]`.
-fn record(
-    insts: &[(Role, Instance)],
-    go: &mpsc::Receiver<Option<(u64, u64)>>,
-    ack: &mpsc::Sender<Result<(), Error>>,
-) -> Result<Recorded, Error> {
-    if go.recv() != Ok(None) {
-        return Err(Error::Recorder);
-    }
-    let recorders = match insts.iter().map(|(_, i)| Recorder::start(i)).collect::<Result<Vec<_>, _>>() {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = ack.send(Err(e.into()));
-            return Err(Error::Recorder);
-        }
-    };
-    let _ = ack.send(Ok(()));
-    let (t0, t1) = match go.recv() {
-        Ok(Some(w)) => w,
-        _ => (0, 0),
-    };
-    let mut out = Vec::new();
+/// The reader thread: iterates the session it is sent until the session ends.
+fn read_session(session: &mpsc::Receiver<Session>) -> Result<Read, Error> {
+    let Ok(session) = session.recv() else { return Ok((Vec::new(), 0)) };
+    let mut events = Vec::new();
     let mut lost = 0;
-    for rec in recorders {
-        let recording = rec.stop()?;
-        lost += recording.lost_total();
-        let mut recs = Vec::new();
-        for ev in recording.events() {
-            let ev = ev?;
-            let ts = ev.timestamp().ns;
-            if ts >= t0 && ts <= t1 {
-                recs.push(record::convert(&ev, ts - t0)?);
-            }
+    for item in session {
+        match item? {
+            TimelineEvent::Ftrace(ev) => events.push((ev.label.clone(), ev)),
+            TimelineEvent::Lost(l) => lost += l.count.unwrap_or(1),
+            _ => {}
         }
-        out.push(recs);
     }
-    Ok((out, lost))
+    Ok((events, lost))
 }

@@ -135,7 +135,6 @@ pub struct Capture {
     exit_paired: std::collections::HashSet<usize>,
     exit_codes: HashMap<i32, i32>,
     watched: Vec<String>,
-    #[cfg(feature = "sample")]
     pub(crate) profile: Option<ktrace_sample::profile::Profile>,
     lost: u64,
 }
@@ -194,17 +193,7 @@ impl Capture {
             }
         }
         let watched = paths.iter().map(|(p, _)| p.clone()).collect();
-        Capture {
-            records,
-            syscalls,
-            enter_of,
-            exit_paired,
-            exit_codes,
-            watched,
-            #[cfg(feature = "sample")]
-            profile: None,
-            lost,
-        }
+        Capture { records, syscalls, enter_of, exit_paired, exit_codes, watched, profile: None, lost }
     }
 
     pub(crate) fn syscall_at(&self, record: usize) -> Option<&Syscall> {
@@ -330,14 +319,12 @@ impl Capture {
     }
 
     /// CPU samples of the captured tasks ([`super::Spec::samples`]), in perf-clock order.
-    #[cfg(feature = "sample")]
     pub fn samples(&self) -> &[ktrace_sample::profile::Sample] {
         self.profile.as_ref().map_or(&[], |p| &p.samples)
     }
 
     /// The whole perf profile behind [`Capture::samples`] (callchains, comms, mappings: symbolize
     /// or fold it with `ktrace::sample::profile`).
-    #[cfg(feature = "sample")]
     pub fn profile(&self) -> Option<&ktrace_sample::profile::Profile> {
         self.profile.as_ref()
     }

@@ -2,7 +2,9 @@
 //! outlives its tracefs instance, so nothing borrows from ring pages).
 
 use ktrace_core::{ParseError, Value};
-use ktrace_ftrace::{BlockPhase, Event, Typed};
+use ktrace_ftrace::{BlockPhase, Typed};
+
+use crate::session::FtraceEvent;
 
 /// One event of a capture: when (nanoseconds since the capture began, on `CLOCK_MONOTONIC`),
 /// where, which thread, and what.
@@ -178,7 +180,7 @@ fn field_value(v: Value<'_>) -> FieldValue {
 }
 
 /// Converts an event to a record stamped `ts_ns` (already made relative to the capture start).
-pub(crate) fn convert(ev: &Event<'_>, ts_ns: u64) -> Result<Record, ParseError> {
+pub(crate) fn convert(ev: &FtraceEvent, ts_ns: u64) -> Result<Record, ParseError> {
     let what = if ev.system() == "syscalls" {
         syscall(ev)?
     } else {
@@ -203,19 +205,18 @@ pub(crate) fn convert(ev: &Event<'_>, ts_ns: u64) -> Result<Record, ParseError> 
                 name: ev.name().to_owned(),
                 fields: ev
                     .fields()
-                    .filter(|(n, _)| !n.starts_with("common_"))
                     .map(|(n, v)| v.map(|v| (n.to_owned(), field_value(v))))
                     .collect::<Result<_, _>>()?,
             },
         }
     };
-    Ok(Record { ts_ns, cpu: ev.cpu(), tid: ev.pid(), what })
+    Ok(Record { ts_ns, cpu: ev.cpu, tid: ev.pid, what })
 }
 
 /// `syscalls:sys_enter_<name>` / `sys_exit_<name>`: the arguments by their format names; a string
 /// field (kernels whose syscall events read user strings) is attached to the pointer argument it
 /// names, or to `filename`/`pathname`.
-fn syscall(ev: &Event<'_>) -> Result<What, ParseError> {
+fn syscall(ev: &FtraceEvent) -> Result<What, ParseError> {
     let nr = ev.int("__syscall_nr")?;
     if let Some(name) = ev.name().strip_prefix("sys_exit_") {
         return Ok(What::SysExit { name: name.to_owned(), nr, ret: ev.int("ret")? });
@@ -223,7 +224,7 @@ fn syscall(ev: &Event<'_>) -> Result<What, ParseError> {
     let name = ev.name().strip_prefix("sys_enter_").unwrap_or(ev.name()).to_owned();
     let mut args: Vec<Arg> = Vec::new();
     let mut strings = Vec::new();
-    for (n, v) in ev.fields().filter(|(n, _)| !n.starts_with("common_") && *n != "__syscall_nr") {
+    for (n, v) in ev.fields().filter(|(n, _)| *n != "__syscall_nr") {
         match v? {
             Value::Unsigned(u) => args.push(Arg { name: n.to_owned(), value: u, string: None }),
             Value::Signed(i) => args.push(Arg { name: n.to_owned(), value: i as u64, string: None }),
@@ -248,8 +249,9 @@ fn syscall(ev: &Event<'_>) -> Result<What, ParseError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail by panicking")]
     use super::*;
-    use ktrace_core::{Clock, Endian, FormatRegistry, RawEvent};
-    use ktrace_ftrace::Decoder;
+    use std::sync::Arc;
+
+    use ktrace_core::{Clock, EventFormat, Timestamp};
 
     /// `sys_enter_openat` as Linux 6.18 writes it, plus the string field newer kernels add.
     const OPENAT: &str = "name: sys_enter_openat\nID: 782\nformat:\n\
@@ -269,9 +271,7 @@ mod tests {
     /// the pointer stays its value.
     #[test]
     fn a_string_field_of_a_syscall_event_names_its_pointer_argument() {
-        let mut reg = FormatRegistry::new();
-        reg.add_text("syscalls", OPENAT).unwrap();
-        let d = Decoder::new(reg, Endian::NATIVE, Clock::Mono);
+        let format = Arc::new(EventFormat::parse("syscalls", OPENAT).unwrap());
         let mut rec = vec![0u8; 52];
         rec[0..2].copy_from_slice(&782u16.to_ne_bytes());
         rec[4..8].copy_from_slice(&4711i32.to_ne_bytes());
@@ -281,7 +281,8 @@ mod tests {
         let s = b"/tmp/x\0";
         rec[48..52].copy_from_slice(&(((s.len() as u32) << 16) | 52).to_ne_bytes());
         rec.extend_from_slice(s);
-        let ev = d.decode(RawEvent { timestamp: 5, cpu: 1, offset: 0, data: &rec }).unwrap();
+        let ts = Timestamp::new(5, Clock::Mono);
+        let ev = FtraceEvent { ts, cpu: 1, pid: 4711, format, data: rec.into(), label: None };
         let r = convert(&ev, 5).unwrap();
         assert_eq!(r.tid, 4711);
         let What::SysEnter { name, nr, args } = r.what else { panic!("not a syscall entry: {r:?}") };

@@ -17,7 +17,7 @@ use crate::timeline::{Feed, Timeline};
 #[cfg(feature = "blk")]
 use super::sources::blk_source;
 use super::sources::{
-    Ready, counters_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command, watch_source,
+    FtraceOpts, Ready, counters_source, ftrace_source, perf_source, ptrace_source, spawn, wait_command, watch_source,
 };
 #[cfg(feature = "taskstats")]
 use super::sources::{Tree, exits_source};
@@ -28,7 +28,11 @@ use super::{Session, SessionError, Shared, TimelineEvent};
 #[must_use]
 pub struct SessionBuilder {
     events: Vec<String>,
+    /// `(label, glob, filter)`: one instance per label.
+    filtered: Vec<(String, String, String)>,
+    this_thread: bool,
     block: bool,
+    block_devs: Vec<(u32, u32)>,
     syscalls: bool,
     sample_hz: Option<u64>,
     budget: Option<Budget>,
@@ -50,6 +54,43 @@ impl SessionBuilder {
     /// `raw_syscalls:*`); with a command, only of its tasks (`set_event_pid`, following forks).
     pub fn events(mut self, glob: &str) -> Self {
         self.events.push(glob.to_owned());
+        self
+    }
+
+    /// Records the events matching `glob` that pass the kernel event filter `filter`
+    /// (`filename.ustring == "/etc/passwd"`, `prev_state == 0`: see the kernel's
+    /// `events.rst`, section "Event filtering"), scoped like [`SessionBuilder::events`], in an
+    /// instance of their own shared by the calls with the same `label`: the same event can be
+    /// recorded unfiltered by `events` and filtered here, and each of its events says which
+    /// ([`FtraceEvent::label`](super::FtraceEvent::label)). A filter the kernel rejects fails
+    /// [`SessionBuilder::start`] with its `error_log` explanation.
+    #[doc(alias = "filter")]
+    pub fn events_where(mut self, label: &str, glob: &str, filter: &str) -> Self {
+        self.filtered.push((label.to_owned(), glob.to_owned(), filter.to_owned()));
+        self
+    }
+
+    /// Scopes the session to **the thread that calls [`SessionBuilder::start`]** and every task
+    /// it creates afterwards (threads, children, theirs), instead of a command: the ftrace
+    /// events and probes of [`SessionBuilder::events`] and [`SessionBuilder::events_where`], and
+    /// the samples of [`SessionBuilder::samples`]. The session's own threads are created before the
+    /// scope is set, so they are never in it; a thread the caller made before `start` is not either.
+    /// This is how a test records what its own code does (`ktrace::capture` is built on it).
+    /// Not with [`SessionBuilder::command`], [`SessionBuilder::syscalls`] or
+    /// [`SessionBuilder::counters`] (they follow a command from its exec).
+    #[doc(alias = "gettid")]
+    #[doc(alias = "event-fork")]
+    pub fn this_thread(mut self) -> Self {
+        self.this_thread = true;
+        self
+    }
+
+    /// Records the block requests of device `(major, minor)`, by any task
+    /// (`block:block_rq_issue`/`block_rq_complete` filtered by `dev`; completions run in
+    /// interrupts, so they are not scoped to the command). Several calls add devices.
+    #[doc(alias = "block_rq_issue")]
+    pub fn block_of(mut self, dev: (u32, u32)) -> Self {
+        self.block_devs.push(dev);
         self
     }
 
@@ -158,7 +199,16 @@ impl SessionBuilder {
     /// Sets the sources up, starts the command, and returns the session.
     pub fn start(self) -> Result<Session, SessionError> {
         let budget = self.budget.unwrap_or(Budget::mib(32)).bytes;
-        if self.command.is_none() {
+        if self.this_thread {
+            let other = [
+                (self.command.is_some(), "a command"),
+                (self.syscalls, "ptrace syscalls"),
+                (self.counters.is_some(), "perf counters"),
+            ];
+            if let Some((_, what)) = other.into_iter().find(|(on, _)| *on) {
+                return Err(SessionError::ThisThread { what });
+            }
+        } else if self.command.is_none() {
             if self.syscalls {
                 return Err(SessionError::NoCommand { what: "ptrace" });
             }
@@ -171,6 +221,10 @@ impl SessionBuilder {
         }
         let held = self.command.map(HeldCommand::spawn).transpose()?;
         let pid = held.as_ref().map(HeldCommand::pid);
+        // The thread scoped by `this_thread`: set in each instance by its source thread once every
+        // session thread exists (`go`).
+        let tid = self.this_thread.then(sys::gettid);
+        let mut gates = Vec::new();
         let shared = Arc::new(Shared::default());
         // Declared before the timeline, so an early return drops the timeline first (a source
         // waiting for room sees it closed) and then stops and joins what started.
@@ -184,7 +238,12 @@ impl SessionBuilder {
         let has_probes = !self.probes.is_empty();
         #[cfg(not(feature = "kprobe"))]
         let has_probes = false;
-        if !self.events.is_empty() || self.block || has_probes {
+        if !self.events.is_empty()
+            || self.block
+            || has_probes
+            || !self.filtered.is_empty()
+            || !self.block_devs.is_empty()
+        {
             let fs = Tracefs::find()?;
             if !self.events.is_empty() || has_probes {
                 let inst = fs.new_instance()?;
@@ -207,17 +266,41 @@ impl SessionBuilder {
                     inst.set_event_pids(&[pid])?;
                     inst.follow_forks(true)?;
                 }
-                instances.push(("ftrace", inst, keep));
+                instances.push(("ftrace", inst, keep, None, true));
             }
-            if self.block {
+            let mut labels: Vec<&str> = self.filtered.iter().map(|(l, ..)| l.as_str()).collect();
+            labels.sort_unstable();
+            labels.dedup();
+            for label in labels {
                 let inst = fs.new_instance()?;
-                inst.enable_event("block", "block_rq_issue")?;
-                inst.enable_event("block", "block_rq_complete")?;
-                instances.push(("block", inst, None));
+                for (_, glob, filter) in self.filtered.iter().filter(|(l, ..)| l == label) {
+                    for (system, name) in inst.matching_events(glob)? {
+                        inst.set_filter(&system, &name, filter)?;
+                        inst.enable_event(&system, &name)?;
+                    }
+                }
+                if let Some(pid) = pid {
+                    inst.set_event_pids(&[pid])?;
+                    inst.follow_forks(true)?;
+                }
+                instances.push(("ftrace", inst, None, Some(Arc::<str>::from(label)), true));
+            }
+            if self.block || !self.block_devs.is_empty() {
+                let inst = fs.new_instance()?;
+                let filter = (!self.block)
+                    .then(|| self.block_devs.iter().map(|&(ma, mi)| format!("dev == {}", (ma << 20) | mi)))
+                    .map(|f| f.collect::<Vec<_>>().join(" || "));
+                for name in ["block_rq_issue", "block_rq_complete"] {
+                    if let Some(f) = &filter {
+                        inst.set_filter("block", name, f)?;
+                    }
+                    inst.enable_event("block", name)?;
+                }
+                instances.push(("block", inst, None, None, false));
             }
         }
         let ftrace_budget = Budget { bytes: budget / 2 / instances.len().max(1) };
-        for (name, inst, keep) in instances {
+        for (name, inst, keep, label, scoped) in instances {
             inst.set_clock(Clock::Mono)?;
             if let Some(kb) = self.buffer_kb {
                 inst.set_buffer_size_kb(kb)?;
@@ -225,7 +308,16 @@ impl SessionBuilder {
             let feed = timeline.feed(name);
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
-            threads.push(spawn(name, move || ftrace_source(inst, ftrace_budget, feed, &sh, &tx, keep))?);
+            let scope = match tid.filter(|_| scoped) {
+                Some(tid) => {
+                    let (go, gate) = mpsc::channel();
+                    gates.push(go);
+                    Some((tid, gate))
+                }
+                None => None,
+            };
+            let opts = FtraceOpts { budget: ftrace_budget, label, scope };
+            threads.push(spawn(name, move || ftrace_source(inst, opts, feed, &sh, &tx, keep))?);
             ready.push((name, rx));
         }
         let mut pollers: Vec<(&'static str, Poller)> = Vec::new();
@@ -253,13 +345,17 @@ impl SessionBuilder {
             threads.push(spawn(name, move || source(feed, &sh, &tx))?);
             ready.push((name, rx));
         }
-        if let (Some(hz), Some(pid)) = (self.sample_hz, pid) {
+        if let (Some(hz), Some(pid)) = (self.sample_hz, pid.or(tid)) {
             let feed = timeline.feed("perf");
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
             let ring = self.buffer_kb.map(|kb| usize::try_from(kb).unwrap_or(usize::MAX).saturating_mul(1024));
             threads.push(spawn("perf", move || perf_source(pid, hz, ring, feed, &sh, &tx))?);
             ready.push(("perf", rx));
+        }
+        // Every session thread exists: the instances may be scoped to the calling thread.
+        for go in gates {
+            let _ = go.send(());
         }
         // Every source records before the command runs.
         for (what, rx) in ready {

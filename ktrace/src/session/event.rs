@@ -15,8 +15,11 @@ pub struct FtraceEvent {
     pub cpu: u32,
     /// `common_pid`: the thread that was running.
     pub pid: i32,
-    pub(super) format: Arc<EventFormat>,
-    pub(super) data: Box<[u8]>,
+    pub(crate) format: Arc<EventFormat>,
+    pub(crate) data: Box<[u8]>,
+    /// The label of the [`SessionBuilder::events_where`](super::SessionBuilder::events_where)
+    /// instance that recorded it; `None` for the other instances.
+    pub(crate) label: Option<Arc<str>>,
 }
 
 impl FtraceEvent {
@@ -31,6 +34,16 @@ impl FtraceEvent {
     /// The record bytes (starting with `common_type`).
     pub fn data(&self) -> &[u8] {
         &self.data
+    }
+    /// The label given to [`SessionBuilder::events_where`](super::SessionBuilder::events_where)
+    /// when this event came from such a filtered instance.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+    /// The typed view (`Typed::SchedSwitch`, `Typed::Exec`…; `Typed::Other` for events without one),
+    /// resolved from the format on each call.
+    pub fn typed(&self) -> Result<ktrace_ftrace::Typed<'_>, ParseError> {
+        ktrace_ftrace::event::Kind::of(&self.format).decode(&self.format, &self.data, Endian::NATIVE)
     }
     /// A field by name (common fields included).
     pub fn field(&self, name: &str) -> Result<Value<'_>, ParseError> {

@@ -40,18 +40,39 @@ pub(super) type Ready = mpsc::Sender<Result<(), SessionError>>;
 /// instance still enables cannot be removed).
 pub(super) fn ftrace_source(
     inst: Instance,
-    budget: Budget,
+    opts: FtraceOpts,
     feed: Feed<TimelineEvent>,
     sh: &Arc<Shared>,
     ready: &Ready,
     keep: Option<Box<dyn Send>>,
 ) {
-    stream_instance(inst, budget, feed, sh, ready);
+    stream_instance(inst, opts, feed, sh, ready);
     drop(keep);
 }
 
+/// How an ftrace source streams its instance.
+pub(super) struct FtraceOpts {
+    /// Its share of the session's memory budget.
+    pub budget: Budget,
+    /// What its events carry as [`FtraceEvent::label`].
+    pub label: Option<Arc<str>>,
+    /// A thread to scope the instance to (`set_event_pid` and `event-fork`), once `go` says
+    /// every thread of the session exists (none of them is then followed as that thread's child).
+    pub scope: Option<(i32, mpsc::Receiver<()>)>,
+}
+
 /// [`ftrace_source`]'s work: the instance is gone when it returns.
-fn stream_instance(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>, sh: &Arc<Shared>, ready: &Ready) {
+fn stream_instance(inst: Instance, opts: FtraceOpts, mut feed: Feed<TimelineEvent>, sh: &Arc<Shared>, ready: &Ready) {
+    let FtraceOpts { budget, label, scope } = opts;
+    if let Some((tid, go)) = scope {
+        if go.recv().is_err() {
+            return;
+        }
+        if let Err(e) = inst.set_event_pids(&[tid]).and_then(|()| inst.follow_forks(true)) {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    }
     let mut stream = match Recorder::stream(&inst, budget) {
         Ok(s) => s,
         Err(e) => {
@@ -131,7 +152,14 @@ fn stream_instance(inst: Instance, budget: Budget, mut feed: Feed<TimelineEvent>
             && let Some(format) = stream.decoder().format(id)
         {
             let ts = Timestamp::new(ts, Clock::Mono);
-            feed.push(TimelineEvent::Ftrace(FtraceEvent { ts, cpu, pid, format: format.clone(), data }));
+            feed.push(TimelineEvent::Ftrace(FtraceEvent {
+                ts,
+                cpu,
+                pid,
+                format: format.clone(),
+                data,
+                label: label.clone(),
+            }));
         }
         if feed.is_closed() {
             break;
