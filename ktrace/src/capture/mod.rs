@@ -44,7 +44,7 @@
 //! (seconds since the workload started, the thread id, the call, its result).
 //!
 //! # How it scopes
-//! A capture is a [`Session`](crate::session::Session) with
+//! A capture is a [`Session`] with
 //! [`SessionBuilder::this_thread`](crate::session::SessionBuilder::this_thread): its instances'
 //! `set_event_pid` holds the calling thread's id (gettid(2)) and the `event-fork` option adds each
 //! task a listed task creates. The session's threads, and the thread reading its stream, are made
@@ -265,7 +265,7 @@ fn path_label(path: &str) -> String {
 /// Returns the capture and the workload's value. A panic in the workload is resumed after the
 /// tracefs state is removed.
 ///
-/// The recording is a [`Session`](crate::session::Session) scoped to the calling thread
+/// The recording is a [`Session`] scoped to the calling thread
 /// ([`SessionBuilder::this_thread`](crate::session::SessionBuilder::this_thread)), read by a
 /// helper thread made before the scope is set; of its stream, the events stamped while
 /// `workload` ran are kept, and its losses are counted ([`Capture::lost`]).
