@@ -58,6 +58,7 @@ impl Instance {
         if let Some(system) = pattern.strip_suffix(":*")
             && !system.is_empty()
             && !system.contains(['*', '?', '['])
+            && self.dir.join("events").join(system).is_dir()
         {
             return self.enable_system(system);
         }
