@@ -161,7 +161,8 @@ fn a_session_of_this_thread_sees_it_and_what_it_spawns_only() {
     for _ in 0..10 {
         let _ = std::os::unix::process::parent_id();
     }
-    let child = std::thread::spawn(|| (ktrace::capture::gettid(), std::os::unix::process::parent_id()).0).join().unwrap();
+    let child =
+        std::thread::spawn(|| (ktrace::capture::gettid(), std::os::unix::process::parent_id()).0).join().unwrap();
     std::fs::write(watched, "x").unwrap();
     let _ = std::fs::read("/etc/hostname");
     s.stop();
@@ -169,7 +170,8 @@ fn a_session_of_this_thread_sees_it_and_what_it_spawns_only() {
     done.store(true, Ordering::Relaxed);
     bystander.join().unwrap();
     std::fs::remove_file(watched).unwrap();
-    let ftrace: Vec<_> = evs.iter().filter_map(|e| if let TimelineEvent::Ftrace(f) = e { Some(f) } else { None }).collect();
+    let ftrace: Vec<_> =
+        evs.iter().filter_map(|e| if let TimelineEvent::Ftrace(f) = e { Some(f) } else { None }).collect();
     let pids = |name: &str| ftrace.iter().filter(|f| f.name() == name).map(|f| f.pid).collect::<Vec<_>>();
     let mut expected = vec![me; 10];
     expected.push(child);

@@ -76,6 +76,19 @@ impl SessionBuilder {
     /// the samples of [`SessionBuilder::samples`]. The session's own threads are created before the
     /// scope is set, so they are never in it; a thread the caller made before `start` is not either.
     /// This is how a test records what its own code does (`ktrace::capture` is built on it).
+    /// The calling thread's own reading of the session is in the scope too: read it after
+    /// [`Session::stop`](super::Session::stop), or from a thread made before `start`, as
+    /// `capture` does.
+    ///
+    /// ```no_run
+    /// use ktrace::session::{Session, TimelineEvent};
+    /// let s = Session::builder().this_thread().events("syscalls:sys_enter_getppid").start()?;
+    /// std::thread::spawn(std::os::unix::process::parent_id).join().unwrap(); // a getppid(2)
+    /// s.stop();
+    /// let calls = s.filter(|e| matches!(e, Ok(TimelineEvent::Ftrace(_)))).count();
+    /// assert_eq!(calls, 1);
+    /// # Ok::<(), ktrace::session::SessionError>(())
+    /// ```
     /// Not with [`SessionBuilder::command`], [`SessionBuilder::syscalls`] or
     /// [`SessionBuilder::counters`] (they follow a command from its exec).
     #[doc(alias = "gettid")]
