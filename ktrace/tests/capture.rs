@@ -39,6 +39,10 @@ fn syscalls_with_args_execs_and_exit_codes() {
     assert!(cap.syscalls_named("close").any(|c| c.arg("fd") == Some(fd as u64)));
     let exec = cap.assert_exec("sh");
     assert_eq!(exec.filename, "/bin/sh");
+    // Its execve shows the program, strace-like.
+    let execve = cap.syscalls_named("execve").find(|e| e.ret == Some(0)).unwrap();
+    assert_eq!((execve.tid, execve.path.as_deref()), (exec.pid, Some("/bin/sh")), "{cap}");
+    assert!(execve.to_string().starts_with("execve(\"/bin/sh\", 0x"), "{execve}");
     let exit = cap.assert_exited(5);
     assert_eq!(exit.pid, exec.pid);
     assert_eq!(cap.exits().len(), 1, "{cap}");

@@ -23,7 +23,9 @@ pub struct Syscall {
     pub args: Vec<Arg>,
     /// The return value (negative errno on failure).
     pub ret: Option<i64>,
-    /// For the open family: the path, when known exactly (see the module docs).
+    /// For the open family: the path, when known exactly (see the module docs). For a successful
+    /// `execve`, the program path from its `sched_process_exec` event (the kernel records the
+    /// filename the call was given), with [`super::Spec::processes`].
     pub path: Option<String>,
 }
 
@@ -179,6 +181,17 @@ impl Capture {
                     }
                 }
                 _ => {}
+            }
+        }
+        // A successful execve's filename: the exec event of its thread that follows it records
+        // the string the call was given (`bprm->filename`).
+        for r in &records {
+            if let What::Exec { filename, .. } = &r.what
+                && let Some(sc) = syscalls.iter_mut().rev().find(|s| {
+                    s.tid == r.tid && s.name == "execve" && s.ts_ns <= r.ts_ns && s.ret.is_none_or(|v| v == 0)
+                })
+            {
+                sc.path.get_or_insert_with(|| filename.clone());
             }
         }
         // Kernel-matched paths: the open of the same thread nearest in time (a thread's syscalls
@@ -480,6 +493,23 @@ mod tests {
         );
         assert!(text.contains("[10] openat(AT_FDCWD, 0x3000, O_RDONLY) = ?"), "{text}");
         assert!(text.contains("[20] +++ exited with 7 +++"), "{text}");
+    }
+
+    /// A successful execve shows the program its exec event recorded; a failed one (a PATH
+    /// search's miss) keeps its pointer.
+    #[test]
+    fn an_execs_filename_names_its_execve() {
+        let execve = |p| enter("execve", &[("filename", p), ("argv", 0x5000), ("envp", 0x6000)]);
+        let records = vec![
+            rec(1_000, 10, execve(0x1000)),
+            rec(1_100, 10, exit("execve", -2)),
+            rec(2_000, 10, execve(0x2000)),
+            rec(2_500, 10, What::Exec { filename: "/usr/bin/true".into(), pid: 10 }),
+            rec(2_600, 10, exit("execve", 0)),
+        ];
+        let text = Capture::build(records, &[], 0).to_string();
+        assert!(text.contains("[10] execve(0x1000, 0x5000, 0x6000) = -1 ENOENT"), "{text}");
+        assert!(text.contains("[10] execve(\"/usr/bin/true\", 0x5000, 0x6000) = 0"), "{text}");
     }
 
     /// The same failed call repeated by one thread (a PATH search) is one line with its count;

@@ -96,7 +96,7 @@ pub(crate) fn syscall_text(sc: &Syscall) -> String {
                 continue;
             }
             format!("0{:o}", a.value)
-        } else if a.value > 0xffff || matches!(n, "filename" | "pathname" | "buf" | "path") {
+        } else if a.value > 0xffff || matches!(n, "filename" | "pathname" | "buf" | "path" | "argv" | "envp") {
             format!("{:#x}", a.value)
         } else {
             a.value.to_string()
