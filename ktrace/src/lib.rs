@@ -38,9 +38,9 @@
 //! ```
 //!
 //! # Features
-//! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all). `capture` needs
-//!   `ftrace` (the events) and `ptrace` (its decoder renders flags and errnos as strace does);
-//!   `session` needs `ftrace`, `ptrace` and `sample` (and `taskstats` for its `exits()`).
+//! - `ftrace`, `ptrace`, `kprobe`, `blk`, `sample`: each facade (default: all). `session` needs
+//!   `ftrace`, `ptrace` and `sample` (and `taskstats` for its `exits()`); so does `capture`, which
+//!   runs on a session (and renders flags and errnos with ptrace's decoder, as strace does).
 //! - Each heavy dependency of a facade (default: all), forwarded to the crate's feature of the same
 //!   name: `zstd`, `zlib` (compressed trace.dat v7: ruzstd, flate2), `elf` (uprobes by symbol, USDT:
 //!   object), `pmu` (perf kprobe/uprobe PMUs: perf-event2), `symbolize` (object, demanglers),

@@ -98,9 +98,7 @@ pub enum SessionError {
     #[error("export: {0}")]
     Export(#[from] ktrace_export::Error),
     /// [`SessionBuilder::this_thread`] was asked with a source that follows a command.
-    #[error(
-        "a session scoped to the calling thread (this_thread) cannot have {what}: they follow a command from its exec"
-    )]
+    #[error("a session scoped to the calling thread (this_thread) cannot also have {what}")]
     ThisThread {
         /// The source.
         what: &'static str,

@@ -181,7 +181,15 @@ fn a_session_of_this_thread_sees_it_and_what_it_spawns_only() {
     let mut cmd = Command::new("true");
     cmd.arg("x");
     let e = Session::builder().this_thread().command(cmd).start().unwrap_err();
-    assert!(e.to_string().contains("cannot have a command"), "{e}");
+    assert!(e.to_string().contains("cannot also have a command"), "{e}");
+    // A filter the kernel rejects fails the start, naming the event, and leaves nothing.
+    let bad = Session::builder().this_thread().events("sched:sched_switch").events_where(
+        "x",
+        "sched:sched_switch",
+        "nope == 1",
+    );
+    let e = bad.start().unwrap_err();
+    assert!(e.to_string().contains("sched/sched_switch"), "{e}");
     let left = our_instances();
     assert!(left.is_empty(), "instances left: {left:?}");
 }

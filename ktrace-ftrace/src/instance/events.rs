@@ -43,7 +43,8 @@ impl Instance {
     ///
     /// The kernel's `set_event` takes only whole-part wildcards (`sched:*`) and refuses partial
     /// globs, so the pattern is expanded here over this instance's `events/` directory (see
-    /// [`Instance::matching_events`]) and each match enabled through its `enable` file. A pattern
+    /// [`Instance::matching_events`]) and each match enabled through its `enable` file (a whole
+    /// system, `sched:*`, through the system's `enable` file, one write). A pattern
     /// that matches nothing, or is not a valid glob, is [`Error::NoMatch`] naming it.
     ///
     /// ```no_run
@@ -57,7 +58,8 @@ impl Instance {
         // A whole system (`syscalls:*`) is one write to its `enable` file, not one per event.
         if let Some(system) = pattern.strip_suffix(":*")
             && !system.is_empty()
-            && !system.contains(['*', '?', '['])
+            && !system.contains(['*', '?', '[', '/'])
+            && !matches!(system, "." | "..")
             && self.dir.join("events").join(system).is_dir()
         {
             return self.enable_system(system);

@@ -1,7 +1,7 @@
 //! A test harness: record what the kernel did for one closure, then query and assert on it.
 //!
 //! [`capture`] runs a workload with tracing scoped to **the calling thread and every task it
-//! spawns** (threads, children, their children), in a tracefs instance of its own that is removed
+//! spawns** (threads, children, their children), in tracefs instances of its own that are removed
 //! afterwards, also when the workload panics (the panic is then resumed). Tests running in
 //! parallel under `cargo test` never see each other's events.
 //!
@@ -76,11 +76,14 @@ mod record;
 mod strace;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use ktrace_ftrace::Tracefs;
 
-use crate::session::{FtraceEvent, Session, SessionBuilder, SessionError, TimelineEvent};
+use ktrace_ftrace::stream::Budget;
+
+use crate::session::{Session, SessionBuilder, SessionError, TimelineEvent};
 
 pub use query::{BlockIo, Capture, Exec, Exit, Signal, Switch, Syscall};
 pub use record::{Arg, FieldValue, Record, What};
@@ -104,7 +107,7 @@ pub enum Error {
     /// The session recording the capture failed otherwise.
     #[error(transparent)]
     Session(SessionError),
-    /// The capture's reader thread died.
+    /// The capture's reader thread (the one iterating its session) panicked.
     #[error("the capture's reader thread panicked")]
     Recorder,
 }
@@ -256,6 +259,9 @@ impl Default for Spec {
 const OPENS: [(&str, &str); 4] =
     [("openat", "filename"), ("open", "filename"), ("openat2", "filename"), ("creat", "pathname")];
 
+/// The memory a capture's session may queue (half for its instances' pages, half for the merge).
+const CAPTURE_BUDGET_MIB: usize = 128;
+
 /// The label of the instances recording the opens of a watched path.
 fn path_label(path: &str) -> String {
     format!("path:{path}")
@@ -276,9 +282,11 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
     let fs = Tracefs::find()?;
     let builder = session_of(&spec, &fs)?;
     let (session_tx, session_rx) = mpsc::channel::<Session>();
+    let from = AtomicU64::new(0);
     std::thread::scope(|s| {
         // Made before the session scopes the calling thread, so it is never in the scope.
-        let reader = s.spawn(move || read_session(&session_rx));
+        let from = &from;
+        let reader = s.spawn(move || read_session(&session_rx, from));
         let session = match builder.start() {
             Ok(session) => session,
             Err(e) => {
@@ -300,6 +308,7 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
             None => None,
         };
         let t0 = crate::sys::monotonic_ns();
+        from.store(t0, Ordering::Release);
         let out = catch_unwind(AssertUnwindSafe(workload));
         let t1 = crate::sys::monotonic_ns();
         let profile = profiler.map(|p| p.finish());
@@ -309,12 +318,12 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
             Ok(v) => v,
             Err(panic) => resume_unwind(panic),
         };
-        let (events, lost) = read?;
+        let (records, lost) = read?;
         let watched: Vec<(String, String)> = spec.paths.iter().map(|p| (path_label(p), p.clone())).collect();
         let mut main = Vec::new();
         let mut paths = Vec::new();
-        for (label, ev) in events.iter().filter(|(_, ev)| (t0..=t1).contains(&ev.ts.ns)) {
-            let rec = record::convert(ev, ev.ts.ns - t0)?;
+        for (label, mut rec) in records.into_iter().filter(|(_, r)| (t0..=t1).contains(&r.ts_ns)) {
+            rec.ts_ns -= t0;
             match label.as_deref().and_then(|l| watched.iter().find(|(w, _)| **w == *l)) {
                 Some((_, path)) => paths.push((path.clone(), rec)),
                 None => main.push(rec),
@@ -330,7 +339,8 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
 /// The session a spec asks for: the calling thread's events in one instance, each watched
 /// path's filtered opens in one of its own, the block devices' requests in one unscoped.
 fn session_of(spec: &Spec, fs: &Tracefs) -> Result<SessionBuilder, Error> {
-    let mut b = Session::builder().this_thread();
+    // Queued pages are read as they come; the budget only bounds a reader falling behind.
+    let mut b = Session::builder().this_thread().budget(Budget::mib(CAPTURE_BUDGET_MIB));
     for ev in main_events(spec, fs) {
         b = b.events(&ev);
     }
@@ -389,21 +399,25 @@ fn main_events(spec: &Spec, fs: &Tracefs) -> Vec<String> {
     evs
 }
 
-/// What the reader thread returns: the session's ftrace events with their instance's label, and
-/// the losses it reported.
-type Read = (Vec<(Option<std::sync::Arc<str>>, FtraceEvent)>, u64);
+/// What the reader thread returns: the session's ftrace events as records stamped with their
+/// `CLOCK_MONOTONIC` time, with their instance's label, and the losses the session reported.
+type Read = (Vec<(Option<Arc<str>>, Record)>, u64);
 
-/// The reader thread: iterates the session it is sent until the session ends.
-fn read_session(session: &mpsc::Receiver<Session>) -> Result<Read, Error> {
+/// The reader thread: iterates the session it is sent until the session ends, converting each
+/// event not older than `from` (0 until the workload starts).
+fn read_session(session: &mpsc::Receiver<Session>, from: &AtomicU64) -> Result<Read, Error> {
     let Ok(session) = session.recv() else { return Ok((Vec::new(), 0)) };
-    let mut events = Vec::new();
-    let mut lost = 0;
+    let mut records = Vec::new();
+    let mut lost = 0u64;
+    let mut converter = record::Converter::default();
     for item in session {
         match item? {
-            TimelineEvent::Ftrace(ev) => events.push((ev.label.clone(), ev)),
-            TimelineEvent::Lost(l) => lost += l.count.unwrap_or(1),
+            TimelineEvent::Ftrace(ev) if ev.ts.ns >= from.load(Ordering::Acquire) => {
+                records.push((ev.label.clone(), converter.convert(&ev, ev.ts.ns)?));
+            }
+            TimelineEvent::Lost(l) => lost = lost.saturating_add(l.count.unwrap_or(1)),
             _ => {}
         }
     }
-    Ok((events, lost))
+    Ok((records, lost))
 }

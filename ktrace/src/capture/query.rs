@@ -148,6 +148,8 @@ impl Capture {
         let mut exit_paired = std::collections::HashSet::new();
         let mut pending: HashMap<i32, usize> = HashMap::new();
         let mut exit_codes = HashMap::new();
+        // Each thread's execve in progress: the exec event that follows it names its program.
+        let mut execve: HashMap<i32, usize> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
             match &r.what {
                 What::SysEnter { name, args, .. } => {
@@ -156,6 +158,11 @@ impl Capture {
                         exit_codes.insert(r.tid, code & 0xff);
                     }
                     let path = args.iter().find_map(|a| a.string.clone().filter(|_| is_path_arg(&a.name)));
+                    if name == "execve" {
+                        execve.insert(r.tid, syscalls.len());
+                    } else {
+                        execve.remove(&r.tid);
+                    }
                     pending.insert(r.tid, syscalls.len());
                     enter_of.insert(i, syscalls.len());
                     syscalls.push(Syscall {
@@ -176,22 +183,19 @@ impl Capture {
                     {
                         sc.ret = Some(*ret);
                         sc.end_ns = Some(r.ts_ns);
+                        execve.remove(&r.tid);
                         exit_paired.insert(i);
                         pending.remove(&r.tid);
                     }
                 }
+                // A successful execve's filename: its exec event records the string the call was
+                // given (`bprm->filename`), by the thread that called it (`old_pid`).
+                What::Exec { filename, old_pid, .. } => {
+                    if let Some(sc) = execve.remove(old_pid).and_then(|j| syscalls.get_mut(j)) {
+                        sc.path.get_or_insert_with(|| filename.clone());
+                    }
+                }
                 _ => {}
-            }
-        }
-        // A successful execve's filename: the exec event of its thread that follows it records
-        // the string the call was given (`bprm->filename`).
-        for r in &records {
-            if let What::Exec { filename, .. } = &r.what
-                && let Some(sc) = syscalls.iter_mut().rev().find(|s| {
-                    s.tid == r.tid && s.name == "execve" && s.ts_ns <= r.ts_ns && s.ret.is_none_or(|v| v == 0)
-                })
-            {
-                sc.path.get_or_insert_with(|| filename.clone());
             }
         }
         // Kernel-matched paths: the open of the same thread nearest in time (a thread's syscalls
@@ -222,7 +226,8 @@ impl Capture {
         &self.records
     }
 
-    /// Events the kernel dropped (buffers overran); non-zero means queries may miss things.
+    /// Events lost: the kernel's rings overran, or the session dropped pages over its memory
+    /// budget (a loss whose size is unknown counts one). Non-zero means queries may miss things.
     pub fn lost(&self) -> u64 {
         self.lost
     }
@@ -248,7 +253,9 @@ impl Capture {
         self.records
             .iter()
             .filter_map(|r| match &r.what {
-                What::Exec { filename, pid } => Some(Exec { ts_ns: r.ts_ns, pid: *pid, filename: filename.clone() }),
+                What::Exec { filename, pid, .. } => {
+                    Some(Exec { ts_ns: r.ts_ns, pid: *pid, filename: filename.clone() })
+                }
                 _ => None,
             })
             .collect()
@@ -504,7 +511,7 @@ mod tests {
             rec(1_000, 10, execve(0x1000)),
             rec(1_100, 10, exit("execve", -2)),
             rec(2_000, 10, execve(0x2000)),
-            rec(2_500, 10, What::Exec { filename: "/usr/bin/true".into(), pid: 10 }),
+            rec(2_500, 10, What::Exec { filename: "/usr/bin/true".into(), pid: 10, old_pid: 10 }),
             rec(2_600, 10, exit("execve", 0)),
         ];
         let text = Capture::build(records, &[], 0).to_string();

@@ -1,7 +1,11 @@
 //! Owned records of a capture, converted from ftrace events as the recording ends (a capture
 //! outlives its tracefs instance, so nothing borrows from ring pages).
 
-use ktrace_core::{ParseError, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ktrace_core::{Endian, EventFormat, ParseError, Value};
+use ktrace_ftrace::event::Kind;
 use ktrace_ftrace::{BlockPhase, Typed};
 
 use crate::session::FtraceEvent;
@@ -58,6 +62,9 @@ pub enum What {
         filename: String,
         /// The pid after exec.
         pid: i32,
+        /// The thread that called execve (differs from `pid` when a thread other than the leader
+        /// execs: it takes the leader's id).
+        old_pid: i32,
     },
     /// `sched:sched_process_exit` (one per thread).
     Exit {
@@ -179,19 +186,39 @@ fn field_value(v: Value<'_>) -> FieldValue {
     }
 }
 
-/// Converts an event to a record stamped `ts_ns` (already made relative to the capture start).
-pub(crate) fn convert(ev: &FtraceEvent, ts_ns: u64) -> Result<Record, ParseError> {
-    let what = if ev.system() == "syscalls" {
-        syscall(ev)?
-    } else {
-        match ev.typed()? {
+/// Converts a session's events to records, each event's typed view resolved once per format.
+#[derive(Default)]
+pub(crate) struct Converter {
+    /// By the address of the format (kept alive here, so the address is not reused).
+    kinds: HashMap<usize, (Arc<EventFormat>, Kind)>,
+}
+
+impl Converter {
+    /// `ev` as a record stamped `ts_ns`.
+    pub(crate) fn convert(&mut self, ev: &FtraceEvent, ts_ns: u64) -> Result<Record, ParseError> {
+        if ev.system() == "syscalls" {
+            return convert(ev, None, ts_ns);
+        }
+        let (_, kind) = self
+            .kinds
+            .entry(Arc::as_ptr(&ev.format) as usize)
+            .or_insert_with(|| (ev.format.clone(), Kind::of(&ev.format)));
+        convert(ev, Some(kind.decode(&ev.format, &ev.data, Endian::NATIVE)?), ts_ns)
+    }
+}
+
+/// An event (with its typed view, unless a syscall's) as a record stamped `ts_ns`.
+fn convert(ev: &FtraceEvent, typed: Option<Typed<'_>>, ts_ns: u64) -> Result<Record, ParseError> {
+    let what = match typed {
+        None => syscall(ev)?,
+        Some(typed) => match typed {
             Typed::SchedSwitch { prev_comm, prev_pid, prev_state, next_comm, next_pid, .. } => {
                 What::Switch { prev_pid, prev_comm: text(prev_comm), prev_state, next_pid, next_comm: text(next_comm) }
             }
             Typed::Fork { child_comm, child_pid, parent_pid, .. } => {
                 What::Fork { parent_pid, child_pid, child_comm: text(child_comm) }
             }
-            Typed::Exec { filename, pid, .. } => What::Exec { filename: text(filename), pid },
+            Typed::Exec { filename, pid, old_pid } => What::Exec { filename: text(filename), pid, old_pid },
             Typed::Exit { comm, pid, .. } => What::Exit { pid, comm: text(comm) },
             Typed::SignalGenerate { sig, comm, pid, result, .. } => {
                 What::SignalGenerate { sig, pid, comm: text(comm), result }
@@ -208,7 +235,7 @@ pub(crate) fn convert(ev: &FtraceEvent, ts_ns: u64) -> Result<Record, ParseError
                     .map(|(n, v)| v.map(|v| (n.to_owned(), field_value(v))))
                     .collect::<Result<_, _>>()?,
             },
-        }
+        },
     };
     Ok(Record { ts_ns, cpu: ev.cpu, tid: ev.pid, what })
 }
@@ -283,7 +310,7 @@ mod tests {
         rec.extend_from_slice(s);
         let ts = Timestamp::new(5, Clock::Mono);
         let ev = FtraceEvent { ts, cpu: 1, pid: 4711, format, data: rec.into(), label: None };
-        let r = convert(&ev, 5).unwrap();
+        let r = Converter::default().convert(&ev, 5).unwrap();
         assert_eq!(r.tid, 4711);
         let What::SysEnter { name, nr, args } = r.what else { panic!("not a syscall entry: {r:?}") };
         assert_eq!((name.as_str(), nr, args.len()), ("openat", 257, 4));

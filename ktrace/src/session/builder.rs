@@ -51,7 +51,8 @@ pub struct SessionBuilder {
 
 impl SessionBuilder {
     /// Records the ftrace events matching a `system:event` glob (`sched:sched_switch`,
-    /// `raw_syscalls:*`); with a command, only of its tasks (`set_event_pid`, following forks).
+    /// `raw_syscalls:*`); with a command, only of its tasks (`set_event_pid`, following forks), with
+    /// [`SessionBuilder::this_thread`] only of the calling thread's.
     pub fn events(mut self, glob: &str) -> Self {
         self.events.push(glob.to_owned());
         self
@@ -63,7 +64,8 @@ impl SessionBuilder {
     /// instance of their own shared by the calls with the same `label`: the same event can be
     /// recorded unfiltered by `events` and filtered here, and each of its events says which
     /// ([`FtraceEvent::label`](super::FtraceEvent::label)). A filter the kernel rejects fails
-    /// [`SessionBuilder::start`] with its `error_log` explanation.
+    /// [`SessionBuilder::start`] with its `error_log` explanation. String filters on user memory
+    /// (`.ustring`) need Linux 6.1.
     #[doc(alias = "filter")]
     pub fn events_where(mut self, label: &str, glob: &str, filter: &str) -> Self {
         self.filtered.push((label.to_owned(), glob.to_owned(), filter.to_owned()));
@@ -90,7 +92,9 @@ impl SessionBuilder {
     /// # Ok::<(), ktrace::session::SessionError>(())
     /// ```
     /// Not with [`SessionBuilder::command`], [`SessionBuilder::syscalls`] or
-    /// [`SessionBuilder::counters`] (they follow a command from its exec).
+    /// [`SessionBuilder::counters`] (they follow a command from its exec), nor with
+    /// [`SessionBuilder::exits`] (a command's tree; `exits_all` is every task's). Minimum kernel:
+    /// 4.7 (an instance's `event-fork` option).
     #[doc(alias = "gettid")]
     #[doc(alias = "event-fork")]
     pub fn this_thread(mut self) -> Self {
@@ -122,7 +126,7 @@ impl SessionBuilder {
     }
 
     /// Samples the command (and its children) at `hz` samples per second of CPU time (perf
-    /// `cpu-clock`).
+    /// `cpu-clock`); with [`SessionBuilder::this_thread`], the calling thread and what it spawns.
     pub fn samples(mut self, hz: u64) -> Self {
         self.sample_hz = Some(hz);
         self
@@ -130,7 +134,7 @@ impl SessionBuilder {
 
     /// Records hits of a kprobe or uprobe (its group is replaced by the session's own): they come
     /// as [`TimelineEvent::Ftrace`] events of the session's ftrace instance (system: the probe
-    /// group, name: `def.event`), filtered to the command's tasks like [`SessionBuilder::events`].
+    /// group, name: `def.event`), scoped like [`SessionBuilder::events`].
     /// The probe is removed when the session ends (and by the guardian if the process dies).
     #[cfg(feature = "kprobe")]
     #[doc(alias = "uprobe_events")]
@@ -215,8 +219,10 @@ impl SessionBuilder {
         if self.this_thread {
             let other = [
                 (self.command.is_some(), "a command"),
-                (self.syscalls, "ptrace syscalls"),
-                (self.counters.is_some(), "perf counters"),
+                (self.syscalls, "ptrace syscalls (they trace a command)"),
+                (self.counters.is_some(), "perf counters (they count a command from its exec)"),
+                #[cfg(feature = "taskstats")]
+                (self.exits == Some(false), "exits (a command's tree; exits_all records every task's)"),
             ];
             if let Some((_, what)) = other.into_iter().find(|(on, _)| *on) {
                 return Err(SessionError::ThisThread { what });
@@ -237,12 +243,11 @@ impl SessionBuilder {
         // The thread scoped by `this_thread`: set in each instance by its source thread once every
         // session thread exists (`go`).
         let tid = self.this_thread.then(sys::gettid);
-        let mut gates = Vec::new();
         let shared = Arc::new(Shared::default());
         // Declared before the timeline, so an early return drops the timeline first (a source
         // waiting for room sees it closed) and then stops and joins what started.
-        let mut started = Started { shared: shared.clone(), threads: Vec::new(), armed: true };
-        let threads = &mut started.threads;
+        let mut started = Started { shared: shared.clone(), threads: Vec::new(), gates: Vec::new(), armed: true };
+        let Started { threads, gates, .. } = &mut started;
         let mut timeline = Timeline::new(budget / 2, TimelineEvent::weight, sys::monotonic_ns);
         let mut ready = Vec::new();
 
@@ -313,11 +318,15 @@ impl SessionBuilder {
             }
         }
         let ftrace_budget = Budget { bytes: budget / 2 / instances.len().max(1) };
-        for (name, inst, keep, label, scoped) in instances {
+        // Every instance set up before any source thread starts: what fails here leaves no thread
+        // waiting at its gate.
+        for (_, inst, ..) in &instances {
             inst.set_clock(Clock::Mono)?;
             if let Some(kb) = self.buffer_kb {
                 inst.set_buffer_size_kb(kb)?;
             }
+        }
+        for (name, inst, keep, label, scoped) in instances {
             let feed = timeline.feed(name);
             let (tx, rx) = mpsc::channel();
             let sh = shared.clone();
@@ -367,7 +376,7 @@ impl SessionBuilder {
             ready.push(("perf", rx));
         }
         // Every session thread exists: the instances may be scoped to the calling thread.
-        for go in gates {
+        for go in gates.drain(..) {
             let _ = go.send(());
         }
         // Every source records before the command runs.
@@ -402,12 +411,16 @@ type Poller = Box<dyn FnOnce(Feed<TimelineEvent>, &Shared, &Ready) + Send>;
 struct Started {
     shared: Arc<Shared>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// The gates of the ftrace sources waiting to scope their instance to the calling thread
+    /// ([`SessionBuilder::this_thread`]): dropped unopened on failure, which ends those sources.
+    gates: Vec<mpsc::Sender<()>>,
     armed: bool,
 }
 
 impl Drop for Started {
     fn drop(&mut self) {
         if self.armed {
+            self.gates.clear();
             self.shared.stop_all();
             for t in self.threads.drain(..) {
                 let _ = t.join();
