@@ -9,7 +9,7 @@
 //!
 //! | module | crate | kernel interface |
 //! |---|---|---|
-//! | [`core`] | `ktrace-core` | none: parsers of trace formats |
+//! | `core` | `ktrace-core` | none: parsers of trace formats |
 //! | `ftrace` | `ktrace-ftrace` | tracefs instances, events, `trace_pipe_raw` |
 //! | `ptrace` | `ktrace-ptrace` | ptrace(2), seccomp, `PTRACE_GET_SYSCALL_INFO` |
 //! | `kprobe` | `ktrace-kprobe` | `kprobe_events`, `uprobe_events`, USDT |
@@ -19,7 +19,9 @@
 //!
 //! ```no_run
 //! use ktrace::command::HeldCommand;
-//! // Count a command's syscalls from its exec on, like `perf stat -e raw_syscalls:sys_enter -- true`.
+//! // Started and held before its exec: set filters on its pid (ftrace `set_event_pid`, perf
+//! // counters with `enable_on_exec`, ptrace) here, then release it, so counting starts at the
+//! // exec, as with `perf stat -- true`.
 //! let held = HeldCommand::spawn(std::process::Command::new("/bin/true"))?;
 //! println!("held pid {}", held.pid());
 //! let status = held.release()?.wait()?;

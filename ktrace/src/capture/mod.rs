@@ -330,7 +330,7 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
             }
         }
         main.sort_by_key(|r| r.ts_ns);
-        let mut cap = Capture::build(main, &paths, lost);
+        let mut cap = Capture::build(main, &paths, spec.paths.clone(), lost);
         cap.profile = profile;
         Ok((cap, value))
     })

@@ -142,7 +142,8 @@ pub struct Capture {
 }
 
 impl Capture {
-    pub(crate) fn build(records: Vec<Record>, paths: &[(String, Record)], lost: u64) -> Capture {
+    /// `paths`: the hits of the kernel-matched `watched` paths.
+    pub(crate) fn build(records: Vec<Record>, paths: &[(String, Record)], watched: Vec<String>, lost: u64) -> Capture {
         let mut syscalls: Vec<Syscall> = Vec::new();
         let mut enter_of = HashMap::new();
         let mut exit_paired = std::collections::HashSet::new();
@@ -209,7 +210,6 @@ impl Capture {
                 s.path.get_or_insert_with(|| path.clone());
             }
         }
-        let watched = paths.iter().map(|(p, _)| p.clone()).collect();
         Capture { records, syscalls, enter_of, exit_paired, exit_codes, watched, profile: None, lost }
     }
 
@@ -373,7 +373,7 @@ impl Capture {
             return s;
         }
         let hint = if self.watched.iter().any(|p| p == path) {
-            ""
+            " (watched: no open-family call was given exactly this string)"
         } else {
             " (not watched: on kernels whose syscall events carry no strings, add Spec::watch_path)"
         };
@@ -382,13 +382,32 @@ impl Capture {
         })
     }
 
-    /// Asserts a task exited with `code` (from its `exit_group`) and returns the exit.
+    /// Asserts some captured task exited with `code` (from its `exit_group`) and returns the
+    /// exit. When the workload runs a program that starts others (a shell, a launcher script),
+    /// name the task: [`Capture::assert_exit_of`].
     #[track_caller]
     pub fn assert_exited(&self, code: i32) -> Exit {
         match self.exits().into_iter().find(|e| e.code == Some(code)) {
             Some(e) => e,
             None => {
                 self.fail(&format!("no task exited with code {code}"), &|r| is_process_or(r, |n| n == "exit_group"))
+            }
+        }
+    }
+
+    /// Asserts task `pid` (a child's `id()`, an [`Exec::pid`]) exited with `code` and returns the
+    /// exit.
+    #[track_caller]
+    pub fn assert_exit_of(&self, pid: i32, code: i32) -> Exit {
+        match self.exit_of(pid) {
+            Some(e) if e.code == Some(code) => e,
+            found => {
+                let what = match found {
+                    Some(Exit { code: Some(c), .. }) => format!("task {pid} exited with code {c}, not {code}"),
+                    Some(_) => format!("task {pid} exited without a code (killed by a signal?), not with {code}"),
+                    None => format!("task {pid} did not exit in the capture"),
+                };
+                self.fail(&what, &|r| is_process_or(r, |n| n == "exit_group"))
             }
         }
     }
@@ -488,11 +507,32 @@ mod tests {
             rec(9_500, 20, What::Exit { pid: 20, comm: "sh".into() }),
         ];
         let hits = [("/b".to_owned(), rec(1_120, 20, What::Exit { pid: 0, comm: String::new() }))];
-        let cap = Capture::build(records, &hits, 0);
+        let cap = Capture::build(records, &hits, vec!["/b".to_owned(), "/c".to_owned()], 0);
         let opens: Vec<_> = cap.opens().map(|o| (o.tid, o.ret, o.path.clone())).collect();
         assert_eq!(opens, [(10, Some(3), None), (20, Some(-2), Some("/b".to_owned())), (10, None, None)]);
         assert_eq!(cap.assert_opened("/b").latency_ns(), Some(500));
         assert_eq!(cap.assert_exited(7).pid, 20);
+        assert_eq!(cap.assert_exit_of(20, 7).comm, "sh");
+        let message = |f: &dyn Fn()| {
+            let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+            e.downcast_ref::<String>().cloned().unwrap()
+        };
+        let m = message(&|| {
+            cap.assert_exit_of(20, 0);
+        });
+        assert!(m.starts_with("task 20 exited with code 7, not 0; the capture holds:"), "{m}");
+        let m = message(&|| {
+            cap.assert_exit_of(10, 0);
+        });
+        assert!(m.starts_with("task 10 did not exit in the capture"), "{m}");
+        let m = message(&|| {
+            cap.assert_opened("/never");
+        });
+        assert!(m.starts_with("no open of \"/never\" (not watched: "), "{m}");
+        let m = message(&|| {
+            cap.assert_opened("/c");
+        });
+        assert!(m.starts_with("no open of \"/c\" (watched: no open-family call"), "{m}");
         let text = cap.to_string();
         assert!(
             text.contains("[20] openat(AT_FDCWD, \"/b\", O_RDONLY) = -1 ENOENT (No such file or directory)"),
@@ -514,7 +554,7 @@ mod tests {
             rec(2_500, 10, What::Exec { filename: "/usr/bin/true".into(), pid: 10, old_pid: 10 }),
             rec(2_600, 10, exit("execve", 0)),
         ];
-        let text = Capture::build(records, &[], 0).to_string();
+        let text = Capture::build(records, &[], Vec::new(), 0).to_string();
         assert!(text.contains("[10] execve(0x1000, 0x5000, 0x6000) = -1 ENOENT"), "{text}");
         assert!(text.contains("[10] execve(\"/usr/bin/true\", 0x5000, 0x6000) = 0"), "{text}");
     }
@@ -533,7 +573,7 @@ mod tests {
         records.push(rec(2_005, 20, exit("openat", -2)));
         records.push(rec(3_000, 10, open()));
         records.push(rec(3_005, 10, exit("openat", 3)));
-        let text = Capture::build(records, &[], 0).to_string();
+        let text = Capture::build(records, &[], Vec::new(), 0).to_string();
         let lines: Vec<_> = text.lines().map(|l| l.split_once(" [").map_or(l, |(_, rest)| rest)).collect();
         let enoent = "openat(AT_FDCWD, 0x7000, O_RDONLY) = -1 ENOENT (No such file or directory)";
         assert_eq!(

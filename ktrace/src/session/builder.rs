@@ -82,14 +82,26 @@ impl SessionBuilder {
     /// [`Session::stop`](super::Session::stop), or from a thread made before `start`, as
     /// `capture` does.
     ///
+    /// Counting what a piece of the program's own code calls, as `strace -c` would:
+    ///
     /// ```no_run
+    /// use std::collections::BTreeMap;
     /// use ktrace::session::{Session, TimelineEvent};
-    /// let s = Session::builder().this_thread().events("syscalls:sys_enter_getppid").start()?;
-    /// std::thread::spawn(std::os::unix::process::parent_id).join().unwrap(); // a getppid(2)
+    /// let s = Session::builder().this_thread().events("raw_syscalls:sys_enter").start()?;
+    /// std::fs::write("/tmp/ktrace-this-thread", "hi")?;
+    /// std::thread::spawn(std::os::unix::process::parent_id).join().unwrap(); // getppid(2)
     /// s.stop();
-    /// let calls = s.filter(|e| matches!(e, Ok(TimelineEvent::Ftrace(_)))).count();
-    /// assert_eq!(calls, 1);
-    /// # Ok::<(), ktrace::session::SessionError>(())
+    /// let mut calls = BTreeMap::new();
+    /// for ev in s {
+    ///     if let TimelineEvent::Ftrace(e) = ev? {
+    ///         let name = ktrace::ftrace::syscall_name(e.int("id")?).unwrap_or("?");
+    ///         *calls.entry(name).or_insert(0) += 1;
+    ///     }
+    /// }
+    /// for (name, n) in &calls {
+    ///     println!("{n:>6} {name}"); // openat, write, close, clone3, getppid, munmap…
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     /// Not with [`SessionBuilder::command`], [`SessionBuilder::syscalls`] or
     /// [`SessionBuilder::counters`] (they follow a command from its exec), nor with

@@ -7,6 +7,11 @@ use ktrace_core::{Clock, Endian, EventFormat, Lost, ParseError, RawData, Timesta
 use ktrace_ptrace::Event as PtraceEvent;
 
 /// An ftrace event, owned: its format and record bytes, with fields looked up by name.
+///
+/// A syscall's name: from `raw_syscalls:sys_enter`'s `id` field,
+/// [`ktrace::ftrace::syscall_name`](ktrace_ftrace::syscall_name)`(ev.int("id")?)`; from
+/// `syscalls:sys_enter_<name>`, the event name after its prefix (its `ret` field on
+/// `sys_exit_<name>`).
 #[derive(Debug, Clone)]
 pub struct FtraceEvent {
     /// When, on `CLOCK_MONOTONIC`.
