@@ -234,3 +234,66 @@ fn unwatched_paths_come_from_syscall_events_that_carry_strings() {
     assert!(open.ret.unwrap() >= 0, "{open:?}");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// The first field of `perf stat -x, -e raw_syscalls:sys_enter -- CMD` (the count), the command's
+/// stdout on /dev/null; `None` (the test skipped) when perf cannot count the tracepoint.
+fn perf_syscalls(test: &str, cmd: &[&str], path: &str) -> Option<usize> {
+    let file = std::env::temp_dir().join(format!("ktrace-capture-perf-{}", std::process::id()));
+    let st = Command::new("perf")
+        .args(["stat", "-x,", "-o"])
+        .arg(&file)
+        .args(["-e", "raw_syscalls:sys_enter", "--"])
+        .args(cmd)
+        .env("PATH", path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_file(&file);
+    let count =
+        text.lines().find(|l| l.contains("raw_syscalls")).and_then(|l| l.split(',').next()?.trim().parse().ok());
+    if !st.is_ok_and(|s| s.success()) || count.is_none() {
+        let why = ktrace_testing::Skip::Environment(
+            "perf stat cannot count raw_syscalls:sys_enter (apt-get install linux-perf)",
+        );
+        ktrace_testing::skip(test, why);
+    }
+    count
+}
+
+/// The harness agrees with perf: a child's syscalls from its exec on (its tasks found by the
+/// fork records, `Capture::tasks_of`) are as many as `perf stat -e raw_syscalls:sys_enter -- CMD`
+/// counts (perf also counts from the exec, with `enable_on_exec`, and follows children). Both
+/// run the command with perf's `PATH` (its exec path first) and stdout on /dev/null, so a shell's
+/// searches and stdio's terminal checks are the same calls under both.
+#[test]
+fn a_childs_syscalls_from_its_exec_are_what_perf_stat_counts() {
+    const T: &str = "a_childs_syscalls_from_its_exec_are_what_perf_stat_counts";
+    let _g = serial();
+    let out = Command::new("perf").arg("--exec-path").output();
+    let exec_path = out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let path = format!("{exec_path}:{}", std::env::var("PATH").unwrap_or_default());
+    // Not compared here: a shell pipeline (599 against perf's 600-601) and `python3 -c 'import
+    // json'` (722 against 724) make a few calls more under perf stat, whose child also inherits an
+    // open descriptor (its fd 3): the workloads differ. `examples/tests/held.rs` compares both
+    // with syscount, which runs its command the way perf does.
+    let cmds: [&[&str]; 4] = [&["/bin/true"], &["ls", "/"], &["git", "--version"], &["tar", "--version"]];
+    for cmd in cmds {
+        let Some(perf) = perf_syscalls(T, cmd, &path) else { return };
+        let (cap, child) = capture(Spec::new().syscalls().processes(), || {
+            let mut c = Command::new(cmd[0]);
+            c.args(&cmd[1..]).env("PATH", &path).stdout(std::process::Stdio::null());
+            let mut child = c.spawn().unwrap();
+            assert!(child.wait().unwrap().success());
+            child.id() as i32
+        })
+        .unwrap();
+        assert_eq!(cap.lost(), 0);
+        let exec =
+            cap.execs().into_iter().find(|e| e.pid == child).unwrap_or_else(|| panic!("no exec of {child}:\n{cap}"));
+        let tasks = cap.tasks_of(child);
+        let ours = cap.syscalls().iter().filter(|s| tasks.contains(&s.tid) && s.ts_ns > exec.ts_ns).count();
+        println!("{cmd:?}: capture {ours} syscalls from the exec on ({} tasks), perf stat {perf}", tasks.len());
+        assert!(ours.abs_diff(perf) <= 2, "{cmd:?}: capture {ours}, perf stat {perf}");
+    }
+}

@@ -277,6 +277,22 @@ impl Capture {
             .collect()
     }
 
+    /// `pid` and every task created under it while the capture ran (its threads, its children,
+    /// theirs), from the fork records ([`super::Spec::processes`]), in the order they appeared:
+    /// to count what a child did, keep the syscalls whose `tid` is among these.
+    pub fn tasks_of(&self, pid: i32) -> Vec<i32> {
+        let mut tasks = vec![pid];
+        for r in &self.records {
+            if let What::Fork { parent_pid, child_pid, .. } = &r.what
+                && tasks.contains(parent_pid)
+                && !tasks.contains(child_pid)
+            {
+                tasks.push(*child_pid);
+            }
+        }
+        tasks
+    }
+
     /// The exit of `pid`.
     pub fn exit_of(&self, pid: i32) -> Option<Exit> {
         self.exits().into_iter().find(|e| e.pid == pid)
@@ -540,6 +556,23 @@ mod tests {
         );
         assert!(text.contains("[10] openat(AT_FDCWD, 0x3000, O_RDONLY) = ?"), "{text}");
         assert!(text.contains("[20] +++ exited with 7 +++"), "{text}");
+    }
+
+    /// A task's tree: its threads and children and theirs, not its parent's other children.
+    #[test]
+    fn a_tasks_tree_follows_its_forks() {
+        let fork = |parent_pid, child_pid| What::Fork { parent_pid, child_pid, child_comm: String::new() };
+        let records = vec![
+            rec(1, 1, fork(1, 10)),
+            rec(2, 1, fork(1, 11)),
+            rec(3, 10, fork(10, 12)),
+            rec(4, 12, fork(12, 13)),
+            rec(5, 11, fork(11, 14)),
+        ];
+        let cap = Capture::build(records, &[], Vec::new(), 0);
+        assert_eq!(cap.tasks_of(10), [10, 12, 13]);
+        assert_eq!(cap.tasks_of(1), [1, 10, 11, 12, 13, 14]);
+        assert_eq!(cap.tasks_of(99), [99]);
     }
 
     /// A successful execve shows the program its exec event recorded; a failed one (a PATH
