@@ -23,10 +23,11 @@
 //!
 //! The queries: [`Capture::syscalls`] (decoded arguments, results, latencies; [`Capture::opens`],
 //! [`Capture::syscalls_named`]), [`Capture::execs`], [`Capture::exits`] and [`Capture::exit_of`]
-//! (exit codes), [`Capture::signals`], [`Capture::switches`], [`Capture::block_ios`],
-//! [`Capture::probe_hits`], [`Capture::samples`] and [`Capture::records`] for
-//! anything else; each `assert_*` returns what it found. Thread ids are the kernel's
-//! ([`gettid`], not `std::thread::ThreadId`).
+//! (exit codes), [`Capture::tasks_of`] (a task's tree), [`Capture::signals`],
+//! [`Capture::switches`], [`Capture::block_ios`], [`Capture::probe_hits`], [`Capture::samples`]
+//! and [`Capture::records`] for anything else; each `assert_*` returns what it found
+//! ([`Capture::assert_exit_of`] names the task, [`Capture::assert_exited`] takes any). Thread ids
+//! are the kernel's ([`gettid`], not `std::thread::ThreadId`).
 //!
 //! To skip, rather than fail, where the kernel lacks what a spec asks for:
 //!
