@@ -69,7 +69,15 @@
 //! `sys_enter_exit_group`/`sys_enter_exit`, whose argument is the exact code. A task killed by a
 //! signal has no code ([`Exit::code`] is `None`).
 //!
-//! Minimum kernel: 6.1 (`.ustring` filters, `set_event_notrace_pid`, instance `event-fork`).
+//! # Cost
+//! Each instance of a capture costs about 0.1-0.2 s, nearly all in the kernel: setting its
+//! `trace_clock` and clearing it (each empties the buffers), and removing it (`rmdir`). A capture
+//! has one instance, one more per [`Spec::watch_path`], one more for [`Spec::block`] devices; the
+//! workload itself runs at full speed between the tracepoints it hits. Captures in parallel
+//! threads overlap these costs.
+//!
+//! Minimum kernel: 6.1 (`.ustring` filters for [`Spec::watch_path`]); otherwise 4.7 (an
+//! instance's `event-fork` option).
 #![allow(clippy::panic, reason = "assertion helpers fail a test by panicking, with the capture excerpt")]
 
 mod query;
