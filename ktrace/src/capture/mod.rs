@@ -271,9 +271,13 @@ const OPENS: [(&str, &str); 4] =
 /// The memory a capture's session may queue (half for its instances' pages, half for the merge).
 const CAPTURE_BUDGET_MIB: usize = 128;
 
-/// The label of the instances recording the opens of a watched path.
-fn path_label(path: &str) -> String {
-    format!("path:{path}")
+/// The label of the instance recording the opens of a watched path: this, then the path.
+const PATH_LABEL: &str = "path:";
+
+/// Whether this kernel has the syscall event `name` (`openat2` is 5.6+, and some architectures
+/// lack `open` and `creat`).
+fn has_syscall_event(fs: &Tracefs, name: &str) -> bool {
+    fs.root().join("events/syscalls").join(name).is_dir()
 }
 
 /// Runs `workload` and records what the kernel did for it and the tasks it spawned, per `spec`.
@@ -289,7 +293,7 @@ fn path_label(path: &str) -> String {
 /// rejects); [`Error::is_unsupported`] says when to skip.
 pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, T), Error> {
     let fs = Tracefs::find()?;
-    let builder = session_of(&spec, &fs)?;
+    let builder = session_of(&spec, &fs);
     let (session_tx, session_rx) = mpsc::channel::<Session>();
     let from = AtomicU64::new(0);
     std::thread::scope(|s| {
@@ -328,13 +332,12 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
             Err(panic) => resume_unwind(panic),
         };
         let (records, lost) = read?;
-        let watched: Vec<(String, String)> = spec.paths.iter().map(|p| (path_label(p), p.clone())).collect();
         let mut main = Vec::new();
         let mut paths = Vec::new();
         for (label, mut rec) in records.into_iter().filter(|(_, r)| (t0..=t1).contains(&r.ts_ns)) {
             rec.ts_ns -= t0;
-            match label.as_deref().and_then(|l| watched.iter().find(|(w, _)| **w == *l)) {
-                Some((_, path)) => paths.push((path.clone(), rec)),
+            match label.as_deref().and_then(|l| l.strip_prefix(PATH_LABEL)) {
+                Some(path) => paths.push((path.to_owned(), rec)),
                 None => main.push(rec),
             }
         }
@@ -347,7 +350,7 @@ pub fn capture<T>(spec: Spec, workload: impl FnOnce() -> T) -> Result<(Capture, 
 
 /// The session a spec asks for: the calling thread's events in one instance, each watched
 /// path's filtered opens in one of its own, the block devices' requests in one unscoped.
-fn session_of(spec: &Spec, fs: &Tracefs) -> Result<SessionBuilder, Error> {
+fn session_of(spec: &Spec, fs: &Tracefs) -> SessionBuilder {
     // Queued pages are read as they come; the budget only bounds a reader falling behind.
     let mut b = Session::builder().this_thread().budget(Budget::mib(CAPTURE_BUDGET_MIB));
     for ev in main_events(spec, fs) {
@@ -357,9 +360,9 @@ fn session_of(spec: &Spec, fs: &Tracefs) -> Result<SessionBuilder, Error> {
         let quoted = path.replace('\\', "\\\\").replace('"', "\\\"");
         for (sys, arg) in OPENS {
             let name = format!("sys_enter_{sys}");
-            if fs.root().join("events/syscalls").join(&name).is_dir() {
+            if has_syscall_event(fs, &name) {
                 b = b.events_where(
-                    &path_label(path),
+                    &format!("{PATH_LABEL}{path}"),
                     &format!("syscalls:{name}"),
                     &format!("{arg}.ustring == \"{quoted}\""),
                 );
@@ -369,7 +372,7 @@ fn session_of(spec: &Spec, fs: &Tracefs) -> Result<SessionBuilder, Error> {
     for &dev in &spec.block {
         b = b.block_of(dev);
     }
-    Ok(b)
+    b
 }
 
 /// Everything the capture's own tasks' instance records, as exact `system:event` names.
@@ -380,9 +383,8 @@ fn main_events(spec: &Spec, fs: &Tracefs) -> Vec<String> {
     } else if spec.opens || !spec.paths.is_empty() {
         for (sys, _) in OPENS {
             for dir in ["enter", "exit"] {
-                // openat2 is 5.6+, and some architectures lack open and creat.
                 let name = format!("sys_{dir}_{sys}");
-                if fs.root().join("events/syscalls").join(&name).is_dir() {
+                if has_syscall_event(fs, &name) {
                     evs.push(format!("syscalls:{name}"));
                 }
             }

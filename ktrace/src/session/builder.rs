@@ -292,10 +292,6 @@ impl SessionBuilder {
                     }
                     keep = Some(Box::new(probes));
                 }
-                if let Some(pid) = pid {
-                    inst.set_event_pids(&[pid])?;
-                    inst.follow_forks(true)?;
-                }
                 instances.push(("ftrace", inst, keep, None, true));
             }
             let mut labels: Vec<&str> = self.filtered.iter().map(|(l, ..)| l.as_str()).collect();
@@ -308,10 +304,6 @@ impl SessionBuilder {
                         inst.set_filter(&system, &name, filter)?;
                         inst.enable_event(&system, &name)?;
                     }
-                }
-                if let Some(pid) = pid {
-                    inst.set_event_pids(&[pid])?;
-                    inst.follow_forks(true)?;
                 }
                 instances.push(("ftrace", inst, None, Some(Arc::<str>::from(label)), true));
             }
@@ -332,7 +324,13 @@ impl SessionBuilder {
         let ftrace_budget = Budget { bytes: budget / 2 / instances.len().max(1) };
         // Every instance set up before any source thread starts: what fails here leaves no thread
         // waiting at its gate.
-        for (_, inst, ..) in &instances {
+        // A scoped instance follows the command's tasks from here, or the calling thread's from
+        // its source thread (see `FtraceOpts::scope`).
+        for (_, inst, _, _, scoped) in &instances {
+            if let (Some(pid), true) = (pid, *scoped) {
+                inst.set_event_pids(&[pid])?;
+                inst.follow_forks(true)?;
+            }
             inst.set_clock(Clock::Mono)?;
             if let Some(kb) = self.buffer_kb {
                 inst.set_buffer_size_kb(kb)?;
